@@ -1,0 +1,107 @@
+/* graph.h — the in-memory graph IR: tensors and nodes built from an .ifg file, passes and shapes. */
+#ifndef INFER_GRAPH_H
+#define INFER_GRAPH_H
+
+#include <stdint.h>
+#include "infer.h"
+#include "ops.h"
+#include "../loaders/ifg.h"
+
+#define IR_MAX_INPUTS 64
+#define IR_MAX_OUTPUTS 4
+#define IR_NONE (-1)
+
+typedef struct {
+    const char *name;
+    infer_dtype dtype;
+    int ndim;
+    int64_t dims[INFER_MAX_DIMS]; /* as declared; dims[0] == -1: dynamic batch */
+    int is_constant;
+    int encoding;                 /* enum ifg_encoding; constants only */
+    const void *data;             /* constants: into the file, or into a buffer the graph owns */
+    uint64_t nbytes;              /* constants: bytes of data */
+    int producer;                 /* node index, or IR_NONE (constants, graph inputs) */
+    int is_input, is_output;
+} ir_tensor;
+
+typedef struct {
+    op_code op;
+    const char *name;
+    int n_in, n_out;
+    int in[IR_MAX_INPUTS];   /* tensor indices; IR_NONE for an absent optional input */
+    int out[IR_MAX_OUTPUTS];
+    op_params p;
+} ir_node;
+
+typedef struct {
+    ir_tensor *tensors;
+    int n_tensors, cap_tensors;
+    ir_node *nodes;          /* topological order */
+    int n_nodes, cap_nodes;
+    int *inputs, n_inputs;   /* graph input tensor indices */
+    int *outputs, n_outputs;
+    void **owned;            /* buffers (data, names) the graph frees */
+    int n_owned, cap_owned;
+} ir_graph;
+
+/* Builds the IR from a validated file: decodes every node's attributes into op_params (refusing
+ * missing or out-of-range attributes with a message naming the node), checks input counts. */
+infer_status ir_build(const ifg_file *file, ir_graph *g, infer_error *err);
+void ir_free(ir_graph *g);
+
+/* Helpers for passes. */
+int ir_add_tensor(ir_graph *g, const ir_tensor *t);        /* returns index, or IR_NONE when out of memory */
+void *ir_alloc(ir_graph *g, uint64_t bytes);               /* owned by g; NULL when out of memory */
+int ir_consumer_count(const ir_graph *g, int tensor);      /* nodes reading tensor, plus 1 if it is a graph output */
+
+/* ---- shapes ------------------------------------------------------------ */
+
+/* Computes every activation's shape for a given batch into dims (n_tensors x INFER_MAX_DIMS) and
+ * ndims (n_tensors); constants keep their shape. Checks op constraints (matching channels, etc.),
+ * naming the node on failure (INFER_ERR_SHAPE). Allocates nothing. */
+infer_status ir_infer_shapes(const ir_graph *g, int64_t batch, int64_t *dims, int *ndims, infer_error *err);
+
+/* Shape inference of one node, given its input shapes; fills its outputs' shapes. */
+infer_status ir_node_shape(const ir_graph *g, const ir_node *n, const infer_tensor *in, infer_tensor *out,
+                           infer_error *err);
+
+/* ---- passes ------------------------------------------------------------ */
+
+typedef struct {
+    int fuse_conv_act;       /* backend supports activations in conv2d epilogues */
+    int fuse_linear_act;     /* ... in linear epilogues */
+    int fuse_residual;       /* ... a residual add in conv2d / linear epilogues */
+    int allowed_acts;        /* bit mask of act_kind values the epilogues support */
+} ir_fusion_caps;
+
+/* Removes identity nodes, folds BatchNorm into the preceding conv2d/linear (when it is the only
+ * consumer), fuses activations and residual adds into epilogues as caps allow, removes dead nodes
+ * and unused tensors. The graph stays topologically ordered. */
+infer_status ir_optimize(ir_graph *g, const ir_fusion_caps *caps, infer_error *err);
+
+infer_status ir_remove_identities(ir_graph *g, infer_error *err);
+infer_status ir_fold_batchnorm(ir_graph *g, infer_error *err);
+infer_status ir_fuse_epilogues(ir_graph *g, const ir_fusion_caps *caps, infer_error *err);
+infer_status ir_eliminate_dead(ir_graph *g, infer_error *err);
+
+/* ---- memory plan ------------------------------------------------------- */
+
+#define MEMPLAN_NOT_IN_ARENA UINT64_MAX
+#define MEMPLAN_ALIGN 256
+
+typedef struct {
+    uint64_t *offset;     /* per tensor: offset in the arena, or MEMPLAN_NOT_IN_ARENA (constants) */
+    int *alias_of;        /* per tensor: tensor whose storage it shares (in place), else IR_NONE */
+    uint64_t arena_bytes; /* peak */
+    uint64_t naive_bytes; /* sum of all planned tensors */
+} mem_plan;
+
+/* Plans one arena for every activation (graph inputs and outputs included; outputs are never
+ * overwritten), using liveness over the node order and reusing freed blocks; an elementwise
+ * node's output takes its input's block when that input dies there (in place). bytes[t] is
+ * tensor t's size at the maximum batch. */
+infer_status memplan_build(const ir_graph *g, const uint64_t *bytes, mem_plan *plan, infer_error *err);
+void memplan_free(mem_plan *plan);
+int op_can_run_in_place(const ir_node *n); /* output may share its first input's storage */
+
+#endif

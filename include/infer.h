@@ -1,0 +1,181 @@
+/* infer.h — the public C API of the infer inference runtime: load a model, build an engine, run it. */
+#ifndef INFER_H
+#define INFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define INFER_MAX_DIMS 8
+#define INFER_VERSION "1.0.0"
+
+/* ---- status ------------------------------------------------------------ */
+
+typedef enum {
+    INFER_OK = 0,
+    INFER_ERR_ARGUMENT,    /* a bad argument from the caller */
+    INFER_ERR_IO,          /* a file that is missing or cannot be read or written */
+    INFER_ERR_FORMAT,      /* a corrupt, truncated or tampered model file */
+    INFER_ERR_VERSION,     /* a model file of a newer major version */
+    INFER_ERR_UNSUPPORTED, /* an op, dtype, encoding or option this build or backend lacks */
+    INFER_ERR_SHAPE,       /* an input of the wrong shape */
+    INFER_ERR_DTYPE,       /* an input of the wrong dtype */
+    INFER_ERR_MEMORY,      /* out of host or device memory */
+    INFER_ERR_NO_DEVICE,   /* no usable GPU or driver */
+    INFER_ERR_DEVICE,      /* a CUDA, cuBLAS or cuDNN call failed */
+    INFER_ERR_RUNTIME,     /* a failure while running, e.g. an embedding id out of range */
+    INFER_ERR_INTERNAL,    /* a bug in infer */
+    INFER_STATUS_COUNT
+} infer_status;
+
+/* Every call that can fail fills an infer_error (when given one) with the status and a message
+ * naming the problem. The library never prints and never exits. */
+typedef struct {
+    infer_status status;
+    char message[1024];
+} infer_error;
+
+const char *infer_status_name(infer_status status);
+
+/* ---- tensors ----------------------------------------------------------- */
+
+typedef enum {
+    INFER_F32 = 1,
+    INFER_F16 = 2,
+    INFER_BF16 = 3,
+    INFER_I8 = 4,
+    INFER_U8 = 5,
+    INFER_I32 = 6,
+    INFER_I64 = 7,
+    INFER_BOOL = 8,
+    INFER_DTYPE_COUNT
+} infer_dtype;
+
+const char *infer_dtype_name(infer_dtype dtype); /* "f32", ...; "?" when unknown */
+size_t infer_dtype_size(infer_dtype dtype);      /* bytes per element; 0 when unknown */
+
+/* A tensor the caller passes in or gets back: dense, row-major, in host memory. */
+typedef struct {
+    infer_dtype dtype;
+    int ndim;
+    int64_t dims[INFER_MAX_DIMS];
+    void *data;
+} infer_tensor;
+
+/* What a model expects or produces. dims[0] == -1 marks the dynamic batch. */
+typedef struct {
+    const char *name;
+    infer_dtype dtype;
+    int ndim;
+    int64_t dims[INFER_MAX_DIMS];
+} infer_tensor_info;
+
+int64_t infer_tensor_elements(const infer_tensor *t);
+
+/* ---- models ------------------------------------------------------------ */
+
+typedef struct infer_model infer_model;
+
+/* Maps and validates an .ifg file. Loading never executes code from the file. */
+infer_status infer_model_load(const char *path, infer_model **model, infer_error *err);
+void infer_model_free(infer_model *model);
+
+int infer_model_input_count(const infer_model *model);
+int infer_model_output_count(const infer_model *model);
+infer_status infer_model_input(const infer_model *model, int index, infer_tensor_info *info);
+infer_status infer_model_output(const infer_model *model, int index, infer_tensor_info *info);
+
+int infer_model_meta_count(const infer_model *model);
+infer_status infer_model_meta(const infer_model *model, int index, const char **key, const char **value);
+const char *infer_model_meta_get(const infer_model *model, const char *key); /* NULL when absent */
+
+/* The nodes as stored in the file (before optimization). */
+int infer_model_node_count(const infer_model *model);
+infer_status infer_model_node(const infer_model *model, int index, const char **op, const char **name);
+
+typedef struct {
+    uint64_t file_bytes;
+    int64_t parameters;                    /* elements of all constant tensors */
+    uint64_t bytes_per_dtype[INFER_DTYPE_COUNT]; /* constant data bytes, indexed by infer_dtype */
+} infer_model_stats;
+infer_status infer_model_stats_get(const infer_model *model, infer_model_stats *stats);
+
+/* ---- engines ----------------------------------------------------------- */
+
+typedef enum { INFER_DEVICE_AUTO = 0, INFER_DEVICE_CPU, INFER_DEVICE_CUDA } infer_device;
+typedef enum {
+    INFER_PRECISION_FP32 = 0, /* TF32 off: matches the CPU closely */
+    INFER_PRECISION_TF32,
+    INFER_PRECISION_FP16
+} infer_precision;
+
+const char *infer_device_name(infer_device device);
+const char *infer_precision_name(infer_precision precision);
+int infer_cuda_available(void); /* 1 when this build has CUDA and a usable GPU is present */
+
+typedef struct {
+    infer_device device;       /* AUTO picks CUDA when a GPU is usable */
+    infer_precision precision;
+    int max_batch;             /* 0: the model's batch, or 1 when it is dynamic */
+    int threads;               /* CPU threads; 0: all online cores */
+    int optimize;              /* graph passes (BN folding, fusion); default 1 */
+    int cuda_graphs;           /* capture CUDA Graphs; default 1 */
+    int tune;                  /* time algorithm candidates at build; default 0 */
+    const char *tune_cache;    /* tuning cache file, or NULL */
+    int profile;               /* time each layer on every run; default 0 */
+} infer_engine_options;
+
+typedef struct infer_engine infer_engine;
+
+void infer_engine_options_init(infer_engine_options *options);
+
+/* Builds an engine: optimizes the graph, plans memory and allocates it once. Engines built from
+ * one model share its weights; each may be used from its own thread. The model must outlive it. */
+infer_status infer_engine_create(const infer_model *model, const infer_engine_options *options,
+                                 infer_engine **engine, infer_error *err);
+void infer_engine_destroy(infer_engine *engine);
+
+/* Runs the engine. inputs: one per model input, of the model's dtype and shape (any batch up to
+ * max_batch where the batch is dynamic). outputs: filled with dtype, shape and a pointer to
+ * engine-owned host memory that stays valid until the next run or destroy. Allocates nothing. */
+infer_status infer_engine_run(infer_engine *engine, const infer_tensor *inputs, int n_inputs,
+                              infer_tensor *outputs, int n_outputs, infer_error *err);
+
+typedef struct {
+    infer_device device;
+    infer_precision precision;
+    int max_batch;
+    int threads;
+    int nodes;                /* after optimization */
+    int fallback_nodes;       /* nodes a CUDA engine runs on the CPU */
+    uint64_t weight_bytes;    /* weights after optimization */
+    uint64_t arena_bytes;     /* planned activation arena at max_batch */
+    uint64_t naive_bytes;     /* sum of all activations at max_batch, without reuse */
+    uint64_t workspace_bytes;
+    uint64_t device_bytes;    /* device memory held (CUDA) */
+    int cuda_graphs;          /* CUDA Graphs captured so far */
+    int pinned;               /* host staging is pinned */
+} infer_engine_stats;
+infer_status infer_engine_stats_get(const infer_engine *engine, infer_engine_stats *stats);
+
+/* Per-layer view of the optimized graph, with times when profiling is on. */
+typedef struct {
+    const char *name;   /* layer name from the source model */
+    const char *op;
+    const char *device; /* "cpu" or "cuda" */
+    int ndim;           /* of the first output, at the last run's batch */
+    int64_t dims[INFER_MAX_DIMS];
+    double total_ms;    /* accumulated over profiled runs */
+    int64_t runs;
+} infer_layer_info;
+int infer_engine_layer_count(const infer_engine *engine);
+infer_status infer_engine_layer(const infer_engine *engine, int index, infer_layer_info *info);
+void infer_engine_profile_reset(infer_engine *engine);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

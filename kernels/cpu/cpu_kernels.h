@@ -1,0 +1,96 @@
+/* cpu_kernels.h — the CPU backend's kernels: one function per op, one op per file, and the GEMM. */
+#ifndef INFER_CPU_KERNELS_H
+#define INFER_CPU_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "infer.h"
+#include "../../graph/graph.h"
+#include "../../runtime/threadpool.h"
+
+enum { CPU_ISA_SCALAR = 0, CPU_ISA_AVX2 = 1, CPU_ISA_AVX512 = 2 };
+
+/* What a kernel may use; owned by the engine. Kernels allocate nothing. */
+typedef struct {
+    thread_pool *pool;        /* NULL: run serially */
+    int threads;              /* pool_size(pool) */
+    int isa;                  /* best instruction set of this CPU, from cpuid */
+    void *workspace;          /* per-node scratch, at least cpu_workspace_size() for the node */
+    size_t workspace_bytes;
+    uint8_t *scratch;         /* per-thread GEMM packing buffers: threads x CPU_SCRATCH_BYTES */
+} cpu_ctx;
+
+#define CPU_SCRATCH_BYTES ((size_t)2 << 20)
+
+int cpu_detect_isa(void);
+
+/* Every kernel: inputs in[0..n->n_in) (an absent optional input has data == NULL), outputs
+ * out[0..n->n_out) with dims already set by shape inference and data pointing to their storage.
+ * Output may alias input 0 when op_can_run_in_place(). Returns INFER_OK or fills err. */
+typedef infer_status (*cpu_kernel_fn)(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out,
+                                      infer_error *err);
+
+cpu_kernel_fn cpu_kernel_for(op_code op); /* NULL when the CPU has none */
+
+/* Bytes of ctx->workspace the node needs for these shapes (0 for most ops). */
+size_t cpu_workspace_size(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads);
+
+#define CPU_KERNEL(name) \
+    infer_status cpu_##name(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out, infer_error *err)
+
+CPU_KERNEL(identity);
+CPU_KERNEL(conv2d);
+CPU_KERNEL(linear);
+CPU_KERNEL(matmul);
+CPU_KERNEL(batchnorm);
+CPU_KERNEL(layernorm);
+CPU_KERNEL(activation);
+CPU_KERNEL(binary);
+CPU_KERNEL(softmax);
+CPU_KERNEL(maxpool2d);
+CPU_KERNEL(avgpool2d);
+CPU_KERNEL(adaptive_avgpool2d);
+CPU_KERNEL(reshape);
+CPU_KERNEL(transpose);
+CPU_KERNEL(concat);
+CPU_KERNEL(slice);
+CPU_KERNEL(masked_fill);
+CPU_KERNEL(embedding);
+CPU_KERNEL(reduce);
+CPU_KERNEL(attention);
+CPU_KERNEL(lstm);
+CPU_KERNEL(cast);
+CPU_KERNEL(compare);
+CPU_KERNEL(where);
+CPU_KERNEL(unary);
+CPU_KERNEL(expand);
+
+size_t cpu_conv2d_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads);
+size_t cpu_attention_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads);
+size_t cpu_lstm_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads);
+
+/* ---- GEMM ------------------------------------------------------------------ */
+
+/* C[M,N] = act(op(A)[M,K] · op(B)[K,N] + bias + residual), row-major with leading dimensions. */
+typedef struct {
+    const float *bias;        /* NULL, or N values (per column), or M values when bias_per_row */
+    int bias_per_row;
+    const float *residual;    /* NULL, or [M,N] with leading dimension ld_residual */
+    int64_t ld_residual;
+    act_params act;
+} gemm_epilogue;
+
+/* Parallel over ctx->pool; must not be called from inside a pool task. */
+void cpu_sgemm(cpu_ctx *ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
+               int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc, const gemm_epilogue *ep);
+
+/* Serial, in the calling thread, with that thread's CPU_SCRATCH_BYTES scratch (may be called from a task). */
+void cpu_sgemm_serial(uint8_t *scratch, int isa, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                      const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
+                      const gemm_epilogue *ep);
+
+/* Applies act (with bias/residual as in gemm_epilogue) to rows x cols of C in place. */
+void cpu_apply_epilogue(float *C, int64_t rows, int64_t cols, int64_t ldc, const gemm_epilogue *ep, int64_t row0,
+                        int64_t col0);
+
+#endif
