@@ -1,0 +1,59 @@
+/* engine.h — what an engine is made of, and the interface every backend (CPU, CUDA) implements. */
+#ifndef INFER_ENGINE_H
+#define INFER_ENGINE_H
+
+#include "infer.h"
+#include "../graph/graph.h"
+#include "../loaders/ifg.h"
+
+struct infer_model {
+    ifg_file file;
+    char *path;
+};
+
+typedef struct backend_ops backend_ops;
+
+struct infer_engine {
+    const infer_model *model;
+    infer_engine_options opt;     /* resolved: device is CPU or CUDA, max_batch and threads set */
+    ir_graph graph;               /* optimized for this backend; weights point into the model's map */
+    mem_plan plan;                /* at max_batch */
+    uint64_t *tensor_bytes;       /* per tensor, at max_batch */
+    int64_t *dims;                /* per tensor x INFER_MAX_DIMS: shapes at cur_batch */
+    int *ndims;
+    int64_t cur_batch;            /* batch the shapes above are for; 0 before the first run */
+    int batch_dynamic;            /* the model's first input has a dynamic batch */
+    double *layer_ms;             /* per node: accumulated profiled time */
+    int64_t *layer_runs;
+    int64_t runs;
+    const backend_ops *backend;
+    void *state;                  /* the backend's own */
+};
+
+struct backend_ops {
+    const char *name;
+    infer_device device;
+    ir_fusion_caps caps;          /* what the backend's epilogues support */
+    /* Allocates everything the engine needs (arena, workspaces, device weights) from e->plan. */
+    infer_status (*create)(infer_engine *e, infer_error *err);
+    /* Runs at e->cur_batch with shapes in e->dims; inputs already checked; fills outputs. */
+    infer_status (*run)(infer_engine *e, const infer_tensor *inputs, infer_tensor *outputs, infer_error *err);
+    void (*destroy)(infer_engine *e);
+    /* Optional: device-side facts for infer_engine_stats (may be NULL). */
+    void (*stats)(const infer_engine *e, infer_engine_stats *stats);
+    /* Optional: where node i runs ("cpu" or "cuda"); NULL means the backend's own device. */
+    const char *(*node_device)(const infer_engine *e, int node);
+};
+
+extern const backend_ops cpu_backend_ops;
+#ifdef INFER_CUDA
+const backend_ops *cuda_backend_get(void);
+#endif
+
+/* Shape of tensor t at the engine's current batch, as a view without data. */
+infer_tensor engine_tensor_shape(const infer_engine *e, int t);
+
+/* Monotonic clock in milliseconds. */
+double engine_now_ms(void);
+
+#endif
