@@ -1,0 +1,150 @@
+/* cpu_backend.c — the CPU backend: one arena from the memory plan, a thread pool, kernels node by node. */
+#include <stdlib.h>
+#include <string.h>
+#include "engine.h"
+#include "error.h"
+#include "threadpool.h"
+#include "../kernels/cpu/cpu_kernels.h"
+
+typedef struct {
+    thread_pool *pool;
+    cpu_ctx ctx;
+    uint8_t *arena;
+    void **data;            /* per tensor: where its bytes are (constants, arena, or the caller's input) */
+    cpu_kernel_fn *kernels; /* per node */
+} cpu_state;
+
+static void *alloc_aligned(size_t bytes) {
+    size_t rounded = (bytes + 255) & ~(size_t)255;
+    return aligned_alloc(256, rounded ? rounded : 256);
+}
+
+/* The CPU backend executes dense tensors only; other encodings are for later backends. */
+static infer_status check_supported(const infer_engine *e, cpu_state *st, infer_error *err) {
+    const ir_graph *g = &e->graph;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        st->kernels[i] = cpu_kernel_for(n->op);
+        if (!st->kernels[i])
+            return infer_fail(err, INFER_ERR_UNSUPPORTED, "node %d '%s': op %s has no CPU kernel", i, n->name,
+                              op_name(n->op));
+        for (int k = 0; k < n->n_in; k++) {
+            int t = n->in[k];
+            if (t != IR_NONE && g->tensors[t].is_constant && g->tensors[t].encoding != IFG_ENC_DENSE)
+                return infer_fail(err, INFER_ERR_UNSUPPORTED,
+                                  "tensor '%s': storage encoding %d is not supported by the CPU backend yet",
+                                  g->tensors[t].name, g->tensors[t].encoding);
+        }
+    }
+    return INFER_OK;
+}
+
+static size_t max_workspace(const infer_engine *e, int threads) {
+    const ir_graph *g = &e->graph;
+    size_t most = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
+        for (int k = 0; k < n->n_in; k++) {
+            if (n->in[k] == IR_NONE) memset(&in[k], 0, sizeof in[k]);
+            else in[k] = engine_tensor_shape(e, n->in[k]);
+        }
+        for (int k = 0; k < n->n_out; k++) out[k] = engine_tensor_shape(e, n->out[k]);
+        size_t bytes = cpu_workspace_size(n, in, out, threads);
+        if (bytes > most) most = bytes;
+    }
+    return most;
+}
+
+static void cpu_destroy(infer_engine *e) {
+    cpu_state *st = e->state;
+    if (!st) return;
+    pool_destroy(st->pool);
+    free(st->arena);
+    free(st->ctx.workspace);
+    free(st->ctx.scratch);
+    free(st->data);
+    free(st->kernels);
+    free(st);
+    e->state = NULL;
+}
+
+static infer_status cpu_create(infer_engine *e, infer_error *err) {
+    const ir_graph *g = &e->graph;
+    cpu_state *st = calloc(1, sizeof *st);
+    if (!st) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
+    e->state = st;
+    st->data = calloc((size_t)g->n_tensors + 1, sizeof *st->data);
+    st->kernels = calloc((size_t)g->n_nodes + 1, sizeof *st->kernels);
+    if (!st->data || !st->kernels) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
+    infer_status s = check_supported(e, st, err);
+    if (s != INFER_OK) return s;
+    s = pool_create(e->opt.threads, &st->pool, err);
+    if (s != INFER_OK) return s;
+    st->ctx.pool = st->pool;
+    st->ctx.threads = pool_size(st->pool);
+    st->ctx.isa = cpu_detect_isa();
+    st->ctx.workspace_bytes = max_workspace(e, st->ctx.threads);
+    st->arena = alloc_aligned(e->plan.arena_bytes);
+    st->ctx.workspace = alloc_aligned(st->ctx.workspace_bytes);
+    st->ctx.scratch = alloc_aligned(CPU_SCRATCH_BYTES * (size_t)st->ctx.threads);
+    if (!st->arena || !st->ctx.workspace || !st->ctx.scratch)
+        return infer_fail(err, INFER_ERR_MEMORY, "out of host memory: arena %llu bytes, workspace %zu bytes",
+                          (unsigned long long)e->plan.arena_bytes, st->ctx.workspace_bytes);
+    for (int t = 0; t < g->n_tensors; t++) {
+        if (g->tensors[t].is_constant) st->data[t] = (void *)g->tensors[t].data;
+        else if (e->plan.offset[t] != MEMPLAN_NOT_IN_ARENA) st->data[t] = st->arena + e->plan.offset[t];
+    }
+    return INFER_OK;
+}
+
+static infer_status cpu_run(infer_engine *e, const infer_tensor *inputs, infer_tensor *outputs, infer_error *err) {
+    cpu_state *st = e->state;
+    const ir_graph *g = &e->graph;
+    /* Graph inputs are read in place from the caller's memory: the plan never writes into them. */
+    for (int i = 0; i < g->n_inputs; i++) st->data[g->inputs[i]] = inputs[i].data;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
+        for (int k = 0; k < n->n_in; k++) {
+            if (n->in[k] == IR_NONE) {
+                memset(&in[k], 0, sizeof in[k]);
+                continue;
+            }
+            in[k] = engine_tensor_shape(e, n->in[k]);
+            in[k].data = st->data[n->in[k]];
+        }
+        for (int k = 0; k < n->n_out; k++) {
+            out[k] = engine_tensor_shape(e, n->out[k]);
+            out[k].data = st->data[n->out[k]];
+        }
+        double t0 = e->opt.profile ? engine_now_ms() : 0;
+        infer_status s = st->kernels[i](&st->ctx, n, in, out, err);
+        if (s != INFER_OK) return infer_fail_context(err, "node %d '%s' (%s)", i, n->name, op_name(n->op));
+        if (e->opt.profile) {
+            e->layer_ms[i] += engine_now_ms() - t0;
+            e->layer_runs[i]++;
+        }
+    }
+    for (int i = 0; i < g->n_outputs; i++) {
+        outputs[i] = engine_tensor_shape(e, g->outputs[i]);
+        outputs[i].data = st->data[g->outputs[i]];
+    }
+    return INFER_OK;
+}
+
+static void cpu_stats(const infer_engine *e, infer_engine_stats *stats) {
+    const cpu_state *st = e->state;
+    stats->workspace_bytes = st->ctx.workspace_bytes + CPU_SCRATCH_BYTES * (size_t)st->ctx.threads;
+}
+
+const backend_ops cpu_backend_ops = {
+    .name = "cpu",
+    .device = INFER_DEVICE_CPU,
+    .caps = { .fuse_conv_act = 1, .fuse_linear_act = 1, .fuse_residual = 1, .allowed_acts = (1 << ACT_COUNT) - 1 },
+    .create = cpu_create,
+    .run = cpu_run,
+    .destroy = cpu_destroy,
+    .stats = cpu_stats,
+    .node_device = NULL,
+};

@@ -1,0 +1,255 @@
+/* engine.c — building an engine from a model (passes, shapes, memory plan, backend) and running it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "engine.h"
+#include "error.h"
+#include "threadpool.h"
+#ifdef INFER_CUDA
+#include "cuda/cuda_backend.h"
+#endif
+
+double engine_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+int infer_cuda_available(void) {
+#ifdef INFER_CUDA
+    char why[256];
+    return cuda_device_usable(why, sizeof why);
+#else
+    return 0;
+#endif
+}
+
+void infer_engine_options_init(infer_engine_options *o) {
+    memset(o, 0, sizeof *o);
+    o->device = INFER_DEVICE_AUTO;
+    o->precision = INFER_PRECISION_FP32;
+    o->optimize = 1;
+    o->cuda_graphs = 1;
+}
+
+infer_tensor engine_tensor_shape(const infer_engine *e, int t) {
+    infer_tensor v;
+    memset(&v, 0, sizeof v);
+    v.dtype = e->graph.tensors[t].dtype;
+    v.ndim = e->ndims[t];
+    memcpy(v.dims, &e->dims[(size_t)t * INFER_MAX_DIMS], sizeof v.dims);
+    return v;
+}
+
+/* Picks the backend for the requested device; fills o->device with the one chosen. */
+static infer_status choose_backend(infer_engine_options *o, const backend_ops **backend, infer_error *err) {
+#ifdef INFER_CUDA
+    char why[256] = "";
+    int usable = (o->device != INFER_DEVICE_CPU) && cuda_device_usable(why, sizeof why);
+    if (o->device == INFER_DEVICE_CUDA && !usable)
+        return infer_fail(err, INFER_ERR_NO_DEVICE, "--device cuda: no usable GPU: %s", why);
+    if (usable) {
+        o->device = INFER_DEVICE_CUDA;
+        *backend = cuda_backend_get();
+        return INFER_OK;
+    }
+#else
+    if (o->device == INFER_DEVICE_CUDA)
+        return infer_fail(err, INFER_ERR_NO_DEVICE, "--device cuda: this build of infer has no CUDA support (built with CUDA=0)");
+#endif
+    o->device = INFER_DEVICE_CPU;
+    if (o->precision != INFER_PRECISION_FP32)
+        return infer_fail(err, INFER_ERR_UNSUPPORTED, "precision %s needs a CUDA device; the CPU backend runs fp32",
+                          infer_precision_name(o->precision));
+    *backend = &cpu_backend_ops;
+    return INFER_OK;
+}
+
+/* Dynamic batch: every graph input with dims[0] == -1 takes the run's batch. */
+static infer_status resolve_batch(infer_engine *e, infer_error *err) {
+    const ir_graph *g = &e->graph;
+    int64_t static_batch = 0;
+    for (int i = 0; i < g->n_inputs; i++) {
+        const ir_tensor *t = &g->tensors[g->inputs[i]];
+        if (t->ndim > 0 && t->dims[0] == -1) e->batch_dynamic = 1;
+        else if (i == 0 && t->ndim > 0) static_batch = t->dims[0];
+    }
+    if (e->opt.max_batch < 0) return infer_fail(err, INFER_ERR_ARGUMENT, "max_batch must be >= 0, got %d", e->opt.max_batch);
+    if (!e->batch_dynamic) {
+        if (e->opt.max_batch > 0 && static_batch > 0 && e->opt.max_batch != static_batch)
+            return infer_fail(err, INFER_ERR_ARGUMENT, "the model has a static batch of %lld; max_batch %d is not possible",
+                              (long long)static_batch, e->opt.max_batch);
+        e->opt.max_batch = static_batch > 0 ? (int)static_batch : 1;
+    } else if (e->opt.max_batch == 0) {
+        e->opt.max_batch = 1;
+    }
+    return INFER_OK;
+}
+
+static infer_status plan_memory(infer_engine *e, infer_error *err) {
+    const ir_graph *g = &e->graph;
+    size_t n = (size_t)g->n_tensors;
+    e->tensor_bytes = calloc(n ? n : 1, sizeof *e->tensor_bytes);
+    e->dims = calloc(n ? n * INFER_MAX_DIMS : 1, sizeof *e->dims);
+    e->ndims = calloc(n ? n : 1, sizeof *e->ndims);
+    e->layer_ms = calloc(g->n_nodes ? (size_t)g->n_nodes : 1, sizeof *e->layer_ms);
+    e->layer_runs = calloc(g->n_nodes ? (size_t)g->n_nodes : 1, sizeof *e->layer_runs);
+    if (!e->tensor_bytes || !e->dims || !e->ndims || !e->layer_ms || !e->layer_runs)
+        return infer_fail(err, INFER_ERR_MEMORY, "out of memory planning the engine");
+    infer_status s = ir_infer_shapes(g, e->opt.max_batch, e->dims, e->ndims, err);
+    if (s != INFER_OK) return s;
+    e->cur_batch = e->opt.max_batch;
+    for (size_t t = 0; t < n; t++) {
+        if (g->tensors[t].is_constant) continue;
+        uint64_t bytes = infer_dtype_size(g->tensors[t].dtype);
+        for (int d = 0; d < e->ndims[t]; d++) {
+            uint64_t dim = (uint64_t)e->dims[t * INFER_MAX_DIMS + d];
+            if (dim && bytes > UINT64_MAX / dim)
+                return infer_fail(err, INFER_ERR_MEMORY, "tensor '%s' is too large", g->tensors[t].name);
+            bytes *= dim;
+        }
+        e->tensor_bytes[t] = bytes;
+    }
+    return memplan_build(g, e->tensor_bytes, &e->plan, err);
+}
+
+infer_status infer_engine_create(const infer_model *model, const infer_engine_options *options, infer_engine **out,
+                                 infer_error *err) {
+    infer_error_clear(err);
+    if (!model || !out) return infer_fail(err, INFER_ERR_ARGUMENT, "infer_engine_create: model and engine are required");
+    *out = NULL;
+    infer_engine *e = calloc(1, sizeof *e);
+    if (!e) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating an engine");
+    e->model = model;
+    if (options) e->opt = *options;
+    else infer_engine_options_init(&e->opt);
+    if (e->opt.threads <= 0) e->opt.threads = cpu_online_cores();
+
+    infer_status s = choose_backend(&e->opt, &e->backend, err);
+    if (s == INFER_OK) s = ir_build(&model->file, &e->graph, err);
+    if (s == INFER_OK && e->opt.optimize) s = ir_optimize(&e->graph, &e->backend->caps, err);
+    if (s == INFER_OK) s = resolve_batch(e, err);
+    if (s == INFER_OK) s = plan_memory(e, err);
+    if (s == INFER_OK) s = e->backend->create(e, err);
+    if (s != INFER_OK) {
+        infer_engine_destroy(e);
+        return s;
+    }
+    *out = e;
+    return INFER_OK;
+}
+
+void infer_engine_destroy(infer_engine *e) {
+    if (!e) return;
+    if (e->backend && e->state) e->backend->destroy(e);
+    memplan_free(&e->plan);
+    ir_free(&e->graph);
+    free(e->tensor_bytes);
+    free(e->dims);
+    free(e->ndims);
+    free(e->layer_ms);
+    free(e->layer_runs);
+    free(e);
+}
+
+static void format_shape(char *buf, size_t n, const int64_t *dims, int ndim, infer_dtype dtype) {
+    size_t used = (size_t)snprintf(buf, n, "%s [", infer_dtype_name(dtype));
+    for (int i = 0; i < ndim && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%lld", i ? "," : "", (long long)dims[i]);
+    if (used < n) snprintf(buf + used, n - used, "]");
+}
+
+/* Checks the caller's inputs against the model; returns the batch they carry. */
+static infer_status check_inputs(const infer_engine *e, const infer_tensor *in, int n, int64_t *batch, infer_error *err) {
+    const ir_graph *g = &e->graph;
+    if (n != g->n_inputs)
+        return infer_fail(err, INFER_ERR_ARGUMENT, "the model takes %d input(s), %d given", g->n_inputs, n);
+    *batch = e->batch_dynamic ? 0 : e->opt.max_batch;
+    for (int i = 0; i < n; i++) {
+        const ir_tensor *t = &g->tensors[g->inputs[i]];
+        char want[160], got[160];
+        format_shape(want, sizeof want, t->dims, t->ndim, t->dtype);
+        format_shape(got, sizeof got, in[i].dims, in[i].ndim, in[i].dtype);
+        if (!in[i].data) return infer_fail(err, INFER_ERR_ARGUMENT, "input %d '%s': no data", i, t->name);
+        if (in[i].dtype != t->dtype)
+            return infer_fail(err, INFER_ERR_DTYPE, "input %d '%s': expected %s, given %s", i, t->name, want, got);
+        int ok = in[i].ndim == t->ndim;
+        for (int d = 0; ok && d < t->ndim; d++) {
+            if (d == 0 && t->dims[0] == -1) {
+                if (in[i].dims[0] < 1 || in[i].dims[0] > e->opt.max_batch) ok = 0;
+                else if (*batch && in[i].dims[0] != *batch) ok = 0;
+                else *batch = in[i].dims[0];
+            } else if (in[i].dims[d] != t->dims[d]) {
+                ok = 0;
+            }
+        }
+        if (!ok)
+            return infer_fail(err, INFER_ERR_SHAPE, "input %d '%s': expected %s (batch 1..%d where -1), given %s", i,
+                              t->name, want, e->opt.max_batch, got);
+    }
+    if (*batch == 0) *batch = e->opt.max_batch;
+    return INFER_OK;
+}
+
+infer_status infer_engine_run(infer_engine *e, const infer_tensor *inputs, int n_inputs, infer_tensor *outputs,
+                              int n_outputs, infer_error *err) {
+    infer_error_clear(err);
+    if (!e || (n_inputs && !inputs) || !outputs)
+        return infer_fail(err, INFER_ERR_ARGUMENT, "infer_engine_run: engine, inputs and outputs are required");
+    if (n_outputs != e->graph.n_outputs)
+        return infer_fail(err, INFER_ERR_ARGUMENT, "the model has %d output(s), room for %d given", e->graph.n_outputs,
+                          n_outputs);
+    int64_t batch;
+    infer_status s = check_inputs(e, inputs, n_inputs, &batch, err);
+    if (s != INFER_OK) return s;
+    if (batch != e->cur_batch) {
+        s = ir_infer_shapes(&e->graph, batch, e->dims, e->ndims, err);
+        if (s != INFER_OK) return s;
+        e->cur_batch = batch;
+    }
+    s = e->backend->run(e, inputs, outputs, err);
+    if (s == INFER_OK) e->runs++;
+    return s;
+}
+
+infer_status infer_engine_stats_get(const infer_engine *e, infer_engine_stats *st) {
+    if (!e || !st) return INFER_ERR_ARGUMENT;
+    memset(st, 0, sizeof *st);
+    st->device = e->opt.device;
+    st->precision = e->opt.precision;
+    st->max_batch = e->opt.max_batch;
+    st->threads = e->opt.threads;
+    st->nodes = e->graph.n_nodes;
+    st->arena_bytes = e->plan.arena_bytes;
+    st->naive_bytes = e->plan.naive_bytes;
+    for (int t = 0; t < e->graph.n_tensors; t++)
+        if (e->graph.tensors[t].is_constant && ir_consumer_count(&e->graph, t) > 0)
+            st->weight_bytes += e->graph.tensors[t].nbytes;
+    if (e->backend->stats) e->backend->stats(e, st);
+    return INFER_OK;
+}
+
+int infer_engine_layer_count(const infer_engine *e) { return e ? e->graph.n_nodes : 0; }
+
+infer_status infer_engine_layer(const infer_engine *e, int i, infer_layer_info *info) {
+    if (!e || !info || i < 0 || i >= e->graph.n_nodes) return INFER_ERR_ARGUMENT;
+    const ir_node *n = &e->graph.nodes[i];
+    memset(info, 0, sizeof *info);
+    info->name = n->name;
+    info->op = op_name(n->op);
+    const char *dev = e->backend->node_device ? e->backend->node_device(e, i) : NULL;
+    info->device = dev ? dev : infer_device_name(e->backend->device);
+    infer_tensor shape = engine_tensor_shape(e, n->out[0]);
+    info->ndim = shape.ndim;
+    memcpy(info->dims, shape.dims, sizeof info->dims);
+    info->total_ms = e->layer_ms[i];
+    info->runs = e->layer_runs[i];
+    return INFER_OK;
+}
+
+void infer_engine_profile_reset(infer_engine *e) {
+    if (!e) return;
+    memset(e->layer_ms, 0, sizeof *e->layer_ms * (size_t)(e->graph.n_nodes ? e->graph.n_nodes : 1));
+    memset(e->layer_runs, 0, sizeof *e->layer_runs * (size_t)(e->graph.n_nodes ? e->graph.n_nodes : 1));
+}

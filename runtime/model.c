@@ -1,0 +1,98 @@
+/* model.c — infer_model: a mapped, validated .ifg file and the questions the API answers about it. */
+#include <stdlib.h>
+#include <string.h>
+#include "engine.h"
+#include "error.h"
+#include "../graph/ops.h"
+
+infer_status infer_model_load(const char *path, infer_model **model, infer_error *err) {
+    infer_error_clear(err);
+    if (!path || !model) return infer_fail(err, INFER_ERR_ARGUMENT, "infer_model_load: path and model are required");
+    *model = NULL;
+    infer_model *m = calloc(1, sizeof *m);
+    char *path_copy = strdup(path);
+    if (!m || !path_copy) {
+        free(m);
+        free(path_copy);
+        return infer_fail(err, INFER_ERR_MEMORY, "out of memory loading '%s'", path);
+    }
+    infer_status s = ifg_open(path, &m->file, err);
+    if (s != INFER_OK) {
+        free(m);
+        free(path_copy);
+        return infer_fail_context(err, "%s", path);
+    }
+    m->path = path_copy;
+    *model = m;
+    return INFER_OK;
+}
+
+void infer_model_free(infer_model *model) {
+    if (!model) return;
+    ifg_close(&model->file);
+    free(model->path);
+    free(model);
+}
+
+int infer_model_input_count(const infer_model *m) { return m ? (int)m->file.n_inputs : 0; }
+int infer_model_output_count(const infer_model *m) { return m ? (int)m->file.n_outputs : 0; }
+
+static infer_status tensor_info(const infer_model *m, uint32_t id, infer_tensor_info *info) {
+    const ifg_tensor *t = &m->file.tensors[id];
+    memset(info, 0, sizeof *info);
+    info->name = t->name;
+    info->dtype = t->dtype;
+    info->ndim = t->ndim;
+    memcpy(info->dims, t->dims, sizeof info->dims);
+    return INFER_OK;
+}
+
+infer_status infer_model_input(const infer_model *m, int index, infer_tensor_info *info) {
+    if (!m || !info || index < 0 || (uint32_t)index >= m->file.n_inputs) return INFER_ERR_ARGUMENT;
+    return tensor_info(m, m->file.inputs[index], info);
+}
+
+infer_status infer_model_output(const infer_model *m, int index, infer_tensor_info *info) {
+    if (!m || !info || index < 0 || (uint32_t)index >= m->file.n_outputs) return INFER_ERR_ARGUMENT;
+    return tensor_info(m, m->file.outputs[index], info);
+}
+
+int infer_model_meta_count(const infer_model *m) { return m ? (int)m->file.n_meta : 0; }
+
+infer_status infer_model_meta(const infer_model *m, int index, const char **key, const char **value) {
+    if (!m || index < 0 || (uint32_t)index >= m->file.n_meta) return INFER_ERR_ARGUMENT;
+    if (key) *key = m->file.meta[index].key;
+    if (value) *value = m->file.meta[index].value;
+    return INFER_OK;
+}
+
+const char *infer_model_meta_get(const infer_model *m, const char *key) {
+    if (!m || !key) return NULL;
+    for (uint32_t i = 0; i < m->file.n_meta; i++)
+        if (strcmp(m->file.meta[i].key, key) == 0) return m->file.meta[i].value;
+    return NULL;
+}
+
+int infer_model_node_count(const infer_model *m) { return m ? (int)m->file.n_nodes : 0; }
+
+infer_status infer_model_node(const infer_model *m, int index, const char **op, const char **name) {
+    if (!m || index < 0 || (uint32_t)index >= m->file.n_nodes) return INFER_ERR_ARGUMENT;
+    if (op) *op = op_name(m->file.nodes[index].op);
+    if (name) *name = m->file.nodes[index].name;
+    return INFER_OK;
+}
+
+infer_status infer_model_stats_get(const infer_model *m, infer_model_stats *stats) {
+    if (!m || !stats) return INFER_ERR_ARGUMENT;
+    memset(stats, 0, sizeof *stats);
+    stats->file_bytes = m->file.size;
+    for (uint32_t i = 0; i < m->file.n_tensors; i++) {
+        const ifg_tensor *t = &m->file.tensors[i];
+        if (!t->is_constant) continue;
+        int64_t n = 1;
+        for (int d = 0; d < t->ndim; d++) n *= t->dims[d];
+        stats->parameters += n;
+        stats->bytes_per_dtype[t->dtype] += t->data_size;
+    }
+    return INFER_OK;
+}
