@@ -1,0 +1,213 @@
+/* cmd_run.c — `infer run`: runs a model on .npy inputs and writes .npy outputs. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "cli.h"
+#include "../../loaders/npy.h"
+
+#define MAX_FILES 64
+
+static void help(FILE *f) {
+    fprintf(f,
+            "usage: infer run MODEL.ifg IN.npy... (-o OUT.npy... | --out-dir DIR) [options]\n\n"
+            "Runs MODEL on one .npy file per model input (in order) and writes one .npy file per output.\n\n"
+            "  -o, --output OUT.npy...  output files, one per model output, in order\n"
+            "  --out-dir DIR            write each output to DIR/<output name>.npy\n"
+            "  --device auto|cpu|cuda   where to run (default auto: CUDA when a GPU is usable)\n"
+            "  --precision fp32|tf32|fp16  CUDA precision (default fp32)\n"
+            "  --threads N              CPU threads (default: all cores)\n"
+            "  --no-optimize            skip graph passes (BN folding, fusion)\n"
+            "  --no-graph               no CUDA Graph capture\n"
+            "  --print                  print a summary of each output (top-5 for 2-D logits)\n"
+            "  -h, --help               this help\n");
+}
+
+typedef struct {
+    const char *model;
+    const char *inputs[MAX_FILES];
+    int n_inputs;
+    const char *outputs[MAX_FILES];
+    int n_outputs;
+    const char *out_dir;
+    int print;
+    infer_engine_options opt;
+} run_args;
+
+static int parse(int argc, char **argv, run_args *a) {
+    infer_engine_options_init(&a->opt);
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+            help(stdout);
+            exit(EXIT_OK);
+        } else if (!strcmp(s, "-o") || !strcmp(s, "--output")) {
+            while (i + 1 < argc && argv[i + 1][0] != '-' && a->n_outputs < MAX_FILES) a->outputs[a->n_outputs++] = argv[++i];
+            if (!a->n_outputs) return cli_usage_error("run", "%s needs at least one file", s);
+        } else if (!strcmp(s, "--out-dir")) {
+            if (!val) return cli_usage_error("run", "--out-dir needs a folder");
+            a->out_dir = argv[++i];
+        } else if (!strcmp(s, "--device")) {
+            if (cli_parse_device(val, &a->opt.device)) return cli_usage_error("run", "--device takes auto, cpu or cuda");
+            i++;
+        } else if (!strcmp(s, "--precision")) {
+            if (cli_parse_precision(val, &a->opt.precision)) return cli_usage_error("run", "--precision takes fp32, tf32 or fp16");
+            i++;
+        } else if (!strcmp(s, "--threads")) {
+            if (cli_parse_int(val, 1, 1024, &a->opt.threads)) return cli_usage_error("run", "--threads takes a number from 1 to 1024");
+            i++;
+        } else if (!strcmp(s, "--no-optimize")) {
+            a->opt.optimize = 0;
+        } else if (!strcmp(s, "--no-graph")) {
+            a->opt.cuda_graphs = 0;
+        } else if (!strcmp(s, "--print")) {
+            a->print = 1;
+        } else if (s[0] == '-') {
+            return cli_usage_error("run", "unknown option '%s'", s);
+        } else if (!a->model) {
+            a->model = s;
+        } else if (a->n_inputs < MAX_FILES) {
+            a->inputs[a->n_inputs++] = s;
+        } else {
+            return cli_usage_error("run", "too many input files (at most %d)", MAX_FILES);
+        }
+    }
+    if (!a->model) return cli_usage_error("run", "no model file given");
+    if (!a->n_outputs && !a->out_dir && !a->print)
+        return cli_usage_error("run", "say where the outputs go: -o OUT.npy..., --out-dir DIR, or --print");
+    if (a->n_outputs && a->out_dir) return cli_usage_error("run", "use either -o or --out-dir, not both");
+    return EXIT_OK;
+}
+
+/* Class labels from the model's metadata (user.labels: comma or newline separated), if any. */
+static const char *label_at(const char *labels, int64_t index, char *buf, size_t n) {
+    if (!labels) return NULL;
+    const char *p = labels;
+    for (int64_t i = 0; i < index && p; i++) {
+        p = strpbrk(p, ",\n");
+        if (p) p++;
+    }
+    if (!p || !*p) return NULL;
+    size_t len = strcspn(p, ",\n");
+    if (len >= n) len = n - 1;
+    memcpy(buf, p, len);
+    buf[len] = 0;
+    return buf;
+}
+
+static void print_top5(const float *row, int64_t classes, const char *labels) {
+    int64_t best[5];
+    int k = 0;
+    for (; k < 5 && k < classes; k++) {
+        int64_t pick = -1;
+        for (int64_t c = 0; c < classes; c++) {
+            int taken = 0;
+            for (int j = 0; j < k; j++) taken |= best[j] == c;
+            if (!taken && (pick < 0 || row[c] > row[pick])) pick = c;
+        }
+        best[k] = pick;
+    }
+    for (int j = 0; j < k; j++) {
+        char buf[128];
+        const char *name = label_at(labels, best[j], buf, sizeof buf);
+        printf("    #%d  class %lld%s%s%s  %.6g\n", j + 1, (long long)best[j], name ? " (" : "", name ? name : "",
+               name ? ")" : "", row[best[j]]);
+    }
+}
+
+static void print_summary(const char *name, const infer_tensor *t, const char *labels) {
+    int64_t n = infer_tensor_elements(t);
+    printf("%s: %s ", name, infer_dtype_name(t->dtype));
+    cli_print_shape(stdout, t->dims, t->ndim);
+    if (t->dtype != INFER_F32 || n == 0) {
+        printf("\n");
+        return;
+    }
+    const float *x = t->data;
+    double sum = 0, lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < n; i++) {
+        sum += x[i];
+        lo = fmin(lo, x[i]);
+        hi = fmax(hi, x[i]);
+    }
+    printf("  min %.6g  max %.6g  mean %.6g\n  first:", lo, hi, sum / (double)n);
+    for (int64_t i = 0; i < n && i < 8; i++) printf(" %.6g", x[i]);
+    printf("%s\n", n > 8 ? " ..." : "");
+    if (t->ndim == 2 && t->dims[1] > 1) {
+        for (int64_t r = 0; r < t->dims[0] && r < 8; r++) {
+            printf("  row %lld top-5:\n", (long long)r);
+            print_top5(x + r * t->dims[1], t->dims[1], labels);
+        }
+    }
+}
+
+static int write_outputs(const run_args *a, const infer_model *model, const infer_tensor *out, int n) {
+    if (a->out_dir) mkdir(a->out_dir, 0777);
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        const char *dest = a->outputs[i];
+        if (a->out_dir) {
+            infer_tensor_info info;
+            infer_model_output(model, i, &info);
+            snprintf(path, sizeof path, "%s/%s.npy", a->out_dir, info.name);
+            dest = path;
+        }
+        if (!dest) continue;
+        infer_error err;
+        if (npy_save(dest, &out[i], &err) != INFER_OK) return cli_report(&err);
+    }
+    return EXIT_OK;
+}
+
+int cmd_run(int argc, char **argv) {
+    run_args a;
+    memset(&a, 0, sizeof a);
+    int rc = parse(argc, argv, &a);
+    if (rc != EXIT_OK) return rc;
+
+    infer_error err;
+    infer_model *model = NULL;
+    if (infer_model_load(a.model, &model, &err) != INFER_OK) return cli_report(&err);
+    int n_in = infer_model_input_count(model), n_out = infer_model_output_count(model);
+    if (a.n_inputs != n_in) {
+        infer_model_free(model);
+        return cli_usage_error("run", "the model takes %d input(s), %d file(s) given", n_in, a.n_inputs);
+    }
+    if (a.n_outputs && a.n_outputs != n_out) {
+        infer_model_free(model);
+        return cli_usage_error("run", "the model has %d output(s), %d file(s) given with -o", n_out, a.n_outputs);
+    }
+    infer_tensor inputs[MAX_FILES];
+    memset(inputs, 0, sizeof inputs);
+    int n_loaded = 0;
+    rc = EXIT_OK;
+    for (; n_loaded < n_in; n_loaded++) {
+        if (npy_load(a.inputs[n_loaded], &inputs[n_loaded], &err) != INFER_OK) {
+            rc = cli_report(&err);
+            break;
+        }
+        if (inputs[n_loaded].ndim > 0 && a.opt.max_batch < inputs[n_loaded].dims[0]) {
+            infer_tensor_info info;
+            infer_model_input(model, n_loaded, &info);
+            if (info.ndim > 0 && info.dims[0] == -1) a.opt.max_batch = (int)inputs[n_loaded].dims[0];
+        }
+    }
+    infer_engine *engine = NULL;
+    infer_tensor outputs[MAX_FILES];
+    if (rc == EXIT_OK && infer_engine_create(model, &a.opt, &engine, &err) != INFER_OK) rc = cli_report(&err);
+    if (rc == EXIT_OK && infer_engine_run(engine, inputs, n_in, outputs, n_out, &err) != INFER_OK) rc = cli_report(&err);
+    if (rc == EXIT_OK) rc = write_outputs(&a, model, outputs, n_out);
+    if (rc == EXIT_OK && a.print) {
+        const char *labels = infer_model_meta_get(model, "user.labels");
+        for (int i = 0; i < n_out; i++) {
+            infer_tensor_info info;
+            infer_model_output(model, i, &info);
+            print_summary(info.name, &outputs[i], labels);
+        }
+    }
+    infer_engine_destroy(engine);
+    for (int i = 0; i < n_loaded; i++) npy_free(&inputs[i]);
+    infer_model_free(model);
+    return rc;
+}
