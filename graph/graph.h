@@ -49,6 +49,9 @@ typedef struct {
 infer_status ir_build(const ifg_file *file, ir_graph *g, infer_error *err);
 void ir_free(ir_graph *g);
 
+/* Decodes and validates one node's attributes (defaults from docs/OPS.md) into p; used by ir_build. */
+infer_status ir_decode_params(const ifg_node *node, int index, op_params *p, infer_error *err);
+
 /* Helpers for passes. */
 int ir_add_tensor(ir_graph *g, const ir_tensor *t);        /* returns index, or IR_NONE when out of memory */
 void *ir_alloc(ir_graph *g, uint64_t bytes);               /* owned by g; NULL when out of memory */
