@@ -1,0 +1,202 @@
+/* ir.c — building the graph IR from a validated .ifg file, freeing it, and helpers for passes. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "graph.h"
+#include "../runtime/error.h"
+
+/* Whether input slot i of an op may be IFG_NONE (docs/OPS.md marks these "x?"). */
+static int input_is_optional(op_code op, int i) {
+    switch (op) {
+    case OP_CONV2D:
+    case OP_LINEAR: return i >= 2;
+    case OP_LAYERNORM: return i >= 1;
+    case OP_BINARY:
+    case OP_COMPARE: return i == 1;
+    case OP_ATTENTION: return i == 3;
+    case OP_LSTM: return i == 1 || i == 2 || (i >= 3 && (i - 3) % 4 >= 2); /* h0, c0, b_ih, b_hh */
+    default: return 0;
+    }
+}
+
+static infer_status copy_tensors(const ifg_file *f, ir_graph *g, infer_error *err) {
+    for (uint32_t i = 0; i < f->n_tensors; i++) {
+        const ifg_tensor *src = &f->tensors[i];
+        ir_tensor *t = &g->tensors[i];
+        if (src->ndim < 0 || src->ndim > INFER_MAX_DIMS)
+            return infer_fail(err, INFER_ERR_FORMAT, "tensor %u '%s': %d dims (at most %d)", i, src->name, src->ndim,
+                              INFER_MAX_DIMS);
+        t->name = src->name;
+        t->dtype = src->dtype;
+        t->ndim = src->ndim;
+        memcpy(t->dims, src->dims, sizeof t->dims);
+        t->is_constant = src->is_constant;
+        t->encoding = src->encoding;
+        t->data = src->data;
+        t->nbytes = src->data_size;
+        t->producer = IR_NONE;
+    }
+    g->n_tensors = (int)f->n_tensors;
+    return INFER_OK;
+}
+
+static infer_status copy_io(const uint32_t *ids, uint32_t count, const char *what, int *dst, ir_graph *g,
+                            infer_error *err) {
+    for (uint32_t i = 0; i < count; i++) {
+        if (ids[i] >= (uint32_t)g->n_tensors)
+            return infer_fail(err, INFER_ERR_FORMAT, "graph %s %u: tensor id %u out of range (%d tensors)", what, i,
+                              ids[i], g->n_tensors);
+        dst[i] = (int)ids[i];
+    }
+    return INFER_OK;
+}
+
+/* Checks one input id of node `index` (topological order: constant, graph input or produced earlier). */
+static infer_status node_input(const ir_graph *g, const ifg_node *src, int index, uint32_t k, int *dst,
+                               infer_error *err) {
+    uint32_t id = src->inputs[k];
+    const char *op = op_name(src->op);
+    if (id == IFG_NONE) {
+        if (!input_is_optional((op_code)src->op, (int)k))
+            return infer_fail(err, INFER_ERR_FORMAT, "node %d '%s' (%s): input %u is required but absent", index,
+                              src->name, op, k);
+        *dst = IR_NONE;
+        return INFER_OK;
+    }
+    if (id >= (uint32_t)g->n_tensors)
+        return infer_fail(err, INFER_ERR_FORMAT, "node %d '%s' (%s): input %u: tensor id %u out of range", index,
+                          src->name, op, k, id);
+    const ir_tensor *t = &g->tensors[id];
+    if (!t->is_constant && !t->is_input && t->producer == IR_NONE)
+        return infer_fail(err, INFER_ERR_FORMAT,
+                          "node %d '%s' (%s): input %u '%s' is neither a constant, a graph input nor produced earlier",
+                          index, src->name, op, k, t->name);
+    *dst = (int)id;
+    return INFER_OK;
+}
+
+static infer_status node_output(ir_graph *g, const ifg_node *src, int index, uint32_t k, int *dst,
+                                infer_error *err) {
+    uint32_t id = src->outputs[k];
+    const char *op = op_name(src->op);
+    if (id >= (uint32_t)g->n_tensors)
+        return infer_fail(err, INFER_ERR_FORMAT, "node %d '%s' (%s): output %u: tensor id %u out of range", index,
+                          src->name, op, k, id);
+    ir_tensor *t = &g->tensors[id];
+    if (t->is_constant || t->is_input || t->producer != IR_NONE)
+        return infer_fail(err, INFER_ERR_FORMAT,
+                          "node %d '%s' (%s): output %u '%s' is a constant, a graph input or produced twice", index,
+                          src->name, op, k, t->name);
+    t->producer = index;
+    *dst = (int)id;
+    return INFER_OK;
+}
+
+static infer_status copy_node(const ifg_file *f, int index, ir_graph *g, infer_error *err) {
+    const ifg_node *src = &f->nodes[index];
+    const op_info *info = op_get_info(src->op);
+    if (!info) return infer_fail(err, INFER_ERR_FORMAT, "node %d '%s': unknown op code %d", index, src->name, src->op);
+    int max_in = info->max_inputs < 0 ? IR_MAX_INPUTS : info->max_inputs;
+    if (src->n_inputs < (uint32_t)info->min_inputs || src->n_inputs > (uint32_t)max_in)
+        return infer_fail(err, INFER_ERR_FORMAT, "node %d '%s' (%s): %u inputs, expected %d to %d", index, src->name,
+                          info->name, src->n_inputs, info->min_inputs, max_in);
+    if (src->n_outputs != (uint32_t)info->outputs)
+        return infer_fail(err, INFER_ERR_FORMAT, "node %d '%s' (%s): %u outputs, expected %d", index, src->name,
+                          info->name, src->n_outputs, info->outputs);
+    ir_node *n = &g->nodes[index];
+    n->op = (op_code)src->op;
+    n->name = src->name;
+    n->n_in = (int)src->n_inputs;
+    n->n_out = (int)src->n_outputs;
+    infer_status s = INFER_OK;
+    for (uint32_t k = 0; s == INFER_OK && k < src->n_inputs; k++) s = node_input(g, src, index, k, &n->in[k], err);
+    for (uint32_t k = 0; s == INFER_OK && k < src->n_outputs; k++) s = node_output(g, src, index, k, &n->out[k], err);
+    if (s == INFER_OK) s = ir_decode_params(src, index, &n->p, err);
+    return s;
+}
+
+infer_status ir_build(const ifg_file *f, ir_graph *g, infer_error *err) {
+    if (!f || !g) return infer_fail(err, INFER_ERR_ARGUMENT, "ir_build: file and graph are required");
+    memset(g, 0, sizeof *g);
+    if (f->n_tensors > INT_MAX / 2 || f->n_nodes > INT_MAX / 2 || f->n_inputs > INT_MAX || f->n_outputs > INT_MAX)
+        return infer_fail(err, INFER_ERR_FORMAT, "graph too large: %u tensors, %u nodes", f->n_tensors, f->n_nodes);
+    g->cap_tensors = (int)f->n_tensors + 1;
+    g->cap_nodes = (int)f->n_nodes + 1;
+    g->tensors = calloc((size_t)g->cap_tensors, sizeof *g->tensors);
+    g->nodes = calloc((size_t)g->cap_nodes, sizeof *g->nodes);
+    g->inputs = calloc((size_t)f->n_inputs + 1, sizeof *g->inputs);
+    g->outputs = calloc((size_t)f->n_outputs + 1, sizeof *g->outputs);
+    infer_status s = INFER_OK;
+    if (!g->tensors || !g->nodes || !g->inputs || !g->outputs)
+        s = infer_fail(err, INFER_ERR_MEMORY, "out of memory building a graph of %u tensors and %u nodes",
+                       f->n_tensors, f->n_nodes);
+    if (s == INFER_OK) s = copy_tensors(f, g, err);
+    if (s == INFER_OK) s = copy_io(f->inputs, f->n_inputs, "input", g->inputs, g, err);
+    if (s == INFER_OK) s = copy_io(f->outputs, f->n_outputs, "output", g->outputs, g, err);
+    if (s == INFER_OK) {
+        g->n_inputs = (int)f->n_inputs;
+        g->n_outputs = (int)f->n_outputs;
+        for (int i = 0; i < g->n_inputs; i++) g->tensors[g->inputs[i]].is_input = 1;
+        for (int i = 0; i < g->n_outputs; i++) g->tensors[g->outputs[i]].is_output = 1;
+    }
+    for (int i = 0; s == INFER_OK && i < (int)f->n_nodes; i++) {
+        s = copy_node(f, i, g, err);
+        g->n_nodes = i + 1;
+    }
+    if (s != INFER_OK) ir_free(g);
+    return s;
+}
+
+void ir_free(ir_graph *g) {
+    if (!g) return;
+    for (int i = 0; i < g->n_owned; i++) free(g->owned[i]);
+    free(g->owned);
+    free(g->tensors);
+    free(g->nodes);
+    free(g->inputs);
+    free(g->outputs);
+    memset(g, 0, sizeof *g);
+}
+
+int ir_add_tensor(ir_graph *g, const ir_tensor *t) {
+    if (g->n_tensors == g->cap_tensors) {
+        if (g->cap_tensors > INT_MAX / 2) return IR_NONE;
+        int cap = g->cap_tensors ? 2 * g->cap_tensors : 16;
+        ir_tensor *grown = realloc(g->tensors, (size_t)cap * sizeof *grown);
+        if (!grown) return IR_NONE;
+        g->tensors = grown;
+        g->cap_tensors = cap;
+    }
+    g->tensors[g->n_tensors] = *t;
+    return g->n_tensors++;
+}
+
+void *ir_alloc(ir_graph *g, uint64_t bytes) {
+    if (bytes > SIZE_MAX) return NULL;
+    if (g->n_owned == g->cap_owned) {
+        if (g->cap_owned > INT_MAX / 2) return NULL;
+        int cap = g->cap_owned ? 2 * g->cap_owned : 16;
+        void **grown = realloc(g->owned, (size_t)cap * sizeof *grown);
+        if (!grown) return NULL;
+        g->owned = grown;
+        g->cap_owned = cap;
+    }
+    void *p = malloc(bytes ? (size_t)bytes : 1);
+    if (p) g->owned[g->n_owned++] = p;
+    return p;
+}
+
+int ir_consumer_count(const ir_graph *g, int tensor) {
+    if (tensor < 0 || tensor >= g->n_tensors) return 0;
+    int count = g->tensors[tensor].is_output ? 1 : 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_in; k++) {
+            if (n->in[k] == tensor) {
+                count++;
+                break;
+            }
+        }
+    }
+    return count;
+}
