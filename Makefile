@@ -13,6 +13,7 @@ CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wshadow -fno-
 LDLIBS  += -lm -lpthread
 
 BUILD   ?= build
+LIB     ?= libinfer.a
 OBJDIR  := $(BUILD)/obj
 
 LIB_SRC := $(wildcard runtime/*.c graph/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
@@ -30,19 +31,19 @@ CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all lib test unit golden sanitize demo clean deps help
-all: libinfer.a infer $(EXAMPLES)
-lib: libinfer.a
+all: $(LIB) infer $(EXAMPLES)
+lib: $(LIB)
 
-libinfer.a: $(LIB_OBJ)
+$(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-infer: $(CLI_OBJ) libinfer.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) libinfer.a $(LDLIBS)
+infer: $(CLI_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
-$(BUILD)/examples/%: examples/%.c libinfer.a include/infer.h
+$(BUILD)/examples/%: examples/%.c $(LIB) include/infer.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< libinfer.a $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,11 +61,11 @@ endif
 UNIT_BIN := $(BUILD)/unit_tests
 GOLDEN_BIN := $(BUILD)/golden_check
 
-$(UNIT_BIN): $(UNIT_SRC) tests/unit/testutil.h libinfer.a
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) libinfer.a -lcriterion $(LDLIBS)
+$(UNIT_BIN): $(UNIT_SRC) tests/unit/testutil.h $(LIB)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) $(LIB) -lcriterion $(LDLIBS)
 
-$(GOLDEN_BIN): tests/golden/golden_check.c libinfer.a
-	$(CC) $(CFLAGS) -o $@ $< libinfer.a $(LDLIBS)
+$(GOLDEN_BIN): tests/golden/golden_check.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN) --jobs 2
@@ -77,9 +78,9 @@ test: all unit golden
 
 # ASan + UBSan build of the library and the C tests, in its own build folder.
 sanitize:
-	$(MAKE) BUILD=build-san OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	        LDLIBS="-fsanitize=address,undefined -lm -lpthread" CUDA=0 \
-	        libinfer.a build-san/unit_tests build-san/golden_check 
+	$(MAKE) BUILD=build-san LIB=build-san/libinfer.a CUDA=0 \
+	        OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	        LDLIBS="-fsanitize=address,undefined -lm -lpthread" build-san/unit_tests build-san/golden_check
 	ASAN_OPTIONS=detect_leaks=1 build-san/unit_tests --jobs 2
 	GOLDEN_BIN=build-san/golden_check tests/golden/run.sh build/golden --no-cli
 
@@ -90,7 +91,7 @@ demo: deps all
 	scripts/demo
 
 clean:
-	rm -rf build build-san libinfer.a infer
+	rm -rf build build-san $(LIB) infer
 
 help:
 	@echo "make [CUDA=0|1] [CUDA_ARCH=...]   build libinfer.a, ./infer and examples"
