@@ -273,3 +273,27 @@ def read(path):
     """Read a .ifg file into a Graph."""
     with open(path, 'rb') as f:
         return from_bytes(f.read())
+
+
+def dump(graph):
+    """A human-readable listing of a Graph."""
+    def ref(i):
+        return '-' if i == NONE else graph.tensors[i].name
+
+    def describe(i):
+        t = graph.tensors[i]
+        return f'{t.name}:{t.dtype}{t.dims}' + (' const' if t.is_constant else '')
+    lines = [f'meta {k} = {v}' for k, v in graph.meta.items()]
+    lines.append('inputs ' + ', '.join(describe(i) for i in graph.inputs))
+    for n in graph.nodes:
+        attrs = ' '.join(f'{k}={v}' for k, v in n.attrs.items())
+        lines.append(f'op{n.op} [{n.name}] ({", ".join(map(ref, n.inputs))}) -> '
+                     f'{", ".join(describe(o) for o in n.outputs)} {attrs}')
+    lines.append('outputs ' + ', '.join(describe(i) for i in graph.outputs))
+    return '\n'.join(lines)
+
+
+if __name__ == '__main__':
+    import sys
+    for file in sys.argv[1:]:
+        print(dump(read(file)))

@@ -1,0 +1,130 @@
+"""Loads a TorchScript model, freezes it, and records the concrete value of every graph value."""
+import linecache
+import os
+import re
+
+from .bridge import torch
+
+from . import ConvertError
+
+# Nodes that read only the metadata (shape, dtype, device) of their inputs, never the data.
+METADATA_OPS = {'aten::size', 'aten::dim', 'aten::numel', 'aten::len', 'prim::device', 'prim::dtype',
+                'prim::layout', 'prim::is_cuda', 'aten::is_floating_point', 'prim::shape'}
+TORCH_DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'int64': torch.int64,
+                'int32': torch.int32, 'bool': torch.bool}
+
+
+class Model:
+    """A frozen, inlined TorchScript graph and the concrete values of its values on example inputs."""
+
+    def __init__(self, path):
+        try:
+            module = torch.jit.load(path, map_location='cpu')
+        except RuntimeError as e:
+            raise ConvertError(f'{path}: not a TorchScript archive ({str(e).splitlines()[0]})') from None
+        module.eval()
+        self.module_names = {name for name, _ in module.named_modules() if name}
+        frozen = torch._C._freeze_module(module._c)
+        self.graph = frozen._get_method('forward').graph
+        torch._C._jit_pass_inline(self.graph)
+        self_input = self.graph.inputs().__next__()
+        if self_input.uses():
+            raise ConvertError('the frozen model still reads module attributes at run time')
+        self.graph.eraseInput(0)
+        self.inputs = list(self.graph.inputs())
+        self.input_names = [re.sub(r'\.\d+$', '', v.debugName()) for v in self.inputs]
+        self.nodes = list(self.graph.nodes())
+        self.outputs = flatten(self.graph.return_node().inputsAt(0))
+        self.output_uids = {v.unique() for v in self.outputs}
+        self.dynamic = self._data_dependent()
+        self.runs = []
+
+    def _data_dependent(self):
+        """Unique ids of values that depend on the data (not only the shapes) of a graph input."""
+        dynamic = {v.unique() for v in self.inputs}
+
+        def reads_dynamic(node):
+            if node.kind() in METADATA_OPS:
+                return False
+            return (any(i.unique() in dynamic for i in node.inputs()) or
+                    any(reads_dynamic(n) for b in node.blocks() for n in b.nodes()))
+
+        for node in self.nodes:
+            if reads_dynamic(node):
+                dynamic.update(o.unique() for o in node.outputs())
+        return dynamic
+
+    def embedding_rows(self):
+        """The smallest vocabulary size among embedding tables, or None."""
+        rows = [n.inputsAt(0).toIValue().shape[0] for n in self.nodes
+                if n.kind() == 'aten::embedding' and n.inputsAt(0).node().kind() == 'prim::Constant']
+        return min(rows) if rows else None
+
+    def run(self, example_inputs):
+        """Run the graph once, recording a snapshot of every top-level value (by unique id)."""
+        graph = self.graph.copy()
+        copies = [v for n in graph.nodes() for v in n.outputs()]
+        originals = [v for n in self.nodes for v in n.outputs()]
+        none = graph.create('prim::Constant')
+        none.output().setType(torch._C.NoneType.get())
+        graph.prependNode(none)
+        captured = []
+        for value in copies:
+            if isinstance(value.type(), torch._C.TensorType):  # snapshot before later in-place ops
+                clone = graph.create('aten::clone', [value, none.output()])
+                clone.output().setType(value.type())
+                clone.insertAfter(value.node())
+                value = clone.output()
+            captured.append(value)
+        while len(list(graph.outputs())):
+            graph.eraseOutput(0)
+        everything = graph.create('prim::TupleConstruct', list(graph.inputs()) + captured)
+        everything.output().setType(torch._C.TupleType([v.type() for v in everything.inputs()]))
+        graph.appendNode(everything)
+        graph.registerOutput(everything.output())
+        function = torch._C._create_function_from_graph('capture', graph)
+        with torch.no_grad():
+            results = function(*example_inputs)
+        keys = [v.unique() for v in self.inputs + originals]
+        self.runs.append(dict(zip(keys, results)))
+
+
+def flatten(value):
+    """The leaf values of a (nested) tuple or list built in the graph."""
+    if value.node().kind() in ('prim::TupleConstruct', 'prim::ListConstruct'):
+        return [leaf for v in value.node().inputs() for leaf in flatten(v)]
+    return [value]
+
+
+def example_inputs(specs, extra_batch, vocab, seed):
+    """Seeded random inputs for `specs` (list of (dims, dtype name)), dim 0 grown by `extra_batch`."""
+    generator = torch.Generator().manual_seed(seed)
+    tensors = []
+    for dims, dtype in specs:
+        shape = [dims[0] + extra_batch] + list(dims[1:])
+        if dtype in ('float32', 'float16'):
+            tensors.append(torch.randn(shape, generator=generator).to(TORCH_DTYPES[dtype]))
+        elif dtype == 'bool':
+            tensors.append(torch.randint(0, 2, shape, generator=generator).bool())
+        else:
+            high = min(vocab or 10, 10)
+            tensors.append(torch.randint(0, high, shape, generator=generator, dtype=TORCH_DTYPES[dtype]))
+    return tensors
+
+
+def source_line(node):
+    """'file:line: code' of the model source that produced `node`, else its scope, else ''."""
+    text = node.sourceRange()
+    scripted = re.match(r'\s*File "([^"]+)", line (\d+)', text)
+    if scripted:
+        lines = text.splitlines()
+        marker = next((i for i, s in enumerate(lines) if '<--- HERE' in s), 1)
+        return f'{scripted.group(1)}:{scripted.group(2)}: {lines[marker - 1].strip()}'
+    torch_dir = os.path.dirname(torch.__file__)
+    frames = re.findall(r'^(.+)\((\d+)\): \S+$', text, re.M)
+    user = [f for f in frames if not f[0].startswith(torch_dir)] or frames
+    if user:
+        path, line = user[0]
+        code = linecache.getline(path, int(line)).strip()
+        return f'{path}:{line}: {code}' if code else f'{path}:{line}'
+    return node.scopeName()

@@ -1,0 +1,62 @@
+"""THE op table: TorchScript node kind -> mapper(converter, node, args) emitting runtime nodes."""
+from . import ops_attention as attn
+from . import ops_basic as b
+from . import ops_nn as nn
+from .opcodes import (ABS, ACT_HARDSIGMOID, ACT_HARDSWISH, ACT_RELU, ACT_SIGMOID, ACT_SILU, ACT_TANH, ADD,
+                      DIV, EQ, EXP, GE, GT, LE, LOG, LT, MAX, MIN, MUL, NE, NEG, POW, RECIPROCAL, RED_MAX,
+                      RED_MEAN, RED_MIN, RED_SUM, RSQRT, SQRT, SUB)
+
+TABLE = {
+    # activations
+    'aten::relu': b.activation(ACT_RELU), 'aten::relu_': b.activation(ACT_RELU),
+    'aten::sigmoid': b.activation(ACT_SIGMOID), 'aten::sigmoid_': b.activation(ACT_SIGMOID),
+    'aten::tanh': b.activation(ACT_TANH), 'aten::tanh_': b.activation(ACT_TANH),
+    'aten::silu': b.activation(ACT_SILU), 'aten::silu_': b.activation(ACT_SILU),
+    'aten::hardswish': b.activation(ACT_HARDSWISH), 'aten::hardswish_': b.activation(ACT_HARDSWISH),
+    'aten::hardsigmoid': b.activation(ACT_HARDSIGMOID), 'aten::hardsigmoid_': b.activation(ACT_HARDSIGMOID),
+    'aten::hardtanh': b.clip(), 'aten::hardtanh_': b.clip(),
+    'aten::relu6': b.clip(0.0, 6.0), 'aten::relu6_': b.clip(0.0, 6.0),
+    'aten::gelu': b.gelu, 'aten::gelu_': b.gelu,
+    # elementwise arithmetic
+    'aten::add': b.binary(ADD), 'aten::add_': b.binary(ADD),
+    'aten::sub': b.binary(SUB), 'aten::sub_': b.binary(SUB), 'aten::rsub': b.binary(SUB, 'other', 'self'),
+    'aten::mul': b.binary(MUL), 'aten::mul_': b.binary(MUL),
+    'aten::div': b.binary(DIV), 'aten::div_': b.binary(DIV),
+    'aten::pow': b.binary(POW, 'self', 'exponent'),
+    'aten::maximum': b.binary(MAX), 'aten::minimum': b.binary(MIN),
+    'aten::neg': b.unary(NEG), 'aten::exp': b.unary(EXP), 'aten::log': b.unary(LOG),
+    'aten::sqrt': b.unary(SQRT), 'aten::rsqrt': b.unary(RSQRT), 'aten::abs': b.unary(ABS),
+    'aten::reciprocal': b.unary(RECIPROCAL),
+    'aten::eq': b.compare(EQ), 'aten::ne': b.compare(NE), 'aten::lt': b.compare(LT),
+    'aten::le': b.compare(LE), 'aten::gt': b.compare(GT), 'aten::ge': b.compare(GE),
+    'aten::masked_fill': b.masked_fill, 'aten::masked_fill_': b.masked_fill, 'aten::where': b.where,
+    'aten::to': b.cast, 'aten::type_as': b.cast, 'aten::float': b.cast,
+    # reductions and softmax
+    'aten::mean': b.reduce(RED_MEAN), 'aten::sum': b.reduce(RED_SUM),
+    'aten::amax': b.reduce(RED_MAX), 'aten::amin': b.reduce(RED_MIN),
+    'aten::softmax': b.softmax(False), 'aten::log_softmax': b.softmax(True),
+    # shapes and copies
+    'aten::view': b.reshape, 'aten::reshape': b.reshape, 'aten::view_as': b.reshape,
+    'aten::reshape_as': b.reshape, 'aten::flatten': b.reshape, 'aten::unflatten': b.reshape,
+    'aten::squeeze': b.reshape, 'aten::unsqueeze': b.reshape,
+    'aten::transpose': b.transpose, 'aten::permute': b.transpose, 'aten::t': b.transpose,
+    'aten::slice': b.slice_, 'aten::select': b.select,
+    'aten::split': b.split, 'aten::split_with_sizes': b.split, 'aten::chunk': b.split,
+    'aten::unsafe_split': b.split, 'aten::unsafe_chunk': b.split, 'aten::unbind': b.split,
+    'aten::cat': b.concat, 'aten::concat': b.concat, 'aten::stack': b.concat,
+    'aten::expand': b.expand, 'aten::expand_as': b.expand,
+    'aten::contiguous': b.identity('contiguous'), 'aten::clone': b.identity('clone'),
+    'aten::detach': b.identity('detach'), 'aten::dropout': b.identity('dropout'),
+    'aten::dropout_': b.identity('dropout'), 'aten::feature_dropout': b.identity('dropout'),
+    'aten::alpha_dropout': b.identity('dropout'),
+    # layers
+    'aten::linear': nn.linear, 'aten::addmm': nn.addmm, 'aten::matmul': nn.matmul, 'aten::bmm': nn.matmul,
+    'aten::conv2d': nn.conv, 'aten::_convolution': nn.conv,
+    'aten::batch_norm': nn.batch_norm, 'aten::layer_norm': nn.layer_norm,
+    'aten::max_pool2d': nn.max_pool2d, 'aten::avg_pool2d': nn.avg_pool2d,
+    'aten::adaptive_avg_pool2d': nn.adaptive_avg_pool2d,
+    'aten::embedding': nn.embedding, 'aten::lstm': nn.lstm,
+    'aten::_transformer_encoder_layer_fwd': attn.transformer_encoder_layer,
+    'aten::_native_multi_head_attention': attn.multi_head_attention,
+    'aten::scaled_dot_product_attention': attn.scaled_dot_product_attention,
+}

@@ -1,0 +1,108 @@
+"""Mappers of fused attention ops, decomposed into linear / slice / attention / layernorm nodes."""
+import ifg
+from .opcodes import (ACTIVATION, ACT_GELU, ACT_RELU, ADD, ATTENTION, BINARY, LAYERNORM, LINEAR, RESHAPE,
+                      SLICE)
+
+
+def attention_mask(cv, v, keep_if_true=False):
+    """A constant [Lq, Lk] mask (leading 1-dims dropped), or IFG_NONE; True masks out in the result."""
+    if cv.is_none(v):
+        return ifg.NONE
+    mask = cv.const(v, 'attention mask')
+    while mask.dim() > 2 and mask.shape[0] == 1:
+        mask = mask[0]
+    if mask.dim() != 2:
+        cv.fail(f'attention mask of shape {list(mask.shape)} is not supported (only [Lq, Lk])')
+    if keep_if_true and not mask.dtype.is_floating_point:
+        mask = ~mask.bool()
+    return cv.tensor(mask.contiguous(), f'{cv.name}.mask')
+
+
+def projected_attention(cv, q_in, kv_in, heads, w, b, proj_w, proj_b, mask, out):
+    """out = proj(attention(q_in Wq, kv_in Wk, kv_in Wv)) with the packed [3E, E] in-projection w."""
+    dims, kv_dims, embed = cv.info(q_in).dims, cv.info(kv_in).dims, cv.value(w).shape[1]
+    new = lambda tag, d: cv.activation(f'{cv.name}.{tag}', 'f32', d)  # noqa: E731
+    if q_in == kv_in:
+        qkv = cv.emit(LINEAR, [q_in, cv.tensor(w), cv.optional(b)], [new('qkv', dims[:-1] + [3 * embed])])
+        parts = [cv.emit(SLICE, [qkv], [new(n, dims)], axis=-1, start=i * embed, end=(i + 1) * embed, step=1)
+                 for i, n in enumerate('qkv')]
+    else:
+        weights, biases = cv.const(w).chunk(3), [None] * 3 if cv.is_none(b) else cv.const(b).chunk(3)
+        parts = [cv.emit(LINEAR, [src, cv.tensor(wi.contiguous(), f'{cv.name}.{n}_weight'),
+                                  ifg.NONE if bi is None else cv.tensor(bi.contiguous(), f'{cv.name}.{n}_bias')],
+                         [new(n, d[:-1] + [embed])])
+                 for src, d, wi, bi, n in zip((q_in, kv_in, kv_in), (dims, kv_dims, kv_dims), weights, biases, 'qkv')]
+    att = cv.emit(ATTENTION, parts + [mask], [new('attention', dims[:-1] + [embed])], heads=heads, causal=0,
+                  scale=0.0)
+    return cv.emit(LINEAR, [att, cv.tensor(proj_w), cv.optional(proj_b)], [out])
+
+
+def multi_head_attention(cv, node, a):
+    """aten::_native_multi_head_attention (its attention-weights output must be unused)."""
+    if node.outputsAt(1).uses():
+        cv.fail('the attention weights output is not supported')
+    q, k, v = a['query'], a['key'], a['value']
+    if k.unique() != v.unique():
+        cv.fail('different key and value inputs are not supported')
+    q_in, kv_in = cv.tensor(q), cv.tensor(k)
+    projected_attention(cv, q_in, kv_in, cv.const(a['num_head']), a['qkv_weight'], a['qkv_bias'],
+                        a['proj_weight'], a['proj_bias'], attention_mask(cv, a['mask']),
+                        cv.output(node.outputsAt(0)))
+
+
+def transformer_encoder_layer(cv, node, a):
+    """aten::_transformer_encoder_layer_fwd, torch's fused nn.TransformerEncoderLayer (eval)."""
+    src, out = cv.tensor(a['src']), node.output()
+    dims, eps, norm_first = cv.info(src).dims, float(cv.const(a['eps'])), cv.const(a['norm_first'])
+    new = lambda tag, d=dims: cv.activation(f'{cv.name}.{tag}', 'f32', d)  # noqa: E731
+
+    def norm(x, i, result):
+        weight, bias = cv.tensor(a[f'norm_weight_{i}']), cv.tensor(a[f'norm_bias_{i}'])
+        return cv.emit(LAYERNORM, [x, weight, bias], [result], axes=1, eps=eps)
+
+    def add(x, y, result):
+        return cv.emit(BINARY, [x, y], [result], kind=ADD)
+
+    x = norm(src, 1, new('norm1')) if norm_first else src
+    x = projected_attention(cv, x, x, cv.const(a['num_heads']), a['qkv_weight'], a['qkv_bias'],
+                            a['proj_weight'], a['proj_bias'], attention_mask(cv, a['mask']), new('self_attn'))
+    x = add(x, src, new('residual1'))
+    if not norm_first:
+        x = norm(x, 1, new('norm1'))
+    residual = x
+    if norm_first:
+        x = norm(x, 2, new('norm2'))
+    hidden = dims[:-1] + [cv.value(a['ffn_weight_1']).shape[0]]
+    x = cv.emit(LINEAR, [x, cv.tensor(a['ffn_weight_1']), cv.tensor(a['ffn_bias_1'])], [new('linear1', hidden)])
+    act = ACT_GELU if cv.const(a['use_gelu']) else ACT_RELU
+    x = cv.emit(ACTIVATION, [x], [new('activation', hidden)], kind=act)
+    x = cv.emit(LINEAR, [x, cv.tensor(a['ffn_weight_2']), cv.tensor(a['ffn_bias_2'])], [new('linear2')])
+    if norm_first:
+        return add(x, residual, cv.output(out))
+    x = add(x, residual, new('residual2'))
+    norm(x, 2, cv.output(out))
+
+
+def scaled_dot_product_attention(cv, node, a):
+    """aten::scaled_dot_product_attention on [B, L, D] or [B, H, L, D]: heads folded into the batch."""
+    out = node.output()
+    query = cv.value(a['query'])
+    if 'enable_gqa' in a and cv.const(a['enable_gqa']):
+        cv.fail('grouped-query attention is not supported')
+    scale = 0.0 if 'scale' not in a or cv.is_none(a['scale']) else float(cv.const(a['scale']))
+    causal = int(cv.const(a['is_causal']))
+    mask = attention_mask(cv, a['attn_mask'], keep_if_true=True)
+    inputs = []
+    for name in ('query', 'key', 'value'):
+        tid = cv.tensor(a[name])
+        if query.dim() == 4:
+            dims = cv.info(tid).dims
+            flat = [-1 if dims[0] == -1 else dims[0] * dims[1]] + dims[2:]
+            tid = cv.emit(RESHAPE, [tid], [cv.activation(f'{cv.name}.{name}', 'f32', flat)], shape=flat)
+        inputs.append(tid)
+    if query.dim() == 3:
+        return cv.emit(ATTENTION, inputs + [mask], [cv.output(out)], heads=1, causal=causal, scale=scale)
+    flat = cv.info(inputs[0]).dims[:-1] + [cv.info(inputs[2]).dims[-1]]
+    att = cv.emit(ATTENTION, inputs + [mask], [cv.activation(f'{cv.name}.attention', 'f32', flat)], heads=1,
+                  causal=causal, scale=scale)
+    cv.emit(RESHAPE, [att], [cv.output(out)], shape=cv.dims(out))
