@@ -1,0 +1,109 @@
+/* broadcast.c — planning numpy broadcasts and walking the output in parallel contiguous runs. */
+#include "broadcast.h"
+#include "../../runtime/error.h"
+
+#define BCAST_RUN 16384      /* elements of one run at most */
+#define BCAST_TASK 65536     /* elements a parallel task gets at least */
+
+/* Strides of t right-aligned at out's dims: 0 along broadcast dims. 0 when t does not broadcast. */
+static int input_strides(const infer_tensor *t, const infer_tensor *out, int64_t *stride) {
+    int nd = out->ndim, lead = out->ndim - t->ndim;
+    if (lead < 0) return 0;
+    int64_t s = 1;
+    for (int k = nd - 1; k >= 0; k--) {
+        int64_t d = k >= lead ? t->dims[k - lead] : 1;
+        if (d != 1 && d != out->dims[k]) return 0;
+        stride[k] = d == 1 ? 0 : s;
+        s *= d;
+    }
+    return 1;
+}
+
+infer_status bcast_plan_init(bcast_plan *p, const infer_tensor *out, const infer_tensor *const *ins, int n_in,
+                             const char *op, infer_error *err) {
+    int64_t st[BCAST_MAX_INPUTS][INFER_MAX_DIMS];
+    for (int i = 0; i < n_in; i++) {
+        if (!input_strides(ins[i], out, st[i]))
+            return infer_fail(err, INFER_ERR_SHAPE, "%s: input %d (%d dims) does not broadcast to the output (%d dims)",
+                              op, i, ins[i]->ndim, out->ndim);
+    }
+    p->n_in = n_in;
+    p->ndim = 0;
+    for (int k = 0; k < out->ndim; k++) {
+        int64_t d = out->dims[k];
+        if (d == 1) continue;
+        int merge = p->ndim > 0;
+        for (int i = 0; i < n_in && merge; i++) merge = p->stride[i][p->ndim - 1] == st[i][k] * d;
+        if (!merge) p->dims[p->ndim++] = 1;
+        p->dims[p->ndim - 1] *= d;
+        for (int i = 0; i < n_in; i++) p->stride[i][p->ndim - 1] = st[i][k];
+    }
+    if (p->ndim == 0) {
+        p->ndim = 1;
+        p->dims[0] = 1;
+        for (int i = 0; i < n_in; i++) p->stride[i][0] = 0;
+    }
+    p->rows = 1;
+    for (int k = 0; k < p->ndim - 1; k++) p->rows *= p->dims[k];
+    p->inner = p->dims[p->ndim - 1];
+    return INFER_OK;
+}
+
+/* Position in the outer dims (all but the innermost) and the inputs' offsets there. */
+typedef struct {
+    int64_t idx[INFER_MAX_DIMS];
+    int64_t off[BCAST_MAX_INPUTS];
+} row_cursor;
+
+static void cursor_seek(const bcast_plan *p, row_cursor *c, int64_t row) {
+    for (int i = 0; i < p->n_in; i++) c->off[i] = 0;
+    for (int k = p->ndim - 2; k >= 0; k--) {
+        c->idx[k] = row % p->dims[k];
+        row /= p->dims[k];
+        for (int i = 0; i < p->n_in; i++) c->off[i] += c->idx[k] * p->stride[i][k];
+    }
+}
+
+static void cursor_next(const bcast_plan *p, row_cursor *c) {
+    for (int k = p->ndim - 2; k >= 0; k--) {
+        for (int i = 0; i < p->n_in; i++) c->off[i] += p->stride[i][k];
+        if (++c->idx[k] < p->dims[k]) return;
+        for (int i = 0; i < p->n_in; i++) c->off[i] -= p->dims[k] * p->stride[i][k];
+        c->idx[k] = 0;
+    }
+}
+
+typedef struct {
+    const bcast_plan *p;
+    bcast_run_fn fn;
+    void *arg;
+    int64_t run, runs_per_row;
+} walk_args;
+
+static void walk_runs(void *arg, int64_t begin, int64_t end, int thread) {
+    const walk_args *w = arg;
+    const bcast_plan *p = w->p;
+    int64_t row = begin / w->runs_per_row, part = begin % w->runs_per_row;
+    int64_t offs[BCAST_MAX_INPUTS];
+    row_cursor c;
+    cursor_seek(p, &c, row);
+    for (int64_t u = begin; u < end; u++) {
+        int64_t start = part * w->run;
+        int64_t n = p->inner - start < w->run ? p->inner - start : w->run;
+        for (int i = 0; i < p->n_in; i++) offs[i] = c.off[i] + start * p->stride[i][p->ndim - 1];
+        w->fn(w->arg, offs, row * p->inner + start, n);
+        if (++part == w->runs_per_row) {
+            part = 0;
+            row++;
+            if (u + 1 < end) cursor_next(p, &c);
+        }
+    }
+}
+
+void bcast_for_each(thread_pool *pool, const bcast_plan *p, bcast_run_fn fn, void *arg) {
+    if (p->rows == 0 || p->inner == 0) return;
+    walk_args w = { p, fn, arg, p->inner < BCAST_RUN ? p->inner : BCAST_RUN, 0 };
+    w.runs_per_row = (p->inner + w.run - 1) / w.run;
+    int64_t grain = BCAST_TASK / w.run;
+    pool_parallel_for(pool, p->rows * w.runs_per_row, grain > 1 ? grain : 1, walk_runs, &w);
+}

@@ -1,0 +1,14 @@
+/* identity.c — y = x: a copy, or nothing when the memory plan gave y the storage of x. */
+#include <string.h>
+#include "cpu_kernels.h"
+#include "../../runtime/error.h"
+
+CPU_KERNEL(identity) {
+    size_t bytes = (size_t)infer_tensor_elements(&in[0]) * infer_dtype_size(in[0].dtype);
+    if (out[0].dtype != in[0].dtype || infer_tensor_elements(&out[0]) != infer_tensor_elements(&in[0]))
+        return infer_fail(err, INFER_ERR_SHAPE, "identity: output (%s, %lld elements) differs from input (%s, %lld)",
+                          infer_dtype_name(out[0].dtype), (long long)infer_tensor_elements(&out[0]),
+                          infer_dtype_name(in[0].dtype), (long long)infer_tensor_elements(&in[0]));
+    if (out[0].data != in[0].data && bytes) memcpy(out[0].data, in[0].data, bytes);
+    return INFER_OK;
+}
