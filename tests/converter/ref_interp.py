@@ -1,0 +1,205 @@
+"""Test-only numpy reference interpreter of .ifg graphs (float64), per docs/OPS.md."""
+import math
+import os
+import sys
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'scripts'))
+import ifg  # noqa: E402
+
+FLOATS = ('f32', 'f16', 'bf16')
+
+
+def act(x, kind, attrs):
+    erf = np.vectorize(math.erf)
+    return [lambda: x, lambda: np.maximum(x, 0),
+            lambda: np.clip(x, attrs.get('act_min'), attrs.get('act_max')),
+            lambda: 0.5 * x * (1 + erf(x / math.sqrt(2))),
+            lambda: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))),
+            lambda: x / (1 + np.exp(-x)), lambda: 1 / (1 + np.exp(-x)), lambda: np.tanh(x),
+            lambda: x * np.clip(x + 3, 0, 6) / 6, lambda: np.clip(x + 3, 0, 6) / 6][kind]()
+
+
+def windows(x, kernel, stride, padding, dilation, ceil_mode, fill, extra_fill=None):
+    """[N, C, Ho, Wo, kh, kw] windows of x padded with `fill` (PyTorch output sizes); the border that
+    ceil_mode adds past the padding holds `extra_fill` (default `fill`)."""
+    sizes, extra = [], []
+    for h, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation):
+        span = h + 2 * p - d * (k - 1) - 1
+        out = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (out - 1) * s >= h + p:
+            out -= 1
+        sizes.append(out)
+        extra.append(max(0, (out - 1) * s + d * (k - 1) + 1 - h - 2 * p))
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding], constant_values=fill)
+    xp = np.pad(xp, [(0, 0), (0, 0)] + [(0, e) for e in extra],
+                constant_values=fill if extra_fill is None else extra_fill)
+    eff = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    view = sliding_window_view(xp, eff, axis=(2, 3))[:, :, ::stride[0], ::stride[1], ::dilation[0], ::dilation[1]]
+    return view[:, :, :sizes[0], :sizes[1]]
+
+
+def conv2d(x, w, b=None, residual=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, **attrs):
+    win = windows(x, w.shape[2:], stride, padding, dilation, False, 0.0)
+    n, c, ho, wo, kh, kw = win.shape
+    if groups == 1:
+        y = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
+    else:
+        win = win.reshape(n, groups, c // groups, ho, wo, kh, kw)
+        wg = w.reshape(groups, w.shape[0] // groups, *w.shape[1:])
+        y = np.einsum('ngchwij,gocij->ngohw', win, wg).reshape(n, w.shape[0], ho, wo)
+    y = y + (0 if b is None else b[None, :, None, None]) + (0 if residual is None else residual)
+    return act(y, attrs.get('act', 0), attrs)
+
+
+def pool(x, kernel, stride=None, padding=(0, 0), dilation=(1, 1), ceil_mode=0, count_include_pad=1, mode='max'):
+    stride = stride or kernel
+    if mode == 'max':
+        return windows(x, kernel, stride, padding, dilation, ceil_mode, -np.inf).max(axis=(-2, -1))
+    total = windows(x, kernel, stride, padding, dilation, ceil_mode, 0.0).sum(axis=(-2, -1))
+    ones = np.ones((1, 1) + x.shape[2:])  # padding counts if count_include_pad, the ceil border never
+    count = windows(ones, kernel, stride, padding, dilation, ceil_mode, float(count_include_pad), 0.0)
+    return total / count.sum(axis=(-2, -1))
+
+
+def adaptive_avgpool2d(x, output_size):
+    (h, w), (oh, ow) = x.shape[2:], output_size
+    out = np.empty(x.shape[:2] + (oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            out[:, :, i, j] = x[:, :, i * h // oh: -(-(i + 1) * h // oh), j * w // ow: -(-(j + 1) * w // ow)].mean((2, 3))
+    return out
+
+
+def attention(q, k, v, mask=None, heads=1, causal=0, scale=0.0):
+    (b, lq, e), lk = q.shape, k.shape[1]
+    d = e // heads
+    split = lambda t: t.reshape(b, t.shape[1], heads, d).transpose(0, 2, 1, 3)  # noqa: E731
+    scores = split(q) @ split(k).transpose(0, 1, 3, 2) * (scale or 1 / math.sqrt(d))
+    if mask is not None:
+        scores = np.where(mask, -np.inf, scores) if mask.dtype == np.bool_ else scores + mask
+    if causal:
+        scores = np.where(np.triu(np.ones((lq, lk), bool), 1), -np.inf, scores)
+    return (softmax(scores, -1) @ split(v)).transpose(0, 2, 1, 3).reshape(b, lq, e)
+
+
+def softmax(x, axis=-1, log=0):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    logsum = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return shifted - logsum if log else np.exp(shifted - logsum)
+
+
+def lstm(x, h0, c0, *weights, hidden, layers, batch_first=0):
+    sigmoid = lambda t: 1 / (1 + np.exp(-t))  # noqa: E731
+    seq = x if batch_first else x.transpose(1, 0, 2)
+    batch = seq.shape[0]
+    h_n, c_n = [], []
+    for layer in range(layers):
+        w_ih, w_hh, b_ih, b_hh = weights[4 * layer: 4 * layer + 4]
+        h = np.zeros((batch, hidden)) if h0 is None else h0[layer]
+        c = np.zeros((batch, hidden)) if c0 is None else c0[layer]
+        outs = []
+        for t in range(seq.shape[1]):
+            gates = seq[:, t] @ w_ih.T + h @ w_hh.T + (0 if b_ih is None else b_ih) + (0 if b_hh is None else b_hh)
+            i, f, g, o = np.split(gates, 4, axis=1)
+            c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+            h = sigmoid(o) * np.tanh(c)
+            outs.append(h)
+        seq = np.stack(outs, axis=1)
+        h_n.append(h)
+        c_n.append(c)
+    return [seq if batch_first else seq.transpose(1, 0, 2), np.stack(h_n), np.stack(c_n)]
+
+
+def binary(a, b=None, kind=0, scalar=0.0, reverse=0):
+    if b is None:
+        a, b = (scalar, a) if reverse else (a, scalar)
+    return [np.add, np.subtract, np.multiply, np.divide, np.power, np.maximum, np.minimum][kind](a, b)
+
+
+def compare(a, b=None, kind=0, scalar=0.0):
+    return [np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal][kind](
+        a, scalar if b is None else b)
+
+
+def expand(x, shape):
+    shape = list(shape)
+    offset = len(shape) - x.ndim
+    target = [x.shape[i - offset] if s == -1 else s for i, s in enumerate(shape)]
+    return np.broadcast_to(x, target)
+
+
+def reshape(x, shape):
+    return x.reshape(shape)
+
+
+def layernorm(x, weight=None, bias=None, axes=1, eps=1e-5):
+    dims = tuple(range(-axes, 0))
+    y = (x - x.mean(dims, keepdims=True)) / np.sqrt(x.var(dims, keepdims=True) + eps)
+    return y * (1 if weight is None else weight) + (0 if bias is None else bias)
+
+
+def batchnorm(x, weight, bias, mean, var, eps=1e-5):
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps) * weight.reshape(shape) + bias.reshape(shape)
+
+
+def linear(x, w, b=None, residual=None, **attrs):
+    y = x @ w.T + (0 if b is None else b) + (0 if residual is None else residual)
+    return act(y, attrs.get('act', 0), attrs)
+
+
+def slice_(x, axis, start, end, step=1):
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(start, end, step)
+    return x[tuple(index)]
+
+
+def embedding(ids, weight):
+    if ids.min() < 0 or ids.max() >= weight.shape[0]:
+        raise ValueError('embedding id out of range')
+    return weight[ids]
+
+
+def reduce(x, kind=0, axes=(), keepdim=0):
+    return [np.mean, np.sum, np.max, np.min][kind](x, axis=tuple(axes), keepdims=bool(keepdim))
+
+
+OPS = {
+    1: lambda x, **a: x, 2: conv2d, 3: linear, 4: lambda a, b: np.matmul(a, b), 5: batchnorm, 6: layernorm,
+    7: lambda x, kind=0, **a: act(x, kind, a), 8: binary, 9: softmax,
+    10: lambda x, **a: pool(x, mode='max', **a),
+    11: lambda x, **a: pool(x, mode='avg', **a), 12: adaptive_avgpool2d, 13: reshape,
+    14: lambda x, perm: x.transpose(perm), 15: lambda *xs, axis: np.concatenate(xs, axis=axis), 16: slice_,
+    17: lambda x, mask, value: np.where(mask, value, x), 18: embedding, 19: reduce, 20: attention, 21: lstm,
+    22: lambda x, dtype: x, 23: compare, 24: lambda c, x, y: np.where(c, x, y),
+    25: lambda x, kind: [np.negative, np.exp, np.log, np.sqrt, lambda t: 1 / np.sqrt(t), np.abs,
+                         np.reciprocal][kind](x),
+    26: expand,
+}
+
+
+def as_declared(array, dtype):
+    """Float tensors are kept in float64; others take their declared dtype."""
+    return np.asarray(array, np.float64 if dtype in FLOATS else ifg.NUMPY_DTYPES[dtype])
+
+
+def run(graph, inputs):
+    """Execute `graph` (an ifg.Graph) on numpy inputs; returns the list of outputs."""
+    values = {i: as_declared(t.data, t.dtype) for i, t in enumerate(graph.tensors) if t.is_constant}
+    used = {i for n in graph.nodes for i in n.inputs} | set(graph.outputs)
+    for tid, array in zip(graph.inputs, inputs):
+        values[tid] = as_declared(array, graph.tensors[tid].dtype)
+    for node in graph.nodes:
+        args = [None if i == ifg.NONE else values[i] for i in node.inputs]
+        results = OPS[node.op](*args, **node.attrs)
+        for tid, result in zip(node.outputs, results if node.op == 21 else [results]):
+            info = graph.tensors[tid]
+            values[tid] = as_declared(result, info.dtype)
+            declared = [d for i, d in enumerate(info.dims) if not (i == 0 and d == -1)]
+            actual = [d for i, d in enumerate(values[tid].shape) if not (i == 0 and info.dims[0] == -1)]
+            if tid in used and (declared != actual or len(info.dims) != values[tid].ndim):
+                raise ValueError(f'node {node.name}: {info.name} has shape {values[tid].shape}, declared {info.dims}')
+    return [values[t] for t in graph.outputs]
