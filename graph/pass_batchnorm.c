@@ -1,0 +1,109 @@
+/* pass_batchnorm.c — folds a BatchNorm into the conv2d or linear feeding it, with new weights the graph owns. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "graph.h"
+#include "../runtime/error.h"
+
+/* The data of constant t when it is dense f32 holding exactly count values; else NULL. */
+static const float *dense_f32(const ir_graph *g, int t, int64_t count) {
+    if (t == IR_NONE) return NULL;
+    const ir_tensor *x = &g->tensors[t];
+    if (!x->is_constant || x->encoding != IFG_ENC_DENSE || x->dtype != INFER_F32 || !x->data || count < 0 ||
+        x->nbytes != (uint64_t)count * sizeof(float))
+        return NULL;
+    return x->data;
+}
+
+/* The conv2d or linear producing the BatchNorm's input, when folding into it is exact: the BN is its
+ * only reader, nothing is fused into its epilogue yet, and a linear's output is [N,C]. */
+static int fold_target(const ir_graph *g, const ir_node *bn) {
+    int t = bn->in[0];
+    const ir_tensor *x = &g->tensors[t];
+    if (x->producer == IR_NONE || ir_consumer_count(g, t) != 1) return IR_NONE;
+    const ir_node *p = &g->nodes[x->producer];
+    int plain = p->n_in < 4 || p->in[3] == IR_NONE;
+    if (p->op == OP_CONV2D && plain && p->p.conv2d.act.kind == ACT_NONE) return x->producer;
+    if (p->op == OP_LINEAR && plain && p->p.linear.act.kind == ACT_NONE && x->ndim == 2) return x->producer;
+    return IR_NONE;
+}
+
+static const char *derived_name(ir_graph *g, const char *base, const char *suffix) {
+    size_t len = strlen(base) + strlen(suffix) + 1;
+    char *name = ir_alloc(g, len);
+    if (name) snprintf(name, len, "%s%s", base, suffix);
+    return name;
+}
+
+/* Adds a dense f32 constant shaped like tensor `like` (or [count] when like is IR_NONE). */
+static int add_constant(ir_graph *g, int like, int64_t count, const char *name, const float *data) {
+    ir_tensor t;
+    memset(&t, 0, sizeof t);
+    if (like != IR_NONE) {
+        t.ndim = g->tensors[like].ndim;
+        memcpy(t.dims, g->tensors[like].dims, sizeof t.dims);
+    } else {
+        t.ndim = 1;
+        t.dims[0] = count;
+    }
+    t.name = name;
+    t.dtype = INFER_F32;
+    t.is_constant = 1;
+    t.encoding = IFG_ENC_DENSE;
+    t.data = data;
+    t.nbytes = (uint64_t)count * sizeof(float);
+    t.producer = IR_NONE;
+    return ir_add_tensor(g, &t);
+}
+
+/* Folds BN node `bn` into node p: w' = w * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps).
+ * Leaves the graph unchanged when the tensors are not all dense f32 constants of matching sizes. */
+static infer_status fold(ir_graph *g, int p, ir_node *bn, int *folded, infer_error *err) {
+    ir_node *conv = &g->nodes[p];
+    int w_id = conv->in[1], b_id = conv->n_in > 2 ? conv->in[2] : IR_NONE;
+    const ir_tensor *wt = &g->tensors[w_id];
+    int64_t channels = wt->ndim >= 1 ? wt->dims[0] : 0, per_channel = 1;
+    for (int d = 1; d < wt->ndim; d++)
+        if (__builtin_mul_overflow(per_channel, wt->dims[d], &per_channel)) return INFER_OK;
+    int64_t w_count;
+    if (channels < 1 || __builtin_mul_overflow(channels, per_channel, &w_count)) return INFER_OK;
+    const float *w = dense_f32(g, w_id, w_count), *b = dense_f32(g, b_id, channels);
+    const float *gamma = dense_f32(g, bn->in[1], channels), *beta = dense_f32(g, bn->in[2], channels);
+    const float *mean = dense_f32(g, bn->in[3], channels), *var = dense_f32(g, bn->in[4], channels);
+    if (!w || (b_id != IR_NONE && !b) || !gamma || !beta || !mean || !var) return INFER_OK;
+
+    float *nw = ir_alloc(g, (uint64_t)w_count * sizeof *nw), *nb = ir_alloc(g, (uint64_t)channels * sizeof *nb);
+    const char *w_name = derived_name(g, wt->name, ".bn_folded");
+    const char *b_name = derived_name(g, g->tensors[b_id != IR_NONE ? b_id : bn->in[2]].name, ".bn_folded");
+    if (!nw || !nb || !w_name || !b_name)
+        return infer_fail(err, INFER_ERR_MEMORY, "out of memory folding BatchNorm '%s'", bn->name);
+    double eps = bn->p.batchnorm.eps;
+    for (int64_t o = 0; o < channels; o++) {
+        double scale = (double)gamma[o] / sqrt((double)var[o] + eps);
+        for (int64_t j = 0; j < per_channel; j++) nw[o * per_channel + j] = (float)(w[o * per_channel + j] * scale);
+        nb[o] = (float)(((b ? (double)b[o] : 0.0) - mean[o]) * scale + beta[o]);
+    }
+    int new_w = add_constant(g, w_id, w_count, w_name, nw);
+    int new_b = new_w == IR_NONE ? IR_NONE : add_constant(g, IR_NONE, channels, b_name, nb);
+    if (new_b == IR_NONE) return infer_fail(err, INFER_ERR_MEMORY, "out of memory folding BatchNorm '%s'", bn->name);
+    conv->in[1] = new_w;
+    conv->in[2] = new_b;
+    if (conv->n_in < 3) conv->n_in = 3;
+    conv->out[0] = bn->out[0];
+    g->tensors[bn->out[0]].producer = p;
+    bn->n_in = bn->n_out = 0; /* detached: ir_eliminate_dead removes it */
+    *folded = 1;
+    return INFER_OK;
+}
+
+infer_status ir_fold_batchnorm(ir_graph *g, infer_error *err) {
+    int folded = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        ir_node *bn = &g->nodes[i];
+        if (bn->op != OP_BATCHNORM || bn->n_in != 5 || bn->n_out != 1) continue;
+        int p = fold_target(g, bn);
+        infer_status s = p == IR_NONE ? INFER_OK : fold(g, p, bn, &folded, err);
+        if (s != INFER_OK) return s;
+    }
+    return folded ? ir_eliminate_dead(g, err) : INFER_OK;
+}
