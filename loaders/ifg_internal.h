@@ -69,6 +69,7 @@ typedef struct {
     const char *strings;        /* the STRINGS section */
     uint64_t strings_size;
     int strings_end_nul;        /* its last byte is NUL: every offset inside is terminated */
+    const uint8_t *values;      /* VALUES as packed 8-byte entries: in the map, or a packed copy of wider entries */
 } ifg_reader;
 
 const char *ifg_section_name(int kind); /* "TENSORS", ...; "unknown" */
