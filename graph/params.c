@@ -183,7 +183,7 @@ static infer_status decode_reduce(const attr_ctx *c, reduce_params *p) {
     int64_t v[INFER_MAX_DIMS];
     TRY(get_small(c, "kind", REQUIRED, 0, 0, RED_COUNT - 1, &kind));
     p->kind = (reduce_kind)kind;
-    TRY(get_ints(c, "axes", REQUIRED, 1, INFER_MAX_DIMS, -INFER_MAX_DIMS, INFER_MAX_DIMS - 1, v, &p->naxes));
+    TRY(get_ints(c, "axes", REQUIRED, 0, INFER_MAX_DIMS, -INFER_MAX_DIMS, INFER_MAX_DIMS - 1, v, &p->naxes));
     for (int i = 0; i < p->naxes; i++) p->axes[i] = (int)v[i];
     return get_small(c, "keepdim", OPTIONAL, 0, 0, 1, &p->keepdim);
 }
