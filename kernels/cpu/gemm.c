@@ -1,0 +1,261 @@
+/* gemm.c — the GEMM driver: cache blocking, packing, edge tiles, fused epilogue and threading. */
+#include <math.h>
+#include <string.h>
+#include "gemm_internal.h"
+
+/* Products with at most this many multiply-adds skip packing; below PARALLEL_MIN threads do not pay. */
+#define GEMM_TINY_MACS 4096
+#define GEMM_PARALLEL_MIN_MACS (64 * 64 * 64)
+
+typedef struct {
+    int trans_a, trans_b;
+    int64_t M, N, K;
+    const float *A, *B;
+    int64_t lda, ldb;
+    float *C;
+    int64_t ldc;
+    const gemm_epilogue *ep;
+} gemm_problem;
+
+/* ---- portable micro-kernel ---------------------------------------------- */
+
+#define SCALAR_MR 4
+#define SCALAR_NR 8
+
+static void ukernel_scalar(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate,
+                           const gemm_tile_ep *ep) {
+    float acc[SCALAR_MR][SCALAR_NR] = { { 0 } };
+    for (int64_t k = 0; k < kc; k++, a += SCALAR_MR, b += SCALAR_NR)
+        for (int i = 0; i < SCALAR_MR; i++)
+            for (int j = 0; j < SCALAR_NR; j++) acc[i][j] += a[i] * b[j];
+    for (int i = 0; i < SCALAR_MR; i++) {
+        for (int j = 0; j < SCALAR_NR; j++) {
+            float v = acc[i][j] + (accumulate ? c[i * ldc + j] : 0.0f);
+            if (ep && ep->bias) v += ep->bias_per_row ? ep->bias[i] : ep->bias[j];
+            if (ep && ep->residual) v += ep->residual[i * ep->ld_residual + j];
+            if (ep && ep->clamp == GEMM_CLAMP_RELU) v = v > 0.0f ? v : 0.0f;
+            if (ep && ep->clamp == GEMM_CLAMP_CLIP) v = v < ep->lo ? ep->lo : (v > ep->hi ? ep->hi : v);
+            c[i * ldc + j] = v;
+        }
+    }
+}
+
+static void small_m_scalar(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, int trans_b,
+                           const float *b, int64_t ldb, float *c, int64_t ldc) {
+    for (int64_t i = 0; i < m; i++) {
+        float *ci = c + i * ldc;
+        const float *ai = a + i * lda;
+        if (trans_b) {
+            for (int64_t j = 0; j < n; j++) {
+                float s = 0.0f;
+                for (int64_t p = 0; p < k; p++) s += ai[p] * b[j * ldb + p];
+                ci[j] = s;
+            }
+        } else {
+            for (int64_t j = 0; j < n; j++) ci[j] = 0.0f;
+            for (int64_t p = 0; p < k; p++)
+                for (int64_t j = 0; j < n; j++) ci[j] += ai[p] * b[p * ldb + j];
+        }
+    }
+}
+
+const gemm_arch *gemm_arch_scalar(void) {
+    static const gemm_arch arch = { SCALAR_MR, SCALAR_NR, 256, 128, 1024, ukernel_scalar, small_m_scalar };
+    return &arch;
+}
+
+static const gemm_arch *arch_for(int isa) {
+    const gemm_arch *arch = NULL;
+    if (isa >= CPU_ISA_AVX512) arch = gemm_arch_avx512();
+    if (!arch && isa >= CPU_ISA_AVX2) arch = gemm_arch_avx2();
+    return arch ? arch : gemm_arch_scalar();
+}
+
+/* ---- serial blocked GEMM ------------------------------------------------- */
+
+static const float *a_at(const gemm_problem *p, int64_t i, int64_t k) {
+    return p->trans_a ? p->A + k * p->lda + i : p->A + i * p->lda + k;
+}
+
+static const float *b_at(const gemm_problem *p, int64_t k, int64_t j) {
+    return p->trans_b ? p->B + j * p->ldb + k : p->B + k * p->ldb + j;
+}
+
+/* The fused part of the epilogue for the full tile at (row, col); *post_act: an activation that
+ * the micro-kernel cannot apply remains. Returns NULL when nothing is fused. */
+static const gemm_tile_ep *tile_ep(const gemm_epilogue *ep, int64_t row, int64_t col, gemm_tile_ep *te,
+                                   int *post_act) {
+    *post_act = 0;
+    if (!ep) return NULL;
+    memset(te, 0, sizeof *te);
+    if (ep->bias) {
+        te->bias = ep->bias + (ep->bias_per_row ? row : col);
+        te->bias_per_row = ep->bias_per_row;
+    }
+    if (ep->residual) {
+        te->residual = ep->residual + row * ep->ld_residual + col;
+        te->ld_residual = ep->ld_residual;
+    }
+    if (ep->act.kind == ACT_RELU) te->clamp = GEMM_CLAMP_RELU;
+    else if (ep->act.kind == ACT_CLIP) {
+        te->clamp = GEMM_CLAMP_CLIP;
+        te->lo = ep->act.min;
+        te->hi = ep->act.max;
+    } else if (ep->act.kind != ACT_NONE) *post_act = 1;
+    return te;
+}
+
+static void apply_post_act(float *c, int64_t rows, int64_t cols, int64_t ldc, const gemm_epilogue *ep) {
+    gemm_epilogue act_only;
+    memset(&act_only, 0, sizeof act_only);
+    act_only.act = ep->act;
+    cpu_apply_epilogue(c, rows, cols, ldc, &act_only, 0, 0);
+}
+
+/* One MR x NR (or smaller, at the edges) tile of C from packed slivers. */
+static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, const float *a, const float *b,
+                     int64_t row, int64_t col, int64_t m, int64_t n, int accumulate, int last) {
+    float *c = p->C + row * p->ldc + col;
+    if (m == arch->mr && n == arch->nr) {
+        gemm_tile_ep te;
+        int post_act = 0;
+        const gemm_tile_ep *ep = last ? tile_ep(p->ep, row, col, &te, &post_act) : NULL;
+        arch->kernel(kc, a, b, c, p->ldc, accumulate, ep);
+        if (post_act) apply_post_act(c, m, n, p->ldc, p->ep);
+        return;
+    }
+    float tmp[GEMM_MR_MAX * GEMM_NR_MAX];
+    arch->kernel(kc, a, b, tmp, arch->nr, 0, NULL);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++)
+            c[i * p->ldc + j] = tmp[i * arch->nr + j] + (accumulate ? c[i * p->ldc + j] : 0.0f);
+    if (last) cpu_apply_epilogue(c, m, n, p->ldc, p->ep, row, col);
+}
+
+static float *align64(uint8_t *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
+
+/* C[i0:i1, j0:j1] by the Goto loop nest: B block kc x nc and A block mc x kc packed into scratch. */
+static void gemm_blocked(const gemm_arch *arch, int isa, uint8_t *scratch, const gemm_problem *p, int64_t i0,
+                         int64_t i1, int64_t j0, int64_t j1) {
+    float *ap = align64(scratch);
+    float *bp = align64((uint8_t *)(ap + (size_t)arch->mc * arch->kc));
+    for (int64_t jc = j0; jc < j1; jc += arch->nc) {
+        int64_t nc = j1 - jc < arch->nc ? j1 - jc : arch->nc;
+        for (int64_t pc = 0; pc < p->K; pc += arch->kc) {
+            int64_t kc = p->K - pc < arch->kc ? p->K - pc : arch->kc;
+            int last = pc + kc == p->K;
+            gemm_pack_b(isa, arch->nr, kc, nc, b_at(p, pc, jc), p->ldb, p->trans_b, bp);
+            for (int64_t ic = i0; ic < i1; ic += arch->mc) {
+                int64_t mc = i1 - ic < arch->mc ? i1 - ic : arch->mc;
+                gemm_pack_a(isa, arch->mr, mc, kc, a_at(p, ic, pc), p->lda, p->trans_a, ap);
+                for (int64_t jr = 0; jr < nc; jr += arch->nr) {
+                    int64_t n = nc - jr < arch->nr ? nc - jr : arch->nr;
+                    for (int64_t ir = 0; ir < mc; ir += arch->mr) {
+                        int64_t m = mc - ir < arch->mr ? mc - ir : arch->mr;
+                        run_tile(arch, p, kc, ap + ir * kc, bp + jr * kc, ic + ir, jc + jr, m, n, pc > 0, last);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Straight loops for products too small to amortize packing. */
+static void gemm_tiny(const gemm_problem *p, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    for (int64_t i = i0; i < i1; i++)
+        for (int64_t j = j0; j < j1; j++) {
+            float s = 0.0f;
+            for (int64_t k = 0; k < p->K; k++) s += *a_at(p, i, k) * *b_at(p, k, j);
+            p->C[i * p->ldc + j] = s;
+        }
+    cpu_apply_epilogue(p->C + i0 * p->ldc + j0, i1 - i0, j1 - j0, p->ldc, p->ep, i0, j0);
+}
+
+/* Serial GEMM of the block C[i0:i1, j0:j1], choosing the method by shape. */
+static void gemm_range(int isa, uint8_t *scratch, const gemm_problem *p, int64_t i0, int64_t i1, int64_t j0,
+                       int64_t j1) {
+    int64_t m = i1 - i0, n = j1 - j0;
+    if (m <= 0 || n <= 0) return;
+    if (p->K == 0) {
+        for (int64_t i = i0; i < i1; i++) memset(p->C + i * p->ldc + j0, 0, (size_t)n * sizeof(float));
+        cpu_apply_epilogue(p->C + i0 * p->ldc + j0, m, n, p->ldc, p->ep, i0, j0);
+        return;
+    }
+    if (m * n * p->K <= GEMM_TINY_MACS) {
+        gemm_tiny(p, i0, i1, j0, j1);
+        return;
+    }
+    const gemm_arch *arch = arch_for(isa);
+    if (m <= GEMM_SMALL_M && !p->trans_a) {
+        float *c = p->C + i0 * p->ldc + j0;
+        arch->small_m(m, n, p->K, a_at(p, i0, 0), p->lda, p->trans_b, b_at(p, 0, j0), p->ldb, c, p->ldc);
+        cpu_apply_epilogue(c, m, n, p->ldc, p->ep, i0, j0);
+        return;
+    }
+    gemm_blocked(arch, isa, scratch, p, i0, i1, j0, j1);
+}
+
+void cpu_sgemm_serial(uint8_t *scratch, int isa, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                      const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
+                      const gemm_epilogue *ep) {
+    gemm_problem p = { trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep };
+    gemm_range(isa, scratch, &p, 0, M, 0, N);
+}
+
+/* ---- threading ----------------------------------------------------------- */
+
+typedef struct {
+    const gemm_problem *p;
+    int isa;
+    uint8_t *scratch;
+    int64_t grid_n;            /* blocks across N */
+    int64_t block_m, block_n;  /* rows and columns per block */
+} gemm_job;
+
+static void gemm_task(void *arg, int64_t begin, int64_t end, int thread) {
+    const gemm_job *job = arg;
+    uint8_t *scratch = job->scratch + (size_t)thread * CPU_SCRATCH_BYTES;
+    for (int64_t t = begin; t < end; t++) {
+        int64_t i0 = t / job->grid_n * job->block_m, j0 = t % job->grid_n * job->block_n;
+        int64_t i1 = i0 + job->block_m < job->p->M ? i0 + job->block_m : job->p->M;
+        int64_t j1 = j0 + job->block_n < job->p->N ? j0 + job->block_n : job->p->N;
+        gemm_range(job->isa, scratch, job->p, i0, i1, j0, j1);
+    }
+}
+
+static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+/* Splits C into a grid_m x grid_n grid (grid_m * grid_n <= threads) minimizing each thread's tile
+ * area plus the panels it packs; blocks are whole micro-tiles wide. */
+static void plan_grid(const gemm_problem *p, const gemm_arch *arch, int threads, gemm_job *job) {
+    int small_m = p->M <= GEMM_SMALL_M && !p->trans_a;
+    int64_t best_cost = INT64_MAX;
+    for (int gm = 1; gm <= threads; gm++) {
+        int gn = threads / gm;
+        if (small_m && gm > 1) break;
+        int64_t bm = round_up((p->M + gm - 1) / gm, small_m ? 1 : arch->mr);
+        int64_t bn = round_up((p->N + gn - 1) / gn, small_m ? 16 : arch->nr);
+        int64_t cost = bm * bn + 4 * (bm + bn);
+        if (cost < best_cost) {
+            best_cost = cost;
+            job->block_m = bm;
+            job->block_n = bn;
+            job->grid_n = (p->N + bn - 1) / bn;
+        }
+    }
+}
+
+void cpu_sgemm(cpu_ctx *ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
+               int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc, const gemm_epilogue *ep) {
+    gemm_problem p = { trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep };
+    int threads = ctx->pool ? pool_size(ctx->pool) : 1;
+    if (ctx->threads < threads) threads = ctx->threads;
+    if (threads <= 1 || M * N * K < GEMM_PARALLEL_MIN_MACS) {
+        gemm_range(ctx->isa, ctx->scratch, &p, 0, M, 0, N);
+        return;
+    }
+    gemm_job job = { &p, ctx->isa, ctx->scratch, 1, M, N };
+    plan_grid(&p, arch_for(ctx->isa), threads, &job);
+    int64_t blocks = ((M + job.block_m - 1) / job.block_m) * job.grid_n;
+    pool_parallel_for(ctx->pool, blocks, 1, gemm_task, &job);
+}

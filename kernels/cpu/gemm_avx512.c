@@ -1,0 +1,157 @@
+/* gemm_avx512.c — the AVX-512 GEMM micro-kernel (MR x 32 tiles) and the unpacked small-M kernel. */
+#include "gemm_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
+#define MR 12
+#define NR 32
+
+TARGET static void ukernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate,
+                           const gemm_tile_ep *ep) {
+    __m512 lo[MR], hi[MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) lo[i] = hi[i] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+            lo[i] = _mm512_fmadd_ps(ai, b0, lo[i]);
+            hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
+        }
+        a += MR;
+        b += NR;
+    }
+    if (accumulate) {
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            lo[i] = _mm512_add_ps(lo[i], _mm512_loadu_ps(c + i * ldc));
+            hi[i] = _mm512_add_ps(hi[i], _mm512_loadu_ps(c + i * ldc + 16));
+        }
+    }
+    if (ep && ep->bias) {
+        if (ep->bias_per_row) {
+#pragma GCC unroll 16
+            for (int i = 0; i < MR; i++) {
+                __m512 v = _mm512_set1_ps(ep->bias[i]);
+                lo[i] = _mm512_add_ps(lo[i], v);
+                hi[i] = _mm512_add_ps(hi[i], v);
+            }
+        } else {
+            __m512 v0 = _mm512_loadu_ps(ep->bias), v1 = _mm512_loadu_ps(ep->bias + 16);
+#pragma GCC unroll 16
+            for (int i = 0; i < MR; i++) {
+                lo[i] = _mm512_add_ps(lo[i], v0);
+                hi[i] = _mm512_add_ps(hi[i], v1);
+            }
+        }
+    }
+    if (ep && ep->residual) {
+        const float *r = ep->residual;
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            lo[i] = _mm512_add_ps(lo[i], _mm512_loadu_ps(r + i * ep->ld_residual));
+            hi[i] = _mm512_add_ps(hi[i], _mm512_loadu_ps(r + i * ep->ld_residual + 16));
+        }
+    }
+    if (ep && ep->clamp == GEMM_CLAMP_RELU) {
+        __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            lo[i] = _mm512_max_ps(lo[i], zero);
+            hi[i] = _mm512_max_ps(hi[i], zero);
+        }
+    } else if (ep && ep->clamp == GEMM_CLAMP_CLIP) {
+        __m512 vlo = _mm512_set1_ps(ep->lo), vhi = _mm512_set1_ps(ep->hi);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            lo[i] = _mm512_min_ps(vhi, _mm512_max_ps(vlo, lo[i]));
+            hi[i] = _mm512_min_ps(vhi, _mm512_max_ps(vlo, hi[i]));
+        }
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        _mm512_storeu_ps(c + i * ldc, lo[i]);
+        _mm512_storeu_ps(c + i * ldc + 16, hi[i]);
+    }
+}
+
+static inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1); }
+
+/* C[m, n] = A[m, k] · B[n, k]ᵀ: four rows of B at a time against all m rows of A. */
+TARGET static inline __attribute__((always_inline)) void small_m_bt(int m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                              int64_t ldb, float *c, int64_t ldc) {
+    int64_t j = 0;
+    for (; j < n; j += 4) {
+        int cols = (int)(n - j < 4 ? n - j : 4);
+        __m512 acc[GEMM_SMALL_M][4];
+        for (int i = 0; i < GEMM_SMALL_M; i++)
+            for (int q = 0; q < 4; q++) acc[i][q] = _mm512_setzero_ps();
+        const float *bj[4];
+        for (int q = 0; q < 4; q++) bj[q] = b + (j + (q < cols ? q : 0)) * ldb;
+        for (int64_t p = 0; p < k; p += 16) {
+            __mmask16 mask = tail_mask(k - p);
+            __m512 bv[4];
+            for (int q = 0; q < 4; q++) bv[q] = _mm512_maskz_loadu_ps(mask, bj[q] + p);
+            for (int i = 0; i < m; i++) {
+                __m512 av = _mm512_maskz_loadu_ps(mask, a + i * lda + p);
+                for (int q = 0; q < 4; q++) acc[i][q] = _mm512_fmadd_ps(av, bv[q], acc[i][q]);
+            }
+        }
+        for (int i = 0; i < m; i++)
+            for (int q = 0; q < cols; q++) c[i * ldc + j + q] = _mm512_reduce_add_ps(acc[i][q]);
+    }
+}
+
+/* C[m, n] = A[m, k] · B[k, n]: 64 columns of C at a time held in registers over all of k. */
+TARGET static inline __attribute__((always_inline)) void small_m_b(int m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                             int64_t ldb, float *c, int64_t ldc) {
+    for (int64_t j = 0; j < n; j += 64) {
+        __mmask16 mask[4];
+        for (int q = 0; q < 4; q++) mask[q] = n - j - 16 * q > 0 ? tail_mask(n - j - 16 * q) : 0;
+        __m512 acc[GEMM_SMALL_M][4];
+        for (int i = 0; i < GEMM_SMALL_M; i++)
+            for (int q = 0; q < 4; q++) acc[i][q] = _mm512_setzero_ps();
+        for (int64_t p = 0; p < k; p++) {
+            __m512 bv[4];
+            for (int q = 0; q < 4; q++) bv[q] = _mm512_maskz_loadu_ps(mask[q], b + p * ldb + j + 16 * q);
+            for (int i = 0; i < m; i++) {
+                __m512 av = _mm512_set1_ps(a[i * lda + p]);
+                for (int q = 0; q < 4; q++) acc[i][q] = _mm512_fmadd_ps(av, bv[q], acc[i][q]);
+            }
+        }
+        for (int i = 0; i < m; i++)
+            for (int q = 0; q < 4; q++) _mm512_mask_storeu_ps(c + i * ldc + j + 16 * q, mask[q], acc[i][q]);
+    }
+}
+
+/* Dispatches on m so that each instance keeps its accumulators in registers. */
+TARGET static void small_m(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, int trans_b,
+                           const float *b, int64_t ldb, float *c, int64_t ldc) {
+#define SMALL_M_CASE(rows)                                                   \
+    case rows:                                                               \
+        if (trans_b) small_m_bt(rows, n, k, a, lda, b, ldb, c, ldc);         \
+        else small_m_b(rows, n, k, a, lda, b, ldb, c, ldc);                  \
+        break;
+    switch (m) {
+        SMALL_M_CASE(1)
+        SMALL_M_CASE(2)
+        SMALL_M_CASE(3)
+        SMALL_M_CASE(4)
+    default: break;
+    }
+#undef SMALL_M_CASE
+}
+
+/* kc x nc of B (256 KiB) plus mc x kc of A (192 KiB) in the 2 MiB per-thread scratch. */
+static const gemm_arch arch = { MR, NR, 256, 192, 256, ukernel, small_m };
+
+const gemm_arch *gemm_arch_avx512(void) { return &arch; }
+
+#else
+
+const gemm_arch *gemm_arch_avx512(void) { return NULL; }
+
+#endif

@@ -1,0 +1,51 @@
+/* gemm_internal.h — what the GEMM driver shares with its packing routines and ISA micro-kernels. */
+#ifndef INFER_GEMM_INTERNAL_H
+#define INFER_GEMM_INTERNAL_H
+
+#include <stdint.h>
+#include "cpu_kernels.h"
+
+#define GEMM_MR_MAX 16
+#define GEMM_NR_MAX 32
+
+/* The part of a gemm_epilogue a micro-kernel applies to one full tile, with its pointers already
+ * moved to the tile's origin. Activations other than relu/clip are applied afterwards. */
+typedef struct {
+    const float *bias;        /* NULL, or the tile's NR columns' (or MR rows') values */
+    int bias_per_row;
+    const float *residual;    /* NULL, or the tile's top-left residual element */
+    int64_t ld_residual;
+    int clamp;                /* GEMM_CLAMP_*: relu, or clip to [lo, hi] */
+    float lo, hi;
+} gemm_tile_ep;
+
+/* As act_apply: relu maps NaN to 0, clip lets NaN through. */
+enum { GEMM_CLAMP_NONE = 0, GEMM_CLAMP_RELU, GEMM_CLAMP_CLIP };
+
+/* C[MR,NR] (=|+=) a·b over kc, where a is an MR-row sliver and b an NR-column sliver as packed
+ * below; ep (NULL: none) is applied before the store. */
+typedef void (*gemm_ukernel)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate,
+                             const gemm_tile_ep *ep);
+
+/* C[0:m, 0:n] = A[0:m, 0:k] · op(B) for m <= GEMM_SMALL_M, reading A (not transposed) and B unpacked. */
+typedef void (*gemm_small_m_fn)(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, int trans_b,
+                                const float *b, int64_t ldb, float *c, int64_t ldc);
+#define GEMM_SMALL_M 4
+
+typedef struct {
+    int mr, nr;               /* micro-tile */
+    int kc, mc, nc;           /* cache blocks: kc x nc of B and mc x kc of A fit the scratch */
+    gemm_ukernel kernel;
+    gemm_small_m_fn small_m;
+} gemm_arch;
+
+const gemm_arch *gemm_arch_avx512(void);
+const gemm_arch *gemm_arch_avx2(void);
+const gemm_arch *gemm_arch_scalar(void);
+
+/* Packing: dst holds ceil(rows/mr) slivers, each kc x mr (k-major), zero-padded past the edge. */
+void gemm_pack_a(int isa, int mr, int64_t mc, int64_t kc, const float *a, int64_t lda, int trans_a, float *dst);
+/* dst holds ceil(cols/nr) slivers, each kc x nr (k-major), zero-padded past the edge. */
+void gemm_pack_b(int isa, int nr, int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst);
+
+#endif

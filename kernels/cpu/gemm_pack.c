@@ -1,0 +1,86 @@
+/* gemm_pack.c — copies blocks of A and B into the k-major slivers the GEMM micro-kernels read. */
+#include <string.h>
+#include "gemm_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* Transposes 16 rows x 16 columns (row stride ld) into 16 rows of the sliver (row stride nr). */
+__attribute__((target("avx512f"))) static void transpose16x16(const float *src, int64_t ld, float *dst, int nr) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * ld);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 4], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 4], 0xDD);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 8], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 8], t[i + 12], 0xDD);
+    }
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * nr, r[i]);
+}
+#endif
+
+/* Gathers column-wise: dst[k * width + w] = src[w * ld + k] for w < count, zero beyond. */
+static void pack_strided(int64_t kc, int width, int count, const float *src, int64_t ld, float *dst) {
+    for (int64_t k = 0; k < kc; k++) {
+        float *d = dst + k * width;
+        for (int w = 0; w < count; w++) d[w] = src[w * ld + k];
+        for (int w = count; w < width; w++) d[w] = 0.0f;
+    }
+}
+
+/* Copies rows: dst[k * width + w] = src[k * ld + w] for w < count, zero beyond. */
+static void pack_rows(int64_t kc, int width, int count, const float *src, int64_t ld, float *dst) {
+    for (int64_t k = 0; k < kc; k++) {
+        float *d = dst + k * width;
+        memcpy(d, src + k * ld, (size_t)count * sizeof *d);
+        for (int w = count; w < width; w++) d[w] = 0.0f;
+    }
+}
+
+/* One sliver of `width` lanes whose elements are src[w * ld + k] (lanes strided, k contiguous). */
+static void pack_sliver_strided(int isa, int64_t kc, int width, int count, const float *src, int64_t ld,
+                                float *dst) {
+#if defined(__x86_64__)
+    if (isa == CPU_ISA_AVX512 && count == width && width % 16 == 0) {
+        int64_t k = 0;
+        for (; k + 16 <= kc; k += 16)
+            for (int w = 0; w < width; w += 16) transpose16x16(src + w * ld + k, ld, dst + k * width + w, width);
+        if (k < kc) pack_strided(kc - k, width, count, src + k, ld, dst + k * width);
+        return;
+    }
+#endif
+    (void)isa;
+    pack_strided(kc, width, count, src, ld, dst);
+}
+
+void gemm_pack_a(int isa, int mr, int64_t mc, int64_t kc, const float *a, int64_t lda, int trans_a, float *dst) {
+    for (int64_t i = 0; i < mc; i += mr) {
+        int rows = (int)(mc - i < mr ? mc - i : mr);
+        if (trans_a) pack_rows(kc, mr, rows, a + i, lda, dst + i * kc);
+        else pack_sliver_strided(isa, kc, mr, rows, a + i * lda, lda, dst + i * kc);
+    }
+}
+
+void gemm_pack_b(int isa, int nr, int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst) {
+    for (int64_t j = 0; j < nc; j += nr) {
+        int cols = (int)(nc - j < nr ? nc - j : nr);
+        if (trans_b) pack_sliver_strided(isa, kc, nr, cols, b + j * ldb, ldb, dst + j * kc);
+        else pack_rows(kc, nr, cols, b + j, ldb, dst + j * kc);
+    }
+}
