@@ -61,15 +61,15 @@ class Model:
         return min(rows) if rows else None
 
     def run(self, example_inputs):
-        """Run the graph once, recording a snapshot of every top-level value (by unique id)."""
+        """Run the graph once, recording a snapshot of every used top-level value (by unique id)."""
         graph = self.graph.copy()
-        copies = [v for n in graph.nodes() for v in n.outputs()]
-        originals = [v for n in self.nodes for v in n.outputs()]
+        pairs = [(orig, copy) for n, m in zip(self.nodes, graph.nodes())
+                 for orig, copy in zip(n.outputs(), m.outputs()) if copy.uses()]  # unused may be undefined
         none = graph.create('prim::Constant')
         none.output().setType(torch._C.NoneType.get())
         graph.prependNode(none)
         captured = []
-        for value in copies:
+        for _, value in pairs:
             if isinstance(value.type(), torch._C.TensorType):  # snapshot before later in-place ops
                 clone = graph.create('aten::clone', [value, none.output()])
                 clone.output().setType(value.type())
@@ -85,7 +85,7 @@ class Model:
         function = torch._C._create_function_from_graph('capture', graph)
         with torch.no_grad():
             results = function(*example_inputs)
-        keys = [v.unique() for v in self.inputs + originals]
+        keys = [v.unique() for v in self.inputs] + [orig.unique() for orig, _ in pairs]
         self.runs.append(dict(zip(keys, results)))
 
 

@@ -15,6 +15,7 @@ TABLE = {
     'aten::hardswish': b.activation(ACT_HARDSWISH), 'aten::hardswish_': b.activation(ACT_HARDSWISH),
     'aten::hardsigmoid': b.activation(ACT_HARDSIGMOID), 'aten::hardsigmoid_': b.activation(ACT_HARDSIGMOID),
     'aten::hardtanh': b.clip(), 'aten::hardtanh_': b.clip(),
+    'aten::clamp': b.clamp, 'aten::clamp_': b.clamp,
     'aten::relu6': b.clip(0.0, 6.0), 'aten::relu6_': b.clip(0.0, 6.0),
     'aten::gelu': b.gelu, 'aten::gelu_': b.gelu,
     # elementwise arithmetic

@@ -1,4 +1,6 @@
 """Mappers of elementwise, reduction and shape ops (see ops.TABLE)."""
+import math
+
 from .bridge import torch
 
 import ifg
@@ -55,6 +57,15 @@ def clip(low=None, high=None):
         cv.emit(ACTIVATION, [cv.tensor(a['self'])], [cv.output(node.output())], kind=ACT_CLIP,
                 act_min=lo, act_max=hi)
     return mapper
+
+
+def clamp(cv, node, a):
+    low, high = (None if cv.is_none(a[k]) else scalar_of(cv, a[k]) for k in ('min', 'max'))
+    if (low is None and not cv.is_none(a['min'])) or (high is None and not cv.is_none(a['max'])):
+        cv.fail('clamp with tensor bounds is not supported')
+    low, high = (-math.inf if low is None else float(low)), (math.inf if high is None else float(high))
+    cv.emit(ACTIVATION, [cv.tensor(a['self'])], [cv.output(node.output())], kind=ACT_CLIP, act_min=low,
+            act_max=high)
 
 
 def gelu(cv, node, a):

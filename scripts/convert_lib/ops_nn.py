@@ -119,7 +119,10 @@ def lstm(cv, node, a):
         group = params[layer * per_layer:(layer + 1) * per_layer]
         weights += [cv.tensor(p, f'{cv.name}.{n}_l{layer}') for p, n in zip(group, names)]
         weights += [ifg.NONE] * (4 - per_layer)
-    hidden = cv.value(node.outputsAt(1)).shape[-1]
-    outputs = [cv.output(v, suffix) for v, suffix in zip(node.outputs(), ('', '.h_n', '.c_n'))]
-    cv.emit(LSTM, [cv.tensor(a['input'])] + states + weights, outputs, hidden=hidden, layers=layers,
-            batch_first=int(cv.const(a['batch_first'])))
+    w_hh = params[1] if isinstance(params[1], torch.Tensor) else cv.const(params[1])
+    x, hidden, batch_first = cv.tensor(a['input']), w_hh.shape[1], int(cv.const(a['batch_first']))
+    state_dims = [layers, cv.value(a['input']).shape[1 - batch_first], hidden]  # unused: example batch
+    outputs = [cv.output(v, suffix) if v.uses() else cv.activation(cv.name + suffix, 'f32', dims)
+               for v, suffix, dims in zip(node.outputs(), ('', '.h_n', '.c_n'),
+                                          (cv.info(x).dims[:-1] + [hidden], state_dims, state_dims))]
+    cv.emit(LSTM, [x] + states + weights, outputs, hidden=hidden, layers=layers, batch_first=batch_first)

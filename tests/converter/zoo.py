@@ -1,0 +1,89 @@
+"""Small models covering the converter's op table beyond the golden models (inputs: batch-first shapes)."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Elementwise(nn.Module):
+    """Scalar and tensor arithmetic, activations, compare, where, masked_fill, casts; 2 in, 2 out."""
+
+    def forward(self, x, y):
+        a = torch.sigmoid(x) * 2.0 - y / 3.0 + torch.tanh(y) + torch.add(x, y, alpha=2) + torch.rsub(x, 1.0)
+        b = F.silu(a) + F.hardswish(x) - F.hardsigmoid(y) + F.gelu(x, approximate='tanh') + 2 ** x.clamp(-1, 1)
+        c = torch.exp(-b.abs()) + torch.sqrt(x * x + 1) + torch.rsqrt(y * y + 1) + 1 / (x.abs() + 1)
+        c = torch.where(x > y, c, torch.pow(c, 2)) + torch.maximum(x, y) - torch.log(x.abs() + 1)
+        d = c.masked_fill(y < 0, 0.5) + (x >= 0).to(torch.float32) + (x != 0).float() * F.relu(-y)
+        return F.relu6(d), F.log_softmax(d, dim=-1)
+
+
+class Shapes(nn.Module):
+    """Permute, squeeze/unsqueeze, flatten, cat, chunk, stack, reductions, expand, bmm, matmul by a constant."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(6, 3))
+
+    def forward(self, x):  # [B, 4, 6]
+        a = x.permute(0, 2, 1).unsqueeze(1)
+        b = a.squeeze(1).transpose(1, 2).contiguous().flatten(1)
+        p, q = torch.cat([b, b * 2], dim=1).chunk(2, dim=1)
+        s = torch.stack([p, q], dim=1)
+        r = s.sum(dim=1) + s.mean(dim=(1, 2), keepdim=True).squeeze(2) + s.amax(dim=1)
+        e = x[:, :1, :].expand(-1, 4, 6) + x
+        m = torch.bmm(x, x.transpose(1, 2)).view(x.size(0), -1)
+        u0, u1 = x.unbind(1)[:2]
+        return r, e, m, x @ self.weight, (u0 - u1).sum(-1, keepdim=True)
+
+
+class Vision(nn.Module):
+    """Conv variants (dilation, groups, bias), batch norm without affine, pools with padding/ceil."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(4, 8, 3, padding=2, dilation=2)
+        self.bn = nn.BatchNorm2d(8, affine=False)
+        self.bn.running_mean.uniform_(-0.5, 0.5)
+        self.bn.running_var.uniform_(0.5, 2.0)
+        self.conv2 = nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=2, bias=False)
+        self.norm = nn.LayerNorm([8, 4])
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):  # [B, 4, 13, 13]
+        y = F.hardtanh(self.bn(self.conv1(x)), -0.5, 0.5)
+        y = F.max_pool2d(y, 3, 2, padding=1, ceil_mode=True)
+        y = F.avg_pool2d(self.conv2(y), 3, 1, padding=1, ceil_mode=True, count_include_pad=False)
+        y = F.avg_pool2d(y, 2, 2, ceil_mode=True) + F.adaptive_avg_pool2d(y, (2, 2))[:, :, :1, :1]
+        y = F.adaptive_avg_pool2d(y, (3, 3)).flatten(2)
+        z = self.norm(torch.cat([y, y], dim=2)[:, :, :4])
+        return self.fc(z.mean(-1)), torch.addmm(self.fc.bias, z[:, :, 0], self.fc.weight.t())
+
+
+class Attention(nn.Module):
+    """Fused nn.MultiheadAttention and a norm-first ReLU TransformerEncoderLayer."""
+
+    def __init__(self):
+        super().__init__()
+        self.mha = nn.MultiheadAttention(32, 4, batch_first=True)
+        self.layer = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True, norm_first=True)
+        for p in self.layer.parameters():
+            nn.init.normal_(p, 0.0, 0.2)
+
+    def forward(self, x):  # [B, 5, 32]
+        return self.layer(self.mha(x, x, x, need_weights=False)[0])
+
+
+class Unsupported(nn.Module):
+    """Uses two ops with no mapper: cumsum (twice) and flip."""
+
+    def forward(self, x):
+        y = torch.cumsum(x, 1)
+        return torch.flip(torch.cumsum(y, 1), [1])
+
+
+# name: (module, example input shapes at batch 1)
+MODELS = {
+    'elementwise': (Elementwise, [[1, 8], [1, 8]]),
+    'shapes': (Shapes, [[1, 4, 6]]),
+    'vision': (Vision, [[1, 4, 13, 13]]),
+    'attention_fused': (Attention, [[1, 5, 32]]),
+}
