@@ -1,0 +1,389 @@
+/* test_shape.c — shape and dtype inference of every op, its error messages, and whole graphs at a batch. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include "testutil.h"
+#include "graph_builder.h"
+
+#define F32(...) ten(INFER_F32, DIMS(__VA_ARGS__))
+#define TEN(dtype, ...) ten(dtype, DIMS(__VA_ARGS__))
+#define ABSENT ((infer_tensor){ 0 })
+
+static infer_tensor ten(infer_dtype dtype, int ndim, const int64_t *dims) { return tview(dtype, NULL, ndim, dims); }
+
+typedef struct {
+    infer_status status;
+    infer_tensor out[IR_MAX_OUTPUTS];
+    infer_error err;
+} shape_result;
+
+/* Shape inference of a one-node graph; an input with dtype 0 is absent. */
+static shape_result shape_of(op_code op, op_params p, int n_in, const infer_tensor *in, int n_out) {
+    shape_result r;
+    memset(&r, 0, sizeof r);
+    ir_node n;
+    memset(&n, 0, sizeof n);
+    n.op = op;
+    n.name = "layer1";
+    n.n_in = n_in;
+    n.n_out = n_out;
+    n.p = p;
+    for (int k = 0; k < n_in; k++) n.in[k] = in[k].dtype ? k : IR_NONE;
+    for (int k = 0; k < n_out; k++) n.out[k] = n_in + k;
+    ir_graph g;
+    memset(&g, 0, sizeof g);
+    g.nodes = &n;
+    g.n_nodes = 1;
+    r.status = ir_node_shape(&g, &n, in, r.out, &r.err);
+    return r;
+}
+#define SHAPE(op, p, out_count, ...)                                                         \
+    shape_of(op, p, (int)(sizeof((infer_tensor[]){ __VA_ARGS__ }) / sizeof(infer_tensor)), \
+             (infer_tensor[]){ __VA_ARGS__ }, out_count)
+
+static void expect_dims(const shape_result *r, int k, infer_dtype dtype, int ndim, const int64_t *dims) {
+    cr_assert_eq(r->status, INFER_OK, "unexpected failure: %s", r->err.message);
+    const infer_tensor *t = &r->out[k];
+    cr_assert_eq(t->dtype, dtype, "output %d dtype %s, expected %s", k, infer_dtype_name(t->dtype),
+                 infer_dtype_name(dtype));
+    cr_assert_eq(t->ndim, ndim, "output %d has %d dims, expected %d", k, t->ndim, ndim);
+    for (int i = 0; i < ndim; i++)
+        cr_assert_eq(t->dims[i], dims[i], "output %d dim %d is %lld, expected %lld", k, i, (long long)t->dims[i],
+                     (long long)dims[i]);
+}
+#define EXPECT(r, ...) expect_dims(&(r), 0, INFER_F32, DIMS(__VA_ARGS__))
+#define EXPECT_TYPED(r, k, dtype, ...) expect_dims(&(r), k, dtype, DIMS(__VA_ARGS__))
+
+static void expect_error(const shape_result *r, infer_status status, const char *fragment) {
+    cr_assert_eq(r->status, status, "status %s, expected %s (%s)", infer_status_name(r->status),
+                 infer_status_name(status), r->err.message);
+    cr_assert(strstr(r->err.message, fragment), "message '%s' lacks '%s'", r->err.message, fragment);
+}
+
+static op_params conv(int stride, int pad, int dil, int groups) {
+    op_params p = { .conv2d = { { stride, stride }, { pad, pad }, { dil, dil }, groups, { ACT_NONE, 0, 0 } } };
+    return p;
+}
+
+static op_params pool(int k, int s, int pad, int dil, int ceil_mode) {
+    op_params p = { .pool2d = { { k, k }, { s, s }, { pad, pad }, { dil, dil }, ceil_mode, 1 } };
+    return p;
+}
+
+Test(shape, conv2d) {
+    shape_result r = SHAPE(OP_CONV2D, conv(2, 1, 1, 1), 1, F32(2, 3, 32, 32), F32(8, 3, 3, 3), F32(8));
+    EXPECT(r, 2, 8, 16, 16);
+    r = SHAPE(OP_CONV2D, conv(1, 0, 2, 1), 1, F32(2, 3, 32, 32), F32(8, 3, 3, 3));
+    EXPECT(r, 2, 8, 28, 28);
+    r = SHAPE(OP_CONV2D, conv(1, 0, 1, 2), 1, F32(1, 4, 10, 10), F32(6, 2, 3, 3), ABSENT, F32(1, 6, 8, 8));
+    EXPECT(r, 1, 6, 8, 8);
+    op_params rect = conv(1, 0, 1, 1);
+    rect.conv2d.stride[1] = 3;
+    rect.conv2d.padding[0] = 2;
+    r = SHAPE(OP_CONV2D, rect, 1, F32(1, 1, 7, 9), F32(1, 1, 5, 3));
+    EXPECT(r, 1, 1, 7, 3);
+}
+
+Test(shape, conv2d_errors) {
+    shape_result r = SHAPE(OP_CONV2D, conv(1, 1, 1, 1), 1, F32(1, 64, 8, 8), F32(16, 32, 3, 3));
+    expect_error(&r, INFER_ERR_SHAPE, "node 0 'layer1' (conv2d): input has 64 channels, weight expects 32");
+    r = SHAPE(OP_CONV2D, conv(1, 1, 1, 2), 1, F32(1, 4, 8, 8), F32(5, 2, 3, 3));
+    expect_error(&r, INFER_ERR_SHAPE, "not divisible by 2 groups");
+    r = SHAPE(OP_CONV2D, conv(1, 1, 1, 1), 1, F32(1, 3, 8, 8), F32(8, 3, 3, 3), F32(7));
+    expect_error(&r, INFER_ERR_SHAPE, "bias [7], expected [8]");
+    r = SHAPE(OP_CONV2D, conv(1, 1, 1, 1), 1, F32(1, 3, 8, 8), F32(8, 3, 3, 3), ABSENT, F32(1, 8, 7, 8));
+    expect_error(&r, INFER_ERR_SHAPE, "residual [1,8,7,8] differs from the output [1,8,8,8]");
+    r = SHAPE(OP_CONV2D, conv(1, 0, 1, 1), 1, F32(1, 3, 2, 2), F32(8, 3, 5, 5));
+    expect_error(&r, INFER_ERR_SHAPE, "too small");
+    r = SHAPE(OP_CONV2D, conv(1, 0, 1, 1), 1, F32(3, 2, 2), F32(8, 3, 1, 1));
+    expect_error(&r, INFER_ERR_SHAPE, "must be 4-D");
+}
+
+Test(shape, linear_and_matmul) {
+    op_params none = { 0 };
+    shape_result r = SHAPE(OP_LINEAR, none, 1, F32(4, 7, 16), F32(32, 16), F32(32), F32(4, 7, 32));
+    EXPECT(r, 4, 7, 32);
+    r = SHAPE(OP_LINEAR, none, 1, F32(4, 15), F32(32, 16));
+    expect_error(&r, INFER_ERR_SHAPE, "input [4,15] has 15 features, weight [32,16] expects 16");
+    r = SHAPE(OP_LINEAR, none, 1, F32(4, 16), F32(32, 16), F32(16));
+    expect_error(&r, INFER_ERR_SHAPE, "bias [16], expected [32]");
+
+    r = SHAPE(OP_MATMUL, none, 1, F32(2, 1, 3, 4), F32(5, 4, 6));
+    EXPECT(r, 2, 5, 3, 6);
+    r = SHAPE(OP_MATMUL, none, 1, F32(3, 4), F32(4, 5));
+    EXPECT(r, 3, 5);
+    r = SHAPE(OP_MATMUL, none, 1, F32(3, 4), F32(5, 4));
+    expect_error(&r, INFER_ERR_SHAPE, "inner dimensions differ: [3,4] @ [5,4]");
+    r = SHAPE(OP_MATMUL, none, 1, F32(2, 3, 4), F32(3, 4, 5));
+    expect_error(&r, INFER_ERR_SHAPE, "batch dimensions");
+    r = SHAPE(OP_MATMUL, none, 1, F32(4), F32(4, 5));
+    expect_error(&r, INFER_ERR_SHAPE, "at least 2-D");
+}
+
+Test(shape, normalization) {
+    op_params bn = { .batchnorm = { 1e-5f } };
+    shape_result r = SHAPE(OP_BATCHNORM, bn, 1, F32(2, 4, 5, 5), F32(4), F32(4), F32(4), F32(4));
+    EXPECT(r, 2, 4, 5, 5);
+    r = SHAPE(OP_BATCHNORM, bn, 1, F32(2, 4, 5, 5), F32(4), F32(4), F32(4), F32(3));
+    expect_error(&r, INFER_ERR_SHAPE, "var [3], expected [4]");
+
+    op_params ln = { .layernorm = { 1, 1e-5f } };
+    r = SHAPE(OP_LAYERNORM, ln, 1, F32(2, 5, 8), F32(8), F32(8));
+    EXPECT(r, 2, 5, 8);
+    ln.layernorm.axes = 2;
+    r = SHAPE(OP_LAYERNORM, ln, 1, F32(2, 5, 8), F32(5, 8), ABSENT);
+    EXPECT(r, 2, 5, 8);
+    r = SHAPE(OP_LAYERNORM, ln, 1, F32(2, 5, 8), F32(8));
+    expect_error(&r, INFER_ERR_SHAPE, "weight [8], expected [5,8]");
+    ln.layernorm.axes = 4;
+    r = SHAPE(OP_LAYERNORM, ln, 1, F32(2, 5, 8));
+    expect_error(&r, INFER_ERR_SHAPE, "normalizes 4 trailing dims");
+}
+
+Test(shape, elementwise) {
+    op_params act = { .activation = { ACT_RELU, 0, 0 } };
+    shape_result r = SHAPE(OP_ACTIVATION, act, 1, F32(3, 5));
+    EXPECT(r, 3, 5);
+    op_params none = { 0 };
+    r = SHAPE(OP_UNARY, none, 1, F32(7));
+    EXPECT(r, 7);
+    r = SHAPE(OP_IDENTITY, none, 1, TEN(INFER_I64, 2, 2));
+    EXPECT_TYPED(r, 0, INFER_I64, 2, 2);
+    r = SHAPE(OP_CAST, ((op_params){ .cast = { INFER_F16 } }), 1, F32(2, 3));
+    EXPECT_TYPED(r, 0, INFER_F16, 2, 3);
+
+    op_params add = { .binary = { BIN_ADD, 0, 0 } };
+    r = SHAPE(OP_BINARY, add, 1, F32(2, 1, 4), F32(3, 1));
+    EXPECT(r, 2, 3, 4);
+    r = SHAPE(OP_BINARY, add, 1, F32(5, 6), ABSENT);
+    EXPECT(r, 5, 6);
+    r = SHAPE(OP_BINARY, add, 1, F32(2, 3), F32(4));
+    expect_error(&r, INFER_ERR_SHAPE, "shapes [2,3] and [4] do not broadcast");
+
+    r = SHAPE(OP_COMPARE, none, 1, F32(3, 1), F32(4));
+    EXPECT_TYPED(r, 0, INFER_BOOL, 3, 4);
+    r = SHAPE(OP_COMPARE, none, 1, F32(3, 2), ABSENT);
+    EXPECT_TYPED(r, 0, INFER_BOOL, 3, 2);
+
+    r = SHAPE(OP_WHERE, none, 1, TEN(INFER_BOOL, 3, 1), F32(1, 4), F32(1));
+    EXPECT(r, 3, 4);
+    r = SHAPE(OP_WHERE, none, 1, F32(3, 1), F32(1, 4), F32(1));
+    expect_error(&r, INFER_ERR_DTYPE, "condition is f32, expected bool");
+    r = SHAPE(OP_WHERE, none, 1, TEN(INFER_BOOL, 3, 2), F32(1, 4), F32(1));
+    expect_error(&r, INFER_ERR_SHAPE, "do not broadcast");
+
+    op_params fill = { .masked_fill = { -1e9f } };
+    r = SHAPE(OP_MASKED_FILL, fill, 1, F32(2, 3, 4), TEN(INFER_BOOL, 3, 4));
+    EXPECT(r, 2, 3, 4);
+    r = SHAPE(OP_MASKED_FILL, fill, 1, F32(2, 3, 4), TEN(INFER_BOOL, 2, 1, 1, 4));
+    expect_error(&r, INFER_ERR_SHAPE, "mask [2,1,1,4] does not broadcast to input [2,3,4]");
+    r = SHAPE(OP_MASKED_FILL, fill, 1, F32(2, 3, 4), F32(3, 4));
+    expect_error(&r, INFER_ERR_DTYPE, "mask is f32");
+}
+
+Test(shape, softmax_and_reduce) {
+    shape_result r = SHAPE(OP_SOFTMAX, ((op_params){ .softmax = { -1, 0 } }), 1, F32(2, 9));
+    EXPECT(r, 2, 9);
+    r = SHAPE(OP_SOFTMAX, ((op_params){ .softmax = { 3, 0 } }), 1, F32(2, 9, 4));
+    expect_error(&r, INFER_ERR_SHAPE, "axis 3 is out of range for input [2,9,4]");
+
+    op_params red = { .reduce = { RED_MEAN, 2, { 1, -1 }, 0 } };
+    r = SHAPE(OP_REDUCE, red, 1, F32(2, 3, 4));
+    EXPECT(r, 2);
+    red.reduce.keepdim = 1;
+    r = SHAPE(OP_REDUCE, red, 1, F32(2, 3, 4));
+    EXPECT(r, 2, 1, 1);
+    red.reduce.axes[1] = -2;
+    r = SHAPE(OP_REDUCE, red, 1, F32(2, 3, 4));
+    expect_error(&r, INFER_ERR_SHAPE, "listed twice");
+    red.reduce.axes[1] = 3;
+    r = SHAPE(OP_REDUCE, red, 1, F32(2, 3, 4));
+    expect_error(&r, INFER_ERR_SHAPE, "axis 3 is out of range");
+}
+
+Test(shape, pools) {
+    shape_result r = SHAPE(OP_MAXPOOL2D, pool(3, 2, 1, 1, 0), 1, F32(2, 64, 112, 112));
+    EXPECT(r, 2, 64, 56, 56);
+    r = SHAPE(OP_MAXPOOL2D, pool(2, 2, 0, 1, 0), 1, F32(1, 1, 5, 5));
+    EXPECT(r, 1, 1, 2, 2);
+    r = SHAPE(OP_MAXPOOL2D, pool(2, 2, 0, 1, 1), 1, F32(1, 1, 5, 5));
+    EXPECT(r, 1, 1, 3, 3);
+    r = SHAPE(OP_MAXPOOL2D, pool(3, 2, 0, 1, 1), 1, F32(1, 1, 6, 6));
+    EXPECT(r, 1, 1, 3, 3);
+    /* ceil_mode: a last window starting in the right padding is dropped (4 by the formula, 3 in PyTorch). */
+    r = SHAPE(OP_MAXPOOL2D, pool(2, 2, 1, 1, 1), 1, F32(1, 1, 5, 5));
+    EXPECT(r, 1, 1, 3, 3);
+    r = SHAPE(OP_MAXPOOL2D, pool(3, 1, 0, 2, 0), 1, F32(1, 1, 10, 10));
+    EXPECT(r, 1, 1, 6, 6);
+    r = SHAPE(OP_AVGPOOL2D, pool(3, 3, 1, 1, 1), 1, F32(1, 2, 8, 7));
+    EXPECT(r, 1, 2, 3, 3);
+    r = SHAPE(OP_MAXPOOL2D, pool(3, 1, 0, 1, 0), 1, F32(1, 1, 2, 2));
+    expect_error(&r, INFER_ERR_SHAPE, "too small for kernel 3x3");
+    r = SHAPE(OP_AVGPOOL2D, pool(2, 2, 0, 1, 0), 1, F32(1, 5, 5));
+    expect_error(&r, INFER_ERR_SHAPE, "must be 4-D");
+    r = SHAPE(OP_ADAPTIVE_AVGPOOL2D, ((op_params){ .adaptive_pool = { { 1, 2 } } }), 1, F32(2, 3, 7, 7));
+    EXPECT(r, 2, 3, 1, 2);
+}
+
+Test(shape, reshape_transpose_expand) {
+    op_params p = { .shape = { 2, { -1, 12 } } };
+    shape_result r = SHAPE(OP_RESHAPE, p, 1, TEN(INFER_I64, 2, 3, 4));
+    EXPECT_TYPED(r, 0, INFER_I64, 2, 12);
+    p = (op_params){ .shape = { 3, { 4, 1, 6 } } };
+    r = SHAPE(OP_RESHAPE, p, 1, F32(2, 3, 4));
+    EXPECT(r, 4, 1, 6);
+    p = (op_params){ .shape = { 2, { 5, 5 } } };
+    r = SHAPE(OP_RESHAPE, p, 1, F32(2, 3, 4));
+    expect_error(&r, INFER_ERR_SHAPE, "cannot reshape [2,3,4] (24 elements) to [5,5]");
+    p = (op_params){ .shape = { 2, { -1, 5 } } };
+    r = SHAPE(OP_RESHAPE, p, 1, F32(2, 3, 4));
+    expect_error(&r, INFER_ERR_SHAPE, "cannot reshape");
+    p = (op_params){ .shape = { 2, { -1, 0 } } };
+    r = SHAPE(OP_RESHAPE, p, 1, F32(2, 0));
+    expect_error(&r, INFER_ERR_SHAPE, "cannot reshape");
+
+    op_params t = { .transpose = { 3, { 2, 0, 1 } } };
+    r = SHAPE(OP_TRANSPOSE, t, 1, F32(2, 3, 4));
+    EXPECT(r, 4, 2, 3);
+    r = SHAPE(OP_TRANSPOSE, t, 1, F32(2, 3));
+    expect_error(&r, INFER_ERR_SHAPE, "perm has 3 entries for input [2,3]");
+
+    op_params e = { .shape = { 3, { 2, -1, 4 } } };
+    r = SHAPE(OP_EXPAND, e, 1, F32(3, 1));
+    EXPECT(r, 2, 3, 4);
+    e = (op_params){ .shape = { 2, { 3, 4 } } };
+    r = SHAPE(OP_EXPAND, e, 1, F32(3, 2));
+    expect_error(&r, INFER_ERR_SHAPE, "cannot expand input [3,2] to [3,4]");
+    e = (op_params){ .shape = { 3, { -1, 3, 1 } } };
+    r = SHAPE(OP_EXPAND, e, 1, F32(3, 1));
+    expect_error(&r, INFER_ERR_SHAPE, "lacks");
+    e = (op_params){ .shape = { 2, { (int64_t)1 << 40, (int64_t)1 << 40 } } };
+    r = SHAPE(OP_EXPAND, e, 1, F32(1, 1));
+    expect_error(&r, INFER_ERR_SHAPE, "too large");
+}
+
+Test(shape, concat_and_slice) {
+    op_params c = { .concat = { -1 } };
+    shape_result r = SHAPE(OP_CONCAT, c, 1, F32(2, 3), F32(2, 5), F32(2, 1));
+    EXPECT(r, 2, 9);
+    r = SHAPE(OP_CONCAT, c, 1, F32(2, 3), F32(3, 5));
+    expect_error(&r, INFER_ERR_SHAPE, "input 1 [3,5] does not match input 0 [2,3] outside axis 1");
+    r = SHAPE(OP_CONCAT, c, 1, F32(2, 3), TEN(INFER_I64, 2, 3));
+    expect_error(&r, INFER_ERR_DTYPE, "input 1 is i64");
+    c.concat.axis = 2;
+    r = SHAPE(OP_CONCAT, c, 1, F32(2, 3), F32(2, 3));
+    expect_error(&r, INFER_ERR_SHAPE, "axis 2 is out of range");
+
+    struct { int64_t start, end, step, len; } cases[] = {
+        { 2, 8, 3, 2 }, { -3, INT64_MAX, 1, 3 }, { 8, 2, 1, 0 }, { -100, 100, 1, 10 },
+        { 0, 10, 2, 5 }, { 1, -1, 4, 2 }, { INT64_MIN, -9, 1, 1 }, { 10, 20, 1, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        op_params s = { .slice = { -2, cases[i].start, cases[i].end, cases[i].step } };
+        r = SHAPE(OP_SLICE, s, 1, F32(10, 3));
+        cr_assert_eq(r.status, INFER_OK, "%s", r.err.message);
+        cr_assert_eq(r.out[0].dims[0], cases[i].len, "slice %lld:%lld:%lld of 10 has %lld, expected %lld",
+                     (long long)cases[i].start, (long long)cases[i].end, (long long)cases[i].step,
+                     (long long)r.out[0].dims[0], (long long)cases[i].len);
+        cr_assert_eq(r.out[0].dims[1], 3);
+    }
+    op_params s = { .slice = { 2, 0, 1, 1 } };
+    r = SHAPE(OP_SLICE, s, 1, F32(10, 3));
+    expect_error(&r, INFER_ERR_SHAPE, "axis 2 is out of range");
+}
+
+Test(shape, embedding) {
+    op_params none = { 0 };
+    shape_result r = SHAPE(OP_EMBEDDING, none, 1, TEN(INFER_I64, 2, 5), F32(100, 16));
+    EXPECT(r, 2, 5, 16);
+    r = SHAPE(OP_EMBEDDING, none, 1, TEN(INFER_I32, 7), TEN(INFER_F16, 100, 4));
+    EXPECT_TYPED(r, 0, INFER_F16, 7, 4);
+    r = SHAPE(OP_EMBEDDING, none, 1, F32(2, 5), F32(100, 16));
+    expect_error(&r, INFER_ERR_DTYPE, "ids are f32, expected i64 or i32");
+    r = SHAPE(OP_EMBEDDING, none, 1, TEN(INFER_I64, 2, 5), F32(100));
+    expect_error(&r, INFER_ERR_SHAPE, "weight [100] must be 2-D");
+}
+
+Test(shape, attention) {
+    op_params a = { .attention = { 4, 0, 0 } };
+    shape_result r = SHAPE(OP_ATTENTION, a, 1, F32(2, 5, 16), F32(2, 7, 16), F32(2, 7, 16));
+    EXPECT(r, 2, 5, 16);
+    r = SHAPE(OP_ATTENTION, a, 1, F32(2, 5, 16), F32(2, 7, 16), F32(2, 7, 16), TEN(INFER_BOOL, 5, 7));
+    EXPECT(r, 2, 5, 16);
+    r = SHAPE(OP_ATTENTION, a, 1, F32(2, 5, 16), F32(2, 7, 16), F32(2, 7, 16), F32(7, 5));
+    expect_error(&r, INFER_ERR_SHAPE, "mask [7,5], expected [5,7]");
+    r = SHAPE(OP_ATTENTION, a, 1, F32(2, 5, 16), F32(3, 7, 16), F32(3, 7, 16));
+    expect_error(&r, INFER_ERR_SHAPE, "do not fit");
+    a.attention.heads = 3;
+    r = SHAPE(OP_ATTENTION, a, 1, F32(2, 5, 16), F32(2, 7, 16), F32(2, 7, 16));
+    expect_error(&r, INFER_ERR_SHAPE, "embedding size 16 is not divisible by 3 heads");
+}
+
+Test(shape, lstm) {
+    op_params p = { .lstm = { 16, 2, 1 } };
+    shape_result r = SHAPE(OP_LSTM, p, 3, F32(4, 10, 8), ABSENT, ABSENT, F32(64, 8), F32(64, 16), F32(64), F32(64),
+                           F32(64, 16), F32(64, 16), ABSENT, ABSENT);
+    EXPECT(r, 4, 10, 16);
+    EXPECT_TYPED(r, 1, INFER_F32, 2, 4, 16);
+    EXPECT_TYPED(r, 2, INFER_F32, 2, 4, 16);
+    p.lstm.batch_first = 0;
+    r = SHAPE(OP_LSTM, p, 3, F32(10, 4, 8), F32(2, 4, 16), F32(2, 4, 16), F32(64, 8), F32(64, 16), F32(64),
+              F32(64), F32(64, 16), F32(64, 16), F32(64), F32(64));
+    EXPECT(r, 10, 4, 16);
+    EXPECT_TYPED(r, 2, INFER_F32, 2, 4, 16);
+    r = SHAPE(OP_LSTM, p, 3, F32(10, 4, 8), ABSENT, ABSENT, F32(64, 8), F32(64, 16), ABSENT, ABSENT, F32(64, 8),
+              F32(64, 16), ABSENT, ABSENT);
+    expect_error(&r, INFER_ERR_SHAPE, "layer 1 w_ih [64,8], expected [64,16]");
+    r = SHAPE(OP_LSTM, p, 3, F32(10, 4, 8), F32(2, 5, 16), ABSENT, F32(64, 8), F32(64, 16), ABSENT, ABSENT,
+              F32(64, 16), F32(64, 16), ABSENT, ABSENT);
+    expect_error(&r, INFER_ERR_SHAPE, "h0 [2,5,16], expected [2,4,16]");
+    r = SHAPE(OP_LSTM, p, 3, F32(10, 4, 8), ABSENT, ABSENT, F32(64, 8), F32(64, 16), ABSENT, ABSENT);
+    expect_error(&r, INFER_ERR_SHAPE, "7 inputs for 2 layers, expected 11");
+}
+
+/* x [-1,3,8,8] -> conv 3x3 pad 1 -> relu -> maxpool 2 -> reshape [-1,64] -> linear 10, plus a static input. */
+static void small_net(ir_graph *g, float *w1, float *w2) {
+    memset(g, 0, sizeof *g);
+    int x = gb_input(g, gb_act(g, "x", DIMS(-1, 3, 8, 8)));
+    int k = gb_const(g, "conv.weight", DIMS(4, 3, 3, 3), w1);
+    int c = gb_act(g, "conv", DIMS(-1, 4, 8, 8)), a = gb_act(g, "relu", DIMS(-1, 4, 8, 8));
+    int pl = gb_act(g, "pool", DIMS(-1, 4, 4, 4)), flat = gb_act(g, "flat", DIMS(-1, 64));
+    int fw = gb_const(g, "fc.weight", DIMS(10, 64), w2), y = gb_output(g, gb_act(g, "fc", DIMS(-1, 10)));
+    int s = gb_input(g, gb_act(g, "static", DIMS(2, 4)));
+    int s2 = gb_output(g, gb_act(g, "static_out", DIMS(2, 4)));
+    gb_node(g, OP_CONV2D, "conv", 2, (const int[]){ x, k }, 1, &c)->p = conv(1, 1, 1, 1);
+    gb_unary(g, OP_ACTIVATION, "relu", c, a)->p.activation.kind = ACT_RELU;
+    gb_unary(g, OP_MAXPOOL2D, "pool", a, pl)->p = pool(2, 2, 0, 1, 0);
+    gb_unary(g, OP_RESHAPE, "flat", pl, flat)->p = (op_params){ .shape = { 2, { -1, 64 } } };
+    gb_node(g, OP_LINEAR, "fc", 3, (const int[]){ flat, fw, IR_NONE }, 1, &y);
+    gb_unary(g, OP_UNARY, "neg", s, s2);
+}
+
+Test(shape, graph_at_batch) {
+    static float w1[4 * 3 * 9], w2[640];
+    ir_graph g;
+    small_net(&g, w1, w2);
+    int64_t dims[16 * INFER_MAX_DIMS];
+    int ndims[16];
+    infer_error err;
+    for (int64_t batch = 1; batch <= 5; batch += 4) {
+        cr_assert_eq(ir_infer_shapes(&g, batch, dims, ndims, &err), INFER_OK, "%s", err.message);
+        int fc = g.outputs[0], st = g.outputs[1];
+        cr_assert_eq(ndims[fc], 2);
+        cr_assert_eq(dims[fc * INFER_MAX_DIMS + 0], batch);
+        cr_assert_eq(dims[fc * INFER_MAX_DIMS + 1], 10);
+        cr_assert_eq(dims[st * INFER_MAX_DIMS + 0], 2, "a static dim 0 stays");
+        cr_assert_eq(dims[2 * INFER_MAX_DIMS + 2], 8, "conv output height");
+        cr_assert_eq(dims[1 * INFER_MAX_DIMS + 0], 4, "constants keep their shape");
+    }
+    cr_assert_eq(ir_infer_shapes(&g, 0, dims, ndims, &err), INFER_ERR_ARGUMENT);
+
+    g.nodes[2].p.pool2d.kernel[0] = 3; /* pool 3x2 stride 2: [N,4,3,4] no longer flattens to 64 */
+    cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_ERR_SHAPE);
+    cr_assert(strstr(err.message, "node 3 'flat' (reshape): cannot reshape [3,4,3,4]"), "%s", err.message);
+    g.nodes[2].p.pool2d.kernel[0] = 2;
+
+    g.tensors[g.outputs[0]].dtype = INFER_F16;
+    cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_ERR_DTYPE);
+    cr_assert(strstr(err.message, "output 'fc' is declared f16 but computes f32"), "%s", err.message);
+    ir_free(&g);
+}
