@@ -1,4 +1,5 @@
 /* broadcast.c — planning numpy broadcasts and walking the output in parallel contiguous runs. */
+#include <string.h>
 #include "broadcast.h"
 #include "../../runtime/error.h"
 
@@ -19,18 +20,12 @@ static int input_strides(const infer_tensor *t, const infer_tensor *out, int64_t
     return 1;
 }
 
-infer_status bcast_plan_init(bcast_plan *p, const infer_tensor *out, const infer_tensor *const *ins, int n_in,
-                             const char *op, infer_error *err) {
-    int64_t st[BCAST_MAX_INPUTS][INFER_MAX_DIMS];
-    for (int i = 0; i < n_in; i++) {
-        if (!input_strides(ins[i], out, st[i]))
-            return infer_fail(err, INFER_ERR_SHAPE, "%s: input %d (%d dims) does not broadcast to the output (%d dims)",
-                              op, i, ins[i]->ndim, out->ndim);
-    }
+/* Drops size-1 dims, merges neighbours that are contiguous for every input, sets rows and inner. */
+static void collapse(bcast_plan *p, int ndim, const int64_t *dims, int64_t st[][INFER_MAX_DIMS], int n_in) {
     p->n_in = n_in;
     p->ndim = 0;
-    for (int k = 0; k < out->ndim; k++) {
-        int64_t d = out->dims[k];
+    for (int k = 0; k < ndim; k++) {
+        int64_t d = dims[k];
         if (d == 1) continue;
         int merge = p->ndim > 0;
         for (int i = 0; i < n_in && merge; i++) merge = p->stride[i][p->ndim - 1] == st[i][k] * d;
@@ -46,7 +41,24 @@ infer_status bcast_plan_init(bcast_plan *p, const infer_tensor *out, const infer
     p->rows = 1;
     for (int k = 0; k < p->ndim - 1; k++) p->rows *= p->dims[k];
     p->inner = p->dims[p->ndim - 1];
+}
+
+infer_status bcast_plan_init(bcast_plan *p, const infer_tensor *out, const infer_tensor *const *ins, int n_in,
+                             const char *op, infer_error *err) {
+    int64_t st[BCAST_MAX_INPUTS][INFER_MAX_DIMS];
+    for (int i = 0; i < n_in; i++) {
+        if (!input_strides(ins[i], out, st[i]))
+            return infer_fail(err, INFER_ERR_SHAPE, "%s: input %d (%d dims) does not broadcast to the output (%d dims)",
+                              op, i, ins[i]->ndim, out->ndim);
+    }
+    collapse(p, out->ndim, out->dims, st, n_in);
     return INFER_OK;
+}
+
+void bcast_plan_strided(bcast_plan *p, int ndim, const int64_t *dims, const int64_t *strides) {
+    int64_t st[1][INFER_MAX_DIMS];
+    for (int k = 0; k < ndim; k++) st[0][k] = strides[k];
+    collapse(p, ndim, dims, st, 1);
 }
 
 /* Position in the outer dims (all but the innermost) and the inputs' offsets there. */
@@ -106,4 +118,38 @@ void bcast_for_each(thread_pool *pool, const bcast_plan *p, bcast_run_fn fn, voi
     w.runs_per_row = (p->inner + w.run - 1) / w.run;
     int64_t grain = BCAST_TASK / w.run;
     pool_parallel_for(pool, p->rows * w.runs_per_row, grain > 1 ? grain : 1, walk_runs, &w);
+}
+
+typedef struct {
+    const bcast_plan *p;
+    const uint8_t *src;
+    uint8_t *dst;
+    size_t esize;
+} copy_args;
+
+#define GATHER(T) for (int64_t i = 0; i < n; i++) ((T *)y)[i] = ((const T *)x)[i * stride]
+
+static void copy_run(void *arg, const int64_t *in_off, int64_t out_off, int64_t n) {
+    const copy_args *A = arg;
+    int64_t stride = A->p->stride[0][A->p->ndim - 1];
+    const uint8_t *x = A->src + in_off[0] * (int64_t)A->esize;
+    uint8_t *y = A->dst + out_off * (int64_t)A->esize;
+    if (stride == 1) {
+        memcpy(y, x, (size_t)n * A->esize);
+        return;
+    }
+    switch (A->esize) {
+    case 1: GATHER(uint8_t); break;
+    case 2: GATHER(uint16_t); break;
+    case 4: GATHER(uint32_t); break;
+    case 8: GATHER(uint64_t); break;
+    default:
+        for (int64_t i = 0; i < n; i++) memcpy(y + i * (int64_t)A->esize, x + i * stride * (int64_t)A->esize, A->esize);
+        break;
+    }
+}
+
+void bcast_copy(thread_pool *pool, const bcast_plan *p, const void *src, void *dst, size_t esize) {
+    copy_args args = { p, src, dst, esize };
+    bcast_for_each(pool, p, copy_run, &args);
 }

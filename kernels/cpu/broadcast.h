@@ -9,7 +9,8 @@
 #define BCAST_MAX_INPUTS 3
 
 /* The output's shape with size-1 dims dropped and mergeable neighbours merged, and every input's
- * element strides at that shape (0 along broadcast dims). The innermost stride is 0 or 1. */
+ * element strides at that shape (0 along broadcast dims). From bcast_plan_init the innermost
+ * stride is 0 or 1; from bcast_plan_strided it may be anything. */
 typedef struct {
     int n_in;
     int ndim;                                         /* >= 1 */
@@ -24,12 +25,18 @@ typedef struct {
 infer_status bcast_plan_init(bcast_plan *p, const infer_tensor *out, const infer_tensor *const *ins, int n_in,
                              const char *op, infer_error *err);
 
+/* A plan for reading one input through arbitrary element strides at dims (slices, permutes). */
+void bcast_plan_strided(bcast_plan *p, int ndim, const int64_t *dims, const int64_t *strides);
+
 /* One contiguous run of the output: n elements from out_off; input i starts at in_off[i] and
- * advances by p->stride[i][p->ndim-1] (0 or 1) per element. */
+ * advances by p->stride[i][p->ndim-1] per element. */
 typedef void (*bcast_run_fn)(void *arg, const int64_t *in_off, int64_t out_off, int64_t n);
 
 /* Calls fn over every run of the output, split over pool's threads for large outputs. */
 void bcast_for_each(thread_pool *pool, const bcast_plan *p, bcast_run_fn fn, void *arg);
+
+/* dst (contiguous, the plan's shape) = input 0 of the plan read from src; elements of esize bytes. */
+void bcast_copy(thread_pool *pool, const bcast_plan *p, const void *src, void *dst, size_t esize);
 
 /* ---- dtype-generic element access, for the slow paths of mixed-dtype elementwise ops ---- */
 

@@ -1,0 +1,104 @@
+/* transpose.c — N-d permute of any dtype: strided row copies, or cache-blocked tiles when the last dim moves. */
+#include <string.h>
+#include "cpu_kernels.h"
+#include "broadcast.h"
+#include "../../runtime/error.h"
+
+#define TILE 32                    /* tile edge of the blocked 2-D transposes */
+#define TRANSPOSE_TASK_BYTES 65536 /* bytes a parallel task moves at least */
+
+/* The blocked case: out dim q reads the input contiguously, the last out dim reads it with a
+ * stride. Units are (batch index, tile of TILE rows along q); the other dims form the batch. */
+typedef struct {
+    const bcast_plan *p;   /* collapsed out dims with input strides */
+    int q;
+    int64_t out_stride[INFER_MAX_DIMS];
+    int64_t q_tiles, batch;
+    const uint8_t *x;
+    uint8_t *y;
+    size_t esize;
+} tiled_args;
+
+#define TILE_COPY(T)                                                                         \
+    for (int64_t a = 0; a < rows; a++)                                                       \
+        for (int64_t b = 0; b < cols; b++)                                                   \
+            ((T *)y)[a * oq + b] = ((const T *)x)[a + b * sl]
+
+static void copy_tile(const uint8_t *x, uint8_t *y, int64_t rows, int64_t cols, int64_t oq, int64_t sl, size_t esize) {
+    switch (esize) {
+    case 1: TILE_COPY(uint8_t); break;
+    case 2: TILE_COPY(uint16_t); break;
+    case 4: TILE_COPY(uint32_t); break;
+    case 8: TILE_COPY(uint64_t); break;
+    default:
+        for (int64_t a = 0; a < rows; a++)
+            for (int64_t b = 0; b < cols; b++)
+                memcpy(y + (a * oq + b) * (int64_t)esize, x + (a + b * sl) * (int64_t)esize, esize);
+        break;
+    }
+}
+
+static void tiled_units(void *arg, int64_t begin, int64_t end, int thread) {
+    const tiled_args *A = arg;
+    const bcast_plan *p = A->p;
+    int last = p->ndim - 1;
+    int64_t nq = p->dims[A->q], nl = p->dims[last], sl = p->stride[0][last], oq = A->out_stride[A->q];
+    for (int64_t u = begin; u < end; u++) {
+        int64_t rest = u / A->q_tiles, q0 = (u % A->q_tiles) * TILE, in_off = q0, out_off = q0 * oq;
+        for (int k = last - 1; k >= 0; k--) {
+            if (k == A->q) continue;
+            int64_t i = rest % p->dims[k];
+            rest /= p->dims[k];
+            in_off += i * p->stride[0][k];
+            out_off += i * A->out_stride[k];
+        }
+        int64_t rows = nq - q0 < TILE ? nq - q0 : TILE;
+        for (int64_t l0 = 0; l0 < nl; l0 += TILE) {
+            int64_t cols = nl - l0 < TILE ? nl - l0 : TILE;
+            copy_tile(A->x + (in_off + l0 * sl) * (int64_t)A->esize, A->y + (out_off + l0) * (int64_t)A->esize, rows,
+                      cols, oq, sl, A->esize);
+        }
+    }
+}
+
+CPU_KERNEL(transpose) {
+    const transpose_params *tp = &n->p.transpose;
+    const infer_tensor *x = &in[0];
+    size_t esize = infer_dtype_size(x->dtype);
+    if (tp->ndim != x->ndim || out[0].ndim != x->ndim || out[0].dtype != x->dtype || esize == 0)
+        return infer_fail(err, INFER_ERR_SHAPE, "transpose: perm of %d entries for a %d-d input and %d-d output",
+                          tp->ndim, x->ndim, out[0].ndim);
+    int64_t in_stride[INFER_MAX_DIMS], dims[INFER_MAX_DIMS], strides[INFER_MAX_DIMS], s = 1;
+    for (int k = x->ndim - 1; k >= 0; k--) {
+        in_stride[k] = s;
+        s *= x->dims[k];
+    }
+    for (int k = 0; k < x->ndim; k++) {
+        int src = tp->perm[k];
+        if (src < 0 || src >= x->ndim || out[0].dims[k] != x->dims[src])
+            return infer_fail(err, INFER_ERR_SHAPE, "transpose: output dim %d (%lld) is not input dim %d", k,
+                              (long long)out[0].dims[k], src);
+        dims[k] = x->dims[src];
+        strides[k] = in_stride[src];
+    }
+    if (s == 0) return INFER_OK;
+    bcast_plan plan;
+    bcast_plan_strided(&plan, x->ndim, dims, strides);
+    int last = plan.ndim - 1, q = -1;
+    for (int k = 0; k < last; k++)
+        if (plan.stride[0][k] == 1) q = k;
+    if (plan.stride[0][last] == 1 || q < 0) { /* rows stay rows: strided row copies */
+        bcast_copy(ctx->pool, &plan, x->data, out[0].data, esize);
+        return INFER_OK;
+    }
+    tiled_args args = { &plan, q, { 0 }, (plan.dims[q] + TILE - 1) / TILE, 1, x->data, out[0].data, esize };
+    int64_t os = 1;
+    for (int k = last; k >= 0; k--) {
+        args.out_stride[k] = os;
+        os *= plan.dims[k];
+        if (k != q && k != last) args.batch *= plan.dims[k];
+    }
+    int64_t unit_bytes = TILE * plan.dims[last] * (int64_t)esize, grain = TRANSPOSE_TASK_BYTES / unit_bytes;
+    pool_parallel_for(ctx->pool, args.batch * args.q_tiles, grain > 1 ? grain : 1, tiled_units, &args);
+    return INFER_OK;
+}
