@@ -1,0 +1,175 @@
+/* reduce.c — mean/sum/max/min over any set of axes (double sums), contiguous or strided reductions. */
+#include <math.h>
+#include "cpu_kernels.h"
+#include "../../runtime/error.h"
+
+#define REDUCE_TILE 256           /* output columns accumulated together when the last dim is kept */
+#define REDUCE_TASK_ELEMENTS 32768 /* input elements a parallel task reads at least */
+
+/* x seen as collapsed dims: `inner` is the last one (reduced in the contiguous case, kept in the
+ * strided case); kept and reduced list the others with their input strides. */
+typedef struct {
+    reduce_kind kind;
+    const float *x;
+    float *y;
+    int nk, nr;
+    int64_t kdims[INFER_MAX_DIMS], kstride[INFER_MAX_DIMS], rdims[INFER_MAX_DIMS], rstride[INFER_MAX_DIMS];
+    int64_t inner, combos, count, tiles; /* combos: product of rdims; count: elements per output */
+} reduce_args;
+
+static int64_t offset_of(int64_t i, int nd, const int64_t *dims, const int64_t *strides) {
+    int64_t off = 0;
+    for (int k = nd - 1; k >= 0; k--) {
+        off += (i % dims[k]) * strides[k];
+        i /= dims[k];
+    }
+    return off;
+}
+
+/* max/min propagate NaN like torch.amax / torch.amin. */
+static inline float pick(reduce_kind kind, float a, float b) {
+    if (a != a) return a;
+    return (kind == RED_MAX ? b > a : b < a) || b != b ? b : a;
+}
+
+static double sum_run(const float *x, int64_t n) {
+    double acc[8] = { 0 };
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += x[i + j];
+    for (; i < n; i++) acc[0] += x[i];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+static float finish(const reduce_args *A, double sum) {
+    return (float)(A->kind == RED_MEAN ? sum / (double)A->count : sum);
+}
+
+/* The last dim is reduced: one output per unit, contiguous runs of `inner`. */
+static void reduce_contiguous(void *arg, int64_t begin, int64_t end, int thread) {
+    const reduce_args *A = arg;
+    for (int64_t o = begin; o < end; o++) {
+        const float *base = A->x + offset_of(o, A->nk, A->kdims, A->kstride);
+        double sum = 0;
+        float best = base[0];
+        for (int64_t r = 0; r < A->combos; r++) {
+            const float *run = base + offset_of(r, A->nr, A->rdims, A->rstride);
+            if (A->kind == RED_SUM || A->kind == RED_MEAN) {
+                sum += sum_run(run, A->inner);
+            } else {
+                for (int64_t i = 0; i < A->inner; i++) best = pick(A->kind, best, run[i]);
+            }
+        }
+        A->y[o] = A->kind == RED_MAX || A->kind == RED_MIN ? best : finish(A, sum);
+    }
+}
+
+/* The last dim is kept: a unit is a tile of up to REDUCE_TILE output columns of one output row. */
+static void reduce_strided(void *arg, int64_t begin, int64_t end, int thread) {
+    const reduce_args *A = arg;
+    double sum[REDUCE_TILE];
+    float best[REDUCE_TILE];
+    for (int64_t u = begin; u < end; u++) {
+        int64_t o = u / A->tiles, j0 = (u % A->tiles) * REDUCE_TILE;
+        int64_t cols = A->inner - j0 < REDUCE_TILE ? A->inner - j0 : REDUCE_TILE;
+        const float *base = A->x + offset_of(o, A->nk, A->kdims, A->kstride) + j0;
+        int sums = A->kind == RED_SUM || A->kind == RED_MEAN;
+        for (int64_t j = 0; j < cols; j++) {
+            sum[j] = 0;
+            best[j] = base[j];
+        }
+        for (int64_t r = 0; r < A->combos; r++) {
+            const float *run = base + offset_of(r, A->nr, A->rdims, A->rstride);
+            if (sums) {
+                for (int64_t j = 0; j < cols; j++) sum[j] += run[j];
+            } else {
+                for (int64_t j = 0; j < cols; j++) best[j] = pick(A->kind, best[j], run[j]);
+            }
+        }
+        float *y = A->y + o * A->inner + j0;
+        for (int64_t j = 0; j < cols; j++) y[j] = sums ? finish(A, sum[j]) : best[j];
+    }
+}
+
+/* Reducing over nothing: sum 0, mean NaN; max and min have no identity (an error, as in PyTorch). */
+static infer_status reduce_empty(const reduce_params *p, infer_tensor *y, infer_error *err) {
+    if (p->kind == RED_MAX || p->kind == RED_MIN)
+        return infer_fail(err, INFER_ERR_RUNTIME, "reduce: %s over an empty dimension", p->kind == RED_MAX ? "max" : "min");
+    int64_t count = infer_tensor_elements(y);
+    for (int64_t i = 0; i < count; i++) ((float *)y->data)[i] = p->kind == RED_SUM ? 0.0f : NAN;
+    return INFER_OK;
+}
+
+CPU_KERNEL(reduce) {
+    const reduce_params *p = &n->p.reduce;
+    const infer_tensor *x = &in[0];
+    if (x->dtype != INFER_F32 || out[0].dtype != INFER_F32)
+        return infer_fail(err, INFER_ERR_DTYPE, "reduce: expects f32, got %s", infer_dtype_name(x->dtype));
+    if (p->kind < 0 || p->kind >= RED_COUNT) return infer_fail(err, INFER_ERR_UNSUPPORTED, "reduce: unknown kind %d", (int)p->kind);
+    int reduced[INFER_MAX_DIMS] = { 0 };
+    for (int i = 0; i < p->naxes; i++) {
+        int a = p->axes[i] < 0 ? p->axes[i] + x->ndim : p->axes[i];
+        if (a < 0 || a >= x->ndim)
+            return infer_fail(err, INFER_ERR_SHAPE, "reduce: axis %d is out of range for %d dims", p->axes[i], x->ndim);
+        reduced[a] = 1;
+    }
+    int64_t kept = 1, count = 1;
+    for (int k = 0; k < x->ndim; k++) {
+        if (p->naxes == 0) reduced[k] = 1; /* no axes: all of them */
+        if (reduced[k]) count *= x->dims[k];
+        else kept *= x->dims[k];
+    }
+    if (infer_tensor_elements(&out[0]) != kept)
+        return infer_fail(err, INFER_ERR_SHAPE, "reduce: output has %lld elements, expected %lld",
+                          (long long)infer_tensor_elements(&out[0]), (long long)kept);
+    if (kept == 0) return INFER_OK;
+    if (count == 0) return reduce_empty(p, &out[0], err);
+
+    /* Collapse: drop size-1 dims, merge neighbours of the same kind (x is contiguous). */
+    int64_t cdims[INFER_MAX_DIMS], cstride[INFER_MAX_DIMS];
+    int cred[INFER_MAX_DIMS], nd = 0;
+    for (int k = 0; k < x->ndim; k++) {
+        if (x->dims[k] == 1) continue;
+        if (nd > 0 && cred[nd - 1] == reduced[k]) {
+            cdims[nd - 1] *= x->dims[k];
+        } else {
+            cdims[nd] = x->dims[k];
+            cred[nd++] = reduced[k];
+        }
+    }
+    if (nd == 0) { /* a single element */
+        cdims[0] = 1;
+        cred[nd++] = 0;
+    }
+    int64_t s = 1;
+    for (int k = nd - 1; k >= 0; k--) {
+        cstride[k] = s;
+        s *= cdims[k];
+    }
+    reduce_args A = { .kind = p->kind, .x = x->data, .y = out[0].data, .inner = cdims[nd - 1], .combos = 1, .count = count };
+    for (int k = 0; k < nd - 1; k++) {
+        if (cred[k]) {
+            A.rdims[A.nr] = cdims[k];
+            A.rstride[A.nr++] = cstride[k];
+            A.combos *= cdims[k];
+        } else {
+            A.kdims[A.nk] = cdims[k];
+            A.kstride[A.nk++] = cstride[k];
+        }
+    }
+    int64_t units, unit_elements;
+    pool_fn fn;
+    if (cred[nd - 1]) {
+        units = kept;
+        unit_elements = A.combos * A.inner;
+        fn = reduce_contiguous;
+    } else {
+        A.tiles = (A.inner + REDUCE_TILE - 1) / REDUCE_TILE;
+        units = kept / A.inner * A.tiles;
+        unit_elements = A.combos * (A.inner < REDUCE_TILE ? A.inner : REDUCE_TILE);
+        fn = reduce_strided;
+    }
+    int64_t grain = REDUCE_TASK_ELEMENTS / unit_elements;
+    pool_parallel_for(ctx->pool, units, grain > 1 ? grain : 1, fn, &A);
+    return INFER_OK;
+}
