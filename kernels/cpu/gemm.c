@@ -60,7 +60,7 @@ static void small_m_scalar(int64_t m, int64_t n, int64_t k, const float *a, int6
 }
 
 const gemm_arch *gemm_arch_scalar(void) {
-    static const gemm_arch arch = { SCALAR_MR, SCALAR_NR, 256, 128, 1024, ukernel_scalar, small_m_scalar };
+    static const gemm_arch arch = { SCALAR_MR, SCALAR_NR, 256, 144, 1536, ukernel_scalar, small_m_scalar };
     return &arch;
 }
 
@@ -139,10 +139,11 @@ static void gemm_blocked(const gemm_arch *arch, int isa, uint8_t *scratch, const
                          int64_t i1, int64_t j0, int64_t j1) {
     float *ap = align64(scratch);
     float *bp = align64((uint8_t *)(ap + (size_t)arch->mc * arch->kc));
+    int64_t k_blocks = (p->K + arch->kc - 1) / arch->kc, kc_even = (p->K + k_blocks - 1) / k_blocks;
     for (int64_t jc = j0; jc < j1; jc += arch->nc) {
         int64_t nc = j1 - jc < arch->nc ? j1 - jc : arch->nc;
-        for (int64_t pc = 0; pc < p->K; pc += arch->kc) {
-            int64_t kc = p->K - pc < arch->kc ? p->K - pc : arch->kc;
+        for (int64_t pc = 0; pc < p->K; pc += kc_even) {
+            int64_t kc = p->K - pc < kc_even ? p->K - pc : kc_even;
             int last = pc + kc == p->K;
             gemm_pack_b(isa, arch->nr, kc, nc, b_at(p, pc, jc), p->ldb, p->trans_b, bp);
             for (int64_t ic = i0; ic < i1; ic += arch->mc) {

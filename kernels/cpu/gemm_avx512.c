@@ -1,80 +1,57 @@
-/* gemm_avx512.c — the AVX-512 GEMM micro-kernel (MR x 32 tiles) and the unpacked small-M kernel. */
+/* gemm_avx512.c — the AVX-512 GEMM micro-kernel (8 x 32 tiles) and the unpacked small-M kernel. */
 #include "gemm_internal.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 #define TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
-#define MR 12
-#define NR 32
+#define MR 8
+#define NV 2 /* zmm vectors per tile row */
+#define NR (16 * NV)
 
 TARGET static void ukernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate,
                            const gemm_tile_ep *ep) {
-    __m512 lo[MR], hi[MR];
+    __m512 acc[MR][NV];
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; i++) lo[i] = hi[i] = _mm512_setzero_ps();
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        __m512 bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_ps(b + 16 * v);
 #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
             __m512 ai = _mm512_set1_ps(a[i]);
-            lo[i] = _mm512_fmadd_ps(ai, b0, lo[i]);
-            hi[i] = _mm512_fmadd_ps(ai, b1, hi[i]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
         a += MR;
         b += NR;
     }
-    if (accumulate) {
-#pragma GCC unroll 16
-        for (int i = 0; i < MR; i++) {
-            lo[i] = _mm512_add_ps(lo[i], _mm512_loadu_ps(c + i * ldc));
-            hi[i] = _mm512_add_ps(hi[i], _mm512_loadu_ps(c + i * ldc + 16));
-        }
-    }
-    if (ep && ep->bias) {
-        if (ep->bias_per_row) {
-#pragma GCC unroll 16
-            for (int i = 0; i < MR; i++) {
-                __m512 v = _mm512_set1_ps(ep->bias[i]);
-                lo[i] = _mm512_add_ps(lo[i], v);
-                hi[i] = _mm512_add_ps(hi[i], v);
-            }
-        } else {
-            __m512 v0 = _mm512_loadu_ps(ep->bias), v1 = _mm512_loadu_ps(ep->bias + 16);
-#pragma GCC unroll 16
-            for (int i = 0; i < MR; i++) {
-                lo[i] = _mm512_add_ps(lo[i], v0);
-                hi[i] = _mm512_add_ps(hi[i], v1);
-            }
-        }
-    }
-    if (ep && ep->residual) {
-        const float *r = ep->residual;
-#pragma GCC unroll 16
-        for (int i = 0; i < MR; i++) {
-            lo[i] = _mm512_add_ps(lo[i], _mm512_loadu_ps(r + i * ep->ld_residual));
-            hi[i] = _mm512_add_ps(hi[i], _mm512_loadu_ps(r + i * ep->ld_residual + 16));
-        }
-    }
-    if (ep && ep->clamp == GEMM_CLAMP_RELU) {
-        __m512 zero = _mm512_setzero_ps();
-#pragma GCC unroll 16
-        for (int i = 0; i < MR; i++) {
-            lo[i] = _mm512_max_ps(lo[i], zero);
-            hi[i] = _mm512_max_ps(hi[i], zero);
-        }
-    } else if (ep && ep->clamp == GEMM_CLAMP_CLIP) {
-        __m512 vlo = _mm512_set1_ps(ep->lo), vhi = _mm512_set1_ps(ep->hi);
-#pragma GCC unroll 16
-        for (int i = 0; i < MR; i++) {
-            lo[i] = _mm512_min_ps(vhi, _mm512_max_ps(vlo, lo[i]));
-            hi[i] = _mm512_min_ps(vhi, _mm512_max_ps(vlo, hi[i]));
-        }
-    }
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
-        _mm512_storeu_ps(c + i * ldc, lo[i]);
-        _mm512_storeu_ps(c + i * ldc + 16, hi[i]);
+        float *ci = c + i * ldc;
+        __m512 x[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) {
+            x[v] = acc[i][v];
+            if (accumulate) x[v] = _mm512_add_ps(x[v], _mm512_loadu_ps(ci + 16 * v));
+        }
+        if (ep) {
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) {
+                if (ep->bias)
+                    x[v] = _mm512_add_ps(x[v], ep->bias_per_row ? _mm512_set1_ps(ep->bias[i])
+                                                                 : _mm512_loadu_ps(ep->bias + 16 * v));
+                if (ep->residual) x[v] = _mm512_add_ps(x[v], _mm512_loadu_ps(ep->residual + i * ep->ld_residual + 16 * v));
+                if (ep->clamp == GEMM_CLAMP_RELU) x[v] = _mm512_max_ps(x[v], _mm512_setzero_ps());
+                else if (ep->clamp == GEMM_CLAMP_CLIP)
+                    x[v] = _mm512_min_ps(_mm512_set1_ps(ep->hi), _mm512_max_ps(_mm512_set1_ps(ep->lo), x[v]));
+            }
+        }
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) _mm512_storeu_ps(ci + 16 * v, x[v]);
     }
 }
 
@@ -145,8 +122,8 @@ TARGET static void small_m(int64_t m, int64_t n, int64_t k, const float *a, int6
 #undef SMALL_M_CASE
 }
 
-/* kc x nc of B (256 KiB) plus mc x kc of A (192 KiB) in the 2 MiB per-thread scratch. */
-static const gemm_arch arch = { MR, NR, 256, 192, 256, ukernel, small_m };
+/* kc x nc of B (1.5 MiB, for L3) plus mc x kc of A (144 KiB, for L2) in the 2 MiB per-thread scratch. */
+static const gemm_arch arch = { MR, NR, 256, 144, 1536, ukernel, small_m };
 
 const gemm_arch *gemm_arch_avx512(void) { return &arch; }
 

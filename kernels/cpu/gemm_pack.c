@@ -1,5 +1,4 @@
 /* gemm_pack.c — copies blocks of A and B into the k-major slivers the GEMM micro-kernels read. */
-#include <string.h>
 #include "gemm_internal.h"
 
 #if defined(__x86_64__)
@@ -48,9 +47,41 @@ static void pack_strided(int64_t kc, int width, int count, const float *src, int
 static void pack_rows(int64_t kc, int width, int count, const float *src, int64_t ld, float *dst) {
     for (int64_t k = 0; k < kc; k++) {
         float *d = dst + k * width;
-        memcpy(d, src + k * ld, (size_t)count * sizeof *d);
+        const float *s = src + k * ld;
+        for (int w = 0; w < count; w++) d[w] = s[w];
         for (int w = count; w < width; w++) d[w] = 0.0f;
     }
+}
+
+#if defined(__x86_64__)
+/* pack_rows for full slivers of 16 * nv lanes. */
+__attribute__((target("avx512f"))) static void pack_rows_avx512(int64_t kc, int nv, const float *src, int64_t ld,
+                                                                float *dst) {
+    for (int64_t k = 0; k < kc; k++, src += ld, dst += 16 * nv)
+        for (int v = 0; v < nv; v++) _mm512_storeu_ps(dst + 16 * v, _mm512_loadu_ps(src + 16 * v));
+}
+
+/* pack_rows for full slivers of 8 * nv lanes. */
+__attribute__((target("avx2"))) static void pack_rows_avx2(int64_t kc, int nv, const float *src, int64_t ld,
+                                                           float *dst) {
+    for (int64_t k = 0; k < kc; k++, src += ld, dst += 8 * nv)
+        for (int v = 0; v < nv; v++) _mm256_storeu_ps(dst + 8 * v, _mm256_loadu_ps(src + 8 * v));
+}
+#endif
+
+static void pack_sliver_rows(int isa, int64_t kc, int width, int count, const float *src, int64_t ld, float *dst) {
+#if defined(__x86_64__)
+    if (count == width && isa == CPU_ISA_AVX512 && width % 16 == 0) {
+        pack_rows_avx512(kc, width / 16, src, ld, dst);
+        return;
+    }
+    if (count == width && isa >= CPU_ISA_AVX2 && width % 8 == 0) {
+        pack_rows_avx2(kc, width / 8, src, ld, dst);
+        return;
+    }
+#endif
+    (void)isa;
+    pack_rows(kc, width, count, src, ld, dst);
 }
 
 /* One sliver of `width` lanes whose elements are src[w * ld + k] (lanes strided, k contiguous). */
@@ -72,7 +103,7 @@ static void pack_sliver_strided(int isa, int64_t kc, int width, int count, const
 void gemm_pack_a(int isa, int mr, int64_t mc, int64_t kc, const float *a, int64_t lda, int trans_a, float *dst) {
     for (int64_t i = 0; i < mc; i += mr) {
         int rows = (int)(mc - i < mr ? mc - i : mr);
-        if (trans_a) pack_rows(kc, mr, rows, a + i, lda, dst + i * kc);
+        if (trans_a) pack_sliver_rows(isa, kc, mr, rows, a + i, lda, dst + i * kc);
         else pack_sliver_strided(isa, kc, mr, rows, a + i * lda, lda, dst + i * kc);
     }
 }
@@ -81,6 +112,6 @@ void gemm_pack_b(int isa, int nr, int64_t kc, int64_t nc, const float *b, int64_
     for (int64_t j = 0; j < nc; j += nr) {
         int cols = (int)(nc - j < nr ? nc - j : nr);
         if (trans_b) pack_sliver_strided(isa, kc, nr, cols, b + j * ldb, ldb, dst + j * kc);
-        else pack_rows(kc, nr, cols, b + j, ldb, dst + j * kc);
+        else pack_sliver_rows(isa, kc, nr, cols, b + j, ldb, dst + j * kc);
     }
 }
