@@ -1,0 +1,142 @@
+"""bench/compare's report: machine and versions, the markdown table with the issue's CPU goals, top layers, plot."""
+import datetime
+import os
+import platform
+import subprocess
+
+# Goals of the issue: batch-1 ratio infer / PyTorch median at 2 threads; larger batches no worse than batch 1.
+GOALS = {'resnet18': 1.0, 'resnet50': 1.0, 'mobilenet_v2': 0.5, 'encoder': 0.5, 'mlp': 0.5, 'lstm': 0.7}
+TORCH_PEERS = ['torchscript', 'torchscript-frozen', 'eager']
+TOP = 10
+
+
+def write_atomic(path, text):
+    tmp = f'{path}.tmp.{os.getpid()}'
+    with open(tmp, 'w') as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _run(cmd, cwd=None):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd).stdout.strip()
+    except OSError:
+        return ''
+
+
+def machine(root):
+    cpu = next((line.split(':', 1)[1].strip() for line in _run(['lscpu']).splitlines()
+                if line.startswith('Model name')), platform.processor() or '?')
+    return {'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), 'cpu': cpu,
+            'cores': os.cpu_count(), 'openblas': os.environ.get('OPENBLAS_CORETYPE', 'unset'),
+            'commit': _run(['git', 'describe', '--always', '--dirty'], cwd=root) or '?', 'load': os.getloadavg()}
+
+
+def best_peer(row):
+    """(name, median ms) of the fastest PyTorch variant."""
+    found = [(row['median'][k], k) for k in TORCH_PEERS if k in row['median']]
+    return (min(found)[1], min(found)[0]) if found else (None, None)
+
+
+def ratio(row):
+    peer, ms = best_peer(row)
+    return row['median']['infer'] / ms if ms and 'infer' in row['median'] else None
+
+
+def verdicts(rows):
+    """{(model, batch): (goal text, holds or None)}: batch 1 against GOALS, other batches against batch 1."""
+    r1 = {row['model']: ratio(row) for row in rows if row['batch'] == 1}
+    out = {}
+    for row in rows:
+        name, r = row['model'], ratio(row)
+        if row['batch'] == 1:
+            goal = GOALS.get(name)
+            out[(name, 1)] = (f'≤ {goal:.1f}' if goal else '—', None if goal is None or r is None else r <= goal)
+        else:
+            base = r1.get(name)
+            out[(name, row['batch'])] = (f'≤ {base:.2f} (batch 1)' if base else '—',
+                                         None if base is None or r is None else r <= base)
+    return out
+
+
+def misses(rows):
+    return [key for key, (_, holds) in verdicts(rows).items() if holds is False]
+
+
+def _ms(row, key):
+    v = row['median'].get(key)
+    return f'{v:.4f}' if v is not None else '—'
+
+
+def table(rows):
+    v = verdicts(rows)
+    lines = ['| model | batch | infer ms | PyTorch ms (best) | infer / PyTorch | goal | verdict | TorchScript ms | '
+             'TS frozen ms | eager ms | ONNX Runtime ms | infer / ORT |',
+             '|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|']
+    for row in rows:
+        peer, peer_ms = best_peer(row)
+        r = ratio(row)
+        goal, holds = v[(row['model'], row['batch'])]
+        ort = row['median'].get('onnxruntime')
+        infer = row['median'].get('infer')
+        infer_cell = _ms(row, 'infer') if infer else f'failed: {row["infer_error"]}'
+        lines.append(f'| {row["model"]} | {row["batch"]} | {infer_cell} | '
+                     f'{f"{peer_ms:.4f} ({peer})" if peer else "—"} | {f"{r:.2f}" if r else "—"} | {goal} | '
+                     f'{"—" if holds is None else ("holds" if holds else "MISSES")} | {_ms(row, "torchscript")} | '
+                     f'{_ms(row, "torchscript-frozen")} | {_ms(row, "eager")} | '
+                     f'{_ms(row, "onnxruntime") if ort else (row["ort_note"] or "—")} | '
+                     f'{f"{infer / ort:.2f}" if infer and ort else "—"} |')
+    return '\n'.join(lines)
+
+
+def profile_section(profiles):
+    out = []
+    for (name, batch), layers in profiles.items():
+        out.append(f'\n`infer bench {name}.ifg --batch {batch} --profile`, top {TOP} layers:\n')
+        if isinstance(layers, str):
+            out.append(f'(failed: {layers})')
+            continue
+        out += ['| ms/run | share | op | layer | output |', '|---:|---:|---|---|---|']
+        out += [f'| {l["ms"]:.4f} | {100 * l["share"]:.1f}% | {l["op"]} | {l["name"]} | {l["shape"]} |'
+                for l in layers[:TOP]]
+    return '\n'.join(out)
+
+
+def markdown(args, rows, profiles, torch_version, ort_version):
+    m = machine(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    head = [f'### bench/compare, {m["date"]}', '',
+            f'- machine: {m["cpu"]}, {m["cores"]} cores; OPENBLAS_CORETYPE={m["openblas"]}',
+            f'- versions: infer {m["commit"]}, torch {torch_version}, onnxruntime {ort_version}, '
+            f'Python {platform.python_version()}',
+            f'- 1-minute load average: {args.load_start[0]:.2f} at the start, {m["load"][0]:.2f} at the end '
+            '(above ~0.3 other processes compete for the cores and the numbers are noisy)',
+            f'- method: {args.threads} threads for every engine, {args.rounds} interleaved rounds '
+            f'(infer, then each peer) of {args.duration:g} s each after a 200 ms warm-up; '
+            'cells are the median of the per-round medians of per-run latency; ratio < 1: infer is faster', '']
+    body = [table(rows)]
+    if profiles:
+        body.append('\nTop layers where a goal is missed (infer bench --profile; times include profiling overhead):')
+        body.append(profile_section(profiles))
+    return '\n'.join(head + body) + '\n'
+
+
+def plot(path, rows):
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return 'bench/compare: no plot: matplotlib is not installed (apt-get install python3-matplotlib)'
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name in dict.fromkeys(r['model'] for r in rows):
+        mine = sorted((r for r in rows if r['model'] == name), key=lambda r: r['batch'])
+        for key, style in (('infer', '-o'), ('peer', '--x')):
+            pts = [(r['batch'], r['median'].get('infer') if key == 'infer' else best_peer(r)[1]) for r in mine]
+            pts = [(b, ms) for b, ms in pts if ms]
+            if pts:
+                ax.plot(*zip(*pts), style, label=f'{name} {"infer" if key == "infer" else "PyTorch"}')
+    ax.set(xscale='log', yscale='log', xlabel='batch size', ylabel='median latency (ms)')
+    ax.legend(fontsize=7, ncol=2)
+    fig.savefig(path + '.tmp.png', dpi=120)
+    os.replace(path + '.tmp.png', path)
+    return f'bench/compare: plot in {path}'
