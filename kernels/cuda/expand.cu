@@ -1,0 +1,27 @@
+/* expand.cu — broadcast a tensor to a larger shape (any element size). */
+#include "cuda_common.cuh"
+
+template <typename E>
+__global__ void expand_kernel(cuda_bcast bc, const E *x, E *y, int64_t n) {
+    GRID_STRIDE(i, n) {
+        int64_t off[1];
+        bcast_offsets<1>(bc, i, off);
+        y[i] = x[off[0]];
+    }
+}
+
+extern "C" infer_status cuda_expand(void *stream, size_t es, const cuda_bcast *bc, const void *x, void *y, int64_t n,
+                                    infer_error *err) {
+    if (n <= 0) return INFER_OK;
+    unsigned g = kernel_grid(n);
+    cudaStream_t s = KSTREAM(stream);
+    switch (es) {
+    case 1: expand_kernel<uint8_t><<<g, KERNEL_BLOCK, 0, s>>>(*bc, (const uint8_t *)x, (uint8_t *)y, n); break;
+    case 2: expand_kernel<uint16_t><<<g, KERNEL_BLOCK, 0, s>>>(*bc, (const uint16_t *)x, (uint16_t *)y, n); break;
+    case 4: expand_kernel<uint32_t><<<g, KERNEL_BLOCK, 0, s>>>(*bc, (const uint32_t *)x, (uint32_t *)y, n); break;
+    case 8: expand_kernel<uint64_t><<<g, KERNEL_BLOCK, 0, s>>>(*bc, (const uint64_t *)x, (uint64_t *)y, n); break;
+    default: return infer_fail(err, INFER_ERR_INTERNAL, "expand: element size %zu", es);
+    }
+    KERNEL_CHECK("expand");
+    return INFER_OK;
+}
