@@ -3,9 +3,8 @@ import linecache
 import os
 import re
 
-from .bridge import torch
-
 from . import ConvertError
+from .bridge import torch
 
 # Nodes that read only the metadata (shape, dtype, device) of their inputs, never the data.
 METADATA_OPS = {'aten::size', 'aten::dim', 'aten::numel', 'aten::len', 'prim::device', 'prim::dtype',
@@ -20,13 +19,14 @@ class Model:
     def __init__(self, path):
         try:
             module = torch.jit.load(path, map_location='cpu')
-        except RuntimeError as e:
+        except (RuntimeError, ValueError) as e:
             raise ConvertError(f'{path}: not a TorchScript archive ({str(e).splitlines()[0]})') from None
         module.eval()
         self.module_names = {name for name, _ in module.named_modules() if name}
         frozen = torch._C._freeze_module(module._c)
         self.graph = frozen._get_method('forward').graph
         torch._C._jit_pass_inline(self.graph)
+        torch._C._jit_pass_dce(self.graph)
         self_input = self.graph.inputs().__next__()
         if self_input.uses():
             raise ConvertError('the frozen model still reads module attributes at run time')
@@ -35,7 +35,6 @@ class Model:
         self.input_names = [re.sub(r'\.\d+$', '', v.debugName()) for v in self.inputs]
         self.nodes = list(self.graph.nodes())
         self.outputs = flatten(self.graph.return_node().inputsAt(0))
-        self.output_uids = {v.unique() for v in self.outputs}
         self.dynamic = self._data_dependent()
         self.runs = []
 

@@ -1,11 +1,9 @@
 """The conversion context: maps TorchScript values to .ifg tensors and emits runtime nodes."""
 import re
 
-import numpy as np
-from .bridge import to_numpy, torch
-
 import ifg
 from . import ConvertError
+from .bridge import to_numpy, torch
 
 IFG_DTYPES = {torch.float32: 'f32', torch.float64: 'f32', torch.float16: 'f16', torch.bfloat16: 'bf16',
               torch.int8: 'i8', torch.uint8: 'u8', torch.int32: 'i32', torch.int64: 'i64',
@@ -86,17 +84,13 @@ class Converter:
         self.names.add(name)
         return name
 
-    def constant(self, name, array):
-        """Add a constant tensor from a torch tensor or numpy array; returns its id."""
-        if isinstance(array, torch.Tensor):
-            if array.dtype not in IFG_DTYPES:
-                self.fail(f'constant of unsupported dtype {array.dtype}')
-            dtype = IFG_DTYPES[array.dtype]
-            array = to_numpy(array.float() if array.dtype == torch.float64 else array)
-        else:
-            dtype = {np.dtype(v): k for k, v in ifg.NUMPY_DTYPES.items()}[array.dtype]
-        tensor = ifg.Tensor(self.unique_name(name), dtype, list(array.shape), np.ascontiguousarray(array))
-        return self.graph.add_tensor(tensor)
+    def constant(self, name, tensor):
+        """Add a constant tensor (float64 stored as f32); returns its id."""
+        if tensor.dtype not in IFG_DTYPES:
+            self.fail(f'constant of unsupported dtype {tensor.dtype}')
+        array = to_numpy(tensor.float() if tensor.dtype == torch.float64 else tensor)
+        return self.graph.add_tensor(ifg.Tensor(self.unique_name(name), IFG_DTYPES[tensor.dtype],
+                                                list(array.shape), array))
 
     def activation(self, name, dtype, dims):
         return self.graph.add_tensor(ifg.Tensor(self.unique_name(name), dtype, list(dims)))
@@ -135,17 +129,16 @@ class Converter:
 
     def dims(self, v):
         """Declared dims of a tensor value: its example shape, with -1 where it follows the batch."""
-        used = bool(v.uses()) or v.unique() in self.model.output_uids
         second = None if self.static else self.value(v, 1)
-        return self.batch_dims(self.value(v, 0), second, v.debugName(), used)
+        return self.batch_dims(self.value(v, 0), second, v.debugName())
 
-    def batch_dims(self, first, second, label, used=True):
+    def batch_dims(self, first, second, label):
         """Dims of a tensor seen as `first` and, at batch + 1, as `second` (None: static batch)."""
         dims = list(first.shape)
         if second is None:
             return dims
         varying = [i for i, (a, b) in enumerate(zip(dims, second.shape)) if a != b]
-        if varying and varying != [0] and used:
+        if varying and varying != [0]:
             self.fail(f'{label} has its batch at dim {varying}; only dim 0 can be dynamic')
         return [-1 if i == 0 and varying == [0] else d for i, d in enumerate(dims)]
 

@@ -4,10 +4,8 @@ import hashlib
 import os
 import re
 
-from .bridge import torch
-
-import ifg
 from . import ConvertError
+from .bridge import torch
 from .capture import Model, example_inputs, source_line
 from .context import Converter, layer_name
 from .opcodes import IDENTITY

@@ -1,12 +1,11 @@
 """Mappers of elementwise, reduction and shape ops (see ops.TABLE)."""
 import math
 
-from .bridge import torch
-
 import ifg
+from .bridge import torch
 from .context import TORCH_DTYPES
 from .opcodes import (ACTIVATION, ACT_CLIP, ACT_GELU, ACT_GELU_TANH, BINARY, CAST, COMPARE, CONCAT,
-                      EQ, EXPAND, GE, GT, IDENTITY, LE, LT, MASKED_FILL, MUL, RESHAPE, SLICE, SOFTMAX,
+                      EXPAND, GE, GT, IDENTITY, LE, LT, MASKED_FILL, MUL, RESHAPE, SLICE, SOFTMAX,
                       TRANSPOSE, UNARY, WHERE, REDUCE)
 
 INT64_MAX = 2 ** 63 - 1

@@ -1,7 +1,6 @@
 """Mappers of layer ops: linear, conv, norms, pools, embedding, LSTM (see ops.TABLE)."""
-from .bridge import torch
-
 import ifg
+from .bridge import torch
 from .opcodes import (ADAPTIVE_AVGPOOL2D, AVGPOOL2D, BATCHNORM, CONV2D, EMBEDDING, LAYERNORM, LINEAR,
                       LSTM, MATMUL, MAXPOOL2D)
 

@@ -38,7 +38,7 @@ def rel_l2(actual, expected):
 
 
 def run_convert(*args):
-    return subprocess.run([CONVERT] + [str(a) for a in args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, CONVERT] + [str(a) for a in args], capture_output=True, text=True)
 
 
 def trace(module, shapes, path):

@@ -143,7 +143,7 @@ def convert_all(names, outdir, jobs=2):
     for name in names:
         inputs = [arg for spec in MODELS[name][3] for arg in ('--input', spec)]
         pt, ifg = (os.path.join(outdir, f'{name}.{ext}') for ext in ('pt', 'ifg'))
-        running.append((name, subprocess.Popen([CONVERT, pt, '-o', ifg] + inputs + ['--meta', f'name={name}'])))
+        running.append((name, subprocess.Popen([sys.executable, CONVERT, pt, '-o', ifg] + inputs + ['--meta', f'name={name}'])))
         if len(running) >= jobs or name == names[-1]:
             for done, process in running:
                 if process.wait() != 0:
