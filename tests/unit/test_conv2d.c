@@ -1,0 +1,163 @@
+/* test_conv2d.c — conv2d (dense, 1x1, grouped, depthwise) against a direct 7-loop convolution, serial and
+ * threaded, on every ISA this CPU has, with the workspace allocated at exactly the reported size. */
+#include <criterion/criterion.h>
+#include "testutil.h"
+#include "../../kernels/cpu/cpu_kernels.h"
+
+typedef struct {
+    int64_t n, c, h, w, o, kh, kw;
+    int sh, sw, ph, pw, dh, dw, groups;
+    int bias, residual;
+    act_kind act;
+} conv_case;
+
+static const conv_case cases[] = {
+    /* n  c   h   w   o  kh kw sh sw ph pw dh dw g  bias res act */
+    { 1, 3, 7, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, ACT_NONE },
+    { 3, 5, 13, 13, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, ACT_RELU },
+    { 1, 13, 17, 17, 5, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 1, ACT_CLIP },
+    { 3, 13, 7, 7, 13, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, ACT_GELU },
+    { 1, 5, 17, 13, 3, 5, 5, 1, 1, 3, 3, 2, 2, 1, 0, 0, ACT_SILU },
+    { 1, 3, 17, 17, 13, 7, 7, 2, 2, 3, 3, 1, 1, 1, 1, 0, ACT_RELU },
+    { 3, 3, 13, 17, 7, 3, 5, 1, 2, 0, 1, 1, 2, 1, 1, 1, ACT_HARDSWISH },
+    { 1, 13, 13, 13, 7, 1, 1, 2, 2, 0, 0, 1, 1, 1, 1, 0, ACT_SIGMOID }, /* strided 1x1: goes through im2col */
+    { 1, 4, 13, 13, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2, 1, 1, ACT_TANH },
+    { 3, 6, 7, 17, 10, 5, 5, 2, 2, 3, 3, 1, 1, 2, 0, 1, ACT_NONE },
+    { 1, 10, 13, 13, 4, 1, 1, 1, 1, 0, 0, 1, 1, 2, 1, 0, ACT_HARDSIGMOID }, /* grouped 1x1 */
+    /* depthwise (groups == channels), incl. a channel multiplier of 2 and rows wider than 16 */
+    { 1, 5, 13, 13, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 1, 0, ACT_RELU },
+    { 3, 13, 17, 17, 13, 3, 3, 2, 2, 1, 1, 1, 1, 13, 1, 1, ACT_CLIP },
+    { 1, 3, 7, 7, 6, 5, 5, 1, 1, 3, 3, 1, 1, 3, 0, 0, ACT_NONE },
+    { 1, 5, 17, 41, 5, 7, 7, 1, 1, 3, 3, 1, 1, 5, 1, 1, ACT_SILU },
+    { 1, 3, 13, 45, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, 1, 0, ACT_GELU },
+    { 3, 5, 17, 37, 10, 3, 5, 1, 2, 0, 1, 2, 2, 5, 1, 1, ACT_HARDSWISH },
+    { 1, 7, 13, 21, 7, 3, 3, 3, 3, 1, 1, 1, 1, 7, 0, 1, ACT_RELU }, /* stride 3: the checked path */
+    { 1, 3, 7, 9, 3, 1, 1, 1, 1, 0, 0, 1, 1, 3, 1, 0, ACT_NONE },  /* 1x1 depthwise */
+};
+
+static int64_t out_size(int64_t in, int64_t k, int s, int p, int d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
+
+/* Direct convolution in double: y = act(conv(x, w) + b + residual). */
+static void reference(const conv_case *cc, int64_t oh_n, int64_t ow_n, const float *x, const float *w,
+                      const float *b, const float *res, float *y) {
+    int64_t cg = cc->c / cc->groups, og = cc->o / cc->groups;
+    act_params act = { cc->act, -0.25f, 0.5f };
+    for (int64_t n = 0; n < cc->n; n++)
+        for (int64_t o = 0; o < cc->o; o++)
+            for (int64_t oh = 0; oh < oh_n; oh++)
+                for (int64_t ow = 0; ow < ow_n; ow++) {
+                    double acc = b ? b[o] : 0.0;
+                    int64_t g = o / og;
+                    for (int64_t ci = 0; ci < cg; ci++)
+                        for (int64_t kh = 0; kh < cc->kh; kh++)
+                            for (int64_t kw = 0; kw < cc->kw; kw++) {
+                                int64_t ih = oh * cc->sh - cc->ph + kh * cc->dh, iw = ow * cc->sw - cc->pw + kw * cc->dw;
+                                if (ih < 0 || ih >= cc->h || iw < 0 || iw >= cc->w) continue;
+                                acc += (double)w[((o * cg + ci) * cc->kh + kh) * cc->kw + kw] *
+                                       x[((n * cc->c + g * cg + ci) * cc->h + ih) * cc->w + iw];
+                            }
+                    int64_t at = ((n * cc->o + o) * oh_n + oh) * ow_n + ow;
+                    if (res) acc += res[at];
+                    y[at] = act_apply(&act, (float)acc);
+                }
+}
+
+static void check_case(const conv_case *cc, int index) {
+    test_rng r = rng_seed(1000 + (uint64_t)index);
+    int64_t oh = out_size(cc->h, cc->kh, cc->sh, cc->ph, cc->dh), ow = out_size(cc->w, cc->kw, cc->sw, cc->pw, cc->dw);
+    int64_t x_dims[4] = { cc->n, cc->c, cc->h, cc->w }, w_dims[4] = { cc->o, cc->c / cc->groups, cc->kh, cc->kw };
+    int64_t b_dims[1] = { cc->o }, y_dims[4] = { cc->n, cc->o, oh, ow };
+    int64_t y_count = cc->n * cc->o * oh * ow;
+    float *x = rng_array(&r, cc->n * cc->c * cc->h * cc->w, -1, 1);
+    float *w = rng_array(&r, w_dims[0] * w_dims[1] * cc->kh * cc->kw, -1, 1);
+    float *b = cc->bias ? rng_array(&r, cc->o, -1, 1) : NULL;
+    float *res = cc->residual ? rng_array(&r, y_count, -1, 1) : NULL;
+    float *want = malloc((size_t)y_count * sizeof *want), *y = malloc((size_t)y_count * sizeof *y);
+    reference(cc, oh, ow, x, w, b, res, want);
+
+    ir_node node;
+    memset(&node, 0, sizeof node);
+    node.op = OP_CONV2D;
+    node.n_in = cc->residual ? 4 : cc->bias ? 3 : 2;
+    node.n_out = 1;
+    node.p.conv2d = (conv2d_params){ { cc->sh, cc->sw }, { cc->ph, cc->pw }, { cc->dh, cc->dw }, cc->groups,
+                                     { cc->act, -0.25f, 0.5f } };
+    infer_tensor in[4] = { tview(INFER_F32, x, 4, x_dims), tview(INFER_F32, w, 4, w_dims),
+                           tview(INFER_F32, b, 1, b_dims), tview(INFER_F32, res, 4, y_dims) };
+    infer_tensor out = tview(INFER_F32, y, 4, y_dims);
+
+    for (int threads = 1; threads <= 2; threads++) {
+        thread_pool *pool = NULL;
+        infer_error err;
+        if (threads > 1) cr_assert_eq(pool_create(threads, &pool, &err), INFER_OK);
+        size_t ws_bytes = cpu_conv2d_workspace(&node, in, &out, threads);
+        void *ws = ws_bytes ? malloc(ws_bytes) : NULL;
+        uint8_t *scratch = malloc(CPU_SCRATCH_BYTES * (size_t)threads);
+        for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
+            cpu_ctx ctx = { pool, threads, isa, ws, ws_bytes, scratch };
+            for (int64_t i = 0; i < y_count; i++) y[i] = NAN;
+            cr_assert_eq(cpu_conv2d(&ctx, &node, in, &out, &err), INFER_OK, "case %d: %s", index, err.message);
+            double e = rel_l2(y, want, y_count);
+            cr_assert(e <= 1e-6, "case %d threads %d isa %d: rel L2 %g", index, threads, isa, e);
+        }
+        free(ws);
+        free(scratch);
+        pool_destroy(pool);
+    }
+    free(x);
+    free(w);
+    free(b);
+    free(res);
+    free(want);
+    free(y);
+}
+
+Test(conv2d, matches_direct_convolution) {
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i], (int)i);
+}
+
+Test(conv2d, workspace_is_zero_for_pointwise_and_depthwise_and_scales_with_batch_parallelism) {
+    ir_node node;
+    memset(&node, 0, sizeof node);
+    node.op = OP_CONV2D;
+    node.n_in = 2;
+    node.p.conv2d = (conv2d_params){ { 1, 1 }, { 0, 0 }, { 1, 1 }, 1, { ACT_NONE, 0, 0 } };
+    int64_t x_dims[4] = { 4, 8, 9, 9 }, w_dims[4] = { 16, 8, 1, 1 }, y_dims[4] = { 4, 16, 9, 9 };
+    infer_tensor in[2] = { tview(INFER_F32, NULL, 4, x_dims), tview(INFER_F32, NULL, 4, w_dims) };
+    infer_tensor out = tview(INFER_F32, NULL, 4, y_dims);
+    cr_assert_eq(cpu_conv2d_workspace(&node, in, &out, 2), 0);
+    in[1].dims[2] = in[1].dims[3] = 3;
+    node.p.conv2d.padding[0] = node.p.conv2d.padding[1] = 1;
+    size_t one = cpu_conv2d_workspace(&node, in, &out, 1);
+    cr_assert_eq(one, (size_t)8 * 9 * 81 * sizeof(float));
+    cr_assert_eq(cpu_conv2d_workspace(&node, in, &out, 2), 2 * one); /* batch 4 >= 2 threads: one per thread */
+    cr_assert_eq(cpu_conv2d_workspace(&node, in, &out, 8), one);     /* batch 4 < 8 threads: one at a time */
+    node.p.conv2d.groups = 8;
+    in[1].dims[0] = 8;
+    in[1].dims[1] = 1;
+    out.dims[1] = 8;
+    cr_assert_eq(cpu_conv2d_workspace(&node, in, &out, 2), 0);
+}
+
+Test(conv2d, too_small_workspace_is_an_error) {
+    ir_node node;
+    memset(&node, 0, sizeof node);
+    node.op = OP_CONV2D;
+    node.n_in = 2;
+    node.p.conv2d = (conv2d_params){ { 1, 1 }, { 1, 1 }, { 1, 1 }, 1, { ACT_NONE, 0, 0 } };
+    test_rng r = rng_seed(5);
+    float *x = rng_array(&r, 2 * 5 * 5, -1, 1), *w = rng_array(&r, 3 * 2 * 9, -1, 1), y[3 * 25];
+    int64_t x_dims[4] = { 1, 2, 5, 5 }, w_dims[4] = { 3, 2, 3, 3 }, y_dims[4] = { 1, 3, 5, 5 };
+    infer_tensor in[2] = { tview(INFER_F32, x, 4, x_dims), tview(INFER_F32, w, 4, w_dims) };
+    infer_tensor out = tview(INFER_F32, y, 4, y_dims);
+    uint8_t *scratch = malloc(CPU_SCRATCH_BYTES);
+    cpu_ctx ctx = { NULL, 1, cpu_detect_isa(), NULL, 0, scratch };
+    infer_error err;
+    cr_assert_eq(cpu_conv2d(&ctx, &node, in, &out, &err), INFER_ERR_INTERNAL);
+    cr_assert(strstr(err.message, "workspace") != NULL, "%s", err.message);
+    in[1].dtype = INFER_F16;
+    cr_assert_eq(cpu_conv2d(&ctx, &node, in, &out, &err), INFER_ERR_DTYPE);
+    free(scratch);
+    free(x);
+    free(w);
+}
