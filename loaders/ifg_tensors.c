@@ -51,10 +51,12 @@ static infer_status check_data(const ifg_reader *r, ifg_file *f, uint32_t i, con
                          offset, t->data_size);
         return INFER_OK;
     }
-    if (offset % IFG_DATA_ALIGN || __builtin_add_overflow(offset, t->data_size, &end) || end > r->data_size)
-        return TFAIL("data [offset 0x%" PRIx64 ", size %" PRIu64 "] is not %d-aligned inside the data region "
-                     "[0, 0x%" PRIx64 ") (file offsets [0x%" PRIx64 ", 0x%" PRIx64 "))", offset, t->data_size,
-                     IFG_DATA_ALIGN, r->data_size, r->data_offset, r->size);
+    if (offset % IFG_DATA_ALIGN)
+        return TFAIL("data offset 0x%" PRIx64 " is not a multiple of %d", offset, IFG_DATA_ALIGN);
+    if (__builtin_add_overflow(offset, t->data_size, &end) || end > r->data_size)
+        return TFAIL("data [offset 0x%" PRIx64 ", size %" PRIu64 "] is outside the data region [0, 0x%" PRIx64
+                     ") (file offsets [0x%" PRIx64 ", 0x%" PRIx64 "))", offset, t->data_size, r->data_size,
+                     r->data_offset, r->size);
     t->data = r->map + r->data_offset + offset;
     if (t->encoding != IFG_ENC_DENSE) return INFER_OK; /* size rules of the others: check_encoding */
     uint64_t bytes = (uint64_t)element_count(t) * infer_dtype_size(t->dtype);

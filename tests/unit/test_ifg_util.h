@@ -123,6 +123,53 @@ static inline void restamp(blob b) {
     put32(b.bytes + H_DATA_CRC, ifg_crc32(0, b.bytes + data_offset, b.size - data_offset));
 }
 
+/* Patches tensor id of b to an encoding with its aux ids. */
+static inline void set_encoding(blob b, uint32_t id, int encoding, uint32_t aux0, uint32_t aux1) {
+    uint8_t *e = entry_of(b, IFG_SEC_TENSORS, id);
+    e[T_ENCODING] = (uint8_t)encoding;
+    put32(e + T_AUX, aux0);
+    put32(e + T_AUX + 4, aux1);
+}
+
+/* The sample plus one constant of every non-dense encoding (with their aux tensors), all valid. */
+static inline blob encoded_blob(void) {
+    ifg_writer *w = sample_writer();
+    int8_t q[24];
+    for (int i = 0; i < 24; i++) q[i] = (int8_t)(i * 11 - 100);
+    const float scales[4] = { 0.1f, 0.2f, 0.3f, 0.4f };
+    const int32_t zps[4] = { 0, 1, -1, 2 }, cols[5] = { 0, 5, 2, 3, 1 }, rowptr[5] = { 0, 2, 2, 4, 5 };
+    const int32_t bcols[2] = { 1, 0 }, browptr[3] = { 0, 1, 2 };
+    const uint8_t meta[3] = { 0x4E, 0xE4, 0x93 };
+    const float values[24] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24 };
+    const int64_t d46[2] = { 4, 6 }, d38[2] = { 3, 8 }, d4[1] = { 4 }, d5[1] = { 5 }, d2[1] = { 2 }, d3[1] = { 3 };
+    uint32_t pt = ifg_writer_tensor(w, "pt", INFER_F32, 2, d46, q, 24);
+    uint32_t pc = ifg_writer_tensor(w, "pc", INFER_F32, 2, d46, q, 24);
+    uint32_t pcs = ifg_writer_tensor(w, "pc.s", INFER_F32, 1, d4, scales, sizeof scales);
+    uint32_t pcz = ifg_writer_tensor(w, "pc.z", INFER_I32, 1, d4, zps, sizeof zps);
+    uint32_t csr = ifg_writer_tensor(w, "csr", INFER_F32, 2, d46, values, 20);
+    uint32_t csrc = ifg_writer_tensor(w, "csr.c", INFER_I32, 1, d5, cols, sizeof cols);
+    uint32_t csrr = ifg_writer_tensor(w, "csr.r", INFER_I32, 1, d5, rowptr, sizeof rowptr);
+    uint32_t bsr = ifg_writer_tensor(w, "bsr", INFER_F32, 2, d46, values, 48);
+    uint32_t bsrc = ifg_writer_tensor(w, "bsr.c", INFER_I32, 1, d2, bcols, sizeof bcols);
+    uint32_t bsrr = ifg_writer_tensor(w, "bsr.r", INFER_I32, 1, d3, browptr, sizeof browptr);
+    uint32_t sp = ifg_writer_tensor(w, "sp", INFER_F32, 2, d38, values, 48);
+    uint32_t spm = ifg_writer_tensor(w, "sp.m", INFER_U8, 1, d3, meta, sizeof meta);
+    blob b = writer_blob(w);
+    uint8_t *e = entry_of(b, IFG_SEC_TENSORS, pt);
+    const float scale = 0.05f;
+    e[T_ENCODING] = IFG_ENC_INT8_TENSOR;
+    memcpy(e + T_SCALE, &scale, 4);
+    put32(e + T_ZERO_POINT, 3);
+    set_encoding(b, pc, IFG_ENC_INT8_CHANNEL, pcs, pcz);
+    put32(entry_of(b, IFG_SEC_TENSORS, pc) + T_QUANT_AXIS, 0);
+    set_encoding(b, csr, IFG_ENC_CSR, csrc, csrr);
+    set_encoding(b, bsr, IFG_ENC_BSR, bsrc, bsrr);
+    put32(entry_of(b, IFG_SEC_TENSORS, bsr) + T_BLOCK, 2u << 16 | 3u);
+    set_encoding(b, sp, IFG_ENC_SPARSE_2_4, spm, IFG_NONE);
+    restamp(b);
+    return b;
+}
+
 /* Loading must fail with status, a message containing fragment, and leave the file zeroed. */
 static inline void expect_fail(blob b, infer_status status, const char *fragment) {
     ifg_file f;
