@@ -1,13 +1,9 @@
 /* ifg_writer.c — building an .ifg file in memory and saving it atomically; byte-identical to scripts/ifg.py. */
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "atomic_write.h"
 #include "ifg_internal.h"
 
 typedef struct {
@@ -472,65 +468,14 @@ infer_status ifg_writer_to_memory(ifg_writer *w, uint8_t **bytes, uint64_t *size
     return st;
 }
 
-/* ---- saving ---------------------------------------------------------------------------------- */
-
-static int write_all(int fd, const uint8_t *p, uint64_t n) {
-    while (n > 0) {
-        ssize_t k = write(fd, p, n > (1u << 30) ? (1u << 30) : (size_t)n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return 0;
-        p += k;
-        n -= (uint64_t)k;
-    }
-    return 1;
-}
-
-/* Makes the rename durable; failure here is not an error (the file itself is complete). */
-static void sync_directory(const char *path) {
-    char *copy = strdup(path);
-    int fd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(copy);
-}
-
 infer_status ifg_writer_save(ifg_writer *w, const char *path, infer_error *err) {
     if (!path) return infer_fail(err, INFER_ERR_ARGUMENT, "ifg_writer_save: path is NULL");
+    write_chunk file;
     uint8_t *bytes;
-    uint64_t size;
-    infer_status st = ifg_writer_to_memory(w, &bytes, &size, err);
+    infer_status st = ifg_writer_to_memory(w, &bytes, &file.size, err);
     if (st != INFER_OK) return st;
-    size_t n = strlen(path) + sizeof ".tmp.XXXXXX";
-    char *tmp = malloc(n), why[256];
-    if (!tmp) {
-        free(bytes);
-        return infer_fail(err, INFER_ERR_MEMORY, "out of memory saving '%s'", path);
-    }
-    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = infer_fail(err, INFER_ERR_IO, "cannot create a temporary file '%s': %s", tmp, strerror_r(errno, why, sizeof why));
-    } else {
-        int ok = write_all(fd, bytes, size) && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
-        int saved_errno = errno;
-        if (close(fd) != 0 && ok) {
-            ok = 0;
-            saved_errno = errno;
-        }
-        if (ok && rename(tmp, path) != 0) {
-            ok = 0;
-            saved_errno = errno;
-        }
-        if (!ok) {
-            unlink(tmp);
-            st = infer_fail(err, INFER_ERR_IO, "cannot write '%s': %s", path, strerror_r(saved_errno, why, sizeof why));
-        } else {
-            sync_directory(path);
-        }
-    }
-    free(tmp);
+    file.data = bytes;
+    st = write_file_atomic(path, &file, 1, err);
     free(bytes);
     return st;
 }
