@@ -1,0 +1,24 @@
+/* linear.c — y = act(x · wᵀ + b + residual) over the last axis of x, as one GEMM. */
+#include "cpu_kernels.h"
+#include "../../runtime/error.h"
+
+CPU_KERNEL(linear) {
+    for (int k = 0; k < n->n_in && k < 4; k++)
+        if (in[k].data && in[k].dtype != INFER_F32)
+            return infer_fail(err, INFER_ERR_DTYPE, "linear: input %d is %s, expected f32", k,
+                              infer_dtype_name(in[k].dtype));
+    const infer_tensor *x = &in[0], *w = &in[1];
+    if (x->ndim < 1 || w->ndim != 2 || out[0].ndim != x->ndim)
+        return infer_fail(err, INFER_ERR_SHAPE, "linear: input of %d dims, weight of %d dims, output of %d dims",
+                          x->ndim, w->ndim, out[0].ndim);
+    int64_t k_dim = w->dims[1], n_dim = w->dims[0];
+    if (x->dims[x->ndim - 1] != k_dim || out[0].dims[out[0].ndim - 1] != n_dim)
+        return infer_fail(err, INFER_ERR_SHAPE, "linear: input's last dim %lld and output's %lld do not match "
+                          "weight [%lld,%lld]", (long long)x->dims[x->ndim - 1],
+                          (long long)out[0].dims[out[0].ndim - 1], (long long)n_dim, (long long)k_dim);
+    int64_t m_dim = k_dim ? infer_tensor_elements(x) / k_dim : infer_tensor_elements(&out[0]) / (n_dim ? n_dim : 1);
+    const float *bias = n->n_in > 2 ? in[2].data : NULL, *residual = n->n_in > 3 ? in[3].data : NULL;
+    gemm_epilogue ep = { bias, 0, residual, n_dim, n->p.linear.act };
+    cpu_sgemm(ctx, 0, 1, m_dim, n_dim, k_dim, x->data, k_dim, w->data, k_dim, out[0].data, n_dim, &ep);
+    return INFER_OK;
+}
