@@ -294,7 +294,8 @@ static infer_status shape_slice(const shape_ctx *c) {
 static infer_status shape_masked_fill(const shape_ctx *c) {
     const infer_tensor *x = &c->in[0], *mask = &c->in[1];
     infer_tensor y;
-    if (mask->dtype != INFER_BOOL) return FAIL_DTYPE(c, "mask is %s, expected bool", infer_dtype_name(mask->dtype));
+    if (mask->dtype != INFER_BOOL && mask->dtype != INFER_U8)
+        return FAIL_DTYPE(c, "mask is %s, expected bool", infer_dtype_name(mask->dtype));
     if (!broadcast(x, mask, &y) || !same_dims(&y, x)) return FAIL(c, "mask %s does not broadcast to input %s",
                                                                  D(mask), D(x));
     set_out(c, 0, x->dtype, x->ndim, x->dims);
@@ -387,7 +388,8 @@ static infer_status shape_lstm(const shape_ctx *c) {
 
 static infer_status shape_where(const shape_ctx *c) {
     const infer_tensor *cond = &c->in[0], *x = &c->in[1], *y = &c->in[2];
-    if (cond->dtype != INFER_BOOL) return FAIL_DTYPE(c, "condition is %s, expected bool", infer_dtype_name(cond->dtype));
+    if (cond->dtype != INFER_BOOL && cond->dtype != INFER_U8)
+        return FAIL_DTYPE(c, "condition is %s, expected bool", infer_dtype_name(cond->dtype));
     if (x->dtype != y->dtype)
         return FAIL_DTYPE(c, "x is %s and y is %s", infer_dtype_name(x->dtype), infer_dtype_name(y->dtype));
     infer_tensor xy, z;
@@ -525,11 +527,6 @@ infer_status ir_infer_shapes(const ir_graph *g, int64_t batch, int64_t *dims, in
             if (id < 0 || id >= g->n_tensors)
                 return infer_fail(err, INFER_ERR_INTERNAL, "node %d '%s': output %d is tensor %d of %d", i, n->name, k,
                                   id, g->n_tensors);
-            const ir_tensor *t = &g->tensors[id];
-            if (out[k].dtype != t->dtype)
-                return infer_fail(err, INFER_ERR_DTYPE, "node %d '%s' (%s): output '%s' is declared %s but computes %s",
-                                  i, n->name, op_name(n->op), t->name, infer_dtype_name(t->dtype),
-                                  infer_dtype_name(out[k].dtype));
             ndims[id] = out[k].ndim;
             memcpy(dims + (size_t)id * INFER_MAX_DIMS, out[k].dims, sizeof out[k].dims);
         }

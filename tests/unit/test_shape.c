@@ -380,10 +380,5 @@ Test(shape, graph_at_batch) {
     g.nodes[2].p.pool2d.kernel[0] = 3; /* pool 3x2 stride 2: [N,4,3,4] no longer flattens to 64 */
     cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_ERR_SHAPE);
     cr_assert(strstr(err.message, "node 3 'flat' (reshape): cannot reshape [3,4,3,4]"), "%s", err.message);
-    g.nodes[2].p.pool2d.kernel[0] = 2;
-
-    g.tensors[g.outputs[0]].dtype = INFER_F16;
-    cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_ERR_DTYPE);
-    cr_assert(strstr(err.message, "output 'fc' is declared f16 but computes f32"), "%s", err.message);
     ir_free(&g);
 }
