@@ -79,10 +79,10 @@ static void put_result(FILE *f, const bench_result *r, int profile) {
     fprintf(f, "},\n  \"runs\": %lld, \"warmup_runs\": %lld, ", (long long)r->runs, (long long)r->warmup_runs);
     put_key_num(f, "wall_s", r->wall_s, 1);
     put_key_num(f, "throughput_per_s", r->throughput, 0);
-    fprintf(f, ",\n  \"peak_host_bytes\": %llu, \"peak_host_scope\": \"%s\", \"rss_growth_bytes\": %lld,"
-               " \"peak_device_bytes\": %llu,\n",
+    fprintf(f, ",\n  \"peak_host_bytes\": %llu, \"peak_host_scope\": \"%s\", \"sample_buffer_bytes\": %llu,"
+               " \"rss_growth_bytes\": %lld, \"peak_device_bytes\": %llu,\n",
             (unsigned long long)r->peak_host_bytes, r->peak_is_per_batch ? "batch" : "process",
-            (long long)r->rss_growth_bytes, (unsigned long long)r->device_bytes);
+            (unsigned long long)r->sample_bytes, (long long)r->rss_growth_bytes, (unsigned long long)r->device_bytes);
     fprintf(f, "  \"file_bytes\": %llu, \"weight_bytes\": %llu, \"arena_bytes\": %llu, \"memory_budget_bytes\": %llu,"
                " \"memory_budget_ok\": %s,\n",
             (unsigned long long)r->file_bytes, (unsigned long long)r->weight_bytes, (unsigned long long)r->arena_bytes,

@@ -44,9 +44,10 @@ void bench_print_result(const bench_result *r, int profile) {
                r->cuda_graphs, r->pinned ? "yes" : "no");
         printf("device memory  %s\n", cli_human_bytes(r->device_bytes, b1, sizeof b1));
     }
-    printf("host memory    peak %s (VmHWM, %s), RSS growth over the timed runs %s%s\n",
+    printf("host memory    peak %s (VmHWM of %s, less the %s of latency samples), RSS growth over the timed runs %s%s\n",
            cli_human_bytes(r->peak_host_bytes, b1, sizeof b1),
-           r->peak_is_per_batch ? "this batch size" : "whole process: could not reset it",
+           r->peak_is_per_batch ? "this batch size" : "the whole process: could not reset it",
+           cli_human_bytes(r->sample_bytes, b3, sizeof b3),
            r->rss_growth_bytes < 0 ? "-" : "+",
            cli_human_bytes((uint64_t)(r->rss_growth_bytes < 0 ? -r->rss_growth_bytes : r->rss_growth_bytes), b2,
                            sizeof b2));

@@ -29,7 +29,8 @@ typedef struct {
     double warmup_ms, wall_s, throughput;
     bench_latency lat;
     uint64_t file_bytes, weight_bytes, arena_bytes, budget_bytes;
-    uint64_t peak_host_bytes, device_bytes;
+    uint64_t peak_host_bytes;  /* VmHWM less the latency sample buffer (the benchmark's own memory) */
+    uint64_t sample_bytes, device_bytes;
     int64_t rss_growth_bytes;
     int peak_is_per_batch; /* 0: VmHWM could not be reset, so it covers the whole process */
     int cuda_graphs, pinned;

@@ -166,7 +166,7 @@ static infer_status time_runs(const bench_args *a, infer_engine *e, const infer_
         snprintf(err->message, sizeof err->message, "out of memory for %lld latency samples", (long long)cap);
         return err->status = INFER_ERR_MEMORY;
     }
-    memset(ms, 0, (size_t)cap * sizeof *ms); /* touch the pages now, so they do not count as RSS growth */
+    memset(ms, 0xFF, (size_t)cap * sizeof *ms); /* touch the pages now (not 0: malloc+memset 0 may become calloc) */
     if (a->profile) infer_engine_profile_reset(e);
     uint64_t rss = bench_vm_rss();
     double end = bench_now_ms() + a->duration_s * 1e3;
@@ -185,6 +185,9 @@ static infer_status time_runs(const bench_args *a, infer_engine *e, const infer_
         ms[n++] = now - t0;
     }
     r->rss_growth_bytes = (int64_t)bench_vm_rss() - (int64_t)rss;
+    r->sample_bytes = (uint64_t)cap * sizeof *ms;
+    uint64_t hwm = bench_vm_hwm();
+    r->peak_host_bytes = hwm > r->sample_bytes ? hwm - r->sample_bytes : hwm;
     r->runs = n;
     r->wall_s = (now - start) / 1e3;
     r->throughput = r->wall_s > 0 ? (double)r->batch * (double)n / r->wall_s : 0;
@@ -264,7 +267,6 @@ static int bench_one(const bench_args *a, int batch, const infer_tensor *files, 
         rc = cli_report(&err);
         goto done;
     }
-    r->peak_host_bytes = bench_vm_hwm();
     infer_model_stats ms;
     infer_model_stats_get(m, &ms);
     infer_engine_stats_get(e, &st); /* again: CUDA Graphs are captured while running */
