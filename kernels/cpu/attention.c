@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 #include "cpu_kernels.h"
+#include "vexp.h"
 #include "../../runtime/error.h"
 
 #define ATTN_MIN_ROWS 16 /* rows of a (batch, head) split further to keep every thread busy */
@@ -22,22 +23,18 @@ typedef struct {
 /* Row i of the scores: scale, mask, then a max-subtracted softmax. All masked gives NaN, like PyTorch. */
 static void softmax_scores(const attention_args *A, float *s, int64_t i) {
     int64_t lk = A->lk, visible = A->causal && i + 1 < lk ? i + 1 : lk; /* causal: j > i is masked */
-    const float *add = A->mask_add ? A->mask_add + i * lk : NULL;
-    const uint8_t *out = A->mask_out ? A->mask_out + i * lk : NULL;
-    float m = -INFINITY;
-    for (int64_t j = 0; j < visible; j++) {
-        float v = s[j] * A->scale;
-        if (add) v += add[j];
-        if (out && out[j]) v = -INFINITY;
-        s[j] = v;
-        m = v > m ? v : m;
+    const float scale = A->scale;
+    for (int64_t j = 0; j < visible; j++) s[j] *= scale;
+    if (A->mask_add) {
+        const float *add = A->mask_add + i * lk;
+        for (int64_t j = 0; j < visible; j++) s[j] += add[j];
     }
-    double sum = 0.0;
-    for (int64_t j = 0; j < visible; j++) {
-        s[j] = expf(s[j] - m);
-        sum += s[j];
+    if (A->mask_out) {
+        const uint8_t *out = A->mask_out + i * lk;
+        for (int64_t j = 0; j < visible; j++) s[j] = out[j] ? -INFINITY : s[j];
     }
-    float inv = (float)(1.0 / sum);
+    float m = vexp_row_max(A->isa, s, visible);
+    float inv = (float)(1.0 / vexp_row(A->isa, s, s, visible, m));
     for (int64_t j = 0; j < visible; j++) s[j] *= inv;
     for (int64_t j = visible; j < lk; j++) s[j] = 0.0f;
 }

@@ -1,6 +1,7 @@
 /* softmax.c — softmax and log-softmax along any axis, max-subtracted, rows or column tiles in parallel. */
 #include <math.h>
 #include "cpu_kernels.h"
+#include "vexp.h"
 #include "../../runtime/error.h"
 
 #define SOFTMAX_TILE 64              /* columns of an inner > 1 layout handled together */
@@ -10,24 +11,17 @@ typedef struct {
     const float *x;
     float *y;
     int64_t len, inner, tiles; /* tiles per outer index (inner > 1) */
-    int log;
+    int log, isa;
 } softmax_args;
 
 /* A contiguous row. y may alias x. A row of all -inf gives NaN, like PyTorch. */
-static void softmax_row(const float *x, float *y, int64_t len, int log_softmax) {
-    float m = -INFINITY;
-    for (int64_t i = 0; i < len; i++) m = x[i] > m ? x[i] : m;
-    double sum = 0.0;
+static void softmax_row(int isa, const float *x, float *y, int64_t len, int log_softmax) {
+    float m = vexp_row_max(isa, x, len);
     if (log_softmax) {
-        for (int64_t i = 0; i < len; i++) sum += expf(x[i] - m);
-        float log_sum = (float)log(sum);
+        float log_sum = (float)log(vexp_row(isa, x, NULL, len, m));
         for (int64_t i = 0; i < len; i++) y[i] = (x[i] - m) - log_sum;
     } else {
-        for (int64_t i = 0; i < len; i++) {
-            y[i] = expf(x[i] - m);
-            sum += y[i];
-        }
-        float scale = (float)(1.0 / sum);
+        float scale = (float)(1.0 / vexp_row(isa, x, y, len, m));
         for (int64_t i = 0; i < len; i++) y[i] *= scale;
     }
 }
@@ -57,7 +51,7 @@ static void softmax_chunk(void *arg, int64_t begin, int64_t end, int thread) {
     const softmax_args *A = arg;
     for (int64_t u = begin; u < end; u++) {
         if (A->inner == 1) {
-            softmax_row(A->x + u * A->len, A->y + u * A->len, A->len, A->log);
+            softmax_row(A->isa, A->x + u * A->len, A->y + u * A->len, A->len, A->log);
             continue;
         }
         int64_t o = u / A->tiles, j0 = (u % A->tiles) * SOFTMAX_TILE;
@@ -83,7 +77,7 @@ CPU_KERNEL(softmax) {
     int64_t inner = 1;
     for (int k = axis + 1; k < x->ndim; k++) inner *= x->dims[k];
     softmax_args args = { x->data, out[0].data, x->dims[axis], inner, (inner + SOFTMAX_TILE - 1) / SOFTMAX_TILE,
-                          p->log };
+                          p->log, ctx->isa };
     int64_t units = inner == 1 ? count / args.len : count / (args.len * inner) * args.tiles;
     int64_t unit_elements = args.len * (inner < SOFTMAX_TILE ? inner : SOFTMAX_TILE);
     int64_t grain = SOFTMAX_TASK_ELEMENTS / unit_elements;

@@ -126,9 +126,13 @@ Test(attention, plain_causal_and_masks) {
         { 1, 13, 13, 12, 4, 1, MASK_F32, 0.3f },  { 1, 13, 13, 12, 4, 1, MASK_BOOL, 0.0f },
         { 3, 1, 1, 1, 1, 0, MASK_NONE, 0.0f },    { 1, 1, 127, 16, 2, 0, MASK_F32, 0.0f },
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        double e = run_attention(&env, &cases[i], -1, 10 + i);
-        cr_assert(e <= ATTN_TOL, "case %zu: rel_l2 %g", i, e);
+    int best = env.ctx.isa;
+    for (int isa = CPU_ISA_SCALAR; isa <= best; isa++) { /* every SIMD path of the exp and the GEMM */
+        env.ctx.isa = isa;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            double e = run_attention(&env, &cases[i], -1, 10 + i);
+            cr_assert(e <= ATTN_TOL, "isa %d case %zu: rel_l2 %g", isa, i, e);
+        }
     }
     attn_env_free(&env);
 }
@@ -158,8 +162,12 @@ Test(attention, parallel_heads_and_row_blocks) {
 Test(attention, fully_masked_row_is_nan) {
     attn_env env = attn_env_make(1);
     attn_case c = { 2, 7, 13, 12, 3, 0, MASK_BOOL, 0.0f };
-    double e = run_attention(&env, &c, 4, 50);
-    cr_assert(e <= ATTN_TOL, "other rows: rel_l2 %g", e);
+    int best = env.ctx.isa;
+    for (int isa = CPU_ISA_SCALAR; isa <= best; isa++) {
+        env.ctx.isa = isa;
+        double e = run_attention(&env, &c, 4, 50);
+        cr_assert(e <= ATTN_TOL, "isa %d, other rows: rel_l2 %g", isa, e);
+    }
     attn_env_free(&env);
 }
 

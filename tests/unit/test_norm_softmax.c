@@ -3,6 +3,7 @@
 #include <math.h>
 #include "testutil.h"
 #include "../../kernels/cpu/cpu_kernels.h"
+#include "../../kernels/cpu/vexp.h"
 #include "../../runtime/threadpool.h"
 
 static cpu_ctx norm_ctx(int threads) {
@@ -157,18 +158,71 @@ Test(norm_softmax, softmax_parallel) {
     pool_destroy(ctx.pool);
 }
 
+Test(norm_softmax, softmax_every_isa) {
+    cpu_ctx ctx = norm_ctx(1);
+    int best = ctx.isa;
+    int64_t d[2] = { 5, 1031 }, d1[2] = { 3, 7 };
+    for (int isa = CPU_ISA_SCALAR; isa <= best; isa++) {
+        ctx.isa = isa;
+        check_softmax(&ctx, 2, d, -1, 0, 0, 70 + (uint64_t)isa);
+        check_softmax(&ctx, 2, d, -1, 1, 1, 73 + (uint64_t)isa);
+        check_softmax(&ctx, 2, d1, 1, 0, 1, 76 + (uint64_t)isa);
+    }
+}
+
+/* The SIMD exp against double exp: every element within 4 ulp, specials exact. */
+Test(norm_softmax, vexp_accuracy_and_specials) {
+    int best = cpu_detect_isa();
+    test_rng r = rng_seed(80);
+    int64_t n = 4099;
+    float *x = rng_array(&r, n, -90.0f, 1.0f), *y = malloc((size_t)n * sizeof *y);
+    x[0] = 0.0f, x[1] = -INFINITY, x[2] = -87.0f, x[3] = -88.0f, x[4] = -1e-8f, x[5] = 88.0f;
+    for (int isa = CPU_ISA_SCALAR; isa <= best; isa++) {
+        double sum = vexp_row(isa, x, y, n, 0.0f), ref_sum = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double want = exp((double)x[i]);
+            ref_sum += y[i];
+            if (want < 1.1754943508222875e-38) { /* below FLT_MIN: 0, or expf's subnormal */
+                cr_assert(y[i] >= 0.0f && y[i] <= 1.2e-38f, "isa %d: exp(%g) = %g", isa, x[i], y[i]);
+                continue;
+            }
+            cr_assert(fabs(y[i] - want) <= 4 * 5.97e-8 * want, "isa %d: exp(%.9g) = %.9g, expected %.9g", isa, x[i],
+                      y[i], want);
+        }
+        cr_assert(y[0] == 1.0f && y[1] == 0.0f, "isa %d: exp(0) = %g, exp(-inf) = %g", isa, y[0], y[1]);
+        cr_assert(fabs(sum - ref_sum) <= 1e-12 * ref_sum, "isa %d: sum %.17g vs %.17g", isa, sum, ref_sum);
+        cr_assert_eq(vexp_row(isa, x, NULL, n, 0.0f), sum, "isa %d: the sum alone matches", isa);
+        float nan_in[3] = { NAN, 0.0f, -1.0f }, nan_out[3];
+        cr_assert(isnan(vexp_row(isa, nan_in, nan_out, 3, 0.0f)) && isnan(nan_out[0]), "isa %d: NaN stays", isa);
+        float maxes[19];
+        for (int k = 0; k < 19; k++) maxes[k] = (float)(k % 5) - (k == 17 ? -10.0f : 0.0f);
+        maxes[3] = NAN;
+        for (int len = 1; len <= 19; len++) {
+            float want = -INFINITY;
+            for (int k = 0; k < len; k++) want = maxes[k] > want ? maxes[k] : want;
+            cr_assert_eq(vexp_row_max(isa, maxes, len), want, "isa %d: max of %d", isa, len);
+        }
+    }
+    free(x);
+    free(y);
+}
+
 Test(norm_softmax, softmax_masked_rows) {
     cpu_ctx ctx = norm_ctx(1);
-    float x[2][4] = { { -INFINITY, 1.0f, -INFINITY, 1.0f }, { -INFINITY, -INFINITY, -INFINITY, -INFINITY } };
-    float y[2][4];
-    int64_t d[2] = { 2, 4 };
-    ir_node n = norm_node(OP_SOFTMAX, 1);
-    n.p.softmax.axis = -1;
-    infer_tensor in = tview(INFER_F32, x, 2, d), out = tview(INFER_F32, y, 2, d);
-    infer_error err;
-    cr_assert_eq(cpu_softmax(&ctx, &n, &in, &out, &err), INFER_OK);
-    cr_assert(y[0][0] == 0.0f && y[0][1] == 0.5f && y[0][2] == 0.0f && y[0][3] == 0.5f);
-    for (int i = 0; i < 4; i++) cr_assert(isnan(y[1][i]), "a fully masked row is NaN, like PyTorch");
-    n.p.softmax.axis = 2;
-    cr_assert_eq(cpu_softmax(&ctx, &n, &in, &out, &err), INFER_ERR_SHAPE);
+    int best = ctx.isa;
+    for (int isa = CPU_ISA_SCALAR; isa <= best; isa++) {
+        ctx.isa = isa;
+        float x[2][4] = { { -INFINITY, 1.0f, -INFINITY, 1.0f }, { -INFINITY, -INFINITY, -INFINITY, -INFINITY } };
+        float y[2][4];
+        int64_t d[2] = { 2, 4 };
+        ir_node n = norm_node(OP_SOFTMAX, 1);
+        n.p.softmax.axis = -1;
+        infer_tensor in = tview(INFER_F32, x, 2, d), out = tview(INFER_F32, y, 2, d);
+        infer_error err;
+        cr_assert_eq(cpu_softmax(&ctx, &n, &in, &out, &err), INFER_OK);
+        cr_assert(y[0][0] == 0.0f && y[0][1] == 0.5f && y[0][2] == 0.0f && y[0][3] == 0.5f, "isa %d", isa);
+        for (int i = 0; i < 4; i++) cr_assert(isnan(y[1][i]), "a fully masked row is NaN, like PyTorch");
+        n.p.softmax.axis = 2;
+        cr_assert_eq(cpu_softmax(&ctx, &n, &in, &out, &err), INFER_ERR_SHAPE);
+    }
 }
