@@ -56,7 +56,7 @@ static int same_dims(const infer_tensor *a, const infer_tensor *b) {
     return a->ndim == b->ndim && !memcmp(a->dims, b->dims, (size_t)a->ndim * sizeof *a->dims);
 }
 
-/* Product of the dims; 0 on overflow beyond INT64_MAX (reported as -1). */
+/* Product of the dims; -1 when it exceeds INT64_MAX. */
 static int64_t elements(int ndim, const int64_t *dims) {
     int64_t n = 1;
     for (int i = 0; i < ndim; i++)
@@ -423,8 +423,9 @@ static infer_status check_inputs(const shape_ctx *c) {
         if (!has(c, i)) continue;
         const infer_tensor *t = &c->in[i];
         if (t->ndim < 0 || t->ndim > INFER_MAX_DIMS) return FAIL(c, "input %d has %d dims", i, t->ndim);
-        for (int d = 0; d < t->ndim; d++)
-            if (t->dims[d] < 0 || t->dims[d] > DIM_MAX) return FAIL(c, "input %d has shape %s", i, D(t));
+        int bad = elements(t->ndim, t->dims) < 0;
+        for (int d = 0; d < t->ndim; d++) bad |= t->dims[d] < 0 || t->dims[d] > DIM_MAX;
+        if (bad) return FAIL(c, "input %d has shape %s", i, D(t));
     }
     return INFER_OK;
 }

@@ -146,6 +146,8 @@ Test(shape, elementwise) {
     op_params none = { 0 };
     r = SHAPE(OP_UNARY, none, 1, F32(7));
     EXPECT(r, 7);
+    r = SHAPE(OP_UNARY, none, 1, F32((int64_t)1 << 40, (int64_t)1 << 40));
+    expect_error(&r, INFER_ERR_SHAPE, "input 0 has shape [1099511627776,1099511627776]");
     r = SHAPE(OP_IDENTITY, none, 1, TEN(INFER_I64, 2, 2));
     EXPECT_TYPED(r, 0, INFER_I64, 2, 2);
     r = SHAPE(OP_CAST, ((op_params){ .cast = { INFER_F16 } }), 1, F32(2, 3));
