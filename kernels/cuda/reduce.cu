@@ -11,8 +11,15 @@ struct reduce_t {
 __device__ __forceinline__ float red_init(int kind) {
     return kind == RED_MAX ? -INFINITY : kind == RED_MIN ? INFINITY : 0.0f;
 }
+/* max/min propagate NaN like torch.amax / torch.amin (and the CPU kernel) */
 __device__ __forceinline__ float red_step(int kind, float acc, float v) {
-    return kind == RED_MAX ? fmaxf(acc, v) : kind == RED_MIN ? fminf(acc, v) : acc + v;
+    if (kind == RED_MAX) return (acc != acc) ? acc : (v > acc || v != v) ? v : acc;
+    if (kind == RED_MIN) return (acc != acc) ? acc : (v < acc || v != v) ? v : acc;
+    return acc + v;
+}
+__device__ __forceinline__ float warp_reduce(int kind, float v) {
+    for (int o = 16; o > 0; o >>= 1) v = red_step(kind, v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
 }
 
 /* One thread per output element. */
@@ -47,7 +54,7 @@ __global__ void reduce_rows_kernel(const T *x, T *y, int64_t rows, int64_t len, 
     for (int64_t r = warp; r < rows; r += nwarps) {
         float acc = red_init(kind);
         for (int64_t j = lane; j < len; j += 32) acc = red_step(kind, acc, ldf(x, r * len + j));
-        acc = kind == RED_MAX ? warp_max(acc) : kind == RED_MIN ? warp_min(acc) : warp_sum(acc);
+        acc = warp_reduce(kind, acc);
         if (kind == RED_MEAN) acc /= (float)len;
         if (lane == 0) stf(y, r, acc);
     }

@@ -1,22 +1,151 @@
-/* cuda_backend.c — the CUDA backend's table (create, run, destroy, stats, node_device). */
+/* cuda_backend.c — the CUDA backend's table: create (fallback plan, memory, plans, tuning), destroy, stats, node devices. */
 #include <stdlib.h>
+#include <string.h>
 #include "cuda_backend.h"
-#include "../engine.h"
-#include "../error.h"
+#include "cuda_state.h"
+#include "cuda_check.h"
+#include "cuda_support.h"
+
+static void cuda_destroy(infer_engine *e) {
+    cuda_state *st = e->state;
+    if (!st) return;
+    if (st->ctx.stream) {
+        cudaSetDevice(st->ctx.device);
+        cudaStreamSynchronize(st->ctx.stream);
+    }
+    for (int i = 0; i < CUDA_BATCH_SLOTS; i++) cuda_slot_free(st, &st->slots[i]);
+    if (st->events) {
+        for (int i = 0; i < 2 * st->n_nodes; i++)
+            if (st->events[i]) cudaEventDestroy(st->events[i]);
+        free(st->events);
+    }
+    cuda_fallback_free(st);
+    cuda_state_free_memory(st);
+    cuda_ctx_destroy(&st->ctx);
+    free(st->dptr);
+    free(st->ddt);
+    free(st->fallback);
+    free(st->host);
+    free(st->in_pinned);
+    free(st->in_dev);
+    free(st->out_pinned);
+    free(st->out_dev);
+    free(st);
+    e->state = NULL;
+}
+
+static infer_status check_encodings(const ir_graph *g, infer_error *err) {
+    for (int t = 0; t < g->n_tensors; t++) {
+        const ir_tensor *tt = &g->tensors[t];
+        if (tt->is_constant && tt->encoding != IFG_ENC_DENSE && ir_consumer_count(g, t) > 0)
+            return infer_fail(err, INFER_ERR_UNSUPPORTED,
+                              "tensor '%s': storage encoding %d is not supported by the CUDA backend", tt->name,
+                              tt->encoding);
+    }
+    return INFER_OK;
+}
+
+/* Times algorithm candidates of every planned node on the real buffers (at max batch), then saves the cache. */
+static infer_status tune_all(infer_engine *e, cuda_state *st, cuda_batch_slot *slot, infer_error *err) {
+    const ir_graph *g = &e->graph;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (!slot->plans[i]) continue;
+        const ir_node *n = &g->nodes[i];
+        infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
+        for (int k = 0; k < n->n_in; k++) {
+            if (n->in[k] == IR_NONE) memset(&in[k], 0, sizeof in[k]);
+            else in[k] = cuda_view(e, st, n->in[k]);
+        }
+        for (int k = 0; k < n->n_out; k++) out[k] = cuda_view(e, st, n->out[k]);
+        infer_status s = cuda_node_tune(&st->ctx, n, slot->plans[i], in, out, err);
+        if (s != INFER_OK) return infer_fail_context(err, "tuning node %d '%s' (%s)", i, n->name, op_name(n->op));
+    }
+    return INFER_OK;
+}
 
 static infer_status cuda_create(infer_engine *e, infer_error *err) {
     char why[512];
     if (!cuda_device_usable(why, sizeof why)) return infer_fail(err, INFER_ERR_NO_DEVICE, "CUDA: %s", why);
-    (void)e;
-    return infer_fail(err, INFER_ERR_UNSUPPORTED, "CUDA backend: engine creation is not implemented yet");
+    const ir_graph *g = &e->graph;
+    cuda_state *st = calloc(1, sizeof *st);
+    if (!st) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CUDA backend");
+    e->state = st; /* from here on, a failure is cleaned up by the engine through cuda_destroy */
+    st->n_tensors = g->n_tensors;
+    st->n_nodes = g->n_nodes;
+    size_t nt = (size_t)g->n_tensors + 1, nn = (size_t)g->n_nodes + 1;
+    st->dptr = calloc(nt, sizeof *st->dptr);
+    st->ddt = calloc(nt, sizeof *st->ddt);
+    st->host = calloc(nt, sizeof *st->host);
+    st->fallback = calloc(nn, sizeof *st->fallback);
+    st->in_pinned = calloc((size_t)g->n_inputs + 1, sizeof(void *));
+    st->in_dev = calloc((size_t)g->n_inputs + 1, sizeof(void *));
+    st->out_pinned = calloc((size_t)g->n_outputs + 1, sizeof(void *));
+    st->out_dev = calloc((size_t)g->n_outputs + 1, sizeof(void *));
+    if (!st->dptr || !st->ddt || !st->host || !st->fallback || !st->in_pinned || !st->in_dev || !st->out_pinned ||
+        !st->out_dev)
+        return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CUDA backend");
+    INFER_TRY(cuda_ctx_init(&st->ctx, e->opt.precision, err));
+    cuda_ctx *c = &st->ctx;
+    INFER_TRY(check_encodings(g, err));
+
+    if (e->opt.tune_cache && e->opt.tune_cache[0]) {
+        char warn[1400];
+        c->cache_used = 1;
+        if (!tune_cache_load(&c->cache, e->opt.tune_cache, warn, sizeof warn)) cuda_ctx_warn(c, "%s", warn);
+    }
+    c->tune = e->opt.tune;
+    char first[512];
+    st->n_fallback = cuda_plan_fallback(g, c->fp16, st->fallback, first, sizeof first);
+    if (st->n_fallback)
+        cuda_ctx_warn(c, "%d node(s) run on the CPU (no CUDA kernel); first: %s", st->n_fallback, first);
+    for (int t = 0; t < g->n_tensors; t++) st->ddt[t] = cuda_dev_dtype(g->tensors[t].dtype, c->fp16);
+
+    /* plans at max batch (e->dims holds its shapes now): they say how much scratch to allocate */
+    cuda_batch_slot *slot = &st->slots[0];
+    c->scratch_bytes = CUDA_CONV_WORKSPACE_CAP; /* the most an algorithm may ask for while planning */
+    INFER_TRY(cuda_slot_prepare(e, st, slot, err));
+    slot->last_used = ++st->clock;
+    size_t scratch = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (cuda_node_scratch(slot->plans[i]) > scratch) scratch = cuda_node_scratch(slot->plans[i]);
+    c->scratch_bytes = 0;
+    INFER_TRY(cuda_state_memory(e, st, scratch, err));
+    INFER_TRY(cuda_fallback_init(e, st, err));
+    if (c->tune) INFER_TRY(tune_all(e, st, slot, err));
+    if (c->cache_used && c->cache.dirty) {
+        char why2[512];
+        if (!tune_cache_save(&c->cache, e->opt.tune_cache, why2, sizeof why2))
+            cuda_ctx_warn(c, "tuning cache not saved: %s", why2);
+        c->cache.dirty = 0;
+    }
+    if (e->opt.profile) {
+        st->events = calloc(2 * nn, sizeof *st->events);
+        if (!st->events) return infer_fail(err, INFER_ERR_MEMORY, "out of memory for profiling events");
+        for (int i = 0; i < 2 * g->n_nodes; i++) CUDA_CHECK(cudaEventCreate(&st->events[i]));
+    }
+    return INFER_OK;
 }
 
 static infer_status cuda_run(infer_engine *e, const infer_tensor *inputs, infer_tensor *outputs, infer_error *err) {
-    (void)e, (void)inputs, (void)outputs;
-    return infer_fail(err, INFER_ERR_INTERNAL, "CUDA backend: run without an engine");
+    if (!e->state) return infer_fail(err, INFER_ERR_INTERNAL, "CUDA backend: run without state");
+    return cuda_engine_run(e, inputs, outputs, err);
 }
 
-static void cuda_destroy(infer_engine *e) { (void)e; }
+static void cuda_stats(const infer_engine *e, infer_engine_stats *s) {
+    const cuda_state *st = e->state;
+    if (!st) return;
+    s->device_bytes = st->weight_bytes + st->arena_bytes + st->ws_bytes;
+    s->workspace_bytes = st->ws_bytes;
+    s->fallback_nodes = st->n_fallback;
+    s->cuda_graphs = st->graphs;
+    s->pinned = st->pinned != NULL;
+}
+
+static const char *cuda_node_device(const infer_engine *e, int node) {
+    const cuda_state *st = e->state;
+    if (!st || node < 0 || node >= st->n_nodes) return NULL;
+    return st->fallback[node] ? "cpu" : "cuda";
+}
 
 static const backend_ops cuda_ops = {
     .name = "cuda",
@@ -25,13 +154,13 @@ static const backend_ops cuda_ops = {
     .create = cuda_create,
     .run = cuda_run,
     .destroy = cuda_destroy,
-    .stats = NULL,
-    .node_device = NULL,
+    .stats = cuda_stats,
+    .node_device = cuda_node_device,
 };
 
 const backend_ops *cuda_backend_get(void) { return &cuda_ops; }
 
 const char *cuda_engine_warnings(const struct infer_engine *e) {
-    (void)e;
-    return "";
+    if (!e || e->backend != &cuda_ops || !e->state) return "";
+    return ((const cuda_state *)e->state)->ctx.warnings;
 }

@@ -1,0 +1,77 @@
+/* cuda_ctx.c — one engine's CUDA context: device, stream, cuBLASLt and cuDNN handles, warnings, allocation with OOM reports. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "cuda_ctx.h"
+#include "cuda_check.h"
+
+infer_status cuda_alloc(void **p, size_t bytes, const char *what, infer_error *err) {
+    *p = NULL;
+    if (bytes == 0) return INFER_OK;
+    size_t free_b = 0, total_b = 0;
+    cudaMemGetInfo(&free_b, &total_b);
+    cudaError_t e = cudaMalloc(p, bytes);
+    if (e == cudaErrorMemoryAllocation) {
+        cudaGetLastError();
+        *p = NULL;
+        return infer_fail(err, INFER_ERR_MEMORY,
+                          "out of device memory for the %s: asked %zu bytes (%.1f MiB), %zu free of %zu (%.1f of %.1f MiB)",
+                          what, bytes, bytes / 1048576.0, free_b, total_b, free_b / 1048576.0, total_b / 1048576.0);
+    }
+    if (e != cudaSuccess) {
+        *p = NULL;
+        return cuda_fail_rt(err, e, "cudaMalloc", __FILE__, __LINE__);
+    }
+    return INFER_OK;
+}
+
+void cuda_ctx_warn(cuda_ctx *c, const char *fmt, ...) {
+    size_t used = strlen(c->warnings);
+    if (used + 2 >= sizeof c->warnings) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->warnings + used, sizeof c->warnings - used - 1, fmt, ap);
+    va_end(ap);
+    used = strlen(c->warnings);
+    c->warnings[used] = '\n';
+    c->warnings[used + 1] = 0;
+}
+
+void cuda_ctx_env_key(const cuda_ctx *c, char *key, size_t n) {
+    int drv = 0, rt = 0;
+    cudaDriverGetVersion(&drv);
+    cudaRuntimeGetVersion(&rt);
+    snprintf(key, n, "gpu=%s;cc=%d.%d;sms=%d;driver=%d;cudart=%d;cublaslt=%zu;cudnn=%zu", c->gpu_name, c->cc_major,
+             c->cc_minor, c->sm_count, drv, rt, cublasLtGetVersion(), cudnnGetVersion());
+}
+
+infer_status cuda_ctx_init(cuda_ctx *c, infer_precision precision, infer_error *err) {
+    memset(c, 0, sizeof *c);
+    c->precision = precision;
+    c->fp16 = precision == INFER_PRECISION_FP16;
+    c->device = 0;
+    CUDA_CHECK(cudaSetDevice(c->device));
+    struct cudaDeviceProp prop;
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, c->device));
+    snprintf(c->gpu_name, sizeof c->gpu_name, "%s", prop.name);
+    c->cc_major = prop.major, c->cc_minor = prop.minor, c->sm_count = prop.multiProcessorCount;
+    CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+    CUBLAS_CHECK(cublasLtCreate(&c->lt));
+    CUDNN_CHECK(cudnnCreate(&c->dnn));
+    CUDNN_CHECK(cudnnSetStream(c->dnn, c->stream));
+    char env[TUNE_CACHE_MAX_FIELD];
+    cuda_ctx_env_key(c, env, sizeof env);
+    tune_cache_init(&c->cache, env);
+    return INFER_OK;
+}
+
+void cuda_ctx_destroy(cuda_ctx *c) {
+    if (c->stream) cudaStreamSynchronize(c->stream);
+    if (c->dnn) cudnnDestroy(c->dnn);
+    if (c->lt) cublasLtDestroy(c->lt);
+    if (c->stream) cudaStreamDestroy(c->stream);
+    tune_cache_free(&c->cache);
+    c->dnn = NULL;
+    c->lt = NULL;
+    c->stream = NULL;
+}

@@ -1,0 +1,120 @@
+/* cuda_fallback.c — running a node the GPU has no kernel for on the CPU: copy its inputs down, run the CPU kernel, copy outputs up. */
+#include <stdlib.h>
+#include <string.h>
+#include "cuda_state.h"
+#include "cuda_check.h"
+#include "half.h"
+
+static int64_t count_of(const infer_tensor *t) {
+    int64_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= t->dims[i];
+    return n;
+}
+
+infer_status cuda_fallback_init(infer_engine *e, cuda_state *st, infer_error *err) {
+    if (st->n_fallback == 0) return INFER_OK;
+    const ir_graph *g = &e->graph;
+    INFER_TRY(pool_create(e->opt.threads, &st->pool, err));
+    st->cpu.pool = st->pool;
+    st->cpu.threads = pool_size(st->pool);
+    st->cpu.isa = cpu_detect_isa();
+    size_t most = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (!st->fallback[i]) continue;
+        const ir_node *n = &g->nodes[i];
+        if (!cpu_kernel_for(n->op))
+            return infer_fail(err, INFER_ERR_UNSUPPORTED, "node %d '%s': op %s has neither a CUDA nor a CPU kernel", i,
+                              n->name, op_name(n->op));
+        infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
+        for (int k = 0; k < n->n_in; k++) {
+            if (n->in[k] == IR_NONE) memset(&in[k], 0, sizeof in[k]);
+            else in[k] = engine_tensor_shape(e, n->in[k]);
+        }
+        for (int k = 0; k < n->n_out; k++) out[k] = engine_tensor_shape(e, n->out[k]);
+        size_t b = cpu_workspace_size(n, in, out, st->cpu.threads);
+        if (b > most) most = b;
+    }
+    st->cpu.workspace_bytes = most;
+    st->cpu.workspace = most ? aligned_alloc(256, (most + 255) & ~(size_t)255) : NULL;
+    st->cpu.scratch = aligned_alloc(256, CPU_SCRATCH_BYTES * (size_t)st->cpu.threads);
+    if ((most && !st->cpu.workspace) || !st->cpu.scratch)
+        return infer_fail(err, INFER_ERR_MEMORY, "out of host memory for the CPU fallback workspace (%zu bytes)", most);
+    return INFER_OK;
+}
+
+void cuda_fallback_free(cuda_state *st) {
+    pool_destroy(st->pool);
+    st->pool = NULL;
+    free(st->cpu.workspace);
+    free(st->cpu.scratch);
+    st->cpu.workspace = st->cpu.scratch = NULL;
+}
+
+/* Device tensor t -> its host copy (model dtype). Synchronous. */
+static infer_status download(cuda_state *st, const infer_tensor *dev, void *host, infer_dtype model_dt,
+                             infer_error *err) {
+    int64_t n = count_of(dev);
+    if (n == 0 || !dev->data) return INFER_OK;
+    cudaStream_t s = st->ctx.stream;
+    if (dev->dtype == model_dt) {
+        CUDA_CHECK(cudaMemcpyAsync(host, dev->data, (size_t)n * infer_dtype_size(model_dt), cudaMemcpyDeviceToHost, s));
+        CUDA_CHECK(cudaStreamSynchronize(s));
+        return INFER_OK;
+    }
+    CUDA_CHECK(cudaMemcpyAsync(st->half_buf, dev->data, (size_t)n * 2, cudaMemcpyDeviceToHost, s));
+    CUDA_CHECK(cudaStreamSynchronize(s));
+    float *f = host;
+    for (int64_t i = 0; i < n; i++) f[i] = half_to_float(st->half_buf[i]);
+    return INFER_OK;
+}
+
+static infer_status upload(cuda_state *st, const infer_tensor *dev, const void *host, infer_dtype model_dt,
+                           infer_error *err) {
+    int64_t n = count_of(dev);
+    if (n == 0 || !dev->data) return INFER_OK;
+    cudaStream_t s = st->ctx.stream;
+    if (dev->dtype == model_dt) {
+        CUDA_CHECK(cudaMemcpyAsync(dev->data, host, (size_t)n * infer_dtype_size(model_dt), cudaMemcpyHostToDevice, s));
+    } else {
+        const float *f = host;
+        for (int64_t i = 0; i < n; i++) st->half_buf[i] = half_from_float(f[i]);
+        CUDA_CHECK(cudaMemcpyAsync(dev->data, st->half_buf, (size_t)n * 2, cudaMemcpyHostToDevice, s));
+    }
+    CUDA_CHECK(cudaStreamSynchronize(s)); /* the host buffers are reused by the next node */
+    return INFER_OK;
+}
+
+infer_status cuda_fallback_run(infer_engine *e, cuda_state *st, int node, infer_error *err) {
+    const ir_graph *g = &e->graph;
+    const ir_node *n = &g->nodes[node];
+    cpu_kernel_fn fn = cpu_kernel_for(n->op);
+    if (!fn) return infer_fail(err, INFER_ERR_UNSUPPORTED, "op %s has no CPU kernel", op_name(n->op));
+    infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
+    CUDA_CHECK(cudaStreamSynchronize(st->ctx.stream)); /* the GPU work before this node */
+    for (int k = 0; k < n->n_in; k++) {
+        int t = n->in[k];
+        if (t == IR_NONE) {
+            memset(&in[k], 0, sizeof in[k]);
+            continue;
+        }
+        in[k] = engine_tensor_shape(e, t);
+        if (g->tensors[t].is_constant) {
+            in[k].data = (void *)g->tensors[t].data;
+            continue;
+        }
+        in[k].data = st->host[t];
+        infer_tensor dev = cuda_view(e, st, t);
+        INFER_TRY(download(st, &dev, st->host[t], g->tensors[t].dtype, err));
+    }
+    for (int k = 0; k < n->n_out; k++) {
+        out[k] = engine_tensor_shape(e, n->out[k]);
+        out[k].data = st->host[n->out[k]];
+    }
+    INFER_TRY(fn(&st->cpu, n, in, out, err));
+    for (int k = 0; k < n->n_out; k++) {
+        int t = n->out[k];
+        infer_tensor dev = cuda_view(e, st, t);
+        INFER_TRY(upload(st, &dev, st->host[t], g->tensors[t].dtype, err));
+    }
+    return INFER_OK;
+}

@@ -1,0 +1,215 @@
+/* cuda_run.c — running a CUDA engine: per-batch plans, the forward pass, CUDA Graph capture and replay, pinned io, profiling. */
+#include <stdlib.h>
+#include <string.h>
+#include "cuda_state.h"
+#include "cuda_check.h"
+#include "../../kernels/cuda/cuda_kernels.h"
+
+void cuda_slot_free(cuda_state *st, cuda_batch_slot *slot) {
+    if (slot->plans) {
+        for (int i = 0; i < st->n_nodes; i++) cuda_node_plan_free(slot->plans[i]);
+        free(slot->plans);
+    }
+    if (slot->exec) cudaGraphExecDestroy(slot->exec);
+    if (slot->graph) cudaGraphDestroy(slot->graph);
+    memset(slot, 0, sizeof *slot);
+}
+
+/* Plans every CUDA node for the engine's current shapes (e->dims, e->cur_batch). */
+infer_status cuda_slot_prepare(infer_engine *e, cuda_state *st, cuda_batch_slot *slot, infer_error *err) {
+    const ir_graph *g = &e->graph;
+    slot->plans = calloc((size_t)g->n_nodes + 1, sizeof *slot->plans);
+    if (!slot->plans) return infer_fail(err, INFER_ERR_MEMORY, "out of memory planning batch %lld", (long long)e->cur_batch);
+    slot->batch = e->cur_batch;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (st->fallback[i]) continue;
+        const ir_node *n = &g->nodes[i];
+        infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
+        for (int k = 0; k < n->n_in; k++) {
+            if (n->in[k] == IR_NONE) memset(&in[k], 0, sizeof in[k]);
+            else in[k] = cuda_view(e, st, n->in[k]);
+        }
+        for (int k = 0; k < n->n_out; k++) out[k] = cuda_view(e, st, n->out[k]);
+        infer_status s = cuda_node_prepare(&st->ctx, n, in, out, &slot->plans[i], err);
+        if (s != INFER_OK) return infer_fail_context(err, "node %d '%s' (%s)", i, n->name, op_name(n->op));
+    }
+    return INFER_OK;
+}
+
+static cuda_batch_slot *find_slot(infer_engine *e, cuda_state *st, infer_error *err, infer_status *status) {
+    cuda_batch_slot *slot = NULL, *lru = &st->slots[0];
+    *status = INFER_OK;
+    for (int i = 0; i < CUDA_BATCH_SLOTS; i++) {
+        if (st->slots[i].batch == e->cur_batch) slot = &st->slots[i];
+        if (st->slots[i].last_used < lru->last_used) lru = &st->slots[i];
+    }
+    if (!slot) {
+        for (int i = 0; i < CUDA_BATCH_SLOTS && !slot; i++)
+            if (st->slots[i].batch == 0) slot = &st->slots[i];
+        if (!slot) {
+            slot = lru;
+            if (slot->exec) st->graphs--;
+            cuda_slot_free(st, slot);
+        }
+        *status = cuda_slot_prepare(e, st, slot, err);
+        if (*status != INFER_OK) {
+            cuda_slot_free(st, slot);
+            return NULL;
+        }
+        for (int i = 0; i < st->n_nodes; i++)
+            if (cuda_node_scratch(slot->plans[i]) > st->ctx.scratch_bytes) {
+                *status = infer_fail(err, INFER_ERR_INTERNAL, "node %d needs %zu bytes of scratch at batch %lld, %zu allocated",
+                                     i, cuda_node_scratch(slot->plans[i]), (long long)e->cur_batch, st->ctx.scratch_bytes);
+                cuda_slot_free(st, slot);
+                return NULL;
+            }
+    }
+    slot->last_used = ++st->clock;
+    return slot;
+}
+
+static int64_t count(const infer_tensor *t) {
+    int64_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= t->dims[i];
+    return n;
+}
+
+/* Everything between the input copies and the output copies: what a CUDA Graph captures. */
+static infer_status forward(infer_engine *e, cuda_state *st, cuda_batch_slot *slot, infer_error *err) {
+    const ir_graph *g = &e->graph;
+    cuda_ctx *c = &st->ctx;
+    int profile = e->opt.profile && st->events;
+    CUDA_CHECK(cudaMemsetAsync(c->err_flag, 0, 2 * sizeof *c->err_flag, c->stream));
+    for (int i = 0; i < g->n_inputs; i++) { /* f32 -> half at the edge */
+        int t = g->inputs[i];
+        if (!st->in_dev[i]) continue;
+        infer_tensor v = cuda_view(e, st, t);
+        INFER_TRY(cuda_cast(c->stream, g->tensors[t].dtype, v.dtype, st->in_dev[i], v.data, count(&v), err));
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (profile) CUDA_CHECK(cudaEventRecord(st->events[2 * i], c->stream));
+        infer_status s;
+        if (st->fallback[i]) {
+            s = cuda_fallback_run(e, st, i, err);
+        } else {
+            infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
+            for (int k = 0; k < n->n_in; k++) {
+                if (n->in[k] == IR_NONE) memset(&in[k], 0, sizeof in[k]);
+                else in[k] = cuda_view(e, st, n->in[k]);
+            }
+            for (int k = 0; k < n->n_out; k++) out[k] = cuda_view(e, st, n->out[k]);
+            s = cuda_node_run(c, n, slot->plans[i], in, out, (unsigned long long)i + 1, err);
+        }
+        if (s != INFER_OK)
+            return infer_fail_context(err, "node %d '%s' (%s%s)", i, n->name, op_name(n->op),
+                                      st->fallback[i] ? ", CPU fallback" : "");
+        if (profile) CUDA_CHECK(cudaEventRecord(st->events[2 * i + 1], c->stream));
+    }
+    for (int i = 0; i < g->n_outputs; i++) { /* half -> f32 at the edge */
+        int t = g->outputs[i];
+        if (!st->out_dev[i]) continue;
+        infer_tensor v = cuda_view(e, st, t);
+        INFER_TRY(cuda_cast(c->stream, v.dtype, g->tensors[t].dtype, v.data, st->out_dev[i], count(&v), err));
+    }
+    return INFER_OK;
+}
+
+/* Captures the forward pass into slot's graph; on any failure leaves the stream usable, records a warning
+ * and returns 0 (the caller then runs the stream path). */
+static int capture(infer_engine *e, cuda_state *st, cuda_batch_slot *slot) {
+    cuda_ctx *c = &st->ctx;
+    infer_error cap_err;
+    infer_error_clear(&cap_err);
+    cudaGraph_t graph = NULL;
+    cudaError_t ce = cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal);
+    if (ce != cudaSuccess) {
+        cudaGetLastError();
+        cuda_ctx_warn(c, "CUDA Graph capture at batch %lld could not begin: %s; running without graphs",
+                      (long long)slot->batch, cudaGetErrorString(ce));
+        return 0;
+    }
+    infer_status s = forward(e, st, slot, &cap_err);
+    ce = cudaStreamEndCapture(c->stream, &graph);
+    if (s != INFER_OK || ce != cudaSuccess || !graph) {
+        if (graph) cudaGraphDestroy(graph);
+        cudaGetLastError();
+        cuda_ctx_warn(c, "CUDA Graph capture at batch %lld failed (%s); running without graphs at this batch",
+                      (long long)slot->batch, s != INFER_OK ? cap_err.message : cudaGetErrorString(ce));
+        return 0;
+    }
+    cudaGraphExec_t exec = NULL;
+    ce = cudaGraphInstantiate(&exec, graph, 0);
+    if (ce != cudaSuccess) {
+        cudaGraphDestroy(graph);
+        cudaGetLastError();
+        cuda_ctx_warn(c, "CUDA Graph instantiation at batch %lld failed: %s; running without graphs at this batch",
+                      (long long)slot->batch, cudaGetErrorString(ce));
+        return 0;
+    }
+    slot->graph = graph;
+    slot->exec = exec;
+    st->graphs++;
+    return 1;
+}
+
+infer_status cuda_engine_run(infer_engine *e, const infer_tensor *inputs, infer_tensor *outputs, infer_error *err) {
+    cuda_state *st = e->state;
+    const ir_graph *g = &e->graph;
+    cuda_ctx *c = &st->ctx;
+    CUDA_CHECK(cudaSetDevice(c->device));
+    infer_status s;
+    cuda_batch_slot *slot = find_slot(e, st, err, &s);
+    if (!slot) return s;
+
+    /* inputs: caller -> pinned staging -> device (the arena, or f32 staging converted in the forward) */
+    for (int i = 0; i < g->n_inputs; i++) {
+        int t = g->inputs[i];
+        infer_tensor shape = engine_tensor_shape(e, t);
+        size_t bytes = (size_t)count(&shape) * infer_dtype_size(g->tensors[t].dtype);
+        if (!bytes) continue;
+        memcpy(st->in_pinned[i], inputs[i].data, bytes);
+        void *dst = st->in_dev[i] ? st->in_dev[i] : st->dptr[t];
+        CUDA_CHECK(cudaMemcpyAsync(dst, st->in_pinned[i], bytes, cudaMemcpyHostToDevice, c->stream));
+    }
+
+    int use_graphs = e->opt.cuda_graphs && st->n_fallback == 0 && !e->opt.profile;
+    if (use_graphs && !slot->exec && !slot->graph_failed && slot->runs >= 1)
+        slot->graph_failed = !capture(e, st, slot);
+    if (use_graphs && slot->exec) {
+        CUDA_CHECK(cudaGraphLaunch(slot->exec, c->stream));
+    } else {
+        INFER_TRY(forward(e, st, slot, err));
+    }
+    slot->runs++;
+
+    for (int i = 0; i < g->n_outputs; i++) {
+        int t = g->outputs[i];
+        infer_tensor shape = engine_tensor_shape(e, t);
+        size_t bytes = (size_t)count(&shape) * infer_dtype_size(g->tensors[t].dtype);
+        const void *src = st->out_dev[i] ? st->out_dev[i] : st->dptr[t];
+        if (bytes && src) CUDA_CHECK(cudaMemcpyAsync(st->out_pinned[i], src, bytes, cudaMemcpyDeviceToHost, c->stream));
+        outputs[i] = shape;
+        outputs[i].data = st->out_pinned[i];
+    }
+    CUDA_CHECK(cudaMemcpyAsync(st->flag_host, c->err_flag, 2 * sizeof *c->err_flag, cudaMemcpyDeviceToHost, c->stream));
+    CUDA_CHECK(cudaStreamSynchronize(c->stream));
+
+    if (st->flag_host[0]) {
+        unsigned long long node = st->flag_host[0] - 1;
+        const ir_node *n = node < (unsigned long long)g->n_nodes ? &g->nodes[node] : NULL;
+        const ir_tensor *w = n && n->n_in > 1 ? &g->tensors[n->in[1]] : NULL;
+        return infer_fail(err, INFER_ERR_RUNTIME, "node %llu '%s' (embedding): id %lld is outside [0, %lld)", node,
+                          n ? n->name : "?", (long long)st->flag_host[1], w ? (long long)w->dims[0] : -1LL);
+    }
+    if (e->opt.profile && st->events) {
+        for (int i = 0; i < g->n_nodes; i++) {
+            float ms = 0;
+            if (cudaEventElapsedTime(&ms, st->events[2 * i], st->events[2 * i + 1]) == cudaSuccess) {
+                e->layer_ms[i] += ms;
+                e->layer_runs[i]++;
+            }
+        }
+    }
+    return INFER_OK;
+}

@@ -1,0 +1,68 @@
+/* cuda_state.h — a CUDA engine's backend state: device memory, pinned buffers, per-batch plans and graphs, CPU fallback. */
+#ifndef INFER_CUDA_STATE_H
+#define INFER_CUDA_STATE_H
+
+#include "cuda_ctx.h"
+#include "../engine.h"
+#include "../threadpool.h"
+#include "../../kernels/cpu/cpu_kernels.h"
+
+#define CUDA_BATCH_SLOTS 8 /* batch sizes with plans (and CUDA Graphs) kept at once; least recently used goes */
+
+/* Plans and the captured forward for one batch size. */
+typedef struct {
+    int64_t batch;                 /* 0: free */
+    uint64_t last_used;
+    cuda_node_plan **plans;        /* per node (NULL for ops without one, and for fallback nodes) */
+    int runs;                      /* forward passes at this batch */
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    int graph_failed;
+} cuda_batch_slot;
+
+typedef struct {
+    cuda_ctx ctx;
+    int n_tensors, n_nodes;
+    void **dptr;                   /* per tensor: device address (weights or arena), NULL if none */
+    infer_dtype *ddt;              /* per tensor: device storage dtype */
+    int *fallback;                 /* per node: 1 when it runs on the CPU */
+    int n_fallback;
+    /* device memory: three allocations */
+    void *weights, *arena, *ws;
+    size_t weight_bytes, arena_bytes, ws_bytes;
+    /* io: per graph input / output; dev_f32 is a device f32 buffer when the arena holds half */
+    void **in_pinned, **in_dev;
+    void **out_pinned, **out_dev;
+    unsigned long long *flag_host; /* pinned [2] */
+    void *pinned;                  /* one cudaHostAlloc holding all pinned buffers */
+    size_t pinned_bytes;
+    /* CPU fallback */
+    void **host;                   /* per tensor: pinned host copy (model dtype) for fallback nodes */
+    uint16_t *half_buf;            /* pinned, for f16 <-> f32 conversion of fallback tensors */
+    size_t half_buf_bytes;
+    thread_pool *pool;
+    cpu_ctx cpu;
+    /* per batch */
+    cuda_batch_slot slots[CUDA_BATCH_SLOTS];
+    uint64_t clock;
+    int graphs;                    /* CUDA Graphs instantiated so far */
+    cudaEvent_t *events;           /* profiling: 2 per node */
+} cuda_state;
+
+/* cuda_memory.c */
+infer_status cuda_state_memory(infer_engine *e, cuda_state *st, size_t scratch, infer_error *err);
+void cuda_state_free_memory(cuda_state *st);
+/* A device view of tensor t at the engine's current shapes. */
+infer_tensor cuda_view(const infer_engine *e, const cuda_state *st, int t);
+
+/* cuda_fallback.c */
+infer_status cuda_fallback_init(infer_engine *e, cuda_state *st, infer_error *err);
+infer_status cuda_fallback_run(infer_engine *e, cuda_state *st, int node, infer_error *err);
+void cuda_fallback_free(cuda_state *st);
+
+/* cuda_run.c */
+infer_status cuda_slot_prepare(infer_engine *e, cuda_state *st, cuda_batch_slot *slot, infer_error *err);
+void cuda_slot_free(cuda_state *st, cuda_batch_slot *slot);
+infer_status cuda_engine_run(infer_engine *e, const infer_tensor *inputs, infer_tensor *outputs, infer_error *err);
+
+#endif
