@@ -1,5 +1,4 @@
-/* ifg_graph.c — .ifg validation steps 7-8: attributes, nodes (ranges, ids, topological order, single
- * producers) and the GRAPH entry. */
+/* ifg_graph.c — .ifg validation steps 7-8: attributes, nodes (ids, topological order, one producer), GRAPH. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include "ifg_internal.h"

@@ -1,0 +1,46 @@
+/* ifg_writer_internal.h — the ifg_writer's tables, shared by its building calls and its serializer. */
+#ifndef INFER_IFG_WRITER_INTERNAL_H
+#define INFER_IFG_WRITER_INTERNAL_H
+
+#include "ifg_internal.h"
+
+typedef struct {
+    char *name;
+    int dtype, ndim, is_constant;
+    int64_t dims[INFER_MAX_DIMS];
+    uint8_t *data;
+    uint64_t data_size, data_offset;
+    uint32_t name_off;
+} wtensor;
+
+typedef struct {
+    int op;
+    char *name;
+    uint32_t in_start, n_in, out_start, n_out, attr_start, n_attrs, name_off;
+} wnode;
+
+typedef struct {
+    char *key, *s;      /* s: the value of a string attribute */
+    uint32_t type, count, key_off;
+    uint64_t value;     /* int bits, f64 bits, string offset or first VALUES index */
+} wattr;
+
+typedef struct {
+    char *key, *value;
+    uint32_t key_off, value_off;
+} wmeta;
+
+struct ifg_writer {
+    wtensor *tensors;
+    wnode *nodes;
+    wattr *attrs;
+    wmeta *meta;
+    uint32_t *ids;      /* node inputs and outputs; the graph's ranges follow them in the file */
+    uint64_t *values;   /* f64 / i64 bits */
+    uint32_t *graph_ids, n_graph_inputs, n_graph_outputs;
+    uint32_t n_tensors, n_nodes, n_attrs, n_meta, n_ids, n_values;
+    uint32_t cap_tensors, cap_nodes, cap_attrs, cap_meta, cap_ids, cap_values;
+    infer_error failure; /* the first failure; later calls do nothing */
+};
+
+#endif
