@@ -16,11 +16,11 @@ infer_status infer_model_load(const char *path, infer_model **model, infer_error
         free(path_copy);
         return infer_fail(err, INFER_ERR_MEMORY, "out of memory loading '%s'", path);
     }
-    infer_status s = ifg_open(path, &m->file, err);
+    infer_status s = ifg_open(path, &m->file, err); /* its messages name the path */
     if (s != INFER_OK) {
         free(m);
         free(path_copy);
-        return infer_fail_context(err, "%s", path);
+        return s;
     }
     m->path = path_copy;
     *model = m;
