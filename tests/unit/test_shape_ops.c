@@ -120,10 +120,18 @@ Test(shape_ops, transpose_large_tiled_parallel) {
     cpu_ctx ctx = shape_ctx(2);
     int64_t d[3] = { 2, 301, 257 }, d4[4] = { 3, 67, 5, 131 };
     int p[3] = { 0, 2, 1 }, p4[4] = { 0, 3, 2, 1 }, p4b[4] = { 2, 1, 0, 3 };
-    check_transpose(&ctx, INFER_F32, 3, d, p, 40);
-    check_transpose(&ctx, INFER_U8, 3, d, p, 41);
-    check_transpose(&ctx, INFER_F32, 4, d4, p4, 42);
-    check_transpose(&ctx, INFER_F32, 4, d4, p4b, 43);
+    int64_t d2[2] = { 37, 29 }, d2b[2] = { 129, 8 };
+    int p2[2] = { 1, 0 };
+    int best = ctx.isa;
+    for (int isa = CPU_ISA_SCALAR; isa <= best; isa++) { /* 8x8 register blocks and their edges */
+        ctx.isa = isa;
+        check_transpose(&ctx, INFER_F32, 3, d, p, 40);
+        check_transpose(&ctx, INFER_U8, 3, d, p, 41);
+        check_transpose(&ctx, INFER_F32, 4, d4, p4, 42);
+        check_transpose(&ctx, INFER_I32, 4, d4, p4b, 43);
+        check_transpose(&ctx, INFER_F32, 2, d2, p2, 44);
+        check_transpose(&ctx, INFER_F32, 2, d2b, p2, 45);
+    }
     pool_destroy(ctx.pool);
 }
 
