@@ -30,7 +30,7 @@ TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 expect() {
     local code=$1 pattern=$2 what=$3; shift 4
     "$@" >"$TMP/stdout" 2>"$TMP/stderr"; local rc=$?
-    if [ $rc -eq "$code" ] && grep -qiE -- "$pattern" "$TMP/stderr" "$TMP/stdout"; then ok "$what"
+    if [ $rc -eq "$code" ] && { [ -z "$pattern" ] || grep -qiE -- "$pattern" "$TMP/stderr" "$TMP/stdout"; }; then ok "$what"
     else bad "$what (exit $rc, wanted $code; stderr: $(head -c 300 "$TMP/stderr"))"; fi
 }
 
