@@ -83,6 +83,8 @@ static void put_result(FILE *f, const bench_result *r, int profile) {
                " \"rss_growth_bytes\": %lld, \"peak_device_bytes\": %llu,\n",
             (unsigned long long)r->peak_host_bytes, r->peak_is_per_batch ? "batch" : "process",
             (unsigned long long)r->sample_bytes, (long long)r->rss_growth_bytes, (unsigned long long)r->device_bytes);
+    fprintf(f, "  \"rss_after_bytes\": {\"load\": %llu, \"build\": %llu, \"first_run\": %llu},\n",
+            (unsigned long long)r->rss_load, (unsigned long long)r->rss_build, (unsigned long long)r->rss_first_run);
     fprintf(f, "  \"file_bytes\": %llu, \"weight_bytes\": %llu, \"arena_bytes\": %llu, \"memory_budget_bytes\": %llu,"
                " \"memory_budget_ok\": %s,\n",
             (unsigned long long)r->file_bytes, (unsigned long long)r->weight_bytes, (unsigned long long)r->arena_bytes,

@@ -51,6 +51,9 @@ void bench_print_result(const bench_result *r, int profile) {
            r->rss_growth_bytes < 0 ? "-" : "+",
            cli_human_bytes((uint64_t)(r->rss_growth_bytes < 0 ? -r->rss_growth_bytes : r->rss_growth_bytes), b2,
                            sizeof b2));
+    printf("               RSS after load %s, after build %s, after the first run %s\n",
+           cli_human_bytes(r->rss_load, b1, sizeof b1), cli_human_bytes(r->rss_build, b2, sizeof b2),
+           cli_human_bytes(r->rss_first_run, b3, sizeof b3));
     printf("memory budget  file %s + 1.2 x arena %s + 64 MiB = %s: %s (peak is %.0f%% of it)\n",
            cli_human_bytes(r->file_bytes, b1, sizeof b1), cli_human_bytes(r->arena_bytes, b2, sizeof b2),
            cli_human_bytes(r->budget_bytes, b3, sizeof b3), r->peak_host_bytes <= r->budget_bytes ? "holds" : "EXCEEDED",

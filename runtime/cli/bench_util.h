@@ -31,6 +31,7 @@ typedef struct {
     uint64_t file_bytes, weight_bytes, arena_bytes, budget_bytes;
     uint64_t peak_host_bytes;  /* VmHWM less the latency sample buffer (the benchmark's own memory) */
     uint64_t sample_bytes, device_bytes;
+    uint64_t rss_load, rss_build, rss_first_run; /* VmRSS after each cold-start step */
     int64_t rss_growth_bytes;
     int peak_is_per_batch; /* 0: VmHWM could not be reset, so it covers the whole process */
     int cuda_graphs, pinned;

@@ -209,6 +209,7 @@ static int bench_one(const bench_args *a, int batch, const infer_tensor *files, 
     double t = bench_now_ms();
     if (infer_model_load(a->model, &m, &err) != INFER_OK) return cli_report(&err);
     r->load_ms = bench_now_ms() - t;
+    r->rss_load = bench_vm_rss();
     n_in = infer_model_input_count(m);
     n_out = infer_model_output_count(m);
     if (n_in > MAX_TENSORS || n_out > MAX_TENSORS) {
@@ -244,6 +245,7 @@ static int bench_one(const bench_args *a, int batch, const infer_tensor *files, 
         goto done;
     }
     r->build_ms = bench_now_ms() - t;
+    r->rss_build = bench_vm_rss();
     infer_engine_stats st;
     infer_engine_stats_get(e, &st);
     r->batch = st.max_batch;
@@ -263,6 +265,7 @@ static int bench_one(const bench_args *a, int batch, const infer_tensor *files, 
         goto done;
     }
     r->first_run_ms = bench_now_ms() - t;
+    r->rss_first_run = bench_vm_rss();
     if (time_runs(a, e, in, n_in, out, n_out, r, &err) != INFER_OK) {
         rc = cli_report(&err);
         goto done;
