@@ -3,7 +3,7 @@
 #include "cpu_kernels.h"
 #include "../../runtime/error.h"
 
-#define REDUCE_TILE 256           /* output columns accumulated together when the last dim is kept */
+#define REDUCE_TILE 1024          /* output columns accumulated together when the last dim is kept (whole rows: the reads stream) */
 #define REDUCE_TASK_ELEMENTS 32768 /* input elements a parallel task reads at least */
 
 /* x seen as collapsed dims: `inner` is the last one (reduced in the contiguous case, kept in the
