@@ -176,6 +176,8 @@ Test(embedding_reduce, reduce_parallel_and_wide) {
         check_reduce(&ctx, k, 3, d, 1, a1, 0, 300 + (uint64_t)k);
         check_reduce(&ctx, k, 3, d, 1, a2, 1, 310 + (uint64_t)k);
         check_reduce(&ctx, k, 3, d, 2, a02, 0, 320 + (uint64_t)k);
+        int64_t wide[3] = { 3, 5, 2053 }; /* kept rows longer than one column tile */
+        check_reduce(&ctx, k, 3, wide, 1, a1, 0, 330 + (uint64_t)k);
     }
     pool_destroy(ctx.pool);
 }
