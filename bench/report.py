@@ -54,7 +54,7 @@ def verdicts(rows):
             out[(name, 1)] = (f'≤ {goal:.1f}' if goal else '—', None if goal is None or r is None else r <= goal)
         else:
             base = r1.get(name)
-            out[(name, row['batch'])] = (f'≤ {base:.2f} (batch 1)' if base else '—',
+            out[(name, row['batch'])] = (f"≤ {base:.3f} (batch 1)" if base else '—',
                                          None if base is None or r is None else r <= base)
     return out
 
@@ -81,11 +81,11 @@ def table(rows):
         infer = row['median'].get('infer')
         infer_cell = _ms(row, 'infer') if infer else f'failed: {row["infer_error"]}'
         lines.append(f'| {row["model"]} | {row["batch"]} | {infer_cell} | '
-                     f'{f"{peer_ms:.4f} ({peer})" if peer else "—"} | {f"{r:.2f}" if r else "—"} | {goal} | '
+                     f'{f"{peer_ms:.4f} ({peer})" if peer else "—"} | {f"{r:.3f}" if r else "—"} | {goal} | '
                      f'{"—" if holds is None else ("holds" if holds else "MISSES")} | {_ms(row, "torchscript")} | '
                      f'{_ms(row, "torchscript-frozen")} | {_ms(row, "eager")} | '
                      f'{_ms(row, "onnxruntime") if ort else (row["ort_note"] or "—")} | '
-                     f'{f"{infer / ort:.2f}" if infer and ort else "—"} |')
+                     f'{f"{infer / ort:.3f}" if infer and ort else "—"} |')
     return '\n'.join(lines)
 
 
@@ -128,14 +128,17 @@ def plot(path, rows):
     except ImportError:
         return 'bench/compare: no plot: matplotlib is not installed (apt-get install python3-matplotlib)'
     fig, ax = plt.subplots(figsize=(8, 5))
-    for name in dict.fromkeys(r['model'] for r in rows):
+    for i, name in enumerate(dict.fromkeys(r['model'] for r in rows)):
         mine = sorted((r for r in rows if r['model'] == name), key=lambda r: r['batch'])
-        for key, style in (('infer', '-o'), ('peer', '--x')):
+        for key, style in (('infer', '-o'), ('PyTorch', '--x')):
             pts = [(r['batch'], r['median'].get('infer') if key == 'infer' else best_peer(r)[1]) for r in mine]
             pts = [(b, ms) for b, ms in pts if ms]
             if pts:
-                ax.plot(*zip(*pts), style, label=f'{name} {"infer" if key == "infer" else "PyTorch"}')
-    ax.set(xscale='log', yscale='log', xlabel='batch size', ylabel='median latency (ms)')
+                ax.plot(*zip(*pts), style, color=f'C{i}', label=f'{name} {key}')
+    batches = sorted({r['batch'] for r in rows})
+    ax.set(xscale='log', yscale='log', xlabel='batch size', ylabel='median latency (ms)', xticks=batches,
+           xticklabels=[str(b) for b in batches], title='infer (solid) against the best PyTorch variant (dashed)')
+    ax.minorticks_off()
     ax.legend(fontsize=7, ncol=2)
     fig.savefig(path + '.tmp.png', dpi=120)
     os.replace(path + '.tmp.png', path)
