@@ -1,5 +1,6 @@
 /* conv2d_depthwise.c — depthwise convolution: direct, parallel over planes, vectorized along the output row. */
 #include "conv2d.h"
+#include "gemm_internal.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -30,36 +31,63 @@ static void row_checked(const dw_plane *p, int64_t oh, float *y, int64_t ow0, in
 }
 
 #if defined(__x86_64__)
-/* Output columns [ow0, ow1) of row oh where every horizontal tap is inside the row, 16 at a time;
- * stride 1 or 2. Returns the first column it did not compute. */
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma"))) static int64_t
-row_interior_avx512(const dw_plane *p, int64_t oh, float *y, int64_t ow0, int64_t ow1) {
+#define DW_VECS 4 /* independent accumulators: hide the FMA latency of the tap chain */
+#define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
+
+/* DW_VECS x 16 output columns from ow; mask[v] selects the columns of vector v (all set for a full
+ * block, which then compiles to plain loads), mask_lo/hi the inputs stride 2 reads for it. kernel_w
+ * is passed separately so that the common 3 can be a constant. */
+AVX512 static inline __attribute__((always_inline)) void
+block_avx512(const dw_plane *p, int64_t oh, float *y, int64_t ow, int64_t kernel_w, const __mmask16 *mask,
+             const __mmask16 *mask_lo, const __mmask16 *mask_hi) {
     const conv_geometry *g = p->g;
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    int64_t ow = ow0;
-    for (; ow < ow1; ow += 16) {
-        int64_t count = ow1 - ow < 16 ? ow1 - ow : 16;
-        __mmask16 mask = (__mmask16)((1u << count) - 1);
-        /* stride 2 reads 2*count-1 inputs: up to 16 from the first vector, the rest from the second */
-        int64_t span = 2 * count - 1;
-        __mmask16 mask_lo = span >= 16 ? 0xFFFF : (__mmask16)((1u << span) - 1);
-        __mmask16 mask_hi = span > 16 ? (__mmask16)((1u << (span - 16)) - 1) : 0;
-        __m512 acc = _mm512_set1_ps(p->bias);
-        for (int64_t kh = 0; kh < g->kernel_h; kh++) {
-            int64_t ih = oh * g->stride_h - g->pad_h + kh * g->dilation_h;
-            if (ih < 0 || ih >= g->height) continue;
-            const float *xr = p->x + ih * g->width + ow * g->stride_w - g->pad_w;
-            for (int64_t kw = 0; kw < g->kernel_w; kw++) {
-                const float *src = xr + kw * g->dilation_w;
-                __m512 v;
-                if (g->stride_w == 1) v = _mm512_maskz_loadu_ps(mask, src);
-                else
-                    v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(mask_lo, src), even,
-                                               _mm512_maskz_loadu_ps(mask_hi, src + 16));
-                acc = _mm512_fmadd_ps(_mm512_set1_ps(p->w[kh * g->kernel_w + kw]), v, acc);
+    __m512 acc[DW_VECS];
+    for (int v = 0; v < DW_VECS; v++) acc[v] = _mm512_set1_ps(p->bias);
+    for (int64_t kh = 0; kh < g->kernel_h; kh++) {
+        int64_t ih = oh * g->stride_h - g->pad_h + kh * g->dilation_h;
+        if (ih < 0 || ih >= g->height) continue;
+        const float *xr = p->x + ih * g->width + ow * g->stride_w - g->pad_w;
+        const float *wr = p->w + kh * kernel_w;
+        for (int64_t kw = 0; kw < kernel_w; kw++) {
+            const float *src = xr + kw * g->dilation_w;
+            __m512 wt = _mm512_set1_ps(wr[kw]);
+            if (g->stride_w == 1) {
+                for (int v = 0; v < DW_VECS; v++)
+                    acc[v] = _mm512_fmadd_ps(wt, _mm512_maskz_loadu_ps(mask[v], src + 16 * v), acc[v]);
+            } else {
+                for (int v = 0; v < DW_VECS; v++) {
+                    __m512 lo = _mm512_maskz_loadu_ps(mask_lo[v], src + 32 * v);
+                    __m512 hi = _mm512_maskz_loadu_ps(mask_hi[v], src + 32 * v + 16);
+                    acc[v] = _mm512_fmadd_ps(wt, _mm512_permutex2var_ps(lo, even, hi), acc[v]);
+                }
             }
         }
-        _mm512_mask_storeu_ps(y + ow, mask, acc);
+    }
+    for (int v = 0; v < DW_VECS; v++) _mm512_mask_storeu_ps(y + ow + 16 * v, mask[v], acc[v]);
+}
+
+/* Output columns [ow0, ow1) of row oh where every horizontal tap is inside the row; stride 1 or 2.
+ * Returns ow1. */
+AVX512 static int64_t row_interior_avx512(const dw_plane *p, int64_t oh, float *y, int64_t ow0, int64_t ow1) {
+    static const __mmask16 full[DW_VECS] = { 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF };
+    static const __mmask16 full_hi[DW_VECS] = { 0x7FFF, 0x7FFF, 0x7FFF, 0x7FFF }; /* stride 2 reads 31 */
+    int64_t ow = ow0, kernel_w = p->g->kernel_w;
+    for (; ow + 16 * DW_VECS <= ow1; ow += 16 * DW_VECS) {
+        if (kernel_w == 3) block_avx512(p, oh, y, ow, 3, full, full, full_hi);
+        else block_avx512(p, oh, y, ow, kernel_w, full, full, full_hi);
+    }
+    if (ow < ow1) {
+        __mmask16 mask[DW_VECS], mask_lo[DW_VECS], mask_hi[DW_VECS];
+        for (int v = 0; v < DW_VECS; v++) {
+            int64_t count = ow1 - ow - 16 * v;
+            count = count < 0 ? 0 : count > 16 ? 16 : count;
+            int64_t span = count ? 2 * count - 1 : 0;
+            mask[v] = (__mmask16)((1u << count) - 1);
+            mask_lo[v] = span >= 16 ? 0xFFFF : (__mmask16)((1u << span) - 1);
+            mask_hi[v] = span > 16 ? (__mmask16)((1u << (span - 16)) - 1) : 0;
+        }
+        block_avx512(p, oh, y, ow, kernel_w, mask, mask_lo, mask_hi);
     }
     return ow1;
 }
@@ -104,7 +132,8 @@ static void interior_columns(const conv_geometry *g, int64_t *lo, int64_t *hi) {
     *hi = end;
 }
 
-static void plane(const dw_plane *p, int isa, float *y) {
+/* One output plane, each row finished (residual, activation) while it is in L1. */
+static void plane(const dw_plane *p, int isa, const float *residual, const act_params *act, float *y) {
     const conv_geometry *g = p->g;
     int64_t lo, hi;
     interior_columns(g, &lo, &hi);
@@ -120,6 +149,8 @@ static void plane(const dw_plane *p, int isa, float *y) {
 #endif
         row_checked(p, oh, row, 0, lo);
         row_checked(p, oh, row, done, g->out_width);
+        gemm_epilogue ep = { NULL, 0, residual ? residual + oh * g->out_width : NULL, 0, *act };
+        cpu_epilogue_isa(isa, row, 1, g->out_width, g->out_width, &ep, 0, 0);
     }
 }
 
@@ -141,10 +172,7 @@ static void dw_task(void *arg, int64_t begin, int64_t end, int thread) {
         int64_t image = i / g->out_channels, o = i % g->out_channels;
         dw_plane p = { g, job->x + (image * g->channels + o / mult) * in_plane, job->w + o * taps,
                        job->b ? job->b[o] : 0.0f };
-        float *y = job->y + i * out_plane;
-        plane(&p, job->isa, y);
-        gemm_epilogue ep = { NULL, 0, job->residual ? job->residual + i * out_plane : NULL, 0, *job->act };
-        if (ep.residual || ep.act.kind != ACT_NONE) cpu_apply_epilogue(y, 1, out_plane, out_plane, &ep, 0, 0);
+        plane(&p, job->isa, job->residual ? job->residual + i * out_plane : NULL, job->act, job->y + i * out_plane);
     }
 }
 

@@ -1,5 +1,7 @@
-/* epilogue.c — cpu_apply_epilogue: bias, residual and activation applied to a block of C in place. */
-#include "cpu_kernels.h"
+/* epilogue.c — bias, residual and activation applied to a block of C in place: the scalar definition
+ * (cpu_apply_epilogue) and AVX2 / AVX-512 versions chosen by ISA (cpu_epilogue_isa). */
+#include <string.h>
+#include "gemm_internal.h"
 
 void cpu_apply_epilogue(float *C, int64_t rows, int64_t cols, int64_t ldc, const gemm_epilogue *ep, int64_t row0,
                         int64_t col0) {
@@ -18,14 +20,44 @@ void cpu_apply_epilogue(float *C, int64_t rows, int64_t cols, int64_t ldc, const
             const float *r = ep->residual + (row0 + i) * ep->ld_residual + col0;
             for (int64_t j = 0; j < cols; j++) c[j] += r[j];
         }
-        switch (act.kind) {
-        case ACT_NONE: break;
-        case ACT_RELU:
-            for (int64_t j = 0; j < cols; j++) c[j] = c[j] > 0.0f ? c[j] : 0.0f;
-            break;
-        default:
+        if (act.kind != ACT_NONE)
             for (int64_t j = 0; j < cols; j++) c[j] = act_apply(&act, c[j]);
-            break;
-        }
     }
+}
+
+#if defined(__x86_64__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define VW 8
+#define VNAME(name) name##_avx2
+#include "epilogue_vec.h"
+#undef VW
+#undef VNAME
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,fma")
+#define VW 16
+#define VNAME(name) name##_avx512
+#include "epilogue_vec.h"
+#undef VW
+#undef VNAME
+#pragma GCC pop_options
+#endif
+
+void cpu_epilogue_isa(int isa, float *C, int64_t rows, int64_t cols, int64_t ldc, const gemm_epilogue *ep,
+                      int64_t row0, int64_t col0) {
+    if (!ep || (!ep->bias && !ep->residual && ep->act.kind == ACT_NONE)) return;
+#if defined(__x86_64__)
+    if (isa == CPU_ISA_AVX512) {
+        rows_avx512(C, rows, cols, ldc, ep, row0, col0);
+        return;
+    }
+    if (isa == CPU_ISA_AVX2) {
+        rows_avx2(C, rows, cols, ldc, ep, row0, col0);
+        return;
+    }
+#endif
+    (void)isa;
+    cpu_apply_epilogue(C, rows, cols, ldc, ep, row0, col0);
 }

@@ -8,6 +8,7 @@
 #define GEMM_PARALLEL_MIN_MACS (64 * 64 * 64)
 
 typedef struct {
+    int isa;
     int trans_a, trans_b;
     int64_t M, N, K;
     const float *A, *B;
@@ -105,11 +106,11 @@ static const gemm_tile_ep *tile_ep(const gemm_epilogue *ep, int64_t row, int64_t
     return te;
 }
 
-static void apply_post_act(float *c, int64_t rows, int64_t cols, int64_t ldc, const gemm_epilogue *ep) {
+static void apply_post_act(int isa, float *c, int64_t rows, int64_t cols, int64_t ldc, const gemm_epilogue *ep) {
     gemm_epilogue act_only;
     memset(&act_only, 0, sizeof act_only);
     act_only.act = ep->act;
-    cpu_apply_epilogue(c, rows, cols, ldc, &act_only, 0, 0);
+    cpu_epilogue_isa(isa, c, rows, cols, ldc, &act_only, 0, 0);
 }
 
 /* One MR x NR (or smaller, at the edges) tile of C from packed slivers. */
@@ -121,7 +122,7 @@ static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, c
         int post_act = 0;
         const gemm_tile_ep *ep = last ? tile_ep(p->ep, row, col, &te, &post_act) : NULL;
         arch->kernel(kc, a, b, c, p->ldc, accumulate, ep);
-        if (post_act) apply_post_act(c, m, n, p->ldc, p->ep);
+        if (post_act) apply_post_act(p->isa, c, m, n, p->ldc, p->ep);
         return;
     }
     float tmp[GEMM_MR_MAX * GEMM_NR_MAX];
@@ -129,13 +130,13 @@ static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, c
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++)
             c[i * p->ldc + j] = tmp[i * arch->nr + j] + (accumulate ? c[i * p->ldc + j] : 0.0f);
-    if (last) cpu_apply_epilogue(c, m, n, p->ldc, p->ep, row, col);
+    if (last) cpu_epilogue_isa(p->isa, c, m, n, p->ldc, p->ep, row, col);
 }
 
 static float *align64(uint8_t *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
 /* C[i0:i1, j0:j1] by the Goto loop nest: B block kc x nc and A block mc x kc packed into scratch. */
-static void gemm_blocked(const gemm_arch *arch, int isa, uint8_t *scratch, const gemm_problem *p, int64_t i0,
+static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_problem *p, int64_t i0,
                          int64_t i1, int64_t j0, int64_t j1) {
     float *ap = align64(scratch);
     float *bp = align64((uint8_t *)(ap + (size_t)arch->mc * arch->kc));
@@ -145,10 +146,10 @@ static void gemm_blocked(const gemm_arch *arch, int isa, uint8_t *scratch, const
         for (int64_t pc = 0; pc < p->K; pc += kc_even) {
             int64_t kc = p->K - pc < kc_even ? p->K - pc : kc_even;
             int last = pc + kc == p->K;
-            gemm_pack_b(isa, arch->nr, kc, nc, b_at(p, pc, jc), p->ldb, p->trans_b, bp);
+            gemm_pack_b(p->isa, arch->nr, kc, nc, b_at(p, pc, jc), p->ldb, p->trans_b, bp);
             for (int64_t ic = i0; ic < i1; ic += arch->mc) {
                 int64_t mc = i1 - ic < arch->mc ? i1 - ic : arch->mc;
-                gemm_pack_a(isa, arch->mr, mc, kc, a_at(p, ic, pc), p->lda, p->trans_a, ap);
+                gemm_pack_a(p->isa, arch->mr, mc, kc, a_at(p, ic, pc), p->lda, p->trans_a, ap);
                 for (int64_t jr = 0; jr < nc; jr += arch->nr) {
                     int64_t n = nc - jr < arch->nr ? nc - jr : arch->nr;
                     for (int64_t ir = 0; ir < mc; ir += arch->mr) {
@@ -169,45 +170,44 @@ static void gemm_tiny(const gemm_problem *p, int64_t i0, int64_t i1, int64_t j0,
             for (int64_t k = 0; k < p->K; k++) s += *a_at(p, i, k) * *b_at(p, k, j);
             p->C[i * p->ldc + j] = s;
         }
-    cpu_apply_epilogue(p->C + i0 * p->ldc + j0, i1 - i0, j1 - j0, p->ldc, p->ep, i0, j0);
+    cpu_epilogue_isa(p->isa, p->C + i0 * p->ldc + j0, i1 - i0, j1 - j0, p->ldc, p->ep, i0, j0);
 }
 
 /* Serial GEMM of the block C[i0:i1, j0:j1], choosing the method by shape. */
-static void gemm_range(int isa, uint8_t *scratch, const gemm_problem *p, int64_t i0, int64_t i1, int64_t j0,
+static void gemm_range(uint8_t *scratch, const gemm_problem *p, int64_t i0, int64_t i1, int64_t j0,
                        int64_t j1) {
     int64_t m = i1 - i0, n = j1 - j0;
     if (m <= 0 || n <= 0) return;
     if (p->K == 0) {
         for (int64_t i = i0; i < i1; i++) memset(p->C + i * p->ldc + j0, 0, (size_t)n * sizeof(float));
-        cpu_apply_epilogue(p->C + i0 * p->ldc + j0, m, n, p->ldc, p->ep, i0, j0);
+        cpu_epilogue_isa(p->isa, p->C + i0 * p->ldc + j0, m, n, p->ldc, p->ep, i0, j0);
         return;
     }
     if (m * n * p->K <= GEMM_TINY_MACS) {
         gemm_tiny(p, i0, i1, j0, j1);
         return;
     }
-    const gemm_arch *arch = arch_for(isa);
+    const gemm_arch *arch = arch_for(p->isa);
     if (m <= GEMM_SMALL_M && !p->trans_a) {
         float *c = p->C + i0 * p->ldc + j0;
         arch->small_m(m, n, p->K, a_at(p, i0, 0), p->lda, p->trans_b, b_at(p, 0, j0), p->ldb, c, p->ldc);
-        cpu_apply_epilogue(c, m, n, p->ldc, p->ep, i0, j0);
+        cpu_epilogue_isa(p->isa, c, m, n, p->ldc, p->ep, i0, j0);
         return;
     }
-    gemm_blocked(arch, isa, scratch, p, i0, i1, j0, j1);
+    gemm_blocked(arch, scratch, p, i0, i1, j0, j1);
 }
 
 void cpu_sgemm_serial(uint8_t *scratch, int isa, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                       const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
                       const gemm_epilogue *ep) {
-    gemm_problem p = { trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep };
-    gemm_range(isa, scratch, &p, 0, M, 0, N);
+    gemm_problem p = { isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep };
+    gemm_range(scratch, &p, 0, M, 0, N);
 }
 
 /* ---- threading ----------------------------------------------------------- */
 
 typedef struct {
     const gemm_problem *p;
-    int isa;
     uint8_t *scratch;
     int64_t grid_n;            /* blocks across N */
     int64_t block_m, block_n;  /* rows and columns per block */
@@ -220,7 +220,7 @@ static void gemm_task(void *arg, int64_t begin, int64_t end, int thread) {
         int64_t i0 = t / job->grid_n * job->block_m, j0 = t % job->grid_n * job->block_n;
         int64_t i1 = i0 + job->block_m < job->p->M ? i0 + job->block_m : job->p->M;
         int64_t j1 = j0 + job->block_n < job->p->N ? j0 + job->block_n : job->p->N;
-        gemm_range(job->isa, scratch, job->p, i0, i1, j0, j1);
+        gemm_range(scratch, job->p, i0, i1, j0, j1);
     }
 }
 
@@ -248,14 +248,14 @@ static void plan_grid(const gemm_problem *p, const gemm_arch *arch, int threads,
 
 void cpu_sgemm(cpu_ctx *ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
                int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc, const gemm_epilogue *ep) {
-    gemm_problem p = { trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep };
+    gemm_problem p = { ctx->isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep };
     int threads = ctx->pool ? pool_size(ctx->pool) : 1;
     if (ctx->threads < threads) threads = ctx->threads;
     if (threads <= 1 || M * N * K < GEMM_PARALLEL_MIN_MACS) {
-        gemm_range(ctx->isa, ctx->scratch, &p, 0, M, 0, N);
+        gemm_range(ctx->scratch, &p, 0, M, 0, N);
         return;
     }
-    gemm_job job = { &p, ctx->isa, ctx->scratch, 1, M, N };
+    gemm_job job = { &p, ctx->scratch, 1, M, N };
     plan_grid(&p, arch_for(ctx->isa), threads, &job);
     int64_t blocks = ((M + job.block_m - 1) / job.block_m) * job.grid_n;
     pool_parallel_for(ctx->pool, blocks, 1, gemm_task, &job);

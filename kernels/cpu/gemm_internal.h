@@ -48,4 +48,8 @@ void gemm_pack_a(int isa, int mr, int64_t mc, int64_t kc, const float *a, int64_
 /* dst holds ceil(cols/nr) slivers, each kc x nr (k-major), zero-padded past the edge. */
 void gemm_pack_b(int isa, int nr, int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst);
 
+/* cpu_apply_epilogue with the ISA's vectors (its activations within a few ulp of act_apply). */
+void cpu_epilogue_isa(int isa, float *C, int64_t rows, int64_t cols, int64_t ldc, const gemm_epilogue *ep,
+                      int64_t row0, int64_t col0);
+
 #endif

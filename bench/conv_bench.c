@@ -1,0 +1,75 @@
+/* conv_bench.c — GFLOP/s of cpu_conv2d on ResNet-50 and MobileNet-like layers, 1 and all threads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "../kernels/cpu/cpu_kernels.h"
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+typedef struct { const char *name; int64_t n, c, h, o, k; int stride, pad, groups; } layer;
+
+int main(int argc, char **argv) {
+    static const layer layers[] = {
+        { "3x3 64->64 @56", 1, 64, 56, 64, 3, 1, 1, 1 },
+        { "1x1 256->64 @56", 1, 256, 56, 64, 1, 1, 0, 1 },
+        { "1x1 64->256 @56", 1, 64, 56, 256, 1, 1, 0, 1 },
+        { "7x7/2 3->64 @224", 1, 3, 224, 64, 7, 2, 3, 1 },
+        { "3x3/2 128->128 @56", 1, 128, 56, 128, 3, 2, 1, 1 },
+        { "3x3 256->256 @14", 1, 256, 14, 256, 3, 1, 1, 1 },
+        { "3x3 64->64 @56 batch 4", 4, 64, 56, 64, 3, 1, 1, 1 },
+        { "dw 3x3 32 @112", 1, 32, 112, 32, 3, 1, 1, 32 },
+        { "dw 3x3/2 96 @112", 1, 96, 112, 96, 3, 2, 1, 96 },
+    };
+    int threads_max = argc > 1 ? atoi(argv[1]) : cpu_online_cores();
+    uint8_t *scratch = aligned_alloc(64, (size_t)threads_max * CPU_SCRATCH_BYTES);
+    for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
+        const layer *ly = &layers[l];
+        int64_t oh = (ly->h + 2 * ly->pad - ly->k) / ly->stride + 1;
+        int64_t x_dims[4] = { ly->n, ly->c, ly->h, ly->h }, w_dims[4] = { ly->o, ly->c / ly->groups, ly->k, ly->k };
+        int64_t b_dims[1] = { ly->o }, y_dims[4] = { ly->n, ly->o, oh, oh };
+        float *x = calloc((size_t)(ly->n * ly->c * ly->h * ly->h), 4), *w = calloc((size_t)(w_dims[0] * w_dims[1] * ly->k * ly->k), 4);
+        float *b = calloc((size_t)ly->o, 4), *y = calloc((size_t)(ly->n * ly->o * oh * oh), 4);
+        ir_node node;
+        memset(&node, 0, sizeof node);
+        node.op = OP_CONV2D;
+        node.n_in = 3;
+        node.p.conv2d = (conv2d_params){ { ly->stride, ly->stride }, { ly->pad, ly->pad }, { 1, 1 }, (int)ly->groups,
+                                         { ACT_RELU, 0, 0 } };
+        infer_tensor in[3] = { { INFER_F32, 4, { 0 }, x }, { INFER_F32, 4, { 0 }, w }, { INFER_F32, 1, { 0 }, b } };
+        memcpy(in[0].dims, x_dims, sizeof x_dims);
+        memcpy(in[1].dims, w_dims, sizeof w_dims);
+        memcpy(in[2].dims, b_dims, sizeof b_dims);
+        infer_tensor out = { INFER_F32, 4, { 0 }, y };
+        memcpy(out.dims, y_dims, sizeof y_dims);
+        double flops = 2.0 * ly->n * ly->o * oh * oh * (ly->c / ly->groups) * ly->k * ly->k;
+        for (int threads = 1; threads <= threads_max; threads *= 2) {
+            thread_pool *pool = NULL;
+            if (threads > 1) pool_create(threads, &pool, NULL);
+            size_t ws_bytes = cpu_conv2d_workspace(&node, in, &out, threads);
+            void *ws = malloc(ws_bytes + 1);
+            cpu_ctx ctx = { pool, threads, cpu_detect_isa(), ws, ws_bytes, scratch };
+            double best = 1e9;
+            int reps = (int)(1e9 / flops) + 5;
+            for (int r = 0; r < reps; r++) {
+                double t0 = now();
+                cpu_conv2d(&ctx, &node, in, &out, NULL);
+                double t = now() - t0;
+                if (t < best) best = t;
+            }
+            printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s\n", ly->name, threads, best * 1e3, flops / best * 1e-9);
+            free(ws);
+            pool_destroy(pool);
+        }
+        free(x);
+        free(w);
+        free(b);
+        free(y);
+    }
+    free(scratch);
+    return 0;
+}
