@@ -101,6 +101,8 @@ CPU_KERNEL(attention) {
         for (int64_t i = 0; i < B * lq * e; i++) A.y[i] = NAN;
         return INFER_OK;
     }
-    pool_parallel_for(ctx->pool, pairs * A.blocks, 1, attention_units, &A);
+    /* per-thread buffers exist for ctx->threads threads: a larger pool would overrun them */
+    thread_pool *pool = pool_size(ctx->pool) <= ctx->threads ? ctx->pool : NULL;
+    pool_parallel_for(pool, pairs * A.blocks, 1, attention_units, &A);
     return INFER_OK;
 }
