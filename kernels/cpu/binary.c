@@ -77,9 +77,19 @@ static float binary_scalar_f32(binary_kind kind, float u, float v) {
     return r;
 }
 
+/* u^v in wrapping int64 arithmetic; a negative exponent gives 0 unless u is 1 or -1, like PyTorch. */
+static int64_t pow_i64(int64_t u, int64_t v) {
+    if (v < 0) return u == 1 ? 1 : u == -1 ? (v & 1 ? -1 : 1) : 0;
+    uint64_t result = 1, base = (uint64_t)u;
+    for (; v; v >>= 1, base *= base)
+        if (v & 1) result *= base;
+    return (int64_t)result;
+}
+
 /* Integer and bool outputs: int64 arithmetic, wrapping on overflow like PyTorch. */
 static int64_t binary_scalar_i64(binary_kind kind, int64_t u, int64_t v) {
     switch (kind) {
+    case BIN_POW: return pow_i64(u, v);
     case BIN_ADD: return (int64_t)((uint64_t)u + (uint64_t)v);
     case BIN_SUB: return (int64_t)((uint64_t)u - (uint64_t)v);
     case BIN_MUL: return (int64_t)((uint64_t)u * (uint64_t)v);
@@ -123,9 +133,9 @@ CPU_KERNEL(binary) {
             return infer_fail(err, INFER_ERR_DTYPE, "binary: unsupported dtypes %s, %s -> %s",
                               infer_dtype_name(in[0].dtype), b ? infer_dtype_name(b->dtype) : "scalar",
                               infer_dtype_name(out[0].dtype));
-        if (out[0].dtype != INFER_F32 && (bp->kind == BIN_DIV || bp->kind == BIN_POW))
-            return infer_fail(err, INFER_ERR_UNSUPPORTED, "binary: %s with a %s output is not supported",
-                              bp->kind == BIN_DIV ? "div" : "pow", infer_dtype_name(out[0].dtype));
+        if (out[0].dtype != INFER_F32 && bp->kind == BIN_DIV)
+            return infer_fail(err, INFER_ERR_UNSUPPORTED, "binary: div with a %s output is not supported",
+                              infer_dtype_name(out[0].dtype));
     }
     bcast_plan plan;
     infer_status st = bcast_plan_init(&plan, &out[0], ins, b ? 2 : 1, "binary", err);

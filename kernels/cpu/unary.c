@@ -1,6 +1,7 @@
-/* unary.c — elementwise neg/exp/log/sqrt/rsqrt/abs/reciprocal on f32, in parallel chunks. */
+/* unary.c — elementwise neg/exp/log/sqrt/rsqrt/abs/reciprocal: f32 loops, a generic path for other dtypes. */
 #include <math.h>
 #include "cpu_kernels.h"
+#include "broadcast.h"
 #include "../../runtime/error.h"
 
 #define UNARY_GRAIN 16384
@@ -10,6 +11,12 @@ typedef struct {
     const float *x;
     float *y;
 } unary_args;
+
+typedef struct {
+    unary_kind kind;
+    const infer_tensor *x;
+    infer_tensor *y;
+} unary_generic_args;
 
 #define UNARY_LOOP(EXPR)                                                   \
     for (int64_t i = begin; i < end; i++) { float v = x[i]; y[i] = (EXPR); }
@@ -31,16 +38,40 @@ static void unary_chunk(void *arg, int64_t begin, int64_t end, int thread) {
     }
 }
 
+/* Other dtypes, one element at a time: f32 outputs compute in float, integer outputs (neg, abs) in int64. */
+static void unary_chunk_generic(void *arg, int64_t begin, int64_t end, int thread) {
+    const unary_generic_args *A = arg;
+    for (int64_t i = begin; i < end; i++) {
+        if (A->y->dtype == INFER_F32) {
+            float v = (float)elem_get_f64(A->x->data, A->x->dtype, i);
+            unary_args one = { A->kind, &v, &((float *)A->y->data)[i] };
+            unary_chunk(&one, 0, 1, thread);
+        } else {
+            int64_t v = elem_get_i64(A->x->data, A->x->dtype, i);
+            int64_t r = A->kind == UN_NEG ? (int64_t)(0 - (uint64_t)v) : (v < 0 ? (int64_t)(0 - (uint64_t)v) : v);
+            elem_set_i64(A->y->data, A->y->dtype, i, r);
+        }
+    }
+}
+
 CPU_KERNEL(unary) {
     unary_kind kind = n->p.unary.kind;
     if (kind < 0 || kind >= UN_COUNT) return infer_fail(err, INFER_ERR_UNSUPPORTED, "unary: unknown kind %d", (int)kind);
-    if (in[0].dtype != INFER_F32 || out[0].dtype != INFER_F32)
-        return infer_fail(err, INFER_ERR_DTYPE, "unary: expects f32, got %s", infer_dtype_name(in[0].dtype));
+    infer_dtype from = in[0].dtype, to = out[0].dtype;
+    if (!elem_dtype_supported(from) || !elem_dtype_supported(to) ||
+        (to != INFER_F32 && kind != UN_NEG && kind != UN_ABS))
+        return infer_fail(err, INFER_ERR_DTYPE, "unary: kind %d from %s to %s is not supported", (int)kind,
+                          infer_dtype_name(from), infer_dtype_name(to));
     int64_t count = infer_tensor_elements(&in[0]);
     if (infer_tensor_elements(&out[0]) != count)
         return infer_fail(err, INFER_ERR_SHAPE, "unary: output has %lld elements, input %lld",
                           (long long)infer_tensor_elements(&out[0]), (long long)count);
-    unary_args args = { kind, in[0].data, out[0].data };
-    pool_parallel_for(ctx->pool, count, UNARY_GRAIN, unary_chunk, &args);
+    if (from == INFER_F32 && to == INFER_F32) {
+        unary_args args = { kind, in[0].data, out[0].data };
+        pool_parallel_for(ctx->pool, count, UNARY_GRAIN, unary_chunk, &args);
+    } else {
+        unary_generic_args args = { kind, &in[0], &out[0] };
+        pool_parallel_for(ctx->pool, count, UNARY_GRAIN, unary_chunk_generic, &args);
+    }
     return INFER_OK;
 }

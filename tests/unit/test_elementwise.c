@@ -186,8 +186,18 @@ Test(elementwise, binary_nan_and_integers_and_errors) {
     cr_assert_eq(cpu_binary(&ctx, &n, in, &out, &err), INFER_OK, "%s", err.message);
     cr_assert(fy[0] == 0.5f && fy[1] == 1.0f && fy[2] == 1.5f);
 
-    int64_t d4[1] = { 4 };
+    int64_t pa[4] = { 3, -2, 1, -1 }, pe[4] = { 3, 5, -2, -3 }, py[4], d4[1] = { 4 };
     n.n_in = 2;
+    n.p.binary.kind = BIN_POW; /* integer powers; negative exponents give 0 unless the base is +-1 */
+    in[0] = tview(INFER_I64, pa, 1, d4);
+    in[1] = tview(INFER_I64, pe, 1, d4);
+    out = tview(INFER_I64, py, 1, d4);
+    cr_assert_eq(cpu_binary(&ctx, &n, in, &out, &err), INFER_OK, "%s", err.message);
+    cr_assert(py[0] == 27 && py[1] == -32 && py[2] == 1 && py[3] == -1, "%ld %ld %ld %ld", (long)py[0], (long)py[1],
+              (long)py[2], (long)py[3]);
+    n.p.binary.kind = BIN_DIV;
+    cr_assert_eq(cpu_binary(&ctx, &n, in, &out, &err), INFER_ERR_UNSUPPORTED);
+
     n.p.binary.kind = BIN_ADD;
     in[0] = tview(INFER_F32, a, 1, d3);
     in[1] = tview(INFER_F32, b, 1, d4);
@@ -244,6 +254,28 @@ Test(elementwise, unary_all_kinds) {
         /* libm float functions are within 1-2 ulp of the double results. */
         cr_assert(rel_l2(y, ref, count) <= 1e-6, "unary %d: %g", k, rel_l2(y, ref, count));
     }
+}
+
+Test(elementwise, unary_integer_dtypes) {
+    cpu_ctx ctx = make_ctx(1);
+    int64_t x[4] = { 3, -7, 0, INT64_MIN }, y[4], d[1] = { 4 };
+    int32_t xi[4] = { 0, 1, -2, 3 };
+    float f[4];
+    ir_node n = make_node(OP_UNARY, 1);
+    infer_tensor in = tview(INFER_I64, x, 1, d), out = tview(INFER_I64, y, 1, d);
+    infer_error err;
+    n.p.unary.kind = UN_NEG;
+    cr_assert_eq(cpu_unary(&ctx, &n, &in, &out, &err), INFER_OK, "%s", err.message);
+    cr_assert(y[0] == -3 && y[1] == 7 && y[2] == 0 && y[3] == INT64_MIN, "neg wraps like PyTorch");
+    n.p.unary.kind = UN_ABS;
+    cr_assert_eq(cpu_unary(&ctx, &n, &in, &out, &err), INFER_OK);
+    cr_assert(y[0] == 3 && y[1] == 7 && y[2] == 0);
+    n.p.unary.kind = UN_EXP;
+    cr_assert_eq(cpu_unary(&ctx, &n, &in, &out, &err), INFER_ERR_DTYPE); /* exp into an integer */
+    in = tview(INFER_I32, xi, 1, d);
+    out = tview(INFER_F32, f, 1, d);
+    cr_assert_eq(cpu_unary(&ctx, &n, &in, &out, &err), INFER_OK, "%s", err.message);
+    for (int i = 0; i < 4; i++) cr_assert_eq(f[i], expf((float)xi[i]));
 }
 
 /* ---- cast --------------------------------------------------------------------------------- */
