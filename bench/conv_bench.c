@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
             void *ws = malloc(ws_bytes + 1);
             cpu_ctx ctx = { pool, threads, cpu_detect_isa(), ws, ws_bytes, scratch };
             double best = 1e9;
-            int reps = (int)(1e9 / flops) + 5;
+            int reps = (int)(4e9 / flops) + 20;
             for (int r = 0; r < reps; r++) {
                 double t0 = now();
                 cpu_conv2d(&ctx, &node, in, &out, NULL);

@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
                 if (threads > 1) pool_create(threads, &pool, NULL);
                 cpu_ctx ctx = { pool, threads, isa, NULL, 0, scratch };
                 double flops = 2.0 * sh->m * sh->n * sh->k, best = 1e9;
-                int reps = (int)(2e9 / flops) + 3;
+                int reps = (int)(4e9 / flops) + 20;
                 for (int r = 0; r < reps; r++) {
                     double t0 = now();
                     cpu_sgemm(&ctx, sh->ta, sh->tb, sh->m, sh->n, sh->k, a, sh->ta ? sh->m : sh->k, b,

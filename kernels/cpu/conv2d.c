@@ -1,6 +1,7 @@
-/* conv2d.c — 2-D convolution (NCHW, f32): im2col + GEMM per group, 1x1 convs straight to GEMM. */
-#include <string.h>
+/* conv2d.c — 2-D convolution (NCHW, f32): GEMM per group with the im2col columns packed straight from
+ * the image (implicit GEMM), 1x1 convs on the image itself; depthwise in conv2d_depthwise.c. */
 #include "conv2d.h"
+#include "gemm_internal.h"
 #include "../../runtime/error.h"
 
 void conv_geometry_of(const ir_node *n, const infer_tensor *in, const infer_tensor *out, conv_geometry *g) {
@@ -34,42 +35,111 @@ static int is_pointwise(const conv_geometry *g) {
 /* With a batch of at least one image per thread, each thread convolves whole images. */
 static int batch_parallel(const conv_geometry *g, int threads) { return threads > 1 && g->batch >= threads; }
 
-static int64_t cols_floats(const conv_geometry *g) {
-    return g->channels * g->kernel_h * g->kernel_w * g->out_height * g->out_width;
-}
-
+/* The columns are packed straight from the image (no im2col buffer): no workspace. */
 size_t cpu_conv2d_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
-    conv_geometry g;
-    conv_geometry_of(n, in, out, &g);
-    if (conv_is_depthwise(&g) || is_pointwise(&g)) return 0;
-    return (size_t)cols_floats(&g) * sizeof(float) * (size_t)(batch_parallel(&g, threads) ? threads : 1);
+    (void)n, (void)in, (void)out, (void)threads;
+    return 0;
 }
 
-/* Rows [r0, r1) of cols [C*kh*kw, oh*ow] for one image: row (c, i, j) holds input channel c seen
- * through kernel tap (i, j) at every output position, zero where the tap falls in the padding. */
-static void im2col_rows(const conv_geometry *g, const float *x, float *cols, int64_t r0, int64_t r1) {
-    int64_t taps = g->kernel_h * g->kernel_w, ow_n = g->out_width;
-    for (int64_t r = r0; r < r1; r++) {
-        int64_t c = r / taps, kh = r % taps / g->kernel_w, kw = r % g->kernel_w;
-        const float *xc = x + c * g->height * g->width;
-        float *dst = cols + r * g->out_height * ow_n;
-        int64_t iw0 = kw * g->dilation_w - g->pad_w; /* input column of output column 0 */
-        int64_t ow_lo = iw0 >= 0 ? 0 : (-iw0 + g->stride_w - 1) / g->stride_w;
-        int64_t ow_hi = iw0 >= g->width ? 0 : (g->width - 1 - iw0) / g->stride_w + 1;
-        if (ow_hi > ow_n) ow_hi = ow_n;
-        if (ow_lo > ow_hi) ow_lo = ow_hi;
-        for (int64_t oh = 0; oh < g->out_height; oh++, dst += ow_n) {
-            int64_t ih = oh * g->stride_h - g->pad_h + kh * g->dilation_h;
-            if (ih < 0 || ih >= g->height) {
-                memset(dst, 0, (size_t)ow_n * sizeof *dst);
-                continue;
+/* The im2col matrix of one image and group, [Cg*kh*kw, oh*ow]: row (c, i, j) holds input channel c
+ * seen through kernel tap (i, j) at every output position, zero where the tap is in the padding. */
+typedef struct {
+    const conv_geometry *g;
+    const float *x; /* the group's first input channel */
+} conv_columns;
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* Lanes [a, b) of 16 (none when b <= a). */
+static inline __mmask16 lanes(int a, int b) {
+    a = a < 0 ? 0 : a;
+    b = b > 16 ? 16 : b;
+    return b > a ? (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1)) : 0;
+}
+
+/* o[t] = src[stride * t] for t in [lo, hi), zero for the other t < run; stride 1 or 2. src may point
+ * outside the row: only inputs of lanes inside [lo, hi) are read, the others load as zero. */
+__attribute__((target("avx512f"))) static void copy_run_avx512(float *o, const float *src, int stride, int lo,
+                                                               int hi, int run) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int t = 0; t < run; t += 16) {
+        __mmask16 store = lanes(0, run - t), valid = lanes(lo - t, hi - t);
+        __m512 v;
+        if (stride == 1) v = _mm512_maskz_loadu_ps(valid, src + t);
+        else {
+            /* inputs 2a .. 2(b-1) of this block's 32, where [a, b) are its valid lanes */
+            int a = lo - t < 0 ? 0 : lo - t, b = hi - t > 16 ? 16 : hi - t, first = 2 * a, end = 2 * b - 1;
+            const float *s2 = src + 2 * t;
+            v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lanes(first, end), s2), even,
+                                       _mm512_maskz_loadu_ps(lanes(first - 16, end - 16), s2 + 16));
+        }
+        _mm512_mask_storeu_ps(o + t, store, v);
+    }
+}
+#endif
+
+/* Output positions [0, count) from (oh, ow) of tap (kh, kw) of channel plane xc into d, then zeros up
+ * to width. Positions run along output rows; each row is one stretch of an input row. */
+static void pack_tap(const conv_geometry *g, int isa, const float *xc, int64_t kh, int64_t kw, int64_t oh,
+                     int64_t ow, int count, int width, float *d) {
+    int64_t ih = oh * g->stride_h - g->pad_h + kh * g->dilation_h;
+    int64_t iw_tap = kw * g->dilation_w - g->pad_w, sw = g->stride_w;
+    for (int done = 0; done < count; ow = 0, ih += g->stride_h) {
+        int run = (int)(g->out_width - ow < count - done ? g->out_width - ow : count - done);
+        float *o = d + done;
+        done += run;
+        if (ih < 0 || ih >= g->height) {
+            for (int t = 0; t < run; t++) o[t] = 0.0f;
+            continue;
+        }
+        const float *xr = xc + ih * g->width;
+        int64_t iw0 = ow * sw + iw_tap;
+        if (sw > 2) {
+            for (int t = 0; t < run; t++) {
+                int64_t iw = iw0 + t * sw;
+                o[t] = iw >= 0 && iw < g->width ? xr[iw] : 0.0f;
             }
-            const float *src = xc + ih * g->width + iw0;
-            for (int64_t ow = 0; ow < ow_lo; ow++) dst[ow] = 0.0f;
-            if (g->stride_w == 1) memcpy(dst + ow_lo, src + ow_lo, (size_t)(ow_hi - ow_lo) * sizeof *dst);
-            else
-                for (int64_t ow = ow_lo; ow < ow_hi; ow++) dst[ow] = src[ow * g->stride_w];
-            for (int64_t ow = ow_hi; ow < ow_n; ow++) dst[ow] = 0.0f;
+            continue;
+        }
+        /* positions t whose input column iw0 + sw*t is inside the row: [lo, hi) */
+        int64_t lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) >> (sw - 1);
+        int64_t hi = iw0 >= g->width ? 0 : ((g->width - 1 - iw0) >> (sw - 1)) + 1;
+        hi = hi < run ? hi : run;
+        lo = lo < hi ? lo : hi;
+#if defined(__x86_64__)
+        if (isa == CPU_ISA_AVX512) {
+            copy_run_avx512(o, xr + iw0, (int)sw, (int)lo, (int)hi, run);
+            continue;
+        }
+#endif
+        (void)isa;
+        for (int64_t t = 0; t < lo; t++) o[t] = 0.0f;
+        for (int64_t t = lo; t < hi; t++) o[t] = xr[iw0 + t * sw];
+        for (int64_t t = hi; t < run; t++) o[t] = 0.0f;
+    }
+    for (int t = count; t < width; t++) d[t] = 0.0f;
+}
+
+static void pack_columns(const void *src, int isa, int nr, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
+                         float *dst) {
+    const conv_columns *cols = src;
+    const conv_geometry *g = cols->g;
+    int64_t taps = g->kernel_h * g->kernel_w, plane = g->height * g->width;
+    for (int64_t j = 0; j < nc; j += nr) {
+        int count = (int)(nc - j < nr ? nc - j : nr);
+        int64_t oh = (j0 + j) / g->out_width, ow = (j0 + j) % g->out_width;
+        int64_t c = k0 / taps, kh = k0 % taps / g->kernel_w, kw = k0 % g->kernel_w;
+        float *d = dst + j * kc;
+        for (int64_t k = 0; k < kc; k++, d += nr) {
+            pack_tap(g, isa, cols->x + c * plane, kh, kw, oh, ow, count, nr, d);
+            if (++kw == g->kernel_w) {
+                kw = 0;
+                if (++kh == g->kernel_h) {
+                    kh = 0;
+                    c++;
+                }
+            }
         }
     }
 }
@@ -78,43 +148,29 @@ typedef struct {
     const conv_geometry *g;
     const float *x, *w, *b, *residual;
     const act_params *act;
-    float *y, *cols;
+    float *y;
     cpu_ctx *ctx;
 } conv_job;
 
-static void im2col_task(void *arg, int64_t begin, int64_t end, int thread) {
-    const conv_job *job = arg;
-    (void)thread;
-    im2col_rows(job->g, job->x, job->cols, begin, end);
-}
-
-/* One image: per group, y_g[Og, oh*ow] = w_g[Og, Cg*kh*kw] · cols_g + bias + residual. With scratch
- * NULL the GEMMs (and im2col) use the whole pool; otherwise they run serially on that scratch. */
-static void conv_image(const conv_job *job, const float *x, const float *residual, float *y, float *cols,
-                       uint8_t *scratch) {
+/* One image: per group, y_g[Og, oh*ow] = w_g[Og, Cg*kh*kw] · columns_g + bias + residual. With
+ * scratch NULL the GEMMs use the whole pool; otherwise they run serially on that scratch. */
+static void conv_image(const conv_job *job, const float *x, const float *residual, float *y, uint8_t *scratch) {
     const conv_geometry *g = job->g;
-    int64_t ohw = g->out_height * g->out_width, kg = g->channels / g->groups * g->kernel_h * g->kernel_w;
-    int64_t og = g->out_channels / g->groups;
-    const float *rhs = x;
-    if (!is_pointwise(g)) {
-        int64_t rows = g->channels * g->kernel_h * g->kernel_w;
-        if (scratch) im2col_rows(g, x, cols, 0, rows);
-        else {
-            conv_job one = *job;
-            one.x = x;
-            one.cols = cols;
-            int64_t grain = ohw >= 16384 ? 1 : 16384 / ohw;
-            pool_parallel_for(job->ctx->pool, rows, grain, im2col_task, &one);
-        }
-        rhs = cols;
-    }
+    int64_t ohw = g->out_height * g->out_width, cg = g->channels / g->groups;
+    int64_t kg = cg * g->kernel_h * g->kernel_w, og = g->out_channels / g->groups;
     for (int64_t gi = 0; gi < g->groups; gi++) {
         gemm_epilogue ep = { job->b ? job->b + gi * og : NULL, 1, residual ? residual + gi * og * ohw : NULL, ohw,
                              *job->act };
-        const float *a = job->w + gi * og * kg, *bm = rhs + gi * kg * ohw;
+        const float *a = job->w + gi * og * kg, *xg = x + gi * cg * g->height * g->width;
         float *c = y + gi * og * ohw;
-        if (scratch) cpu_sgemm_serial(scratch, job->ctx->isa, 0, 0, og, ohw, kg, a, kg, bm, ohw, c, ohw, &ep);
-        else cpu_sgemm(job->ctx, 0, 0, og, ohw, kg, a, kg, bm, ohw, c, ohw, &ep);
+        if (is_pointwise(g)) {
+            if (scratch) cpu_sgemm_serial(scratch, job->ctx->isa, 0, 0, og, ohw, kg, a, kg, xg, ohw, c, ohw, &ep);
+            else cpu_sgemm(job->ctx, 0, 0, og, ohw, kg, a, kg, xg, ohw, c, ohw, &ep);
+        } else {
+            conv_columns cols = { g, xg };
+            gemm_b_source source = { pack_columns, &cols };
+            gemm_sourced_b(job->ctx, scratch, job->ctx->isa, og, ohw, kg, a, kg, &source, c, ohw, &ep);
+        }
     }
 }
 
@@ -123,11 +179,10 @@ static void batch_task(void *arg, int64_t begin, int64_t end, int thread) {
     const conv_geometry *g = job->g;
     int64_t in_image = g->channels * g->height * g->width;
     int64_t out_image = g->out_channels * g->out_height * g->out_width;
-    float *cols = job->cols ? job->cols + thread * cols_floats(g) : NULL;
     uint8_t *scratch = job->ctx->scratch + (size_t)thread * CPU_SCRATCH_BYTES;
     for (int64_t i = begin; i < end; i++)
         conv_image(job, job->x + i * in_image, job->residual ? job->residual + i * out_image : NULL,
-                   job->y + i * out_image, cols, scratch);
+                   job->y + i * out_image, scratch);
 }
 
 static infer_status check_inputs(const ir_node *n, const infer_tensor *in, const infer_tensor *out,
@@ -166,12 +221,7 @@ CPU_KERNEL(conv2d) {
         conv2d_depthwise(ctx, &g, in[0].data, in[1].data, bias, residual, &n->p.conv2d.act, out[0].data);
         return INFER_OK;
     }
-    size_t need = cpu_conv2d_workspace(n, in, out, ctx->threads);
-    if (ctx->workspace_bytes < need)
-        return infer_fail(err, INFER_ERR_INTERNAL, "conv2d: workspace of %zu bytes, %zu needed", ctx->workspace_bytes,
-                          need);
-    conv_job job = { &g, in[0].data, in[1].data, bias, residual, &n->p.conv2d.act, out[0].data,
-                     need ? ctx->workspace : NULL, ctx };
+    conv_job job = { &g, in[0].data, in[1].data, bias, residual, &n->p.conv2d.act, out[0].data, ctx };
     if (batch_parallel(&g, ctx->threads)) {
         pool_parallel_for(ctx->pool, g.batch, 1, batch_task, &job);
         return INFER_OK;
@@ -179,6 +229,6 @@ CPU_KERNEL(conv2d) {
     int64_t in_image = g.channels * g.height * g.width, out_image = g.out_channels * g.out_height * g.out_width;
     for (int64_t i = 0; i < g.batch; i++)
         conv_image(&job, job.x + i * in_image, residual ? residual + i * out_image : NULL, job.y + i * out_image,
-                   job.cols, NULL);
+                   NULL);
     return INFER_OK;
 }

@@ -16,6 +16,7 @@ typedef struct {
     float *C;
     int64_t ldc;
     const gemm_epilogue *ep;
+    const gemm_b_source *b_source; /* when set, B is packed by it (and B, ldb, trans_b are unused) */
 } gemm_problem;
 
 /* ---- portable micro-kernel ---------------------------------------------- */
@@ -146,7 +147,8 @@ static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_pro
         for (int64_t pc = 0; pc < p->K; pc += kc_even) {
             int64_t kc = p->K - pc < kc_even ? p->K - pc : kc_even;
             int last = pc + kc == p->K;
-            gemm_pack_b(p->isa, arch->nr, kc, nc, b_at(p, pc, jc), p->ldb, p->trans_b, bp);
+            if (p->b_source) p->b_source->pack(p->b_source->src, p->isa, arch->nr, pc, kc, jc, nc, bp);
+            else gemm_pack_b(p->isa, arch->nr, kc, nc, b_at(p, pc, jc), p->ldb, p->trans_b, bp);
             for (int64_t ic = i0; ic < i1; ic += arch->mc) {
                 int64_t mc = i1 - ic < arch->mc ? i1 - ic : arch->mc;
                 gemm_pack_a(p->isa, arch->mr, mc, kc, a_at(p, ic, pc), p->lda, p->trans_a, ap);
@@ -183,11 +185,15 @@ static void gemm_range(uint8_t *scratch, const gemm_problem *p, int64_t i0, int6
         cpu_epilogue_isa(p->isa, p->C + i0 * p->ldc + j0, m, n, p->ldc, p->ep, i0, j0);
         return;
     }
+    const gemm_arch *arch = arch_for(p->isa);
+    if (p->b_source) {
+        gemm_blocked(arch, scratch, p, i0, i1, j0, j1);
+        return;
+    }
     if (m * n * p->K <= GEMM_TINY_MACS) {
         gemm_tiny(p, i0, i1, j0, j1);
         return;
     }
-    const gemm_arch *arch = arch_for(p->isa);
     if (m <= GEMM_SMALL_M && !p->trans_a) {
         float *c = p->C + i0 * p->ldc + j0;
         arch->small_m(m, n, p->K, a_at(p, i0, 0), p->lda, p->trans_b, b_at(p, 0, j0), p->ldb, c, p->ldc);
@@ -200,7 +206,7 @@ static void gemm_range(uint8_t *scratch, const gemm_problem *p, int64_t i0, int6
 void cpu_sgemm_serial(uint8_t *scratch, int isa, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                       const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
                       const gemm_epilogue *ep) {
-    gemm_problem p = { isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep };
+    gemm_problem p = { isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep, NULL };
     gemm_range(scratch, &p, 0, M, 0, N);
 }
 
@@ -229,7 +235,7 @@ static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; 
 /* Splits C into a grid_m x grid_n grid (grid_m * grid_n <= threads) minimizing each thread's tile
  * area plus the panels it packs; blocks are whole micro-tiles wide. */
 static void plan_grid(const gemm_problem *p, const gemm_arch *arch, int threads, gemm_job *job) {
-    int small_m = p->M <= GEMM_SMALL_M && !p->trans_a;
+    int small_m = p->M <= GEMM_SMALL_M && !p->trans_a && !p->b_source;
     int64_t best_cost = INT64_MAX;
     for (int gm = 1; gm <= threads; gm++) {
         int gn = threads / gm;
@@ -246,17 +252,29 @@ static void plan_grid(const gemm_problem *p, const gemm_arch *arch, int threads,
     }
 }
 
-void cpu_sgemm(cpu_ctx *ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
-               int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc, const gemm_epilogue *ep) {
-    gemm_problem p = { ctx->isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep };
+/* Runs p on the pool in a grid of blocks, or serially when threads or work are few. */
+static void gemm_parallel(cpu_ctx *ctx, const gemm_problem *p) {
     int threads = ctx->pool ? pool_size(ctx->pool) : 1;
     if (ctx->threads < threads) threads = ctx->threads;
-    if (threads <= 1 || M * N * K < GEMM_PARALLEL_MIN_MACS) {
-        gemm_range(ctx->scratch, &p, 0, M, 0, N);
+    if (threads <= 1 || p->M * p->N * p->K < GEMM_PARALLEL_MIN_MACS) {
+        gemm_range(ctx->scratch, p, 0, p->M, 0, p->N);
         return;
     }
-    gemm_job job = { &p, ctx->scratch, 1, M, N };
-    plan_grid(&p, arch_for(ctx->isa), threads, &job);
-    int64_t blocks = ((M + job.block_m - 1) / job.block_m) * job.grid_n;
+    gemm_job job = { p, ctx->scratch, 1, p->M, p->N };
+    plan_grid(p, arch_for(ctx->isa), threads, &job);
+    int64_t blocks = ((p->M + job.block_m - 1) / job.block_m) * job.grid_n;
     pool_parallel_for(ctx->pool, blocks, 1, gemm_task, &job);
+}
+
+void cpu_sgemm(cpu_ctx *ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
+               int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc, const gemm_epilogue *ep) {
+    gemm_problem p = { ctx->isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep, NULL };
+    gemm_parallel(ctx, &p);
+}
+
+void gemm_sourced_b(cpu_ctx *ctx, uint8_t *scratch, int isa, int64_t M, int64_t N, int64_t K, const float *A,
+                    int64_t lda, const gemm_b_source *b, float *C, int64_t ldc, const gemm_epilogue *ep) {
+    gemm_problem p = { isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, b };
+    if (scratch) gemm_range(scratch, &p, 0, M, 0, N);
+    else gemm_parallel(ctx, &p);
 }

@@ -48,6 +48,18 @@ void gemm_pack_a(int isa, int mr, int64_t mc, int64_t kc, const float *a, int64_
 /* dst holds ceil(cols/nr) slivers, each kc x nr (k-major), zero-padded past the edge. */
 void gemm_pack_b(int isa, int nr, int64_t kc, int64_t nc, const float *b, int64_t ldb, int trans_b, float *dst);
 
+/* A right-hand matrix that exists only through its packer (e.g. convolution columns read straight
+ * from the image): pack() writes op(B)[k0:k0+kc, j0:j0+nc] into dst as gemm_pack_b would. */
+typedef struct {
+    void (*pack)(const void *src, int isa, int nr, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *dst);
+    const void *src;
+} gemm_b_source;
+
+/* C[M,N] = act(A[M,K] · B + epilogue) with B given by a packer; threaded like cpu_sgemm, or serial on
+ * scratch (and isa) when scratch is not NULL. */
+void gemm_sourced_b(cpu_ctx *ctx, uint8_t *scratch, int isa, int64_t M, int64_t N, int64_t K, const float *A,
+                    int64_t lda, const gemm_b_source *b, float *C, int64_t ldc, const gemm_epilogue *ep);
+
 /* cpu_apply_epilogue with the ISA's vectors (its activations within a few ulp of act_apply). */
 void cpu_epilogue_isa(int isa, float *C, int64_t rows, int64_t cols, int64_t ldc, const gemm_epilogue *ep,
                       int64_t row0, int64_t col0);

@@ -1,5 +1,5 @@
 /* test_conv2d.c — conv2d (dense, 1x1, grouped, depthwise) against a direct 7-loop convolution, serial and
- * threaded, on every ISA this CPU has, with the workspace allocated at exactly the reported size. */
+ * threaded, on every ISA this CPU has. */
 #include <criterion/criterion.h>
 #include "testutil.h"
 #include "../../kernels/cpu/cpu_kernels.h"
@@ -24,6 +24,11 @@ static const conv_case cases[] = {
     { 1, 4, 13, 13, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2, 1, 1, ACT_TANH },
     { 3, 6, 7, 17, 10, 5, 5, 2, 2, 3, 3, 1, 1, 2, 0, 1, ACT_NONE },
     { 1, 10, 13, 13, 4, 1, 1, 1, 1, 0, 0, 1, 1, 2, 1, 0, ACT_HARDSIGMOID }, /* grouped 1x1 */
+    /* rows wider than one 32-column sliver: stride 1, 2 (dilated) and 3 */
+    { 1, 3, 9, 45, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, ACT_RELU },
+    { 1, 2, 5, 41, 3, 5, 5, 1, 1, 2, 2, 1, 1, 1, 0, 1, ACT_NONE },
+    { 3, 3, 11, 77, 7, 3, 3, 2, 2, 2, 3, 2, 2, 1, 1, 0, ACT_NONE },
+    { 1, 3, 13, 40, 4, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0, ACT_CLIP },
     /* depthwise (groups == channels), incl. a channel multiplier of 2 and rows wider than 16 */
     { 1, 5, 13, 13, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 1, 0, ACT_RELU },
     { 3, 13, 17, 17, 13, 3, 3, 2, 2, 1, 1, 1, 1, 13, 1, 1, ACT_CLIP },
@@ -90,17 +95,14 @@ static void check_case(const conv_case *cc, int index) {
         thread_pool *pool = NULL;
         infer_error err;
         if (threads > 1) cr_assert_eq(pool_create(threads, &pool, &err), INFER_OK);
-        size_t ws_bytes = cpu_conv2d_workspace(&node, in, &out, threads);
-        void *ws = ws_bytes ? malloc(ws_bytes) : NULL;
         uint8_t *scratch = malloc(CPU_SCRATCH_BYTES * (size_t)threads);
         for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
-            cpu_ctx ctx = { pool, threads, isa, ws, ws_bytes, scratch };
+            cpu_ctx ctx = { pool, threads, isa, NULL, 0, scratch };
             for (int64_t i = 0; i < y_count; i++) y[i] = NAN;
             cr_assert_eq(cpu_conv2d(&ctx, &node, in, &out, &err), INFER_OK, "case %d: %s", index, err.message);
             double e = rel_l2(y, want, y_count);
             cr_assert(e <= 1e-6, "case %d threads %d isa %d: rel L2 %g", index, threads, isa, e);
         }
-        free(ws);
         free(scratch);
         pool_destroy(pool);
     }
@@ -116,30 +118,7 @@ Test(conv2d, matches_direct_convolution) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i], (int)i);
 }
 
-Test(conv2d, workspace_is_zero_for_pointwise_and_depthwise_and_scales_with_batch_parallelism) {
-    ir_node node;
-    memset(&node, 0, sizeof node);
-    node.op = OP_CONV2D;
-    node.n_in = 2;
-    node.p.conv2d = (conv2d_params){ { 1, 1 }, { 0, 0 }, { 1, 1 }, 1, { ACT_NONE, 0, 0 } };
-    int64_t x_dims[4] = { 4, 8, 9, 9 }, w_dims[4] = { 16, 8, 1, 1 }, y_dims[4] = { 4, 16, 9, 9 };
-    infer_tensor in[2] = { tview(INFER_F32, NULL, 4, x_dims), tview(INFER_F32, NULL, 4, w_dims) };
-    infer_tensor out = tview(INFER_F32, NULL, 4, y_dims);
-    cr_assert_eq(cpu_conv2d_workspace(&node, in, &out, 2), 0);
-    in[1].dims[2] = in[1].dims[3] = 3;
-    node.p.conv2d.padding[0] = node.p.conv2d.padding[1] = 1;
-    size_t one = cpu_conv2d_workspace(&node, in, &out, 1);
-    cr_assert_eq(one, (size_t)8 * 9 * 81 * sizeof(float));
-    cr_assert_eq(cpu_conv2d_workspace(&node, in, &out, 2), 2 * one); /* batch 4 >= 2 threads: one per thread */
-    cr_assert_eq(cpu_conv2d_workspace(&node, in, &out, 8), one);     /* batch 4 < 8 threads: one at a time */
-    node.p.conv2d.groups = 8;
-    in[1].dims[0] = 8;
-    in[1].dims[1] = 1;
-    out.dims[1] = 8;
-    cr_assert_eq(cpu_conv2d_workspace(&node, in, &out, 2), 0);
-}
-
-Test(conv2d, too_small_workspace_is_an_error) {
+Test(conv2d, needs_no_workspace_and_refuses_bad_inputs) {
     ir_node node;
     memset(&node, 0, sizeof node);
     node.op = OP_CONV2D;
@@ -150,13 +129,16 @@ Test(conv2d, too_small_workspace_is_an_error) {
     int64_t x_dims[4] = { 1, 2, 5, 5 }, w_dims[4] = { 3, 2, 3, 3 }, y_dims[4] = { 1, 3, 5, 5 };
     infer_tensor in[2] = { tview(INFER_F32, x, 4, x_dims), tview(INFER_F32, w, 4, w_dims) };
     infer_tensor out = tview(INFER_F32, y, 4, y_dims);
+    cr_assert_eq(cpu_conv2d_workspace(&node, in, &out, 2), 0);
     uint8_t *scratch = malloc(CPU_SCRATCH_BYTES);
     cpu_ctx ctx = { NULL, 1, cpu_detect_isa(), NULL, 0, scratch };
     infer_error err;
-    cr_assert_eq(cpu_conv2d(&ctx, &node, in, &out, &err), INFER_ERR_INTERNAL);
-    cr_assert(strstr(err.message, "workspace") != NULL, "%s", err.message);
     in[1].dtype = INFER_F16;
     cr_assert_eq(cpu_conv2d(&ctx, &node, in, &out, &err), INFER_ERR_DTYPE);
+    in[1].dtype = INFER_F32;
+    in[1].dims[1] = 3; /* 3 weight channels for 2 input channels */
+    cr_assert_eq(cpu_conv2d(&ctx, &node, in, &out, &err), INFER_ERR_SHAPE);
+    cr_assert(strstr(err.message, "weight") != NULL, "%s", err.message);
     free(scratch);
     free(x);
     free(w);
