@@ -23,8 +23,8 @@ class Model:
             raise ConvertError(f'{path}: not a TorchScript archive ({str(e).splitlines()[0]})') from None
         module.eval()
         self.module_names = {name for name, _ in module.named_modules() if name}
-        frozen = torch._C._freeze_module(module._c)
-        self.graph = frozen._get_method('forward').graph
+        self.frozen = torch._C._freeze_module(module._c)  # kept alive: the graph's call stacks point into it
+        self.graph = self.frozen._get_method('forward').graph
         torch._C._jit_pass_inline(self.graph)
         torch._C._jit_pass_dce(self.graph)
         self_input = self.graph.inputs().__next__()
