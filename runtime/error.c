@@ -23,7 +23,7 @@ infer_status infer_fail_context(infer_error *err, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->message, sizeof old);
-    snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+    snprintf(err->message, sizeof err->message, "%.400s: %.600s", prefix, old);
     return err->status;
 }
 
