@@ -1,6 +1,7 @@
-/* reduce.c — mean/sum/max/min over any set of axes (double sums), contiguous or strided reductions. */
+/* reduce.c — mean/sum/max/min over any set of axes: f32 contiguous or strided loops (double sums), other dtypes generically. */
 #include <math.h>
 #include "cpu_kernels.h"
+#include "broadcast.h"
 #include "../../runtime/error.h"
 
 #define REDUCE_TILE 1024          /* output columns accumulated together when the last dim is kept (whole rows: the reads stream) */
@@ -91,21 +92,58 @@ static void reduce_strided(void *arg, int64_t begin, int64_t end, int thread) {
     }
 }
 
+/* Non-f32 input or output, one element at a time: every collapsed dim is in kdims or rdims (nk, nr
+ * count all of them, inner is 1). Integer outputs accumulate in int64, f32 outputs in double. */
+typedef struct {
+    reduce_args dims;
+    const infer_tensor *x;
+    infer_tensor *y;
+} reduce_generic_args;
+
+static void reduce_generic(void *arg, int64_t begin, int64_t end, int thread) {
+    const reduce_generic_args *G = arg;
+    const reduce_args *A = &G->dims;
+    int int_out = G->y->dtype != INFER_F32, sums = A->kind == RED_SUM || A->kind == RED_MEAN;
+    for (int64_t o = begin; o < end; o++) {
+        int64_t base = offset_of(o, A->nk, A->kdims, A->kstride), isum = 0, ibest = 0;
+        double fsum = 0, fbest = 0;
+        for (int64_t r = 0; r < A->combos; r++) {
+            int64_t at = base + offset_of(r, A->nr, A->rdims, A->rstride);
+            if (int_out) {
+                int64_t v = elem_get_i64(G->x->data, G->x->dtype, at);
+                if (sums) isum = (int64_t)((uint64_t)isum + (uint64_t)v);
+                else if (r == 0 || (A->kind == RED_MAX ? v > ibest : v < ibest)) ibest = v;
+            } else {
+                double v = elem_get_f64(G->x->data, G->x->dtype, at);
+                if (sums) fsum += v;
+                else if (r == 0 || (fbest == fbest && ((A->kind == RED_MAX ? v > fbest : v < fbest) || v != v))) fbest = v;
+            }
+        }
+        if (int_out) elem_set_i64(G->y->data, G->y->dtype, o, sums ? isum : ibest);
+        else ((float *)G->y->data)[o] = sums ? finish(A, fsum) : (float)fbest;
+    }
+}
+
 /* Reducing over nothing: sum 0, mean NaN; max and min have no identity (an error, as in PyTorch). */
 static infer_status reduce_empty(const reduce_params *p, infer_tensor *y, infer_error *err) {
     if (p->kind == RED_MAX || p->kind == RED_MIN)
         return infer_fail(err, INFER_ERR_RUNTIME, "reduce: %s over an empty dimension", p->kind == RED_MAX ? "max" : "min");
     int64_t count = infer_tensor_elements(y);
-    for (int64_t i = 0; i < count; i++) ((float *)y->data)[i] = p->kind == RED_SUM ? 0.0f : NAN;
+    for (int64_t i = 0; i < count; i++) {
+        if (y->dtype == INFER_F32) ((float *)y->data)[i] = p->kind == RED_SUM ? 0.0f : NAN;
+        else elem_set_i64(y->data, y->dtype, i, 0);
+    }
     return INFER_OK;
 }
 
 CPU_KERNEL(reduce) {
     const reduce_params *p = &n->p.reduce;
     const infer_tensor *x = &in[0];
-    if (x->dtype != INFER_F32 || out[0].dtype != INFER_F32)
-        return infer_fail(err, INFER_ERR_DTYPE, "reduce: expects f32, got %s", infer_dtype_name(x->dtype));
     if (p->kind < 0 || p->kind >= RED_COUNT) return infer_fail(err, INFER_ERR_UNSUPPORTED, "reduce: unknown kind %d", (int)p->kind);
+    if (!elem_dtype_supported(x->dtype) || !elem_dtype_supported(out[0].dtype) ||
+        (out[0].dtype != INFER_F32 && p->kind == RED_MEAN))
+        return infer_fail(err, INFER_ERR_DTYPE, "reduce: kind %d from %s to %s is not supported", (int)p->kind,
+                          infer_dtype_name(x->dtype), infer_dtype_name(out[0].dtype));
     int reduced[INFER_MAX_DIMS] = { 0 };
     for (int i = 0; i < p->naxes; i++) {
         int a = p->axes[i] < 0 ? p->axes[i] + x->ndim : p->axes[i];
@@ -147,7 +185,9 @@ CPU_KERNEL(reduce) {
         s *= cdims[k];
     }
     reduce_args A = { .kind = p->kind, .x = x->data, .y = out[0].data, .inner = cdims[nd - 1], .combos = 1, .count = count };
-    for (int k = 0; k < nd - 1; k++) {
+    int generic = x->dtype != INFER_F32 || out[0].dtype != INFER_F32;
+    if (generic) A.inner = 1;
+    for (int k = 0; k < (generic ? nd : nd - 1); k++) {
         if (cred[k]) {
             A.rdims[A.nr] = cdims[k];
             A.rstride[A.nr++] = cstride[k];
@@ -156,6 +196,12 @@ CPU_KERNEL(reduce) {
             A.kdims[A.nk] = cdims[k];
             A.kstride[A.nk++] = cstride[k];
         }
+    }
+    if (generic) {
+        reduce_generic_args G = { A, x, &out[0] };
+        int64_t grain = REDUCE_TASK_ELEMENTS / (A.combos * 8);
+        pool_parallel_for(ctx->pool, kept, grain > 1 ? grain : 1, reduce_generic, &G);
+        return INFER_OK;
     }
     int64_t units, unit_elements;
     pool_fn fn;

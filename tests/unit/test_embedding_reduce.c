@@ -210,3 +210,37 @@ Test(embedding_reduce, reduce_nan_and_empty) {
     n.p.reduce.kind = RED_MAX;
     cr_assert_eq(cpu_reduce(&ctx, &n, &in, &out, &err), INFER_ERR_RUNTIME);
 }
+
+Test(embedding_reduce, reduce_integer_dtypes) {
+    cpu_ctx ctx = er_ctx(1);
+    int64_t x[2][3][2] = { { { 1, -2 }, { 3, 4 }, { 5, -6 } }, { { 7, 8 }, { -9, 10 }, { 11, 12 } } };
+    int64_t xd[3] = { 2, 3, 2 }, y[4], yd[2] = { 2, 2 };
+    ir_node n = er_node(OP_REDUCE, 1);
+    n.p.reduce.naxes = 1;
+    n.p.reduce.axes[0] = 1;
+    infer_tensor in = tview(INFER_I64, x, 3, xd), out = tview(INFER_I64, y, 2, yd);
+    infer_error err;
+    int64_t want[3][4] = { { 9, -4, 9, 30 }, { 5, 4, 11, 12 }, { 1, -6, -9, 8 } };
+    reduce_kind kinds[3] = { RED_SUM, RED_MAX, RED_MIN };
+    for (int k = 0; k < 3; k++) {
+        n.p.reduce.kind = kinds[k];
+        cr_assert_eq(cpu_reduce(&ctx, &n, &in, &out, &err), INFER_OK, "%s", err.message);
+        for (int i = 0; i < 4; i++) cr_assert_eq(y[i], want[k][i], "kind %d [%d]: %ld", kinds[k], i, (long)y[i]);
+    }
+    n.p.reduce.kind = RED_MEAN; /* mean of integers into an integer: refused, as PyTorch does */
+    cr_assert_eq(cpu_reduce(&ctx, &n, &in, &out, &err), INFER_ERR_DTYPE);
+
+    uint8_t mask[2][5] = { { 1, 1, 0, 1, 0 }, { 0, 0, 0, 0, 1 } }; /* lengths of a padding mask */
+    int64_t md[2] = { 2, 5 }, lens[2], ld[1] = { 2 };
+    n.p.reduce.kind = RED_SUM;
+    n.p.reduce.axes[0] = -1;
+    in = tview(INFER_BOOL, mask, 2, md);
+    out = tview(INFER_I64, lens, 1, ld);
+    cr_assert_eq(cpu_reduce(&ctx, &n, &in, &out, &err), INFER_OK, "%s", err.message);
+    cr_assert(lens[0] == 3 && lens[1] == 1);
+    float mean[2];
+    n.p.reduce.kind = RED_MEAN; /* integers into f32: mean allowed */
+    out = tview(INFER_F32, mean, 1, ld);
+    cr_assert_eq(cpu_reduce(&ctx, &n, &in, &out, &err), INFER_OK, "%s", err.message);
+    cr_assert(mean[0] == 0.6f && mean[1] == 0.2f, "%g %g", mean[0], mean[1]);
+}
