@@ -156,7 +156,8 @@ static infer_status prepare_lstm(cuda_ctx *c, const ir_node *n, cuda_node_plan *
     }
     size_t g_bytes = round256((size_t)(s.T * s.B * 4 * s.H) * es);
     size_t y_bytes = s.L > 1 ? round256((size_t)(s.T * s.B * s.H) * es) : 0;
-    p->scratch = g_bytes + y_bytes;
+    size_t c_bytes = round256((size_t)(s.B * s.H) * es); /* the cell state when c_n has no storage */
+    p->scratch = g_bytes + y_bytes + c_bytes;
     return INFER_OK;
 }
 
@@ -170,6 +171,7 @@ static infer_status run_lstm(cuda_ctx *c, const ir_node *n, cuda_node_plan *p, c
                           c->scratch_bytes);
     char *G = (char *)c->scratch;
     char *inter = G + round256((size_t)(s.T * s.B * 4 * s.H) * es);
+    char *cspare = inter + (s.L > 1 ? round256((size_t)(s.T * s.B * s.H) * es) : 0);
     const infer_tensor *h0 = &in[1], *c0 = &in[2];
     /* element strides: row of batch b at time t */
     int64_t row_t = s.batch_first ? 1 : s.B, row_b = s.batch_first ? s.T : 1;
@@ -184,8 +186,7 @@ static infer_status run_lstm(cuda_ctx *c, const ir_node *n, cuda_node_plan *p, c
         }
         INFER_TRY(cuda_gemm_run(c, &p->lstm[l], x, w_ih->data, G, NULL, NULL, err));
         char *y = l == s.L - 1 ? (char *)out[0].data : inter;
-        char *cst = out[2].data ? (char *)out[2].data + (size_t)(l * s.B * s.H) * es : NULL;
-        if (!cst) return infer_fail(err, INFER_ERR_INTERNAL, "LSTM without a c_n output");
+        char *cst = out[2].data ? (char *)out[2].data + (size_t)(l * s.B * s.H) * es : cspare;
         size_t state_bytes = (size_t)(s.B * s.H) * es;
         if (c0->data) CUDA_CHECK(cudaMemcpyAsync(cst, (const char *)c0->data + (size_t)l * state_bytes, state_bytes,
                                                  cudaMemcpyDeviceToDevice, c->stream));
@@ -297,7 +298,7 @@ static uint64_t value_bits(infer_dtype dt, float v) {
     uint64_t bits = 0;
     switch (dt) {
     case INFER_F32: memcpy(&bits, &v, 4); break;
-    case INFER_F16: bits = half_from_float(v); break;
+    case INFER_F16: bits = half_from_float_sat(v); break; /* -1e9 stays a large finite negative */
     case INFER_I64: { int64_t i = (int64_t)v; memcpy(&bits, &i, 8); break; }
     case INFER_I32: { int32_t i = (int32_t)v; uint32_t u; memcpy(&u, &i, 4); bits = u; break; }
     case INFER_I8: bits = (uint8_t)(int8_t)v; break;

@@ -48,7 +48,6 @@ static cuda_batch_slot *find_slot(infer_engine *e, cuda_state *st, infer_error *
             if (st->slots[i].batch == 0) slot = &st->slots[i];
         if (!slot) {
             slot = lru;
-            if (slot->exec) st->graphs--;
             cuda_slot_free(st, slot);
         }
         *status = cuda_slot_prepare(e, st, slot, err);
@@ -82,7 +81,7 @@ static infer_status forward(infer_engine *e, cuda_state *st, cuda_batch_slot *sl
     CUDA_CHECK(cudaMemsetAsync(c->err_flag, 0, 2 * sizeof *c->err_flag, c->stream));
     for (int i = 0; i < g->n_inputs; i++) { /* f32 -> half at the edge */
         int t = g->inputs[i];
-        if (!st->in_dev[i]) continue;
+        if (!st->in_dev[i] || !st->dptr[t]) continue;
         infer_tensor v = cuda_view(e, st, t);
         INFER_TRY(cuda_cast(c->stream, g->tensors[t].dtype, v.dtype, st->in_dev[i], v.data, count(&v), err));
     }
@@ -108,7 +107,7 @@ static infer_status forward(infer_engine *e, cuda_state *st, cuda_batch_slot *sl
     }
     for (int i = 0; i < g->n_outputs; i++) { /* half -> f32 at the edge */
         int t = g->outputs[i];
-        if (!st->out_dev[i]) continue;
+        if (!st->out_dev[i] || !st->dptr[t]) continue;
         infer_tensor v = cuda_view(e, st, t);
         INFER_TRY(cuda_cast(c->stream, v.dtype, g->tensors[t].dtype, v.data, st->out_dev[i], count(&v), err));
     }
@@ -167,9 +166,9 @@ infer_status cuda_engine_run(infer_engine *e, const infer_tensor *inputs, infer_
         int t = g->inputs[i];
         infer_tensor shape = engine_tensor_shape(e, t);
         size_t bytes = (size_t)count(&shape) * infer_dtype_size(g->tensors[t].dtype);
-        if (!bytes) continue;
-        memcpy(st->in_pinned[i], inputs[i].data, bytes);
         void *dst = st->in_dev[i] ? st->in_dev[i] : st->dptr[t];
+        if (!bytes || !dst) continue; /* an input nothing reads has no storage */
+        memcpy(st->in_pinned[i], inputs[i].data, bytes);
         CUDA_CHECK(cudaMemcpyAsync(dst, st->in_pinned[i], bytes, cudaMemcpyHostToDevice, c->stream));
     }
 
