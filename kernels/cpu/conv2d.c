@@ -1,5 +1,5 @@
 /* conv2d.c — 2-D convolution (NCHW, f32): GEMM per group with the im2col columns packed straight from
- * the image (implicit GEMM), 1x1 convs on the image itself; depthwise in conv2d_depthwise.c. */
+ * the image (implicit GEMM, conv2d_pack.c), 1x1 convs on the image itself; depthwise apart. */
 #include "conv2d.h"
 #include "gemm_internal.h"
 #include "../../runtime/error.h"
@@ -41,109 +41,6 @@ size_t cpu_conv2d_workspace(const ir_node *n, const infer_tensor *in, const infe
     return 0;
 }
 
-/* The im2col matrix of one image and group, [Cg*kh*kw, oh*ow]: row (c, i, j) holds input channel c
- * seen through kernel tap (i, j) at every output position, zero where the tap is in the padding. */
-typedef struct {
-    const conv_geometry *g;
-    const float *x; /* the group's first input channel */
-} conv_columns;
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-
-/* Lanes [a, b) of 16 (none when b <= a). */
-static inline __mmask16 lanes(int a, int b) {
-    a = a < 0 ? 0 : a;
-    b = b > 16 ? 16 : b;
-    return b > a ? (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1)) : 0;
-}
-
-/* o[t] = src[stride * t] for t in [lo, hi), zero for the other t < run; stride 1 or 2. src may point
- * outside the row: only inputs of lanes inside [lo, hi) are read, the others load as zero. */
-__attribute__((target("avx512f"))) static void copy_run_avx512(float *o, const float *src, int stride, int lo,
-                                                               int hi, int run) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    for (int t = 0; t < run; t += 16) {
-        __mmask16 store = lanes(0, run - t), valid = lanes(lo - t, hi - t);
-        __m512 v;
-        if (stride == 1) v = _mm512_maskz_loadu_ps(valid, src + t);
-        else {
-            /* inputs 2a .. 2(b-1) of this block's 32, where [a, b) are its valid lanes */
-            int a = lo - t < 0 ? 0 : lo - t, b = hi - t > 16 ? 16 : hi - t, first = 2 * a, end = 2 * b - 1;
-            const float *s2 = src + 2 * t;
-            v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lanes(first, end), s2), even,
-                                       _mm512_maskz_loadu_ps(lanes(first - 16, end - 16), s2 + 16));
-        }
-        _mm512_mask_storeu_ps(o + t, store, v);
-    }
-}
-#endif
-
-/* Output positions [0, count) from (oh, ow) of tap (kh, kw) of channel plane xc into d, then zeros up
- * to width. Positions run along output rows; each row is one stretch of an input row. */
-static void pack_tap(const conv_geometry *g, int isa, const float *xc, int64_t kh, int64_t kw, int64_t oh,
-                     int64_t ow, int count, int width, float *d) {
-    int64_t ih = oh * g->stride_h - g->pad_h + kh * g->dilation_h;
-    int64_t iw_tap = kw * g->dilation_w - g->pad_w, sw = g->stride_w;
-    for (int done = 0; done < count; ow = 0, ih += g->stride_h) {
-        int run = (int)(g->out_width - ow < count - done ? g->out_width - ow : count - done);
-        float *o = d + done;
-        done += run;
-        if (ih < 0 || ih >= g->height) {
-            for (int t = 0; t < run; t++) o[t] = 0.0f;
-            continue;
-        }
-        const float *xr = xc + ih * g->width;
-        int64_t iw0 = ow * sw + iw_tap;
-        if (sw > 2) {
-            for (int t = 0; t < run; t++) {
-                int64_t iw = iw0 + t * sw;
-                o[t] = iw >= 0 && iw < g->width ? xr[iw] : 0.0f;
-            }
-            continue;
-        }
-        /* positions t whose input column iw0 + sw*t is inside the row: [lo, hi) */
-        int64_t lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) >> (sw - 1);
-        int64_t hi = iw0 >= g->width ? 0 : ((g->width - 1 - iw0) >> (sw - 1)) + 1;
-        hi = hi < run ? hi : run;
-        lo = lo < hi ? lo : hi;
-#if defined(__x86_64__)
-        if (isa == CPU_ISA_AVX512) {
-            copy_run_avx512(o, xr + iw0, (int)sw, (int)lo, (int)hi, run);
-            continue;
-        }
-#endif
-        (void)isa;
-        for (int64_t t = 0; t < lo; t++) o[t] = 0.0f;
-        for (int64_t t = lo; t < hi; t++) o[t] = xr[iw0 + t * sw];
-        for (int64_t t = hi; t < run; t++) o[t] = 0.0f;
-    }
-    for (int t = count; t < width; t++) d[t] = 0.0f;
-}
-
-static void pack_columns(const void *src, int isa, int nr, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
-                         float *dst) {
-    const conv_columns *cols = src;
-    const conv_geometry *g = cols->g;
-    int64_t taps = g->kernel_h * g->kernel_w, plane = g->height * g->width;
-    for (int64_t j = 0; j < nc; j += nr) {
-        int count = (int)(nc - j < nr ? nc - j : nr);
-        int64_t oh = (j0 + j) / g->out_width, ow = (j0 + j) % g->out_width;
-        int64_t c = k0 / taps, kh = k0 % taps / g->kernel_w, kw = k0 % g->kernel_w;
-        float *d = dst + j * kc;
-        for (int64_t k = 0; k < kc; k++, d += nr) {
-            pack_tap(g, isa, cols->x + c * plane, kh, kw, oh, ow, count, nr, d);
-            if (++kw == g->kernel_w) {
-                kw = 0;
-                if (++kh == g->kernel_h) {
-                    kh = 0;
-                    c++;
-                }
-            }
-        }
-    }
-}
-
 typedef struct {
     const conv_geometry *g;
     const float *x, *w, *b, *residual;
@@ -168,7 +65,7 @@ static void conv_image(const conv_job *job, const float *x, const float *residua
             else cpu_sgemm(job->ctx, 0, 0, og, ohw, kg, a, kg, xg, ohw, c, ohw, &ep);
         } else {
             conv_columns cols = { g, xg };
-            gemm_b_source source = { pack_columns, &cols };
+            gemm_b_source source = { conv_pack_columns, &cols };
             gemm_sourced_b(job->ctx, scratch, job->ctx->isa, og, ohw, kg, a, kg, &source, c, ohw, &ep);
         }
     }

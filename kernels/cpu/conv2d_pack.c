@@ -1,0 +1,156 @@
+/* conv2d_pack.c — packs convolution columns (im2col rows) straight from the image into GEMM B slivers. */
+#include "conv2d.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+/* Output positions [0, count) from (oh, ow) of tap (kh, kw) of channel plane xc into d, then zeros up
+ * to width. Positions run along output rows; each row is one stretch of an input row. */
+static void pack_tap(const conv_geometry *g, const float *xc, int64_t kh, int64_t kw, int64_t oh, int64_t ow,
+                     int count, int width, float *d) {
+    int64_t ih = oh * g->stride_h - g->pad_h + kh * g->dilation_h;
+    int64_t iw_tap = kw * g->dilation_w - g->pad_w;
+    for (int done = 0; done < count; ow = 0, ih += g->stride_h) {
+        int run = (int)(g->out_width - ow < count - done ? g->out_width - ow : count - done);
+        float *o = d + done;
+        done += run;
+        int row_inside = ih >= 0 && ih < g->height;
+        const float *xr = xc + (row_inside ? ih * g->width : 0);
+        for (int t = 0; t < run; t++) {
+            int64_t iw = (ow + t) * g->stride_w + iw_tap;
+            o[t] = row_inside && iw >= 0 && iw < g->width ? xr[iw] : 0.0f;
+        }
+    }
+    for (int t = count; t < width; t++) d[t] = 0.0f;
+}
+
+static void pack_portable(const conv_columns *cols, int nr, int64_t k0, int64_t kc, int64_t oh, int64_t ow,
+                          int count, float *d) {
+    const conv_geometry *g = cols->g;
+    int64_t taps = g->kernel_h * g->kernel_w, plane = g->height * g->width;
+    int64_t c = k0 / taps, kh = k0 % taps / g->kernel_w, kw = k0 % g->kernel_w;
+    for (int64_t k = 0; k < kc; k++, d += nr) {
+        pack_tap(g, cols->x + c * plane, kh, kw, oh, ow, count, nr, d);
+        if (++kw == g->kernel_w) {
+            kw = 0;
+            if (++kh == g->kernel_h) {
+                kh = 0;
+                c++;
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#define AVX512_MAX_KW 16
+#define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
+
+/* Lanes [a, b) of 16 (none when b <= a). */
+static inline __mmask16 lanes(int64_t a, int64_t b) {
+    a = a < 0 ? 0 : a;
+    b = b > 16 ? 16 : b;
+    return b > a ? (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1)) : 0;
+}
+
+/* Masked loads of one run for one kernel column: the inputs of the lanes inside the row. */
+typedef struct {
+    int64_t offset;        /* input column of lane 0 */
+    __mmask16 lo[2], hi[2]; /* per vector of 16 lanes; hi only for stride 2 */
+} tap_loads;
+
+static void plan_loads(const conv_geometry *g, int64_t iw0, int64_t len, tap_loads *t) {
+    int64_t sw = g->stride_w;
+    /* lanes whose input column iw0 + sw*lane is inside the row: [lo, hi) */
+    int64_t lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
+    int64_t hi = iw0 >= g->width ? 0 : (g->width - 1 - iw0) / sw + 1;
+    hi = hi < len ? hi : len;
+    t->offset = iw0;
+    for (int v = 0; v < 2; v++) {
+        int64_t a = lo - 16 * v, b = hi - 16 * v;
+        a = a < 0 ? 0 : a;
+        b = b > 16 ? 16 : b;
+        if (sw == 1) {
+            t->lo[v] = lanes(a, b);
+            t->hi[v] = 0;
+        } else { /* inputs 2a .. 2(b-1) of the vector's 32 */
+            t->lo[v] = b > a ? lanes(2 * a, 2 * b - 1) : 0;
+            t->hi[v] = b > a ? lanes(2 * a - 16, 2 * b - 17) : 0;
+        }
+    }
+}
+
+/* One sliver of nr <= 32 columns, stride 1 or 2, kernel width <= AVX512_MAX_KW: the sliver splits into
+ * runs along output rows; each run's masks are planned once per kernel column and reused for every k. */
+AVX512 static void pack_avx512(const conv_columns *cols, int nr, int64_t k0, int64_t kc, int64_t oh, int64_t ow,
+                               int count, float *d) {
+    const conv_geometry *g = cols->g;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    int64_t taps = g->kernel_h * g->kernel_w, plane = g->height * g->width;
+    for (int start = 0; start < nr;) {
+        int pad = start >= count; /* the columns past the matrix's edge: zeros */
+        int64_t len = pad ? nr - start : g->out_width - ow < count - start ? g->out_width - ow : count - start;
+        __mmask16 store[2] = { lanes(0, len), lanes(0, len - 16) };
+        tap_loads loads[AVX512_MAX_KW];
+        if (!pad)
+            for (int64_t kw = 0; kw < g->kernel_w; kw++)
+                plan_loads(g, ow * g->stride_w + kw * g->dilation_w - g->pad_w, len, &loads[kw]);
+        int64_t c = k0 / taps, kh = k0 % taps / g->kernel_w, kw = k0 % g->kernel_w;
+        int64_t ih0 = oh * g->stride_h - g->pad_h;
+        float *o = d + start;
+        for (int64_t k = 0; k < kc; k++, o += nr) {
+            int64_t ih = ih0 + kh * g->dilation_h;
+            __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
+            if (!pad && ih >= 0 && ih < g->height) {
+                const tap_loads *t = &loads[kw];
+                const float *src = cols->x + c * plane + ih * g->width + t->offset;
+                if (g->stride_w == 1) {
+                    v0 = _mm512_maskz_loadu_ps(t->lo[0], src);
+                    v1 = _mm512_maskz_loadu_ps(t->lo[1], src + 16);
+                } else {
+                    v0 = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(t->lo[0], src), even,
+                                                _mm512_maskz_loadu_ps(t->hi[0], src + 16));
+                    v1 = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(t->lo[1], src + 32), even,
+                                                _mm512_maskz_loadu_ps(t->hi[1], src + 48));
+                }
+            }
+            _mm512_mask_storeu_ps(o, store[0], v0);
+            _mm512_mask_storeu_ps(o + 16, store[1], v1);
+            if (++kw == g->kernel_w) {
+                kw = 0;
+                if (++kh == g->kernel_h) {
+                    kh = 0;
+                    c++;
+                }
+            }
+        }
+        start += (int)len;
+        if (!pad && (ow += len) == g->out_width) {
+            ow = 0;
+            oh++;
+        }
+    }
+}
+#endif
+
+void conv_pack_columns(const void *src, int isa, int nr, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
+                       float *dst) {
+    const conv_columns *cols = src;
+    const conv_geometry *g = cols->g;
+#if defined(__x86_64__)
+    int vector = isa == CPU_ISA_AVX512 && nr <= 32 && g->stride_w <= 2 && g->kernel_w <= AVX512_MAX_KW;
+#else
+    (void)isa;
+#endif
+    for (int64_t j = 0; j < nc; j += nr) {
+        int count = (int)(nc - j < nr ? nc - j : nr);
+        int64_t oh = (j0 + j) / g->out_width, ow = (j0 + j) % g->out_width;
+#if defined(__x86_64__)
+        if (vector) {
+            pack_avx512(cols, nr, k0, kc, oh, ow, count, dst + j * kc);
+            continue;
+        }
+#endif
+        pack_portable(cols, nr, k0, kc, oh, ow, count, dst + j * kc);
+    }
+}
