@@ -1,4 +1,4 @@
-/* broadcast.h — numpy broadcasting for the elementwise kernels: collapsed shapes, a parallel row walker. */
+/* broadcast.h — numpy broadcasting for the elementwise kernels: collapsed shapes, a parallel run walker, dtype-generic element access. */
 #ifndef INFER_CPU_BROADCAST_H
 #define INFER_CPU_BROADCAST_H
 
