@@ -52,6 +52,7 @@ TABLE = {
     'aten::alpha_dropout': b.identity('dropout'),
     # layers
     'aten::linear': nn.linear, 'aten::addmm': nn.addmm, 'aten::matmul': nn.matmul, 'aten::bmm': nn.matmul,
+    'aten::baddbmm': nn.baddbmm,
     'aten::conv2d': nn.conv, 'aten::_convolution': nn.conv,
     'aten::batch_norm': nn.batch_norm, 'aten::layer_norm': nn.layer_norm,
     'aten::max_pool2d': nn.max_pool2d, 'aten::avg_pool2d': nn.avg_pool2d,

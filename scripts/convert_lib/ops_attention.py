@@ -1,18 +1,23 @@
 """Mappers of fused attention ops, decomposed into linear / slice / attention / layernorm nodes."""
 import ifg
+from .bridge import torch
 from .opcodes import (ACTIVATION, ACT_GELU, ACT_RELU, ADD, ATTENTION, BINARY, LAYERNORM, LINEAR, RESHAPE,
                       SLICE)
 
 
 def attention_mask(cv, v, keep_if_true=False):
-    """A constant [Lq, Lk] mask (leading 1-dims dropped), or IFG_NONE; True masks out in the result."""
+    """IFG_NONE, or the [Lq, Lk] mask of a mask input that does not depend on the input data (leading
+    dims that merely repeat it, e.g. over batch and heads, dropped); True masks out in the result."""
     if cv.is_none(v):
         return ifg.NONE
-    mask = cv.const(v, 'attention mask')
-    while mask.dim() > 2 and mask.shape[0] == 1:
-        mask = mask[0]
-    if mask.dim() != 2:
-        cv.fail(f'attention mask of shape {list(mask.shape)} is not supported (only [Lq, Lk])')
+    if cv.is_dynamic(v):
+        cv.fail('attention masks computed from the input data are not supported')
+    runs = [cv.value(v, r) for r in range(len(cv.model.runs))]
+    while runs[0].dim() > 2 and all(bool((m == m[:1]).all()) for m in runs):
+        runs = [m[0] for m in runs]
+    mask = runs[0]
+    if mask.dim() != 2 or any(not torch.equal(m, mask) for m in runs):
+        cv.fail(f'attention mask of shape {list(cv.value(v).shape)} is not supported (only [Lq, Lk])')
     if keep_if_true and not mask.dtype.is_floating_point:
         mask = ~mask.bool()
     return cv.tensor(mask.contiguous(), f'{cv.name}.mask')

@@ -1,8 +1,8 @@
 """Mappers of layer ops: linear, conv, norms, pools, embedding, LSTM (see ops.TABLE)."""
 import ifg
 from .bridge import torch
-from .opcodes import (ADAPTIVE_AVGPOOL2D, AVGPOOL2D, BATCHNORM, CONV2D, EMBEDDING, LAYERNORM, LINEAR,
-                      LSTM, MATMUL, MAXPOOL2D)
+from .opcodes import (ADAPTIVE_AVGPOOL2D, ADD, AVGPOOL2D, BATCHNORM, BINARY, CONV2D, EMBEDDING, LAYERNORM,
+                      LINEAR, LSTM, MATMUL, MAXPOOL2D, MUL)
 
 
 def pair(values):
@@ -33,6 +33,23 @@ def matmul(cv, node, a):
     if min(cv.value(a['self']).dim(), cv.value(other).dim()) < 2:
         cv.fail('matmul with a 1-D operand is not supported')
     cv.emit(MATMUL, [cv.tensor(a['self']), cv.tensor(other)], [cv.output(node.output())])
+
+
+def baddbmm(cv, node, a):
+    """beta * self + alpha * (batch1 @ batch2)."""
+    out, dtype = node.output(), cv.dtype(node.output())
+    alpha, beta = float(cv.const(a['alpha'])), float(cv.const(a['beta']))
+    dims = cv.dims(out)
+    product = cv.emit(MATMUL, [cv.tensor(a['batch1']), cv.tensor(a['batch2'])],
+                      [cv.activation(f'{cv.name}.matmul', dtype, dims)])
+    if alpha != 1:
+        product = cv.emit(BINARY, [product], [cv.activation(f'{cv.name}.alpha', dtype, dims)], kind=MUL,
+                          scalar=alpha)
+    addend = cv.tensor(a['self'])
+    if beta != 1:
+        addend = cv.emit(BINARY, [addend], [cv.activation(f'{cv.name}.beta', dtype, cv.info(addend).dims)],
+                         kind=MUL, scalar=beta)
+    cv.emit(BINARY, [product, addend], [cv.output(out)], kind=ADD)
 
 
 def conv(cv, node, a):

@@ -182,12 +182,12 @@ class Golden(unittest.TestCase):
 class OpCoverage(unittest.TestCase):
     def test_zoo_models_match_pytorch(self):
         work = tempfile.mkdtemp(prefix='zoo-')
-        for name, (module, shapes) in zoo.MODELS.items():
+        for name, (module, shapes, static) in zoo.MODELS.items():
             with self.subTest(model=name):
                 model = trace(module, shapes, os.path.join(work, f'{name}.pt'))
-                g = convert(os.path.join(work, f'{name}.pt'), [(s, 'float32') for s in shapes])
+                g = convert(os.path.join(work, f'{name}.pt'), [(s, 'float32') for s in shapes], static)
                 g = ifg.from_bytes(ifg.to_bytes(g))
-                for batch in (2, 3):
+                for batch in [shapes[0][0]] if static else [2, 3]:
                     inputs = [np.random.default_rng(batch).standard_normal([batch] + s[1:]).astype(np.float32)
                               for s in shapes]
                     with torch.no_grad():

@@ -72,6 +72,33 @@ class Attention(nn.Module):
         return self.layer(self.mha(x, x, x, need_weights=False)[0])
 
 
+class MaskedAttention(nn.Module):
+    """nn.MultiheadAttention with a constant causal mask (torch 1.x traces its unfused path: baddbmm)."""
+
+    def __init__(self):
+        super().__init__()
+        self.mha = nn.MultiheadAttention(32, 4, batch_first=True)
+        self.register_buffer('mask', torch.triu(torch.ones(5, 5, dtype=torch.bool), 1))
+
+    def forward(self, x):  # [B, 5, 32]
+        return self.mha(x, x, x, need_weights=False, attn_mask=self.mask)[0]
+
+
+class ScaledDotProduct(nn.Module):
+    """F.scaled_dot_product_attention (torch 2.x) on [B, H, L, D], causal and with a boolean mask."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv = nn.Linear(32, 96)
+        self.register_buffer('keep', torch.rand(6, 6) > 0.3)
+
+    def forward(self, x):  # [B, 6, 32]
+        q, k, v = (t.view(x.size(0), 6, 4, 8).transpose(1, 2) for t in self.qkv(x).chunk(3, dim=-1))
+        causal = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        masked = F.scaled_dot_product_attention(q, k, v, attn_mask=self.keep | torch.eye(6, dtype=torch.bool))
+        return (causal + masked).transpose(1, 2).reshape(x.size(0), 6, 32)
+
+
 class Unsupported(nn.Module):
     """Uses two ops with no mapper: cumsum (twice) and flip."""
 
@@ -80,10 +107,15 @@ class Unsupported(nn.Module):
         return torch.flip(torch.cumsum(y, 1), [1])
 
 
-# name: (module, example input shapes at batch 1)
+# name: (module, example input shapes, static batch); torch 1.x traces masked attention with the batch
+# in dim 1, which only a static batch can express
+TORCH2 = hasattr(F, 'scaled_dot_product_attention')
 MODELS = {
-    'elementwise': (Elementwise, [[1, 8], [1, 8]]),
-    'shapes': (Shapes, [[1, 4, 6]]),
-    'vision': (Vision, [[1, 4, 13, 13]]),
-    'attention_fused': (Attention, [[1, 5, 32]]),
+    'elementwise': (Elementwise, [[1, 8], [1, 8]], False),
+    'shapes': (Shapes, [[1, 4, 6]], False),
+    'vision': (Vision, [[1, 4, 13, 13]], False),
+    'attention_fused': (Attention, [[1, 5, 32]], False),
+    'attention_masked': (MaskedAttention, [[2, 5, 32]], not TORCH2),
 }
+if TORCH2:
+    MODELS['sdpa'] = (ScaledDotProduct, [[1, 6, 32]], False)
