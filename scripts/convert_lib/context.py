@@ -54,8 +54,17 @@ class Converter:
     def value(self, v, run=0):
         return self.model.runs[run][v.unique()]
 
-    def is_dynamic(self, v):
-        return v.unique() in self.model.dynamic
+    def values(self, ref):
+        """The concrete values of a ref (value or constant tensor) in every run."""
+        if isinstance(ref, torch.Tensor):
+            return [ref]
+        return [self.value(ref, run) for run in range(len(self.model.runs))]
+
+    def is_dynamic(self, ref):
+        """Whether a ref (value, tensor id or constant tensor) depends on the input data."""
+        if isinstance(ref, torch.Tensor):
+            return False
+        return isinstance(ref, int) or ref.unique() in self.model.dynamic
 
     def varies(self, v):
         return not self.static and not same(self.value(v, 0), self.value(v, 1))

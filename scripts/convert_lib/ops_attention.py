@@ -12,7 +12,7 @@ def attention_mask(cv, v, keep_if_true=False):
         return ifg.NONE
     if cv.is_dynamic(v):
         cv.fail('attention masks computed from the input data are not supported')
-    runs = [cv.value(v, r) for r in range(len(cv.model.runs))]
+    runs = cv.values(v)
     while runs[0].dim() > 2 and all(bool((m == m[:1]).all()) for m in runs):
         runs = [m[0] for m in runs]
     mask = runs[0]
@@ -23,36 +23,28 @@ def attention_mask(cv, v, keep_if_true=False):
     return cv.tensor(mask.contiguous(), f'{cv.name}.mask')
 
 
-def projected_attention(cv, q_in, kv_in, heads, w, b, proj_w, proj_b, mask, out):
-    """out = proj(attention(q_in Wq, kv_in Wk, kv_in Wv)) with the packed [3E, E] in-projection w."""
-    dims, kv_dims, embed = cv.info(q_in).dims, cv.info(kv_in).dims, cv.value(w).shape[1]
-    new = lambda tag, d: cv.activation(f'{cv.name}.{tag}', 'f32', d)  # noqa: E731
-    if q_in == kv_in:
-        qkv = cv.emit(LINEAR, [q_in, cv.tensor(w), cv.optional(b)], [new('qkv', dims[:-1] + [3 * embed])])
-        parts = [cv.emit(SLICE, [qkv], [new(n, dims)], axis=-1, start=i * embed, end=(i + 1) * embed, step=1)
-                 for i, n in enumerate('qkv')]
-    else:
-        weights, biases = cv.const(w).chunk(3), [None] * 3 if cv.is_none(b) else cv.const(b).chunk(3)
-        parts = [cv.emit(LINEAR, [src, cv.tensor(wi.contiguous(), f'{cv.name}.{n}_weight'),
-                                  ifg.NONE if bi is None else cv.tensor(bi.contiguous(), f'{cv.name}.{n}_bias')],
-                         [new(n, d[:-1] + [embed])])
-                 for src, d, wi, bi, n in zip((q_in, kv_in, kv_in), (dims, kv_dims, kv_dims), weights, biases, 'qkv')]
-    att = cv.emit(ATTENTION, parts + [mask], [new('attention', dims[:-1] + [embed])], heads=heads, causal=0,
-                  scale=0.0)
+def self_attention(cv, x, heads, w, b, proj_w, proj_b, mask, out):
+    """out = proj(attention(x Wq, x Wk, x Wv)) with the packed [3E, E] in-projection w."""
+    dims, embed = cv.info(x).dims, cv.value(w).shape[1]
+
+    def new(tag, d):
+        return cv.activation(f'{cv.name}.{tag}', 'f32', d)
+
+    qkv = cv.emit(LINEAR, [x, cv.tensor(w), cv.optional(b)], [new('qkv', dims[:-1] + [3 * embed])])
+    parts = [cv.emit(SLICE, [qkv], [new(n, dims)], axis=-1, start=i * embed, end=(i + 1) * embed, step=1)
+             for i, n in enumerate('qkv')]
+    att = cv.emit(ATTENTION, parts + [mask], [new('attention', dims)], heads=heads, causal=0, scale=0.0)
     return cv.emit(LINEAR, [att, cv.tensor(proj_w), cv.optional(proj_b)], [out])
 
 
 def multi_head_attention(cv, node, a):
-    """aten::_native_multi_head_attention (its attention-weights output must be unused)."""
+    """aten::_native_multi_head_attention (torch uses it for self-attention only)."""
     if node.outputsAt(1).uses():
         cv.fail('the attention weights output is not supported')
-    q, k, v = a['query'], a['key'], a['value']
-    if k.unique() != v.unique():
-        cv.fail('different key and value inputs are not supported')
-    q_in, kv_in = cv.tensor(q), cv.tensor(k)
-    projected_attention(cv, q_in, kv_in, cv.const(a['num_head']), a['qkv_weight'], a['qkv_bias'],
-                        a['proj_weight'], a['proj_bias'], attention_mask(cv, a['mask']),
-                        cv.output(node.outputsAt(0)))
+    if len({a[k].unique() for k in ('query', 'key', 'value')}) != 1:
+        cv.fail('different query, key and value inputs are not supported')
+    self_attention(cv, cv.tensor(a['query']), cv.const(a['num_head']), a['qkv_weight'], a['qkv_bias'],
+                   a['proj_weight'], a['proj_bias'], attention_mask(cv, a['mask']), cv.output(node.outputsAt(0)))
 
 
 def transformer_encoder_layer(cv, node, a):
@@ -69,8 +61,8 @@ def transformer_encoder_layer(cv, node, a):
         return cv.emit(BINARY, [x, y], [result], kind=ADD)
 
     x = norm(src, 1, new('norm1')) if norm_first else src
-    x = projected_attention(cv, x, x, cv.const(a['num_heads']), a['qkv_weight'], a['qkv_bias'],
-                            a['proj_weight'], a['proj_bias'], attention_mask(cv, a['mask']), new('self_attn'))
+    x = self_attention(cv, x, cv.const(a['num_heads']), a['qkv_weight'], a['qkv_bias'], a['proj_weight'],
+                       a['proj_bias'], attention_mask(cv, a['mask']), new('self_attn'))
     x = add(x, src, new('residual1'))
     if not norm_first:
         x = norm(x, 1, new('norm1'))
@@ -78,7 +70,8 @@ def transformer_encoder_layer(cv, node, a):
     if norm_first:
         x = norm(x, 2, new('norm2'))
     hidden = dims[:-1] + [cv.value(a['ffn_weight_1']).shape[0]]
-    x = cv.emit(LINEAR, [x, cv.tensor(a['ffn_weight_1']), cv.tensor(a['ffn_bias_1'])], [new('linear1', hidden)])
+    x = cv.emit(LINEAR, [x, cv.tensor(a['ffn_weight_1']), cv.tensor(a['ffn_bias_1'])],
+                [new('linear1', hidden)])
     act = ACT_GELU if cv.const(a['use_gelu']) else ACT_RELU
     x = cv.emit(ACTIVATION, [x], [new('activation', hidden)], kind=act)
     x = cv.emit(LINEAR, [x, cv.tensor(a['ffn_weight_2']), cv.tensor(a['ffn_bias_2'])], [new('linear2')])

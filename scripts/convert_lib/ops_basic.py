@@ -24,11 +24,12 @@ def scalar_of(cv, v):
 
 def tensor_as(cv, ref, dtype, name=None):
     """Tensor id of `ref` in `dtype`: constants are converted here, activations get a cast node."""
-    if isinstance(ref, torch.Tensor) or (not isinstance(ref, int) and not cv.is_dynamic(ref)):
-        value = ref if isinstance(ref, torch.Tensor) else cv.const(ref)
+    if not cv.is_dynamic(ref):
+        given = isinstance(ref, torch.Tensor)
+        value = ref if given else cv.const(ref)
         if value.dtype != TORCH_DTYPES[dtype]:
-            return cv.constant(name or (cv.const_name(ref) if not isinstance(ref, torch.Tensor)
-                                        else f'{cv.name}.const'), value.to(TORCH_DTYPES[dtype]))
+            name = name or (f'{cv.name}.const' if given else cv.const_name(ref))
+            return cv.constant(name, value.to(TORCH_DTYPES[dtype]))
     tid = cv.tensor(ref, name)
     src = cv.info(tid)
     if src.dtype == dtype:
@@ -147,7 +148,7 @@ def slice_(cv, node, a):
     start = 0 if cv.is_none(a['start']) else cv.const(a['start'], 'slice start')
     end = INT64_MAX if cv.is_none(a['end']) else cv.const(a['end'], 'slice end')
     cv.emit(SLICE, [cv.tensor(a['self'])], [cv.output(node.output())], axis=cv.const(a['dim']),
-            start=start, end=min(end, INT64_MAX), step=cv.const(a['step']))
+            start=start, end=end, step=cv.const(a['step']))
 
 
 def select(cv, node, a):
@@ -172,6 +173,8 @@ def split(cv, node, a):
     for i, (piece, second) in enumerate(zip(pieces, seconds)):
         dims = cv.batch_dims(piece, second, f'{out.debugName()}[{i}]')
         size = 1 if unbind else dims[dim]
+        if size < 0:
+            cv.fail('splitting along the batch dimension is not supported')
         part_dims = dims[:dim] + [1] + dims[dim:] if unbind else dims
         part = cv.activation(f'{cv.name}.{i}', cv.dtype(x), part_dims)
         cv.emit(SLICE, [cv.tensor(x)], [part], axis=dim, start=start, end=start + size, step=1)

@@ -123,9 +123,7 @@ def lstm(cv, node, a):
     layers, has_biases = cv.const(a['num_layers']), cv.const(a['has_biases'])
     states = []
     for ref, label in zip(cv.items(a['hx']), ('h0', 'c0')):
-        runs = [ref] if isinstance(ref, torch.Tensor) else [cv.value(ref, r) for r in range(len(cv.model.runs))]
-        dynamic = not isinstance(ref, torch.Tensor) and cv.is_dynamic(ref)
-        zeros = not dynamic and all(not bool(t.any()) for t in runs)
+        zeros = not cv.is_dynamic(ref) and not any(bool(t.any()) for t in cv.values(ref))
         states.append(ifg.NONE if zeros else cv.tensor(ref, f'{cv.name}.{label}'))
     params = cv.items(a['params'])
     per_layer = 4 if has_biases else 2
@@ -135,8 +133,8 @@ def lstm(cv, node, a):
         group = params[layer * per_layer:(layer + 1) * per_layer]
         weights += [cv.tensor(p, f'{cv.name}.{n}_l{layer}') for p, n in zip(group, names)]
         weights += [ifg.NONE] * (4 - per_layer)
-    w_hh = params[1] if isinstance(params[1], torch.Tensor) else cv.const(params[1])
-    x, hidden, batch_first = cv.tensor(a['input']), w_hh.shape[1], int(cv.const(a['batch_first']))
+    hidden, batch_first = cv.values(params[1])[0].shape[1], int(cv.const(a['batch_first']))
+    x = cv.tensor(a['input'])
     state_dims = [layers, cv.value(a['input']).shape[1 - batch_first], hidden]  # unused: example batch
     outputs = [cv.output(v, suffix) if v.uses() else cv.activation(cv.name + suffix, 'f32', dims)
                for v, suffix, dims in zip(node.outputs(), ('', '.h_n', '.c_n'),

@@ -1,4 +1,4 @@
-"""Builds the golden models, saves them as TorchScript with example inputs and PyTorch outputs, converts each."""
+"""Builds the golden models, saves them (TorchScript, example inputs, PyTorch outputs) and converts each."""
 import math
 import os
 import subprocess
@@ -143,7 +143,8 @@ def convert_all(names, outdir, jobs=2):
     for name in names:
         inputs = [arg for spec in MODELS[name][3] for arg in ('--input', spec)]
         pt, ifg = (os.path.join(outdir, f'{name}.{ext}') for ext in ('pt', 'ifg'))
-        running.append((name, subprocess.Popen([sys.executable, CONVERT, pt, '-o', ifg] + inputs + ['--meta', f'name={name}'])))
+        command = [sys.executable, CONVERT, pt, '-o', ifg, '--meta', f'name={name}'] + inputs
+        running.append((name, subprocess.Popen(command)))
         if len(running) >= jobs or name == names[-1]:
             for done, process in running:
                 if process.wait() != 0:
