@@ -33,10 +33,13 @@ class Model:
         self.graph.eraseInput(0)
         self.inputs = list(self.graph.inputs())
         self.input_names = [re.sub(r'\.\d+$', '', v.debugName()) for v in self.inputs]
+        self.runs = []
+        self._analyze()
+
+    def _analyze(self):
         self.nodes = list(self.graph.nodes())
         self.outputs = flatten(self.graph.return_node().inputsAt(0))
         self.dynamic = self._data_dependent()
-        self.runs = []
 
     def _data_dependent(self):
         """Unique ids of values that depend on the data (not only the shapes) of a graph input."""
@@ -52,6 +55,28 @@ class Model:
             if reads_dynamic(node):
                 dynamic.update(o.unique() for o in node.outputs())
         return dynamic
+
+    def inline_constant_branches(self):
+        """Replace each prim::If whose condition was the same in every run by its taken branch (for
+        scripted models); returns whether any was replaced, after which the runs must be redone."""
+        changed = False
+        for node in self.nodes:
+            condition = node.inputsAt(0).unique() if node.kind() == 'prim::If' else None
+            if condition is None or condition in self.dynamic or len({r[condition] for r in self.runs}) != 1:
+                continue
+            block = list(node.blocks())[0 if self.runs[0][condition] else 1]
+            mapping = {}
+            for inner in block.nodes():
+                clone = self.graph.createClone(inner, lambda v: mapping.get(v.unique(), v))
+                clone.insertBefore(node)
+                mapping.update((old.unique(), new) for old, new in zip(inner.outputs(), clone.outputs()))
+            for out, result in zip(node.outputs(), block.outputs()):
+                out.replaceAllUsesWith(mapping.get(result.unique(), result))
+            node.destroy()
+            changed = True
+        if changed:
+            self._analyze()
+        return changed
 
     def embedding_rows(self):
         """The smallest vocabulary size among embedding tables, or None."""

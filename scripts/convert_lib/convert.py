@@ -66,6 +66,8 @@ def node_name(model, node, index):
 
 
 def run_twice(model, specs, static_batch):
+    """Record concrete values at the given batch and, unless static, at batch + 1."""
+    model.runs = []
     vocab = model.embedding_rows()
     for extra in ([0] if static_batch else [0, 1]):
         try:
@@ -119,12 +121,14 @@ def convert(path, specs, static_batch=False, user_meta=()):
     if len(specs) != len(model.inputs):
         raise ConvertError(f'forward takes {len(model.inputs)} input(s) ({", ".join(model.input_names)}), '
                            f'got {len(specs)} --input')
+    run_twice(model, specs, static_batch)
+    while model.inline_constant_branches():
+        run_twice(model, specs, static_batch)
     missing = unsupported_ops(model)
     if missing:
         lines = [f'  {kind}  x{count}  first at {where}' for kind, (count, where) in sorted(missing.items())]
         raise ConvertError(f'{len(missing)} unsupported op kind(s):\n' + '\n'.join(lines))
     check_in_place(model)
-    run_twice(model, specs, static_batch)
     cv = Converter(model, static_batch)
     cv.names.update(f'output{k}' for k in range(len(model.outputs)))
     add_inputs(cv, specs)

@@ -42,11 +42,15 @@ def run_convert(*args):
 
 
 def trace(module, shapes, path):
+    """Save `module` traced (or scripted if it says so) to `path`; returns it loaded back."""
     torch.manual_seed(0)
     model = module().eval()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        torch.jit.trace(model, [torch.randn(s) for s in shapes], check_trace=False).save(path)
+        if getattr(model, 'scripted', False):
+            torch.jit.script(model).save(path)
+        else:
+            torch.jit.trace(model, [torch.randn(s) for s in shapes], check_trace=False).save(path)
     return torch.jit.load(path)
 
 

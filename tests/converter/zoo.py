@@ -99,6 +99,25 @@ class ScaledDotProduct(nn.Module):
         return (causal + masked).transpose(1, 2).reshape(x.size(0), 6, 32)
 
 
+class Branches(nn.Module):
+    """Scripted, with branches on shapes that are the same at every batch (inlined by the converter)."""
+    scripted = True
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):  # [B, 3, 8]
+        if x.dim() == 3:
+            x = x.mean(1)
+        if x.size(-1) != 8:
+            raise ValueError('expected 8 features')
+        y = self.fc(x)
+        if x.size(0) > 0:
+            y = torch.relu(y)
+        return y
+
+
 class Unsupported(nn.Module):
     """Uses two ops with no mapper: cumsum (twice) and flip."""
 
@@ -116,6 +135,7 @@ MODELS = {
     'vision': (Vision, [[1, 4, 13, 13]], False),
     'attention_fused': (Attention, [[1, 5, 32]], False),
     'attention_masked': (MaskedAttention, [[2, 5, 32]], not TORCH2),
+    'branches': (Branches, [[1, 3, 8]], False),
 }
 if TORCH2:
     MODELS['sdpa'] = (ScaledDotProduct, [[1, 6, 32]], False)
