@@ -86,6 +86,12 @@ static infer_status prepare_matmul(cuda_ctx *c, cuda_node_plan *p, const infer_t
         d.align_a = cuda_align_of((uint64_t)d.stride_a * es);
         d.align_b = cuda_align_of((uint64_t)d.stride_b * es);
         d.align_c = cuda_align_of((uint64_t)d.stride_c * es);
+    } else if (s.ba == 1 && s.bb == s.bo) { /* a shared: strided batched with a's stride 0 */
+        p->mm_mode = MM_SINGLE;
+        d.M = s.M, d.batch = s.bo;
+        d.stride_a = 0, d.stride_b = s.K * s.N, d.stride_c = s.M * s.N;
+        d.align_b = cuda_align_of((uint64_t)d.stride_b * es);
+        d.align_c = cuda_align_of((uint64_t)d.stride_c * es);
     } else { /* general broadcast: one GEMM per output matrix */
         p->mm_mode = MM_LOOP;
         d.M = s.M;

@@ -92,8 +92,8 @@ Test(cuda_nn, matmul_batches) {
         { 2, { 5, 7 }, 2, { 7, 4 }, 2, { 5, 4 } },                       /* plain */
         { 3, { 3, 5, 7 }, 3, { 3, 7, 4 }, 3, { 3, 5, 4 } },              /* strided batch */
         { 3, { 3, 5, 7 }, 2, { 7, 4 }, 3, { 3, 5, 4 } },                 /* b shared: folded */
-        { 2, { 5, 7 }, 3, { 3, 7, 4 }, 3, { 3, 5, 4 } },                 /* a shared: per batch */
-        { 4, { 2, 1, 5, 7 }, 4, { 1, 3, 7, 4 }, 4, { 2, 3, 5, 4 } },     /* both broadcast */
+        { 2, { 5, 7 }, 3, { 3, 7, 4 }, 3, { 3, 5, 4 } },                 /* a shared: stride 0 */
+        { 4, { 2, 1, 5, 7 }, 4, { 1, 3, 7, 4 }, 4, { 2, 3, 5, 4 } },     /* both broadcast: one GEMM per matrix */
         { 4, { 2, 4, 9, 16 }, 4, { 2, 4, 16, 9 }, 4, { 2, 4, 9, 9 } },   /* attention scores */
     };
     for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
