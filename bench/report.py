@@ -110,7 +110,7 @@ def markdown(args, rows, profiles, torch_version, ort_version):
             f'Python {platform.python_version()}',
             f'- 1-minute load average: {args.load_start[0]:.2f} at the start, {m["load"][0]:.2f} at the end '
             '(above ~0.3 other processes compete for the cores and the numbers are noisy)',
-            f'- method: {args.threads} threads for every engine, {args.rounds} interleaved rounds '
+            f'- method: {args.threads} threads for every engine at nice {args.nice}, {args.rounds} interleaved rounds '
             f'(infer, then each peer) of {args.duration:g} s each after a 200 ms warm-up; '
             'cells are the median of the per-round medians of per-run latency; ratio < 1: infer is faster', '']
     body = [table(rows)]
