@@ -31,68 +31,75 @@ static void row_checked(const dw_plane *p, int64_t oh, float *y, int64_t ow0, in
 }
 
 #if defined(__x86_64__)
-#define DW_VECS 4 /* independent accumulators: hide the FMA latency of the tap chain */
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
 
-/* DW_VECS x 16 output columns from ow; mask[v] selects the columns of vector v (all set for a full
- * block, which then compiles to plain loads), mask_lo/hi the inputs stride 2 reads for it. kernel_w
- * is passed separately so that the common 3 can be a constant. */
-AVX512 static inline __attribute__((always_inline)) void
-block_avx512(const dw_plane *p, int64_t oh, float *y, int64_t ow, int64_t kernel_w, const __mmask16 *mask,
-             const __mmask16 *mask_lo, const __mmask16 *mask_hi) {
+/* Lanes [a, b) of 16 (none when b <= a). */
+static inline __mmask16 lanes(int64_t a, int64_t b) {
+    a = a < 0 ? 0 : a;
+    b = b > 16 ? 16 : b;
+    return b > a ? (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1)) : 0;
+}
+
+/* nv x 16 + tail (< 16) columns from ow whose taps are all inside the row, with one accumulator per
+ * vector to hide the FMA latency of the tap chain. nv, stride and kernel_w are constants where it is
+ * inlined; only the tail vector's loads and store are masked. */
+AVX512 static inline __attribute__((always_inline)) void block_inside(const dw_plane *p, int64_t oh, float *y,
+                                                                      int64_t ow, int nv, int64_t tail,
+                                                                      int64_t stride, int64_t kernel_w) {
     const conv_geometry *g = p->g;
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    __m512 acc[DW_VECS];
-    for (int v = 0; v < DW_VECS; v++) acc[v] = _mm512_set1_ps(p->bias);
+    /* stride 2 reads inputs 0 .. 2*count-2 of a vector's 32 */
+    __mmask16 m = lanes(0, tail), m_lo = lanes(0, 2 * tail - 1), m_hi = lanes(-16, 2 * tail - 17);
+    __m512 acc[5];
+    for (int v = 0; v <= nv; v++) acc[v] = _mm512_set1_ps(p->bias);
     for (int64_t kh = 0; kh < g->kernel_h; kh++) {
         int64_t ih = oh * g->stride_h - g->pad_h + kh * g->dilation_h;
         if (ih < 0 || ih >= g->height) continue;
-        const float *xr = p->x + ih * g->width + ow * g->stride_w - g->pad_w;
-        const float *wr = p->w + kh * kernel_w;
+        const float *xr = p->x + ih * g->width + ow * stride - g->pad_w, *wr = p->w + kh * kernel_w;
         for (int64_t kw = 0; kw < kernel_w; kw++) {
             const float *src = xr + kw * g->dilation_w;
             __m512 wt = _mm512_set1_ps(wr[kw]);
-            if (g->stride_w == 1) {
-                for (int v = 0; v < DW_VECS; v++)
-                    acc[v] = _mm512_fmadd_ps(wt, _mm512_maskz_loadu_ps(mask[v], src + 16 * v), acc[v]);
-            } else {
-                for (int v = 0; v < DW_VECS; v++) {
-                    __m512 lo = _mm512_maskz_loadu_ps(mask_lo[v], src + 32 * v);
-                    __m512 hi = _mm512_maskz_loadu_ps(mask_hi[v], src + 32 * v + 16);
-                    acc[v] = _mm512_fmadd_ps(wt, _mm512_permutex2var_ps(lo, even, hi), acc[v]);
-                }
+            for (int v = 0; v < nv; v++) {
+                __m512 x = stride == 1 ? _mm512_loadu_ps(src + 16 * v)
+                                       : _mm512_permutex2var_ps(_mm512_loadu_ps(src + 32 * v), even,
+                                                                _mm512_maskz_loadu_ps(0x7FFF, src + 32 * v + 16));
+                acc[v] = _mm512_fmadd_ps(wt, x, acc[v]);
+            }
+            if (tail) {
+                __m512 x = stride == 1 ? _mm512_maskz_loadu_ps(m, src + 16 * nv)
+                                       : _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(m_lo, src + 32 * nv), even,
+                                                                _mm512_maskz_loadu_ps(m_hi, src + 32 * nv + 16));
+                acc[nv] = _mm512_fmadd_ps(wt, x, acc[nv]);
             }
         }
     }
-    for (int v = 0; v < DW_VECS; v++) _mm512_mask_storeu_ps(y + ow + 16 * v, mask[v], acc[v]);
+    for (int v = 0; v < nv; v++) _mm512_storeu_ps(y + ow + 16 * v, acc[v]);
+    if (tail) _mm512_mask_storeu_ps(y + ow + 16 * nv, m, acc[nv]);
 }
 
-/* Output columns [ow0, ow1) of row oh where every horizontal tap is inside the row; stride 1 or 2.
- * Returns ow1. */
-AVX512 static int64_t row_interior_avx512(const dw_plane *p, int64_t oh, float *y, int64_t ow0, int64_t ow1) {
-    static const __mmask16 full[DW_VECS] = { 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF };
-    static const __mmask16 full_hi[DW_VECS] = { 0x7FFF, 0x7FFF, 0x7FFF, 0x7FFF }; /* stride 2 reads 31 */
-    int64_t ow = ow0, kernel_w = p->g->kernel_w;
-    for (; ow + 16 * DW_VECS <= ow1; ow += 16 * DW_VECS) {
-        if (kernel_w == 3) block_avx512(p, oh, y, ow, 3, full, full, full_hi);
-        else block_avx512(p, oh, y, ow, kernel_w, full, full, full_hi);
-    }
-    if (ow < ow1) {
-        __mmask16 mask[DW_VECS], mask_lo[DW_VECS], mask_hi[DW_VECS];
-        for (int v = 0; v < DW_VECS; v++) {
-            int64_t count = ow1 - ow - 16 * v;
-            count = count < 0 ? 0 : count > 16 ? 16 : count;
-            int64_t span = count ? 2 * count - 1 : 0;
-            mask[v] = (__mmask16)((1u << count) - 1);
-            mask_lo[v] = span >= 16 ? 0xFFFF : (__mmask16)((1u << span) - 1);
-            mask_hi[v] = span > 16 ? (__mmask16)((1u << (span - 16)) - 1) : 0;
-        }
-        block_avx512(p, oh, y, ow, kernel_w, mask, mask_lo, mask_hi);
-    }
-    return ow1;
+#define INSIDE_BLOCKS(STRIDE, KERNEL_W)                                                                 \
+    do {                                                                                                \
+        for (; ow + 64 <= hi; ow += 64) block_inside(p, oh, y, ow, 4, 0, STRIDE, KERNEL_W);            \
+        int64_t tail = (hi - ow) % 16;                                                                  \
+        switch ((hi - ow) / 16) {                                                                       \
+        case 0: if (tail) block_inside(p, oh, y, ow, 0, tail, STRIDE, KERNEL_W); break;                 \
+        case 1: block_inside(p, oh, y, ow, 1, tail, STRIDE, KERNEL_W); break;                           \
+        case 2: block_inside(p, oh, y, ow, 2, tail, STRIDE, KERNEL_W); break;                           \
+        default: block_inside(p, oh, y, ow, 3, tail, STRIDE, KERNEL_W); break;                          \
+        }                                                                                               \
+    } while (0)
+
+/* Columns [lo, hi) of row oh, whose taps are all inside the row; stride 1 or 2. */
+AVX512 static void row_inside_avx512(const dw_plane *p, int64_t oh, float *y, int64_t lo, int64_t hi) {
+    const conv_geometry *g = p->g;
+    int64_t ow = lo, kernel_w = g->kernel_w;
+    if (g->stride_w == 1 && kernel_w == 3) INSIDE_BLOCKS(1, 3);
+    else if (g->stride_w == 1) INSIDE_BLOCKS(1, kernel_w);
+    else if (kernel_w == 3) INSIDE_BLOCKS(2, 3);
+    else INSIDE_BLOCKS(2, kernel_w);
 }
 
-/* As row_interior_avx512 with 8 columns at a time; leaves the last ow1 - ow0 mod 8 columns. */
+/* As row_inside_avx512 with 8 columns at a time; leaves the last ow1 - ow0 mod 8 columns. */
 __attribute__((target("avx2,fma"))) static int64_t row_interior_avx2(const dw_plane *p, int64_t oh, float *y,
                                                                       int64_t ow0, int64_t ow1) {
     const conv_geometry *g = p->g;
@@ -140,15 +147,18 @@ static void plane(const dw_plane *p, int isa, const float *residual, const act_p
     int vector = g->stride_w <= 2 && isa >= CPU_ISA_AVX2;
     for (int64_t oh = 0; oh < g->out_height; oh++) {
         float *row = y + oh * g->out_width;
-        int64_t done = lo;
 #if defined(__x86_64__)
-        if (vector && isa == CPU_ISA_AVX512) done = row_interior_avx512(p, oh, row, lo, hi);
-        else if (vector) done = row_interior_avx2(p, oh, row, lo, hi);
-#else
-        (void)vector;
-#endif
+        int64_t done = lo;
+        if (vector && isa == CPU_ISA_AVX512) {
+            row_inside_avx512(p, oh, row, lo, hi);
+            done = hi;
+        } else if (vector) done = row_interior_avx2(p, oh, row, lo, hi);
         row_checked(p, oh, row, 0, lo);
         row_checked(p, oh, row, done, g->out_width);
+#else
+        (void)vector;
+        row_checked(p, oh, row, 0, g->out_width);
+#endif
         gemm_epilogue ep = { NULL, 0, residual ? residual + oh * g->out_width : NULL, 0, *act };
         cpu_epilogue_isa(isa, row, 1, g->out_width, g->out_width, &ep, 0, 0);
     }

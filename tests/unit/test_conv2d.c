@@ -38,6 +38,9 @@ static const conv_case cases[] = {
     { 3, 5, 17, 37, 10, 3, 5, 1, 2, 0, 1, 2, 2, 5, 1, 1, ACT_HARDSWISH },
     { 1, 7, 13, 21, 7, 3, 3, 3, 3, 1, 1, 1, 1, 7, 0, 1, ACT_RELU }, /* stride 3: the checked path */
     { 1, 3, 7, 9, 3, 1, 1, 1, 1, 0, 0, 1, 1, 3, 1, 0, ACT_NONE },  /* 1x1 depthwise */
+    { 1, 3, 5, 161, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, 1, 0, ACT_NONE },   /* rows of 64+ inside columns */
+    { 1, 2, 4, 150, 2, 5, 5, 1, 1, 2, 2, 1, 1, 2, 0, 1, ACT_RELU },
+    { 1, 2, 5, 101, 4, 3, 5, 2, 2, 1, 2, 1, 2, 2, 1, 1, ACT_NONE },
 };
 
 static int64_t out_size(int64_t in, int64_t k, int s, int p, int d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
