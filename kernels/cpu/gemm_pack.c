@@ -32,6 +32,26 @@ __attribute__((target("avx512f"))) static void transpose16x16(const float *src, 
     }
     for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * nr, r[i]);
 }
+
+/* Transposes 8 rows x 8 columns (row stride ld) into 8 rows of the sliver (row stride nr). */
+__attribute__((target("avx2"))) static void transpose8x8(const float *src, int64_t ld, float *dst, int nr) {
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * ld);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(dst + i * nr, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+        _mm256_storeu_ps(dst + (i + 4) * nr, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+    }
+}
 #endif
 
 /* Gathers column-wise: dst[k * width + w] = src[w * ld + k] for w < count, zero beyond. */
@@ -92,6 +112,13 @@ static void pack_sliver_strided(int isa, int64_t kc, int width, int count, const
         int64_t k = 0;
         for (; k + 16 <= kc; k += 16)
             for (int w = 0; w < width; w += 16) transpose16x16(src + w * ld + k, ld, dst + k * width + w, width);
+        if (k < kc) pack_strided(kc - k, width, count, src + k, ld, dst + k * width);
+        return;
+    }
+    if (isa >= CPU_ISA_AVX2 && count == width && width % 8 == 0) {
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8)
+            for (int w = 0; w < width; w += 8) transpose8x8(src + w * ld + k, ld, dst + k * width + w, width);
         if (k < kc) pack_strided(kc - k, width, count, src + k, ld, dst + k * width);
         return;
     }
