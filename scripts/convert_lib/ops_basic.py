@@ -187,8 +187,12 @@ def split(cv, node, a):
 
 
 def expand(cv, node, a):
-    out = node.output()
-    cv.emit(EXPAND, [cv.tensor(a['self'])], [cv.output(out)], shape=cv.dims(out))
+    """expand / expand_as to the output's dims; a dynamic batch must come from the input itself."""
+    x, out = cv.tensor(a['self']), node.output()
+    shape, source = cv.dims(out), cv.info(x).dims
+    if shape[0] == -1 and (len(source) != len(shape) or source[0] != -1):
+        cv.fail('expanding a tensor to the batch size is not supported')
+    cv.emit(EXPAND, [x], [cv.output(out)], shape=shape)
 
 
 def concat(cv, node, a):
