@@ -24,9 +24,11 @@ def _run(cmd, cwd=None):
         return ''
 
 
-def machine(root):
+def machine():
+    """Taken when the run starts: date, CPU, cores, OPENBLAS_CORETYPE, infer's commit, load average."""
     cpu = next((line.split(':', 1)[1].strip() for line in _run(['lscpu']).splitlines()
                 if line.startswith('Model name')), platform.processor() or '?')
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     return {'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), 'cpu': cpu,
             'cores': os.cpu_count(), 'openblas': os.environ.get('OPENBLAS_CORETYPE', 'unset'),
             'commit': _run(['git', 'describe', '--always', '--dirty'], cwd=root) or '?', 'load': os.getloadavg()}
@@ -103,12 +105,12 @@ def profile_section(profiles):
 
 
 def markdown(args, rows, profiles, torch_version, ort_version):
-    m = machine(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    m = args.machine
     head = [f'### bench/compare, {m["date"]}', '',
             f'- machine: {m["cpu"]}, {m["cores"]} cores; OPENBLAS_CORETYPE={m["openblas"]}',
             f'- versions: infer {m["commit"]}, torch {torch_version}, onnxruntime {ort_version}, '
             f'Python {platform.python_version()}',
-            f'- 1-minute load average: {args.load_start[0]:.2f} at the start, {m["load"][0]:.2f} at the end '
+            f'- 1-minute load average: {m["load"][0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end '
             '(above ~0.3 other processes compete for the cores and the numbers are noisy)',
             f'- method: {args.threads} threads for every engine at nice {args.nice}, {args.rounds} interleaved rounds '
             f'(infer, then each peer) of {args.duration:g} s each after a 200 ms warm-up; '
