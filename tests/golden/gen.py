@@ -1,4 +1,7 @@
-"""Builds the golden models, saves them (TorchScript, example inputs, PyTorch outputs) and converts each."""
+"""Builds the golden models, saves them (TorchScript, example inputs, PyTorch outputs) and converts each.
+
+usage: /usr/bin/python3 tests/golden/gen.py [OUTDIR [NAME...]]   (OUTDIR defaults to build/golden)
+"""
 import math
 import os
 import subprocess
