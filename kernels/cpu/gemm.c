@@ -175,6 +175,32 @@ static void gemm_tiny(const gemm_problem *p, int64_t i0, int64_t i1, int64_t j0,
     cpu_epilogue_isa(p->isa, p->C + i0 * p->ldc + j0, i1 - i0, j1 - j0, p->ldc, p->ep, i0, j0);
 }
 
+/* Few columns (n <= GEMM_SMALL_M): as Cᵀ = op(B)ᵀ · op(A)ᵀ through the small-M kernel, which streams
+ * A unpacked instead of packing it for a handful of columns. Uses scratch for op(B)ᵀ and Cᵀ; returns 0
+ * (doing nothing) when they do not fit. */
+static int gemm_small_n(const gemm_arch *arch, uint8_t *scratch, const gemm_problem *p, int64_t i0, int64_t i1,
+                        int64_t j0, int64_t j1) {
+    int64_t m = i1 - i0, n = j1 - j0, k_dim = p->K;
+    size_t floats = (size_t)(n * k_dim) * (p->b_source ? 2 : 1) + (size_t)(n * m) + 48;
+    if (floats * sizeof(float) > CPU_SCRATCH_BYTES) return 0;
+    float *bt = align64(scratch), *ct = bt + ((n * k_dim + 15) & ~(int64_t)15);
+    if (p->b_source) { /* op(B) [K, n] row-major from the packer, then transposed */
+        float *b = ct + ((n * m + 15) & ~(int64_t)15);
+        p->b_source->pack(p->b_source->src, p->isa, (int)n, 0, k_dim, j0, n, b);
+        for (int64_t j = 0; j < n; j++)
+            for (int64_t k = 0; k < k_dim; k++) bt[j * k_dim + k] = b[k * n + j];
+    } else {
+        for (int64_t j = 0; j < n; j++)
+            for (int64_t k = 0; k < k_dim; k++) bt[j * k_dim + k] = *b_at(p, k, j0 + j);
+    }
+    /* op(A)ᵀ as the small kernel's right-hand side: rows of op(A) are A's rows unless A is transposed */
+    arch->small_m(n, m, k_dim, bt, k_dim, !p->trans_a, a_at(p, i0, 0), p->lda, ct, m);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) p->C[(i0 + i) * p->ldc + j0 + j] = ct[j * m + i];
+    cpu_epilogue_isa(p->isa, p->C + i0 * p->ldc + j0, m, n, p->ldc, p->ep, i0, j0);
+    return 1;
+}
+
 /* Serial GEMM of the block C[i0:i1, j0:j1], choosing the method by shape. */
 static void gemm_range(uint8_t *scratch, const gemm_problem *p, int64_t i0, int64_t i1, int64_t j0,
                        int64_t j1) {
@@ -186,6 +212,7 @@ static void gemm_range(uint8_t *scratch, const gemm_problem *p, int64_t i0, int6
         return;
     }
     const gemm_arch *arch = arch_for(p->isa);
+    if (n <= GEMM_SMALL_M && m > GEMM_SMALL_M && gemm_small_n(arch, scratch, p, i0, i1, j0, j1)) return;
     if (p->b_source) {
         gemm_blocked(arch, scratch, p, i0, i1, j0, j1);
         return;

@@ -24,6 +24,10 @@ static const conv_case cases[] = {
     { 1, 4, 13, 13, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2, 1, 1, ACT_TANH },
     { 3, 6, 7, 17, 10, 5, 5, 2, 2, 3, 3, 1, 1, 2, 0, 1, ACT_NONE },
     { 1, 10, 13, 13, 4, 1, 1, 1, 1, 0, 0, 1, 1, 2, 1, 0, ACT_HARDSIGMOID }, /* grouped 1x1 */
+    /* at most 4 output positions (the GEMM's few-columns path) */
+    { 1, 13, 3, 3, 17, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, ACT_RELU },
+    { 3, 5, 5, 5, 9, 5, 5, 1, 1, 0, 0, 1, 1, 1, 1, 0, ACT_GELU },
+    { 1, 10, 3, 3, 12, 3, 3, 2, 2, 1, 1, 1, 1, 2, 0, 1, ACT_NONE },
     /* rows wider than one 32-column sliver: stride 1, 2 (dilated) and 3 */
     { 1, 3, 9, 45, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, ACT_RELU },
     { 1, 2, 5, 41, 3, 5, 5, 1, 1, 2, 2, 1, 1, 1, 0, 1, ACT_NONE },

@@ -7,11 +7,12 @@
 
 typedef struct { int64_t m, n, k; } gemm_size;
 
-/* Tiny, small-M, single-block and multi-block (K > 256, M > 144, N > 1536) problems. */
+/* Tiny, small-M, small-N, single-block and multi-block (K > 256, M > 144, N > 1536) problems. */
 static const gemm_size sizes[] = {
     { 1, 1, 1 },    { 3, 7, 13 },    { 1, 127, 65 },  { 2, 33, 300 },  { 4, 65, 17 },   { 5, 17, 31 },
     { 13, 31, 33 }, { 17, 65, 7 },   { 31, 33, 127 }, { 33, 127, 1 },  { 65, 13, 129 }, { 127, 17, 65 },
-    { 7, 300, 40 }, { 200, 3, 300 }, { 129, 257, 19 }, { 200, 70, 260 }, { 9, 1600, 21 }, { 3, 5, 0 },
+    { 7, 300, 40 }, { 200, 3, 300 }, { 129, 257, 19 }, { 200, 70, 260 }, { 9, 1600, 21 }, { 127, 4, 65 },
+    { 17, 1, 33 },  { 40, 2, 500 },  { 3, 5, 0 },
 };
 
 enum { EP_NONE, EP_BIAS_COL_RELU, EP_BIAS_ROW_CLIP, EP_RESIDUAL_GELU, EP_BIAS_RESIDUAL, EP_BIAS_ROW_SIGMOID,
