@@ -6,9 +6,11 @@ import re
 from . import ConvertError
 from .bridge import torch
 
-# Nodes that read only the metadata (shape, dtype, device) of their inputs, never the data.
+# Nodes that read only the metadata (shape, dtype, device) of their first input, never its data.
 METADATA_OPS = {'aten::size', 'aten::dim', 'aten::numel', 'aten::len', 'prim::device', 'prim::dtype',
-                'prim::layout', 'prim::is_cuda', 'aten::is_floating_point', 'prim::shape'}
+                'prim::layout', 'prim::is_cuda', 'aten::is_floating_point', 'prim::shape',
+                'aten::zeros_like', 'aten::ones_like', 'aten::full_like',
+                'aten::new_zeros', 'aten::new_ones', 'aten::new_full'}
 TORCH_DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'int64': torch.int64,
                 'int32': torch.int32, 'bool': torch.bool}
 
@@ -46,9 +48,8 @@ class Model:
         dynamic = {v.unique() for v in self.inputs}
 
         def reads_dynamic(node):
-            if node.kind() in METADATA_OPS:
-                return False
-            return (any(i.unique() in dynamic for i in node.inputs()) or
+            inputs = list(node.inputs())[1 if node.kind() in METADATA_OPS else 0:]
+            return (any(i.unique() in dynamic for i in inputs) or
                     any(reads_dynamic(n) for b in node.blocks() for n in b.nodes()))
 
         for node in self.nodes:
