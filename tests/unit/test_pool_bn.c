@@ -122,11 +122,15 @@ Test(maxpool2d, matches_naive_with_padding_dilation_ceil_mode_and_nan) {
             thread_pool *pool = NULL;
             infer_error err;
             if (threads > 1) cr_assert_eq(pool_create(threads, &pool, &err), INFER_OK);
-            cpu_ctx ctx = { pool, threads, cpu_detect_isa(), NULL, 0, NULL };
-            cr_assert_eq(cpu_maxpool2d(&ctx, &node, &in, &out, &err), INFER_OK, "%s", err.message);
-            for (int64_t i = 0; i < count; i++) {
-                if (isnan(want[i])) cr_assert(isnan(y[i]), "case %zu: NaN not propagated at %ld", t, (long)i);
-                else cr_assert_eq(y[i], want[i], "case %zu threads %d at %ld: %g vs %g", t, threads, (long)i, y[i], want[i]);
+            for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
+                cpu_ctx ctx = { pool, threads, isa, NULL, 0, NULL };
+                for (int64_t i = 0; i < count; i++) y[i] = -777.0f;
+                cr_assert_eq(cpu_maxpool2d(&ctx, &node, &in, &out, &err), INFER_OK, "%s", err.message);
+                for (int64_t i = 0; i < count; i++) {
+                    if (isnan(want[i])) cr_assert(isnan(y[i]), "case %zu: NaN not propagated at %ld", t, (long)i);
+                    else cr_assert_eq(y[i], want[i], "case %zu threads %d isa %d at %ld: %g vs %g", t, threads, isa,
+                                      (long)i, y[i], want[i]);
+                }
             }
             pool_destroy(pool);
         }
