@@ -71,7 +71,7 @@ class Converter:
 
     def const(self, v, what=None):
         """The value of a foldable input of the current node; an error if it depends on the input."""
-        what = what or f'input {v.debugName()}'
+        what = what or f'input {v.debugName()} (computed by {v.node().kind()})'
         if self.is_dynamic(v):
             self.fail(f'{what} depends on the input data and must be constant')
         if self.varies(v):

@@ -44,11 +44,10 @@ def unsupported_ops(model):
 
 def check_in_place(model):
     """In-place ops are mapped like their pure twins: refuse when the mutated value is read later."""
-    position = {id(n): i for i, n in enumerate(model.nodes)}
-    for i, node in enumerate(model.nodes):
+    for node in model.nodes:
         if re.fullmatch(r'aten::[a-z0-9_]*[a-z0-9]_', node.kind()) and is_emitted(model, node):
-            target = node.inputsAt(0)
-            if any(position.get(id(u.user), -1) > i for u in target.uses()):
+            users = [u.user for u in node.inputsAt(0).uses()]
+            if any(user.owningBlock() != node.owningBlock() or user.isAfter(node) for user in users):
                 raise ConvertError(f'{node.kind()} at {source_line(node)} mutates a value read later; '
                                    'use the out-of-place op')
 

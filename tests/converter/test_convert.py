@@ -16,6 +16,7 @@ CONVERT = os.path.join(ROOT, 'scripts', 'convert')
 sys.path[:0] = [os.path.join(ROOT, 'scripts'), os.path.join(ROOT, 'tests', 'golden'), HERE]
 
 from convert_lib.bridge import from_numpy, to_numpy, torch  # noqa: E402
+from convert_lib import ConvertError  # noqa: E402
 from convert_lib.convert import convert  # noqa: E402
 import gen  # noqa: E402
 import ifg  # noqa: E402
@@ -119,6 +120,16 @@ class CommandLine(unittest.TestCase):
         line = next(i + 1 for i, s in enumerate(open(zoo.__file__)) if 'y = torch.cumsum(x, 1)' in s)
         self.assertIn(f'zoo.py:{line}: y = torch.cumsum(x, 1)', result.stderr)
         self.assertEqual(sorted(os.listdir(self.dir)), ['u.pt'])
+
+    def test_unconvertible_models_explained(self):
+        cases = [(zoo.InPlaceReuse, 'mutates a value read later'),
+                 (zoo.BatchToFront, r'aten::expand\) depends on the batch size'),
+                 (zoo.TimeMajor, 'only dim 0 can be dynamic')]
+        for module, message in cases:
+            pt = os.path.join(self.dir, f'{module.__name__}.pt')
+            trace(module, [[1, 4, 8]], pt)
+            with self.assertRaisesRegex(ConvertError, message):
+                convert(pt, [([1, 4, 8], 'float32')])
 
     def test_user_errors(self):
         pt = os.path.join(GOLDEN, 'mlp.pt')

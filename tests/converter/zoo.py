@@ -126,6 +126,35 @@ class Unsupported(nn.Module):
         return torch.flip(torch.cumsum(y, 1), [1])
 
 
+class InPlaceReuse(nn.Module):
+    """Scripted: relu_ mutates a value that is read afterwards (refused)."""
+    scripted = True
+
+    def forward(self, x):
+        y = x * 2
+        z = y.relu_()
+        return y + z
+
+
+class BatchToFront(nn.Module):
+    """Expands a parameter to the batch size, as ViT does with its class token (refused: the
+    expanded constant would depend on the batch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.token = nn.Parameter(torch.randn(1, 1, 8))
+
+    def forward(self, x):  # [B, 4, 8]
+        return torch.cat([self.token.expand(x.size(0), -1, -1), x], dim=1)
+
+
+class TimeMajor(nn.Module):
+    """Moves the batch to dim 1, which an .ifg tensor cannot declare as dynamic (refused)."""
+
+    def forward(self, x):  # [B, 4, 8]
+        return torch.tanh(x.transpose(0, 1)).sum(0)
+
+
 # name: (module, example input shapes, static batch); torch 1.x traces masked attention with the batch
 # in dim 1, which only a static batch can express
 TORCH2 = hasattr(F, 'scaled_dot_product_attention')
