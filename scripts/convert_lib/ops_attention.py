@@ -43,8 +43,9 @@ def multi_head_attention(cv, node, a):
         cv.fail('the attention weights output is not supported')
     if len({a[k].unique() for k in ('query', 'key', 'value')}) != 1:
         cv.fail('different query, key and value inputs are not supported')
+    mask = attention_mask(cv, a['mask'])
     self_attention(cv, cv.tensor(a['query']), cv.const(a['num_head']), a['qkv_weight'], a['qkv_bias'],
-                   a['proj_weight'], a['proj_bias'], attention_mask(cv, a['mask']), cv.output(node.outputsAt(0)))
+                   a['proj_weight'], a['proj_bias'], mask, cv.output(node.outputsAt(0)))
 
 
 def transformer_encoder_layer(cv, node, a):

@@ -37,7 +37,8 @@ def windows(x, kernel, stride, padding, dilation, ceil_mode, fill, extra_fill=No
     xp = np.pad(xp, [(0, 0), (0, 0)] + [(0, e) for e in extra],
                 constant_values=fill if extra_fill is None else extra_fill)
     eff = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
-    view = sliding_window_view(xp, eff, axis=(2, 3))[:, :, ::stride[0], ::stride[1], ::dilation[0], ::dilation[1]]
+    view = sliding_window_view(xp, eff, axis=(2, 3))
+    view = view[:, :, ::stride[0], ::stride[1], ::dilation[0], ::dilation[1]]
     return view[:, :, :sizes[0], :sizes[1]]
 
 
@@ -54,7 +55,8 @@ def conv2d(x, w, b=None, residual=None, stride=(1, 1), padding=(0, 0), dilation=
     return act(y, attrs.get('act', 0), attrs)
 
 
-def pool(x, kernel, stride=None, padding=(0, 0), dilation=(1, 1), ceil_mode=0, count_include_pad=1, mode='max'):
+def pool(x, kernel, stride=None, padding=(0, 0), dilation=(1, 1), ceil_mode=0, count_include_pad=1,
+         mode='max'):
     stride = stride or kernel
     if mode == 'max':
         return windows(x, kernel, stride, padding, dilation, ceil_mode, -np.inf).max(axis=(-2, -1))
@@ -69,7 +71,9 @@ def adaptive_avgpool2d(x, output_size):
     out = np.empty(x.shape[:2] + (oh, ow))
     for i in range(oh):
         for j in range(ow):
-            out[:, :, i, j] = x[:, :, i * h // oh: -(-(i + 1) * h // oh), j * w // ow: -(-(j + 1) * w // ow)].mean((2, 3))
+            rows = slice(i * h // oh, -(-(i + 1) * h // oh))  # floor(i*h/oh) .. ceil((i+1)*h/oh)
+            cols = slice(j * w // ow, -(-(j + 1) * w // ow))
+            out[:, :, i, j] = x[:, :, rows, cols].mean((2, 3))
     return out
 
 
@@ -102,7 +106,8 @@ def lstm(x, h0, c0, *weights, hidden, layers, batch_first=0):
         c = np.zeros((batch, hidden)) if c0 is None else c0[layer]
         outs = []
         for t in range(seq.shape[1]):
-            gates = seq[:, t] @ w_ih.T + h @ w_hh.T + (0 if b_ih is None else b_ih) + (0 if b_hh is None else b_hh)
+            gates = seq[:, t] @ w_ih.T + h @ w_hh.T
+            gates = gates + (0 if b_ih is None else b_ih) + (0 if b_hh is None else b_hh)
             i, f, g, o = np.split(gates, 4, axis=1)
             c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
             h = sigmoid(o) * np.tanh(c)
@@ -143,7 +148,8 @@ def layernorm(x, weight=None, bias=None, axes=1, eps=1e-5):
 
 def batchnorm(x, weight, bias, mean, var, eps=1e-5):
     shape = (1, -1) + (1,) * (x.ndim - 2)
-    return (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps) * weight.reshape(shape) + bias.reshape(shape)
+    normalized = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
+    return normalized * weight.reshape(shape) + bias.reshape(shape)
 
 
 def linear(x, w, b=None, residual=None, **attrs):
@@ -201,5 +207,6 @@ def run(graph, inputs):
             declared = [d for i, d in enumerate(info.dims) if not (i == 0 and d == -1)]
             actual = [d for i, d in enumerate(values[tid].shape) if not (i == 0 and info.dims[0] == -1)]
             if tid in used and (declared != actual or len(info.dims) != values[tid].ndim):
-                raise ValueError(f'node {node.name}: {info.name} has shape {values[tid].shape}, declared {info.dims}')
+                raise ValueError(f'node {node.name}: {info.name} has shape {values[tid].shape}, '
+                                 f'declared {info.dims}')
     return [values[t] for t in graph.outputs]

@@ -77,7 +77,8 @@ class RoundTrip(unittest.TestCase):
         self.assertEqual((back.inputs, back.outputs, back.meta), (g.inputs, g.outputs, g.meta))
         self.assertEqual(back.nodes, g.nodes)
         for a, b in zip(g.tensors, back.tensors):
-            self.assertEqual((a.name, a.dtype, a.dims, a.is_constant), (b.name, b.dtype, b.dims, b.is_constant))
+            self.assertEqual((a.name, a.dtype, a.dims, a.is_constant),
+                             (b.name, b.dtype, b.dims, b.is_constant))
             if a.is_constant:
                 np.testing.assert_array_equal(a.data, b.data)
                 self.assertEqual(a.data.dtype, b.data.dtype)
@@ -137,13 +138,16 @@ class CommandLine(unittest.TestCase):
         with open(garbage, 'w') as f:
             f.write('not a model')
         out = os.path.join(self.dir, 'o.ifg')
-        self.assert_error(run_convert(self.dir + '/missing.pt', '-o', out, '--input', '1x64'), 2, 'no such file')
+        missing = os.path.join(self.dir, 'missing.pt')
+        self.assert_error(run_convert(missing, '-o', out, '--input', '1x64'), 2, 'no such file')
         self.assert_error(run_convert(garbage, '-o', out, '--input', '1x64'), 2, 'not a TorchScript archive')
         self.assert_error(run_convert(pt, '-o', out, '--input', '1x6a'), 2, 'bad --input')
         self.assert_error(run_convert(pt, '-o', out, '--input', '1x64:float8'), 2, 'bad --input')
-        self.assert_error(run_convert(pt, '-o', out, '--input', '1x64', '--input', '1x64'), 2, 'forward takes 1')
+        self.assert_error(run_convert(pt, '-o', out, '--input', '1x64', '--input', '1x64'), 2,
+                          'forward takes 1')
         self.assert_error(run_convert(pt, '-o', out, '--input', '1x65'), 2, 'running the model')
-        self.assert_error(run_convert(pt, '-o', self.dir + '/no/o.ifg', '--input', '1x64'), 2, 'does not exist')
+        nowhere = os.path.join(self.dir, 'no', 'o.ifg')
+        self.assert_error(run_convert(pt, '-o', nowhere, '--input', '1x64'), 2, 'does not exist')
         self.assertEqual(sorted(os.listdir(self.dir)), ['garbage.pt'])
         self.assertEqual(run_convert('--help').returncode, 0)
 
@@ -210,7 +214,8 @@ class OpCoverage(unittest.TestCase):
                     actual = ref_interp.run(g, inputs)
                     self.assertEqual(len(actual), len(expected))
                     for k, (a, e) in enumerate(zip(actual, expected)):
-                        self.assertLessEqual(rel_l2(a, to_numpy(e)), TOLERANCE, f'{name} output {k} batch {batch}')
+                        self.assertLessEqual(rel_l2(a, to_numpy(e)), TOLERANCE,
+                                             f'{name} output {k} batch {batch}')
 
 
 def summary(result):

@@ -9,7 +9,8 @@ class Elementwise(nn.Module):
 
     def forward(self, x, y):
         a = torch.sigmoid(x) * 2.0 - y / 3.0 + torch.tanh(y) + torch.add(x, y, alpha=2) + torch.rsub(x, 1.0)
-        b = F.silu(a) + F.hardswish(x) - F.hardsigmoid(y) + F.gelu(x, approximate='tanh') + 2 ** x.clamp(-1, 1)
+        b = F.silu(a) + F.hardswish(x) - F.hardsigmoid(y) + F.gelu(x, approximate='tanh')
+        b = b + 2 ** x.clamp(-1, 1)
         c = torch.exp(-b.abs()) + torch.sqrt(x * x + 1) + torch.rsqrt(y * y + 1) + 1 / (x.abs() + 1)
         c = torch.where(x > y, c, torch.pow(c, 2)) + torch.maximum(x, y) - torch.log(x.abs() + 1)
         d = c.masked_fill(y < 0, 0.5) + (x >= 0).to(torch.float32) + (x != 0).float() * F.relu(-y)
@@ -17,7 +18,7 @@ class Elementwise(nn.Module):
 
 
 class Shapes(nn.Module):
-    """Permute, squeeze/unsqueeze, flatten, cat, chunk, stack, reductions, expand, bmm, matmul by a constant."""
+    """Permute, squeeze/unsqueeze, flatten, cat, chunk, stack, reductions, expand, bmm, constant matmul."""
 
     def __init__(self):
         super().__init__()
