@@ -1,4 +1,4 @@
-/* threadpool.c — persistent worker threads with spin-then-sleep wake-ups and contiguous chunking. */
+/* threadpool.c — persistent worker threads, spin-then-sleep wake-ups, contiguous chunks claimed dynamically. */
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -22,20 +22,26 @@ typedef struct {
     pthread_cond_t cv;
     pthread_t tid;
     struct thread_pool *pool;
-    int index; /* 1..threads-1: the chunk this worker runs */
+    int index; /* 1..threads-1: the thread id fn sees */
 } pool_worker;
+
+/* Chunks are claimed, not assigned: whichever thread is free takes the next one, so a worker that
+ * the OS has not scheduled yet delays nothing (the caller runs its chunks). The claim word packs
+ * the job number, the job's chunk count and the next chunk: a worker woken for an old job fails to
+ * claim anything of a newer one. */
+#define CLAIM(job, chunks, next) (((uint64_t)(job) << 32) | ((uint64_t)(chunks) << 16) | (uint64_t)(next))
 
 struct thread_pool {
     int threads;
     int started; /* workers created */
     pool_worker *workers; /* threads - 1 of them */
-    uint64_t job;         /* jobs posted so far (caller side only) */
-    /* The current job, written by the caller before the tickets are posted. */
+    uint32_t job;         /* jobs posted so far (caller side only); never 0 once posted */
+    /* The current job, written by the caller before its claim word is published. */
     pool_fn fn;
     void *arg;
     int64_t n;
-    int chunks;
-    _Alignas(64) atomic_int remaining; /* workers still running their chunk of the job */
+    _Alignas(64) atomic_uint_least64_t claim;
+    _Alignas(64) atomic_int done; /* chunks of the current job finished */
     atomic_int caller_sleeping;
     atomic_int stop;
     pthread_mutex_t done_mu;
@@ -53,10 +59,31 @@ static inline void spin_round(int i) {
 
 static int64_t chunk_begin(int64_t n, int chunks, int i) { return (int64_t)((__int128)n * i / chunks); }
 
-static void run_chunk(thread_pool *pool, int i) {
-    pool_in_task = 1;
-    pool->fn(pool->arg, chunk_begin(pool->n, pool->chunks, i), chunk_begin(pool->n, pool->chunks, i + 1), i);
-    pool_in_task = 0;
+/* The next unclaimed chunk of job `job` (and the job's chunk count), or -1 when none is left or the
+ * pool has moved on to another job. */
+static int claim_chunk(thread_pool *pool, uint32_t job, int *chunks) {
+    uint64_t v = atomic_load(&pool->claim);
+    for (;;) {
+        int next = (int)(v & 0xFFFF);
+        *chunks = (int)((v >> 16) & 0xFFFF);
+        if ((uint32_t)(v >> 32) != job || next >= *chunks) return -1;
+        if (atomic_compare_exchange_weak(&pool->claim, &v, v + 1)) return next;
+    }
+}
+
+/* Runs claimed chunks of job until none is left; thread is the id fn sees. */
+static void run_claims(thread_pool *pool, uint32_t job, int thread) {
+    int chunks, i;
+    while ((i = claim_chunk(pool, job, &chunks)) >= 0) {
+        pool_in_task = 1;
+        pool->fn(pool->arg, chunk_begin(pool->n, chunks, i), chunk_begin(pool->n, chunks, i + 1), thread);
+        pool_in_task = 0;
+        if (atomic_fetch_add(&pool->done, 1) + 1 == chunks && thread != 0 && atomic_load(&pool->caller_sleeping)) {
+            pthread_mutex_lock(&pool->done_mu);
+            pthread_cond_signal(&pool->done_cv);
+            pthread_mutex_unlock(&pool->done_mu);
+        }
+    }
 }
 
 /* Waits until the worker's ticket moves past seen (or the pool stops); returns the new ticket. */
@@ -83,12 +110,7 @@ static void *worker_main(void *p) {
     for (;;) {
         seen = wait_for_job(w, seen);
         if (atomic_load(&pool->stop)) return NULL;
-        run_chunk(pool, w->index);
-        if (atomic_fetch_sub(&pool->remaining, 1) == 1 && atomic_load(&pool->caller_sleeping)) {
-            pthread_mutex_lock(&pool->done_mu);
-            pthread_cond_signal(&pool->done_cv);
-            pthread_mutex_unlock(&pool->done_mu);
-        }
+        run_claims(pool, (uint32_t)seen, w->index);
     }
 }
 
@@ -101,14 +123,14 @@ static void post_job(pool_worker *w, uint64_t job) {
     }
 }
 
-static void wait_for_workers(thread_pool *pool) {
+static void wait_for_chunks(thread_pool *pool, int chunks) {
     for (int i = 0; i < POOL_SPIN_ROUNDS; i++) {
-        if (atomic_load_explicit(&pool->remaining, memory_order_acquire) == 0) return;
+        if (atomic_load_explicit(&pool->done, memory_order_acquire) == chunks) return;
         spin_round(i);
     }
     pthread_mutex_lock(&pool->done_mu);
     atomic_store(&pool->caller_sleeping, 1);
-    while (atomic_load(&pool->remaining) != 0) pthread_cond_wait(&pool->done_cv, &pool->done_mu);
+    while (atomic_load(&pool->done) != chunks) pthread_cond_wait(&pool->done_cv, &pool->done_mu);
     atomic_store(&pool->caller_sleeping, 0);
     pthread_mutex_unlock(&pool->done_mu);
 }
@@ -131,7 +153,7 @@ static void stop_workers(thread_pool *pool) {
 
 infer_status pool_create(int threads, thread_pool **out, infer_error *err) {
     *out = NULL;
-    if (threads < 1 || threads > 4096)
+    if (threads < 1 || threads > 4096) /* the claim word holds chunk counts below 65536 */
         return infer_fail(err, INFER_ERR_ARGUMENT, "thread pool: %d threads requested (1..4096 allowed)", threads);
     thread_pool *pool = aligned_alloc(64, sizeof *pool);
     pool_worker *workers = threads > 1 ? aligned_alloc(64, sizeof *workers * (size_t)(threads - 1)) : NULL;
@@ -143,7 +165,8 @@ infer_status pool_create(int threads, thread_pool **out, infer_error *err) {
     memset(pool, 0, sizeof *pool);
     pool->threads = threads;
     pool->workers = workers;
-    atomic_init(&pool->remaining, 0);
+    atomic_init(&pool->claim, 0);
+    atomic_init(&pool->done, 0);
     atomic_init(&pool->caller_sleeping, 0);
     atomic_init(&pool->stop, 0);
     pthread_mutex_init(&pool->done_mu, NULL);
@@ -201,12 +224,12 @@ void pool_parallel_for(thread_pool *pool, int64_t n, int64_t grain, pool_fn fn, 
     pool->fn = fn;
     pool->arg = arg;
     pool->n = n;
-    pool->chunks = chunks;
-    atomic_store(&pool->remaining, chunks - 1);
-    pool->job++;
+    atomic_store(&pool->done, 0);
+    pool->job = pool->job == UINT32_MAX ? 1 : pool->job + 1;
+    atomic_store(&pool->claim, CLAIM(pool->job, chunks, 0));
     for (int i = 1; i < chunks; i++) post_job(&pool->workers[i - 1], pool->job);
-    run_chunk(pool, 0);
-    wait_for_workers(pool);
+    run_claims(pool, pool->job, 0);
+    wait_for_chunks(pool, chunks);
 }
 
 int cpu_online_cores(void) {
