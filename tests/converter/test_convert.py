@@ -1,6 +1,6 @@
 """Converter tests: .ifg round trip, CLI errors, golden and op-coverage models checked with ref_interp."""
-import glob
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -106,6 +106,7 @@ class RoundTrip(unittest.TestCase):
 class CommandLine(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix='convert-')
+        self.addCleanup(shutil.rmtree, self.dir)
 
     def assert_error(self, result, code, *fragments):
         self.assertEqual(result.returncode, code, result.stderr)
@@ -201,6 +202,7 @@ class Golden(unittest.TestCase):
 class OpCoverage(unittest.TestCase):
     def test_zoo_models_match_pytorch(self):
         work = tempfile.mkdtemp(prefix='zoo-')
+        self.addCleanup(shutil.rmtree, work)
         for name, (module, shapes, static) in zoo.MODELS.items():
             with self.subTest(model=name):
                 model = trace(module, shapes, os.path.join(work, f'{name}.pt'))
@@ -226,8 +228,6 @@ def summary(result):
 
 if __name__ == '__main__':
     result = unittest.main(testRunner=unittest.TextTestRunner(verbosity=2), exit=False).result
-    for leftover in glob.glob(os.path.join(GOLDEN, '*')):
-        os.unlink(leftover)
-    os.rmdir(GOLDEN)
+    shutil.rmtree(GOLDEN)
     print(summary(result))
     sys.exit(0 if result.wasSuccessful() else 1)
