@@ -1,4 +1,6 @@
 /* conv_bench.c — GFLOP/s of cpu_conv2d on ResNet-50 and MobileNet-like layers, 1 and all threads. */
+/* build: cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o conv_bench bench/conv_bench.c libinfer.a -lm
+ * usage: ./conv_bench [max threads]   (best of many runs; keep the machine otherwise idle) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,6 @@
 /* gemm_bench.c — GFLOP/s of cpu_sgemm on square and ResNet-50-like shapes, per ISA, 1 and all threads. */
+/* build: cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o gemm_bench bench/gemm_bench.c libinfer.a -lm
+ * usage: ./gemm_bench [max threads]   (best of many runs; keep the machine otherwise idle) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
