@@ -42,6 +42,10 @@ typedef struct {
     int *outputs, n_outputs;
     void **owned;            /* buffers (data, names) the graph frees */
     int n_owned, cap_owned;
+    /* Optional: told when a pass stops reading a constant's data (e.g. weights replaced by folded
+     * copies), so that a mapped file's pages can be dropped. The data stays valid. */
+    void (*release_hint)(void *ctx, const void *data, uint64_t bytes);
+    void *release_ctx;
 } ir_graph;
 
 /* Builds the IR from a validated file: decodes every node's attributes into op_params (refusing

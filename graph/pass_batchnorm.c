@@ -91,6 +91,8 @@ static infer_status fold(ir_graph *g, int p, ir_node *bn, int *folded, infer_err
     if (conv->n_in < 3) conv->n_in = 3;
     conv->out[0] = bn->out[0];
     g->tensors[bn->out[0]].producer = p;
+    if (g->release_hint && ir_consumer_count(g, w_id) == 0)
+        g->release_hint(g->release_ctx, g->tensors[w_id].data, g->tensors[w_id].nbytes);
     bn->n_in = bn->n_out = 0; /* detached: ir_eliminate_dead removes it */
     *folded = 1;
     return INFER_OK;

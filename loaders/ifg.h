@@ -115,6 +115,10 @@ infer_status ifg_open_memory(const void *bytes, uint64_t size, ifg_file *file, i
 
 void ifg_close(ifg_file *file);
 
+/* Lets the kernel drop the resident pages wholly inside [start, start + bytes) of a mapped file;
+ * they are read from the file again when touched. No effect on files validated from memory. */
+void ifg_release_range(const ifg_file *file, const void *start, uint64_t bytes);
+
 /* Attribute lookup on a node; NULL when absent. */
 const ifg_attr *ifg_node_attr(const ifg_node *node, const char *key);
 int64_t ifg_attr_int_at(const ifg_attr *attr, uint32_t i);   /* INTS element */

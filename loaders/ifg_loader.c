@@ -107,7 +107,20 @@ infer_status ifg_open(const char *path, ifg_file *file, infer_error *err) {
         return status;
     }
     file->mapped = 1;
+    /* The checksum pass read every page of tensor data; drop them again, so that only the weights an
+     * engine reads stay resident (a page faults back in from the file when it is used). */
+    uint64_t data_offset;
+    memcpy(&data_offset, file->map + 40, sizeof data_offset);
+    ifg_release_range(file, file->map + data_offset, size - data_offset);
     return INFER_OK;
+}
+
+void ifg_release_range(const ifg_file *file, const void *start, uint64_t bytes) {
+    if (!file || !file->mapped || !bytes) return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t begin = ((uintptr_t)start + page - 1) & ~(page - 1);
+    uintptr_t end = ((uintptr_t)start + bytes) & ~(page - 1);
+    if (end > begin) madvise((void *)begin, end - begin, MADV_DONTNEED);
 }
 
 void ifg_close(ifg_file *file) {

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "engine.h"
 #include "error.h"
+#include "residency.h"
 #include "threadpool.h"
 #include "../kernels/cpu/cpu_kernels.h"
 
@@ -95,6 +96,7 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
         if (g->tensors[t].is_constant) st->data[t] = (void *)g->tensors[t].data;
         else if (e->plan.offset[t] != MEMPLAN_NOT_IN_ARENA) st->data[t] = st->arena + e->plan.offset[t];
     }
+    residency_release_unused(e);
     return INFER_OK;
 }
 

@@ -42,6 +42,10 @@ infer_tensor engine_tensor_shape(const infer_engine *e, int t) {
     return v;
 }
 
+static void release_file_pages(void *file, const void *data, uint64_t bytes) {
+    ifg_release_range(file, data, bytes);
+}
+
 /* Picks the backend for the requested device; fills o->device with the one chosen. */
 static infer_status choose_backend(infer_engine_options *o, const backend_ops **backend, infer_error *err) {
 #ifdef INFER_CUDA
@@ -128,6 +132,10 @@ infer_status infer_engine_create(const infer_model *model, const infer_engine_op
 
     infer_status s = choose_backend(&e->opt, &e->backend, err);
     if (s == INFER_OK) s = ir_build(&model->file, &e->graph, err);
+    if (s == INFER_OK) {
+        e->graph.release_hint = release_file_pages;
+        e->graph.release_ctx = (void *)&model->file;
+    }
     if (s == INFER_OK && e->opt.optimize) s = ir_optimize(&e->graph, &e->backend->caps, err);
     if (s == INFER_OK) s = resolve_batch(e, err);
     if (s == INFER_OK) s = plan_memory(e, err);
