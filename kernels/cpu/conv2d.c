@@ -105,6 +105,12 @@ static infer_status check_inputs(const ir_node *n, const infer_tensor *in, const
     if (out[0].dims[0] != in[0].dims[0])
         return infer_fail(err, INFER_ERR_SHAPE, "conv2d: output batch %lld differs from input batch %lld",
                           (long long)out[0].dims[0], (long long)in[0].dims[0]);
+    if (n->n_in > 2 && in[2].data && infer_tensor_elements(&in[2]) != out[0].dims[1])
+        return infer_fail(err, INFER_ERR_SHAPE, "conv2d: bias has %lld values for %lld output channels",
+                          (long long)infer_tensor_elements(&in[2]), (long long)out[0].dims[1]);
+    if (n->n_in > 3 && in[3].data && infer_tensor_elements(&in[3]) != infer_tensor_elements(&out[0]))
+        return infer_fail(err, INFER_ERR_SHAPE, "conv2d: residual has %lld elements, the output %lld",
+                          (long long)infer_tensor_elements(&in[3]), (long long)infer_tensor_elements(&out[0]));
     return INFER_OK;
 }
 

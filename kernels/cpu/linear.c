@@ -18,6 +18,12 @@ CPU_KERNEL(linear) {
                           (long long)out[0].dims[out[0].ndim - 1], (long long)n_dim, (long long)k_dim);
     int64_t m_dim = k_dim ? infer_tensor_elements(x) / k_dim : infer_tensor_elements(&out[0]) / (n_dim ? n_dim : 1);
     const float *bias = n->n_in > 2 ? in[2].data : NULL, *residual = n->n_in > 3 ? in[3].data : NULL;
+    if (bias && infer_tensor_elements(&in[2]) != n_dim)
+        return infer_fail(err, INFER_ERR_SHAPE, "linear: bias has %lld values for %lld outputs",
+                          (long long)infer_tensor_elements(&in[2]), (long long)n_dim);
+    if (residual && infer_tensor_elements(&in[3]) != infer_tensor_elements(&out[0]))
+        return infer_fail(err, INFER_ERR_SHAPE, "linear: residual has %lld elements, the output %lld",
+                          (long long)infer_tensor_elements(&in[3]), (long long)infer_tensor_elements(&out[0]));
     gemm_epilogue ep = { bias, 0, residual, n_dim, n->p.linear.act };
     cpu_sgemm(ctx, 0, 1, m_dim, n_dim, k_dim, x->data, k_dim, w->data, k_dim, out[0].data, n_dim, &ep);
     return INFER_OK;

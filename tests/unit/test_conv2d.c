@@ -146,6 +146,13 @@ Test(conv2d, needs_no_workspace_and_refuses_bad_inputs) {
     in[1].dims[1] = 3; /* 3 weight channels for 2 input channels */
     cr_assert_eq(cpu_conv2d(&ctx, &node, in, &out, &err), INFER_ERR_SHAPE);
     cr_assert(strstr(err.message, "weight") != NULL, "%s", err.message);
+    in[1].dims[1] = 2;
+    float bias[2] = { 1, 2 };
+    int64_t b_dims[1] = { 2 };
+    infer_tensor with_bias[3] = { in[0], in[1], tview(INFER_F32, bias, 1, b_dims) };
+    node.n_in = 3;
+    cr_assert_eq(cpu_conv2d(&ctx, &node, with_bias, &out, &err), INFER_ERR_SHAPE); /* 2 biases, 3 outputs */
+    cr_assert(strstr(err.message, "bias") != NULL, "%s", err.message);
     free(scratch);
     free(x);
     free(w);
