@@ -24,14 +24,15 @@ def _run(cmd, cwd=None):
         return ''
 
 
-def machine():
-    """Taken when the run starts: date, CPU, cores, OPENBLAS_CORETYPE, infer's commit, load average."""
+def machine(infer):
+    """Taken when the run starts: date, CPU, cores, OPENBLAS_CORETYPE, infer's commit and build, load average."""
     cpu = next((line.split(':', 1)[1].strip() for line in _run(['lscpu']).splitlines()
                 if line.startswith('Model name')), platform.processor() or '?')
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     return {'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), 'cpu': cpu,
             'cores': os.cpu_count(), 'openblas': os.environ.get('OPENBLAS_CORETYPE', 'unset'),
-            'commit': _run(['git', 'describe', '--always', '--dirty'], cwd=root) or '?', 'load': os.getloadavg()}
+            'commit': _run(['git', 'describe', '--always', '--dirty'], cwd=root) or '?', 'load': os.getloadavg(),
+            'build': 'with CUDA (run on the CPU)' if 'libcudart' in _run(['ldd', infer]) else 'CPU-only'}
 
 
 def best_peer(row):
@@ -108,7 +109,7 @@ def markdown(args, rows, profiles, torch_version, ort_version):
     m = args.machine
     head = [f'### bench/compare, {m["date"]}', '',
             f'- machine: {m["cpu"]}, {m["cores"]} cores; OPENBLAS_CORETYPE={m["openblas"]}',
-            f'- versions: infer {m["commit"]}, torch {torch_version}, onnxruntime {ort_version}, '
+            f'- versions: infer {m["commit"]} ({m["build"]} build), torch {torch_version}, onnxruntime {ort_version}, '
             f'Python {platform.python_version()}',
             f'- 1-minute load average: {m["load"][0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end '
             '(above ~0.3 other processes compete for the cores and the numbers are noisy)',
