@@ -155,9 +155,11 @@ typedef struct {
     uint64_t arena_bytes;     /* planned activation arena at max_batch */
     uint64_t naive_bytes;     /* sum of all activations at max_batch, without reuse */
     uint64_t workspace_bytes;
-    uint64_t device_bytes;    /* device memory held (CUDA) */
+    uint64_t device_bytes;    /* device memory held (CUDA), shared_device_bytes included */
     int cuda_graphs;          /* CUDA Graphs captured so far */
     int pinned;               /* host staging is pinned */
+    uint64_t shared_device_bytes; /* part of device_bytes held once per model: weights shared with the
+                                     model's other engines at the same precision (CUDA) */
 } infer_engine_stats;
 infer_status infer_engine_stats_get(const infer_engine *engine, infer_engine_stats *stats);
 

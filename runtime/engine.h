@@ -2,13 +2,24 @@
 #ifndef INFER_ENGINE_H
 #define INFER_ENGINE_H
 
+#include <pthread.h>
 #include "infer.h"
 #include "../graph/graph.h"
 #include "../loaders/ifg.h"
 
+/* What the engines of one model share on a device (the CUDA backend's weights). model.c creates it
+ * empty with the lock and, in infer_model_free, calls free_data(data) when a backend has set it; it
+ * never looks inside. data and free_data are read and written only with lock held. */
+typedef struct {
+    pthread_mutex_t lock;
+    void *data;                    /* the backend's (CUDA: its list of shared weight blocks) */
+    void (*free_data)(void *data); /* set by the backend that filled data */
+} model_shared;
+
 struct infer_model {
     ifg_file file;
     char *path;
+    model_shared *shared;         /* never NULL once loaded */
 };
 
 typedef struct backend_ops backend_ops;

@@ -10,18 +10,29 @@ infer_status infer_model_load(const char *path, infer_model **model, infer_error
     if (!path || !model) return infer_fail(err, INFER_ERR_ARGUMENT, "infer_model_load: path and model are required");
     *model = NULL;
     infer_model *m = calloc(1, sizeof *m);
+    model_shared *shared = calloc(1, sizeof *shared);
     char *path_copy = strdup(path);
-    if (!m || !path_copy) {
+    if (!m || !shared || !path_copy) {
         free(m);
+        free(shared);
         free(path_copy);
         return infer_fail(err, INFER_ERR_MEMORY, "out of memory loading '%s'", path);
     }
+    if (pthread_mutex_init(&shared->lock, NULL) != 0) {
+        free(m);
+        free(shared);
+        free(path_copy);
+        return infer_fail(err, INFER_ERR_MEMORY, "could not create the lock of the model '%s'", path);
+    }
     infer_status s = ifg_open(path, &m->file, err); /* its messages name the path */
     if (s != INFER_OK) {
+        pthread_mutex_destroy(&shared->lock);
         free(m);
+        free(shared);
         free(path_copy);
         return s;
     }
+    m->shared = shared;
     m->path = path_copy;
     *model = m;
     return INFER_OK;
@@ -29,6 +40,11 @@ infer_status infer_model_load(const char *path, infer_model **model, infer_error
 
 void infer_model_free(infer_model *model) {
     if (!model) return;
+    if (model->shared) { /* what engines left (none when all were destroyed first, as they must be) */
+        if (model->shared->free_data) model->shared->free_data(model->shared->data);
+        pthread_mutex_destroy(&model->shared->lock);
+        free(model->shared);
+    }
     ifg_close(&model->file);
     free(model->path);
     free(model);

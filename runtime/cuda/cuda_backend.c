@@ -20,6 +20,7 @@ static void cuda_destroy(infer_engine *e) {
         free(st->events);
     }
     cuda_fallback_free(st);
+    cuda_shared_release(e, st); /* after the synchronize above: nothing of this engine reads the block now */
     cuda_state_free_memory(st);
     cuda_ctx_destroy(&st->ctx);
     free(st->dptr);
@@ -134,7 +135,8 @@ static infer_status cuda_run(infer_engine *e, const infer_tensor *inputs, infer_
 static void cuda_stats(const infer_engine *e, infer_engine_stats *s) {
     const cuda_state *st = e->state;
     if (!st) return;
-    s->device_bytes = st->weight_bytes + st->arena_bytes + st->ws_bytes;
+    s->device_bytes = st->shared_bytes + st->weight_bytes + st->arena_bytes + st->ws_bytes;
+    s->shared_device_bytes = st->shared_bytes;
     s->workspace_bytes = st->ws_bytes;
     s->fallback_nodes = st->n_fallback;
     s->cuda_graphs = st->graphs;

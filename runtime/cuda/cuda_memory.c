@@ -22,8 +22,16 @@ infer_tensor cuda_view(const infer_engine *e, const cuda_state *st, int t) {
     return v;
 }
 
-/* Streams every constant to the device through two pinned chunks, converting f32 to half when fp16. */
-static infer_status upload_weights(infer_engine *e, cuda_state *st, const uint64_t *woff, infer_error *err) {
+int64_t cuda_weight_count(const ir_tensor *t) {
+    int64_t n = elements(t);
+    size_t es = infer_dtype_size(t->dtype);
+    if (es && (uint64_t)n * es > t->nbytes) n = (int64_t)(t->nbytes / es);
+    return n;
+}
+
+/* Streams the chosen constants to the device through two pinned chunks, converting f32 to half when fp16. */
+infer_status cuda_upload_weights(infer_engine *e, cuda_state *st, const unsigned char *cls, unsigned char which,
+                                 infer_error *err) {
     const ir_graph *g = &e->graph;
     uint8_t *stage = NULL;
     cudaEvent_t ev[2] = { NULL, NULL };
@@ -35,11 +43,10 @@ static infer_status upload_weights(infer_engine *e, cuda_state *st, const uint64
     if (ce != cudaSuccess) s = cuda_fail_rt(err, ce, "cudaEventCreate", __FILE__, __LINE__);
     for (int t = 0; t < g->n_tensors && s == INFER_OK; t++) {
         const ir_tensor *tt = &g->tensors[t];
-        if (!tt->is_constant || !st->dptr[t] || !tt->data) continue;
+        if (cls[t] != which || !tt->is_constant || !st->dptr[t] || !tt->data) continue;
         int convert = st->ddt[t] != tt->dtype; /* f32 -> f16 */
         size_t src_es = infer_dtype_size(tt->dtype), dst_es = infer_dtype_size(st->ddt[t]);
-        size_t count = (size_t)elements(tt), per_chunk = STAGE_CHUNK / (src_es > dst_es ? src_es : dst_es);
-        if ((uint64_t)count * src_es > tt->nbytes) count = (size_t)(tt->nbytes / src_es);
+        size_t count = (size_t)cuda_weight_count(tt), per_chunk = STAGE_CHUNK / (src_es > dst_es ? src_es : dst_es);
         for (size_t first = 0; first < count && s == INFER_OK; first += per_chunk, k ^= 1) {
             size_t n = count - first < per_chunk ? count - first : per_chunk;
             uint8_t *buf = stage + (size_t)k * STAGE_CHUNK;
@@ -54,8 +61,8 @@ static infer_status upload_weights(infer_engine *e, cuda_state *st, const uint64
             } else {
                 memcpy(buf, (const uint8_t *)tt->data + first * src_es, n * src_es);
             }
-            ce = cudaMemcpyAsync((uint8_t *)st->weights + woff[t] + first * dst_es, buf, n * dst_es,
-                                 cudaMemcpyHostToDevice, st->ctx.stream);
+            ce = cudaMemcpyAsync((uint8_t *)st->dptr[t] + first * dst_es, buf, n * dst_es, cudaMemcpyHostToDevice,
+                                 st->ctx.stream);
             if (ce == cudaSuccess) ce = cudaEventRecord(ev[k], st->ctx.stream);
             if (ce != cudaSuccess) s = cuda_fail_rt(err, ce, "cudaMemcpyAsync (weight upload)", __FILE__, __LINE__);
             used[k] = 1;
@@ -69,6 +76,12 @@ static infer_status upload_weights(infer_engine *e, cuda_state *st, const uint64
     return s;
 }
 
+/* t's data lies inside the model's file map: the same pointer means the same bytes for every engine. */
+static int in_file_map(const ifg_file *f, const ir_tensor *t) {
+    uintptr_t p = (uintptr_t)t->data, base = (uintptr_t)f->map;
+    return f->map && t->data && p >= base && p - base <= f->size && t->nbytes <= f->size - (p - base);
+}
+
 static int needs_gemm(const ir_graph *g, const int *fallback) {
     for (int i = 0; i < g->n_nodes; i++) {
         op_code op = g->nodes[i].op;
@@ -80,26 +93,30 @@ static int needs_gemm(const ir_graph *g, const int *fallback) {
 infer_status cuda_state_memory(infer_engine *e, cuda_state *st, size_t scratch, infer_error *err) {
     const ir_graph *g = &e->graph;
     cuda_ctx *c = &st->ctx;
-    /* weights */
-    uint64_t *woff = calloc((size_t)g->n_tensors + 1, sizeof *woff);
-    if (!woff) return infer_fail(err, INFER_ERR_MEMORY, "out of memory");
+    /* weights: those read from the model's file map go into a block shared with the model's other engines
+     * (cuda_shared.c); those the engine's graph made itself (BN folding) into the engine's own allocation */
+    unsigned char *cls = calloc((size_t)g->n_tensors + 1, 1);
+    if (!cls) return infer_fail(err, INFER_ERR_MEMORY, "out of memory");
     size_t wbytes = 0;
     for (int t = 0; t < g->n_tensors; t++) {
         const ir_tensor *tt = &g->tensors[t];
         if (!tt->is_constant || !tt->data || ir_consumer_count(g, t) == 0) continue;
-        woff[t] = wbytes;
-        wbytes += up256((size_t)elements(tt) * infer_dtype_size(st->ddt[t]));
+        cls[t] = e->model->shared && in_file_map(&e->model->file, tt) ? CUDA_WEIGHT_SHARED : CUDA_WEIGHT_OWN;
+        if (cls[t] == CUDA_WEIGHT_OWN) wbytes += up256((size_t)elements(tt) * infer_dtype_size(st->ddt[t]));
     }
-    infer_status s = cuda_alloc(&st->weights, wbytes, "weights", err);
-    if (s == INFER_OK) {
+    infer_status s = cuda_shared_acquire(e, st, cls, err);
+    if (s == INFER_OK) s = cuda_alloc(&st->weights, wbytes, "weights", err);
+    if (s == INFER_OK && st->weights) {
         st->weight_bytes = wbytes;
+        size_t off = 0;
         for (int t = 0; t < g->n_tensors; t++) {
-            const ir_tensor *tt = &g->tensors[t];
-            if (tt->is_constant && tt->data && ir_consumer_count(g, t) > 0) st->dptr[t] = (uint8_t *)st->weights + woff[t];
+            if (cls[t] != CUDA_WEIGHT_OWN) continue;
+            st->dptr[t] = (uint8_t *)st->weights + off;
+            off += up256((size_t)elements(&g->tensors[t]) * infer_dtype_size(st->ddt[t]));
         }
-        s = upload_weights(e, st, woff, err);
+        s = cuda_upload_weights(e, st, cls, CUDA_WEIGHT_OWN, err);
     }
-    free(woff);
+    free(cls);
     if (s != INFER_OK) return s;
 
     /* activation arena, exactly the memory plan (half tensors use the first half of their f32 blocks) */

@@ -27,8 +27,10 @@ typedef struct {
     infer_dtype *ddt;              /* per tensor: device storage dtype */
     int *fallback;                 /* per node: 1 when it runs on the CPU */
     int n_fallback;
-    /* device memory: three allocations */
-    void *weights, *arena, *ws;
+    /* device memory: the model's shared weight block (cuda_shared.c) and three allocations of the engine */
+    struct cuda_shared_block *shared; /* file-map weights, shared with the model's other engines; NULL if none */
+    size_t shared_bytes;
+    void *weights, *arena, *ws;    /* weights: only those the engine's graph made (BN folding) */
     size_t weight_bytes, arena_bytes, ws_bytes;
     /* io: per graph input / output; dev_f32 is a device f32 buffer when the arena holds half */
     void **in_pinned, **in_dev;
@@ -52,6 +54,22 @@ typedef struct {
 /* cuda_memory.c */
 infer_status cuda_state_memory(infer_engine *e, cuda_state *st, size_t scratch, infer_error *err);
 void cuda_state_free_memory(cuda_state *st);
+/* Where a weight's device copy lives (cuda_state_memory classifies every tensor). */
+enum { CUDA_WEIGHT_NONE = 0, CUDA_WEIGHT_SHARED = 1, CUDA_WEIGHT_OWN = 2 };
+/* Elements of constant t that are uploaded (its shape, capped to its data). */
+int64_t cuda_weight_count(const ir_tensor *t);
+/* Uploads every constant t with cls[t] == which to st->dptr[t] (set by the caller) through pinned staging
+ * on the engine's stream, converting f32 to half when fp16; returns after the stream is synchronized. */
+infer_status cuda_upload_weights(infer_engine *e, cuda_state *st, const unsigned char *cls, unsigned char which,
+                                 infer_error *err);
+
+/* cuda_shared.c: the weights of the model's file map, shared by its engines (model_shared in engine.h).
+ * Points st->dptr[t] of every tensor with cls[t] == CUDA_WEIGHT_SHARED into a block holding them all:
+ * an existing one of the model when one does (one more reference), else a new one, uploaded here. The
+ * model's lock is held throughout, so a block is complete before any other engine can find it. */
+infer_status cuda_shared_acquire(infer_engine *e, cuda_state *st, const unsigned char *cls, infer_error *err);
+/* Drops the engine's reference (its stream must be idle); the last one frees the block. */
+void cuda_shared_release(infer_engine *e, cuda_state *st);
 /* A device view of tensor t at the engine's current shapes. */
 infer_tensor cuda_view(const infer_engine *e, const cuda_state *st, int t);
 

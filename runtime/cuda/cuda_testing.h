@@ -12,4 +12,9 @@
 infer_status cuda_test_run_node(const ir_node *n, const infer_tensor *in, infer_tensor *out, infer_precision precision,
                                 infer_error *err);
 
+/* The device block of weights shared by the engines of one model that CUDA engine e uses (NULL when it
+ * has none: not a CUDA engine, or no weights from the model's file), and in *refs (may be NULL) how many
+ * engines hold it now. Engines of one model at the same precision get the same block. */
+const void *cuda_engine_shared_weights(const infer_engine *e, int *refs);
+
 #endif

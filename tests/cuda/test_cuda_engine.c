@@ -1,6 +1,6 @@
 /* test_cuda_engine.c — whole CUDA engines against CPU engines on small models written with ifg_writer:
- * FP32/FP16 agreement, CUDA Graph replay = stream execution, two engines in two threads, CPU fallback,
- * embedding id errors, the tuning cache, profiling. */
+ * FP32/FP16 agreement, CUDA Graph replay = stream execution, two engines in two threads, shared device
+ * weights, CPU fallback, embedding id errors, the tuning cache, profiling. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -257,6 +257,96 @@ Test(cuda_engine, two_engines_two_threads) {
         for (int rep = 0; rep < 8; rep++)
             cr_expect(rel_l2(jobs[i].out[rep], one.out[rep], 10) <= 1e-6, "thread %d run %d differs", i, rep);
     }
+    free(x);
+    infer_model_free(m);
+    remove(path);
+    free(path);
+}
+
+/* Engines of one model share its device weights (one block per precision class) and run from one thread each. */
+typedef struct {
+    infer_engine *e;
+    const float *x;
+    float out[8][10];
+    int ok;
+} run_job;
+
+static void *run_main(void *arg) {
+    run_job *j = arg;
+    int64_t dims[4] = { 2, 3, 12, 12 };
+    infer_error err;
+    j->ok = 1;
+    for (int rep = 0; rep < 8; rep++) {
+        infer_tensor in = tview(INFER_F32, (void *)(j->x + rep * 2 * 3 * 144), 4, dims), o1;
+        if (infer_engine_run(j->e, &in, 1, &o1, 1, &err) != INFER_OK) {
+            j->ok = 0;
+            break;
+        }
+        memcpy(j->out[rep], o1.data, 10 * sizeof(float));
+    }
+    return NULL;
+}
+
+Test(cuda_engine, shared_weights_two_engines_two_threads) {
+    REQUIRE_CUDA();
+    char *path = write_convnet();
+    infer_model *m = load(path);
+    infer_engine *a = engine(m, INFER_DEVICE_CUDA, INFER_PRECISION_FP32, 1, 2);
+    infer_engine *b = engine(m, INFER_DEVICE_CUDA, INFER_PRECISION_FP32, 1, 2);
+    int refs = 0;
+    const void *wa = cuda_engine_shared_weights(a, NULL), *wb = cuda_engine_shared_weights(b, &refs);
+    cr_assert(wa != NULL, "the engine has a shared weight block");
+    cr_expect_eq(wa, wb, "two FP32 engines of one model share one block");
+    cr_expect_eq(refs, 2);
+    infer_engine_stats sa, sb;
+    infer_engine_stats_get(a, &sa);
+    infer_engine_stats_get(b, &sb);
+    cr_expect_gt(sa.shared_device_bytes, 0);
+    cr_expect_eq(sa.shared_device_bytes, sb.shared_device_bytes);
+    cr_expect_geq(sa.shared_device_bytes, sa.weight_bytes, "every weight of this model comes from the file");
+    cr_expect_gt(sb.device_bytes, sb.shared_device_bytes);
+    /* TF32 stores the same bytes as FP32: shared too; FP16 stores half: a block of its own */
+    infer_engine *t = engine(m, INFER_DEVICE_CUDA, INFER_PRECISION_TF32, 1, 2);
+    cr_expect_eq(cuda_engine_shared_weights(t, &refs), wa);
+    cr_expect_eq(refs, 3);
+    infer_engine_destroy(t);
+    infer_engine *h = engine(m, INFER_DEVICE_CUDA, INFER_PRECISION_FP16, 1, 2);
+    const void *wh = cuda_engine_shared_weights(h, &refs);
+    cr_expect(wh != NULL && wh != wa, "FP16 has its own block");
+    cr_expect_eq(refs, 1);
+    infer_engine_stats shh;
+    infer_engine_stats_get(h, &shh);
+    cr_expect_lt(shh.shared_device_bytes, sa.shared_device_bytes);
+    infer_engine_destroy(h);
+    infer_engine *cpu = engine(m, INFER_DEVICE_CPU, INFER_PRECISION_FP32, 0, 2);
+    cr_expect_null(cuda_engine_shared_weights(cpu, &refs));
+
+    test_rng r = rng_seed(12);
+    float *x = rng_array(&r, 8 * 2 * 3 * 144, -1, 1);
+    run_job ref = { cpu, x, { { 0 } }, 0 }, jobs[2] = { { a, x, { { 0 } }, 0 }, { b, x, { { 0 } }, 0 } };
+    run_main(&ref);
+    cr_assert(ref.ok);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) cr_assert_eq(pthread_create(&th[i], NULL, run_main, &jobs[i]), 0);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        cr_assert(jobs[i].ok, "thread %d failed", i);
+        for (int rep = 0; rep < 8; rep++) {
+            cr_expect(rel_l2(jobs[i].out[rep], ref.out[rep], 10) <= 1e-5, "thread %d run %d vs CPU: %g", i, rep,
+                      rel_l2(jobs[i].out[rep], ref.out[rep], 10));
+            cr_expect(rel_l2(jobs[i].out[rep], jobs[0].out[rep], 10) <= 1e-6, "thread %d run %d vs thread 0", i, rep);
+        }
+    }
+    /* the block lives while an engine holds it */
+    infer_engine_destroy(a);
+    cr_expect_eq(cuda_engine_shared_weights(b, &refs), wb);
+    cr_expect_eq(refs, 1);
+    run_job again = { b, x, { { 0 } }, 0 };
+    run_main(&again);
+    cr_assert(again.ok);
+    cr_expect(rel_l2(again.out[7], ref.out[7], 10) <= 1e-5, "after the first engine is gone");
+    infer_engine_destroy(b);
+    infer_engine_destroy(cpu);
     free(x);
     infer_model_free(m);
     remove(path);
