@@ -10,7 +10,7 @@ GOLDEN_BIN=${GOLDEN_BIN:-build/golden_check}
 PY=${PYTHON:-/usr/bin/python3}
 
 # Regenerate the fixtures when they are missing or older than what makes them.
-if [ ! -f "$DIR/manifest.txt" ] || [ -n "$(find tests/golden/gen.py scripts/convert scripts/ifg.py scripts/*.py -newer "$DIR/manifest.txt" 2>/dev/null)" ]; then
+if [ ! -f "$DIR/manifest.txt" ] || [ -n "$(find tests/golden/gen.py scripts/convert scripts/ifg.py scripts/convert_lib -newer "$DIR/manifest.txt" 2>/dev/null)" ]; then
     echo "generating golden models in $DIR (PyTorch)"
     rm -rf "$DIR"
     "$PY" tests/golden/gen.py "$DIR" || { echo "golden: fixture generation failed"; echo "0 passed, 1 failed"; exit 1; }
