@@ -62,7 +62,7 @@ static void small_m_scalar(int64_t m, int64_t n, int64_t k, const float *a, int6
 }
 
 const gemm_arch *gemm_arch_scalar(void) {
-    static const gemm_arch arch = { SCALAR_MR, SCALAR_NR, 256, 144, 1536, ukernel_scalar, small_m_scalar };
+    static const gemm_arch arch = { SCALAR_MR, SCALAR_NR, 256, 144, 1536, ukernel_scalar, NULL, small_m_scalar };
     return &arch;
 }
 
@@ -114,20 +114,27 @@ static void apply_post_act(int isa, float *c, int64_t rows, int64_t cols, int64_
     cpu_epilogue_isa(isa, c, rows, cols, ldc, &act_only, 0, 0);
 }
 
-/* One MR x NR (or smaller, at the edges) tile of C from packed slivers. */
-static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, const float *a, const float *b,
-                     int64_t row, int64_t col, int64_t m, int64_t n, int accumulate, int last) {
+/* One MR x NR (or smaller, at the edges) tile of C from the B sliver b and the A sliver a: packed
+ * (lda 0) or MR rows of A read in place, lda apart. */
+static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, const float *a, int64_t lda,
+                     const float *b, int64_t row, int64_t col, int64_t m, int64_t n, int accumulate, int last) {
     float *c = p->C + row * p->ldc + col;
     if (m == arch->mr && n == arch->nr) {
         gemm_tile_ep te;
         int post_act = 0;
         const gemm_tile_ep *ep = last ? tile_ep(p->ep, row, col, &te, &post_act) : NULL;
-        arch->kernel(kc, a, b, c, p->ldc, accumulate, ep);
+        if (lda) arch->kernel_rows(kc, a, lda, b, c, p->ldc, accumulate, ep);
+        else arch->kernel(kc, a, b, c, p->ldc, accumulate, ep);
         if (post_act) apply_post_act(p->isa, c, m, n, p->ldc, p->ep);
         return;
     }
     float tmp[GEMM_MR_MAX * GEMM_NR_MAX];
-    arch->kernel(kc, a, b, tmp, arch->nr, 0, NULL);
+    if (lda && m == arch->mr) arch->kernel_rows(kc, a, lda, b, tmp, arch->nr, 0, NULL);
+    else if (lda) { /* fewer than MR rows left: pack them, so that no row past the edge is read */
+        float sliver[GEMM_MR_MAX * GEMM_KC_MAX];
+        gemm_pack_a(p->isa, arch->mr, m, kc, a, lda, 0, sliver);
+        arch->kernel(kc, sliver, b, tmp, arch->nr, 0, NULL);
+    } else arch->kernel(kc, a, b, tmp, arch->nr, 0, NULL);
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++)
             c[i * p->ldc + j] = tmp[i * arch->nr + j] + (accumulate ? c[i * p->ldc + j] : 0.0f);
@@ -136,9 +143,11 @@ static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, c
 
 static float *align64(uint8_t *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
-/* C[i0:i1, j0:j1] by the Goto loop nest: B block kc x nc and A block mc x kc packed into scratch. */
+/* C[i0:i1, j0:j1] by the Goto loop nest: B block kc x nc and A block mc x kc packed into scratch; a
+ * row-major A is read in place where the ISA has a kernel for it. */
 static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_problem *p, int64_t i0,
                          int64_t i1, int64_t j0, int64_t j1) {
+    int direct_a = arch->kernel_rows && !p->trans_a;
     float *ap = align64(scratch);
     float *bp = align64((uint8_t *)(ap + (size_t)arch->mc * arch->kc));
     int64_t k_blocks = (p->K + arch->kc - 1) / arch->kc, kc_even = (p->K + k_blocks - 1) / k_blocks;
@@ -151,12 +160,14 @@ static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_pro
             else gemm_pack_b(p->isa, arch->nr, kc, nc, b_at(p, pc, jc), p->ldb, p->trans_b, bp);
             for (int64_t ic = i0; ic < i1; ic += arch->mc) {
                 int64_t mc = i1 - ic < arch->mc ? i1 - ic : arch->mc;
-                gemm_pack_a(p->isa, arch->mr, mc, kc, a_at(p, ic, pc), p->lda, p->trans_a, ap);
+                if (!direct_a) gemm_pack_a(p->isa, arch->mr, mc, kc, a_at(p, ic, pc), p->lda, p->trans_a, ap);
                 for (int64_t jr = 0; jr < nc; jr += arch->nr) {
                     int64_t n = nc - jr < arch->nr ? nc - jr : arch->nr;
                     for (int64_t ir = 0; ir < mc; ir += arch->mr) {
                         int64_t m = mc - ir < arch->mr ? mc - ir : arch->mr;
-                        run_tile(arch, p, kc, ap + ir * kc, bp + jr * kc, ic + ir, jc + jr, m, n, pc > 0, last);
+                        const float *a = direct_a ? a_at(p, ic + ir, pc) : ap + ir * kc;
+                        run_tile(arch, p, kc, a, direct_a ? p->lda : 0, bp + jr * kc, ic + ir, jc + jr, m, n, pc > 0,
+                                 last);
                     }
                 }
             }

@@ -158,7 +158,7 @@ TARGET static void small_m(int64_t m, int64_t n, int64_t k, const float *a, int6
 }
 
 /* kc x nc of B (1.5 MiB, for L3) plus mc x kc of A (144 KiB, for L2) in the 2 MiB per-thread scratch. */
-static const gemm_arch arch = { MR, NR, 256, 144, 1536, ukernel, small_m };
+static const gemm_arch arch = { MR, NR, 256, 144, 1536, ukernel, NULL, small_m };
 
 const gemm_arch *gemm_arch_avx2(void) { return &arch; }
 

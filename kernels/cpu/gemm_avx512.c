@@ -9,8 +9,10 @@
 #define NV 2 /* zmm vectors per tile row */
 #define NR (16 * NV)
 
-TARGET static void ukernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate,
-                           const gemm_tile_ep *ep) {
+/* The tile body: element (i, k) of A is a[i * a_row + k * a_step] (packed: 1, MR; rows of A: lda, 1). */
+TARGET static inline __attribute__((always_inline)) void tile(int64_t kc, const float *a, int64_t a_row,
+                                                              int64_t a_step, const float *b, float *c, int64_t ldc,
+                                                              int accumulate, const gemm_tile_ep *ep) {
     __m512 acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++)
@@ -22,11 +24,11 @@ TARGET static void ukernel(int64_t kc, const float *a, const float *b, float *c,
         for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_ps(b + 16 * v);
 #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
-            __m512 ai = _mm512_set1_ps(a[i]);
+            __m512 ai = _mm512_set1_ps(a[i * a_row]);
 #pragma GCC unroll 4
             for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
-        a += MR;
+        a += a_step;
         b += NR;
     }
 #pragma GCC unroll 16
@@ -53,6 +55,16 @@ TARGET static void ukernel(int64_t kc, const float *a, const float *b, float *c,
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) _mm512_storeu_ps(ci + 16 * v, x[v]);
     }
+}
+
+TARGET static void ukernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate,
+                           const gemm_tile_ep *ep) {
+    tile(kc, a, 1, MR, b, c, ldc, accumulate, ep);
+}
+
+TARGET static void ukernel_rows(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                                int accumulate, const gemm_tile_ep *ep) {
+    tile(kc, a, lda, 1, b, c, ldc, accumulate, ep);
 }
 
 static inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1); }
@@ -123,7 +135,7 @@ TARGET static void small_m(int64_t m, int64_t n, int64_t k, const float *a, int6
 }
 
 /* kc x nc of B (1.5 MiB, for L3) plus mc x kc of A (144 KiB, for L2) in the 2 MiB per-thread scratch. */
-static const gemm_arch arch = { MR, NR, 256, 144, 1536, ukernel, small_m };
+static const gemm_arch arch = { MR, NR, 256, 144, 1536, ukernel, ukernel_rows, small_m };
 
 const gemm_arch *gemm_arch_avx512(void) { return &arch; }
 

@@ -7,6 +7,7 @@
 
 #define GEMM_MR_MAX 16
 #define GEMM_NR_MAX 32
+#define GEMM_KC_MAX 256
 
 /* The part of a gemm_epilogue a micro-kernel applies to one full tile, with its pointers already
  * moved to the tile's origin. Activations other than relu/clip are applied afterwards. */
@@ -27,6 +28,10 @@ enum { GEMM_CLAMP_NONE = 0, GEMM_CLAMP_RELU, GEMM_CLAMP_CLIP };
 typedef void (*gemm_ukernel)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate,
                              const gemm_tile_ep *ep);
 
+/* As gemm_ukernel with A read in place: MR rows of a row-major A, lda apart. */
+typedef void (*gemm_ukernel_rows)(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                                  int accumulate, const gemm_tile_ep *ep);
+
 /* C[0:m, 0:n] = A[0:m, 0:k] · op(B) for m <= GEMM_SMALL_M, reading A (not transposed) and B unpacked. */
 typedef void (*gemm_small_m_fn)(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, int trans_b,
                                 const float *b, int64_t ldb, float *c, int64_t ldc);
@@ -36,6 +41,7 @@ typedef struct {
     int mr, nr;               /* micro-tile */
     int kc, mc, nc;           /* cache blocks: kc x nc of B and mc x kc of A fit the scratch */
     gemm_ukernel kernel;
+    gemm_ukernel_rows kernel_rows; /* NULL: A is always packed */
     gemm_small_m_fn small_m;
 } gemm_arch;
 
