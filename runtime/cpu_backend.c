@@ -16,6 +16,7 @@ typedef struct {
 } cpu_state;
 
 static void *alloc_aligned(size_t bytes) {
+    if (bytes > SIZE_MAX - 255) return NULL; /* a workspace size that overflowed */
     size_t rounded = (bytes + 255) & ~(size_t)255;
     return aligned_alloc(256, rounded ? rounded : 256);
 }
@@ -90,7 +91,7 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
     st->ctx.workspace = alloc_aligned(st->ctx.workspace_bytes);
     st->ctx.scratch = alloc_aligned(CPU_SCRATCH_BYTES * (size_t)st->ctx.threads);
     if (!st->arena || !st->ctx.workspace || !st->ctx.scratch)
-        return infer_fail(err, INFER_ERR_MEMORY, "out of host memory: arena %llu bytes, workspace %zu bytes",
+        return infer_fail(err, INFER_ERR_MEMORY, "out of host memory: arena %llu bytes, workspace %zu bytes asked",
                           (unsigned long long)e->plan.arena_bytes, st->ctx.workspace_bytes);
     for (int t = 0; t < g->n_tensors; t++) {
         if (g->tensors[t].is_constant) st->data[t] = (void *)g->tensors[t].data;
@@ -122,7 +123,10 @@ static infer_status cpu_run(infer_engine *e, const infer_tensor *inputs, infer_t
         }
         double t0 = e->opt.profile ? engine_now_ms() : 0;
         infer_status s = st->kernels[i](&st->ctx, n, in, out, err);
-        if (s != INFER_OK) return infer_fail_context(err, "node %d '%s' (%s)", i, n->name, op_name(n->op));
+        if (s != INFER_OK) {
+            infer_fail_context(err, "node %d '%s' (%s)", i, n->name, op_name(n->op));
+            return s;
+        }
         if (e->opt.profile) {
             e->layer_ms[i] += engine_now_ms() - t0;
             e->layer_runs[i]++;

@@ -142,6 +142,14 @@ static void print_summary(const char *name, const infer_tensor *t, const char *l
     }
 }
 
+/* An output name usable as a file name inside --out-dir: no separators, no "..", printable. */
+static int safe_file_name(const char *name) {
+    if (!name[0] || !strcmp(name, ".") || !strcmp(name, "..") || strlen(name) > 200) return 0;
+    for (const char *c = name; *c; c++)
+        if (*c == '/' || *c == '\\' || (unsigned char)*c < 0x20 || *c == 0x7f) return 0;
+    return 1;
+}
+
 static int write_outputs(const run_args *a, const infer_model *model, const infer_tensor *out, int n) {
     if (a->out_dir) mkdir(a->out_dir, 0777);
     for (int i = 0; i < n; i++) {
@@ -150,7 +158,16 @@ static int write_outputs(const run_args *a, const infer_model *model, const infe
         if (a->out_dir) {
             infer_tensor_info info;
             infer_model_output(model, i, &info);
-            snprintf(path, sizeof path, "%s/%s.npy", a->out_dir, info.name);
+            int unique = 1;
+            for (int j = 0; j < i; j++) {
+                infer_tensor_info other;
+                infer_model_output(model, j, &other);
+                unique &= strcmp(other.name, info.name) != 0;
+            }
+            /* Names come from the model file: anything that could leave the folder or collide is
+             * replaced by the output's position. */
+            if (safe_file_name(info.name) && unique) snprintf(path, sizeof path, "%s/%s.npy", a->out_dir, info.name);
+            else snprintf(path, sizeof path, "%s/output%d.npy", a->out_dir, i);
             dest = path;
         }
         if (!dest) continue;
@@ -170,6 +187,12 @@ int cmd_run(int argc, char **argv) {
     infer_model *model = NULL;
     if (infer_model_load(a.model, &model, &err) != INFER_OK) return cli_report(&err);
     int n_in = infer_model_input_count(model), n_out = infer_model_output_count(model);
+    if (n_in > MAX_FILES || n_out > MAX_FILES) {
+        infer_model_free(model);
+        fprintf(stderr, "infer: the model has %d inputs and %d outputs; infer run handles at most %d of each\n", n_in,
+                n_out, MAX_FILES);
+        return EXIT_USAGE;
+    }
     if (a.n_inputs != n_in) {
         infer_model_free(model);
         return cli_usage_error("run", "the model takes %d input(s), %d file(s) given", n_in, a.n_inputs);
