@@ -14,7 +14,7 @@ LDLIBS  += -lm -lpthread
 
 BUILD   ?= build
 LIB     ?= libinfer.a
-OBJDIR  := $(BUILD)/obj
+OBJDIR  := $(BUILD)/obj-cuda$(CUDA)
 
 LIB_SRC := $(wildcard runtime/*.c graph/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
 CLI_SRC := $(wildcard runtime/cli/*.c)
@@ -27,6 +27,10 @@ LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas
 endif
 
 LIB_OBJ := $(LIB_SRC:%.c=$(OBJDIR)/%.o) $(CU_SRC:%.cu=$(OBJDIR)/%.cu.o)
+
+# The build configuration, rewritten only when it changes, so that switching CUDA=0/1 relinks.
+CONFIG := $(BUILD)/config-$(notdir $(LIB)).txt
+$(shell mkdir -p $(BUILD) && (echo "CUDA=$(CUDA) OPT=$(OPT)" | cmp -s - $(CONFIG) || echo "CUDA=$(CUDA) OPT=$(OPT)" > $(CONFIG)))
 CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
@@ -34,9 +38,9 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 all: $(LIB) infer $(EXAMPLES)
 lib: $(LIB)
 
-$(LIB): $(LIB_OBJ)
+$(LIB): $(LIB_OBJ) $(CONFIG)
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(LIB_OBJ)
 
 infer: $(CLI_OBJ) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
@@ -99,4 +103,4 @@ help:
 	@echo "make sanitize                     C tests under ASan + UBSan"
 	@echo "make demo                         install what is missing, build, convert and run a small model"
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)
