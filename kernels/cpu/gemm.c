@@ -115,7 +115,7 @@ static void apply_post_act(int isa, float *c, int64_t rows, int64_t cols, int64_
 }
 
 /* One MR x NR (or smaller, at the edges) tile of C from the B sliver b and the A sliver a: packed
- * (lda 0) or MR rows of A read in place, lda apart. */
+ * (lda 0) or MR rows of A read in place, lda apart (never fewer: no row past A's edge is read). */
 static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, const float *a, int64_t lda,
                      const float *b, int64_t row, int64_t col, int64_t m, int64_t n, int accumulate, int last) {
     float *c = p->C + row * p->ldc + col;
@@ -129,12 +129,8 @@ static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, c
         return;
     }
     float tmp[GEMM_MR_MAX * GEMM_NR_MAX];
-    if (lda && m == arch->mr) arch->kernel_rows(kc, a, lda, b, tmp, arch->nr, 0, NULL);
-    else if (lda) { /* fewer than MR rows left: pack them, so that no row past the edge is read */
-        float sliver[GEMM_MR_MAX * GEMM_KC_MAX];
-        gemm_pack_a(p->isa, arch->mr, m, kc, a, lda, 0, sliver);
-        arch->kernel(kc, sliver, b, tmp, arch->nr, 0, NULL);
-    } else arch->kernel(kc, a, b, tmp, arch->nr, 0, NULL);
+    if (lda) arch->kernel_rows(kc, a, lda, b, tmp, arch->nr, 0, NULL);
+    else arch->kernel(kc, a, b, tmp, arch->nr, 0, NULL);
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++)
             c[i * p->ldc + j] = tmp[i * arch->nr + j] + (accumulate ? c[i * p->ldc + j] : 0.0f);
@@ -160,13 +156,18 @@ static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_pro
             else gemm_pack_b(p->isa, arch->nr, kc, nc, b_at(p, pc, jc), p->ldb, p->trans_b, bp);
             for (int64_t ic = i0; ic < i1; ic += arch->mc) {
                 int64_t mc = i1 - ic < arch->mc ? i1 - ic : arch->mc;
-                if (!direct_a) gemm_pack_a(p->isa, arch->mr, mc, kc, a_at(p, ic, pc), p->lda, p->trans_a, ap);
+                /* rows read in place: whole slivers; the rest is packed (at ap) */
+                int64_t in_place = direct_a ? mc / arch->mr * arch->mr : 0;
+                if (in_place < mc)
+                    gemm_pack_a(p->isa, arch->mr, mc - in_place, kc, a_at(p, ic + in_place, pc), p->lda, p->trans_a,
+                                ap);
                 for (int64_t jr = 0; jr < nc; jr += arch->nr) {
                     int64_t n = nc - jr < arch->nr ? nc - jr : arch->nr;
                     for (int64_t ir = 0; ir < mc; ir += arch->mr) {
                         int64_t m = mc - ir < arch->mr ? mc - ir : arch->mr;
-                        const float *a = direct_a ? a_at(p, ic + ir, pc) : ap + ir * kc;
-                        run_tile(arch, p, kc, a, direct_a ? p->lda : 0, bp + jr * kc, ic + ir, jc + jr, m, n, pc > 0,
+                        int direct = ir < in_place;
+                        const float *a = direct ? a_at(p, ic + ir, pc) : ap + (ir - in_place) * kc;
+                        run_tile(arch, p, kc, a, direct ? p->lda : 0, bp + jr * kc, ic + ir, jc + jr, m, n, pc > 0,
                                  last);
                     }
                 }

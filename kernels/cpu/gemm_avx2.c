@@ -8,8 +8,10 @@
 #define MR 6
 #define NR 16
 
-TARGET static void ukernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate,
-                           const gemm_tile_ep *ep) {
+/* The tile body: element (i, k) of A is a[i * a_row + k * a_step] (packed: 1, MR; rows of A: lda, 1). */
+TARGET static inline __attribute__((always_inline)) void tile(int64_t kc, const float *a, int64_t a_row,
+                                                              int64_t a_step, const float *b, float *c, int64_t ldc,
+                                                              int accumulate, const gemm_tile_ep *ep) {
     __m256 lo[MR], hi[MR];
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++) lo[i] = hi[i] = _mm256_setzero_ps();
@@ -17,11 +19,11 @@ TARGET static void ukernel(int64_t kc, const float *a, const float *b, float *c,
         __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {
-            __m256 ai = _mm256_broadcast_ss(a + i);
+            __m256 ai = _mm256_broadcast_ss(a + i * a_row);
             lo[i] = _mm256_fmadd_ps(ai, b0, lo[i]);
             hi[i] = _mm256_fmadd_ps(ai, b1, hi[i]);
         }
-        a += MR;
+        a += a_step;
         b += NR;
     }
     if (accumulate) {
@@ -76,6 +78,16 @@ TARGET static void ukernel(int64_t kc, const float *a, const float *b, float *c,
         _mm256_storeu_ps(c + i * ldc, lo[i]);
         _mm256_storeu_ps(c + i * ldc + 8, hi[i]);
     }
+}
+
+TARGET static void ukernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate,
+                           const gemm_tile_ep *ep) {
+    tile(kc, a, 1, MR, b, c, ldc, accumulate, ep);
+}
+
+TARGET static void ukernel_rows(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                                int accumulate, const gemm_tile_ep *ep) {
+    tile(kc, a, lda, 1, b, c, ldc, accumulate, ep);
 }
 
 /* Lanes [0, left) of an 8-lane mask for maskload/maskstore. */
@@ -158,7 +170,7 @@ TARGET static void small_m(int64_t m, int64_t n, int64_t k, const float *a, int6
 }
 
 /* kc x nc of B (1.5 MiB, for L3) plus mc x kc of A (144 KiB, for L2) in the 2 MiB per-thread scratch. */
-static const gemm_arch arch = { MR, NR, 256, 144, 1536, ukernel, NULL, small_m };
+static const gemm_arch arch = { MR, NR, 256, 144, 1536, ukernel, ukernel_rows, small_m };
 
 const gemm_arch *gemm_arch_avx2(void) { return &arch; }
 

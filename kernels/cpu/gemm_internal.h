@@ -7,7 +7,6 @@
 
 #define GEMM_MR_MAX 16
 #define GEMM_NR_MAX 32
-#define GEMM_KC_MAX 256
 
 /* The part of a gemm_epilogue a micro-kernel applies to one full tile, with its pointers already
  * moved to the tile's origin. Activations other than relu/clip are applied afterwards. */
