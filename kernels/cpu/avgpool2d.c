@@ -7,34 +7,69 @@ typedef struct {
     float *y;
     int64_t h, w, oh, ow;
     const pool2d_params *p;
+    int isa;
 } avgpool_job;
+
+/* One output row: each tap adds a stretch of an input row (vectorizes), then each column is divided
+ * by its count. The window clipped to the padded input gives the count when padding counts, the
+ * window clipped to the input otherwise; both split into a row part and a column part. The body is
+ * inlined into per-ISA wrappers below so that the compiler vectorizes it for each. */
+static inline __attribute__((always_inline)) void pool_row(const avgpool_job *job, const float *x, int64_t oh,
+                                                           float *y) {
+    const pool2d_params *p = job->p;
+    int64_t sw = p->stride[1];
+    int64_t h0 = oh * p->stride[0] - p->padding[0];
+    int64_t h1 = h0 + p->kernel[0] < job->h + p->padding[0] ? h0 + p->kernel[0] : job->h + p->padding[0];
+    int64_t rows_padded = h1 - h0, hs = h0 > 0 ? h0 : 0, he = h1 < job->h ? h1 : job->h;
+    for (int64_t ow = 0; ow < job->ow; ow++) y[ow] = 0.0f;
+    for (int64_t ih = hs; ih < he; ih++) {
+        const float *xr = x + ih * job->w;
+        for (int64_t kw = 0; kw < p->kernel[1]; kw++) {
+            int64_t off = kw - p->padding[1]; /* input column of output column 0 */
+            int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+            int64_t hi = off >= job->w ? 0 : (job->w - 1 - off) / sw + 1;
+            if (hi > job->ow) hi = job->ow;
+            for (int64_t ow = lo; ow < hi; ow++) y[ow] += xr[ow * sw + off];
+        }
+    }
+    for (int64_t ow = 0; ow < job->ow; ow++) {
+        int64_t w0 = ow * sw - p->padding[1];
+        int64_t w1 = w0 + p->kernel[1] < job->w + p->padding[1] ? w0 + p->kernel[1] : job->w + p->padding[1];
+        int64_t ws = w0 > 0 ? w0 : 0, we = w1 < job->w ? w1 : job->w;
+        int64_t divisor = p->count_include_pad ? rows_padded * (w1 - w0) : (he - hs) * (we - ws);
+        y[ow] = divisor > 0 ? y[ow] / (float)divisor : 0.0f;
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) static void pool_row_avx512(const avgpool_job *job,
+                                                                                       const float *x, int64_t oh,
+                                                                                       float *y) {
+    pool_row(job, x, oh, y);
+}
+
+__attribute__((target("avx2"))) static void pool_row_avx2(const avgpool_job *job, const float *x, int64_t oh,
+                                                          float *y) {
+    pool_row(job, x, oh, y);
+}
+#endif
+
+static void pool_row_portable(const avgpool_job *job, const float *x, int64_t oh, float *y) {
+    pool_row(job, x, oh, y);
+}
 
 static void avgpool_task(void *arg, int64_t begin, int64_t end, int thread) {
     const avgpool_job *job = arg;
-    const pool2d_params *p = job->p;
     (void)thread;
+    void (*row)(const avgpool_job *, const float *, int64_t, float *) = pool_row_portable;
+#if defined(__x86_64__)
+    if (job->isa == CPU_ISA_AVX512) row = pool_row_avx512;
+    else if (job->isa == CPU_ISA_AVX2) row = pool_row_avx2;
+#endif
     for (int64_t plane = begin; plane < end; plane++) {
         const float *x = job->x + plane * job->h * job->w;
         float *y = job->y + plane * job->oh * job->ow;
-        for (int64_t oh = 0; oh < job->oh; oh++)
-            for (int64_t ow = 0; ow < job->ow; ow++) {
-                /* The window clipped to the padded input sets the divisor when padding counts ... */
-                int64_t h0 = oh * p->stride[0] - p->padding[0], w0 = ow * p->stride[1] - p->padding[1];
-                int64_t h1 = h0 + p->kernel[0], w1 = w0 + p->kernel[1];
-                if (h1 > job->h + p->padding[0]) h1 = job->h + p->padding[0];
-                if (w1 > job->w + p->padding[1]) w1 = job->w + p->padding[1];
-                int64_t padded = (h1 - h0) * (w1 - w0);
-                /* ... and the window clipped to the input itself otherwise. */
-                if (h0 < 0) h0 = 0;
-                if (w0 < 0) w0 = 0;
-                if (h1 > job->h) h1 = job->h;
-                if (w1 > job->w) w1 = job->w;
-                float sum = 0.0f;
-                for (int64_t ih = h0; ih < h1; ih++)
-                    for (int64_t iw = w0; iw < w1; iw++) sum += x[ih * job->w + iw];
-                int64_t divisor = p->count_include_pad ? padded : (h1 - h0) * (w1 - w0);
-                y[oh * job->ow + ow] = divisor > 0 ? sum / (float)divisor : 0.0f;
-            }
+        for (int64_t oh = 0; oh < job->oh; oh++) row(job, x, oh, y + oh * job->ow);
     }
 }
 
@@ -49,7 +84,8 @@ CPU_KERNEL(avgpool2d) {
         p->padding[1] < 0)
         return infer_fail(err, INFER_ERR_ARGUMENT, "avgpool2d: bad kernel (%d,%d), stride (%d,%d) or padding (%d,%d)",
                           p->kernel[0], p->kernel[1], p->stride[0], p->stride[1], p->padding[0], p->padding[1]);
-    avgpool_job job = { in[0].data, out[0].data, in[0].dims[2], in[0].dims[3], out[0].dims[2], out[0].dims[3], p };
+    avgpool_job job = { in[0].data, out[0].data, in[0].dims[2], in[0].dims[3], out[0].dims[2], out[0].dims[3], p,
+                        ctx->isa };
     int64_t planes = in[0].dims[0] * in[0].dims[1], work = job.oh * job.ow * p->kernel[0] * p->kernel[1];
     pool_parallel_for(ctx->pool, planes, work >= 8192 ? 1 : 8192 / (work + 1) + 1, avgpool_task, &job);
     return INFER_OK;

@@ -7,7 +7,7 @@
 
 typedef infer_status (*kernel_fn)(cpu_ctx *, const ir_node *, const infer_tensor *, infer_tensor *, infer_error *);
 
-/* Runs the kernel with 1 and 2 threads and checks rel L2 against want (NaNs must match exactly). */
+/* Runs the kernel with 1 and 2 threads on every ISA and checks rel L2 against want. */
 static void run_both(kernel_fn fn, const ir_node *node, const infer_tensor *in, infer_tensor *out, const float *want,
                      double tol, const char *what) {
     int64_t count = infer_tensor_elements(out);
@@ -15,12 +15,14 @@ static void run_both(kernel_fn fn, const ir_node *node, const infer_tensor *in, 
         thread_pool *pool = NULL;
         infer_error err;
         if (threads > 1) cr_assert_eq(pool_create(threads, &pool, &err), INFER_OK);
-        cpu_ctx ctx = { pool, threads, cpu_detect_isa(), NULL, 0, NULL };
-        float *y = out->data;
-        for (int64_t i = 0; i < count; i++) y[i] = -777.0f;
-        cr_assert_eq(fn(&ctx, node, in, out, &err), INFER_OK, "%s: %s", what, err.message);
-        double e = rel_l2(y, want, count);
-        cr_assert(e <= tol, "%s threads %d: rel L2 %g", what, threads, e);
+        for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
+            cpu_ctx ctx = { pool, threads, isa, NULL, 0, NULL };
+            float *y = out->data;
+            for (int64_t i = 0; i < count; i++) y[i] = -777.0f;
+            cr_assert_eq(fn(&ctx, node, in, out, &err), INFER_OK, "%s: %s", what, err.message);
+            double e = rel_l2(y, want, count);
+            cr_assert(e <= tol, "%s threads %d isa %d: rel L2 %g", what, threads, isa, e);
+        }
         pool_destroy(pool);
     }
 }
