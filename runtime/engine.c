@@ -176,6 +176,9 @@ static infer_status check_inputs(const infer_engine *e, const infer_tensor *in, 
     *batch = e->batch_dynamic ? 0 : e->opt.max_batch;
     for (int i = 0; i < n; i++) {
         const ir_tensor *t = &g->tensors[g->inputs[i]];
+        if (in[i].ndim < 0 || in[i].ndim > INFER_MAX_DIMS || infer_dtype_size(in[i].dtype) == 0)
+            return infer_fail(err, INFER_ERR_ARGUMENT, "input %d '%s': ndim %d or dtype %d is not valid", i, t->name,
+                              in[i].ndim, (int)in[i].dtype);
         char want[160], got[160];
         format_shape(want, sizeof want, t->dims, t->ndim, t->dtype);
         format_shape(got, sizeof got, in[i].dims, in[i].ndim, in[i].dtype);
@@ -213,7 +216,10 @@ infer_status infer_engine_run(infer_engine *e, const infer_tensor *inputs, int n
     if (s != INFER_OK) return s;
     if (batch != e->cur_batch) {
         s = ir_infer_shapes(&e->graph, batch, e->dims, e->ndims, err);
-        if (s != INFER_OK) return s;
+        if (s != INFER_OK) {
+            e->cur_batch = 0; /* the shapes are half-updated: recompute them on the next run */
+            return s;
+        }
         e->cur_batch = batch;
     }
     s = e->backend->run(e, inputs, outputs, err);
