@@ -160,8 +160,20 @@ typedef struct {
     int pinned;               /* host staging is pinned */
     uint64_t shared_device_bytes; /* part of device_bytes held once per model: weights shared with the
                                      model's other engines at the same precision (CUDA) */
+    /* The last successful run, in milliseconds (0 before the first). CUDA: GPU time between events on
+     * the engine's stream around the input copies (h2d), the forward pass (compute: graph launch or
+     * node by node, CPU-fallback nodes included) and the output copies (d2h), and the host time from
+     * the start of the run until all of it was enqueued (enqueue). CPU: compute = the run's wall time,
+     * the others 0. */
+    double last_h2d_ms, last_compute_ms, last_d2h_ms, last_enqueue_ms;
 } infer_engine_stats;
 infer_status infer_engine_stats_get(const infer_engine *engine, infer_engine_stats *stats);
+
+/* Warnings the engine recorded while it was built or run (CUDA: graph capture fallbacks, a stale or
+ * corrupt tuning cache, refused cuDNN choices, nodes on the CPU), one per line; "" when none (always
+ * on the CPU backend). Never NULL; valid until the engine is destroyed (a run may append a line). The
+ * library never prints them. */
+const char *infer_engine_warnings(const infer_engine *engine);
 
 /* Per-layer view of the optimized graph, with times when profiling is on. */
 typedef struct {

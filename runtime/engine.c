@@ -222,8 +222,12 @@ infer_status infer_engine_run(infer_engine *e, const infer_tensor *inputs, int n
         }
         e->cur_batch = batch;
     }
+    double t0 = engine_now_ms();
     s = e->backend->run(e, inputs, outputs, err);
-    if (s == INFER_OK) e->runs++;
+    if (s == INFER_OK) {
+        e->last_run_ms = engine_now_ms() - t0;
+        e->runs++;
+    }
     return s;
 }
 
@@ -240,8 +244,15 @@ infer_status infer_engine_stats_get(const infer_engine *e, infer_engine_stats *s
     for (int t = 0; t < e->graph.n_tensors; t++)
         if (e->graph.tensors[t].is_constant && ir_consumer_count(&e->graph, t) > 0)
             st->weight_bytes += e->graph.tensors[t].nbytes;
+    st->last_compute_ms = e->last_run_ms; /* the CPU backend: all of the run is compute */
     if (e->backend->stats) e->backend->stats(e, st);
     return INFER_OK;
+}
+
+const char *infer_engine_warnings(const infer_engine *e) {
+    if (!e || !e->backend || !e->backend->warnings || !e->state) return "";
+    const char *w = e->backend->warnings(e);
+    return w ? w : "";
 }
 
 int infer_engine_layer_count(const infer_engine *e) { return e ? e->graph.n_nodes : 0; }

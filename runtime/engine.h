@@ -37,6 +37,7 @@ struct infer_engine {
     double *layer_ms;             /* per node: accumulated profiled time */
     int64_t *layer_runs;
     int64_t runs;
+    double last_run_ms;           /* host wall time of the last successful backend run */
     const backend_ops *backend;
     void *state;                  /* the backend's own */
 };
@@ -50,10 +51,13 @@ struct backend_ops {
     /* Runs at e->cur_batch with shapes in e->dims; inputs already checked; fills outputs. */
     infer_status (*run)(infer_engine *e, const infer_tensor *inputs, infer_tensor *outputs, infer_error *err);
     void (*destroy)(infer_engine *e);
-    /* Optional: device-side facts for infer_engine_stats (may be NULL). */
+    /* Optional: device-side facts for infer_engine_stats (may be NULL). Called after the engine filled the
+     * common fields, last_compute_ms = last_run_ms and the other last_*_ms = 0; may replace them. */
     void (*stats)(const infer_engine *e, infer_engine_stats *stats);
     /* Optional: where node i runs ("cpu" or "cuda"); NULL means the backend's own device. */
     const char *(*node_device)(const infer_engine *e, int node);
+    /* Optional: the warnings recorded while building and running, one per line; NULL or "" when none. */
+    const char *(*warnings)(const infer_engine *e);
 };
 
 extern const backend_ops cpu_backend_ops;

@@ -19,6 +19,8 @@ static void cuda_destroy(infer_engine *e) {
             if (st->events[i]) cudaEventDestroy(st->events[i]);
         free(st->events);
     }
+    for (int i = 0; i < 4; i++)
+        if (st->tev[i]) cudaEventDestroy(st->tev[i]);
     cuda_fallback_free(st);
     cuda_shared_release(e, st); /* after the synchronize above: nothing of this engine reads the block now */
     cuda_state_free_memory(st);
@@ -87,6 +89,7 @@ static infer_status cuda_create(infer_engine *e, infer_error *err) {
         return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CUDA backend");
     INFER_TRY(cuda_ctx_init(&st->ctx, e->opt.precision, err));
     cuda_ctx *c = &st->ctx;
+    for (int i = 0; i < 4; i++) CUDA_CHECK(cudaEventCreate(&st->tev[i])); /* timing of each run */
     INFER_TRY(check_encodings(g, err));
 
     if (e->opt.tune_cache && e->opt.tune_cache[0]) {
@@ -141,6 +144,15 @@ static void cuda_stats(const infer_engine *e, infer_engine_stats *s) {
     s->fallback_nodes = st->n_fallback;
     s->cuda_graphs = st->graphs;
     s->pinned = st->pinned != NULL;
+    s->last_h2d_ms = st->last_h2d_ms;
+    s->last_compute_ms = st->last_compute_ms;
+    s->last_d2h_ms = st->last_d2h_ms;
+    s->last_enqueue_ms = st->last_enqueue_ms;
+}
+
+static const char *cuda_warnings(const infer_engine *e) {
+    const cuda_state *st = e->state;
+    return st ? st->ctx.warnings : "";
 }
 
 static const char *cuda_node_device(const infer_engine *e, int node) {
@@ -158,6 +170,7 @@ static const backend_ops cuda_ops = {
     .destroy = cuda_destroy,
     .stats = cuda_stats,
     .node_device = cuda_node_device,
+    .warnings = cuda_warnings,
 };
 
 const backend_ops *cuda_backend_get(void) { return &cuda_ops; }

@@ -156,10 +156,12 @@ infer_status cuda_engine_run(infer_engine *e, const infer_tensor *inputs, infer_
     cuda_state *st = e->state;
     const ir_graph *g = &e->graph;
     cuda_ctx *c = &st->ctx;
+    double t0 = engine_now_ms();
     CUDA_CHECK(cudaSetDevice(c->device));
     infer_status s;
     cuda_batch_slot *slot = find_slot(e, st, err, &s);
     if (!slot) return s;
+    CUDA_CHECK(cudaEventRecord(st->tev[0], c->stream));
 
     /* inputs: caller -> pinned staging -> device (the arena, or f32 staging converted in the forward) */
     for (int i = 0; i < g->n_inputs; i++) {
@@ -172,6 +174,7 @@ infer_status cuda_engine_run(infer_engine *e, const infer_tensor *inputs, infer_
         CUDA_CHECK(cudaMemcpyAsync(dst, st->in_pinned[i], bytes, cudaMemcpyHostToDevice, c->stream));
     }
 
+    CUDA_CHECK(cudaEventRecord(st->tev[1], c->stream)); /* before a capture begins: not part of the graph */
     int use_graphs = e->opt.cuda_graphs && st->n_fallback == 0 && !e->opt.profile;
     if (use_graphs && !slot->exec && !slot->graph_failed && slot->runs >= 1)
         slot->graph_failed = !capture(e, st, slot);
@@ -181,6 +184,7 @@ infer_status cuda_engine_run(infer_engine *e, const infer_tensor *inputs, infer_
         INFER_TRY(forward(e, st, slot, err));
     }
     slot->runs++;
+    CUDA_CHECK(cudaEventRecord(st->tev[2], c->stream));
 
     for (int i = 0; i < g->n_outputs; i++) {
         int t = g->outputs[i];
@@ -192,7 +196,13 @@ infer_status cuda_engine_run(infer_engine *e, const infer_tensor *inputs, infer_
         outputs[i].data = st->out_pinned[i];
     }
     CUDA_CHECK(cudaMemcpyAsync(st->flag_host, c->err_flag, 2 * sizeof *c->err_flag, cudaMemcpyDeviceToHost, c->stream));
+    CUDA_CHECK(cudaEventRecord(st->tev[3], c->stream));
+    double enqueue_ms = engine_now_ms() - t0;
     CUDA_CHECK(cudaStreamSynchronize(c->stream));
+    float h2d = 0, compute = 0, d2h = 0; /* every event has completed: the stream is idle */
+    CUDA_CHECK(cudaEventElapsedTime(&h2d, st->tev[0], st->tev[1]));
+    CUDA_CHECK(cudaEventElapsedTime(&compute, st->tev[1], st->tev[2]));
+    CUDA_CHECK(cudaEventElapsedTime(&d2h, st->tev[2], st->tev[3]));
 
     if (st->flag_host[0]) {
         unsigned long long node = st->flag_host[0] - 1;
@@ -201,6 +211,10 @@ infer_status cuda_engine_run(infer_engine *e, const infer_tensor *inputs, infer_
         return infer_fail(err, INFER_ERR_RUNTIME, "node %llu '%s' (embedding): id %lld is outside [0, %lld)", node,
                           n ? n->name : "?", (long long)st->flag_host[1], w ? (long long)w->dims[0] : -1LL);
     }
+    st->last_h2d_ms = h2d;
+    st->last_compute_ms = compute;
+    st->last_d2h_ms = d2h;
+    st->last_enqueue_ms = enqueue_ms;
     if (e->opt.profile && st->events) {
         for (int i = 0; i < g->n_nodes; i++) {
             float ms = 0;

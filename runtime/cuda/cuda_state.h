@@ -49,6 +49,10 @@ typedef struct {
     uint64_t clock;
     int graphs;                    /* CUDA Graphs instantiated so far */
     cudaEvent_t *events;           /* profiling: 2 per node */
+    /* timing of every run: events before the input copies, before the forward, before the output
+     * copies, after them; the last successful run's split (infer_engine_stats.last_*_ms) */
+    cudaEvent_t tev[4];
+    double last_h2d_ms, last_compute_ms, last_d2h_ms, last_enqueue_ms;
 } cuda_state;
 
 /* cuda_memory.c */

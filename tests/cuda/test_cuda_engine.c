@@ -175,6 +175,14 @@ Test(cuda_engine, convnet_matches_cpu_fp32_fp16_all_batches) {
         cr_expect_gt(st.device_bytes, 0);
         cr_expect_geq(st.cuda_graphs, 4, "graphs: %d", st.cuda_graphs);
         cr_log_info("%s warnings: %s", infer_precision_name(ps[pi]), cuda_engine_warnings(gpu));
+        cr_expect_eq(infer_engine_warnings(gpu), cuda_engine_warnings(gpu), "the public call returns the same text");
+        /* the timing split of the last run (batch 4, a graph launch) */
+        cr_expect_gt(st.last_h2d_ms, 0.0);
+        cr_expect_gt(st.last_compute_ms, 0.0);
+        cr_expect_gt(st.last_d2h_ms, 0.0);
+        cr_expect_gt(st.last_enqueue_ms, 0.0);
+        cr_log_info("%s last run: h2d %.4f compute %.4f d2h %.4f enqueue %.4f ms", infer_precision_name(ps[pi]),
+                    st.last_h2d_ms, st.last_compute_ms, st.last_d2h_ms, st.last_enqueue_ms);
         infer_engine_destroy(gpu);
     }
     infer_engine_destroy(cpu);
@@ -376,6 +384,9 @@ Test(cuda_engine, textnet_fallback_and_bad_ids) {
             infer_engine_stats_get(gpu, &st);
             cr_expect_eq(st.fallback_nodes, shift, "fallback nodes %d", st.fallback_nodes);
             if (shift) {
+                cr_expect(strstr(infer_engine_warnings(gpu), "run on the CPU") != NULL, "warnings: %s",
+                          infer_engine_warnings(gpu));
+                cr_expect_gt(st.last_compute_ms, 0.0, "compute includes the CPU node");
                 cr_expect_eq(st.cuda_graphs, 0, "no graphs with a CPU node");
                 infer_layer_info li;
                 cr_assert_eq(infer_engine_layer(gpu, 0, &li), INFER_OK);
