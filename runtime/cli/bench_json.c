@@ -89,10 +89,13 @@ static void put_result(FILE *f, const bench_result *r, int profile) {
                " \"memory_budget_ok\": %s,\n",
             (unsigned long long)r->file_bytes, (unsigned long long)r->weight_bytes, (unsigned long long)r->arena_bytes,
             (unsigned long long)r->budget_bytes, r->peak_host_bytes <= r->budget_bytes ? "true" : "false");
-    fprintf(f, "  \"cuda_graphs\": %s, \"pinned\": %s, \"h2d_ms\": null, \"compute_ms\": null, \"d2h_ms\": null,"
-               " \"enqueue_ms\": null,\n  \"unstable\": %s",
-            cuda && r->cuda_graphs ? "true" : "false", cuda && r->pinned ? "true" : "false",
-            l->cov > 0.05 ? "true" : "false");
+    fprintf(f, "  \"cuda_graphs\": %s, \"pinned\": %s, ", cuda && r->cuda_graphs ? "true" : "false",
+            cuda && r->pinned ? "true" : "false");
+    put_key_num(f, "h2d_ms", r->h2d_ms, 1);
+    put_key_num(f, "compute_ms", r->compute_ms, 1);
+    put_key_num(f, "d2h_ms", r->d2h_ms, 1);
+    put_key_num(f, "enqueue_ms", r->enqueue_ms, 0);
+    fprintf(f, ",\n  \"unstable\": %s", l->cov > 0.05 ? "true" : "false");
     if (profile) put_layers(f, r);
     fputs("\n}", f);
 }

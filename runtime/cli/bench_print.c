@@ -39,7 +39,8 @@ void bench_print_result(const bench_result *r, int profile) {
     printf("throughput     %.2f inferences/s (batch %d x %lld runs / %.3f s)\n", r->throughput, r->batch,
            (long long)r->runs, r->wall_s);
     if (cuda) {
-        printf("CUDA split     H2D n/a, compute n/a, D2H n/a, host enqueue n/a (not exposed by the engine API yet)\n");
+        printf("CUDA split     H2D %.4f ms, compute %.4f ms, D2H %.4f ms, host enqueue %.4f ms (means per run)\n",
+               r->h2d_ms, r->compute_ms, r->d2h_ms, r->enqueue_ms);
         printf("CUDA Graphs    %s (%d captured), pinned host memory: %s\n", r->cuda_graphs ? "used" : "not used",
                r->cuda_graphs, r->pinned ? "yes" : "no");
         printf("device memory  %s\n", cli_human_bytes(r->device_bytes, b1, sizeof b1));
@@ -61,9 +62,13 @@ void bench_print_result(const bench_result *r, int profile) {
     if (l->cov > 0.05)
         printf("warning: unstable: latency CoV %.1f%% is over 5%%; close other programs, set --threads below the core "
                "count, or run longer (--duration)\n", 100 * l->cov);
-    if (cuda)
-        printf("note: the enqueue-bound and transfer-bound checks need the H2D/compute/D2H split, which the engine "
-               "API does not expose yet%s\n", r->cuda_graphs ? "" : "; CUDA Graphs are off, which small models feel most");
+    if (cuda && r->enqueue_ms > 0.8 * r->compute_ms)
+        printf("warning: enqueue-bound: enqueuing takes %.4f ms of a %.4f ms forward; %s\n", r->enqueue_ms,
+               r->compute_ms, r->cuda_graphs ? "the GPU waits on the host" : "use CUDA Graphs (drop --no-graph)");
+    if (cuda && r->h2d_ms + r->d2h_ms > r->compute_ms)
+        printf("warning: transfer-bound: H2D + D2H take %.4f ms against %.4f ms of compute; batch more work per "
+               "transfer\n", r->h2d_ms + r->d2h_ms, r->compute_ms);
+    if (r->warnings[0]) printf("engine warnings: %s\n", r->warnings);
     if (profile && r->layers) print_layers(r);
     printf("\n");
 }

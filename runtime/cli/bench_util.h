@@ -35,6 +35,8 @@ typedef struct {
     int64_t rss_growth_bytes;
     int peak_is_per_batch; /* 0: VmHWM could not be reset, so it covers the whole process */
     int cuda_graphs, pinned;
+    double h2d_ms, compute_ms, d2h_ms, enqueue_ms; /* means over the timed runs (infer_engine_stats) */
+    char warnings[512];    /* infer_engine_warnings after the runs */
     int64_t id_range;      /* random token ids were drawn from [0, id_range); 0: none */
     bench_layer *layers;   /* --profile: sorted by time, descending */
     int n_layers;

@@ -183,6 +183,18 @@ static infer_status time_runs(const bench_args *a, infer_engine *e, const infer_
         s = infer_engine_run(e, in, n_in, out, n_out, err);
         now = bench_now_ms();
         ms[n++] = now - t0;
+        infer_engine_stats split;
+        infer_engine_stats_get(e, &split);
+        r->h2d_ms += split.last_h2d_ms;
+        r->compute_ms += split.last_compute_ms;
+        r->d2h_ms += split.last_d2h_ms;
+        r->enqueue_ms += split.last_enqueue_ms;
+    }
+    if (n > 0) {
+        r->h2d_ms /= (double)n;
+        r->compute_ms /= (double)n;
+        r->d2h_ms /= (double)n;
+        r->enqueue_ms /= (double)n;
     }
     r->rss_growth_bytes = (int64_t)bench_vm_rss() - (int64_t)rss;
     r->sample_bytes = (uint64_t)cap * sizeof *ms;
@@ -283,6 +295,7 @@ static int bench_one(const bench_args *a, int batch, const infer_tensor *files, 
     r->device_bytes = st.device_bytes;
     r->cuda_graphs = st.cuda_graphs;
     r->pinned = st.pinned;
+    snprintf(r->warnings, sizeof r->warnings, "%s", infer_engine_warnings(e));
     if (a->profile) collect_layers(e, r);
 done:
     infer_engine_destroy(e);

@@ -220,6 +220,7 @@ int cmd_run(int argc, char **argv) {
     infer_tensor outputs[MAX_FILES];
     if (rc == EXIT_OK && infer_engine_create(model, &a.opt, &engine, &err) != INFER_OK) rc = cli_report(&err);
     if (rc == EXIT_OK && infer_engine_run(engine, inputs, n_in, outputs, n_out, &err) != INFER_OK) rc = cli_report(&err);
+    if (engine && infer_engine_warnings(engine)[0]) fprintf(stderr, "infer: warning: %s\n", infer_engine_warnings(engine));
     if (rc == EXIT_OK) rc = write_outputs(&a, model, outputs, n_out);
     if (rc == EXIT_OK && a.print) {
         const char *labels = infer_model_meta_get(model, "user.labels");
