@@ -140,7 +140,8 @@ void infer_engine_destroy(infer_engine *engine);
 
 /* Runs the engine. inputs: one per model input, of the model's dtype and shape (any batch up to
  * max_batch where the batch is dynamic). outputs: filled with dtype, shape and a pointer to
- * engine-owned host memory that stays valid until the next run or destroy. Allocates nothing. */
+ * engine-owned host memory that stays valid until the next run or destroy. Allocates nothing on the
+ * CPU; on CUDA only the first run at each new batch size allocates (its launch plans). */
 infer_status infer_engine_run(infer_engine *engine, const infer_tensor *inputs, int n_inputs,
                               infer_tensor *outputs, int n_outputs, infer_error *err);
 
