@@ -1,6 +1,7 @@
 /* conv_bench.c — GFLOP/s of cpu_conv2d on ResNet-50 and MobileNet-like layers, 1 and all threads. */
 /* build: cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o conv_bench bench/conv_bench.c libinfer.a -lm
- * usage: ./conv_bench [max threads]   (best of many runs; keep the machine otherwise idle) */
+ * usage: ./conv_bench [max threads [name filter]]   (best of many runs; keep the machine otherwise idle)
+ * The filter keeps the layers whose name contains it, e.g. "b8" for the batch-8 layers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +30,37 @@ int main(int argc, char **argv) {
         { "3x3 64->64 @56 batch 4", 4, 64, 56, 64, 3, 1, 1, 1 },
         { "dw 3x3 32 @112", 1, 32, 112, 32, 3, 1, 1, 32 },
         { "dw 3x3/2 96 @112", 1, 96, 112, 96, 3, 2, 1, 96 },
+        /* the late layers of the golden models (64x64 images) at batch 1 and 8: few columns per image */
+        { "3x3 512->512 @2 b1", 1, 512, 2, 512, 3, 1, 1, 1 },
+        { "3x3 512->512 @2 b8", 8, 512, 2, 512, 3, 1, 1, 1 },
+        { "3x3/2 256->512 @4 b8", 8, 256, 4, 512, 3, 2, 1, 1 },
+        { "3x3 256->256 @4 b1", 1, 256, 4, 256, 3, 1, 1, 1 },
+        { "3x3 256->256 @4 b8", 8, 256, 4, 256, 3, 1, 1, 1 },
+        { "3x3 128->128 @8 b8", 8, 128, 8, 128, 3, 1, 1, 1 },
+        { "3x3 64->64 @16 b8", 8, 64, 16, 64, 3, 1, 1, 1 },
+        { "3x3 512->512 @7 b8", 8, 512, 7, 512, 3, 1, 1, 1 },
+        { "3x3 256->256 @14 b8", 8, 256, 14, 256, 3, 1, 1, 1 },
+        { "1x1 512->2048 @2 b8", 8, 512, 2, 2048, 1, 1, 0, 1 },
+        { "1x1 2048->512 @2 b8", 8, 2048, 2, 512, 1, 1, 0, 1 },
+        { "1x1 1024->256 @4 b8", 8, 1024, 4, 256, 1, 1, 0, 1 },
+        { "1x1 320->1280 @2 b8", 8, 320, 2, 1280, 1, 1, 0, 1 },
+        { "1x1 96->576 @4 b8", 8, 96, 4, 576, 1, 1, 0, 1 },
+        { "1x1 32->192 @8 b8", 8, 32, 8, 192, 1, 1, 0, 1 },
+        { "1x1 24->144 @16 b8", 8, 24, 16, 144, 1, 1, 0, 1 },
+        { "1x1 512->512 @7 b8", 8, 512, 7, 512, 1, 1, 0, 1 },
+        { "1x1 1024->256 @14 b8", 8, 1024, 14, 256, 1, 1, 0, 1 },
+        { "1x1 256->1024 @14 b8", 8, 256, 14, 1024, 1, 1, 0, 1 },
+        { "1x1 64->256 @16 b8", 8, 64, 16, 256, 1, 1, 0, 1 },
+        { "1x1 128->512 @8 b8", 8, 128, 8, 512, 1, 1, 0, 1 },
+        { "dw 3x3 144 @16 b8", 8, 144, 16, 144, 3, 1, 1, 144 },
+        { "dw 3x3 576 @4 b8", 8, 576, 4, 576, 3, 1, 1, 576 },
     };
     int threads_max = argc > 1 ? atoi(argv[1]) : cpu_online_cores();
+    const char *filter = argc > 2 ? argv[2] : NULL;
     uint8_t *scratch = aligned_alloc(64, (size_t)threads_max * CPU_SCRATCH_BYTES);
     for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
         const layer *ly = &layers[l];
+        if (filter && !strstr(ly->name, filter)) continue;
         int64_t oh = (ly->h + 2 * ly->pad - ly->k) / ly->stride + 1;
         int64_t x_dims[4] = { ly->n, ly->c, ly->h, ly->h }, w_dims[4] = { ly->o, ly->c / ly->groups, ly->k, ly->k };
         int64_t b_dims[1] = { ly->o }, y_dims[4] = { ly->n, ly->o, oh, oh };

@@ -1,5 +1,7 @@
 /* conv2d.c — 2-D convolution (NCHW, f32): GEMM per group with the im2col columns packed straight from
  * the image (implicit GEMM, conv2d_pack.c), 1x1 convs on the image itself; depthwise apart. */
+#include <stdint.h>
+#include <string.h>
 #include "conv2d.h"
 #include "gemm_internal.h"
 #include "../../runtime/error.h"
@@ -35,10 +37,48 @@ static int is_pointwise(const conv_geometry *g) {
 /* With a batch of at least one image per thread, each thread convolves whole images. */
 static int batch_parallel(const conv_geometry *g, int threads) { return threads > 1 && g->batch >= threads; }
 
-/* The columns are packed straight from the image (no im2col buffer): no workspace. */
+/* A batch runs as one GEMM over all its images' columns when each image has few output positions:
+ * per image, the weights would stream from memory for a few columns each time, and the last of the
+ * micro-kernel's column slivers would be mostly padding. Always below MERGE_FEW positions; up to
+ * MERGE_MAX with weights of at least MERGE_WEIGHT_BYTES per group. Past that the merged result's
+ * extra pass through memory (its scatter into NCHW) costs more than it saves (bench/conv_bench, one
+ * thread, AVX-512: 2x2 to 7x7 outputs 1.3-3x faster; 8x8 and 16x16 with small weights 5-20% slower). */
+#ifndef CONV_MERGE_FEW
+#define CONV_MERGE_FEW 64
+#endif
+#define CONV_MERGE_MAX 256
+#define CONV_MERGE_WEIGHT_BYTES ((int64_t)1 << 20)
+
+static int merges_images(const conv_geometry *g) {
+    if (g->batch < 2 || conv_is_depthwise(g)) return 0;
+    int64_t ohw = g->out_height * g->out_width;
+    int64_t weights = g->out_channels / g->groups * (g->channels / g->groups) * g->kernel_h * g->kernel_w;
+    return ohw < CONV_MERGE_FEW || (ohw <= CONV_MERGE_MAX && weights * 4 >= CONV_MERGE_WEIGHT_BYTES);
+}
+
+/* The merged GEMM's result, [out_channels, batch*oh*ow], before it is scattered into NCHW; SIZE_MAX
+ * when that does not fit a size_t. */
+static size_t merged_bytes(const conv_geometry *g) {
+    int64_t ohw = g->out_height * g->out_width;
+    if (g->batch < 0 || ohw < 0 || g->out_channels < 0 || g->batch > (INT64_MAX / 4) / (ohw + 1) ||
+        g->out_channels > (INT64_MAX / 4) / (g->batch * ohw + 1))
+        return SIZE_MAX;
+    uint64_t bytes = (uint64_t)(g->out_channels * g->batch * ohw) * sizeof(float);
+    return bytes > SIZE_MAX ? SIZE_MAX : (size_t)bytes;
+}
+
+/* The columns are packed straight from the image (no im2col buffer); only a merged batch needs
+ * room for its GEMM's result. */
 size_t cpu_conv2d_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
-    (void)n, (void)in, (void)out, (void)threads;
-    return 0;
+    (void)threads;
+    if (n->n_in < 2 || in[0].ndim != 4 || in[1].ndim != 4 || out[0].ndim != 4 || n->p.conv2d.groups < 1 ||
+        in[1].dims[0] != out[0].dims[1] || in[1].dims[1] * n->p.conv2d.groups != in[0].dims[1])
+        return 0; /* the kernel refuses these */
+    conv_geometry g;
+    conv_geometry_of(n, in, out, &g);
+    if (!merges_images(&g)) return 0;
+    size_t bytes = merged_bytes(&g);
+    return bytes == SIZE_MAX ? 0 : bytes;
 }
 
 typedef struct {
@@ -64,7 +104,7 @@ static void conv_image(const conv_job *job, const float *x, const float *residua
             if (scratch) cpu_sgemm_serial(scratch, job->ctx->isa, 0, 0, og, ohw, kg, a, kg, xg, ohw, c, ohw, &ep);
             else cpu_sgemm(job->ctx, 0, 0, og, ohw, kg, a, kg, xg, ohw, c, ohw, &ep);
         } else {
-            conv_columns cols = { g, xg };
+            conv_columns cols = { g, xg, 0 };
             gemm_b_source source = { conv_pack_columns, &cols };
             gemm_sourced_b(job->ctx, scratch, job->ctx->isa, og, ohw, kg, a, kg, &source, c, ohw, &ep);
         }
@@ -114,6 +154,48 @@ static infer_status check_inputs(const ir_node *n, const infer_tensor *in, const
     return INFER_OK;
 }
 
+typedef struct {
+    const conv_job *job;
+    const float *c;  /* the merged GEMM's result */
+} scatter_job;
+
+/* Images [begin, end) of the merged result into the output: residual and activation applied (in the
+ * result, so that a residual sharing the output's storage is read before it is overwritten). */
+static void scatter_task(void *arg, int64_t begin, int64_t end, int thread) {
+    const scatter_job *sj = arg;
+    const conv_job *job = sj->job;
+    const conv_geometry *g = job->g;
+    int64_t ohw = g->out_height * g->out_width, n = g->batch * ohw, out_image = g->out_channels * ohw;
+    (void)thread;
+    for (int64_t i = begin; i < end; i++) {
+        float *c = (float *)sj->c + i * ohw, *y = job->y + i * out_image;
+        if (job->residual) {
+            gemm_epilogue ep = { NULL, 0, job->residual + i * out_image, ohw, *job->act };
+            cpu_epilogue_isa(job->ctx->isa, c, g->out_channels, ohw, n, &ep, 0, 0);
+        }
+        for (int64_t o = 0; o < g->out_channels; o++) memcpy(y + o * ohw, c + o * n, (size_t)ohw * sizeof *y);
+    }
+}
+
+/* The whole batch per group as one GEMM, C[Og, batch*oh*ow] = w_g · columns of every image (+ bias,
+ * and the activation when there is no residual), threaded over tiles of C; then scattered to NCHW. */
+static void conv_merged(const conv_job *job, float *c) {
+    const conv_geometry *g = job->g;
+    int64_t ohw = g->out_height * g->out_width, n = g->batch * ohw, cg = g->channels / g->groups;
+    int64_t kg = cg * g->kernel_h * g->kernel_w, og = g->out_channels / g->groups;
+    for (int64_t gi = 0; gi < g->groups; gi++) {
+        gemm_epilogue ep = { job->b ? job->b + gi * og : NULL, 1, NULL, 0, *job->act };
+        if (job->residual) ep.act = (act_params){ ACT_NONE, 0, 0 };
+        conv_columns cols = { g, job->x + gi * cg * g->height * g->width, g->channels * g->height * g->width };
+        gemm_b_source source = { is_pointwise(g) ? conv_pack_pointwise : conv_pack_columns, &cols };
+        gemm_sourced_b(job->ctx, NULL, job->ctx->isa, og, n, kg, job->w + gi * og * kg, kg, &source, c + gi * og * n,
+                       n, &ep);
+    }
+    scatter_job sj = { job, c };
+    int64_t grain = 4096 / (g->out_channels * ohw + 1) + 1;
+    pool_parallel_for(job->ctx->pool, g->batch, grain, scatter_task, &sj);
+}
+
 CPU_KERNEL(conv2d) {
     infer_status s = check_inputs(n, in, out, err);
     if (s != INFER_OK) return s;
@@ -125,6 +207,10 @@ CPU_KERNEL(conv2d) {
         return INFER_OK;
     }
     conv_job job = { &g, in[0].data, in[1].data, bias, residual, &n->p.conv2d.act, out[0].data, ctx };
+    if (merges_images(&g) && ctx->workspace && ctx->workspace_bytes >= merged_bytes(&g)) {
+        conv_merged(&job, ctx->workspace);
+        return INFER_OK;
+    }
     if (batch_parallel(&g, ctx->threads)) {
         pool_parallel_for(ctx->pool, g.batch, 1, batch_task, &job);
         return INFER_OK;

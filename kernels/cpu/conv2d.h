@@ -17,16 +17,24 @@ void conv_geometry_of(const ir_node *n, const infer_tensor *in, const infer_tens
 /* groups == channels (> 1): each output channel reads one input channel. */
 int conv_is_depthwise(const conv_geometry *g);
 
-/* The im2col matrix of one image and group, [Cg*kh*kw, oh*ow]: row (c, i, j) holds input channel c
- * seen through kernel tap (i, j) at every output position, zero where the tap is in the padding. */
+/* The im2col matrix of one group, [Cg*kh*kw, images*oh*ow]: row (c, i, j) holds input channel c seen
+ * through kernel tap (i, j) at every output position, zero where the tap is in the padding. Column
+ * q is output position q % (oh*ow) of image q / (oh*ow), whose input starts image_stride floats after
+ * the previous image's (0 for a single image). */
 typedef struct {
     const conv_geometry *g;
-    const float *x; /* the group's first input channel */
+    const float *x; /* the group's first input channel in the first image */
+    int64_t image_stride;
 } conv_columns;
 
 /* A gemm_b_source packer for conv_columns: rows [k0, k0+kc) x columns [j0, j0+nc) into nr-wide slivers. */
 void conv_pack_columns(const void *src, int isa, int nr, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
                        float *dst);
+
+/* The same for a 1x1, stride 1, unpadded convolution, whose column q of row c is the contiguous
+ * x[image * image_stride + c * h*w + q % (h*w)]. */
+void conv_pack_pointwise(const void *src, int isa, int nr, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
+                         float *dst);
 
 /* y = act(depthwise_conv(x, w) + b + residual); b and residual may be NULL. */
 void conv2d_depthwise(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,

@@ -1,4 +1,5 @@
 /* conv2d_pack.c — packs convolution columns (im2col rows) straight from the image into GEMM B slivers. */
+#include <string.h>
 #include "conv2d.h"
 
 #if defined(__x86_64__)
@@ -6,12 +7,17 @@
 #endif
 
 /* Output positions [0, count) from (oh, ow) of tap (kh, kw) of channel plane xc into d, then zeros up
- * to width. Positions run along output rows; each row is one stretch of an input row. */
-static void pack_tap(const conv_geometry *g, const float *xc, int64_t kh, int64_t kw, int64_t oh, int64_t ow,
-                     int count, int width, float *d) {
-    int64_t ih = oh * g->stride_h - g->pad_h + kh * g->dilation_h;
+ * to width. Positions run along output rows, each row one stretch of an input row, and on into the
+ * next image (image_stride floats on) past the last row. */
+static void pack_tap(const conv_geometry *g, const float *xc, int64_t image_stride, int64_t kh, int64_t kw,
+                     int64_t oh, int64_t ow, int count, int width, float *d) {
     int64_t iw_tap = kw * g->dilation_w - g->pad_w;
-    for (int done = 0; done < count; ow = 0, ih += g->stride_h) {
+    for (int done = 0; done < count; ow = 0, oh++) {
+        if (oh == g->out_height) {
+            oh = 0;
+            xc += image_stride;
+        }
+        int64_t ih = oh * g->stride_h - g->pad_h + kh * g->dilation_h;
         int run = (int)(g->out_width - ow < count - done ? g->out_width - ow : count - done);
         float *o = d + done;
         done += run;
@@ -25,13 +31,14 @@ static void pack_tap(const conv_geometry *g, const float *xc, int64_t kh, int64_
     for (int t = count; t < width; t++) d[t] = 0.0f;
 }
 
-static void pack_portable(const conv_columns *cols, int nr, int64_t k0, int64_t kc, int64_t oh, int64_t ow,
-                          int count, float *d) {
+/* x: the group's first channel in the image of the sliver's first column. */
+static void pack_portable(const conv_columns *cols, const float *x, int nr, int64_t k0, int64_t kc, int64_t oh,
+                          int64_t ow, int count, float *d) {
     const conv_geometry *g = cols->g;
     int64_t taps = g->kernel_h * g->kernel_w, plane = g->height * g->width;
     int64_t c = k0 / taps, kh = k0 % taps / g->kernel_w, kw = k0 % g->kernel_w;
     for (int64_t k = 0; k < kc; k++, d += nr) {
-        pack_tap(g, cols->x + c * plane, kh, kw, oh, ow, count, nr, d);
+        pack_tap(g, x + c * plane, cols->image_stride, kh, kw, oh, ow, count, nr, d);
         if (++kw == g->kernel_w) {
             kw = 0;
             if (++kh == g->kernel_h) {
@@ -81,9 +88,10 @@ static void plan_loads(const conv_geometry *g, int64_t iw0, int64_t len, tap_loa
 }
 
 /* One sliver of nr <= 32 columns, stride 1 or 2, kernel width <= AVX512_MAX_KW: the sliver splits into
- * runs along output rows; each run's masks are planned once per kernel column and reused for every k. */
-AVX512 static void pack_avx512(const conv_columns *cols, int nr, int64_t k0, int64_t kc, int64_t oh, int64_t ow,
-                               int count, float *d) {
+ * runs along output rows (and images); each run's masks are planned once per kernel column and reused
+ * for every k. x as in pack_portable. */
+AVX512 static void pack_avx512(const conv_columns *cols, const float *x, int nr, int64_t k0, int64_t kc,
+                               int64_t oh, int64_t ow, int count, float *d) {
     const conv_geometry *g = cols->g;
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     int64_t taps = g->kernel_h * g->kernel_w, plane = g->height * g->width;
@@ -103,7 +111,7 @@ AVX512 static void pack_avx512(const conv_columns *cols, int nr, int64_t k0, int
             __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
             if (!pad && ih >= 0 && ih < g->height) {
                 const tap_loads *t = &loads[kw];
-                const float *src = cols->x + c * plane + ih * g->width + t->offset;
+                const float *src = x + c * plane + ih * g->width + t->offset;
                 if (g->stride_w == 1) {
                     v0 = _mm512_maskz_loadu_ps(t->lo[0], src);
                     v1 = _mm512_maskz_loadu_ps(t->lo[1], src + 16);
@@ -127,7 +135,10 @@ AVX512 static void pack_avx512(const conv_columns *cols, int nr, int64_t k0, int
         start += (int)len;
         if (!pad && (ow += len) == g->out_width) {
             ow = 0;
-            oh++;
+            if (++oh == g->out_height && start < count) {
+                oh = 0;
+                x += cols->image_stride;
+            }
         }
     }
 }
@@ -142,15 +153,38 @@ void conv_pack_columns(const void *src, int isa, int nr, int64_t k0, int64_t kc,
 #else
     (void)isa;
 #endif
+    int64_t ohw = g->out_height * g->out_width;
     for (int64_t j = 0; j < nc; j += nr) {
         int count = (int)(nc - j < nr ? nc - j : nr);
-        int64_t oh = (j0 + j) / g->out_width, ow = (j0 + j) % g->out_width;
+        int64_t image = (j0 + j) / ohw, at = (j0 + j) % ohw, oh = at / g->out_width, ow = at % g->out_width;
+        const float *x = cols->x + image * cols->image_stride;
 #if defined(__x86_64__)
         if (vector) {
-            pack_avx512(cols, nr, k0, kc, oh, ow, count, dst + j * kc);
+            pack_avx512(cols, x, nr, k0, kc, oh, ow, count, dst + j * kc);
             continue;
         }
 #endif
-        pack_portable(cols, nr, k0, kc, oh, ow, count, dst + j * kc);
+        pack_portable(cols, x, nr, k0, kc, oh, ow, count, dst + j * kc);
+    }
+}
+
+void conv_pack_pointwise(const void *src, int isa, int nr, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
+                         float *dst) {
+    const conv_columns *cols = src;
+    int64_t plane = cols->g->height * cols->g->width;
+    (void)isa;
+    for (int64_t j = 0; j < nc; j += nr, dst += nr * kc) {
+        int count = (int)(nc - j < nr ? nc - j : nr);
+        int64_t first = (j0 + j) / plane, at0 = (j0 + j) % plane;
+        for (int64_t k = 0; k < kc; k++) {
+            float *d = dst + k * nr;
+            int64_t image = first, at = at0;
+            for (int done = 0; done < count; image++, at = 0) {
+                int run = (int)(plane - at < count - done ? plane - at : count - done);
+                memcpy(d + done, cols->x + image * cols->image_stride + (k0 + k) * plane + at, (size_t)run * sizeof *d);
+                done += run;
+            }
+            for (int t = count; t < nr; t++) d[t] = 0.0f;
+        }
     }
 }

@@ -47,6 +47,30 @@ static const conv_case cases[] = {
     { 1, 2, 5, 101, 4, 3, 5, 2, 2, 1, 2, 1, 2, 2, 1, 1, ACT_NONE },
 };
 
+/* Batches of images with few output positions each (1x1, 2x2, 3x3, 7x7): the whole batch as one GEMM
+ * whose columns span images, when the workspace allows, for 1x1 (on the image itself, or strided) and
+ * 3x3 kernels, grouped too; 1 output channel, and more than one 8-row micro-tile of them. */
+static const conv_case batched_cases[] = {
+    /* n  c   h   w   o  kh kw sh sw ph pw dh dw g  bias res act */
+    { 2, 7, 1, 1, 9, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, ACT_RELU },      /* 1x1 outputs */
+    { 3, 9, 1, 1, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ACT_NONE },
+    { 5, 6, 2, 2, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, 1, ACT_CLIP },
+    { 2, 13, 2, 2, 19, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, ACT_GELU },    /* 2x2 outputs */
+    { 3, 11, 2, 2, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0, ACT_SILU },
+    { 5, 5, 4, 4, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, ACT_RELU },
+    { 5, 8, 4, 3, 1, 1, 1, 2, 2, 0, 0, 1, 1, 1, 1, 0, ACT_SIGMOID },   /* strided 1x1, 2x2 outputs */
+    { 2, 10, 3, 3, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 1, ACT_HARDSWISH }, /* 3x3 outputs */
+    { 3, 17, 3, 3, 33, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, ACT_TANH },
+    { 5, 4, 6, 5, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0, ACT_HARDSIGMOID },
+    { 3, 12, 3, 3, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2, 1, 1, ACT_RELU },     /* grouped */
+    { 2, 8, 7, 7, 12, 1, 1, 1, 1, 0, 0, 1, 1, 4, 1, 0, ACT_CLIP },
+    { 2, 9, 7, 7, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ACT_RELU },     /* 7x7 outputs */
+    { 3, 6, 13, 14, 11, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, 0, ACT_GELU },
+    { 5, 21, 7, 7, 13, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, ACT_SILU },
+    { 3, 7, 7, 7, 5, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, ACT_NONE },
+    { 5, 3, 9, 9, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1, 1, 0, ACT_RELU },      /* unpadded 3x3, 7x7 outputs */
+};
+
 static int64_t out_size(int64_t in, int64_t k, int s, int p, int d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
 
 /* Direct convolution in double: y = act(conv(x, w) + b + residual). */
@@ -103,12 +127,21 @@ static void check_case(const conv_case *cc, int index) {
         infer_error err;
         if (threads > 1) cr_assert_eq(pool_create(threads, &pool, &err), INFER_OK);
         uint8_t *scratch = malloc(CPU_SCRATCH_BYTES * (size_t)threads);
-        for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
-            cpu_ctx ctx = { pool, threads, isa, NULL, 0, scratch };
-            for (int64_t i = 0; i < y_count; i++) y[i] = NAN;
-            cr_assert_eq(cpu_conv2d(&ctx, &node, in, &out, &err), INFER_OK, "case %d: %s", index, err.message);
-            double e = rel_l2(y, want, y_count);
-            cr_assert(e <= 1e-6, "case %d threads %d isa %d: rel L2 %g", index, threads, isa, e);
+        /* without a workspace, then with exactly the one asked for (which may change the method) */
+        size_t ws_bytes = cpu_conv2d_workspace(&node, in, &out, threads);
+        if (cc->n > 1 && oh * ow <= 49 && cc->groups != cc->c)
+            cr_assert(ws_bytes > 0, "case %d: a batch of %lld positions per image merges", index, (long long)(oh * ow));
+        for (int with_ws = 0; with_ws <= (ws_bytes > 0); with_ws++) {
+            void *ws = with_ws ? malloc(ws_bytes) : NULL;
+            for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
+                cpu_ctx ctx = { pool, threads, isa, ws, with_ws ? ws_bytes : 0, scratch };
+                for (int64_t i = 0; i < y_count; i++) y[i] = NAN;
+                cr_assert_eq(cpu_conv2d(&ctx, &node, in, &out, &err), INFER_OK, "case %d: %s", index, err.message);
+                double e = rel_l2(y, want, y_count);
+                cr_assert(e <= 1e-6, "case %d threads %d isa %d workspace %zu: rel L2 %g", index, threads, isa,
+                          with_ws ? ws_bytes : 0, e);
+            }
+            free(ws);
         }
         free(scratch);
         pool_destroy(pool);
@@ -123,6 +156,11 @@ static void check_case(const conv_case *cc, int index) {
 
 Test(conv2d, matches_direct_convolution) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i], (int)i);
+}
+
+Test(conv2d, batches_of_few_positions_match_direct_convolution) {
+    for (size_t i = 0; i < sizeof batched_cases / sizeof batched_cases[0]; i++)
+        check_case(&batched_cases[i], 100 + (int)i);
 }
 
 Test(conv2d, needs_no_workspace_and_refuses_bad_inputs) {
