@@ -65,10 +65,17 @@ int ir_consumer_count(const ir_graph *g, int tensor);      /* nodes reading tens
 
 /* Computes every activation's shape for a given batch into dims (n_tensors x INFER_MAX_DIMS) and
  * ndims (n_tensors); constants keep their shape. Checks op constraints (matching channels, etc.),
- * naming the node on failure (INFER_ERR_SHAPE). Allocates nothing. */
+ * naming the node on failure (INFER_ERR_SHAPE). Checks the file's declarations against what it
+ * computes (INFER_ERR_FORMAT, naming the node or tensor, declared and expected): input dtypes the op
+ * takes, every output's declared dtype, and every output's declared shape (same rank, static dims
+ * equal, a -1 at dim 0 equal to batch). Allocates nothing. On failure dims and ndims are partly
+ * overwritten: infer again before using them. */
 infer_status ir_infer_shapes(const ir_graph *g, int64_t batch, int64_t *dims, int *ndims, infer_error *err);
 
-/* Shape inference of one node, given its input shapes; fills its outputs' shapes. */
+/* Shape and dtype inference of one node, given its input shapes and dtypes; fills its outputs' shapes
+ * and dtypes. out[k].dtype on entry is output k's declared dtype, or 0 when there is none: a declared
+ * dtype other than the computed one is refused (INFER_ERR_FORMAT); where the kernels accept either of
+ * two output dtypes for the same inputs (binary with a scalar, sum of integers), it picks between them. */
 infer_status ir_node_shape(const ir_graph *g, const ir_node *n, const infer_tensor *in, infer_tensor *out,
                            infer_error *err);
 
@@ -81,9 +88,11 @@ typedef struct {
     int allowed_acts;        /* bit mask of act_kind values the epilogues support */
 } ir_fusion_caps;
 
-/* Removes identity nodes, folds BatchNorm into the preceding conv2d/linear (when it is the only
- * consumer), fuses activations and residual adds into epilogues as caps allow, removes dead nodes
- * and unused tensors. The graph stays topologically ordered. */
+/* First checks the declared shapes and dtypes with ir_infer_shapes at batch 1 (the passes decide on
+ * them) and refuses the graph when they do not hold. Then removes identity nodes, folds BatchNorm
+ * into the preceding conv2d/linear (when it is the only consumer), fuses activations and residual
+ * adds into epilogues as caps allow, removes dead nodes and unused tensors. The graph stays
+ * topologically ordered. */
 infer_status ir_optimize(ir_graph *g, const ir_fusion_caps *caps, infer_error *err);
 
 infer_status ir_remove_identities(ir_graph *g, infer_error *err);

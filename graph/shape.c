@@ -1,4 +1,5 @@
-/* shape.c — shape and dtype inference: one node from its inputs' shapes, and a whole graph for a batch. */
+/* shape.c — shape and dtype inference: one node from its inputs' shapes and dtypes, and a whole graph for
+ * a batch, checked against the shapes and dtypes the file declares. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@ typedef struct {
     const infer_tensor *in;
     infer_tensor *out;
     infer_error *err;
+    infer_dtype declared[IR_MAX_OUTPUTS]; /* the outputs' declared dtypes; 0: none declared */
 } shape_ctx;
 
 static infer_status fail_as(const shape_ctx *c, infer_status status, const char *fmt, ...) INFER_PRINTF(3, 4);
@@ -27,7 +29,8 @@ static infer_status fail_as(const shape_ctx *c, infer_status status, const char 
                       op_name(c->n->op), what);
 }
 #define FAIL(c, ...) fail_as(c, INFER_ERR_SHAPE, __VA_ARGS__)
-#define FAIL_DTYPE(c, ...) fail_as(c, INFER_ERR_DTYPE, __VA_ARGS__)
+/* A dtype the file gives a tensor that the op cannot take: the file contradicts itself. */
+#define FAIL_DTYPE(c, ...) fail_as(c, INFER_ERR_FORMAT, __VA_ARGS__)
 
 /* "[2,3,4]", valid until the end of the full expression that calls it. */
 typedef struct {
@@ -45,6 +48,45 @@ static dims_text text_of(int ndim, const int64_t *dims) {
 #define D(t) (text_of((t)->ndim, (t)->dims).s)
 
 static int has(const shape_ctx *c, int i) { return i < c->n->n_in && c->n->in[i] != IR_NONE; }
+
+#define TRY(expr)                                  \
+    do {                                           \
+        infer_status try_status_ = (expr);         \
+        if (try_status_ != INFER_OK) return try_status_; \
+    } while (0)
+
+static const char *dt(infer_dtype d) { return infer_dtype_name(d); }
+
+/* The dtypes the elementwise CPU kernels compute with (kernels/cpu/broadcast.h, elem_dtype_supported). */
+static int elementwise_dtype(infer_dtype d) {
+    return d == INFER_F32 || d == INFER_I64 || d == INFER_I32 || d == INFER_I8 || d == INFER_U8 || d == INFER_BOOL;
+}
+static int integer_or_bool(infer_dtype d) { return elementwise_dtype(d) && d != INFER_F32; }
+
+/* Input i, when present, must be f32 (the op's kernels read it as f32). */
+static infer_status need_f32(const shape_ctx *c, int i, const char *what) {
+    if (has(c, i) && c->in[i].dtype != INFER_F32)
+        return FAIL_DTYPE(c, "%s (input %d) is %s, expected f32", what, i, dt(c->in[i].dtype));
+    return INFER_OK;
+}
+
+/* Input i, when present, must be a dtype the elementwise kernels compute with. */
+static infer_status need_elementwise(const shape_ctx *c, int i) {
+    if (has(c, i) && !elementwise_dtype(c->in[i].dtype))
+        return FAIL_DTYPE(c, "input %d is %s, expected f32, i64, i32, i8, u8 or bool", i, dt(c->in[i].dtype));
+    return INFER_OK;
+}
+
+/* PyTorch's result dtype for two tensor operands of the elementwise dtypes; 0 when it is none of them
+ * (u8 with i8 gives i16). */
+static infer_dtype promote(infer_dtype a, infer_dtype b) {
+    if (a == b) return a;
+    if (a == INFER_F32 || b == INFER_F32) return INFER_F32;
+    if (a == INFER_BOOL) return b;
+    if (b == INFER_BOOL) return a;
+    if ((a == INFER_U8 && b == INFER_I8) || (a == INFER_I8 && b == INFER_U8)) return (infer_dtype)0;
+    return infer_dtype_size(a) >= infer_dtype_size(b) ? a : b;
+}
 
 static void set_out(const shape_ctx *c, int k, infer_dtype dtype, int ndim, const int64_t *dims) {
     c->out[k].dtype = dtype;
@@ -109,6 +151,8 @@ static infer_status check_bias_residual(const shape_ctx *c, int64_t channels) {
 static infer_status shape_conv2d(const shape_ctx *c) {
     const conv2d_params *p = &c->n->p.conv2d;
     const infer_tensor *x = &c->in[0], *w = &c->in[1];
+    static const char *what[4] = { "input", "weight", "bias", "residual" };
+    for (int i = 0; i < 4; i++) TRY(need_f32(c, i, what[i]));
     if (x->ndim != 4 || w->ndim != 4 || w->dims[2] < 1 || w->dims[3] < 1)
         return FAIL(c, "input %s and weight %s must be 4-D with a kernel of at least 1x1", D(x), D(w));
     int64_t expect, groups = p->groups;
@@ -132,6 +176,8 @@ static infer_status shape_conv2d(const shape_ctx *c) {
 
 static infer_status shape_linear(const shape_ctx *c) {
     const infer_tensor *x = &c->in[0], *w = &c->in[1];
+    static const char *what[4] = { "input", "weight", "bias", "residual" };
+    for (int i = 0; i < 4; i++) TRY(need_f32(c, i, what[i]));
     if (x->ndim < 1 || w->ndim != 2) return FAIL(c, "input %s must be at least 1-D and weight %s 2-D", D(x), D(w));
     if (x->dims[x->ndim - 1] != w->dims[1])
         return FAIL(c, "input %s has %lld features, weight %s expects %lld", D(x), (long long)x->dims[x->ndim - 1],
@@ -143,6 +189,8 @@ static infer_status shape_linear(const shape_ctx *c) {
 
 static infer_status shape_matmul(const shape_ctx *c) {
     const infer_tensor *a = &c->in[0], *b = &c->in[1];
+    TRY(need_f32(c, 0, "a"));
+    TRY(need_f32(c, 1, "b"));
     if (a->ndim < 2 || b->ndim < 2) return FAIL(c, "inputs %s and %s must be at least 2-D", D(a), D(b));
     if (a->dims[a->ndim - 1] != b->dims[b->ndim - 2])
         return FAIL(c, "inner dimensions differ: %s @ %s", D(a), D(b));
@@ -159,7 +207,8 @@ static infer_status shape_matmul(const shape_ctx *c) {
 static infer_status shape_batchnorm(const shape_ctx *c) {
     const infer_tensor *x = &c->in[0];
     if (x->ndim < 2) return FAIL(c, "input %s must be at least 2-D [N,C,...]", D(x));
-    static const char *what[5] = { "", "weight", "bias", "mean", "var" };
+    static const char *what[5] = { "input", "weight", "bias", "mean", "var" };
+    for (int i = 0; i < 5; i++) TRY(need_f32(c, i, what[i]));
     for (int i = 1; i < 5; i++)
         if (c->in[i].ndim != 1 || c->in[i].dims[0] != x->dims[1])
             return FAIL(c, "%s %s, expected [%lld] for input %s", what[i], D(&c->in[i]), (long long)x->dims[1], D(x));
@@ -170,6 +219,8 @@ static infer_status shape_batchnorm(const shape_ctx *c) {
 static infer_status shape_layernorm(const shape_ctx *c) {
     const infer_tensor *x = &c->in[0];
     int axes = c->n->p.layernorm.axes;
+    static const char *what[3] = { "input", "weight", "bias" };
+    for (int i = 0; i < 3; i++) TRY(need_f32(c, i, what[i]));
     if (axes < 1 || axes > x->ndim) return FAIL(c, "normalizes %d trailing dims of input %s", axes, D(x));
     infer_tensor tail = { .ndim = axes };
     memcpy(tail.dims, x->dims + x->ndim - axes, (size_t)axes * sizeof *tail.dims);
@@ -180,7 +231,8 @@ static infer_status shape_layernorm(const shape_ctx *c) {
     return INFER_OK;
 }
 
-static infer_status shape_binary(const shape_ctx *c, infer_dtype dtype) {
+/* Broadcast shape of a binary or compare node (b may be absent: a scalar). */
+static infer_status broadcast_ab(const shape_ctx *c, infer_dtype dtype) {
     infer_tensor y = c->in[0];
     if (has(c, 1) && !broadcast(&c->in[0], &c->in[1], &y))
         return FAIL(c, "shapes %s and %s do not broadcast", D(&c->in[0]), D(&c->in[1]));
@@ -188,9 +240,51 @@ static infer_status shape_binary(const shape_ctx *c, infer_dtype dtype) {
     return INFER_OK;
 }
 
+/* Output dtype as PyTorch promotes, among the dtypes kernels/cpu/binary.c computes with: two tensors give
+ * promote(a, b); a tensor with the scalar keeps its dtype, except that an integer or bool tensor with a
+ * float scalar gives f32 and a bool tensor with an integer scalar gives i64 (the file's declared dtype
+ * says which, as the scalar is stored as a float); div is true division, always f32. */
+static infer_status shape_binary(const shape_ctx *c) {
+    TRY(need_elementwise(c, 0));
+    TRY(need_elementwise(c, 1));
+    infer_dtype a = c->in[0].dtype, dtype = a, want = c->declared[0];
+    if (has(c, 1)) {
+        dtype = promote(a, c->in[1].dtype);
+        if (!dtype)
+            return FAIL_DTYPE(c, "inputs %s and %s promote to i16, which binary does not compute with", dt(a),
+                              dt(c->in[1].dtype));
+    } else if ((want == INFER_F32 && integer_or_bool(a)) || (want == INFER_I64 && a == INFER_BOOL)) {
+        dtype = want;
+    }
+    if (c->n->p.binary.kind == BIN_DIV) dtype = INFER_F32;
+    return broadcast_ab(c, dtype);
+}
+
+static infer_status shape_compare(const shape_ctx *c) {
+    TRY(need_elementwise(c, 0));
+    TRY(need_elementwise(c, 1));
+    return broadcast_ab(c, INFER_BOOL);
+}
+
+/* neg and abs keep the dtype; the others compute in float and give f32 (as PyTorch does for integers). */
+static infer_status shape_unary(const shape_ctx *c) {
+    TRY(need_elementwise(c, 0));
+    unary_kind kind = c->n->p.unary.kind;
+    const infer_tensor *x = &c->in[0];
+    set_out(c, 0, kind == UN_NEG || kind == UN_ABS ? x->dtype : INFER_F32, x->ndim, x->dims);
+    return INFER_OK;
+}
+
+static infer_status shape_activation(const shape_ctx *c) {
+    TRY(need_f32(c, 0, "input"));
+    set_out(c, 0, INFER_F32, c->in[0].ndim, c->in[0].dims);
+    return INFER_OK;
+}
+
 static infer_status shape_softmax(const shape_ctx *c) {
     const infer_tensor *x = &c->in[0];
     int axis;
+    TRY(need_f32(c, 0, "input"));
     if (!norm_axis(c->n->p.softmax.axis, x->ndim, &axis))
         return FAIL(c, "axis %d is out of range for input %s", c->n->p.softmax.axis, D(x));
     set_out(c, 0, INFER_F32, x->ndim, x->dims);
@@ -200,6 +294,7 @@ static infer_status shape_softmax(const shape_ctx *c) {
 static infer_status shape_pool(const shape_ctx *c) {
     const pool2d_params *p = &c->n->p.pool2d;
     const infer_tensor *x = &c->in[0];
+    TRY(need_f32(c, 0, "input"));
     if (x->ndim != 4) return FAIL(c, "input %s must be 4-D [N,C,H,W]", D(x));
     int64_t y[4] = { x->dims[0], x->dims[1], 0, 0 };
     for (int i = 0; i < 2; i++) {
@@ -214,6 +309,7 @@ static infer_status shape_pool(const shape_ctx *c) {
 
 static infer_status shape_adaptive_pool(const shape_ctx *c) {
     const infer_tensor *x = &c->in[0];
+    TRY(need_f32(c, 0, "input"));
     if (x->ndim != 4) return FAIL(c, "input %s must be 4-D [N,C,H,W]", D(x));
     const int *size = c->n->p.adaptive_pool.output_size;
     int64_t y[4] = { x->dims[0], x->dims[1], size[0], size[1] };
@@ -294,6 +390,7 @@ static infer_status shape_slice(const shape_ctx *c) {
 static infer_status shape_masked_fill(const shape_ctx *c) {
     const infer_tensor *x = &c->in[0], *mask = &c->in[1];
     infer_tensor y;
+    TRY(need_elementwise(c, 0));
     if (mask->dtype != INFER_BOOL && mask->dtype != INFER_U8)
         return FAIL_DTYPE(c, "mask is %s, expected bool", infer_dtype_name(mask->dtype));
     if (!broadcast(x, mask, &y) || !same_dims(&y, x)) return FAIL(c, "mask %s does not broadcast to input %s",
@@ -316,7 +413,10 @@ static infer_status shape_embedding(const shape_ctx *c) {
 static infer_status shape_reduce(const shape_ctx *c) {
     const reduce_params *p = &c->n->p.reduce;
     const infer_tensor *x = &c->in[0];
+    TRY(need_elementwise(c, 0));
     int reduced[INFER_MAX_DIMS] = { 0 };
+    if (p->naxes == 0) /* no axes: all of them, like torch.sum(x, dim=[]) */
+        for (int d = 0; d < x->ndim; d++) reduced[d] = 1;
     for (int i = 0; i < p->naxes; i++) {
         int axis;
         if (!norm_axis(p->axes[i], x->ndim, &axis))
@@ -330,7 +430,12 @@ static infer_status shape_reduce(const shape_ctx *c) {
         if (!reduced[d]) y[nd++] = x->dims[d];
         else if (p->keepdim) y[nd++] = 1;
     }
-    set_out(c, 0, INFER_F32, nd, y);
+    /* mean: f32; max, min: the input's dtype; sum: f32 from f32, i64 from integers and bool (as PyTorch),
+     * or f32 when the file declares it (torch.sum(x, dtype=torch.float32)). */
+    infer_dtype dtype = x->dtype;
+    if (p->kind == RED_MEAN) dtype = INFER_F32;
+    else if (p->kind == RED_SUM && x->dtype != INFER_F32) dtype = c->declared[0] == INFER_F32 ? INFER_F32 : INFER_I64;
+    set_out(c, 0, dtype, nd, y);
     return INFER_OK;
 }
 
@@ -338,6 +443,8 @@ static infer_status shape_attention(const shape_ctx *c) {
     const infer_tensor *q = &c->in[0], *k = &c->in[1], *v = &c->in[2], *mask = &c->in[3];
     if (q->ndim != 3 || k->ndim != 3 || v->ndim != 3)
         return FAIL(c, "q %s, k %s and v %s must be 3-D [B,L,E]", D(q), D(k), D(v));
+    static const char *what[3] = { "q", "k", "v" };
+    for (int i = 0; i < 3; i++) TRY(need_f32(c, i, what[i]));
     if (k->dims[0] != q->dims[0] || v->dims[0] != q->dims[0] || k->dims[1] != v->dims[1] ||
         k->dims[2] != q->dims[2] || v->dims[2] != q->dims[2])
         return FAIL(c, "q %s, k %s and v %s do not fit [B,Lq,E], [B,Lk,E], [B,Lk,E]", D(q), D(k), D(v));
@@ -362,6 +469,14 @@ static infer_status shape_lstm(const shape_ctx *c) {
         return FAIL(c, "%d inputs for %d layers, expected %d (x, h0, c0, then w_ih, w_hh, b_ih, b_hh per layer)",
                     c->n->n_in, p->layers, 3 + 4 * p->layers);
     if (x->ndim != 3) return FAIL(c, "input %s must be 3-D", D(x));
+    static const char *what[3] = { "x", "h0", "c0" };
+    for (int i = 0; i < 3; i++) TRY(need_f32(c, i, what[i]));
+    for (int l = 0; l < p->layers; l++)
+        for (int j = 0; j < 4; j++) {
+            char name[32];
+            snprintf(name, sizeof name, "layer %d %s", l, weight_names[j]);
+            TRY(need_f32(c, 3 + 4 * l + j, name));
+        }
     int64_t B = x->dims[p->batch_first ? 0 : 1], T = x->dims[p->batch_first ? 1 : 0], H = p->hidden;
     int64_t state[3] = { p->layers, B, H };
     for (int i = 1; i < 3; i++)
@@ -451,9 +566,9 @@ static infer_status dispatch(const shape_ctx *c) {
     case OP_MATMUL: return shape_matmul(c);
     case OP_BATCHNORM: return shape_batchnorm(c);
     case OP_LAYERNORM: return shape_layernorm(c);
-    case OP_ACTIVATION:
-    case OP_UNARY: set_out(c, 0, INFER_F32, x->ndim, x->dims); return INFER_OK;
-    case OP_BINARY: return shape_binary(c, INFER_F32);
+    case OP_ACTIVATION: return shape_activation(c);
+    case OP_UNARY: return shape_unary(c);
+    case OP_BINARY: return shape_binary(c);
     case OP_SOFTMAX: return shape_softmax(c);
     case OP_MAXPOOL2D:
     case OP_AVGPOOL2D: return shape_pool(c);
@@ -468,28 +583,53 @@ static infer_status dispatch(const shape_ctx *c) {
     case OP_ATTENTION: return shape_attention(c);
     case OP_LSTM: return shape_lstm(c);
     case OP_CAST: set_out(c, 0, c->n->p.cast.dtype, x->ndim, x->dims); return INFER_OK;
-    case OP_COMPARE: return shape_binary(c, INFER_BOOL);
+    case OP_COMPARE: return shape_compare(c);
     case OP_WHERE: return shape_where(c);
     case OP_EXPAND: return shape_expand(c);
     default: return fail_as(c, INFER_ERR_INTERNAL, "no shape rule for op code %d", c->n->op);
     }
 }
 
+/* The declared dtype of every output must be the one the op computes (INFER_ERR_FORMAT otherwise). */
+static infer_status check_declared_dtypes(const shape_ctx *c, const ir_graph *g) {
+    for (int k = 0; k < c->n->n_out; k++) {
+        if (!c->declared[k] || c->declared[k] == c->out[k].dtype) continue;
+        int id = c->n->out[k];
+        const char *name = g->tensors && id >= 0 && id < g->n_tensors ? g->tensors[id].name : "";
+        return fail_as(c, INFER_ERR_FORMAT, "output %d '%s' is declared %s, expected %s", k, name ? name : "",
+                       dt(c->declared[k]), dt(c->out[k].dtype));
+    }
+    return INFER_OK;
+}
+
 infer_status ir_node_shape(const ir_graph *g, const ir_node *n, const infer_tensor *in, infer_tensor *out,
                            infer_error *err) {
     uintptr_t base = (uintptr_t)g->nodes, at = (uintptr_t)n;
     long index = at >= base && at < base + (uintptr_t)g->n_nodes * sizeof *n ? (long)(n - g->nodes) : -1;
-    shape_ctx c = { n, index, in, out, err };
+    shape_ctx c = { n, index, in, out, err, { 0 } };
     const op_info *info = op_get_info(n->op);
     if (!info || n->n_in < info->min_inputs || n->n_in > IR_MAX_INPUTS || n->n_out != info->outputs)
         return fail_as(&c, INFER_ERR_INTERNAL, "malformed node: %d inputs, %d outputs", n->n_in, n->n_out);
+    for (int k = 0; k < n->n_out; k++) c.declared[k] = out[k].dtype;
     for (int i = 0; i < info->min_inputs; i++)
         if (!has(&c, i) && !(n->op == OP_LSTM && (i == 1 || i == 2))) /* h0, c0 are optional */
             return fail_as(&c, INFER_ERR_INTERNAL, "input %d is absent", i);
     infer_status s = check_inputs(&c);
     if (s == INFER_OK) s = dispatch(&c);
     if (s == INFER_OK) s = check_outputs(&c);
+    if (s == INFER_OK) s = check_declared_dtypes(&c, g);
     return s;
+}
+
+/* A declared shape holds at this batch: same rank, every static dim equal, a -1 at dim 0 equal to the
+ * batch. free_dim (or -1) is not compared: lstm's h_n and c_n are [layers, B, H], and the format can mark
+ * a dynamic batch at dim 0 only, so a converter declares their B as the example batch. Whatever reads
+ * them has its own declared shapes checked. */
+static int declared_holds(const ir_tensor *t, const infer_tensor *y, int64_t batch, int free_dim) {
+    if (t->ndim != y->ndim) return 0;
+    for (int d = 0; d < t->ndim; d++)
+        if (d != free_dim && y->dims[d] != (d == 0 && t->dims[0] == -1 ? batch : t->dims[d])) return 0;
+    return 1;
 }
 
 infer_status ir_infer_shapes(const ir_graph *g, int64_t batch, int64_t *dims, int *ndims, infer_error *err) {
@@ -521,13 +661,23 @@ infer_status ir_infer_shapes(const ir_graph *g, int64_t batch, int64_t *dims, in
             in[k].ndim = ndims[id];
             memcpy(in[k].dims, dims + (size_t)id * INFER_MAX_DIMS, sizeof in[k].dims);
         }
-        infer_status s = ir_node_shape(g, n, in, out, err);
-        if (s != INFER_OK) return s;
         for (int k = 0; k < n->n_out; k++) {
             int id = n->out[k];
             if (id < 0 || id >= g->n_tensors)
                 return infer_fail(err, INFER_ERR_INTERNAL, "node %d '%s': output %d is tensor %d of %d", i, n->name, k,
                                   id, g->n_tensors);
+            out[k].dtype = g->tensors[id].dtype; /* declared: ir_node_shape checks it */
+        }
+        infer_status s = ir_node_shape(g, n, in, out, err);
+        if (s != INFER_OK) return s;
+        for (int k = 0; k < n->n_out; k++) {
+            int id = n->out[k];
+            const ir_tensor *t = &g->tensors[id];
+            if (!declared_holds(t, &out[k], batch, n->op == OP_LSTM && k > 0 ? 1 : -1))
+                return infer_fail(err, INFER_ERR_FORMAT,
+                                  "tensor '%s' (output %d of node %d '%s' (%s)) is declared %s, inferred %s at batch %lld",
+                                  t->name, k, i, n->name ? n->name : "", op_name(n->op), text_of(t->ndim, t->dims).s,
+                                  D(&out[k]), (long long)batch);
             ndims[id] = out[k].ndim;
             memcpy(dims + (size_t)id * INFER_MAX_DIMS, out[k].dims, sizeof out[k].dims);
         }

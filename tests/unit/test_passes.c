@@ -269,6 +269,39 @@ Test(passes, batchnorm_not_folded_when_shared_or_3d) {
     ir_free(&g);
 }
 
+/* The reviewer's bn_linear3d.ifg: the linear's output declared [-1,4] but really [N,4,4]. Folding decided on
+ * the declared rank and changed the result; ir_optimize now checks the declarations first. */
+Test(passes, optimize_refuses_contradicting_declarations) {
+    test_rng r = rng_seed(10);
+    float w[4 * 4];
+    rng_fill(&r, w, 16, -1, 1);
+    bn_stats s = random_bn(&r);
+    ir_graph g = graph();
+    int x = gb_input(&g, gb_act(&g, "x", DIMS(-1, 4, 4))), wi = gb_const(&g, "w", DIMS(4, 4), w);
+    int y = gb_act(&g, "fc", DIMS(-1, 4));
+    gb_node(&g, OP_LINEAR, "fc", 2, (const int[]){ x, wi }, 1, &y);
+    add_bn(&g, y, 4, &s);
+    infer_error err;
+    cr_assert_eq(ir_optimize(&g, &all_caps, &err), INFER_ERR_FORMAT, "%s", err.message);
+    cr_assert(strstr(err.message, "tensor 'fc' (output 0 of node 0 'fc' (linear)) is declared [-1,4], inferred [1,4,4]"),
+              "%s", err.message);
+    cr_assert_eq(g.n_nodes, 2, "nothing folded");
+    ir_free(&g);
+
+    /* A residual add whose declared shapes make it look fusable: refused too, not fused. */
+    g = graph();
+    x = gb_input(&g, gb_act(&g, "x", DIMS(-1, 4)));
+    wi = gb_const(&g, "w", DIMS(4, 4), w);
+    int big = gb_const(&g, "big", DIMS(3, 4), w);
+    int fc = gb_act(&g, "fc", DIMS(-1, 4)), sum = gb_output(&g, gb_act(&g, "sum", DIMS(-1, 4)));
+    gb_node(&g, OP_LINEAR, "fc", 2, (const int[]){ x, wi }, 1, &fc);
+    gb_node(&g, OP_BINARY, "add", 2, (const int[]){ fc, big }, 1, &sum)->p.binary.kind = BIN_ADD;
+    cr_assert_eq(ir_optimize(&g, &all_caps, &err), INFER_ERR_FORMAT, "%s", err.message);
+    cr_assert(strstr(err.message, "tensor 'sum'"), "%s", err.message);
+    cr_assert_eq(g.n_nodes, 2, "nothing fused");
+    ir_free(&g);
+}
+
 /* ---- epilogue fusion --------------------------------------------------------------------------- */
 
 static int add_conv(ir_graph *g, const char *name, int x, int w) {

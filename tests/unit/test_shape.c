@@ -16,8 +16,9 @@ typedef struct {
     infer_error err;
 } shape_result;
 
-/* Shape inference of a one-node graph; an input with dtype 0 is absent. */
-static shape_result shape_of(op_code op, op_params p, int n_in, const infer_tensor *in, int n_out) {
+/* Shape inference of a one-node graph; an input with dtype 0 is absent. declared: output 0's declared
+ * dtype, or 0 for none. */
+static shape_result shape_of(op_code op, op_params p, int n_in, const infer_tensor *in, int n_out, infer_dtype declared) {
     shape_result r;
     memset(&r, 0, sizeof r);
     ir_node n;
@@ -33,12 +34,17 @@ static shape_result shape_of(op_code op, op_params p, int n_in, const infer_tens
     memset(&g, 0, sizeof g);
     g.nodes = &n;
     g.n_nodes = 1;
+    r.out[0].dtype = declared;
     r.status = ir_node_shape(&g, &n, in, r.out, &r.err);
     return r;
 }
 #define SHAPE(op, p, out_count, ...)                                                         \
     shape_of(op, p, (int)(sizeof((infer_tensor[]){ __VA_ARGS__ }) / sizeof(infer_tensor)), \
-             (infer_tensor[]){ __VA_ARGS__ }, out_count)
+             (infer_tensor[]){ __VA_ARGS__ }, out_count, (infer_dtype)0)
+/* One output declared as `declared`. */
+#define SHAPE_AS(op, p, declared, ...)                                                       \
+    shape_of(op, p, (int)(sizeof((infer_tensor[]){ __VA_ARGS__ }) / sizeof(infer_tensor)), \
+             (infer_tensor[]){ __VA_ARGS__ }, 1, declared)
 
 static void expect_dims(const shape_result *r, int k, infer_dtype dtype, int ndim, const int64_t *dims) {
     cr_assert_eq(r->status, INFER_OK, "unexpected failure: %s", r->err.message);
@@ -169,7 +175,7 @@ Test(shape, elementwise) {
     r = SHAPE(OP_WHERE, none, 1, TEN(INFER_BOOL, 3, 1), F32(1, 4), F32(1));
     EXPECT(r, 3, 4);
     r = SHAPE(OP_WHERE, none, 1, F32(3, 1), F32(1, 4), F32(1));
-    expect_error(&r, INFER_ERR_DTYPE, "condition is f32, expected bool");
+    expect_error(&r, INFER_ERR_FORMAT, "condition is f32, expected bool");
     r = SHAPE(OP_WHERE, none, 1, TEN(INFER_BOOL, 3, 2), F32(1, 4), F32(1));
     expect_error(&r, INFER_ERR_SHAPE, "do not broadcast");
 
@@ -179,7 +185,7 @@ Test(shape, elementwise) {
     r = SHAPE(OP_MASKED_FILL, fill, 1, F32(2, 3, 4), TEN(INFER_BOOL, 2, 1, 1, 4));
     expect_error(&r, INFER_ERR_SHAPE, "mask [2,1,1,4] does not broadcast to input [2,3,4]");
     r = SHAPE(OP_MASKED_FILL, fill, 1, F32(2, 3, 4), F32(3, 4));
-    expect_error(&r, INFER_ERR_DTYPE, "mask is f32");
+    expect_error(&r, INFER_ERR_FORMAT, "mask is f32");
 }
 
 Test(shape, softmax_and_reduce) {
@@ -270,7 +276,7 @@ Test(shape, concat_and_slice) {
     r = SHAPE(OP_CONCAT, c, 1, F32(2, 3), F32(3, 5));
     expect_error(&r, INFER_ERR_SHAPE, "input 1 [3,5] does not match input 0 [2,3] outside axis 1");
     r = SHAPE(OP_CONCAT, c, 1, F32(2, 3), TEN(INFER_I64, 2, 3));
-    expect_error(&r, INFER_ERR_DTYPE, "input 1 is i64");
+    expect_error(&r, INFER_ERR_FORMAT, "input 1 is i64");
     c.concat.axis = 2;
     r = SHAPE(OP_CONCAT, c, 1, F32(2, 3), F32(2, 3));
     expect_error(&r, INFER_ERR_SHAPE, "axis 2 is out of range");
@@ -300,7 +306,7 @@ Test(shape, embedding) {
     r = SHAPE(OP_EMBEDDING, none, 1, TEN(INFER_I32, 7), TEN(INFER_F16, 100, 4));
     EXPECT_TYPED(r, 0, INFER_F16, 7, 4);
     r = SHAPE(OP_EMBEDDING, none, 1, F32(2, 5), F32(100, 16));
-    expect_error(&r, INFER_ERR_DTYPE, "ids are f32, expected i64 or i32");
+    expect_error(&r, INFER_ERR_FORMAT, "ids are f32, expected i64 or i32");
     r = SHAPE(OP_EMBEDDING, none, 1, TEN(INFER_I64, 2, 5), F32(100));
     expect_error(&r, INFER_ERR_SHAPE, "weight [100] must be 2-D");
 }
@@ -379,8 +385,230 @@ Test(shape, graph_at_batch) {
     }
     cr_assert_eq(ir_infer_shapes(&g, 0, dims, ndims, &err), INFER_ERR_ARGUMENT);
 
-    g.nodes[2].p.pool2d.kernel[0] = 3; /* pool 3x2 stride 2: [N,4,3,4] no longer flattens to 64 */
+    g.nodes[3].p.shape.shape[1] = 65; /* [N,4,4,4] does not reshape to [-1,65] */
     cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_ERR_SHAPE);
-    cr_assert(strstr(err.message, "node 3 'flat' (reshape): cannot reshape [3,4,3,4]"), "%s", err.message);
+    cr_assert(strstr(err.message, "node 3 'flat' (reshape): cannot reshape [3,4,4,4]"), "%s", err.message);
+    g.nodes[3].p.shape.shape[1] = 64;
+    g.nodes[2].p.pool2d.kernel[0] = 3; /* pool 3x2 stride 2: [N,4,3,4], not the [-1,4,4,4] declared */
+    cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_ERR_FORMAT);
+    cr_assert(strstr(err.message, "tensor 'pool' (output 0 of node 2 'pool' (maxpool2d)) is declared [-1,4,4,4], "
+                                  "inferred [3,4,3,4] at batch 3"), "%s", err.message);
+    ir_free(&g);
+}
+
+/* ---- dtypes: what each op takes and gives, and declared dtypes checked against it ------------------- */
+
+#define I64(...) TEN(INFER_I64, __VA_ARGS__)
+#define F16(...) TEN(INFER_F16, __VA_ARGS__)
+
+Test(shape, fixed_dtype_ops_take_f32) {
+    op_params none = { 0 };
+    shape_result r = SHAPE(OP_CONV2D, conv(1, 0, 1, 1), 1, F32(1, 3, 4, 4), F16(2, 3, 1, 1));
+    expect_error(&r, INFER_ERR_FORMAT, "node 0 'layer1' (conv2d): weight (input 1) is f16, expected f32");
+    r = SHAPE(OP_CONV2D, conv(1, 0, 1, 1), 1, F32(1, 3, 4, 4), F32(2, 3, 1, 1), I64(2));
+    expect_error(&r, INFER_ERR_FORMAT, "bias (input 2) is i64");
+    r = SHAPE(OP_LINEAR, none, 1, I64(2, 4), F32(3, 4));
+    expect_error(&r, INFER_ERR_FORMAT, "(linear): input (input 0) is i64, expected f32");
+    r = SHAPE(OP_LINEAR, none, 1, F32(2, 4), F32(3, 4), ABSENT, F16(2, 3));
+    expect_error(&r, INFER_ERR_FORMAT, "residual (input 3) is f16");
+    r = SHAPE(OP_MATMUL, none, 1, F32(2, 4), TEN(INFER_BF16, 4, 2));
+    expect_error(&r, INFER_ERR_FORMAT, "b (input 1) is bf16");
+    op_params bn = { .batchnorm = { 1e-5f } };
+    r = SHAPE(OP_BATCHNORM, bn, 1, F32(2, 4), F32(4), F32(4), F32(4), F16(4));
+    expect_error(&r, INFER_ERR_FORMAT, "var (input 4) is f16");
+    r = SHAPE(OP_LAYERNORM, ((op_params){ .layernorm = { 1, 1e-5f } }), 1, F32(2, 8), F32(8), F16(8));
+    expect_error(&r, INFER_ERR_FORMAT, "bias (input 2) is f16");
+    r = SHAPE(OP_SOFTMAX, ((op_params){ .softmax = { -1, 0 } }), 1, TEN(INFER_BOOL, 2, 9));
+    expect_error(&r, INFER_ERR_FORMAT, "input (input 0) is bool");
+    r = SHAPE(OP_MAXPOOL2D, pool(2, 2, 0, 1, 0), 1, TEN(INFER_I32, 1, 1, 4, 4));
+    expect_error(&r, INFER_ERR_FORMAT, "is i32, expected f32");
+    r = SHAPE(OP_ADAPTIVE_AVGPOOL2D, ((op_params){ .adaptive_pool = { { 1, 1 } } }), 1, F16(1, 1, 4, 4));
+    expect_error(&r, INFER_ERR_FORMAT, "is f16, expected f32");
+    r = SHAPE(OP_ACTIVATION, ((op_params){ .activation = { ACT_RELU, 0, 0 } }), 1, I64(3));
+    expect_error(&r, INFER_ERR_FORMAT, "(activation): input (input 0) is i64");
+    op_params a = { .attention = { 2, 0, 0 } };
+    r = SHAPE(OP_ATTENTION, a, 1, F32(1, 3, 4), F16(1, 3, 4), F32(1, 3, 4));
+    expect_error(&r, INFER_ERR_FORMAT, "k (input 1) is f16");
+    r = SHAPE(OP_ATTENTION, a, 1, F32(1, 3, 4), F32(1, 3, 4), F32(1, 3, 4), I64(3, 3));
+    expect_error(&r, INFER_ERR_FORMAT, "mask is i64, expected f32 or bool");
+    /* The reviewer's lstm_f16b.ifg: w_hh stored as f16 was read as f32, past the end of the file. */
+    op_params l = { .lstm = { 8, 1, 1 } };
+    r = SHAPE(OP_LSTM, l, 3, F32(1, 5, 4), ABSENT, ABSENT, F32(32, 4), F16(32, 8), ABSENT, ABSENT);
+    expect_error(&r, INFER_ERR_FORMAT, "(lstm): layer 0 w_hh (input 4) is f16, expected f32");
+    r = SHAPE(OP_LSTM, l, 3, F32(1, 5, 4), TEN(INFER_I32, 1, 1, 8), ABSENT, F32(32, 4), F32(32, 8), ABSENT, ABSENT);
+    expect_error(&r, INFER_ERR_FORMAT, "h0 (input 1) is i32");
+    r = SHAPE(OP_LSTM, l, 3, F32(1, 5, 4), ABSENT, ABSENT, F32(32, 4), F32(32, 8), ABSENT, F16(32));
+    expect_error(&r, INFER_ERR_FORMAT, "layer 0 b_hh (input 6) is f16");
+}
+
+Test(shape, declared_output_dtypes) {
+    op_params none = { 0 };
+    /* The reviewer's linear_u8out.ifg: a u8 output got a quarter of the bytes the kernel writes. */
+    shape_result r = SHAPE_AS(OP_LINEAR, none, INFER_U8, F32(1, 64), F32(4096, 64));
+    expect_error(&r, INFER_ERR_FORMAT, "node 0 'layer1' (linear): output 0 '' is declared u8, expected f32");
+    r = SHAPE_AS(OP_LINEAR, none, INFER_F32, F32(1, 64), F32(8, 64));
+    EXPECT(r, 1, 8);
+    r = SHAPE_AS(OP_SOFTMAX, ((op_params){ .softmax = { -1, 0 } }), INFER_BOOL, F32(1, 64));
+    expect_error(&r, INFER_ERR_FORMAT, "declared bool, expected f32");
+    r = SHAPE_AS(OP_COMPARE, none, INFER_F32, F32(3), F32(3));
+    expect_error(&r, INFER_ERR_FORMAT, "declared f32, expected bool");
+    r = SHAPE_AS(OP_CAST, ((op_params){ .cast = { INFER_I32 } }), INFER_I64, F32(3));
+    expect_error(&r, INFER_ERR_FORMAT, "declared i64, expected i32");
+    r = SHAPE_AS(OP_EMBEDDING, none, INFER_F32, I64(2), F16(10, 4));
+    expect_error(&r, INFER_ERR_FORMAT, "declared f32, expected f16");
+    r = SHAPE_AS(OP_RESHAPE, ((op_params){ .shape = { 1, { 6 } } }), INFER_F32, I64(2, 3));
+    expect_error(&r, INFER_ERR_FORMAT, "(reshape): output 0 '' is declared f32, expected i64");
+    r = SHAPE_AS(OP_TRANSPOSE, ((op_params){ .transpose = { 2, { 1, 0 } } }), INFER_I32, I64(2, 3));
+    expect_error(&r, INFER_ERR_FORMAT, "declared i32, expected i64");
+    r = SHAPE_AS(OP_CONCAT, ((op_params){ .concat = { 0 } }), INFER_F32, I64(2), I64(3));
+    expect_error(&r, INFER_ERR_FORMAT, "declared f32, expected i64");
+    r = SHAPE_AS(OP_WHERE, none, INFER_F32, TEN(INFER_BOOL, 3), I64(3), I64(3));
+    expect_error(&r, INFER_ERR_FORMAT, "declared f32, expected i64");
+    r = SHAPE_AS(OP_MASKED_FILL, ((op_params){ .masked_fill = { 0 } }), INFER_I64, F16(3), TEN(INFER_BOOL, 3));
+    expect_error(&r, INFER_ERR_FORMAT, "input 0 is f16, expected f32, i64, i32, i8, u8 or bool");
+    r = SHAPE_AS(OP_EXPAND, ((op_params){ .shape = { 2, { 2, 3 } } }), INFER_F16, F16(1, 3));
+    EXPECT_TYPED(r, 0, INFER_F16, 2, 3);
+}
+
+/* binary: PyTorch's promotion among the dtypes kernels/cpu/binary.c computes with. */
+Test(shape, binary_dtypes) {
+    struct {
+        infer_dtype a, b; /* b 0: the scalar */
+        binary_kind kind;
+        infer_dtype declared, expect; /* expect 0: refused */
+    } cases[] = {
+        { INFER_I64, INFER_I64, BIN_ADD, 0, INFER_I64 },   { INFER_I32, INFER_I64, BIN_MUL, 0, INFER_I64 },
+        { INFER_U8, INFER_I32, BIN_SUB, 0, INFER_I32 },    { INFER_BOOL, INFER_F32, BIN_ADD, 0, INFER_F32 },
+        { INFER_BOOL, INFER_BOOL, BIN_ADD, 0, INFER_BOOL }, { INFER_I8, INFER_BOOL, BIN_MAX, 0, INFER_I8 },
+        { INFER_I64, INFER_F32, BIN_POW, 0, INFER_F32 },   { INFER_I64, INFER_I64, BIN_DIV, 0, INFER_F32 },
+        { INFER_U8, INFER_I8, BIN_ADD, 0, 0 },             { INFER_F16, INFER_F16, BIN_ADD, 0, 0 },
+        { INFER_I64, INFER_I64, BIN_ADD, INFER_F32, 0 },   { INFER_I64, INFER_I64, BIN_DIV, INFER_I64, 0 },
+        /* with the scalar: the tensor's dtype; f32 for an integer tensor and a float scalar; i64 for bool
+         * and an integer scalar */
+        { INFER_I64, 0, BIN_ADD, INFER_I64, INFER_I64 },   { INFER_I64, 0, BIN_MUL, INFER_F32, INFER_F32 },
+        { INFER_BOOL, 0, BIN_ADD, INFER_I64, INFER_I64 },  { INFER_BOOL, 0, BIN_ADD, INFER_BOOL, INFER_BOOL },
+        { INFER_F32, 0, BIN_ADD, INFER_F32, INFER_F32 },   { INFER_F32, 0, BIN_ADD, INFER_I64, 0 },
+        { INFER_I32, 0, BIN_ADD, INFER_I64, 0 },           { INFER_I64, 0, BIN_DIV, INFER_F32, INFER_F32 },
+        { INFER_I64, 0, BIN_DIV, INFER_I64, 0 },           { INFER_I64, 0, BIN_POW, 0, INFER_I64 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        op_params p = { .binary = { cases[i].kind, 2.0f, 0 } };
+        infer_tensor in[2] = { ten(cases[i].a, DIMS(2, 3)), ten(cases[i].b, DIMS(3)) };
+        shape_result r = shape_of(OP_BINARY, p, cases[i].b ? 2 : 1, in, 1, cases[i].declared);
+        if (cases[i].expect) {
+            cr_assert_eq(r.status, INFER_OK, "case %zu: %s", i, r.err.message);
+            cr_assert_eq(r.out[0].dtype, cases[i].expect, "case %zu: %s, expected %s", i,
+                         infer_dtype_name(r.out[0].dtype), infer_dtype_name(cases[i].expect));
+        } else {
+            cr_assert_eq(r.status, INFER_ERR_FORMAT, "case %zu: %s (%s)", i, infer_status_name(r.status),
+                         r.err.message);
+        }
+    }
+    shape_result r = SHAPE(OP_BINARY, ((op_params){ .binary = { BIN_ADD, 0, 0 } }), 1, TEN(INFER_U8, 2), TEN(INFER_I8, 2));
+    expect_error(&r, INFER_ERR_FORMAT, "inputs u8 and i8 promote to i16");
+    r = SHAPE_AS(OP_BINARY, ((op_params){ .binary = { BIN_ADD, 0, 0 } }), INFER_F32, I64(2), I64(2));
+    expect_error(&r, INFER_ERR_FORMAT, "(binary): output 0 '' is declared f32, expected i64");
+}
+
+Test(shape, unary_compare_reduce_dtypes) {
+    op_params neg = { .unary = { UN_NEG } }, ex = { .unary = { UN_EXP } };
+    shape_result r = SHAPE(OP_UNARY, neg, 1, I64(3));
+    EXPECT_TYPED(r, 0, INFER_I64, 3);
+    r = SHAPE(OP_UNARY, ex, 1, I64(3));
+    EXPECT_TYPED(r, 0, INFER_F32, 3);
+    r = SHAPE_AS(OP_UNARY, ex, INFER_I64, I64(3));
+    expect_error(&r, INFER_ERR_FORMAT, "declared i64, expected f32");
+    r = SHAPE(OP_UNARY, ex, 1, F16(3));
+    expect_error(&r, INFER_ERR_FORMAT, "input 0 is f16");
+
+    r = SHAPE(OP_COMPARE, ((op_params){ .compare = { CMP_LT, 0 } }), 1, I64(3), TEN(INFER_U8, 3));
+    EXPECT_TYPED(r, 0, INFER_BOOL, 3);
+    r = SHAPE(OP_COMPARE, ((op_params){ .compare = { CMP_LT, 0 } }), 1, TEN(INFER_BF16, 3), ABSENT);
+    expect_error(&r, INFER_ERR_FORMAT, "input 0 is bf16");
+
+    op_params sum = { .reduce = { RED_SUM, 1, { 1 }, 0 } };
+    r = SHAPE(OP_REDUCE, sum, 1, I64(2, 3));
+    EXPECT_TYPED(r, 0, INFER_I64, 2);
+    r = SHAPE(OP_REDUCE, sum, 1, TEN(INFER_BOOL, 2, 3));
+    EXPECT_TYPED(r, 0, INFER_I64, 2);
+    r = SHAPE_AS(OP_REDUCE, sum, INFER_F32, TEN(INFER_I32, 2, 3)); /* torch.sum(x, dtype=torch.float32) */
+    EXPECT_TYPED(r, 0, INFER_F32, 2);
+    r = SHAPE_AS(OP_REDUCE, sum, INFER_I32, TEN(INFER_I32, 2, 3));
+    expect_error(&r, INFER_ERR_FORMAT, "declared i32, expected i64");
+    op_params mx = { .reduce = { RED_MAX, 1, { 1 }, 0 } }, mean = { .reduce = { RED_MEAN, 1, { 1 }, 0 } };
+    r = SHAPE(OP_REDUCE, mx, 1, TEN(INFER_I32, 2, 3));
+    EXPECT_TYPED(r, 0, INFER_I32, 2);
+    r = SHAPE(OP_REDUCE, mean, 1, I64(2, 3));
+    EXPECT_TYPED(r, 0, INFER_F32, 2);
+    r = SHAPE(OP_REDUCE, mean, 1, F16(2, 3));
+    expect_error(&r, INFER_ERR_FORMAT, "input 0 is f16");
+}
+
+/* reduce without axes reduces every dim, as torch.sum(x, dim=[]) does and as the kernel always did. */
+Test(shape, reduce_without_axes_reduces_all) {
+    op_params p = { .reduce = { RED_SUM, 0, { 0 }, 0 } };
+    shape_result r = SHAPE(OP_REDUCE, p, 1, F32(2, 3));
+    cr_assert_eq(r.status, INFER_OK, "%s", r.err.message);
+    cr_assert_eq(r.out[0].ndim, 0, "a scalar, got %d dims", r.out[0].ndim);
+    p.reduce.keepdim = 1;
+    r = SHAPE(OP_REDUCE, p, 1, F32(2, 3));
+    EXPECT(r, 1, 1);
+}
+
+/* Declared shapes checked at every batch: static dims exactly, a -1 at dim 0 as the batch. */
+Test(shape, declared_shapes_checked) {
+    static float w[4 * 4];
+    ir_graph g;
+    memset(&g, 0, sizeof g);
+    int x = gb_input(&g, gb_act(&g, "x", DIMS(-1, 4)));
+    int a = gb_act(&g, "a", DIMS(-1, 4)), c = gb_const(&g, "c", DIMS(3, 4), w);
+    int y = gb_output(&g, gb_act(&g, "y", DIMS(3, 4)));
+    gb_unary(&g, OP_ACTIVATION, "relu", x, a)->p.activation.kind = ACT_RELU;
+    gb_node(&g, OP_BINARY, "add", 2, (const int[]){ a, c }, 1, &y);
+    int64_t dims[3 * INFER_MAX_DIMS];
+    int ndims[3];
+    infer_error err;
+    cr_assert_eq(ir_infer_shapes(&g, 1, dims, ndims, &err), INFER_OK, "%s", err.message); /* [1,4] + [3,4] */
+    cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_OK, "%s", err.message);
+    g.tensors[y].dims[0] = 2; /* declared [2,4]: wrong at batch 3 */
+    cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_ERR_FORMAT);
+    cr_assert(strstr(err.message, "tensor 'y' (output 0 of node 1 'add' (binary)) is declared [2,4], inferred [3,4] "
+                                  "at batch 3"), "%s", err.message);
+    g.tensors[y].dims[0] = -1; /* [-1,4]: at batch 1 the add broadcasts to 3 rows, not 1 */
+    cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_OK, "%s", err.message);
+    cr_assert_eq(ir_infer_shapes(&g, 1, dims, ndims, &err), INFER_ERR_FORMAT);
+    cr_assert(strstr(err.message, "declared [-1,4], inferred [3,4] at batch 1"), "%s", err.message);
+    g.tensors[a].ndim = 3; /* a declared [-1,4,0]: the rank differs */
+    cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_ERR_FORMAT);
+    cr_assert(strstr(err.message, "tensor 'a' (output 0 of node 0 'relu' (activation)) is declared [-1,4,0]"), "%s",
+              err.message);
+    g.tensors[a].ndim = 2;
+    g.tensors[a].dtype = INFER_I64;
+    cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_ERR_FORMAT);
+    cr_assert(strstr(err.message, "node 0 'relu' (activation): output 0 'a' is declared i64, expected f32"), "%s",
+              err.message);
+    ir_free(&g);
+}
+
+/* lstm's h_n and c_n are [layers, B, H]: the format cannot mark B dynamic there, so the converter writes
+ * the example batch and dim 1 is not compared; dims 0 and 2 are. */
+Test(shape, lstm_state_batch_not_compared) {
+    static float wih[16 * 3], whh[16 * 4];
+    ir_graph g;
+    memset(&g, 0, sizeof g);
+    int x = gb_input(&g, gb_act(&g, "x", DIMS(-1, 5, 3)));
+    int a = gb_const(&g, "w_ih", DIMS(16, 3), wih), b = gb_const(&g, "w_hh", DIMS(16, 4), whh);
+    int y = gb_output(&g, gb_act(&g, "y", DIMS(-1, 5, 4)));
+    int h = gb_act(&g, "h_n", DIMS(1, 1, 4)), c = gb_act(&g, "c_n", DIMS(1, 1, 4));
+    gb_node(&g, OP_LSTM, "lstm", 7, (const int[]){ x, IR_NONE, IR_NONE, a, b, IR_NONE, IR_NONE }, 3,
+            (const int[]){ y, h, c })->p.lstm = (lstm_params){ 4, 1, 1 };
+    int64_t dims[6 * INFER_MAX_DIMS];
+    int ndims[6];
+    infer_error err;
+    cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_OK, "%s", err.message);
+    cr_assert_eq(dims[h * INFER_MAX_DIMS + 1], 3, "h_n is sized for the batch");
+    g.tensors[c].dims[2] = 5;
+    cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_ERR_FORMAT);
+    cr_assert(strstr(err.message, "tensor 'c_n'"), "%s", err.message);
     ir_free(&g);
 }
