@@ -50,6 +50,12 @@ infer_status bcast_plan_init(bcast_plan *p, const infer_tensor *out, const infer
         if (!input_strides(ins[i], out, st[i]))
             return infer_fail(err, INFER_ERR_SHAPE, "%s: input %d (%d dims) does not broadcast to the output (%d dims)",
                               op, i, ins[i]->ndim, out->ndim);
+        /* In place, element i is read before element i is written: only when both have the same layout. */
+        int same = ins[i]->ndim == out->ndim && infer_dtype_size(ins[i]->dtype) == infer_dtype_size(out->dtype) &&
+                   !memcmp(ins[i]->dims, out->dims, (size_t)out->ndim * sizeof *out->dims);
+        if (out->data && ins[i]->data == out->data && !same)
+            return infer_fail(err, INFER_ERR_INTERNAL, "%s: the output shares input %d's storage but not its shape "
+                              "and element size", op, i);
     }
     collapse(p, out->ndim, out->dims, st, n_in);
     return INFER_OK;

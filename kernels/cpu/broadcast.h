@@ -21,7 +21,8 @@ typedef struct {
 } bcast_plan;
 
 /* Plans reading ins[0..n_in) at out's dims. INFER_ERR_SHAPE naming `op` when an input has more
- * dims than out or a dim that is neither out's nor 1. */
+ * dims than out or a dim that is neither out's nor 1; INFER_ERR_INTERNAL when out's data is an
+ * input's (in place) but its shape or element size differs from that input's. */
 infer_status bcast_plan_init(bcast_plan *p, const infer_tensor *out, const infer_tensor *const *ins, int n_in,
                              const char *op, infer_error *err);
 

@@ -2,32 +2,9 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include "testutil.h"
+#include "kernel_util.h"
 #include "../../kernels/cpu/cpu_kernels.h"
 #include "../../runtime/threadpool.h"
-
-/* A context without a pool (serial) or with a 2-thread pool. */
-static cpu_ctx make_ctx(int threads) {
-    cpu_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.isa = cpu_detect_isa();
-    ctx.threads = 1;
-    if (threads > 1) {
-        infer_error err;
-        cr_assert_eq(pool_create(threads, &ctx.pool, &err), INFER_OK);
-        ctx.threads = pool_size(ctx.pool);
-    }
-    return ctx;
-}
-
-static ir_node make_node(op_code op, int n_in) {
-    ir_node n;
-    memset(&n, 0, sizeof n);
-    n.op = op;
-    n.name = "test";
-    n.n_in = n_in;
-    n.n_out = 1;
-    return n;
-}
 
 /* Offset into t of the output multi-index idx (out_ndim dims), numpy broadcasting. */
 static int64_t bcast_offset(const infer_tensor *t, const int64_t *idx, int out_ndim) {
@@ -69,7 +46,7 @@ static void check_binary(cpu_ctx *ctx, binary_kind kind, int reverse, int a_nd, 
     b.data = rng_array(&r, nb, kind == BIN_DIV ? 0.5f : lo, 2.0f);
     o.data = malloc((size_t)no * sizeof(float));
     float *ref = malloc((size_t)no * sizeof(float));
-    ir_node n = make_node(OP_BINARY, b_nd >= 0 ? 2 : 1);
+    ir_node n = kernel_node(OP_BINARY, b_nd >= 0 ? 2 : 1);
     n.p.binary.kind = kind;
     n.p.binary.scalar = 1.75f;
     n.p.binary.reverse = reverse;
@@ -93,7 +70,7 @@ static void check_binary(cpu_ctx *ctx, binary_kind kind, int reverse, int a_nd, 
 }
 
 Test(elementwise, binary_same_shape_all_kinds) {
-    cpu_ctx ctx = make_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int64_t d[3] = { 7, 13, 5 };
     for (int k = 0; k < BIN_COUNT; k++) check_binary(&ctx, k, 0, 3, d, 3, d, 3, d, 10 + k);
     int64_t one[1] = { 1 };
@@ -101,7 +78,7 @@ Test(elementwise, binary_same_shape_all_kinds) {
 }
 
 Test(elementwise, binary_broadcasting) {
-    cpu_ctx ctx = make_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int64_t a1[3] = { 3, 1, 5 }, b1[2] = { 7, 1 }, o1[3] = { 3, 7, 5 };
     int64_t a2[4] = { 2, 13, 7, 3 }, b2[1] = { 3 };                  /* bias along the last dim */
     int64_t a3[4] = { 2, 13, 7, 3 }, b3[3] = { 13, 1, 1 };           /* per-channel, NCHW */
@@ -117,7 +94,7 @@ Test(elementwise, binary_broadcasting) {
 }
 
 Test(elementwise, binary_scalar_and_reverse) {
-    cpu_ctx ctx = make_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int64_t d[2] = { 13, 7 };
     for (int k = 0; k < BIN_COUNT; k++) {
         check_binary(&ctx, k, 0, 2, d, -1, NULL, 2, d, 90 + k);
@@ -126,7 +103,7 @@ Test(elementwise, binary_scalar_and_reverse) {
 }
 
 Test(elementwise, binary_parallel) {
-    cpu_ctx ctx = make_ctx(2);
+    cpu_ctx ctx = kernel_ctx(2);
     int64_t a[3] = { 3, 301, 517 }, b[2] = { 301, 1 }, s[1] = { 517 };
     check_binary(&ctx, BIN_ADD, 0, 3, a, 3, a, 3, a, 110);
     check_binary(&ctx, BIN_MUL, 0, 3, a, 2, b, 3, a, 111);
@@ -136,14 +113,14 @@ Test(elementwise, binary_parallel) {
 }
 
 Test(elementwise, binary_in_place) {
-    cpu_ctx ctx = make_ctx(2);
+    cpu_ctx ctx = kernel_ctx(2);
     test_rng r = rng_seed(5);
     int64_t d[2] = { 257, 301 }, bd[1] = { 301 };
     int64_t count = d[0] * d[1];
     float *x = rng_array(&r, count, -1, 1), *b = rng_array(&r, 301, -1, 1);
     float *ref = malloc((size_t)count * sizeof *ref);
     for (int64_t i = 0; i < count; i++) ref[i] = x[i] * b[i % 301];
-    ir_node n = make_node(OP_BINARY, 2);
+    ir_node n = kernel_node(OP_BINARY, 2);
     n.p.binary.kind = BIN_MUL;
     infer_tensor in[2] = { tview(INFER_F32, x, 2, d), tview(INFER_F32, b, 1, bd) };
     infer_tensor out = tview(INFER_F32, x, 2, d);
@@ -157,10 +134,10 @@ Test(elementwise, binary_in_place) {
 }
 
 Test(elementwise, binary_nan_and_integers_and_errors) {
-    cpu_ctx ctx = make_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     float a[3] = { NAN, 1.0f, 2.0f }, b[3] = { 0.0f, NAN, 1.0f }, y[3];
     int64_t d3[1] = { 3 };
-    ir_node n = make_node(OP_BINARY, 2);
+    ir_node n = kernel_node(OP_BINARY, 2);
     n.p.binary.kind = BIN_MAX;
     infer_tensor in[2] = { tview(INFER_F32, a, 1, d3), tview(INFER_F32, b, 1, d3) };
     infer_tensor out = tview(INFER_F32, y, 1, d3);
@@ -207,14 +184,14 @@ Test(elementwise, binary_nan_and_integers_and_errors) {
 }
 
 Test(elementwise, activation_all_kinds) {
-    cpu_ctx ctx = make_ctx(2);
+    cpu_ctx ctx = kernel_ctx(2);
     test_rng r = rng_seed(7);
     int64_t sizes[4] = { 1, 7, 127, 70001 };
     for (int si = 0; si < 4; si++) {
         int64_t count = sizes[si];
         float *x = rng_array(&r, count, -6, 6), *y = malloc((size_t)count * sizeof *y), *ref = malloc((size_t)count * 4);
         for (int k = 0; k < ACT_COUNT; k++) {
-            ir_node n = make_node(OP_ACTIVATION, 1);
+            ir_node n = kernel_node(OP_ACTIVATION, 1);
             n.p.activation.kind = k;
             n.p.activation.min = -1.5f;
             n.p.activation.max = 2.5f;
@@ -234,7 +211,7 @@ Test(elementwise, activation_all_kinds) {
 }
 
 Test(elementwise, unary_all_kinds) {
-    cpu_ctx ctx = make_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     test_rng r = rng_seed(8);
     int64_t count = 127;
     float x[127], y[127], ref[127];
@@ -246,7 +223,7 @@ Test(elementwise, unary_all_kinds) {
             double e[UN_COUNT] = { -v, exp(v), log(v), sqrt(v), 1 / sqrt(v), fabs(v), 1 / v };
             ref[i] = (float)e[k];
         }
-        ir_node n = make_node(OP_UNARY, 1);
+        ir_node n = kernel_node(OP_UNARY, 1);
         n.p.unary.kind = k;
         infer_tensor in = tview(INFER_F32, x, 1, &count), out = tview(INFER_F32, y, 1, &count);
         infer_error err;
@@ -257,11 +234,11 @@ Test(elementwise, unary_all_kinds) {
 }
 
 Test(elementwise, unary_integer_dtypes) {
-    cpu_ctx ctx = make_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int64_t x[4] = { 3, -7, 0, INT64_MIN }, y[4], d[1] = { 4 };
     int32_t xi[4] = { 0, 1, -2, 3 };
     float f[4];
-    ir_node n = make_node(OP_UNARY, 1);
+    ir_node n = kernel_node(OP_UNARY, 1);
     infer_tensor in = tview(INFER_I64, x, 1, d), out = tview(INFER_I64, y, 1, d);
     infer_error err;
     n.p.unary.kind = UN_NEG;
@@ -347,14 +324,14 @@ static double load_test_value(const void *p, infer_dtype d, int64_t i) {
 Test(elementwise, cast_every_pair) {
     int64_t count = 1031; /* more than two stack chunks and a tail */
     for (int isa = 0; isa <= 1; isa++) {
-        cpu_ctx ctx = make_ctx(1);
+        cpu_ctx ctx = kernel_ctx(1);
         if (!isa) ctx.isa = CPU_ISA_SCALAR;
         for (int s = 0; s < N_CAST_DTYPES; s++) {
             for (int t = 0; t < N_CAST_DTYPES; t++) {
                 infer_dtype from = cast_dtypes[s], to = cast_dtypes[t];
                 void *x = malloc((size_t)count * 8), *y = malloc((size_t)count * 8);
                 for (int64_t i = 0; i < count; i++) store_test_value(x, from, i, cast_value(from, i));
-                ir_node n = make_node(OP_CAST, 1);
+                ir_node n = kernel_node(OP_CAST, 1);
                 n.p.cast.dtype = to;
                 infer_tensor in = tview(from, x, 1, &count), out = tview(to, y, 1, &count);
                 infer_error err;
@@ -374,7 +351,7 @@ Test(elementwise, cast_every_pair) {
 static uint16_t cast_one_to_f16(cpu_ctx *ctx, float v) {
     int64_t one = 1;
     uint16_t h;
-    ir_node n = make_node(OP_CAST, 1);
+    ir_node n = kernel_node(OP_CAST, 1);
     infer_tensor in = tview(INFER_F32, &v, 1, &one), out = tview(INFER_F16, &h, 1, &one);
     infer_error err;
     cr_assert_eq(cpu_cast(ctx, &n, &in, &out, &err), INFER_OK);
@@ -382,7 +359,7 @@ static uint16_t cast_one_to_f16(cpu_ctx *ctx, float v) {
 }
 
 Test(elementwise, cast_f16_rounding_and_specials) {
-    cpu_ctx scalar = make_ctx(1), simd = make_ctx(1);
+    cpu_ctx scalar = kernel_ctx(1), simd = kernel_ctx(1);
     scalar.isa = CPU_ISA_SCALAR;
     struct { float f; uint16_t h; } cases[] = {
         { 1.0f, 0x3c00 }, { 65504.0f, 0x7bff }, { 65519.0f, 0x7bff }, { 65520.0f, 0x7c00 }, { 1e6f, 0x7c00 },
@@ -403,7 +380,7 @@ Test(elementwise, cast_f16_rounding_and_specials) {
     for (int64_t i = 0; i < count; i++) bits[i] = (uint32_t)rng_u64(&r) >> (i % 5 == 0 ? 0 : 2) ^ (i % 3 ? 0x38000000u : 0);
     uint16_t *h1 = malloc((size_t)count * 2), *h2 = malloc((size_t)count * 2);
     float *f1 = malloc((size_t)count * 4), *f2 = malloc((size_t)count * 4);
-    ir_node n = make_node(OP_CAST, 1);
+    ir_node n = kernel_node(OP_CAST, 1);
     infer_error err;
     infer_tensor in = tview(INFER_F32, bits, 1, &count), o1 = tview(INFER_F16, h1, 1, &count), o2 = tview(INFER_F16, h2, 1, &count);
     cr_assert_eq(cpu_cast(&scalar, &n, &in, &o1, &err), INFER_OK);
@@ -428,7 +405,7 @@ Test(elementwise, cast_f16_rounding_and_specials) {
 /* ---- compare, where, masked_fill ----------------------------------------------------------- */
 
 Test(elementwise, compare_broadcast_and_scalar) {
-    cpu_ctx ctx = make_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     test_rng r = rng_seed(11);
     int64_t ad[3] = { 3, 1, 5 }, bd[2] = { 7, 1 }, od[3] = { 3, 7, 5 };
     infer_tensor a = tview(INFER_F32, rng_array(&r, 15, -1, 1), 3, ad), b = tview(INFER_F32, rng_array(&r, 7, -1, 1), 2, bd);
@@ -437,7 +414,7 @@ Test(elementwise, compare_broadcast_and_scalar) {
     infer_tensor out = tview(INFER_BOOL, y, 3, od);
     for (int k = 0; k < CMP_COUNT; k++) {
         for (int scalar = 0; scalar <= 1; scalar++) {
-            ir_node n = make_node(OP_COMPARE, scalar ? 1 : 2);
+            ir_node n = kernel_node(OP_COMPARE, scalar ? 1 : 2);
             n.p.compare.kind = k;
             n.p.compare.scalar = ((float *)a.data)[4];
             infer_tensor in[2] = { a, b };
@@ -455,7 +432,7 @@ Test(elementwise, compare_broadcast_and_scalar) {
     }
     /* i64 against a float scalar */
     int64_t ids[4] = { 0, 3, 5, -2 }, d4[1] = { 4 };
-    ir_node n = make_node(OP_COMPARE, 1);
+    ir_node n = kernel_node(OP_COMPARE, 1);
     n.p.compare.kind = CMP_GE;
     n.p.compare.scalar = 3.0f;
     infer_tensor in = tview(INFER_I64, ids, 1, d4), o4 = tview(INFER_BOOL, y, 1, d4);
@@ -467,7 +444,7 @@ Test(elementwise, compare_broadcast_and_scalar) {
 }
 
 Test(elementwise, where_broadcast) {
-    cpu_ctx ctx = make_ctx(2);
+    cpu_ctx ctx = kernel_ctx(2);
     test_rng r = rng_seed(12);
     int64_t cd[2] = { 13, 1 }, xd[3] = { 2, 13, 127 }, yd[1] = { 127 }, od[3] = { 2, 13, 127 };
     uint8_t cond[13];
@@ -475,7 +452,7 @@ Test(elementwise, where_broadcast) {
     float *x = rng_array(&r, 2 * 13 * 127, -1, 1), *y = rng_array(&r, 127, -1, 1), *z = malloc(2 * 13 * 127 * 4);
     infer_tensor in[3] = { tview(INFER_BOOL, cond, 2, cd), tview(INFER_F32, x, 3, xd), tview(INFER_F32, y, 1, yd) };
     infer_tensor out = tview(INFER_F32, z, 3, od);
-    ir_node n = make_node(OP_WHERE, 3);
+    ir_node n = kernel_node(OP_WHERE, 3);
     infer_error err;
     cr_assert_eq(cpu_where(&ctx, &n, in, &out, &err), INFER_OK, "%s", err.message);
     for (int64_t i = 0; i < 2 * 13 * 127; i++) {
@@ -496,7 +473,7 @@ Test(elementwise, where_broadcast) {
 }
 
 Test(elementwise, masked_fill_causal_in_place) {
-    cpu_ctx ctx = make_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     test_rng r = rng_seed(13);
     int64_t xd[4] = { 3, 2, 7, 7 }, md[4] = { 1, 1, 7, 7 };
     int64_t count = 3 * 2 * 7 * 7;
@@ -505,7 +482,7 @@ Test(elementwise, masked_fill_causal_in_place) {
     uint8_t mask[49];
     for (int i = 0; i < 7; i++)
         for (int j = 0; j < 7; j++) mask[i * 7 + j] = j > i;
-    ir_node n = make_node(OP_MASKED_FILL, 2);
+    ir_node n = kernel_node(OP_MASKED_FILL, 2);
     n.p.masked_fill.value = -INFINITY;
     infer_tensor in[2] = { tview(INFER_F32, x, 4, xd), tview(INFER_BOOL, mask, 4, md) };
     infer_tensor out = tview(INFER_F32, x, 4, xd);
@@ -520,4 +497,46 @@ Test(elementwise, masked_fill_causal_in_place) {
     cr_assert_eq(cpu_masked_fill(&ctx, &n, in, &out, &err), INFER_ERR_SHAPE);
     free(x);
     free(orig);
+}
+
+/* In place is only safe when the output has the input's shape: element i is read before it is written.
+ * The kernels refuse an output sharing an input's storage with another shape (a planner bug) instead of
+ * reading rows they already overwrote. */
+Test(elementwise, in_place_with_another_shape_refused) {
+    cpu_ctx ctx = kernel_ctx(1);
+    float buf[12] = { 1, 2, 3, 4 }, c[12] = { 0 };
+    uint8_t mask[12] = { 0 };
+    int64_t row[2] = { 1, 4 }, full[2] = { 3, 4 };
+    infer_error err;
+    ir_node n = kernel_node(OP_BINARY, 2);
+    n.p.binary.kind = BIN_ADD;
+    infer_tensor in[3] = { tview(INFER_F32, buf, 2, row), tview(INFER_F32, c, 2, full) };
+    infer_tensor out = tview(INFER_F32, buf, 2, full);
+    cr_assert_eq(cpu_binary(&ctx, &n, in, &out, &err), INFER_ERR_INTERNAL);
+    cr_assert(strstr(err.message, "binary: the output shares input 0's storage"), "%s", err.message);
+    in[0] = tview(INFER_F32, buf, 2, full); /* same shape: fine */
+    cr_assert_eq(cpu_binary(&ctx, &n, in, &out, &err), INFER_OK, "%s", err.message);
+    cr_assert(buf[0] == 1 && buf[3] == 4 && buf[4] == 0);
+    in[0] = tview(INFER_I32, buf, 2, full); /* same shape, same element size: reads before it writes */
+    out = tview(INFER_F32, buf, 2, full);
+    cr_assert_eq(cpu_binary(&ctx, &n, in, &out, &err), INFER_OK, "%s", err.message);
+    in[0] = tview(INFER_I64, c, 1, (const int64_t[]){ 6 }); /* wider elements under the output */
+    out = tview(INFER_F32, c, 1, (const int64_t[]){ 6 });
+    in[1] = tview(INFER_F32, buf, 1, (const int64_t[]){ 6 });
+    cr_assert_eq(cpu_binary(&ctx, &n, in, &out, &err), INFER_ERR_INTERNAL);
+
+    ir_node m = kernel_node(OP_MASKED_FILL, 2);
+    in[0] = tview(INFER_F32, buf, 2, row);
+    in[1] = tview(INFER_BOOL, mask, 2, full);
+    out = tview(INFER_F32, buf, 2, full);
+    cr_assert_eq(cpu_masked_fill(&ctx, &m, in, &out, &err), INFER_ERR_INTERNAL);
+    cr_assert(strstr(err.message, "masked_fill: the output shares input 0's storage"), "%s", err.message);
+
+    ir_node w = kernel_node(OP_WHERE, 3);
+    in[0] = tview(INFER_BOOL, mask, 2, full);
+    in[1] = tview(INFER_F32, buf, 2, row);
+    in[2] = tview(INFER_F32, c, 2, full);
+    out = tview(INFER_F32, buf, 2, full);
+    cr_assert_eq(cpu_where(&ctx, &w, in, &out, &err), INFER_ERR_INTERNAL);
+    cr_assert(strstr(err.message, "where: the output shares input 1's storage"), "%s", err.message);
 }

@@ -2,31 +2,9 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include "testutil.h"
+#include "kernel_util.h"
 #include "../../kernels/cpu/cpu_kernels.h"
 #include "../../runtime/threadpool.h"
-
-static cpu_ctx er_ctx(int threads) {
-    cpu_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.isa = cpu_detect_isa();
-    ctx.threads = 1;
-    if (threads > 1) {
-        infer_error err;
-        cr_assert_eq(pool_create(threads, &ctx.pool, &err), INFER_OK);
-        ctx.threads = pool_size(ctx.pool);
-    }
-    return ctx;
-}
-
-static ir_node er_node(op_code op, int n_in) {
-    ir_node n;
-    memset(&n, 0, sizeof n);
-    n.op = op;
-    n.name = "test";
-    n.n_in = n_in;
-    n.n_out = 1;
-    return n;
-}
 
 /* ---- embedding ------------------------------------------------------------------------------ */
 
@@ -45,7 +23,7 @@ static void check_embedding(cpu_ctx *ctx, int ids_i64, int nd, const int64_t *id
     memcpy(yd, id_dims, (size_t)nd * sizeof *yd);
     yd[nd] = d;
     infer_tensor in[2] = { ids, tview(INFER_F32, w, 2, wd) }, out = tview(INFER_F32, y, nd + 1, yd);
-    ir_node n = er_node(OP_EMBEDDING, 2);
+    ir_node n = kernel_node(OP_EMBEDDING, 2);
     infer_error err;
     cr_assert_eq(cpu_embedding(ctx, &n, in, &out, &err), INFER_OK, "%s", err.message);
     for (int64_t i = 0; i < count; i++) {
@@ -58,13 +36,13 @@ static void check_embedding(cpu_ctx *ctx, int ids_i64, int nd, const int64_t *id
 }
 
 Test(embedding_reduce, embedding_lookups) {
-    cpu_ctx ctx = er_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int64_t d1[1] = { 7 }, d2[2] = { 3, 13 }, d0[1] = { 1 };
     check_embedding(&ctx, 1, 1, d1, 13, 5, 1);
     check_embedding(&ctx, 0, 1, d1, 13, 5, 2);
     check_embedding(&ctx, 1, 2, d2, 127, 1, 3);
     check_embedding(&ctx, 0, 1, d0, 1, 127, 4);
-    cpu_ctx par = er_ctx(2);
+    cpu_ctx par = kernel_ctx(2);
     int64_t big[2] = { 4, 509 };
     check_embedding(&par, 1, 2, big, 1000, 64, 5);
     check_embedding(&par, 0, 2, big, 7, 257, 6);
@@ -72,12 +50,12 @@ Test(embedding_reduce, embedding_lookups) {
 }
 
 Test(embedding_reduce, embedding_out_of_range_ids) {
-    cpu_ctx ctx = er_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     float w[5 * 3] = { 1 }, y[4 * 3];
     int64_t wd[2] = { 5, 3 }, idd[1] = { 4 }, yd[2] = { 4, 3 };
     int64_t bad64[3][4] = { { 0, 1, 5, 2 }, { -1, 0, 0, 0 }, { 0, 0, 0, INT64_MAX } };
     const char *names[3] = { "id 5 ", "id -1 ", "id 9223372036854775807 " };
-    ir_node n = er_node(OP_EMBEDDING, 2);
+    ir_node n = kernel_node(OP_EMBEDDING, 2);
     infer_error err;
     for (int c = 0; c < 3; c++) {
         infer_tensor in[2] = { tview(INFER_I64, bad64[c], 1, idd), tview(INFER_F32, w, 2, wd) };
@@ -131,7 +109,7 @@ static void check_reduce(cpu_ctx *ctx, reduce_kind kind, int ndim, const int64_t
     }
     float *ref = malloc((size_t)kept * sizeof *ref), *y = malloc((size_t)kept * sizeof *y);
     for (int64_t o = 0; o < kept; o++) ref[o] = (float)(kind == RED_MEAN ? acc[o] / (double)seen[o] : acc[o]);
-    ir_node n = er_node(OP_REDUCE, 1);
+    ir_node n = kernel_node(OP_REDUCE, 1);
     n.p.reduce.kind = kind;
     n.p.reduce.naxes = naxes;
     memcpy(n.p.reduce.axes, axes, (size_t)naxes * sizeof *axes);
@@ -151,7 +129,7 @@ static void check_reduce(cpu_ctx *ctx, reduce_kind kind, int ndim, const int64_t
 }
 
 Test(embedding_reduce, reduce_axis_sets) {
-    cpu_ctx ctx = er_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int64_t d[4] = { 3, 5, 7, 13 }, d1[2] = { 1, 127 }, d2[3] = { 7, 1, 13 };
     int sets[9][4] = { { -1 }, { 0 }, { 1 }, { 2 }, { 0, 2 }, { 1, 3 }, { 0, 1, 2, 3 }, { 1, 2 }, { 3, 0 } };
     int counts[9] = { 1, 1, 1, 1, 2, 2, 4, 2, 2 };
@@ -169,7 +147,7 @@ Test(embedding_reduce, reduce_axis_sets) {
 }
 
 Test(embedding_reduce, reduce_parallel_and_wide) {
-    cpu_ctx ctx = er_ctx(2);
+    cpu_ctx ctx = kernel_ctx(2);
     int64_t d[3] = { 4, 301, 517 };
     int a1[1] = { 1 }, a2[1] = { 2 }, a02[2] = { 0, 2 };
     for (int k = 0; k < RED_COUNT; k++) {
@@ -183,10 +161,10 @@ Test(embedding_reduce, reduce_parallel_and_wide) {
 }
 
 Test(embedding_reduce, reduce_nan_and_empty) {
-    cpu_ctx ctx = er_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     float x[2][3] = { { 1, NAN, 3 }, { 4, 5, 6 } }, y[3];
     int64_t xd[2] = { 2, 3 }, y1[1] = { 2 }, y3[1] = { 3 };
-    ir_node n = er_node(OP_REDUCE, 1);
+    ir_node n = kernel_node(OP_REDUCE, 1);
     n.p.reduce.kind = RED_MAX;
     n.p.reduce.naxes = 1;
     n.p.reduce.axes[0] = 1;
@@ -212,10 +190,10 @@ Test(embedding_reduce, reduce_nan_and_empty) {
 }
 
 Test(embedding_reduce, reduce_integer_dtypes) {
-    cpu_ctx ctx = er_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int64_t x[2][3][2] = { { { 1, -2 }, { 3, 4 }, { 5, -6 } }, { { 7, 8 }, { -9, 10 }, { 11, 12 } } };
     int64_t xd[3] = { 2, 3, 2 }, y[4], yd[2] = { 2, 2 };
-    ir_node n = er_node(OP_REDUCE, 1);
+    ir_node n = kernel_node(OP_REDUCE, 1);
     n.p.reduce.naxes = 1;
     n.p.reduce.axes[0] = 1;
     infer_tensor in = tview(INFER_I64, x, 3, xd), out = tview(INFER_I64, y, 2, yd);

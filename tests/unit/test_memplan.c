@@ -189,6 +189,37 @@ Test(memplan, in_place_refused) {
     ir_free(&g);
 }
 
+/* The reviewer's inplace_bcast.ifg: relu(x [B,4]) + c [3,4] -> y [3,4]. At max batch 3 the add's input and
+ * output have the same size, but at batch 1 the input is one row broadcast over three: writing y over it
+ * in place reads row 1 after it was overwritten. In place needs the same declared shape. */
+Test(memplan, in_place_needs_the_same_shape_at_every_batch) {
+    static float w[12];
+    ir_graph g;
+    memset(&g, 0, sizeof g);
+    int x = gb_input(&g, gb_act(&g, "x", DIMS(-1, 4))), a = gb_act(&g, "a", DIMS(-1, 4));
+    int c = gb_const(&g, "c", DIMS(3, 4), w), y = gb_output(&g, gb_act(&g, "y", DIMS(3, 4)));
+    int m = gb_tensor(&g, "m", INFER_BOOL, DIMS(3, 4)), b = gb_act(&g, "b", DIMS(-1, 4));
+    int z = gb_output(&g, gb_act(&g, "z", DIMS(3, 4))), q = gb_act(&g, "q", DIMS(-1, 4));
+    int r = gb_output(&g, gb_act(&g, "r", DIMS(-1, 4)));
+    chain_node(&g, OP_ACTIVATION, x, a);
+    gb_node(&g, OP_BINARY, "y", 2, (const int[]){ a, c }, 1, &y);
+    gb_input(&g, m);
+    chain_node(&g, OP_ACTIVATION, x, b);
+    gb_node(&g, OP_MASKED_FILL, "z", 2, (const int[]){ b, m }, 1, &z);
+    chain_node(&g, OP_ACTIVATION, x, q);
+    gb_node(&g, OP_BINARY, "r", 2, (const int[]){ q, c }, 1, &r); /* [B,4] + [3,4] declared [-1,4]: same shape */
+    uint64_t bytes[9] = { 48, 48, 48, 48, 12, 48, 48, 48, 48 };
+    mem_plan plan;
+    infer_error err;
+    cr_assert_eq(memplan_build(&g, bytes, &plan, &err), INFER_OK, "%s", err.message);
+    cr_assert_eq(plan.alias_of[y], IR_NONE, "binary: [-1,4] and [3,4] differ at batches below 3");
+    cr_assert_eq(plan.alias_of[z], IR_NONE, "masked_fill: [-1,4] and [3,4] differ at batches below 3");
+    cr_assert_eq(plan.alias_of[r], q, "binary: [-1,4] and [-1,4] agree at every batch");
+    check_plan(&g, bytes, &plan);
+    memplan_free(&plan);
+    ir_free(&g);
+}
+
 Test(memplan, reuse_and_constants) {
     float w[4] = { 1, 2, 3, 4 };
     ir_graph g;

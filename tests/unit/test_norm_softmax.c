@@ -2,32 +2,10 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include "testutil.h"
+#include "kernel_util.h"
 #include "../../kernels/cpu/cpu_kernels.h"
 #include "../../kernels/cpu/vexp.h"
 #include "../../runtime/threadpool.h"
-
-static cpu_ctx norm_ctx(int threads) {
-    cpu_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.isa = cpu_detect_isa();
-    ctx.threads = 1;
-    if (threads > 1) {
-        infer_error err;
-        cr_assert_eq(pool_create(threads, &ctx.pool, &err), INFER_OK);
-        ctx.threads = pool_size(ctx.pool);
-    }
-    return ctx;
-}
-
-static ir_node norm_node(op_code op, int n_in) {
-    ir_node n;
-    memset(&n, 0, sizeof n);
-    n.op = op;
-    n.name = "test";
-    n.n_in = n_in;
-    n.n_out = 1;
-    return n;
-}
 
 /* LayerNorm of x [dims] over the trailing `axes` dims, optional weight/bias, vs a double loop.
  * offset shifts the data (a large mean with a small spread). */
@@ -55,7 +33,7 @@ static void check_layernorm(cpu_ctx *ctx, int ndim, const int64_t *dims, int axe
     }
     int64_t wd[INFER_MAX_DIMS];
     memcpy(wd, dims + ndim - axes, (size_t)axes * sizeof *wd);
-    ir_node n = norm_node(OP_LAYERNORM, 3);
+    ir_node n = kernel_node(OP_LAYERNORM, 3);
     n.p.layernorm.axes = axes;
     n.p.layernorm.eps = eps;
     infer_tensor in[3] = { tview(INFER_F32, xd, ndim, dims), tview(INFER_F32, use_w ? w : NULL, axes, wd),
@@ -73,7 +51,7 @@ static void check_layernorm(cpu_ctx *ctx, int ndim, const int64_t *dims, int axe
 }
 
 Test(norm_softmax, layernorm_shapes_and_affine) {
-    cpu_ctx ctx = norm_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int64_t d1[2] = { 7, 13 }, d2[3] = { 3, 5, 127 }, d3[1] = { 1 }, d4[2] = { 13, 1 };
     for (int wb = 0; wb < 4; wb++) {
         check_layernorm(&ctx, 2, d1, 1, wb & 1, wb >> 1, 0.0f, 0, 1 + wb);
@@ -86,14 +64,14 @@ Test(norm_softmax, layernorm_shapes_and_affine) {
 }
 
 Test(norm_softmax, layernorm_large_mean) {
-    cpu_ctx ctx = norm_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int64_t d[2] = { 7, 1031 };
     check_layernorm(&ctx, 2, d, 1, 1, 1, 1000.0f, 0, 20);
     check_layernorm(&ctx, 2, d, 1, 0, 0, 1000.0f, 0, 21);
 }
 
 Test(norm_softmax, layernorm_parallel) {
-    cpu_ctx ctx = norm_ctx(2);
+    cpu_ctx ctx = kernel_ctx(2);
     int64_t d[3] = { 3, 171, 257 };
     check_layernorm(&ctx, 3, d, 1, 1, 1, 0.5f, 0, 30);
     check_layernorm(&ctx, 3, d, 1, 1, 0, 0.0f, 1, 31);
@@ -123,7 +101,7 @@ static void check_softmax(cpu_ctx *ctx, int ndim, const int64_t *dims, int axis,
             }
         }
     }
-    ir_node n = norm_node(OP_SOFTMAX, 1);
+    ir_node n = kernel_node(OP_SOFTMAX, 1);
     n.p.softmax.axis = axis;
     n.p.softmax.log = log_softmax;
     infer_tensor in = tview(INFER_F32, xd, ndim, dims), out = tview(INFER_F32, y, ndim, dims);
@@ -138,7 +116,7 @@ static void check_softmax(cpu_ctx *ctx, int ndim, const int64_t *dims, int axis,
 }
 
 Test(norm_softmax, softmax_axes_and_log) {
-    cpu_ctx ctx = norm_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int64_t d[3] = { 3, 13, 127 }, d1[1] = { 7 }, d2[2] = { 1, 1 };
     for (int lg = 0; lg <= 1; lg++) {
         for (int axis = -3; axis < 3; axis++) check_softmax(&ctx, 3, d, axis, lg, 0, 40 + (uint64_t)axis + 3 * (uint64_t)lg);
@@ -150,7 +128,7 @@ Test(norm_softmax, softmax_axes_and_log) {
 }
 
 Test(norm_softmax, softmax_parallel) {
-    cpu_ctx ctx = norm_ctx(2);
+    cpu_ctx ctx = kernel_ctx(2);
     int64_t d[3] = { 5, 257, 131 };
     check_softmax(&ctx, 3, d, -1, 0, 0, 60);
     check_softmax(&ctx, 3, d, 1, 1, 0, 61);
@@ -159,7 +137,7 @@ Test(norm_softmax, softmax_parallel) {
 }
 
 Test(norm_softmax, softmax_every_isa) {
-    cpu_ctx ctx = norm_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int best = ctx.isa;
     int64_t d[2] = { 5, 1031 }, d1[2] = { 3, 7 };
     for (int isa = CPU_ISA_SCALAR; isa <= best; isa++) {
@@ -208,14 +186,14 @@ Test(norm_softmax, vexp_accuracy_and_specials) {
 }
 
 Test(norm_softmax, softmax_masked_rows) {
-    cpu_ctx ctx = norm_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int best = ctx.isa;
     for (int isa = CPU_ISA_SCALAR; isa <= best; isa++) {
         ctx.isa = isa;
         float x[2][4] = { { -INFINITY, 1.0f, -INFINITY, 1.0f }, { -INFINITY, -INFINITY, -INFINITY, -INFINITY } };
         float y[2][4];
         int64_t d[2] = { 2, 4 };
-        ir_node n = norm_node(OP_SOFTMAX, 1);
+        ir_node n = kernel_node(OP_SOFTMAX, 1);
         n.p.softmax.axis = -1;
         infer_tensor in = tview(INFER_F32, x, 2, d), out = tview(INFER_F32, y, 2, d);
         infer_error err;

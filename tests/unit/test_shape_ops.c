@@ -2,31 +2,9 @@
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include "testutil.h"
+#include "kernel_util.h"
 #include "../../kernels/cpu/cpu_kernels.h"
 #include "../../runtime/threadpool.h"
-
-static cpu_ctx shape_ctx(int threads) {
-    cpu_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.isa = cpu_detect_isa();
-    ctx.threads = 1;
-    if (threads > 1) {
-        infer_error err;
-        cr_assert_eq(pool_create(threads, &ctx.pool, &err), INFER_OK);
-        ctx.threads = pool_size(ctx.pool);
-    }
-    return ctx;
-}
-
-static ir_node shape_node(op_code op, int n_in) {
-    ir_node n;
-    memset(&n, 0, sizeof n);
-    n.op = op;
-    n.name = "test";
-    n.n_in = n_in;
-    n.n_out = 1;
-    return n;
-}
 
 /* Random bytes for count elements of esize (no all-zero data). */
 static void *random_bytes(test_rng *r, int64_t count, size_t esize) {
@@ -49,13 +27,13 @@ static int64_t ravel(int ndim, const int64_t *dims, const int64_t *idx) {
 }
 
 Test(shape_ops, identity_and_reshape) {
-    cpu_ctx ctx = shape_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     test_rng r = rng_seed(1);
     int64_t xd[3] = { 3, 5, 7 }, yd[2] = { 15, 7 }, bad[2] = { 15, 6 };
     float *x = rng_array(&r, 105, -1, 1), y[105];
     infer_tensor in = tview(INFER_F32, x, 3, xd), out = tview(INFER_F32, y, 2, yd);
     infer_error err;
-    ir_node n = shape_node(OP_RESHAPE, 1);
+    ir_node n = kernel_node(OP_RESHAPE, 1);
     cr_assert_eq(cpu_reshape(&ctx, &n, &in, &out, &err), INFER_OK);
     cr_assert_eq(memcmp(x, y, sizeof y), 0);
     memset(y, 0, sizeof y);
@@ -87,7 +65,7 @@ static void check_transpose(cpu_ctx *ctx, infer_dtype dtype, int ndim, const int
         for (int k = 0; k < ndim; k++) iidx[perm[k]] = oidx[k];
         memcpy(ref + i * (int64_t)es, (uint8_t *)x.data + ravel(ndim, dims, iidx) * (int64_t)es, es);
     }
-    ir_node n = shape_node(OP_TRANSPOSE, 1);
+    ir_node n = kernel_node(OP_TRANSPOSE, 1);
     n.p.transpose.ndim = ndim;
     memcpy(n.p.transpose.perm, perm, (size_t)ndim * sizeof *perm);
     infer_tensor out = tview(dtype, y, ndim, yd);
@@ -101,7 +79,7 @@ static void check_transpose(cpu_ctx *ctx, infer_dtype dtype, int ndim, const int
 }
 
 Test(shape_ops, transpose_permutations) {
-    cpu_ctx ctx = shape_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int64_t d2[2] = { 13, 7 }, d3[3] = { 3, 5, 7 }, d4[4] = { 2, 3, 5, 7 }, d3b[3] = { 1, 37, 1 }, d1[1] = { 13 };
     int p2[2] = { 1, 0 }, p1[1] = { 0 };
     int p3[6][3] = { { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 } };
@@ -117,7 +95,7 @@ Test(shape_ops, transpose_permutations) {
 }
 
 Test(shape_ops, transpose_large_tiled_parallel) {
-    cpu_ctx ctx = shape_ctx(2);
+    cpu_ctx ctx = kernel_ctx(2);
     int64_t d[3] = { 2, 301, 257 }, d4[4] = { 3, 67, 5, 131 };
     int p[3] = { 0, 2, 1 }, p4[4] = { 0, 3, 2, 1 }, p4b[4] = { 2, 1, 0, 3 };
     int64_t d2[2] = { 37, 29 }, d2b[2] = { 129, 8 };
@@ -163,7 +141,7 @@ static void check_concat(cpu_ctx *ctx, infer_dtype dtype, int ndim, const int64_
         while (idx[a] >= ins[src].dims[a]) idx[a] -= ins[src++].dims[a];
         memcpy(ref + i * (int64_t)es, (uint8_t *)ins[src].data + ravel(ndim, ins[src].dims, idx) * (int64_t)es, es);
     }
-    ir_node n = shape_node(OP_CONCAT, n_in);
+    ir_node n = kernel_node(OP_CONCAT, n_in);
     n.p.concat.axis = axis;
     infer_error err;
     cr_assert_eq(cpu_concat(ctx, &n, ins, &out, &err), INFER_OK, "%s", err.message);
@@ -174,26 +152,26 @@ static void check_concat(cpu_ctx *ctx, infer_dtype dtype, int ndim, const int64_
 }
 
 Test(shape_ops, concat_axes) {
-    cpu_ctx ctx = shape_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int64_t d[3] = { 3, 5, 7 }, lens[3] = { 2, 0, 5 }, lens1[1] = { 13 };
     for (int axis = -3; axis < 3; axis++) {
         check_concat(&ctx, INFER_F32, 3, d, axis, lens, 3, 50 + (uint64_t)(axis + 3));
         check_concat(&ctx, INFER_U8, 3, d, axis, lens, 3, 60 + (uint64_t)(axis + 3));
     }
     check_concat(&ctx, INFER_I64, 3, d, 1, lens1, 1, 70);
-    cpu_ctx par = shape_ctx(2);
+    cpu_ctx par = kernel_ctx(2);
     int64_t big[2] = { 513, 127 }, blens[2] = { 127, 64 };
     check_concat(&par, INFER_F32, 2, big, 1, blens, 2, 71);
     pool_destroy(par.pool);
 }
 
 Test(shape_ops, concat_mismatch) {
-    cpu_ctx ctx = shape_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     float a[6], b[6], y[12];
     int64_t ad[2] = { 2, 3 }, bd[2] = { 3, 2 }, yd[2] = { 4, 3 };
     infer_tensor ins[2] = { tview(INFER_F32, a, 2, ad), tview(INFER_F32, b, 2, bd) };
     infer_tensor out = tview(INFER_F32, y, 2, yd);
-    ir_node n = shape_node(OP_CONCAT, 2);
+    ir_node n = kernel_node(OP_CONCAT, 2);
     infer_error err;
     cr_assert_eq(cpu_concat(&ctx, &n, ins, &out, &err), INFER_ERR_SHAPE);
     cr_assert(strstr(err.message, "input 1") != NULL, "%s", err.message);
@@ -224,7 +202,7 @@ static void check_slice(cpu_ctx *ctx, infer_dtype dtype, int ndim, const int64_t
         idx[a] = s0 + idx[a] * step;
         memcpy(ref + i * (int64_t)es, (uint8_t *)x.data + ravel(ndim, dims, idx) * (int64_t)es, es);
     }
-    ir_node n = shape_node(OP_SLICE, 1);
+    ir_node n = kernel_node(OP_SLICE, 1);
     n.p.slice.axis = axis;
     n.p.slice.start = start;
     n.p.slice.end = end;
@@ -240,7 +218,7 @@ static void check_slice(cpu_ctx *ctx, infer_dtype dtype, int ndim, const int64_t
 }
 
 Test(shape_ops, slice_clamping_steps_negatives) {
-    cpu_ctx ctx = shape_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int64_t d[3] = { 5, 13, 7 };
     for (int axis = -1; axis < 3; axis++) {
         int64_t size = d[axis < 0 ? axis + 3 : axis];
@@ -252,7 +230,7 @@ Test(shape_ops, slice_clamping_steps_negatives) {
         check_slice(&ctx, INFER_F32, 3, d, axis, 1, INT64_MAX, INT64_MAX, 1, 85);  /* huge step */
         check_slice(&ctx, INFER_F16, 3, d, axis, INT64_MIN, 2, 1, 2, 86);
     }
-    cpu_ctx par = shape_ctx(2);
+    cpu_ctx par = kernel_ctx(2);
     int64_t big[2] = { 1031, 257 };
     check_slice(&par, INFER_F32, 2, big, 1, 3, -3, 2, 126, 87);
     check_slice(&par, INFER_F32, 2, big, 0, 7, 1000, 1, 993, 88);
@@ -260,11 +238,11 @@ Test(shape_ops, slice_clamping_steps_negatives) {
 }
 
 Test(shape_ops, slice_wrong_output) {
-    cpu_ctx ctx = shape_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     float x[10], y[10];
     int64_t xd[1] = { 10 }, yd[1] = { 4 };
     infer_tensor in = tview(INFER_F32, x, 1, xd), out = tview(INFER_F32, y, 1, yd);
-    ir_node n = shape_node(OP_SLICE, 1);
+    ir_node n = kernel_node(OP_SLICE, 1);
     n.p.slice.start = 0;
     n.p.slice.end = 10;
     n.p.slice.step = 2; /* 5 elements, not 4 */
@@ -289,7 +267,7 @@ static void check_expand(cpu_ctx *ctx, infer_dtype dtype, int xnd, const int64_t
         for (int k = 0; k < xnd; k++) xi[k] = xd[k] == 1 ? 0 : idx[k + ynd - xnd];
         memcpy(ref + i * (int64_t)es, (uint8_t *)x.data + ravel(xnd, xd, xi) * (int64_t)es, es);
     }
-    ir_node n = shape_node(OP_EXPAND, 1);
+    ir_node n = kernel_node(OP_EXPAND, 1);
     infer_error err;
     cr_assert_eq(cpu_expand(ctx, &n, &x, &out, &err), INFER_OK, "%s", err.message);
     cr_assert_eq(memcmp(y, ref, (size_t)count * es), 0, "expand %s", infer_dtype_name(dtype));
@@ -299,7 +277,7 @@ static void check_expand(cpu_ctx *ctx, infer_dtype dtype, int xnd, const int64_t
 }
 
 Test(shape_ops, expand_broadcasts) {
-    cpu_ctx ctx = shape_ctx(1);
+    cpu_ctx ctx = kernel_ctx(1);
     int64_t x1[3] = { 3, 1, 5 }, y1[4] = { 2, 3, 7, 5 }, x2[1] = { 1 }, y2[2] = { 13, 7 }, x3[2] = { 7, 1 }, y3[2] = { 7, 13 };
     infer_dtype dtypes[4] = { INFER_F32, INFER_I64, INFER_U8, INFER_F16 };
     for (int t = 0; t < 4; t++) {
@@ -308,7 +286,7 @@ Test(shape_ops, expand_broadcasts) {
         check_expand(&ctx, dtypes[t], 2, x3, 2, y3, 98 + t);
         check_expand(&ctx, dtypes[t], 2, y2, 2, y2, 102 + t);
     }
-    cpu_ctx par = shape_ctx(2);
+    cpu_ctx par = kernel_ctx(2);
     int64_t xb[2] = { 1, 257 }, yb[3] = { 3, 301, 257 };
     check_expand(&par, INFER_F32, 2, xb, 3, yb, 106);
     pool_destroy(par.pool);
