@@ -99,6 +99,94 @@ AVX512 static void row_inside_avx512(const dw_plane *p, int64_t oh, float *y, in
     else INSIDE_BLOCKS(2, kernel_w);
 }
 
+#define MASKED_MAX_CHUNKS 4 /* output rows of up to 64 columns */
+#define MASKED_MAX_KW 8
+
+static int plane_fits_masked(const conv_geometry *g) {
+    return g->stride_w <= 2 && g->out_width <= 16 * MASKED_MAX_CHUNKS && g->kernel_w <= MASKED_MAX_KW;
+}
+
+/* The loads of one 16-column chunk for one kernel column: the lanes whose input is inside the row. */
+typedef struct {
+    int64_t offset;    /* input column of lane 0 */
+    __mmask16 lo, hi;  /* stride 1: lo; stride 2: the chunk's 32 inputs, as two vectors */
+} chunk_loads;
+
+/* The loads of every chunk and kernel column of a plane with narrow rows (plane_fits_masked): the
+ * same for every plane, so planned once per task. */
+typedef struct {
+    int64_t chunks;
+    chunk_loads loads[MASKED_MAX_CHUNKS][MASKED_MAX_KW];
+    __mmask16 store[MASKED_MAX_CHUNKS];
+} masked_plan;
+
+static void plan_masked(const conv_geometry *g, masked_plan *mp) {
+    int64_t sw = g->stride_w;
+    mp->chunks = (g->out_width + 15) / 16;
+    for (int64_t c = 0; c < mp->chunks; c++) {
+        int64_t len = g->out_width - 16 * c < 16 ? g->out_width - 16 * c : 16;
+        mp->store[c] = lanes(0, len);
+        for (int64_t kw = 0; kw < g->kernel_w; kw++) {
+            int64_t iw0 = 16 * c * sw - g->pad_w + kw * g->dilation_w;
+            /* lanes whose input column iw0 + sw*lane is inside the row: [lo, hi) */
+            int64_t lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
+            int64_t hi = iw0 >= g->width ? 0 : (g->width - 1 - iw0) / sw + 1;
+            hi = hi < len ? hi : len;
+            chunk_loads *t = &mp->loads[c][kw];
+            t->offset = iw0;
+            if (sw == 1) {
+                t->lo = lanes(lo, hi);
+                t->hi = 0;
+            } else { /* inputs 2lo .. 2(hi-1) of the chunk's 32 */
+                t->lo = hi > lo ? lanes(2 * lo, 2 * hi - 1) : 0;
+                t->hi = hi > lo ? lanes(2 * lo - 16, 2 * hi - 17) : 0;
+            }
+        }
+    }
+}
+
+/* A whole plane with narrow rows, every column vectorized: the taps that fall in the padding are
+ * masked off the loads (no scalar edge columns). Stride and kernel width are constants where it is
+ * inlined; two accumulators (alternate kernel rows) halve the FMA chain. */
+AVX512 static inline __attribute__((always_inline)) void masked_body(const dw_plane *p, const masked_plan *mp,
+                                                                     float *y, int64_t sw, int64_t kernel_w) {
+    const conv_geometry *g = p->g;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    int64_t height = g->height, width = g->width, out_h = g->out_height, out_w = g->out_width;
+    int64_t kernel_h = g->kernel_h, sh = g->stride_h, ph = g->pad_h, dh = g->dilation_h;
+    const float *x = p->x, *w = p->w;
+    __m512 bias = _mm512_set1_ps(p->bias);
+    for (int64_t c = 0; c < mp->chunks; c++) {
+        chunk_loads t[MASKED_MAX_KW];
+        for (int64_t kw = 0; kw < kernel_w; kw++) t[kw] = mp->loads[c][kw];
+        __mmask16 store = mp->store[c];
+        for (int64_t oh = 0; oh < out_h; oh++) {
+            __m512 acc[2] = { bias, _mm512_setzero_ps() };
+            for (int64_t kh = 0; kh < kernel_h; kh++) {
+                int64_t ih = oh * sh - ph + kh * dh;
+                if (ih < 0 || ih >= height) continue;
+                const float *xr = x + ih * width, *wr = w + kh * kernel_w;
+                for (int64_t kw = 0; kw < kernel_w; kw++) {
+                    const float *src = xr + t[kw].offset;
+                    __m512 v = sw == 1 ? _mm512_maskz_loadu_ps(t[kw].lo, src)
+                                       : _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(t[kw].lo, src), even,
+                                                                _mm512_maskz_loadu_ps(t[kw].hi, src + 16));
+                    acc[kh & 1] = _mm512_fmadd_ps(_mm512_set1_ps(wr[kw]), v, acc[kh & 1]);
+                }
+            }
+            _mm512_mask_storeu_ps(y + oh * out_w + 16 * c, store, _mm512_add_ps(acc[0], acc[1]));
+        }
+    }
+}
+
+AVX512 static void plane_masked_avx512(const dw_plane *p, const masked_plan *mp, float *y) {
+    const conv_geometry *g = p->g;
+    if (g->stride_w == 1 && g->kernel_w == 3) masked_body(p, mp, y, 1, 3);
+    else if (g->kernel_w == 3) masked_body(p, mp, y, 2, 3);
+    else if (g->stride_w == 1) masked_body(p, mp, y, 1, g->kernel_w);
+    else masked_body(p, mp, y, 2, g->kernel_w);
+}
+
 /* As row_inside_avx512 with 8 columns at a time; leaves the last ow1 - ow0 mod 8 columns. */
 __attribute__((target("avx2,fma"))) static int64_t row_interior_avx2(const dw_plane *p, int64_t oh, float *y,
                                                                       int64_t ow0, int64_t ow1) {
@@ -178,6 +266,28 @@ static void dw_task(void *arg, int64_t begin, int64_t end, int thread) {
     (void)thread;
     int64_t mult = g->out_channels / g->channels, taps = g->kernel_h * g->kernel_w;
     int64_t in_plane = g->height * g->width, out_plane = g->out_height * g->out_width;
+#if defined(__x86_64__)
+    if (job->isa == CPU_ISA_AVX512 && plane_fits_masked(g)) {
+        /* narrow planes, each finished with the ones beside it: about 16 KiB of output at a time */
+        masked_plan mp;
+        plan_masked(g, &mp);
+        int64_t group = 4096 / out_plane + 1;
+        for (int64_t i0 = begin; i0 < end; i0 += group) {
+            int64_t i1 = end - i0 < group ? end : i0 + group;
+            for (int64_t i = i0; i < i1; i++) {
+                int64_t image = i / g->out_channels, o = i % g->out_channels;
+                dw_plane p = { g, job->x + (image * g->channels + o / mult) * in_plane, job->w + o * taps,
+                               job->b ? job->b[o] : 0.0f };
+                plane_masked_avx512(&p, &mp, job->y + i * out_plane);
+            }
+            gemm_epilogue ep = { NULL, 0, job->residual ? job->residual + i0 * out_plane : NULL, g->out_width,
+                                 *job->act };
+            cpu_epilogue_isa(job->isa, job->y + i0 * out_plane, (i1 - i0) * g->out_height, g->out_width,
+                             g->out_width, &ep, 0, 0);
+        }
+        return;
+    }
+#endif
     for (int64_t i = begin; i < end; i++) {
         int64_t image = i / g->out_channels, o = i % g->out_channels;
         dw_plane p = { g, job->x + (image * g->channels + o / mult) * in_plane, job->w + o * taps,

@@ -69,6 +69,14 @@ static const conv_case batched_cases[] = {
     { 5, 21, 7, 7, 13, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, ACT_SILU },
     { 3, 7, 7, 7, 5, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, ACT_NONE },
     { 5, 3, 9, 9, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1, 1, 0, ACT_RELU },      /* unpadded 3x3, 7x7 outputs */
+    /* depthwise planes with rows of at most 64 (all columns vectorized, padding masked) and beyond */
+    { 5, 6, 4, 4, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6, 1, 1, ACT_CLIP },
+    { 3, 4, 3, 3, 8, 3, 3, 2, 2, 1, 1, 1, 1, 4, 1, 0, ACT_RELU },
+    { 2, 3, 1, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, 0, 1, ACT_NONE },
+    { 2, 3, 6, 64, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, 1, 0, ACT_SILU },
+    { 2, 3, 5, 33, 3, 5, 5, 2, 2, 4, 4, 2, 2, 3, 1, 1, ACT_HARDSWISH },
+    { 3, 2, 7, 130, 2, 3, 3, 2, 2, 1, 1, 1, 1, 2, 1, 0, ACT_GELU },
+    { 1, 2, 5, 20, 2, 3, 9, 1, 1, 1, 4, 1, 1, 2, 1, 0, ACT_RELU },
 };
 
 static int64_t out_size(int64_t in, int64_t k, int s, int p, int d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
