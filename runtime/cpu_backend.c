@@ -13,6 +13,8 @@ typedef struct {
     uint8_t *arena;
     void **data;            /* per tensor: where its bytes are (constants, arena, or the caller's input) */
     cpu_kernel_fn *kernels; /* per node */
+    uint8_t *packed;        /* one block: every node's prepacked weights (cpu_prepack), or NULL */
+    const void **node_packed; /* per node: its part of packed, or NULL */
 } cpu_state;
 
 static void *alloc_aligned(size_t bytes) {
@@ -58,6 +60,90 @@ static size_t max_workspace(const infer_engine *e, int threads) {
     return most;
 }
 
+/* Node n's inputs as the kernel sees them, shapes at the engine's current batch. */
+static void node_inputs(const infer_engine *e, const cpu_state *st, const ir_node *n, infer_tensor *in) {
+    for (int k = 0; k < n->n_in; k++) {
+        if (n->in[k] == IR_NONE) {
+            memset(&in[k], 0, sizeof in[k]);
+            continue;
+        }
+        in[k] = engine_tensor_shape(e, n->in[k]);
+        in[k].data = st->data[n->in[k]];
+    }
+}
+
+/* Every input the node's kernel would read through a packed copy is a dense f32 constant. */
+static int can_prepack(const ir_graph *g, const ir_node *n) {
+    int any = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        if (!cpu_prepack_input(n, k)) continue;
+        const ir_tensor *t = n->in[k] == IR_NONE ? NULL : &g->tensors[n->in[k]];
+        if (!t || !t->is_constant || !t->data || t->dtype != INFER_F32 || t->encoding != IFG_ENC_DENSE) return 0;
+        any = 1;
+    }
+    return any;
+}
+
+/* Drops the file pages of constants that only packed copies are read from now (see residency.h). */
+static void release_packed_originals(const infer_engine *e, const cpu_state *st) {
+    const ir_graph *g = &e->graph;
+    const ifg_file *file = &e->model->file;
+    if (!file->mapped) return;
+    for (int t = 0; t < g->n_tensors; t++) {
+        const ir_tensor *tt = &g->tensors[t];
+        const uint8_t *p = tt->data;
+        if (!tt->is_constant || !p || tt->is_output || p < file->map || p + tt->nbytes > file->map + file->size)
+            continue;
+        int packed_reads = 0, other_reads = 0;
+        for (int i = 0; i < g->n_nodes; i++) {
+            const ir_node *n = &g->nodes[i];
+            for (int k = 0; k < n->n_in; k++) {
+                if (n->in[k] != t) continue;
+                if (st->node_packed[i] && cpu_prepack_input(n, k)) packed_reads++;
+                else other_reads++;
+            }
+        }
+        if (packed_reads && !other_reads) ifg_release_range(file, p, tt->nbytes);
+    }
+}
+
+/* Packs the constant weights of the nodes whose kernels take them prepacked (cpu_prepack), all into one
+ * block allocated here, at build time; the run path only points ctx->prepacked at a node's part. */
+static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error *err) {
+    const ir_graph *g = &e->graph;
+    size_t *offset = calloc((size_t)g->n_nodes + 1, sizeof *offset), total = 0;
+    if (!offset) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        offset[i] = SIZE_MAX;
+        if (!can_prepack(g, n)) continue;
+        infer_tensor in[IR_MAX_INPUTS];
+        node_inputs(e, st, n, in);
+        size_t bytes = cpu_prepack_size(n, in, st->ctx.isa);
+        if (!bytes || bytes > SIZE_MAX / 2 - total) continue;
+        offset[i] = total;
+        total += (bytes + 63) & ~(size_t)63;
+    }
+    if (total) {
+        st->packed = alloc_aligned(total);
+        if (!st->packed) {
+            free(offset);
+            return infer_fail(err, INFER_ERR_MEMORY, "out of host memory: %zu bytes of prepacked weights asked", total);
+        }
+        for (int i = 0; i < g->n_nodes; i++) {
+            if (offset[i] == SIZE_MAX) continue;
+            const ir_node *n = &g->nodes[i];
+            infer_tensor in[IR_MAX_INPUTS];
+            node_inputs(e, st, n, in);
+            cpu_prepack(n, in, st->ctx.isa, st->packed + offset[i]);
+            st->node_packed[i] = st->packed + offset[i];
+        }
+        release_packed_originals(e, st);
+    }
+    free(offset);
+    return INFER_OK;
+}
+
 static void cpu_destroy(infer_engine *e) {
     cpu_state *st = e->state;
     if (!st) return;
@@ -67,6 +153,8 @@ static void cpu_destroy(infer_engine *e) {
     free(st->ctx.scratch);
     free(st->data);
     free(st->kernels);
+    free(st->packed);
+    free(st->node_packed);
     free(st);
     e->state = NULL;
 }
@@ -78,7 +166,8 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
     e->state = st;
     st->data = calloc((size_t)g->n_tensors + 1, sizeof *st->data);
     st->kernels = calloc((size_t)g->n_nodes + 1, sizeof *st->kernels);
-    if (!st->data || !st->kernels) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
+    st->node_packed = calloc((size_t)g->n_nodes + 1, sizeof *st->node_packed);
+    if (!st->data || !st->kernels || !st->node_packed) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
     infer_status s = check_supported(e, st, err);
     if (s != INFER_OK) return s;
     s = pool_create(e->opt.threads, &st->pool, err);
@@ -97,6 +186,8 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
         if (g->tensors[t].is_constant) st->data[t] = (void *)g->tensors[t].data;
         else if (e->plan.offset[t] != MEMPLAN_NOT_IN_ARENA) st->data[t] = st->arena + e->plan.offset[t];
     }
+    s = prepack_weights(e, st, err);
+    if (s != INFER_OK) return s;
     residency_release_unused(e);
     return INFER_OK;
 }
@@ -109,19 +200,13 @@ static infer_status cpu_run(infer_engine *e, const infer_tensor *inputs, infer_t
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
-        for (int k = 0; k < n->n_in; k++) {
-            if (n->in[k] == IR_NONE) {
-                memset(&in[k], 0, sizeof in[k]);
-                continue;
-            }
-            in[k] = engine_tensor_shape(e, n->in[k]);
-            in[k].data = st->data[n->in[k]];
-        }
+        node_inputs(e, st, n, in);
         for (int k = 0; k < n->n_out; k++) {
             out[k] = engine_tensor_shape(e, n->out[k]);
             out[k].data = st->data[n->out[k]];
         }
         double t0 = e->opt.profile ? engine_now_ms() : 0;
+        st->ctx.prepacked = st->node_packed[i];
         infer_status s = st->kernels[i](&st->ctx, n, in, out, err);
         if (s != INFER_OK) {
             infer_fail_context(err, "node %d '%s' (%s)", i, n->name, op_name(n->op));

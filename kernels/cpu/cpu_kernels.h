@@ -18,6 +18,7 @@ typedef struct {
     void *workspace;          /* per-node scratch, at least cpu_workspace_size() for the node */
     size_t workspace_bytes;
     uint8_t *scratch;         /* per-thread GEMM packing buffers: threads x CPU_SCRATCH_BYTES */
+    const void *prepacked;    /* NULL, or this node's cpu_prepack() output, packed for isa (set per node) */
 } cpu_ctx;
 
 #define CPU_SCRATCH_BYTES ((size_t)2 << 20)
@@ -67,6 +68,20 @@ CPU_KERNEL(expand);
 
 size_t cpu_conv2d_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads);
 size_t cpu_attention_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads);
+/* Optional per-node preparation at engine build: ops whose constant weights a kernel reads repacked
+ * (linear: the weight as GEMM panels; lstm: w_ih and w_hh). cpu_prepack_input(n, k): input k is read
+ * only through the packed copy (the kernel no longer touches its data). cpu_prepack_size: bytes of the
+ * packed copy for these inputs (data set for those inputs) and isa; 0: nothing to prepack. cpu_prepack
+ * fills dst (64-byte aligned, that many bytes); the kernel finds it in ctx->prepacked, with ctx->isa ==
+ * isa. Without it (ctx->prepacked NULL) kernels read the weights as given. */
+int cpu_prepack_input(const ir_node *n, int k);
+size_t cpu_prepack_size(const ir_node *n, const infer_tensor *in, int isa);
+void cpu_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
+size_t cpu_linear_prepack_size(const ir_node *n, const infer_tensor *in, int isa);
+void cpu_linear_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
+size_t cpu_lstm_prepack_size(const ir_node *n, const infer_tensor *in, int isa);
+void cpu_lstm_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
+
 size_t cpu_lstm_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads);
 
 /* ---- GEMM ------------------------------------------------------------------ */
@@ -88,6 +103,20 @@ void cpu_sgemm(cpu_ctx *ctx, int trans_a, int trans_b, int64_t M, int64_t N, int
 void cpu_sgemm_serial(uint8_t *scratch, int isa, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                       const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
                       const gemm_epilogue *ep);
+
+/* Prepacked right-hand side: op(B) [K, N] (trans_b: B is [N, K]) packed whole into NR-column panels for
+ * isa's micro-kernel, cpu_sgemm_packed_b_size(isa, K, N) bytes (SIZE_MAX on overflow). */
+size_t cpu_sgemm_packed_b_size(int isa, int64_t K, int64_t N);
+void cpu_sgemm_pack_b(int isa, int trans_b, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst);
+int cpu_sgemm_nr(int isa); /* NR: the column panels' width */
+
+/* C = A · op(B) + epilogue with B from cpu_sgemm_pack_b packed for ctx->isa; A row-major. Parallel like
+ * cpu_sgemm. */
+void cpu_sgemm_packed(cpu_ctx *ctx, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *Bp,
+                      float *C, int64_t ldc, const gemm_epilogue *ep);
+/* Serial, columns [j0, j1) of it only (j0 a multiple of cpu_sgemm_nr(isa)); may be called from a task. */
+void cpu_sgemm_packed_cols(uint8_t *scratch, int isa, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                           const float *Bp, float *C, int64_t ldc, const gemm_epilogue *ep, int64_t j0, int64_t j1);
 
 /* Applies act (with bias/residual as in gemm_epilogue) to rows x cols of C in place. */
 void cpu_apply_epilogue(float *C, int64_t rows, int64_t cols, int64_t ldc, const gemm_epilogue *ep, int64_t row0,

@@ -41,3 +41,27 @@ size_t cpu_workspace_size(const ir_node *n, const infer_tensor *in, const infer_
     default: return 0;
     }
 }
+
+int cpu_prepack_input(const ir_node *n, int k) {
+    switch (n->op) {
+    case OP_LINEAR: return k == 1;
+    case OP_LSTM: return k >= 3 && (k - 3) % 4 < 2; /* each layer's w_ih and w_hh */
+    default: return 0;
+    }
+}
+
+size_t cpu_prepack_size(const ir_node *n, const infer_tensor *in, int isa) {
+    switch (n->op) {
+    case OP_LINEAR: return cpu_linear_prepack_size(n, in, isa);
+    case OP_LSTM: return cpu_lstm_prepack_size(n, in, isa);
+    default: return 0;
+    }
+}
+
+void cpu_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst) {
+    switch (n->op) {
+    case OP_LINEAR: cpu_linear_prepack(n, in, isa, dst); break;
+    case OP_LSTM: cpu_lstm_prepack(n, in, isa, dst); break;
+    default: break;
+    }
+}

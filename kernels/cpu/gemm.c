@@ -17,6 +17,7 @@ typedef struct {
     int64_t ldc;
     const gemm_epilogue *ep;
     const gemm_b_source *b_source; /* when set, B is packed by it (and B, ldb, trans_b are unused) */
+    const float *b_packed;         /* when set, op(B) packed whole by cpu_sgemm_pack_b (B, ldb, trans_b unused) */
 } gemm_problem;
 
 /* ---- portable micro-kernel ---------------------------------------------- */
@@ -62,7 +63,7 @@ static void small_m_scalar(int64_t m, int64_t n, int64_t k, const float *a, int6
 }
 
 const gemm_arch *gemm_arch_scalar(void) {
-    static const gemm_arch arch = { SCALAR_MR, SCALAR_NR, 256, 144, 1536, ukernel_scalar, NULL, small_m_scalar };
+    static const gemm_arch arch = { SCALAR_MR, SCALAR_NR, 256, 144, 1536, ukernel_scalar, NULL, small_m_scalar, NULL };
     return &arch;
 }
 
@@ -119,17 +120,20 @@ static void apply_post_act(int isa, float *c, int64_t rows, int64_t cols, int64_
 static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, const float *a, int64_t lda,
                      const float *b, int64_t row, int64_t col, int64_t m, int64_t n, int accumulate, int last) {
     float *c = p->C + row * p->ldc + col;
-    if (m == arch->mr && n == arch->nr) {
+    /* fewer than MR rows read in place (lda set) go through kernel_m, which reads and writes only those */
+    if (n == arch->nr && (m == arch->mr || lda)) {
         gemm_tile_ep te;
         int post_act = 0;
         const gemm_tile_ep *ep = last ? tile_ep(p->ep, row, col, &te, &post_act) : NULL;
-        if (lda) arch->kernel_rows(kc, a, lda, b, c, p->ldc, accumulate, ep);
+        if (m < arch->mr) arch->kernel_m((int)m, kc, a, lda, b, c, p->ldc, accumulate, ep);
+        else if (lda) arch->kernel_rows(kc, a, lda, b, c, p->ldc, accumulate, ep);
         else arch->kernel(kc, a, b, c, p->ldc, accumulate, ep);
         if (post_act) apply_post_act(p->isa, c, m, n, p->ldc, p->ep);
         return;
     }
     float tmp[GEMM_MR_MAX * GEMM_NR_MAX];
-    if (lda) arch->kernel_rows(kc, a, lda, b, tmp, arch->nr, 0, NULL);
+    if (lda && m < arch->mr) arch->kernel_m((int)m, kc, a, lda, b, tmp, arch->nr, 0, NULL);
+    else if (lda) arch->kernel_rows(kc, a, lda, b, tmp, arch->nr, 0, NULL);
     else arch->kernel(kc, a, b, tmp, arch->nr, 0, NULL);
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++)
@@ -139,25 +143,29 @@ static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, c
 
 static float *align64(uint8_t *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
-/* C[i0:i1, j0:j1] by the Goto loop nest: B block kc x nc and A block mc x kc packed into scratch; a
- * row-major A is read in place where the ISA has a kernel for it. */
+/* C[i0:i1, j0:j1] by the Goto loop nest: B block kc x nc and A block mc x kc packed into scratch (B not
+ * at all when prepacked: j0 is then a multiple of NR); a row-major A is read in place where the ISA has a
+ * kernel for it (all its rows with kernel_m, else whole slivers). */
 static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_problem *p, int64_t i0,
                          int64_t i1, int64_t j0, int64_t j1) {
     int direct_a = arch->kernel_rows && !p->trans_a;
     float *ap = align64(scratch);
     float *bp = align64((uint8_t *)(ap + (size_t)arch->mc * arch->kc));
+    int64_t b_step = p->b_packed ? p->K : 0; /* floats between B slivers' columns: kc when packed here */
     int64_t k_blocks = (p->K + arch->kc - 1) / arch->kc, kc_even = (p->K + k_blocks - 1) / k_blocks;
     for (int64_t jc = j0; jc < j1; jc += arch->nc) {
         int64_t nc = j1 - jc < arch->nc ? j1 - jc : arch->nc;
         for (int64_t pc = 0; pc < p->K; pc += kc_even) {
             int64_t kc = p->K - pc < kc_even ? p->K - pc : kc_even;
             int last = pc + kc == p->K;
-            if (p->b_source) p->b_source->pack(p->b_source->src, p->isa, arch->nr, pc, kc, jc, nc, bp);
+            const float *b_block = bp;
+            if (p->b_packed) b_block = p->b_packed + jc * p->K + pc * arch->nr;
+            else if (p->b_source) p->b_source->pack(p->b_source->src, p->isa, arch->nr, pc, kc, jc, nc, bp);
             else gemm_pack_b(p->isa, arch->nr, kc, nc, b_at(p, pc, jc), p->ldb, p->trans_b, bp);
             for (int64_t ic = i0; ic < i1; ic += arch->mc) {
                 int64_t mc = i1 - ic < arch->mc ? i1 - ic : arch->mc;
                 /* rows read in place: whole slivers; the rest is packed (at ap) */
-                int64_t in_place = direct_a ? mc / arch->mr * arch->mr : 0;
+                int64_t in_place = !direct_a ? 0 : arch->kernel_m ? mc : mc / arch->mr * arch->mr;
                 if (in_place < mc)
                     gemm_pack_a(p->isa, arch->mr, mc - in_place, kc, a_at(p, ic + in_place, pc), p->lda, p->trans_a,
                                 ap);
@@ -167,8 +175,8 @@ static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_pro
                         int64_t m = mc - ir < arch->mr ? mc - ir : arch->mr;
                         int direct = ir < in_place;
                         const float *a = direct ? a_at(p, ic + ir, pc) : ap + (ir - in_place) * kc;
-                        run_tile(arch, p, kc, a, direct ? p->lda : 0, bp + jr * kc, ic + ir, jc + jr, m, n, pc > 0,
-                                 last);
+                        run_tile(arch, p, kc, a, direct ? p->lda : 0, b_block + jr * (b_step ? b_step : kc), ic + ir,
+                                 jc + jr, m, n, pc > 0, last);
                     }
                 }
             }
@@ -224,6 +232,10 @@ static void gemm_range(uint8_t *scratch, const gemm_problem *p, int64_t i0, int6
         return;
     }
     const gemm_arch *arch = arch_for(p->isa);
+    if (p->b_packed) {
+        gemm_blocked(arch, scratch, p, i0, i1, j0, j1);
+        return;
+    }
     if (n <= GEMM_SMALL_M && m > GEMM_SMALL_M && gemm_small_n(arch, scratch, p, i0, i1, j0, j1)) return;
     if (p->b_source) {
         gemm_blocked(arch, scratch, p, i0, i1, j0, j1);
@@ -245,7 +257,7 @@ static void gemm_range(uint8_t *scratch, const gemm_problem *p, int64_t i0, int6
 void cpu_sgemm_serial(uint8_t *scratch, int isa, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                       const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
                       const gemm_epilogue *ep) {
-    gemm_problem p = { isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep, NULL };
+    gemm_problem p = { isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep, NULL, NULL };
     gemm_range(scratch, &p, 0, M, 0, N);
 }
 
@@ -274,7 +286,7 @@ static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; 
 /* Splits C into a grid_m x grid_n grid (grid_m * grid_n <= threads) minimizing each thread's tile
  * area plus the panels it packs; blocks are whole micro-tiles wide. */
 static void plan_grid(const gemm_problem *p, const gemm_arch *arch, int threads, gemm_job *job) {
-    int small_m = p->M <= GEMM_SMALL_M && !p->trans_a && !p->b_source;
+    int small_m = p->M <= GEMM_SMALL_M && !p->trans_a && !p->b_source && !p->b_packed;
     int64_t best_cost = INT64_MAX;
     for (int gm = 1; gm <= threads; gm++) {
         int gn = threads / gm;
@@ -307,13 +319,42 @@ static void gemm_parallel(cpu_ctx *ctx, const gemm_problem *p) {
 
 void cpu_sgemm(cpu_ctx *ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
                int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc, const gemm_epilogue *ep) {
-    gemm_problem p = { ctx->isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep, NULL };
+    gemm_problem p = { ctx->isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep, NULL, NULL };
     gemm_parallel(ctx, &p);
 }
 
 void gemm_sourced_b(cpu_ctx *ctx, uint8_t *scratch, int isa, int64_t M, int64_t N, int64_t K, const float *A,
                     int64_t lda, const gemm_b_source *b, float *C, int64_t ldc, const gemm_epilogue *ep) {
-    gemm_problem p = { isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, b };
+    gemm_problem p = { isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, b, NULL };
     if (scratch) gemm_range(scratch, &p, 0, M, 0, N);
     else gemm_parallel(ctx, &p);
 }
+
+/* ---- prepacked B ----------------------------------------------------------- */
+
+size_t cpu_sgemm_packed_b_size(int isa, int64_t K, int64_t N) {
+    if (K <= 0 || N <= 0) return 0;
+    int64_t nr = arch_for(isa)->nr, cols = (N + nr - 1) / nr * nr;
+    if (cols > (int64_t)(SIZE_MAX / sizeof(float)) / K) return SIZE_MAX;
+    return (size_t)(cols * K) * sizeof(float);
+}
+
+void cpu_sgemm_pack_b(int isa, int trans_b, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst) {
+    if (K <= 0 || N <= 0) return;
+    gemm_pack_b(isa, arch_for(isa)->nr, K, N, B, ldb, trans_b, dst);
+}
+
+void cpu_sgemm_packed(cpu_ctx *ctx, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *Bp,
+                      float *C, int64_t ldc, const gemm_epilogue *ep) {
+    gemm_problem p = { ctx->isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, NULL, Bp };
+    gemm_parallel(ctx, &p);
+}
+
+void cpu_sgemm_packed_cols(uint8_t *scratch, int isa, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                           const float *Bp, float *C, int64_t ldc, const gemm_epilogue *ep, int64_t j0, int64_t j1) {
+    gemm_problem p = { isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, NULL, Bp };
+    if (j1 > N) j1 = N;
+    gemm_range(scratch, &p, 0, M, j0, j1);
+}
+
+int cpu_sgemm_nr(int isa) { return arch_for(isa)->nr; }

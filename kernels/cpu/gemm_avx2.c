@@ -8,17 +8,18 @@
 #define MR 6
 #define NR 16
 
-/* The tile body: element (i, k) of A is a[i * a_row + k * a_step] (packed: 1, MR; rows of A: lda, 1). */
-TARGET static inline __attribute__((always_inline)) void tile(int64_t kc, const float *a, int64_t a_row,
+/* The tile body for rows <= MR rows: element (i, k) of A is a[i * a_row + k * a_step] (packed: 1, MR; rows of
+ * A: lda, 1). */
+TARGET static inline __attribute__((always_inline)) void tile(int rows, int64_t kc, const float *a, int64_t a_row,
                                                               int64_t a_step, const float *b, float *c, int64_t ldc,
                                                               int accumulate, const gemm_tile_ep *ep) {
     __m256 lo[MR], hi[MR];
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; i++) lo[i] = hi[i] = _mm256_setzero_ps();
+    for (int i = 0; i < rows; i++) lo[i] = hi[i] = _mm256_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
         __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < rows; i++) {
             __m256 ai = _mm256_broadcast_ss(a + i * a_row);
             lo[i] = _mm256_fmadd_ps(ai, b0, lo[i]);
             hi[i] = _mm256_fmadd_ps(ai, b1, hi[i]);
@@ -28,7 +29,7 @@ TARGET static inline __attribute__((always_inline)) void tile(int64_t kc, const 
     }
     if (accumulate) {
 #pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < rows; i++) {
             lo[i] = _mm256_add_ps(lo[i], _mm256_loadu_ps(c + i * ldc));
             hi[i] = _mm256_add_ps(hi[i], _mm256_loadu_ps(c + i * ldc + 8));
         }
@@ -36,7 +37,7 @@ TARGET static inline __attribute__((always_inline)) void tile(int64_t kc, const 
     if (ep && ep->bias) {
         if (ep->bias_per_row) {
 #pragma GCC unroll 8
-            for (int i = 0; i < MR; i++) {
+            for (int i = 0; i < rows; i++) {
                 __m256 v = _mm256_broadcast_ss(ep->bias + i);
                 lo[i] = _mm256_add_ps(lo[i], v);
                 hi[i] = _mm256_add_ps(hi[i], v);
@@ -44,7 +45,7 @@ TARGET static inline __attribute__((always_inline)) void tile(int64_t kc, const 
         } else {
             __m256 v0 = _mm256_loadu_ps(ep->bias), v1 = _mm256_loadu_ps(ep->bias + 8);
 #pragma GCC unroll 8
-            for (int i = 0; i < MR; i++) {
+            for (int i = 0; i < rows; i++) {
                 lo[i] = _mm256_add_ps(lo[i], v0);
                 hi[i] = _mm256_add_ps(hi[i], v1);
             }
@@ -53,7 +54,7 @@ TARGET static inline __attribute__((always_inline)) void tile(int64_t kc, const 
     if (ep && ep->residual) {
         const float *r = ep->residual;
 #pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < rows; i++) {
             lo[i] = _mm256_add_ps(lo[i], _mm256_loadu_ps(r + i * ep->ld_residual));
             hi[i] = _mm256_add_ps(hi[i], _mm256_loadu_ps(r + i * ep->ld_residual + 8));
         }
@@ -61,20 +62,20 @@ TARGET static inline __attribute__((always_inline)) void tile(int64_t kc, const 
     if (ep && ep->clamp == GEMM_CLAMP_RELU) {
         __m256 zero = _mm256_setzero_ps();
 #pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < rows; i++) {
             lo[i] = _mm256_max_ps(lo[i], zero);
             hi[i] = _mm256_max_ps(hi[i], zero);
         }
     } else if (ep && ep->clamp == GEMM_CLAMP_CLIP) {
         __m256 vlo = _mm256_set1_ps(ep->lo), vhi = _mm256_set1_ps(ep->hi);
 #pragma GCC unroll 8
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < rows; i++) {
             lo[i] = _mm256_min_ps(vhi, _mm256_max_ps(vlo, lo[i]));
             hi[i] = _mm256_min_ps(vhi, _mm256_max_ps(vlo, hi[i]));
         }
     }
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < rows; i++) {
         _mm256_storeu_ps(c + i * ldc, lo[i]);
         _mm256_storeu_ps(c + i * ldc + 8, hi[i]);
     }
@@ -82,12 +83,25 @@ TARGET static inline __attribute__((always_inline)) void tile(int64_t kc, const 
 
 TARGET static void ukernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate,
                            const gemm_tile_ep *ep) {
-    tile(kc, a, 1, MR, b, c, ldc, accumulate, ep);
+    tile(MR, kc, a, 1, MR, b, c, ldc, accumulate, ep);
 }
 
 TARGET static void ukernel_rows(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
                                 int accumulate, const gemm_tile_ep *ep) {
-    tile(kc, a, lda, 1, b, c, ldc, accumulate, ep);
+    tile(MR, kc, a, lda, 1, b, c, ldc, accumulate, ep);
+}
+
+/* m < MR rows of A read in place; one instance per row count keeps the accumulators in registers. */
+TARGET static void ukernel_m(int m, int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                             int accumulate, const gemm_tile_ep *ep) {
+    switch (m) {
+    case 1: tile(1, kc, a, lda, 1, b, c, ldc, accumulate, ep); break;
+    case 2: tile(2, kc, a, lda, 1, b, c, ldc, accumulate, ep); break;
+    case 3: tile(3, kc, a, lda, 1, b, c, ldc, accumulate, ep); break;
+    case 4: tile(4, kc, a, lda, 1, b, c, ldc, accumulate, ep); break;
+    case 5: tile(5, kc, a, lda, 1, b, c, ldc, accumulate, ep); break;
+    default: break;
+    }
 }
 
 /* Lanes [0, left) of an 8-lane mask for maskload/maskstore. */
@@ -170,7 +184,7 @@ TARGET static void small_m(int64_t m, int64_t n, int64_t k, const float *a, int6
 }
 
 /* kc x nc of B (1.5 MiB, for L3) plus mc x kc of A (144 KiB, for L2) in the 2 MiB per-thread scratch. */
-static const gemm_arch arch = { MR, NR, 256, 144, 1536, ukernel, ukernel_rows, small_m };
+static const gemm_arch arch = { MR, NR, 256, 144, 1536, ukernel, ukernel_rows, small_m, ukernel_m };
 
 const gemm_arch *gemm_arch_avx2(void) { return &arch; }
 

@@ -9,13 +9,14 @@
 #define NV 2 /* zmm vectors per tile row */
 #define NR (16 * NV)
 
-/* The tile body: element (i, k) of A is a[i * a_row + k * a_step] (packed: 1, MR; rows of A: lda, 1). */
-TARGET static inline __attribute__((always_inline)) void tile(int64_t kc, const float *a, int64_t a_row,
+/* The tile body for rows <= MR rows: element (i, k) of A is a[i * a_row + k * a_step] (packed: 1, MR; rows of
+ * A: lda, 1). */
+TARGET static inline __attribute__((always_inline)) void tile(int rows, int64_t kc, const float *a, int64_t a_row,
                                                               int64_t a_step, const float *b, float *c, int64_t ldc,
                                                               int accumulate, const gemm_tile_ep *ep) {
     __m512 acc[MR][NV];
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; i++)
+    for (int i = 0; i < rows; i++)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
@@ -23,7 +24,7 @@ TARGET static inline __attribute__((always_inline)) void tile(int64_t kc, const 
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_ps(b + 16 * v);
 #pragma GCC unroll 16
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < rows; i++) {
             __m512 ai = _mm512_set1_ps(a[i * a_row]);
 #pragma GCC unroll 4
             for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
@@ -32,7 +33,7 @@ TARGET static inline __attribute__((always_inline)) void tile(int64_t kc, const 
         b += NR;
     }
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < rows; i++) {
         float *ci = c + i * ldc;
         __m512 x[NV];
 #pragma GCC unroll 4
@@ -59,12 +60,27 @@ TARGET static inline __attribute__((always_inline)) void tile(int64_t kc, const 
 
 TARGET static void ukernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate,
                            const gemm_tile_ep *ep) {
-    tile(kc, a, 1, MR, b, c, ldc, accumulate, ep);
+    tile(MR, kc, a, 1, MR, b, c, ldc, accumulate, ep);
 }
 
 TARGET static void ukernel_rows(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
                                 int accumulate, const gemm_tile_ep *ep) {
-    tile(kc, a, lda, 1, b, c, ldc, accumulate, ep);
+    tile(MR, kc, a, lda, 1, b, c, ldc, accumulate, ep);
+}
+
+/* m < MR rows of A read in place; one instance per row count keeps the accumulators in registers. */
+TARGET static void ukernel_m(int m, int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
+                             int accumulate, const gemm_tile_ep *ep) {
+    switch (m) {
+    case 1: tile(1, kc, a, lda, 1, b, c, ldc, accumulate, ep); break;
+    case 2: tile(2, kc, a, lda, 1, b, c, ldc, accumulate, ep); break;
+    case 3: tile(3, kc, a, lda, 1, b, c, ldc, accumulate, ep); break;
+    case 4: tile(4, kc, a, lda, 1, b, c, ldc, accumulate, ep); break;
+    case 5: tile(5, kc, a, lda, 1, b, c, ldc, accumulate, ep); break;
+    case 6: tile(6, kc, a, lda, 1, b, c, ldc, accumulate, ep); break;
+    case 7: tile(7, kc, a, lda, 1, b, c, ldc, accumulate, ep); break;
+    default: break;
+    }
 }
 
 static inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1); }
@@ -135,7 +151,7 @@ TARGET static void small_m(int64_t m, int64_t n, int64_t k, const float *a, int6
 }
 
 /* kc x nc of B (1.5 MiB, for L3) plus mc x kc of A (144 KiB, for L2) in the 2 MiB per-thread scratch. */
-static const gemm_arch arch = { MR, NR, 256, 144, 1536, ukernel, ukernel_rows, small_m };
+static const gemm_arch arch = { MR, NR, 256, 144, 1536, ukernel, ukernel_rows, small_m, ukernel_m };
 
 const gemm_arch *gemm_arch_avx512(void) { return &arch; }
 

@@ -1,6 +1,27 @@
-/* linear.c — y = act(x · wᵀ + b + residual) over the last axis of x, as one GEMM. */
+/* linear.c — y = act(x · wᵀ + b + residual) over the last axis of x, as one GEMM (with w packed at engine
+ * build when the engine prepacked it). */
+#include <stdint.h>
 #include "cpu_kernels.h"
 #include "../../runtime/error.h"
+
+/* Fewer output columns than this stay unpacked: the GEMM's few-columns path streams w as it is. */
+#define LINEAR_PREPACK_MIN_N 5
+
+size_t cpu_linear_prepack_size(const ir_node *n, const infer_tensor *in, int isa) {
+    const infer_tensor *w = &in[1];
+    if (n->n_in < 2 || !w->data || w->dtype != INFER_F32 || w->ndim != 2 || w->dims[0] < LINEAR_PREPACK_MIN_N ||
+        w->dims[1] < 1)
+        return 0;
+    size_t bytes = cpu_sgemm_packed_b_size(isa, w->dims[1], w->dims[0]);
+    return bytes == SIZE_MAX ? 0 : bytes;
+}
+
+/* op(B) = wᵀ: [K, N] from w [N, K]. */
+void cpu_linear_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst) {
+    (void)n;
+    const infer_tensor *w = &in[1];
+    cpu_sgemm_pack_b(isa, 1, w->dims[1], w->dims[0], w->data, w->dims[1], dst);
+}
 
 CPU_KERNEL(linear) {
     for (int k = 0; k < n->n_in && k < 4; k++)
@@ -25,6 +46,8 @@ CPU_KERNEL(linear) {
         return infer_fail(err, INFER_ERR_SHAPE, "linear: residual has %lld elements, the output %lld",
                           (long long)infer_tensor_elements(&in[3]), (long long)infer_tensor_elements(&out[0]));
     gemm_epilogue ep = { bias, 0, residual, n_dim, n->p.linear.act };
-    cpu_sgemm(ctx, 0, 1, m_dim, n_dim, k_dim, x->data, k_dim, w->data, k_dim, out[0].data, n_dim, &ep);
+    if (ctx->prepacked && k_dim > 0)
+        cpu_sgemm_packed(ctx, m_dim, n_dim, k_dim, x->data, k_dim, ctx->prepacked, out[0].data, n_dim, &ep);
+    else cpu_sgemm(ctx, 0, 1, m_dim, n_dim, k_dim, x->data, k_dim, w->data, k_dim, out[0].data, n_dim, &ep);
     return INFER_OK;
 }

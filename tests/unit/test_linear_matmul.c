@@ -17,7 +17,7 @@ static void run_everywhere(kernel_fn fn, const ir_node *node, const infer_tensor
         if (threads > 1) cr_assert_eq(pool_create(threads, &pool, &err), INFER_OK);
         uint8_t *scratch = malloc(CPU_SCRATCH_BYTES * (size_t)threads);
         for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
-            cpu_ctx ctx = { pool, threads, isa, NULL, 0, scratch };
+            cpu_ctx ctx = { pool, threads, isa, NULL, 0, scratch, NULL };
             float *y = out->data;
             for (int64_t i = 0; i < count; i++) y[i] = NAN;
             cr_assert_eq(fn(&ctx, node, in, out, &err), INFER_OK, "%s: %s", what, err.message);
@@ -27,6 +27,81 @@ static void run_everywhere(kernel_fn fn, const ir_node *node, const infer_tensor
         free(scratch);
         pool_destroy(pool);
     }
+}
+
+/* Weights packed at engine build (cpu_prepack) against the unpacked kernel and a naive loop, at odd sizes,
+ * on every ISA, serially and on 2 threads; and the packed GEMM itself (bias + relu), also for the column
+ * counts linear leaves unpacked. */
+Test(linear, prepacked_matches_unpacked_and_naive) {
+    static const int64_t ms[] = { 1, 3, 8, 13, 64 }, ns[] = { 1, 7, 33, 1000 }, ks[] = { 1, 17, 256 };
+    uint64_t seed = 900;
+    for (size_t mi = 0; mi < 5; mi++)
+        for (size_t ni = 0; ni < 4; ni++)
+            for (size_t ki = 0; ki < 3; ki++) {
+                int64_t m = ms[mi], n = ns[ni], k = ks[ki];
+                test_rng r = rng_seed(seed++);
+                float *x = rng_array(&r, m * k, -1, 1), *w = rng_array(&r, n * k, -1, 1), *b = rng_array(&r, n, -1, 1);
+                float *want = malloc((size_t)(m * n) * sizeof *want), *want_relu = malloc((size_t)(m * n) * sizeof *want);
+                float *y = malloc((size_t)(m * n) * sizeof *y), *b_up = malloc((size_t)n * sizeof *b_up);
+                /* the relu pass's bias is shifted up: with K = 1 the few positive outputs of b alone can be
+                 * cancellations too small for a relative measure */
+                for (int64_t j = 0; j < n; j++) b_up[j] = b[j] + 1.5f;
+                for (int64_t i = 0; i < m; i++)
+                    for (int64_t j = 0; j < n; j++) {
+                        double acc = 0;
+                        for (int64_t q = 0; q < k; q++) acc += (double)x[i * k + q] * w[j * k + q];
+                        want[i * n + j] = (float)(acc + b[j]);
+                        want_relu[i * n + j] = acc + b_up[j] > 0 ? (float)(acc + b_up[j]) : 0.0f;
+                    }
+                int64_t x_dims[2] = { m, k }, w_dims[2] = { n, k }, b_dims[1] = { n }, y_dims[2] = { m, n };
+                ir_node node;
+                memset(&node, 0, sizeof node);
+                node.op = OP_LINEAR;
+                node.n_in = 3;
+                node.n_out = 1;
+                infer_tensor in[3] = { tview(INFER_F32, x, 2, x_dims), tview(INFER_F32, w, 2, w_dims),
+                                       tview(INFER_F32, b, 1, b_dims) };
+                infer_tensor out = tview(INFER_F32, y, 2, y_dims);
+                for (int threads = 1; threads <= 2; threads++) {
+                    thread_pool *pool = NULL;
+                    infer_error err;
+                    if (threads > 1) cr_assert_eq(pool_create(threads, &pool, &err), INFER_OK);
+                    uint8_t *scratch = malloc(CPU_SCRATCH_BYTES * (size_t)threads);
+                    for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
+                        cpu_ctx ctx = { pool, threads, isa, NULL, 0, scratch, NULL };
+                        size_t bytes = cpu_prepack_size(&node, in, isa);
+                        cr_assert_eq(bytes != 0, n >= 5, "prepack of %lld columns: %zu bytes", (long long)n, bytes);
+                        size_t gemm_bytes = cpu_sgemm_packed_b_size(isa, k, n);
+                        float *packed = aligned_alloc(64, (gemm_bytes + 63) & ~(size_t)63);
+                        for (int pass = 0; pass < 3; pass++) {
+                            for (int64_t i = 0; i < m * n; i++) y[i] = NAN;
+                            const float *ref = want;
+                            if (pass == 0) { /* unpacked */
+                                cr_assert_eq(cpu_linear(&ctx, &node, in, &out, &err), INFER_OK, "%s", err.message);
+                            } else if (pass == 1) { /* the engine's prepacked weights */
+                                if (!bytes) continue;
+                                cr_assert_eq(bytes, gemm_bytes);
+                                cpu_prepack(&node, in, isa, packed);
+                                ctx.prepacked = packed;
+                                cr_assert_eq(cpu_linear(&ctx, &node, in, &out, &err), INFER_OK, "%s", err.message);
+                                ctx.prepacked = NULL;
+                            } else { /* the packed GEMM with a fused relu */
+                                cpu_sgemm_pack_b(isa, 1, k, n, w, k, packed);
+                                gemm_epilogue ep = { b_up, 0, NULL, 0, { ACT_RELU, 0, 0 } };
+                                cpu_sgemm_packed(&ctx, m, n, k, x, k, packed, y, n, &ep);
+                                ref = want_relu;
+                            }
+                            double e = rel_l2(y, ref, m * n);
+                            cr_assert(e <= 1e-6, "M %lld N %lld K %lld isa %d threads %d pass %d: rel L2 %g",
+                                      (long long)m, (long long)n, (long long)k, isa, threads, pass, e);
+                        }
+                        free(packed);
+                    }
+                    free(scratch);
+                    pool_destroy(pool);
+                }
+                free(x), free(w), free(b), free(b_up), free(want), free(want_relu), free(y);
+            }
 }
 
 typedef struct { int64_t lead0, lead1, k, n; int bias, residual; act_kind act; } linear_case;
@@ -156,7 +231,7 @@ Test(matmul, mismatched_shapes_are_refused) {
     infer_tensor in[2] = { tview(INFER_F32, a, 2, a_dims), tview(INFER_F32, b, 2, b_dims) };
     infer_tensor out = tview(INFER_F32, y, 2, y_dims);
     uint8_t *scratch = malloc(CPU_SCRATCH_BYTES);
-    cpu_ctx ctx = { NULL, 1, cpu_detect_isa(), NULL, 0, scratch };
+    cpu_ctx ctx = { NULL, 1, cpu_detect_isa(), NULL, 0, scratch, NULL };
     infer_error err;
     cr_assert_eq(cpu_matmul(&ctx, &node, in, &out, &err), INFER_ERR_SHAPE);
     cr_assert(strstr(err.message, "[2,3] x [2,3]") != NULL, "%s", err.message);

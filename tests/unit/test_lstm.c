@@ -13,8 +13,9 @@ typedef struct {
 
 static double sigmoid_d(double v) { return 1.0 / (1.0 + exp(-v)); }
 
-/* Errors of y, h_n and c_n against the reference, the largest of the three. */
-static double run_lstm(int threads, const lstm_case *c, uint64_t seed) {
+/* Errors of y, h_n and c_n against the reference, the largest of the three; isa < 0: the CPU's best;
+ * prepacked: w_ih and w_hh as the engine passes them (cpu_prepack into ctx->prepacked). */
+static double run_lstm_on(int threads, int isa, int prepacked, const lstm_case *c, uint64_t seed) {
     test_rng r = rng_seed(seed);
     int64_t T = c->T, B = c->B, I = c->I, H = c->H, L = c->layers;
     float *x = rng_array(&r, T * B * I, -1, 1);
@@ -77,7 +78,7 @@ static double run_lstm(int threads, const lstm_case *c, uint64_t seed) {
     /* the kernel */
     cpu_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
-    ctx.isa = cpu_detect_isa();
+    ctx.isa = isa < 0 ? cpu_detect_isa() : isa;
     ctx.threads = 1;
     if (threads > 1) {
         infer_error perr;
@@ -112,6 +113,14 @@ static double run_lstm(int threads, const lstm_case *c, uint64_t seed) {
     infer_tensor out[3] = { tview(INFER_F32, y, 3, yd), tview(INFER_F32, hn, 3, sd), tview(INFER_F32, cn, 3, sd) };
     ctx.workspace_bytes = cpu_lstm_workspace(&n, in, out, ctx.threads);
     ctx.workspace = malloc(ctx.workspace_bytes);
+    void *packed = NULL;
+    if (prepacked) {
+        size_t bytes = cpu_prepack_size(&n, in, ctx.isa);
+        cr_assert(bytes > 0);
+        packed = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+        cpu_prepack(&n, in, ctx.isa, packed);
+        ctx.prepacked = packed;
+    }
     infer_error err;
     cr_assert_eq(cpu_lstm(&ctx, &n, in, out, &err), INFER_OK, "%s", err.message);
     double e = rel_l2(y, ref_y, T * B * H), eh = rel_l2(hn, ref_h, L * B * H), ec = rel_l2(cn, ref_c, L * B * H);
@@ -121,11 +130,14 @@ static double run_lstm(int threads, const lstm_case *c, uint64_t seed) {
     pool_destroy(ctx.pool);
     free(ctx.scratch);
     free(ctx.workspace);
+    free(packed);
     for (int l = 0; l < 4 * L; l++) free(w[l]);
     free(x), free(h0), free(c0), free(seq), free(next), free(h), free(cs);
     free(ref_y), free(ref_h), free(ref_c), free(y), free(hn), free(cn);
     return e;
 }
+
+static double run_lstm(int threads, const lstm_case *c, uint64_t seed) { return run_lstm_on(threads, -1, 0, c, seed); }
 
 /* fp32 GEMMs and expf/tanhf (1-2 ulp) through a short recurrence: about 1e-7 observed. */
 #define LSTM_TOL 1e-6
@@ -177,4 +189,37 @@ Test(lstm, wrong_shapes) {
     cr_assert_eq(cpu_lstm(&ctx, &n, in, out, &err), INFER_ERR_INTERNAL); /* no workspace */
     n.n_in = 6;
     cr_assert_eq(cpu_lstm(&ctx, &n, in, out, &err), INFER_ERR_SHAPE);
+}
+
+/* Batch 1, 3, 8; 1 and 2 layers; both layouts; with and without h0/c0 and biases; on every ISA, serial and on
+ * 2 threads, with w_ih/w_hh as given and prepacked. */
+Test(lstm, prepacked_every_isa) {
+    static const int64_t batches[] = { 1, 3, 8 };
+    uint64_t seed = 300;
+    for (int bi = 0; bi < 3; bi++)
+        for (int layers = 1; layers <= 2; layers++)
+            for (int bf = 0; bf <= 1; bf++)
+                for (int states = 0; states <= 1; states++)
+                    for (int biases = 0; biases <= 3; biases += 3) {
+                        lstm_case c = { 5, batches[bi], 7, 13, layers, bf, states, states, biases };
+                        seed++;
+                        for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++)
+                            for (int threads = 1; threads <= 2; threads++)
+                                for (int prepacked = 0; prepacked <= 1; prepacked++) {
+                                    double e = run_lstm_on(threads, isa, prepacked, &c, seed);
+                                    cr_assert(e <= LSTM_TOL, "B %lld layers %d batch_first %d states %d biases %d isa %d "
+                                              "threads %d prepacked %d: rel_l2 %g", (long long)c.B, layers, bf, states,
+                                              biases, isa, threads, prepacked, e);
+                                }
+                    }
+}
+
+/* Steps large enough to split their hidden units over the pool, H not a multiple of the panel width. */
+Test(lstm, parallel_steps_every_isa) {
+    lstm_case c = { 4, 200, 9, 40, 2, 0, 1, 1, 3 };
+    for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++)
+        for (int prepacked = 0; prepacked <= 1; prepacked++) {
+            double e = run_lstm_on(2, isa, prepacked, &c, 400);
+            cr_assert(e <= LSTM_TOL, "isa %d prepacked %d: rel_l2 %g", isa, prepacked, e);
+        }
 }
