@@ -142,7 +142,8 @@ static void check_case(const conv_case *cc, int index) {
         for (int with_ws = 0; with_ws <= (ws_bytes > 0); with_ws++) {
             void *ws = with_ws ? malloc(ws_bytes) : NULL;
             for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
-                cpu_ctx ctx = { pool, threads, isa, ws, with_ws ? ws_bytes : 0, scratch };
+                cpu_ctx ctx = { .pool = pool, .threads = threads, .isa = isa, .workspace = ws,
+                                 .workspace_bytes = with_ws ? ws_bytes : 0, .scratch = scratch };
                 for (int64_t i = 0; i < y_count; i++) y[i] = NAN;
                 cr_assert_eq(cpu_conv2d(&ctx, &node, in, &out, &err), INFER_OK, "case %d: %s", index, err.message);
                 double e = rel_l2(y, want, y_count);
@@ -184,7 +185,7 @@ Test(conv2d, needs_no_workspace_and_refuses_bad_inputs) {
     infer_tensor out = tview(INFER_F32, y, 4, y_dims);
     cr_assert_eq(cpu_conv2d_workspace(&node, in, &out, 2), 0);
     uint8_t *scratch = malloc(CPU_SCRATCH_BYTES);
-    cpu_ctx ctx = { NULL, 1, cpu_detect_isa(), NULL, 0, scratch };
+    cpu_ctx ctx = { .threads = 1, .isa = cpu_detect_isa(), .scratch = scratch };
     infer_error err;
     in[1].dtype = INFER_F16;
     cr_assert_eq(cpu_conv2d(&ctx, &node, in, &out, &err), INFER_ERR_DTYPE);

@@ -16,7 +16,7 @@ static void run_both(kernel_fn fn, const ir_node *node, const infer_tensor *in, 
         infer_error err;
         if (threads > 1) cr_assert_eq(pool_create(threads, &pool, &err), INFER_OK);
         for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
-            cpu_ctx ctx = { pool, threads, isa, NULL, 0, NULL };
+            cpu_ctx ctx = { .pool = pool, .threads = threads, .isa = isa };
             float *y = out->data;
             for (int64_t i = 0; i < count; i++) y[i] = -777.0f;
             cr_assert_eq(fn(&ctx, node, in, out, &err), INFER_OK, "%s: %s", what, err.message);
@@ -60,7 +60,7 @@ Test(batchnorm, per_channel_affine_in_and_out_of_place) {
         infer_tensor out = tview(INFER_F32, y, ndims[s], shapes[s]);
         run_both(cpu_batchnorm, &node, in, &out, want, 1e-6, "batchnorm");
         /* in place: output aliases the input */
-        cpu_ctx ctx = { NULL, 1, cpu_detect_isa(), NULL, 0, NULL };
+        cpu_ctx ctx = { .threads = 1, .isa = cpu_detect_isa() };
         infer_error err;
         out.data = x;
         cr_assert_eq(cpu_batchnorm(&ctx, &node, in, &out, &err), INFER_OK);
@@ -125,7 +125,7 @@ Test(maxpool2d, matches_naive_with_padding_dilation_ceil_mode_and_nan) {
             infer_error err;
             if (threads > 1) cr_assert_eq(pool_create(threads, &pool, &err), INFER_OK);
             for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
-                cpu_ctx ctx = { pool, threads, isa, NULL, 0, NULL };
+                cpu_ctx ctx = { .pool = pool, .threads = threads, .isa = isa };
                 for (int64_t i = 0; i < count; i++) y[i] = -777.0f;
                 cr_assert_eq(cpu_maxpool2d(&ctx, &node, &in, &out, &err), INFER_OK, "%s", err.message);
                 for (int64_t i = 0; i < count; i++) {
@@ -219,7 +219,7 @@ Test(pooling, bad_parameters_are_refused) {
     ir_node node;
     make_pool_node(&pc, OP_MAXPOOL2D, &node);
     infer_tensor in = tview(INFER_F32, x, 4, x_dims), out = tview(INFER_F32, y, 4, y_dims);
-    cpu_ctx ctx = { NULL, 1, cpu_detect_isa(), NULL, 0, NULL };
+    cpu_ctx ctx = { .threads = 1, .isa = cpu_detect_isa() };
     infer_error err;
     cr_assert_eq(cpu_maxpool2d(&ctx, &node, &in, &out, &err), INFER_ERR_ARGUMENT);
     cr_assert(strstr(err.message, "stride (0,2)") != NULL, "%s", err.message);
