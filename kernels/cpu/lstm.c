@@ -7,8 +7,9 @@
 #include "../../runtime/error.h"
 
 /* Steps with at least this many multiply-adds in h·w_hhᵀ split their hidden units over the pool; smaller
- * ones run in the calling thread (a dispatch per step costs more than they do). */
-#define LSTM_PARALLEL_MACS (1 << 20)
+ * ones run in the calling thread (a dispatch per step costs more than they do). At batch 8, hidden 64
+ * (131072): 0.062 ms against 0.085 serial with both cores free, within 2% of serial with one busy. */
+#define LSTM_PARALLEL_MACS (1 << 17)
 
 /* Sizes and the row layout: row (t, b) of x, y and the gate buffer is t*B + b, or b*T + t batch-first. */
 typedef struct {
