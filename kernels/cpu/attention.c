@@ -1,5 +1,6 @@
 /* attention.c — multi-head scaled dot-product attention: per (batch, head, row block) GEMMs and a masked softmax. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include "cpu_kernels.h"
 #include "vexp.h"
@@ -56,9 +57,16 @@ static void attention_units(void *arg, int64_t begin, int64_t end, int thread) {
     }
 }
 
+/* threads x Lq x Lk scores; SIZE_MAX when that overflows (no allocation can satisfy it). */
 size_t cpu_attention_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
     if (in[0].ndim != 3 || in[1].ndim != 3) return 0;
-    return (size_t)threads * (size_t)in[0].dims[1] * (size_t)in[1].dims[1] * sizeof(float);
+    if (threads < 1 || in[0].dims[1] < 0 || in[1].dims[1] < 0) return SIZE_MAX;
+    size_t bytes;
+    if (__builtin_mul_overflow((size_t)threads, (size_t)in[0].dims[1], &bytes) ||
+        __builtin_mul_overflow(bytes, (size_t)in[1].dims[1], &bytes) ||
+        __builtin_mul_overflow(bytes, sizeof(float), &bytes))
+        return SIZE_MAX;
+    return bytes;
 }
 
 CPU_KERNEL(attention) {
@@ -70,15 +78,15 @@ CPU_KERNEL(attention) {
         q->dims[2] % p->heads || out[0].ndim != 3 || memcmp(out[0].dims, q->dims, 3 * sizeof *q->dims))
         return infer_fail(err, INFER_ERR_SHAPE, "attention: q, k, v, y must be [B,Lq,E], [B,Lk,E], [B,Lk,E], [B,Lq,E] "
                           "with E divisible by %d heads", p->heads);
-    if (q->dtype != INFER_F32 || k->dtype != INFER_F32 || v->dtype != INFER_F32)
-        return infer_fail(err, INFER_ERR_DTYPE, "attention: q, k and v must be f32");
+    if (q->dtype != INFER_F32 || k->dtype != INFER_F32 || v->dtype != INFER_F32 || out[0].dtype != INFER_F32)
+        return infer_fail(err, INFER_ERR_DTYPE, "attention: q, k, v and y must be f32");
     int64_t B = q->dims[0], lq = q->dims[1], lk = k->dims[1], e = q->dims[2];
     if (mask && (mask->ndim != 2 || mask->dims[0] != lq || mask->dims[1] != lk ||
                  (mask->dtype != INFER_F32 && mask->dtype != INFER_BOOL)))
         return infer_fail(err, INFER_ERR_SHAPE, "attention: mask must be f32 or bool [%lld,%lld]", (long long)lq,
                           (long long)lk);
     size_t need = cpu_attention_workspace(n, in, out, ctx->threads);
-    if (ctx->workspace_bytes < need || !ctx->scratch)
+    if (need == SIZE_MAX || ctx->workspace_bytes < need || !ctx->scratch)
         return infer_fail(err, INFER_ERR_INTERNAL, "attention: workspace of %zu bytes, %zu needed", ctx->workspace_bytes,
                           need);
     if (B * lq * e == 0) return INFER_OK;

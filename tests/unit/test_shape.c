@@ -565,9 +565,10 @@ Test(shape, declared_shapes_checked) {
     int y = gb_output(&g, gb_act(&g, "y", DIMS(3, 4)));
     gb_unary(&g, OP_ACTIVATION, "relu", x, a)->p.activation.kind = ACT_RELU;
     gb_node(&g, OP_BINARY, "add", 2, (const int[]){ a, c }, 1, &y);
-    int64_t dims[3 * INFER_MAX_DIMS];
-    int ndims[3];
+    int64_t dims[4 * INFER_MAX_DIMS];
+    int ndims[4];
     infer_error err;
+    cr_assert_eq(g.n_tensors, 4);
     cr_assert_eq(ir_infer_shapes(&g, 1, dims, ndims, &err), INFER_OK, "%s", err.message); /* [1,4] + [3,4] */
     cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_OK, "%s", err.message);
     g.tensors[y].dims[0] = 2; /* declared [2,4]: wrong at batch 3 */
@@ -605,6 +606,7 @@ Test(shape, lstm_state_batch_not_compared) {
     int64_t dims[6 * INFER_MAX_DIMS];
     int ndims[6];
     infer_error err;
+    cr_assert_eq(g.n_tensors, 6);
     cr_assert_eq(ir_infer_shapes(&g, 3, dims, ndims, &err), INFER_OK, "%s", err.message);
     cr_assert_eq(dims[h * INFER_MAX_DIMS + 1], 3, "h_n is sized for the batch");
     g.tensors[c].dims[2] = 5;
