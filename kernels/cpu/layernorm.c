@@ -1,6 +1,7 @@
 /* layernorm.c — normalization over the trailing dims: two passes with double sums, optional affine. */
 #include <math.h>
 #include "cpu_kernels.h"
+#include "sum_f64.h"
 #include "../../runtime/error.h"
 
 #define LN_TASK_ELEMENTS 32768 /* elements a parallel task gets at least */
@@ -11,16 +12,6 @@ typedef struct {
     int64_t d;
     float eps;
 } layernorm_args;
-
-/* Eight independent double sums: exact enough, and no long dependency chain. */
-static double sum_f64(const float *x, int64_t n) {
-    double acc[8] = { 0 };
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) acc[j] += x[i + j];
-    for (; i < n; i++) acc[0] += x[i];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
 
 static double sum_sq_dev_f64(const float *x, int64_t n, double mean) {
     double acc[8] = { 0 };
@@ -41,7 +32,7 @@ static void layernorm_rows(void *arg, int64_t begin, int64_t end, int thread) {
     for (int64_t r = begin; r < end; r++) {
         const float *x = A->x + r * d;
         float *y = A->y + r * d;
-        double mean = sum_f64(x, d) / (double)d;
+        double mean = cpu_sum_f64(x, d) / (double)d;
         double var = sum_sq_dev_f64(x, d, mean) / (double)d;
         /* The mean as a float pair, so x - mean stays accurate when the mean dwarfs the spread. */
         float m_hi = (float)mean, m_lo = (float)(mean - m_hi), rstd = (float)(1.0 / sqrt(var + A->eps));

@@ -1,6 +1,7 @@
 /* reduce.c — mean/sum/max/min over any set of axes: f32 contiguous or strided loops (double sums), other dtypes generically. */
 #include <math.h>
 #include "cpu_kernels.h"
+#include "sum_f64.h"
 #include "broadcast.h"
 #include "../../runtime/error.h"
 
@@ -33,15 +34,6 @@ static inline float pick(reduce_kind kind, float a, float b) {
     return (kind == RED_MAX ? b > a : b < a) || b != b ? b : a;
 }
 
-static double sum_run(const float *x, int64_t n) {
-    double acc[8] = { 0 };
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) acc[j] += x[i + j];
-    for (; i < n; i++) acc[0] += x[i];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
 static float finish(const reduce_args *A, double sum) {
     return (float)(A->kind == RED_MEAN ? sum / (double)A->count : sum);
 }
@@ -56,7 +48,7 @@ static void reduce_contiguous(void *arg, int64_t begin, int64_t end, int thread)
         for (int64_t r = 0; r < A->combos; r++) {
             const float *run = base + offset_of(r, A->nr, A->rdims, A->rstride);
             if (A->kind == RED_SUM || A->kind == RED_MEAN) {
-                sum += sum_run(run, A->inner);
+                sum += cpu_sum_f64(run, A->inner);
             } else {
                 for (int64_t i = 0; i < A->inner; i++) best = pick(A->kind, best, run[i]);
             }
