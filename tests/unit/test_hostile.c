@@ -467,7 +467,7 @@ Test(hostile, fuzz_mutants_build_and_run, .timeout = 600) {
     layout layouts[3] = { layout_of(bases[0]), layout_of(bases[1]), layout_of(bases[2]) };
     /* INFER_FUZZ_ITERATIONS and INFER_FUZZ_SEED run a longer or another campaign. */
     const char *env_it = getenv("INFER_FUZZ_ITERATIONS"), *env_seed = getenv("INFER_FUZZ_SEED");
-    int iterations = env_it ? atoi(env_it) : 1500;
+    int iterations = env_it ? atoi(env_it) : 3000;
     test_rng r = rng_seed(env_seed ? strtoull(env_seed, NULL, 10) : 77);
     int loaded = 0, built = 0, ran = 0;
     for (int b = 0; b < 3; b++) { /* the bases themselves build and run */
