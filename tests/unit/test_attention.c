@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include "testutil.h"
+#include "kernel_util.h"
 #include "../../kernels/cpu/cpu_kernels.h"
 #include "../../runtime/threadpool.h"
 
@@ -13,13 +14,7 @@ typedef struct {
 static attn_env attn_env_make(int threads) {
     attn_env env;
     memset(&env, 0, sizeof env);
-    env.ctx.isa = cpu_detect_isa();
-    env.ctx.threads = 1;
-    if (threads > 1) {
-        infer_error err;
-        cr_assert_eq(pool_create(threads, &env.ctx.pool, &err), INFER_OK);
-        env.ctx.threads = pool_size(env.ctx.pool);
-    }
+    env.ctx = kernel_ctx(threads);
     env.ctx.scratch = aligned_alloc(64, CPU_SCRATCH_BYTES * (size_t)env.ctx.threads);
     return env;
 }
@@ -72,12 +67,7 @@ static double run_attention(attn_env *env, const attn_case *c, int64_t masked_ro
                     ref[(b * c->lq + i) * c->e + h * d + x] = (float)acc;
                 }
             }
-    ir_node n;
-    memset(&n, 0, sizeof n);
-    n.op = OP_ATTENTION;
-    n.name = "test";
-    n.n_in = c->mask == MASK_NONE ? 3 : 4;
-    n.n_out = 1;
+    ir_node n = kernel_node(OP_ATTENTION, c->mask == MASK_NONE ? 3 : 4);
     n.p.attention.heads = c->heads;
     n.p.attention.causal = c->causal;
     n.p.attention.scale = c->scale;
@@ -175,10 +165,7 @@ Test(attention, shape_and_workspace_errors) {
     attn_env env = attn_env_make(1);
     float buf[64] = { 1 };
     int64_t qd[3] = { 1, 2, 6 }, kd[3] = { 1, 3, 6 }, md[2] = { 3, 2 };
-    ir_node n;
-    memset(&n, 0, sizeof n);
-    n.op = OP_ATTENTION;
-    n.n_in = 4;
+    ir_node n = kernel_node(OP_ATTENTION, 4);
     n.p.attention.heads = 4; /* 6 is not divisible by 4 */
     infer_tensor in[4] = { tview(INFER_F32, buf, 3, qd), tview(INFER_F32, buf, 3, kd), tview(INFER_F32, buf, 3, kd),
                            tview(INFER_F32, buf, 2, md) };

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include "testutil.h"
+#include "kernel_util.h"
 #include "../../kernels/cpu/cpu_kernels.h"
 #include "../../runtime/threadpool.h"
 
@@ -76,21 +77,10 @@ static double run_lstm_on(int threads, int isa, int prepacked, const lstm_case *
                 ref_y[(c->batch_first ? b * T + t : t * B + b) * H + j] = (float)seq[(t * B + b) * H + j];
 
     /* the kernel */
-    cpu_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.isa = isa < 0 ? cpu_detect_isa() : isa;
-    ctx.threads = 1;
-    if (threads > 1) {
-        infer_error perr;
-        cr_assert_eq(pool_create(threads, &ctx.pool, &perr), INFER_OK);
-        ctx.threads = pool_size(ctx.pool);
-    }
+    cpu_ctx ctx = kernel_ctx(threads);
+    if (isa >= 0) ctx.isa = isa;
     ctx.scratch = aligned_alloc(64, CPU_SCRATCH_BYTES * (size_t)ctx.threads);
-    ir_node n;
-    memset(&n, 0, sizeof n);
-    n.op = OP_LSTM;
-    n.name = "test";
-    n.n_in = 3 + 4 * (int)L;
+    ir_node n = kernel_node(OP_LSTM, 3 + 4 * (int)L);
     n.n_out = 3;
     n.p.lstm.hidden = (int)H;
     n.p.lstm.layers = (int)L;
@@ -169,10 +159,7 @@ Test(lstm, wrong_shapes) {
     cpu_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     float buf[256] = { 1 };
-    ir_node n;
-    memset(&n, 0, sizeof n);
-    n.op = OP_LSTM;
-    n.n_in = 7;
+    ir_node n = kernel_node(OP_LSTM, 7);
     n.n_out = 3;
     n.p.lstm.hidden = 2;
     n.p.lstm.layers = 1;
