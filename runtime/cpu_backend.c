@@ -1,4 +1,5 @@
 /* cpu_backend.c — the CPU backend: one arena from the memory plan, a thread pool, kernels node by node. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "engine.h"
@@ -89,22 +90,29 @@ static void release_packed_originals(const infer_engine *e, const cpu_state *st)
     const ir_graph *g = &e->graph;
     const ifg_file *file = &e->model->file;
     if (!file->mapped) return;
-    for (int t = 0; t < g->n_tensors; t++) {
-        const ir_tensor *tt = &g->tensors[t];
-        const uint8_t *p = tt->data;
-        if (!tt->is_constant || !p || tt->is_output || p < file->map || p + tt->nbytes > file->map + file->size)
-            continue;
-        int packed_reads = 0, other_reads = 0;
+    /* per tensor: reads through a packed copy, and other reads (a graph output counts as one) */
+    int *packed_reads = calloc((size_t)g->n_tensors + 1, sizeof *packed_reads);
+    int *other_reads = calloc((size_t)g->n_tensors + 1, sizeof *other_reads);
+    if (packed_reads && other_reads) {
         for (int i = 0; i < g->n_nodes; i++) {
             const ir_node *n = &g->nodes[i];
             for (int k = 0; k < n->n_in; k++) {
-                if (n->in[k] != t) continue;
-                if (st->node_packed[i] && cpu_prepack_input(n, k)) packed_reads++;
-                else other_reads++;
+                if (n->in[k] == IR_NONE) continue;
+                if (st->node_packed[i] && cpu_prepack_input(n, k)) packed_reads[n->in[k]]++;
+                else other_reads[n->in[k]]++;
             }
         }
-        if (packed_reads && !other_reads) ifg_release_range(file, p, tt->nbytes);
+        for (int t = 0; t < g->n_tensors; t++) {
+            const ir_tensor *tt = &g->tensors[t];
+            const uint8_t *p = tt->data;
+            if (!tt->is_constant || !p || tt->is_output || !packed_reads[t] || other_reads[t] || p < file->map ||
+                tt->nbytes > file->size || p - file->map > (ptrdiff_t)(file->size - tt->nbytes))
+                continue;
+            ifg_release_range(file, p, tt->nbytes);
+        }
     }
+    free(packed_reads);
+    free(other_reads);
 }
 
 /* Packs the constant weights of the nodes whose kernels take them prepacked (cpu_prepack), all into one
