@@ -1,5 +1,6 @@
 /* attention.c — multi-head scaled dot-product attention: per (batch, head, row block) GEMMs and a masked softmax. */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include "cpu_kernels.h"
@@ -57,14 +58,15 @@ static void attention_units(void *arg, int64_t begin, int64_t end, int thread) {
     }
 }
 
-/* threads x Lq x Lk scores; SIZE_MAX when that overflows (no allocation can satisfy it). */
+/* threads x Lq x Lk scores; SIZE_MAX when that overflows or exceeds PTRDIFF_MAX (no allocation can satisfy
+ * it; rounding it up cannot wrap). */
 size_t cpu_attention_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
     if (in[0].ndim != 3 || in[1].ndim != 3) return 0;
     if (threads < 1 || in[0].dims[1] < 0 || in[1].dims[1] < 0) return SIZE_MAX;
     size_t bytes;
     if (__builtin_mul_overflow((size_t)threads, (size_t)in[0].dims[1], &bytes) ||
         __builtin_mul_overflow(bytes, (size_t)in[1].dims[1], &bytes) ||
-        __builtin_mul_overflow(bytes, sizeof(float), &bytes))
+        __builtin_mul_overflow(bytes, sizeof(float), &bytes) || bytes > PTRDIFF_MAX)
         return SIZE_MAX;
     return bytes;
 }

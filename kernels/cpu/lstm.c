@@ -1,6 +1,7 @@
 /* lstm.c — multi-layer unidirectional LSTM: one input GEMM per layer, then per step, for each slice of
  * hidden units, the four gates' columns of h·w_hhᵀ (w_hh packed per gate) and the fused gate math. */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include "cpu_kernels.h"
@@ -46,7 +47,8 @@ static size_t gate_pack_bytes(int64_t H, int isa) {
 /* Workspace: input projections [T*B, 4H], one step's pre-activations [B, 4H], the summed bias [4H],
  * with more than one layer the sequence between layers [T*B, H], and (64-byte aligned, used when the
  * engine did not prepack) one layer's w_hh packed per gate. */
-/* SIZE_MAX when the size overflows (no allocation can satisfy it). */
+/* SIZE_MAX when the size overflows or exceeds PTRDIFF_MAX (no allocation can satisfy it; rounding it up
+ * cannot wrap). */
 size_t cpu_lstm_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
     lstm_dims d = lstm_dims_of(n, &in[0]);
     if (d.T < 0 || d.B < 0 || d.H < 0) return SIZE_MAX;
@@ -55,13 +57,13 @@ size_t cpu_lstm_workspace(const ir_node *n, const infer_tensor *in, const infer_
         __builtin_mul_overflow(tb, g4, &gates) || __builtin_mul_overflow(B, g4, &step) ||
         (d.layers > 1 && __builtin_mul_overflow(tb, H, &seq)) || __builtin_add_overflow(gates, step, &floats) ||
         __builtin_add_overflow(floats, g4, &floats) || __builtin_add_overflow(floats, seq, &floats) ||
-        __builtin_mul_overflow(floats, sizeof(float), &bytes))
+        __builtin_mul_overflow(floats, sizeof(float), &bytes) || bytes > PTRDIFF_MAX)
         return SIZE_MAX;
     size_t gate = gate_pack_bytes(d.H, -1), packed;
     if (gate == SIZE_MAX || __builtin_mul_overflow(gate, (size_t)4, &packed) ||
         __builtin_add_overflow(round64(bytes), packed, &bytes) || __builtin_add_overflow(bytes, (size_t)64, &bytes))
         return SIZE_MAX;
-    return bytes;
+    return bytes > PTRDIFF_MAX ? SIZE_MAX : bytes;
 }
 
 /* Prepacked layout, per layer: w_ih packed whole ([in_features, 4H] as op(B)), then w_hh's four gates

@@ -93,6 +93,8 @@ Test(hostile, workspace_sizes_do_not_wrap) {
     cr_assert_eq(cpu_attention_workspace(&n, in, &out, 256), SIZE_MAX);
     cr_assert_eq(cpu_workspace_size(&n, in, &out, 256), SIZE_MAX, "the engine sees it too");
     cr_assert_eq(cpu_attention_workspace(&n, in, &out, 1), (size_t)1 << 56);
+    cr_assert_eq(cpu_attention_workspace(&n, in, &out, 1 << 6), (size_t)1 << 62);
+    cr_assert_eq(cpu_attention_workspace(&n, in, &out, 1 << 7), SIZE_MAX, "2^63 bytes: more than PTRDIFF_MAX");
     cpu_ctx ctx = kernel_ctx(1);
     ctx.threads = 256;
     ctx.scratch = (uint8_t *)tiny;
