@@ -35,7 +35,8 @@ infer_status cuda_fallback_init(infer_engine *e, cuda_state *st, infer_error *er
         if (b > most) most = b;
     }
     st->cpu.workspace_bytes = most;
-    st->cpu.workspace = most ? aligned_alloc(256, (most + 255) & ~(size_t)255) : NULL;
+    /* SIZE_MAX (an overflowed size) and anything near it is refused, never rounded into a small size. */
+    st->cpu.workspace = most && most <= SIZE_MAX - 255 ? aligned_alloc(256, (most + 255) & ~(size_t)255) : NULL;
     st->cpu.scratch = aligned_alloc(256, CPU_SCRATCH_BYTES * (size_t)st->cpu.threads);
     if ((most && !st->cpu.workspace) || !st->cpu.scratch)
         return infer_fail(err, INFER_ERR_MEMORY, "out of host memory for the CPU fallback workspace (%zu bytes)", most);
