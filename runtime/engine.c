@@ -179,13 +179,9 @@ static infer_status check_inputs(const infer_engine *e, const infer_tensor *in, 
         if (in[i].ndim < 0 || in[i].ndim > INFER_MAX_DIMS || infer_dtype_size(in[i].dtype) == 0)
             return infer_fail(err, INFER_ERR_ARGUMENT, "input %d '%s': ndim %d or dtype %d is not valid", i, t->name,
                               in[i].ndim, (int)in[i].dtype);
-        char want[160], got[160];
-        format_shape(want, sizeof want, t->dims, t->ndim, t->dtype);
-        format_shape(got, sizeof got, in[i].dims, in[i].ndim, in[i].dtype);
         if (!in[i].data) return infer_fail(err, INFER_ERR_ARGUMENT, "input %d '%s': no data", i, t->name);
-        if (in[i].dtype != t->dtype)
-            return infer_fail(err, INFER_ERR_DTYPE, "input %d '%s': expected %s, given %s", i, t->name, want, got);
-        int ok = in[i].ndim == t->ndim;
+        int dtype_ok = in[i].dtype == t->dtype;
+        int ok = dtype_ok && in[i].ndim == t->ndim;
         for (int d = 0; ok && d < t->ndim; d++) {
             if (d == 0 && t->dims[0] == -1) {
                 if (in[i].dims[0] < 1 || in[i].dims[0] > e->opt.max_batch) ok = 0;
@@ -195,9 +191,16 @@ static infer_status check_inputs(const infer_engine *e, const infer_tensor *in, 
                 ok = 0;
             }
         }
-        if (!ok)
+        if (!ok) {
+            /* the shapes are formatted for the message only, off the path of a run that goes well */
+            char want[160], got[160];
+            format_shape(want, sizeof want, t->dims, t->ndim, t->dtype);
+            format_shape(got, sizeof got, in[i].dims, in[i].ndim, in[i].dtype);
+            if (!dtype_ok)
+                return infer_fail(err, INFER_ERR_DTYPE, "input %d '%s': expected %s, given %s", i, t->name, want, got);
             return infer_fail(err, INFER_ERR_SHAPE, "input %d '%s': expected %s (batch 1..%d where -1), given %s", i,
                               t->name, want, e->opt.max_batch, got);
+        }
     }
     if (*batch == 0) *batch = e->opt.max_batch;
     return INFER_OK;
