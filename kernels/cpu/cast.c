@@ -4,30 +4,14 @@
 #include "cpu_kernels.h"
 #include "broadcast.h"
 #include "../../runtime/error.h"
+#include "../../runtime/cuda/half.h" /* half_from_float: plain C, shared with the CUDA host code and bench */
 
 #define CAST_CHUNK 512      /* elements converted through one stack buffer */
 #define CAST_GRAIN 32768    /* elements per parallel task */
 
 /* ---- f16 and bf16 bit conversions (round to nearest even) ---------------------------------- */
-
-static uint16_t f32_to_f16_bits(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000, ax = x & 0x7fffffff;
-    if (ax > 0x7f800000) return (uint16_t)(sign | 0x7e00 | ((ax >> 13) & 0x3ff)); /* NaN, quieted */
-    if (ax >= 0x477ff000) return (uint16_t)(sign | 0x7c00);                        /* >= 65520: inf */
-    if (ax >= 0x38800000) {                                                         /* normal half */
-        uint32_t h = (ax >> 13) - (112u << 10), rem = ax & 0x1fff;
-        if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++;
-        return (uint16_t)(sign | h);
-    }
-    int shift = 126 - (int)(ax >> 23); /* subnormal half: units of 2^-24 */
-    if (shift > 24) return (uint16_t)sign;
-    uint32_t mant = (ax & 0x7fffff) | 0x800000;
-    uint32_t q = mant >> shift, rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (q & 1))) q++;
-    return (uint16_t)(sign | q);
-}
+/* f32 -> f16 is half_from_float (half.h). The way back is kept here: unlike half_to_float it quiets a
+ * signalling NaN, as F16C does. */
 
 static float f16_bits_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, x;
@@ -111,7 +95,7 @@ static void store_floats(void *dst, infer_dtype d, int64_t i0, int64_t n, const 
         if (f16c) {
             f32_to_f16_f16c(buf, (uint16_t *)dst + i0, n);
         } else {
-            for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i0 + i] = f32_to_f16_bits(buf[i]);
+            for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i0 + i] = half_from_float(buf[i]);
         }
         break;
     case INFER_BF16:

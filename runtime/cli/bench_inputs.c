@@ -5,6 +5,7 @@
 #include "bench_util.h"
 #include "../../graph/ops.h"
 #include "../../loaders/ifg.h"
+#include "../cuda/half.h"
 
 int64_t bench_vocab_size(const char *path) {
     ifg_file f;
@@ -36,17 +37,6 @@ static uint16_t f32_to_bf16(float f) {
     return (uint16_t)((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
 }
 
-/* Truncating conversion; values below the f16 normal range become zero (fine for random data). */
-static uint16_t f32_to_f16(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
-    int32_t e = (int32_t)((x >> 23) & 0xFFu) - 127 + 15;
-    if (e <= 0) return sign;
-    if (e >= 31) return sign | 0x7C00u;
-    return sign | (uint16_t)(e << 10) | (uint16_t)((x & 0x7FFFFFu) >> 13);
-}
-
 infer_status bench_random_input(const infer_tensor_info *info, int batch, int64_t id_range, uint64_t seed,
                                 infer_tensor *t, infer_error *err) {
     memset(t, 0, sizeof *t);
@@ -74,7 +64,7 @@ infer_status bench_random_input(const infer_tensor_info *info, int batch, int64_
         float u = (float)(r >> 40) / (float)(1 << 23) - 1.0f; /* uniform [-1, 1) from the top 24 bits */
         switch (t->dtype) {
         case INFER_F32: ((float *)t->data)[i] = u; break;
-        case INFER_F16: ((uint16_t *)t->data)[i] = f32_to_f16(u); break;
+        case INFER_F16: ((uint16_t *)t->data)[i] = half_from_float(u); break;
         case INFER_BF16: ((uint16_t *)t->data)[i] = f32_to_bf16(u); break;
         case INFER_I64: ((int64_t *)t->data)[i] = (int64_t)(r % (uint64_t)id_range); break;
         case INFER_I32: ((int32_t *)t->data)[i] = (int32_t)(r % (uint64_t)id_range); break;
