@@ -88,6 +88,13 @@ const char *ifg_string_at(const ifg_reader *r, uint32_t off, const char **proble
 /* Index of the first byte of s[0, n) that is not valid UTF-8, or n. */
 uint64_t ifg_utf8_check(const uint8_t *s, uint64_t n);
 
+/* FNV-1a hash of the NUL-terminated string s: the reader's duplicate-name check and the writer's string table. */
+static inline uint32_t ifg_string_hash(const char *s) {
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
 /* Finds two equal strings among name_of(items, 0..n-1) by hashing into table (cap slots, a power of
  * two >= 2n); returns 1 and their indices (*first < *second) when there are. */
 int ifg_find_duplicate(const char *(*name_of)(const void *items, uint32_t i), const void *items, uint32_t n,

@@ -11,19 +11,13 @@ typedef struct {
     uint32_t n, n_slots;
 } strtab;
 
-static uint32_t hash_bytes(const char *s) {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
 static int strtab_rehash(strtab *t, uint32_t n_slots) {
     uint32_t *slots = malloc((size_t)n_slots * sizeof *slots);
     if (!slots) return 0;
     memset(slots, 0xFF, (size_t)n_slots * sizeof *slots);
     for (uint32_t i = 0; i < t->n_slots; i++) {
         if (t->slots[i] == UINT32_MAX) continue;
-        uint32_t h = hash_bytes(t->buf + t->slots[i]) & (n_slots - 1);
+        uint32_t h = ifg_string_hash(t->buf + t->slots[i]) & (n_slots - 1);
         while (slots[h] != UINT32_MAX) h = (h + 1) & (n_slots - 1);
         slots[h] = t->slots[i];
     }
@@ -37,7 +31,7 @@ static int strtab_rehash(strtab *t, uint32_t n_slots) {
 static int strtab_add(strtab *t, const char *s, uint32_t *off) {
     if (2 * (uint64_t)(t->n + 1) > t->n_slots && (t->n_slots >= (1u << 31) || !strtab_rehash(t, t->n_slots * 2)))
         return 0;
-    uint32_t h = hash_bytes(s) & (t->n_slots - 1);
+    uint32_t h = ifg_string_hash(s) & (t->n_slots - 1);
     for (; t->slots[h] != UINT32_MAX; h = (h + 1) & (t->n_slots - 1))
         if (strcmp(t->buf + t->slots[h], s) == 0) {
             *off = t->slots[h];

@@ -51,18 +51,12 @@ const char *ifg_string_at(const ifg_reader *r, uint32_t off, const char **proble
     return string_at64(r, off, problem);
 }
 
-static uint32_t string_hash(const char *s) {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
 int ifg_find_duplicate(const char *(*name_of)(const void *items, uint32_t i), const void *items, uint32_t n,
                        uint32_t *table, uint32_t cap, uint32_t *first, uint32_t *second) {
     memset(table, 0xFF, (size_t)cap * sizeof *table);
     for (uint32_t i = 0; i < n; i++) {
         const char *name = name_of(items, i);
-        uint32_t h = string_hash(name) & (cap - 1);
+        uint32_t h = ifg_string_hash(name) & (cap - 1);
         for (; table[h] != IFG_NONE; h = (h + 1) & (cap - 1)) {
             if (strcmp(name_of(items, table[h]), name) == 0) {
                 *first = table[h];
