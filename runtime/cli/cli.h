@@ -23,6 +23,10 @@ int cli_parse_device(const char *s, infer_device *device);
 int cli_parse_precision(const char *s, infer_precision *precision);
 /* Parses a positive int; 0 on success. */
 int cli_parse_int(const char *s, int min, int max, int *out);
+/* The engine options run and bench share (--device, --precision, --threads, --no-graph): when argv[*i] is
+ * one, sets it in opt, steps *i past its value and returns 1, or prints a usage error and returns -1;
+ * returns 0 for any other argument. */
+int cli_engine_option(const char *command, int argc, char **argv, int *i, infer_engine_options *opt);
 
 void cli_print_shape(FILE *f, const int64_t *dims, int ndim);
 const char *cli_human_bytes(uint64_t bytes, char *buf, size_t n);

@@ -65,21 +65,15 @@ static int parse(int argc, char **argv, bench_args *a) {
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
+        int engine_opt = cli_engine_option("bench", argc, argv, &i, &a->opt);
+        if (engine_opt < 0) return EXIT_USAGE;
+        if (engine_opt > 0) continue;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
             help(stdout);
             exit(EXIT_OK);
-        } else if (!strcmp(s, "--device")) {
-            if (cli_parse_device(val, &a->opt.device)) return cli_usage_error("bench", "--device takes auto, cpu or cuda");
-            i++;
-        } else if (!strcmp(s, "--precision")) {
-            if (cli_parse_precision(val, &a->opt.precision)) return cli_usage_error("bench", "--precision takes fp32, tf32 or fp16");
-            i++;
         } else if (!strcmp(s, "--batch")) {
             if (a->n_batches || parse_batches(val, a))
                 return cli_usage_error("bench", "--batch takes N or a list like 1,8,32 (at most %d sizes)", MAX_BATCHES);
-            i++;
-        } else if (!strcmp(s, "--threads")) {
-            if (cli_parse_int(val, 1, 1024, &a->opt.threads)) return cli_usage_error("bench", "--threads takes a number from 1 to 1024");
             i++;
         } else if (!strcmp(s, "--warmup")) {
             if (cli_parse_int(val, 0, 3600000, &a->warmup_ms)) return cli_usage_error("bench", "--warmup takes milliseconds (0 or more)");
@@ -103,8 +97,6 @@ static int parse(int argc, char **argv, bench_args *a) {
             a->json = argv[++i];
         } else if (!strcmp(s, "--profile")) {
             a->profile = 1;
-        } else if (!strcmp(s, "--no-graph")) {
-            a->opt.cuda_graphs = 0;
         } else if (s[0] == '-') {
             return cli_usage_error("bench", "unknown option '%s'", s);
         } else if (!a->model) {

@@ -39,6 +39,9 @@ static int parse(int argc, char **argv, run_args *a) {
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int engine_opt = cli_engine_option("run", argc, argv, &i, &a->opt);
+        if (engine_opt < 0) return EXIT_USAGE;
+        if (engine_opt > 0) continue;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
             help(stdout);
             exit(EXIT_OK);
@@ -48,19 +51,8 @@ static int parse(int argc, char **argv, run_args *a) {
         } else if (!strcmp(s, "--out-dir")) {
             if (!val) return cli_usage_error("run", "--out-dir needs a folder");
             a->out_dir = argv[++i];
-        } else if (!strcmp(s, "--device")) {
-            if (cli_parse_device(val, &a->opt.device)) return cli_usage_error("run", "--device takes auto, cpu or cuda");
-            i++;
-        } else if (!strcmp(s, "--precision")) {
-            if (cli_parse_precision(val, &a->opt.precision)) return cli_usage_error("run", "--precision takes fp32, tf32 or fp16");
-            i++;
-        } else if (!strcmp(s, "--threads")) {
-            if (cli_parse_int(val, 1, 1024, &a->opt.threads)) return cli_usage_error("run", "--threads takes a number from 1 to 1024");
-            i++;
         } else if (!strcmp(s, "--no-optimize")) {
             a->opt.optimize = 0;
-        } else if (!strcmp(s, "--no-graph")) {
-            a->opt.cuda_graphs = 0;
         } else if (!strcmp(s, "--print")) {
             a->print = 1;
         } else if (s[0] == '-') {

@@ -69,6 +69,26 @@ int cli_parse_int(const char *s, int min, int max, int *out) {
     return 0;
 }
 
+int cli_engine_option(const char *command, int argc, char **argv, int *i, infer_engine_options *opt) {
+    const char *s = argv[*i], *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (!strcmp(s, "--device")) {
+        if (cli_parse_device(val, &opt->device)) return cli_usage_error(command, "--device takes auto, cpu or cuda"), -1;
+    } else if (!strcmp(s, "--precision")) {
+        if (cli_parse_precision(val, &opt->precision))
+            return cli_usage_error(command, "--precision takes fp32, tf32 or fp16"), -1;
+    } else if (!strcmp(s, "--threads")) {
+        if (cli_parse_int(val, 1, 1024, &opt->threads))
+            return cli_usage_error(command, "--threads takes a number from 1 to 1024"), -1;
+    } else if (!strcmp(s, "--no-graph")) {
+        opt->cuda_graphs = 0;
+        return 1;
+    } else {
+        return 0;
+    }
+    (*i)++;
+    return 1;
+}
+
 void cli_print_shape(FILE *f, const int64_t *dims, int ndim) {
     fputc('[', f);
     for (int i = 0; i < ndim; i++) {
