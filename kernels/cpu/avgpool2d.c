@@ -1,20 +1,12 @@
 /* avgpool2d.c — 2-D average pooling (NCHW) with PyTorch's divisor rules for padding and ceil_mode. */
-#include "cpu_kernels.h"
+#include "pool2d.h"
 #include "../../runtime/error.h"
-
-typedef struct {
-    const float *x;
-    float *y;
-    int64_t h, w, oh, ow;
-    const pool2d_params *p;
-    int isa;
-} avgpool_job;
 
 /* One output row: each tap adds a stretch of an input row (vectorizes), then each column is divided
  * by its count. The window clipped to the padded input gives the count when padding counts, the
- * window clipped to the input otherwise; both split into a row part and a column part. The body is
- * inlined into per-ISA wrappers below so that the compiler vectorizes it for each. */
-static inline __attribute__((always_inline)) void pool_row(const avgpool_job *job, const float *x, int64_t oh,
+ * window clipped to the input otherwise; both split into a row part and a column part. Compiled once per ISA
+ * by POOL2D_ROW_VARIANTS. */
+static inline __attribute__((always_inline)) void pool_row(const pool2d_job *job, const float *x, int64_t oh,
                                                            float *y) {
     const pool2d_params *p = job->p;
     int64_t sw = p->stride[1];
@@ -41,37 +33,7 @@ static inline __attribute__((always_inline)) void pool_row(const avgpool_job *jo
     }
 }
 
-#if defined(__x86_64__)
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) static void pool_row_avx512(const avgpool_job *job,
-                                                                                       const float *x, int64_t oh,
-                                                                                       float *y) {
-    pool_row(job, x, oh, y);
-}
-
-__attribute__((target("avx2"))) static void pool_row_avx2(const avgpool_job *job, const float *x, int64_t oh,
-                                                          float *y) {
-    pool_row(job, x, oh, y);
-}
-#endif
-
-static void pool_row_portable(const avgpool_job *job, const float *x, int64_t oh, float *y) {
-    pool_row(job, x, oh, y);
-}
-
-static void avgpool_task(void *arg, int64_t begin, int64_t end, int thread) {
-    const avgpool_job *job = arg;
-    (void)thread;
-    void (*row)(const avgpool_job *, const float *, int64_t, float *) = pool_row_portable;
-#if defined(__x86_64__)
-    if (job->isa == CPU_ISA_AVX512) row = pool_row_avx512;
-    else if (job->isa == CPU_ISA_AVX2) row = pool_row_avx2;
-#endif
-    for (int64_t plane = begin; plane < end; plane++) {
-        const float *x = job->x + plane * job->h * job->w;
-        float *y = job->y + plane * job->oh * job->ow;
-        for (int64_t oh = 0; oh < job->oh; oh++) row(job, x, oh, y + oh * job->ow);
-    }
-}
+POOL2D_ROW_VARIANTS(pool_row)
 
 CPU_KERNEL(avgpool2d) {
     const pool2d_params *p = &n->p.pool2d;
@@ -84,9 +46,6 @@ CPU_KERNEL(avgpool2d) {
         p->padding[1] < 0)
         return infer_fail(err, INFER_ERR_ARGUMENT, "avgpool2d: bad kernel (%d,%d), stride (%d,%d) or padding (%d,%d)",
                           p->kernel[0], p->kernel[1], p->stride[0], p->stride[1], p->padding[0], p->padding[1]);
-    avgpool_job job = { in[0].data, out[0].data, in[0].dims[2], in[0].dims[3], out[0].dims[2], out[0].dims[3], p,
-                        ctx->isa };
-    int64_t planes = in[0].dims[0] * in[0].dims[1], work = job.oh * job.ow * p->kernel[0] * p->kernel[1];
-    pool_parallel_for(ctx->pool, planes, work >= 8192 ? 1 : 8192 / (work + 1) + 1, avgpool_task, &job);
+    pool2d_run(ctx, p, in, out, pool_row_for(ctx->isa));
     return INFER_OK;
 }
