@@ -20,9 +20,10 @@ TORCH_OF_NUMPY = {np.dtype(v): k for k, v in NUMPY_OF_TORCH.items()}
 def to_numpy(tensor):
     """A numpy copy of a CPU tensor."""
     tensor = tensor.detach().cpu().contiguous()
-    size = tensor.numel() * tensor.element_size()
-    raw = bytes((ctypes.c_char * size).from_address(tensor.data_ptr())) if size else b''
-    return np.frombuffer(raw, NUMPY_OF_TORCH[tensor.dtype]).reshape(tuple(tensor.shape)).copy()
+    array = np.empty(tuple(tensor.shape), NUMPY_OF_TORCH[tensor.dtype])
+    if array.nbytes:  # one copy, straight into numpy's memory
+        ctypes.memmove(array.ctypes.data, tensor.data_ptr(), array.nbytes)
+    return array
 
 
 def from_numpy(array):
