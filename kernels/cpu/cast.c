@@ -4,7 +4,7 @@
 #include "cpu_kernels.h"
 #include "broadcast.h"
 #include "../../runtime/error.h"
-#include "../../runtime/cuda/half.h" /* half_from_float: plain C, shared with the CUDA host code and bench */
+#include "../../runtime/half.h" /* half_from_float, shared with the CUDA host code and bench */
 
 #define CAST_CHUNK 512      /* elements converted through one stack buffer */
 #define CAST_GRAIN 32768    /* elements per parallel task */

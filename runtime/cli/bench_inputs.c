@@ -5,7 +5,7 @@
 #include "bench_util.h"
 #include "../../graph/ops.h"
 #include "../../loaders/ifg.h"
-#include "../cuda/half.h"
+#include "../half.h"
 
 int64_t bench_vocab_size(const char *path) {
     ifg_file f;

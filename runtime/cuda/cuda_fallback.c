@@ -3,7 +3,7 @@
 #include <string.h>
 #include "cuda_state.h"
 #include "cuda_check.h"
-#include "half.h"
+#include "../half.h"
 
 static int64_t count_of(const infer_tensor *t) {
     int64_t n = 1;

@@ -5,7 +5,7 @@
 #include "cuda_check.h"
 #include "cuda_conv.h"
 #include "cuda_gemm.h"
-#include "half.h"
+#include "../half.h"
 #include "../../kernels/cuda/cuda_kernels.h"
 
 enum { MM_SINGLE = 0, MM_LOOP = 1 };

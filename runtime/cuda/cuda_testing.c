@@ -6,7 +6,7 @@
 #include "cuda_ctx.h"
 #include "cuda_check.h"
 #include "cuda_support.h"
-#include "half.h"
+#include "../half.h"
 
 static int64_t count_of(const infer_tensor *t) {
     int64_t n = 1;

@@ -5,7 +5,7 @@
 #include "graph_builder.h"
 #include "../../runtime/cuda/cuda_backend.h"
 #include "../../runtime/cuda/cuda_support.h"
-#include "../../runtime/cuda/half.h"
+#include "../../runtime/half.h"
 #include "../../runtime/engine.h"
 #include "../../kernels/cuda/cuda_kernels.h"
 

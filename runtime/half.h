@@ -1,6 +1,6 @@
 /* half.h — IEEE half <-> float conversion on the host (round to nearest even), plain C. */
-#ifndef INFER_CUDA_HALF_H
-#define INFER_CUDA_HALF_H
+#ifndef INFER_HALF_H
+#define INFER_HALF_H
 
 #include <stdint.h>
 #include <math.h>
