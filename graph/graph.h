@@ -60,6 +60,8 @@ infer_status ir_decode_params(const ifg_node *node, int index, op_params *p, inf
 int ir_add_tensor(ir_graph *g, const ir_tensor *t);        /* returns index, or IR_NONE when out of memory */
 void *ir_alloc(ir_graph *g, uint64_t bytes);               /* owned by g; NULL when out of memory */
 int ir_consumer_count(const ir_graph *g, int tensor);      /* nodes reading tensor, plus 1 if it is a graph output */
+/* Same declared shape (a -1 batch only matches a -1 batch), so equal at every batch. */
+int ir_same_declared_shape(const ir_tensor *a, const ir_tensor *b);
 
 /* ---- shapes ------------------------------------------------------------ */
 

@@ -200,3 +200,7 @@ int ir_consumer_count(const ir_graph *g, int tensor) {
     }
     return count;
 }
+
+int ir_same_declared_shape(const ir_tensor *a, const ir_tensor *b) {
+    return a->ndim == b->ndim && !memcmp(a->dims, b->dims, (size_t)a->ndim * sizeof *a->dims);
+}

@@ -24,7 +24,7 @@ int op_can_run_in_place(const ir_node *n) {
     switch (n->op) {
     case OP_ACTIVATION:
     case OP_BINARY:      /* broadcasting: only when input 0 has the output's shape at every batch (see */
-    case OP_MASKED_FILL: /* same_shape_at_every_batch) */
+    case OP_MASKED_FILL: /* ir_same_declared_shape) */
     case OP_UNARY:
     case OP_IDENTITY:
     case OP_RESHAPE: return 1;
@@ -104,10 +104,6 @@ static void release_if_last(planner *p, int t, int at) {
 /* Identical declared shapes (a -1 batch in both, or the same static dims): since the engine checks
  * declared shapes against the inferred ones at every batch (ir_infer_shapes), the two tensors then have
  * the same shape at every batch, not only at the maximum one the sizes are for. */
-static int same_shape_at_every_batch(const ir_tensor *a, const ir_tensor *b) {
-    return a->ndim == b->ndim && !memcmp(a->dims, b->dims, (size_t)a->ndim * sizeof *a->dims);
-}
-
 /* In place: y takes x's block when x dies here and is an ordinary activation of y's size and dtype; for a
  * broadcasting op, of y's shape at every batch (x [B,4] + c [3,4] -> y [3,4] has y's size at batch 3 but
  * reads x's rows while writing y's at batch 1). */
@@ -118,7 +114,7 @@ static int run_in_place(planner *p, const ir_node *n, int at) {
     if (x == y || tx->is_constant || tx->is_input || tx->is_output || p->last[x] != at || tx->dtype != ty->dtype ||
         p->bytes[x] != p->bytes[y] || p->plan->offset[x] == MEMPLAN_NOT_IN_ARENA)
         return 0;
-    if ((n->op == OP_BINARY || n->op == OP_MASKED_FILL) && !same_shape_at_every_batch(tx, ty)) return 0;
+    if ((n->op == OP_BINARY || n->op == OP_MASKED_FILL) && !ir_same_declared_shape(tx, ty)) return 0;
     p->plan->offset[y] = p->plan->offset[x];
     p->plan->alias_of[y] = x;
     p->plan->naive_bytes += p->size[y];

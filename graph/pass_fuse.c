@@ -21,7 +21,7 @@ static void take_output(ir_graph *g, int p, ir_node *fused) {
 }
 
 static int same_layout(const ir_tensor *a, const ir_tensor *b) {
-    return a->dtype == b->dtype && a->ndim == b->ndim && !memcmp(a->dims, b->dims, (size_t)a->ndim * sizeof *a->dims);
+    return a->dtype == b->dtype && ir_same_declared_shape(a, b);
 }
 
 static int fuse_activation(ir_graph *g, ir_node *n, const ir_fusion_caps *caps) {
