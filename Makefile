@@ -35,7 +35,7 @@ $(shell mkdir -p $(BUILD) && (echo "CUDA=$(CUDA) OPT=$(OPT)" | cmp -s - $(CONFIG
 CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all lib test unit golden sanitize demo clean deps help
+.PHONY: all lib test unit golden sanitize fuzz fuzz-build fuzz-ci demo clean deps help
 all: $(LIB) infer $(EXAMPLES)
 lib: $(LIB)
 
@@ -92,6 +92,37 @@ sanitize:
 	$(call UNIT_RUN,ASAN_OPTIONS=detect_leaks=1 build-san/unit_tests)
 	GOLDEN_BIN=build-san/golden_check tests/golden/run.sh build/golden --no-cli
 
+# ---- fuzzing: libFuzzer targets (clang, ASan + UBSan, CPU only) in build-fuzz/, docs/FUZZING.md -----------
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_OPT := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+            -Wno-psabi
+FUZZ_CLI_OBJ := $(filter-out %/main.o,$(CLI_OBJ))
+
+fuzz:
+	$(MAKE) BUILD=build-fuzz LIB=build-fuzz/libinfer.a CUDA=0 CC=$(FUZZ_CC) OPT="$(FUZZ_OPT)" \
+	        LDLIBS="-fsanitize=address,undefined -lm -lpthread" fuzz-build
+
+# Each target for FUZZ_SECONDS from its seeds and what earlier runs kept; fails on a finding.
+fuzz-ci: fuzz
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-build: $(BUILD)/fuzz_model $(BUILD)/fuzz_npy $(BUILD)/fuzz_cli $(BUILD)/fuzz-seeds/.done
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/fuzz_cli: tests/fuzz/fuzz_cli.c $(FUZZ_CLI_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/make_seeds: tests/fuzz/make_seeds.c $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(BUILD)/fuzz-seeds/.done: $(BUILD)/make_seeds
+	rm -rf $(BUILD)/fuzz-seeds
+	$(BUILD)/make_seeds $(BUILD)/fuzz-seeds
+	touch $@
+
 deps:
 	scripts/install-deps
 
@@ -99,12 +130,13 @@ demo: deps all
 	scripts/demo
 
 clean:
-	rm -rf build build-san $(LIB) infer
+	rm -rf build build-san build-fuzz $(LIB) infer
 
 help:
 	@echo "make [CUDA=0|1] [CUDA_ARCH=...]   build libinfer.a, ./infer and examples"
 	@echo "make test                         unit tests, golden models against PyTorch, converter tests"
 	@echo "make sanitize                     C tests under ASan + UBSan"
+	@echo "make fuzz | fuzz-ci [FUZZ_SECONDS=20]  build the libFuzzer targets | run each briefly (docs/FUZZING.md)"
 	@echo "make demo                         install what is missing, build, convert and run a small model"
 
 -include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)

@@ -3,11 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "cli_args.h"
 #include "bench_util.h"
 #include "../../loaders/npy.h"
 
-#define MAX_BATCHES 16
-#define MAX_TENSORS 64
+#define MAX_BATCHES CLI_MAX_BATCHES
+#define MAX_TENSORS CLI_MAX_TENSORS
 #define DEFAULT_ID_RANGE 100
 #define INPUT_SEED 20240601u
 
@@ -37,15 +38,6 @@ static void help(FILE *f) {
             BENCH_TOP_LAYERS);
 }
 
-typedef struct {
-    const char *model, *json;
-    const char *inputs[MAX_TENSORS];
-    int n_inputs, batches[MAX_BATCHES], n_batches;
-    int warmup_ms, iterations, profile, id_range;
-    double duration_s;
-    infer_engine_options opt;
-} bench_args;
-
 static int parse_batches(const char *s, bench_args *a) {
     char buf[256];
     if (!s || strlen(s) >= sizeof buf) return -1;
@@ -57,7 +49,8 @@ static int parse_batches(const char *s, bench_args *a) {
     return a->n_batches ? 0 : -1;
 }
 
-static int parse(int argc, char **argv, bench_args *a) {
+int cli_parse_bench(int argc, char **argv, bench_args *a) {
+    memset(a, 0, sizeof *a);
     infer_engine_options_init(&a->opt);
     a->warmup_ms = 200;
     a->iterations = 10;
@@ -69,8 +62,7 @@ static int parse(int argc, char **argv, bench_args *a) {
         if (engine_opt < 0) return EXIT_USAGE;
         if (engine_opt > 0) continue;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            help(stdout);
-            exit(EXIT_OK);
+            return CLI_HELP;
         } else if (!strcmp(s, "--batch")) {
             if (a->n_batches || parse_batches(val, a))
                 return cli_usage_error("bench", "--batch takes N or a list like 1,8,32 (at most %d sizes)", MAX_BATCHES);
@@ -309,9 +301,9 @@ static void free_results(bench_result *r, int n) {
 
 int cmd_bench(int argc, char **argv) {
     bench_args a;
-    memset(&a, 0, sizeof a);
-    int rc = parse(argc, argv, &a);
-    if (rc != EXIT_OK) return rc;
+    int rc = cli_parse_bench(argc, argv, &a);
+    if (rc == CLI_HELP) help(stdout);
+    if (rc != EXIT_OK) return rc == CLI_HELP ? EXIT_OK : rc;
     infer_error err;
     infer_tensor files[MAX_TENSORS];
     int n_files = 0;

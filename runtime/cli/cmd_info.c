@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "cli_args.h"
 
 static void help(FILE *f) {
     fprintf(f,
@@ -69,34 +70,43 @@ static void print_engine(const infer_engine *e, int list_layers) {
     }
 }
 
-int cmd_info(int argc, char **argv) {
-    const char *path = NULL;
-    int batch = 1, list_layers = 0;
-    infer_engine_options opt;
-    infer_engine_options_init(&opt);
-    opt.device = INFER_DEVICE_CPU;
+int cli_parse_info(int argc, char **argv, info_args *a) {
+    memset(a, 0, sizeof *a);
+    a->batch = 1;
+    infer_engine_options_init(&a->opt);
+    a->opt.device = INFER_DEVICE_CPU;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            help(stdout);
-            return EXIT_OK;
+            return CLI_HELP;
         } else if (!strcmp(s, "--device")) {
-            if (cli_parse_device(val, &opt.device)) return cli_usage_error("info", "--device takes auto, cpu or cuda");
+            if (cli_parse_device(val, &a->opt.device)) return cli_usage_error("info", "--device takes auto, cpu or cuda");
             i++;
         } else if (!strcmp(s, "--batch")) {
-            if (cli_parse_int(val, 1, 1 << 20, &batch)) return cli_usage_error("info", "--batch takes a positive number");
+            if (cli_parse_int(val, 1, 1 << 20, &a->batch)) return cli_usage_error("info", "--batch takes a positive number");
             i++;
         } else if (!strcmp(s, "--layers")) {
-            list_layers = 1;
+            a->list_layers = 1;
         } else if (s[0] == '-') {
             return cli_usage_error("info", "unknown option '%s'", s);
-        } else if (!path) {
-            path = s;
+        } else if (!a->model) {
+            a->model = s;
         } else {
             return cli_usage_error("info", "one model at a time");
         }
     }
-    if (!path) return cli_usage_error("info", "no model file given");
+    if (!a->model) return cli_usage_error("info", "no model file given");
+    return EXIT_OK;
+}
+
+int cmd_info(int argc, char **argv) {
+    info_args a;
+    int parsed = cli_parse_info(argc, argv, &a);
+    if (parsed == CLI_HELP) help(stdout);
+    if (parsed != EXIT_OK) return parsed == CLI_HELP ? EXIT_OK : parsed;
+    const char *path = a.model;
+    int batch = a.batch, list_layers = a.list_layers;
+    infer_engine_options opt = a.opt;
 
     infer_error err;
     infer_model *m = NULL;

@@ -4,9 +4,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
+#include "cli_args.h"
 #include "../../loaders/npy.h"
 
-#define MAX_FILES 64
+#define MAX_FILES CLI_MAX_FILES
 
 static void help(FILE *f) {
     fprintf(f,
@@ -23,18 +24,8 @@ static void help(FILE *f) {
             "  -h, --help               this help\n");
 }
 
-typedef struct {
-    const char *model;
-    const char *inputs[MAX_FILES];
-    int n_inputs;
-    const char *outputs[MAX_FILES];
-    int n_outputs;
-    const char *out_dir;
-    int print;
-    infer_engine_options opt;
-} run_args;
-
-static int parse(int argc, char **argv, run_args *a) {
+int cli_parse_run(int argc, char **argv, run_args *a) {
+    memset(a, 0, sizeof *a);
     infer_engine_options_init(&a->opt);
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
@@ -43,8 +34,7 @@ static int parse(int argc, char **argv, run_args *a) {
         if (engine_opt < 0) return EXIT_USAGE;
         if (engine_opt > 0) continue;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            help(stdout);
-            exit(EXIT_OK);
+            return CLI_HELP;
         } else if (!strcmp(s, "-o") || !strcmp(s, "--output")) {
             while (i + 1 < argc && argv[i + 1][0] != '-' && a->n_outputs < MAX_FILES) a->outputs[a->n_outputs++] = argv[++i];
             if (!a->n_outputs) return cli_usage_error("run", "%s needs at least one file", s);
@@ -171,9 +161,9 @@ static int write_outputs(const run_args *a, const infer_model *model, const infe
 
 int cmd_run(int argc, char **argv) {
     run_args a;
-    memset(&a, 0, sizeof a);
-    int rc = parse(argc, argv, &a);
-    if (rc != EXIT_OK) return rc;
+    int rc = cli_parse_run(argc, argv, &a);
+    if (rc == CLI_HELP) help(stdout);
+    if (rc != EXIT_OK) return rc == CLI_HELP ? EXIT_OK : rc;
 
     infer_error err;
     infer_model *model = NULL;

@@ -1,0 +1,47 @@
+/* cli_args.h — the parsed command lines of `infer run`, `infer info` and `infer bench`. Parsing opens no file
+ * and runs nothing, so that it can be tested (and fuzzed) on its own. */
+#ifndef INFER_CLI_ARGS_H
+#define INFER_CLI_ARGS_H
+
+#include "infer.h"
+
+#define CLI_MAX_FILES 64   /* run: input and output files */
+#define CLI_MAX_TENSORS 64 /* bench: input files */
+#define CLI_MAX_BATCHES 16 /* bench: batch sizes */
+
+/* What a cli_parse_* returns besides EXIT_OK and EXIT_USAGE (whose reason it has printed): the command's
+ * --help was asked for; nothing was printed. */
+enum { CLI_HELP = 3 };
+
+typedef struct {
+    const char *model;
+    const char *inputs[CLI_MAX_FILES];
+    int n_inputs;
+    const char *outputs[CLI_MAX_FILES];
+    int n_outputs;
+    const char *out_dir;
+    int print;
+    infer_engine_options opt;
+} run_args;
+
+typedef struct {
+    const char *model;
+    int batch, list_layers;
+    infer_engine_options opt;
+} info_args;
+
+typedef struct {
+    const char *model, *json;
+    const char *inputs[CLI_MAX_TENSORS];
+    int n_inputs, batches[CLI_MAX_BATCHES], n_batches;
+    int warmup_ms, iterations, profile, id_range;
+    double duration_s;
+    infer_engine_options opt;
+} bench_args;
+
+/* argv[0] is the command's name ("run", ...), as cmd_run and the others receive it. */
+int cli_parse_run(int argc, char **argv, run_args *a);
+int cli_parse_info(int argc, char **argv, info_args *a);
+int cli_parse_bench(int argc, char **argv, bench_args *a);
+
+#endif
