@@ -148,9 +148,12 @@ static infer_status decode_pool(const attr_ctx *c, int is_max, pool2d_params *p)
     p->count_include_pad = 1;
     if (!is_max) TRY(get_small(c, "count_include_pad", OPTIONAL, 1, 0, 1, &p->count_include_pad));
     for (int i = 0; i < 2; i++) {
-        int extent = (p->kernel[i] - 1) * p->dilation[i] + 1; /* PyTorch: padding at most half the window */
-        if (p->padding[i] > extent / 2)
-            return bad(c, "padding", "(%d) must be at most half the window (%d)", p->padding[i], extent);
+        int64_t extent = (int64_t)(p->kernel[i] - 1) * p->dilation[i] + 1; /* both <= BIG: no overflow */
+        if (extent > BIG)
+            return bad(c, is_max ? "dilation" : "kernel", "gives a window of %lld (kernel %d, dilation %d), above %d",
+                       (long long)extent, p->kernel[i], p->dilation[i], BIG);
+        if (p->padding[i] > extent / 2) /* PyTorch: padding at most half the window */
+            return bad(c, "padding", "(%d) must be at most half the window (%lld)", p->padding[i], (long long)extent);
     }
     return INFER_OK;
 }

@@ -312,6 +312,12 @@ static infer_status shape_adaptive_pool(const shape_ctx *c) {
     TRY(need_f32(c, 0, "input"));
     if (x->ndim != 4) return FAIL(c, "input %s must be 4-D [N,C,H,W]", D(x));
     const int *size = c->n->p.adaptive_pool.output_size;
+    for (int i = 0; i < 2; i++) { /* the kernel's bin bounds compute (output index + 1) * input size */
+        int64_t bound;
+        if (__builtin_mul_overflow((int64_t)size[i] + 1, x->dims[2 + i], &bound))
+            return fail_as(c, INFER_ERR_FORMAT, "attribute 'output_size' (%d,%d) with input %s overflows 64 bits",
+                           size[0], size[1], D(x));
+    }
     int64_t y[4] = { x->dims[0], x->dims[1], size[0], size[1] };
     set_out(c, 0, INFER_F32, 4, y);
     return INFER_OK;

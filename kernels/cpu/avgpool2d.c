@@ -13,10 +13,14 @@ static inline __attribute__((always_inline)) void pool_row(const pool2d_job *job
     int64_t h0 = oh * p->stride[0] - p->padding[0];
     int64_t h1 = h0 + p->kernel[0] < job->h + p->padding[0] ? h0 + p->kernel[0] : job->h + p->padding[0];
     int64_t rows_padded = h1 - h0, hs = h0 > 0 ? h0 : 0, he = h1 < job->h ? h1 : job->h;
+    /* Only the columns of taps that fall on the input for some ow < job->ow: the work is bounded by the input. */
+    int64_t kw0 = p->padding[1] - sw * (job->ow - 1), kw1 = job->w + p->padding[1];
+    if (kw0 < 0) kw0 = 0;
+    if (kw1 > p->kernel[1]) kw1 = p->kernel[1];
     for (int64_t ow = 0; ow < job->ow; ow++) y[ow] = 0.0f;
     for (int64_t ih = hs; ih < he; ih++) {
         const float *xr = x + ih * job->w;
-        for (int64_t kw = 0; kw < p->kernel[1]; kw++) {
+        for (int64_t kw = kw0; kw < kw1; kw++) {
             int64_t off = kw - p->padding[1]; /* input column of output column 0 */
             int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
             int64_t hi = off >= job->w ? 0 : (job->w - 1 - off) / sw + 1;

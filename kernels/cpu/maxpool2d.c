@@ -8,13 +8,20 @@
 static inline __attribute__((always_inline)) void pool_row(const pool2d_job *job, const float *x, int64_t oh,
                                                            float *y) {
     const pool2d_params *p = job->p;
-    int64_t sw = p->stride[1];
+    int64_t sw = p->stride[1], dh = p->dilation[0], dw = p->dilation[1], top = oh * p->stride[0] - p->padding[0];
+    /* Only the taps that fall on the input, so that the work is bounded by the input, whatever the window:
+     * rows top + kh*dh in [0, h); columns kw*dw - padding + sw*ow in [0, w) for some ow < job->ow. */
+    int64_t kh0 = top < 0 ? (-top + dh - 1) / dh : 0, kh1 = top >= job->h ? 0 : (job->h - 1 - top) / dh + 1;
+    int64_t reach = p->padding[1] - sw * (job->ow - 1);
+    int64_t kw0 = reach > 0 ? (reach + dw - 1) / dw : 0, kw1 = (job->w - 1 + p->padding[1]) / dw + 1;
+    if (kh1 > p->kernel[0]) kh1 = p->kernel[0];
+    if (kw1 > p->kernel[1]) kw1 = p->kernel[1];
     for (int64_t ow = 0; ow < job->ow; ow++) y[ow] = -INFINITY;
-    for (int64_t kh = 0; kh < p->kernel[0]; kh++) {
-        int64_t ih = oh * p->stride[0] - p->padding[0] + kh * p->dilation[0];
+    for (int64_t kh = kh0; kh < kh1; kh++) {
+        int64_t ih = top + kh * dh;
         if (ih < 0 || ih >= job->h) continue;
         const float *xr = x + ih * job->w;
-        for (int64_t kw = 0; kw < p->kernel[1]; kw++) {
+        for (int64_t kw = kw0; kw < kw1; kw++) {
             int64_t off = kw * p->dilation[1] - p->padding[1]; /* input column of output column 0 */
             /* output columns whose input column off + sw*ow is inside the row: [lo, hi) */
             int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;

@@ -107,8 +107,14 @@ static void mutate_structure(uint8_t *d, size_t size, uint64_t *seed) {
                 double f = (double)interesting(seed) * (next(seed) % 2 ? 1.0 : 0.5);
                 memcpy(e + IFG_A_VALUE, &f, 8);
             } else if ((type == IFG_ATTR_INTS || type == IFG_ATTR_FLOATS) && count) {
-                uint8_t *v = entry_of(d, size, IFG_SEC_VALUES, ifg_get_u64(e + IFG_A_VALUE) + next(seed) % count, 8);
-                if (v) ifg_put_u64(v, (uint64_t)interesting(seed));
+                /* one element, or all of them (kernel 2^30 x 2^30) */
+                int64_t value = interesting(seed);
+                uint64_t first = ifg_get_u64(e + IFG_A_VALUE), one = next(seed) % 2;
+                for (uint64_t k = one ? next(seed) % count : 0; k < count && k < 16; k++) {
+                    uint8_t *v = entry_of(d, size, IFG_SEC_VALUES, first + k, 8);
+                    if (v) ifg_put_u64(v, (uint64_t)value);
+                    if (one) break;
+                }
             }
         }
         break;
