@@ -10,10 +10,11 @@
 #include "infer.h"
 #include "../../loaders/ifg_internal.h"
 
-/* Declared activations above this many bytes at batch 1 are not built: what they would allocate is what the
- * file asks for, not a bug. */
-#define MAX_ACTIVATION_BYTES ((uint64_t)32 << 20)
-#define MAX_RUN_BYTES ((uint64_t)64 << 20)
+/* Models whose declared activations take more than this at batch 1 are not built: what they allocate and the
+ * time their kernels take is what the file asks for, not a bug (1 MiB of activations with 16 KiB of weights
+ * runs in well under a second). */
+#define MAX_ACTIVATION_BYTES ((uint64_t)1 << 20)
+#define MAX_RUN_BYTES ((uint64_t)16 << 20)
 
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 
