@@ -118,6 +118,8 @@ $(BUILD)/fuzz_cli: tests/fuzz/fuzz_cli.c $(FUZZ_CLI_OBJ) $(LIB)
 $(BUILD)/make_seeds: tests/fuzz/make_seeds.c $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+-include $(wildcard $(BUILD)/fuzz_*.d $(BUILD)/make_seeds.d)
+
 $(BUILD)/fuzz-seeds/.done: $(BUILD)/make_seeds
 	rm -rf $(BUILD)/fuzz-seeds
 	$(BUILD)/make_seeds $(BUILD)/fuzz-seeds
