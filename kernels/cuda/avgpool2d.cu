@@ -9,17 +9,17 @@ __global__ void avgpool_kernel(const T *x, T *y, int64_t nc, int h, int w, int o
         int64_t p = i / ((int64_t)ow * oh);
         const T *xp = x + p * h * w;
         /* as at::native avg_pool2d: the window clipped to the padded input gives the divisor with padding */
-        int hs = oy * sh - ph, ws = ox * sw - pw;
-        int he = min(hs + kh, h + ph), we = min(ws + kw, w + pw);
-        int pool = (he - hs) * (we - ws);
-        hs = max(hs, 0);
-        ws = max(ws, 0);
-        he = min(he, h);
-        we = min(we, w);
+        int64_t hs = (int64_t)oy * sh - ph, ws = (int64_t)ox * sw - pw; /* 64 bits: windows reach 2^30 */
+        int64_t he = min(hs + kh, (int64_t)h + ph), we = min(ws + kw, (int64_t)w + pw);
+        int64_t pool = (he - hs) * (we - ws);
+        hs = max(hs, (int64_t)0);
+        ws = max(ws, (int64_t)0);
+        he = min(he, (int64_t)h);
+        we = min(we, (int64_t)w);
         float s = 0.0f;
-        for (int iy = hs; iy < he; iy++)
-            for (int ix = ws; ix < we; ix++) s += ldf(xp, (int64_t)iy * w + ix);
-        int div = include_pad ? pool : (he - hs) * (we - ws);
+        for (int64_t iy = hs; iy < he; iy++)
+            for (int64_t ix = ws; ix < we; ix++) s += ldf(xp, iy * w + ix);
+        int64_t div = include_pad ? pool : (he - hs) * (we - ws);
         stf(y, i, div > 0 ? s / (float)div : 0.0f);
     }
 }

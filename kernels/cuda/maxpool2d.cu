@@ -9,11 +9,15 @@ __global__ void maxpool_kernel(const T *x, T *y, int64_t nc, int h, int w, int o
         int64_t p = i / ((int64_t)ow * oh);
         const T *xp = x + p * h * w;
         float m = -INFINITY;
-        for (int ky = 0; ky < kh; ky++) {
-            int iy = oy * sh - ph + ky * dh;
+        /* only the taps on the input: the work is bounded by the input, whatever the window */
+        int64_t top = (int64_t)oy * sh - ph, left = (int64_t)ox * sw - pw;
+        int64_t ky0 = top < 0 ? (-top + dh - 1) / dh : 0, ky1 = top >= h ? 0 : (h - 1 - top) / dh + 1;
+        int64_t kx0 = left < 0 ? (-left + dw - 1) / dw : 0, kx1 = left >= w ? 0 : (w - 1 - left) / dw + 1;
+        for (int64_t ky = ky0; ky < ky1 && ky < kh; ky++) {
+            int64_t iy = top + ky * dh;
             if (iy < 0 || iy >= h) continue;
-            for (int kx = 0; kx < kw; kx++) {
-                int ix = ox * sw - pw + kx * dw;
+            for (int64_t kx = kx0; kx < kx1 && kx < kw; kx++) {
+                int64_t ix = left + kx * dw;
                 if (ix < 0 || ix >= w) continue;
                 float v = ldf(xp, (int64_t)iy * w + ix);
                 if (v > m || v != v) m = v;
