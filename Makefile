@@ -95,8 +95,10 @@ sanitize:
 # ---- fuzzing: libFuzzer targets (clang, ASan + UBSan, CPU only) in build-fuzz/, docs/FUZZING.md -----------
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
+# clang ignores GCC's target pragmas (lstm.c's wide variants compile for the baseline ISA here) and warns of
+# the vector ABI of the per-ISA helpers; both are harmless for fuzzing.
 FUZZ_OPT := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
-            -Wno-psabi
+            -Wno-psabi -Wno-unknown-pragmas
 FUZZ_CLI_OBJ := $(filter-out %/main.o,$(CLI_OBJ))
 
 fuzz:
