@@ -290,6 +290,41 @@ static void elementwise(void) {
     save(w, "elementwise");
 }
 
+/* What the graph passes rewrite: conv -> batchnorm (folded) -> add of a residual -> relu, a depthwise conv
+ * -> hardswish, linear -> sigmoid (fused into the epilogues). */
+static void fusion(void) {
+    ifg_writer *w = begin();
+    uint32_t x = act(w, "x", INFER_F32, DIMS(-1, 3, 6, 20));
+    uint32_t cw = cst(w, "cw", INFER_F32, DIMS(3, 3, 3, 3)), dw = cst(w, "dw", INFER_F32, DIMS(3, 1, 3, 3));
+    uint32_t g = cst(w, "+g", INFER_F32, DIMS(3)), b = cst(w, "b", INFER_F32, DIMS(3));
+    uint32_t mu = cst(w, "m", INFER_F32, DIMS(3)), var = cst(w, "+v", INFER_F32, DIMS(3));
+    uint32_t fw = cst(w, "fw", INFER_F32, DIMS(4, 360)), fb = cst(w, "fb", INFER_F32, DIMS(4));
+    uint32_t c = act(w, "c", INFER_F32, DIMS(-1, 3, 6, 20)), n = act(w, "n", INFER_F32, DIMS(-1, 3, 6, 20));
+    uint32_t s = act(w, "s", INFER_F32, DIMS(-1, 3, 6, 20)), r = act(w, "r", INFER_F32, DIMS(-1, 3, 6, 20));
+    uint32_t d = act(w, "d", INFER_F32, DIMS(-1, 3, 6, 20)), h = act(w, "h", INFER_F32, DIMS(-1, 3, 6, 20));
+    uint32_t f = act(w, "f", INFER_F32, DIMS(-1, 360)), l = act(w, "l", INFER_F32, DIMS(-1, 4));
+    uint32_t y = act(w, "y", INFER_F32, DIMS(-1, 4));
+    node(w, OP_CONV2D, "conv", IDS(x, cw), IDS(c));
+    ifg_writer_attr_ints(w, "padding", INTS(1, 1));
+    node(w, OP_BATCHNORM, "bn", IDS(c, g, b, mu, var), IDS(n));
+    node(w, OP_BINARY, "residual", IDS(n, x), IDS(s));
+    ifg_writer_attr_int(w, "kind", BIN_ADD);
+    node(w, OP_ACTIVATION, "relu", IDS(s), IDS(r));
+    ifg_writer_attr_int(w, "kind", ACT_RELU);
+    node(w, OP_CONV2D, "depthwise", IDS(r, dw), IDS(d));
+    ifg_writer_attr_ints(w, "padding", INTS(1, 1));
+    ifg_writer_attr_int(w, "groups", 3);
+    node(w, OP_ACTIVATION, "hardswish", IDS(d), IDS(h));
+    ifg_writer_attr_int(w, "kind", ACT_HARDSWISH);
+    node(w, OP_RESHAPE, "flatten", IDS(h), IDS(f));
+    ifg_writer_attr_ints(w, "shape", INTS(-1, 360));
+    node(w, OP_LINEAR, "fc", IDS(f, fw, fb), IDS(l));
+    node(w, OP_ACTIVATION, "sigmoid", IDS(l), IDS(y));
+    ifg_writer_attr_int(w, "kind", ACT_SIGMOID);
+    ifg_writer_graph(w, IDS(x), IDS(y));
+    save(w, "fusion");
+}
+
 /* linear with a residual and a fused activation, attributes of every type, and metadata. */
 static void attributes(void) {
     ifg_writer *w = begin();
@@ -398,6 +433,7 @@ int main(int argc, char **argv) {
     sequence();
     shapes();
     elementwise();
+    fusion();
     attributes();
     npy_seeds();
     cli_seeds();
