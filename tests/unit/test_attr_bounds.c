@@ -98,3 +98,85 @@ Test(attr_bounds, adaptive_pool_bin_bounds_overflow_refused) {
                                         "with input [1,1,1099511627776,1] overflows 64 bits");
     infer_model_free(m);
 }
+
+/* conv2d with dilation and padding 2^30 over a 1x1 input: legal (one output, from the kernel's centre tap),
+ * computed in 64 bits. */
+Test(attr_bounds, conv_huge_dilation_and_padding_runs) {
+    const float w[9] = { 0.5f, -1.0f, 2.0f, 3.0f, 0.25f, -4.0f, 5.0f, 6.0f, -7.0f };
+    const int64_t big[2] = { 1 << 30, 1 << 30 };
+    ifg_writer *wr = tw_new();
+    uint32_t x = tw_act(wr, "x", INFER_F32, DIMS(1, 1, 1, 1)), wt = tw_const(wr, "w", INFER_F32, DIMS(1, 1, 3, 3), w);
+    uint32_t y = tw_act(wr, "y", INFER_F32, DIMS(1, 1, 1, 1));
+    tw_node(wr, OP_CONV2D, "conv", TW_IDS(x, wt), TW_IDS(y));
+    ifg_writer_attr_ints(wr, "dilation", big, 2);
+    ifg_writer_attr_ints(wr, "padding", big, 2);
+    tw_graph(wr, TW_IDS(x), TW_IDS(y));
+    infer_model *m = model_from_writer(wr);
+    for (int optimize = 0; optimize <= 1; optimize++) {
+        infer_engine *e = engine_ok(m, 1, optimize, 1);
+        float xv = 3.0f;
+        infer_tensor in = model_input(m, 0, 1, &xv), out;
+        infer_error err;
+        cr_assert_eq(infer_engine_run(e, &in, 1, &out, 1, &err), INFER_OK, "%s", err.message);
+        cr_assert_float_eq(((const float *)out.data)[0], 0.75f, 1e-6f, "got %g", ((const float *)out.data)[0]);
+        infer_engine_destroy(e);
+    }
+    infer_model_free(m);
+}
+
+/* slice with start INT64_MIN, end INT64_MAX and step INT64_MAX: clamped before any arithmetic, one element. */
+Test(attr_bounds, slice_extreme_bounds_run) {
+    ifg_writer *wr = tw_new();
+    uint32_t x = tw_act(wr, "x", INFER_F32, DIMS(1, 5)), y = tw_act(wr, "y", INFER_F32, DIMS(1, 1));
+    tw_node(wr, OP_SLICE, "slice", TW_IDS(x), TW_IDS(y));
+    ifg_writer_attr_int(wr, "axis", -1);
+    ifg_writer_attr_int(wr, "start", INT64_MIN);
+    ifg_writer_attr_int(wr, "end", INT64_MAX);
+    ifg_writer_attr_int(wr, "step", INT64_MAX);
+    tw_graph(wr, TW_IDS(x), TW_IDS(y));
+    infer_model *m = model_from_writer(wr);
+    infer_engine *e = engine_ok(m, 1, 1, 1);
+    float xv[5] = { 7, 8, 9, 10, 11 };
+    infer_tensor in = model_input(m, 0, 1, xv), out;
+    infer_error err;
+    cr_assert_eq(infer_engine_run(e, &in, 1, &out, 1, &err), INFER_OK, "%s", err.message);
+    cr_assert_eq(((const float *)out.data)[0], 7.0f);
+    infer_engine_destroy(e);
+    infer_model_free(m);
+}
+
+/* A one-node model x [1,4] -> y (declared [1,4]) whose attribute is set by attr; must be refused. */
+static void expect_one_node_refused(op_code op, void (*attr)(ifg_writer *), infer_status status, const char *fragment) {
+    ifg_writer *wr = tw_new();
+    uint32_t x = tw_act(wr, "x", INFER_F32, DIMS(1, 4)), y = tw_act(wr, "y", INFER_F32, DIMS(1, 4));
+    tw_node(wr, op, "n", TW_IDS(x), TW_IDS(y));
+    attr(wr);
+    tw_graph(wr, TW_IDS(x), TW_IDS(y));
+    infer_model *m = model_from_writer(wr);
+    expect_refused(m, status, fragment);
+    infer_model_free(m);
+}
+
+static void reshape_overflowing(ifg_writer *w) {
+    const int64_t shape[3] = { (int64_t)1 << 62, 4, -1 };
+    ifg_writer_attr_ints(w, "shape", shape, 3);
+}
+static void expand_huge(ifg_writer *w) {
+    const int64_t shape[3] = { INT64_MAX, 1, 4 };
+    ifg_writer_attr_ints(w, "shape", shape, 3);
+}
+static void pool_window_above_bound(ifg_writer *w) {
+    const int64_t kernel[2] = { 1, (1 << 30) + 1 };
+    ifg_writer_attr_ints(w, "kernel", kernel, 2);
+}
+static void softmax_axis_far(ifg_writer *w) { ifg_writer_attr_int(w, "axis", INT64_MIN); }
+
+Test(attr_bounds, extreme_shape_attributes_refused) {
+    expect_one_node_refused(OP_RESHAPE, reshape_overflowing, INFER_ERR_SHAPE,
+                            "node 0 'n' (reshape): target shape [4611686018427387904,4,-1] overflows");
+    expect_one_node_refused(OP_EXPAND, expand_huge, INFER_ERR_SHAPE, "node 0 'n' (expand): output 0");
+    expect_one_node_refused(OP_MAXPOOL2D, pool_window_above_bound, INFER_ERR_FORMAT,
+                            "node 0 'n' (maxpool2d): attribute 'kernel' value 1 is 1073741825, must be in [1, 1073741824]");
+    expect_one_node_refused(OP_SOFTMAX, softmax_axis_far, INFER_ERR_FORMAT,
+                            "node 0 'n' (softmax): attribute 'axis' is -9223372036854775808, must be in [-8, 7]");
+}
