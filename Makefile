@@ -35,7 +35,7 @@ $(shell mkdir -p $(BUILD) && (echo "CUDA=$(CUDA) OPT=$(OPT)" | cmp -s - $(CONFIG
 CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all lib test unit golden sanitize demo clean deps help
+.PHONY: all lib test unit optest golden sanitize demo clean deps help
 all: $(LIB) infer $(EXAMPLES)
 lib: $(LIB)
 
@@ -65,6 +65,8 @@ UNIT_SRC += $(wildcard tests/cuda/*.c)
 endif
 UNIT_BIN := $(BUILD)/unit_tests
 GOLDEN_BIN := $(BUILD)/golden_check
+OPTEST_SRC := $(wildcard tests/ops/*.c)
+OPTEST_BIN := $(BUILD)/op_test
 
 $(UNIT_BIN): $(UNIT_SRC) tests/unit/testutil.h $(LIB)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) $(LIB) -lcriterion $(LDLIBS)
@@ -72,24 +74,33 @@ $(UNIT_BIN): $(UNIT_SRC) tests/unit/testutil.h $(LIB)
 $(GOLDEN_BIN): tests/golden/golden_check.c $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# The op test table (tests/ops): every case on the reference and every backend here (docs/TESTING.md).
+$(OPTEST_BIN): $(OPTEST_SRC) $(wildcard tests/ops/*.h) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(OPTEST_SRC) $(LIB) $(LDLIBS)
+
 # Skipped tests (GPU tests without a GPU) and failures are listed; passes are only counted.
 UNIT_RUN = set -o pipefail; $(1) --jobs 2 --verbose 2>&1 | grep -vE '^\[(RUN |PASS)\]|^\[====\] Running'
 
 unit: $(UNIT_BIN)
 	$(call UNIT_RUN,$(UNIT_BIN))
 
+optest: $(OPTEST_BIN)
+	$(OPTEST_BIN)
+
 golden: all $(GOLDEN_BIN)
 	tests/golden/run.sh $(BUILD)/golden
 
-test: all unit golden
+test: all unit optest golden
 	$(PYTHON) tests/converter/test_convert.py
 
 # ASan + UBSan build of the library and the C tests, in its own build folder.
 sanitize:
 	$(MAKE) BUILD=build-san LIB=build-san/libinfer.a CUDA=0 \
 	        OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	        LDLIBS="-fsanitize=address,undefined -lm -lpthread" build-san/unit_tests build-san/golden_check
+	        LDLIBS="-fsanitize=address,undefined -lm -lpthread" build-san/unit_tests build-san/golden_check \
+	        build-san/op_test
 	$(call UNIT_RUN,ASAN_OPTIONS=detect_leaks=1 build-san/unit_tests)
+	ASAN_OPTIONS=detect_leaks=1 build-san/op_test
 	GOLDEN_BIN=build-san/golden_check tests/golden/run.sh build/golden --no-cli
 
 deps:
@@ -103,7 +114,8 @@ clean:
 
 help:
 	@echo "make [CUDA=0|1] [CUDA_ARCH=...]   build libinfer.a, ./infer and examples"
-	@echo "make test                         unit tests, golden models against PyTorch, converter tests"
+	@echo "make test                         unit tests, the op test table, golden models against PyTorch, converter tests"
+	@echo "make optest                       the op test table on every backend here (build/op_test --help)"
 	@echo "make sanitize                     C tests under ASan + UBSan"
 	@echo "make demo                         install what is missing, build, convert and run a small model"
 
