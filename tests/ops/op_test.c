@@ -496,6 +496,12 @@ int main(int argc, char **argv) {
         }
     }
     rmdir(r->dir);
+    if (!r->opt.filter) /* every op of the format has rows */
+        for (int op = 1; op < OP_COUNT; op++)
+            if (op_get_info(op) && !r->op_cases[op]) {
+                printf("FAIL op %s: the table has no row for it\n", op_name(op));
+                r->failed++;
+            }
     print_summary(r);
     int status = r->failed ? 1 : r->cases ? 0 : 1;
     if (!r->cases) printf("no case matches --filter %s\n", r->opt.filter ? r->opt.filter : "");
