@@ -59,6 +59,8 @@ typedef struct {
     op_then then[OPC_MAX_THEN];
     const char *sweep;           /* NULL, or an int attribute run at every value of [sweep_from, sweep_to] */
     int sweep_from, sweep_to;
+    int dynamic;                 /* 1: dim 0 of every activation is a dynamic batch (-1 in the file); engines are
+                                    built for the row's batch and run at it and at batch 1, in turns */
     infer_status expect;         /* INFER_OK, or the status every backend's run must give (then a fixed run) */
     double fp16_tol;             /* 0: the backend's; else the FP16 tolerance of this row (named reason in the row) */
     double flops;                /* 0: computed from the op; for --perf */

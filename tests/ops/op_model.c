@@ -106,15 +106,18 @@ static op_tensor bn_param(int p, int64_t c) {
     return t;
 }
 
-static uint32_t add_tensor(ifg_writer *w, const char *name, const op_tensor *t, uint64_t *s, int *failed) {
+static uint32_t add_tensor(ifg_writer *w, const char *name, const op_tensor *t, int dynamic, uint64_t *s, int *failed) {
     void *data = NULL;
     uint64_t bytes = 0;
+    int64_t dims[INFER_MAX_DIMS];
+    memcpy(dims, t->dims, sizeof dims);
+    if (dynamic && t->kind == OPT_INPUT && t->ndim > 0) dims[0] = -1;
     if (t->kind == OPT_CONST) {
         data = make_data(t, s);
         if (!data) *failed = 1;
         bytes = (uint64_t)count_of(t) * infer_dtype_size(t->dtype);
     }
-    uint32_t id = ifg_writer_tensor(w, name, t->dtype, t->ndim, t->dims, data, bytes);
+    uint32_t id = ifg_writer_tensor(w, name, t->dtype, t->ndim, dims, data, bytes);
     free(data);
     if (id == IFG_NONE) *failed = 1;
     return id;
@@ -141,11 +144,11 @@ static uint32_t add_then(ifg_writer *w, const op_instance *ci, uint32_t y, uint6
         const op_then *t = &row->then[k];
         char name[32];
         snprintf(name, sizeof name, "then%d", k);
-        uint32_t out = add_tensor(w, name, yt, s, failed);
+        uint32_t out = add_tensor(w, name, yt, row->dynamic, s, failed);
         if (t->kind == THEN_RESIDUAL) {
             op_tensor r = residual_of(yt);
             snprintf(name, sizeof name, "residual%d", k);
-            uint32_t rid = add_tensor(w, name, &r, s, failed);
+            uint32_t rid = add_tensor(w, name, &r, row->dynamic, s, failed);
             inputs[(*n_inputs)++] = rid;
             ifg_writer_node(w, OP_BINARY, "then_add", (const uint32_t[]){ y, rid }, 2, &out, 1);
             ifg_writer_attr_int(w, "kind", BIN_ADD);
@@ -154,7 +157,7 @@ static uint32_t add_then(ifg_writer *w, const op_instance *ci, uint32_t y, uint6
             for (int i = 0; i < 4; i++) {
                 op_tensor bt = bn_param(i, yt->dims[1]);
                 snprintf(name, sizeof name, "bn%d_%d", k, i);
-                p[1 + i] = add_tensor(w, name, &bt, s, failed);
+                p[1 + i] = add_tensor(w, name, &bt, row->dynamic, s, failed);
             }
             ifg_writer_node(w, OP_BATCHNORM, "then_batchnorm", p, 5, &out, 1);
             ifg_writer_attr_float(w, "eps", 1e-5);
@@ -188,13 +191,13 @@ infer_status op_model_save(const op_instance *ci, const char *path, infer_error 
             continue;
         }
         uint64_t ts = s ^ (uint64_t)(k + 1) * 0xA24BAED4963EE407ull; /* constants: their own stream */
-        in[k] = add_tensor(w, name, &row->in[k], &ts, &failed);
+        in[k] = add_tensor(w, name, &row->in[k], row->dynamic, &ts, &failed);
         if (row->in[k].kind == OPT_INPUT) inputs[n_inputs++] = in[k];
     }
     for (int k = 0; k < n_out; k++) {
         char name[32];
         snprintf(name, sizeof name, "y%d", k);
-        outputs[k] = out[k] = add_tensor(w, name, &row->out[k], &s, &failed);
+        outputs[k] = out[k] = add_tensor(w, name, &row->out[k], row->dynamic, &s, &failed);
     }
     ifg_writer_node(w, row->op, "op", in, (uint32_t)n_in, out, (uint32_t)n_out);
     add_attrs(w, ci);

@@ -156,8 +156,9 @@ static int copy_outputs(const infer_tensor *out, int n, outputs_copy *c) {
     return 0;
 }
 
-static void engine_options(const runner *r, const backend_desc *b, infer_engine_options *o) {
+static void engine_options(const runner *r, const backend_desc *b, int max_batch, infer_engine_options *o) {
     infer_engine_options_init(o);
+    o->max_batch = max_batch;
     o->device = b->device;
     o->precision = b->precision;
     o->cpu_isa = b->isa;
@@ -171,9 +172,21 @@ typedef struct {
     const op_instance *ci;
     infer_model *model;
     op_inputs in;
-    outputs_copy ref;
     int n_out;
+    int n_batches;              /* 1, or 2 for a dynamic row: its batch, then 1 */
+    int64_t batch[2];
+    outputs_copy ref[2];        /* the reference's outputs at each batch */
 } case_run;
+
+/* The good inputs at batch index bi: views of the same data (a smaller batch is a prefix). */
+static void inputs_at(const case_run *c, int bi, infer_tensor *v) {
+    for (int i = 0; i < c->in.n; i++) {
+        v[i] = c->in.good[i];
+        if (c->ci->row->dynamic && v[i].ndim > 0) v[i].dims[0] = c->batch[bi];
+    }
+}
+
+static int max_batch_of(const case_run *c) { return c->ci->row->dynamic ? (int)c->batch[0] : 0; }
 
 static void case_fail(case_run *c, const char *backend, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void case_fail(case_run *c, const char *backend, const char *fmt, ...) {
@@ -191,6 +204,7 @@ static int run_reference(case_run *c) {
     infer_engine_options o;
     infer_engine_options_init(&o);
     o.device = INFER_DEVICE_CPU;
+    o.max_batch = max_batch_of(c);
     o.cpu_isa = INFER_CPU_ISA_SCALAR;
     o.threads = 1;
     o.optimize = 0;
@@ -208,18 +222,22 @@ static int run_reference(case_run *c) {
             goto done;
         }
     }
-    s = infer_engine_run(e, c->in.good, c->in.n, out, c->n_out, &err);
-    if (s != INFER_OK) {
-        case_fail(c, "reference", "run: %s", err.message);
-        goto done;
-    }
-    if (copy_outputs(out, c->n_out, &c->ref)) {
-        case_fail(c, "reference", "out of memory");
-        goto done;
-    }
-    if (!finite_outputs(&c->ref)) {
-        case_fail(c, "reference", "an output is not finite: the row's data or attributes are wrong");
-        goto done;
+    for (int bi = 0; bi < c->n_batches; bi++) {
+        infer_tensor in[OPC_MAX_IN + OPC_MAX_THEN];
+        inputs_at(c, bi, in);
+        s = infer_engine_run(e, in, c->in.n, out, c->n_out, &err);
+        if (s != INFER_OK) {
+            case_fail(c, "reference", "run at batch %lld: %s", (long long)c->batch[bi], err.message);
+            goto done;
+        }
+        if (copy_outputs(out, c->n_out, &c->ref[bi])) {
+            case_fail(c, "reference", "out of memory");
+            goto done;
+        }
+        if (!finite_outputs(&c->ref[bi])) {
+            case_fail(c, "reference", "an output is not finite: the row's data or attributes are wrong");
+            goto done;
+        }
     }
     ok = 1;
 done:
@@ -261,7 +279,7 @@ static double run_backend(case_run *c, int bi) {
     const backend_desc *b = &backends[bi];
     const op_case *row = c->ci->row;
     infer_engine_options o;
-    engine_options(c->r, b, &o);
+    engine_options(c->r, b, max_batch_of(c), &o);
     infer_engine *e = NULL;
     infer_error err;
     if (infer_engine_create(c->model, &o, &e, &err) != INFER_OK) return case_fail(c, b->name, "engine: %s", err.message), -1;
@@ -275,22 +293,27 @@ static double run_backend(case_run *c, int bi) {
         case_fail(c, b->name, "run with bad data gave %s, expected %s", infer_status_name(s), infer_status_name(row->expect));
         worst = -1;
     }
-    for (int run = 0; worst >= 0 && run < b->runs; run++) {
-        if (infer_engine_run(e, c->in.good, c->in.n, out, c->n_out, &err) != INFER_OK) {
-            case_fail(c, b->name, "run %d: %s", run + 1, err.message);
+    for (int run = 0; worst >= 0 && run < b->runs * c->n_batches; run++) {
+        int at = run % c->n_batches;
+        const outputs_copy *ref = &c->ref[at];
+        infer_tensor in[OPC_MAX_IN + OPC_MAX_THEN];
+        inputs_at(c, at, in);
+        if (infer_engine_run(e, in, c->in.n, out, c->n_out, &err) != INFER_OK) {
+            case_fail(c, b->name, "run %d (batch %lld): %s", run + 1, (long long)c->batch[at], err.message);
             worst = -1;
             break;
         }
         for (int k = 0; k < c->n_out; k++) {
             char why[256] = "";
-            double er = output_error(&out[k], &c->ref.t[k], why, sizeof why);
-            double limit = is_float(c->ref.t[k].dtype) ? tol : 0;
+            double er = output_error(&out[k], &ref->t[k], why, sizeof why);
+            double limit = is_float(ref->t[k].dtype) ? tol : 0;
             if (!(er <= limit)) {
-                case_fail(c, b->name, "run %d, output %d: %s (tolerance %g)", run + 1, k, why, limit);
+                case_fail(c, b->name, "run %d (batch %lld), output %d: %s (tolerance %g)", run + 1,
+                          (long long)c->batch[at], k, why, limit);
                 worst = -1;
                 break;
             }
-            if (is_float(c->ref.t[k].dtype) && er > worst) worst = er;
+            if (is_float(ref->t[k].dtype) && er > worst) worst = er;
         }
     }
     if (worst >= 0 && c->r->opt.perf) time_backend(c, e, b);
@@ -308,7 +331,9 @@ static int inputs_intact(case_run *c, const op_inputs *saved) {
 }
 
 static void run_case(runner *r, const op_instance *ci) {
-    case_run c = { r, ci, NULL, { 0 }, { 0 }, 0 };
+    case_run c = { .r = r, .ci = ci, .n_batches = 1 };
+    c.batch[0] = ci->row->in[0].dims[0];
+    if (ci->row->dynamic) c.batch[c.n_batches++] = 1;
     char path[96];
     snprintf(path, sizeof path, "%s/case.ifg", r->dir);
     infer_error err;
@@ -344,7 +369,8 @@ static void run_case(runner *r, const op_instance *ci) {
 done:
     op_inputs_free(&saved);
     op_inputs_free(&c.in);
-    outputs_free(&c.ref);
+    outputs_free(&c.ref[0]);
+    outputs_free(&c.ref[1]);
     infer_model_free(c.model);
 }
 
@@ -381,7 +407,7 @@ static void probe_backends(runner *r) {
         bs->selected = name_selected(r->opt.backend, backends[bi].name);
         if (!bs->selected) continue;
         infer_engine_options o;
-        engine_options(r, &backends[bi], &o);
+        engine_options(r, &backends[bi], 0, &o);
         infer_engine *e = NULL;
         infer_status s = infer_engine_create(m, &o, &e, &err);
         infer_engine_destroy(e);
