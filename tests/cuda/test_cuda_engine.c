@@ -7,7 +7,6 @@
 #include <unistd.h>
 #include "cuda_testutil.h"
 #include "../../loaders/ifg.h"
-#include "../../graph/ops.h"
 
 static uint32_t tens(ifg_writer *w, const char *name, infer_dtype dt, int nd, const int64_t *d, const void *data) {
     uint64_t bytes = 0;

@@ -483,6 +483,7 @@ static int case_selected(const options *o, const op_instance *ci) {
 }
 
 int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* a run cut off by a deadline keeps every line it printed */
     runner *r = calloc(1, sizeof *r);
     if (!r || parse_args(argc, argv, &r->opt)) return usage(stderr), 2;
     for (int op = 0; op < OP_COUNT; op++)
