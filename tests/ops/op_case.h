@@ -63,7 +63,6 @@ typedef struct {
                                     built for the row's batch and run at it and at batch 1, in turns */
     infer_status expect;         /* INFER_OK, or the status every backend's run must give (then a fixed run) */
     double fp16_tol;             /* 0: the backend's; else the FP16 tolerance of this row (named reason in the row) */
-    double flops;                /* 0: computed from the op; for --perf */
 } op_case;
 
 extern const op_case op_cases[];

@@ -35,6 +35,7 @@ typedef struct {
     const char *filter;   /* NULL: every case */
     const char *backend;  /* NULL: every backend; else names or prefixes, comma-separated */
     int perf, perf_runs, threads, verbose, list;
+    int require;          /* a skipped backend is a failure (on a machine that must have it) */
 } options;
 
 typedef struct {
@@ -323,14 +324,15 @@ static void probe_backends(runner *r) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: op_test [--filter TEXT] [--backend NAME[,NAME...]] [--perf] [--runs N] [--threads N]\n"
-               "               [--verbose] [--list]\n"
+    fprintf(f, "usage: op_test [--filter TEXT] [--backend NAME[,NAME...]] [--require] [--perf] [--runs N]\n"
+               "               [--threads N] [--verbose] [--list]\n"
                "Runs every case of the op test table through the reference (scalar CPU kernels, unoptimized,\n"
                "one thread) and every backend here; prints FAIL and SKIP lines, the worst error per op and\n"
                "backend, and 'N passed, N failed, N skipped'. Exit status 1 when a case failed.\n"
                "  --filter TEXT    only cases whose name contains TEXT (an op name selects its cases)\n"
                "  --backend NAMES  cpu-scalar, cpu-avx2, cpu-avx512, cuda-fp32, cuda-tf32, cuda-fp16, or a\n"
                "                   prefix before '-' (cpu, cuda)\n"
+               "  --require        a backend skipped here is a failure (exit status 1)\n"
                "  --perf           also time each case per backend: the median of --runs runs (default 20)\n"
                "  --threads N      CPU threads of the backends (default 3; with --perf, every core)\n"
                "  --verbose        every case and its error per backend\n"
@@ -345,6 +347,7 @@ static int parse_args(int argc, char **argv, options *o) {
         if (!strcmp(a, "--perf")) o->perf = 1;
         else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) o->verbose = 1;
         else if (!strcmp(a, "--list")) o->list = 1;
+        else if (!strcmp(a, "--require")) o->require = 1;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout), exit(0), 0;
         else if (v && !strcmp(a, "--filter")) o->filter = argv[++i];
         else if (v && !strcmp(a, "--backend")) o->backend = argv[++i];
@@ -432,7 +435,8 @@ int main(int argc, char **argv) {
                 r->failed++;
             }
     print_summary(r);
-    int status = r->failed ? 1 : r->cases ? 0 : 1;
+    int status = r->failed || (r->opt.require && r->skipped) ? 1 : r->cases ? 0 : 1;
+    if (r->opt.require && r->skipped) printf("--require: %d skipped\n", r->skipped);
     if (!r->cases) printf("no case matches --filter %s\n", r->opt.filter ? r->opt.filter : "");
     free(r);
     return status;
