@@ -36,6 +36,7 @@ typedef struct {
     const char *backend;  /* NULL: every backend; else names or prefixes, comma-separated */
     int perf, perf_runs, threads, verbose, list;
     int require;          /* a skipped backend is a failure (on a machine that must have it) */
+    double time_limit_s;  /* 0: none; else no case starts after this many seconds */
 } options;
 
 typedef struct {
@@ -48,9 +49,9 @@ typedef struct {
     options opt;
     char dir[64];         /* temporary folder for model files */
     backend_state be[N_BACKENDS];
-    int passed, failed, skipped, cases;
+    int passed, failed, skipped, cases, not_run;
     int op_cases[OP_COUNT];
-    double op_worst[OP_COUNT][N_BACKENDS]; /* worst float error per op and backend; -1: none run */
+    double op_worst[OP_COUNT][N_BACKENDS]; /* worst float error per op and backend */
 } runner;
 
 static double now_ms(void) {
@@ -324,8 +325,8 @@ static void probe_backends(runner *r) {
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: op_test [--filter TEXT] [--backend NAME[,NAME...]] [--require] [--perf] [--runs N]\n"
-               "               [--threads N] [--verbose] [--list]\n"
+    fprintf(f, "usage: op_test [--filter TEXT] [--backend NAME[,NAME...]] [--require] [--time-limit S] [--perf]\n"
+               "               [--runs N] [--threads N] [--verbose] [--list]\n"
                "Runs every case of the op test table through the reference (scalar CPU kernels, unoptimized,\n"
                "one thread) and every backend here; prints FAIL and SKIP lines, the worst error per op and\n"
                "backend, and 'N passed, N failed, N skipped'. Exit status 1 when a case failed.\n"
@@ -333,6 +334,7 @@ static void usage(FILE *f) {
                "  --backend NAMES  cpu-scalar, cpu-avx2, cpu-avx512, cuda-fp32, cuda-tf32, cuda-fp16, or a\n"
                "                   prefix before '-' (cpu, cuda)\n"
                "  --require        a backend skipped here is a failure (exit status 1)\n"
+               "  --time-limit S   start no case after S seconds; the cases left count as not run (exit status 1)\n"
                "  --perf           also time each case per backend: the median of --runs runs (default 20)\n"
                "  --threads N      CPU threads of the backends (default 3; with --perf, every core)\n"
                "  --verbose        every case and its error per backend\n"
@@ -351,7 +353,11 @@ static int parse_args(int argc, char **argv, options *o) {
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout), exit(0), 0;
         else if (v && !strcmp(a, "--filter")) o->filter = argv[++i];
         else if (v && !strcmp(a, "--backend")) o->backend = argv[++i];
-        else if (v && (!strcmp(a, "--runs") || !strcmp(a, "--threads"))) {
+        else if (v && !strcmp(a, "--time-limit")) {
+            char *end;
+            o->time_limit_s = strtod(argv[++i], &end);
+            if (*end || !(o->time_limit_s > 0)) return fprintf(stderr, "op_test: --time-limit takes seconds > 0, not '%s'\n", v), -1;
+        } else if (v && (!strcmp(a, "--runs") || !strcmp(a, "--threads"))) {
             char *end;
             long n = strtol(v, &end, 10);
             if (*end || n < 1 || n > 100000) return fprintf(stderr, "op_test: %s takes a positive number, not '%s'\n", a, v), -1;
@@ -391,8 +397,6 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* a run cut off by a deadline keeps every line it printed */
     runner *r = calloc(1, sizeof *r);
     if (!r || parse_args(argc, argv, &r->opt)) return usage(stderr), 2;
-    for (int op = 0; op < OP_COUNT; op++)
-        for (int bi = 0; bi < N_BACKENDS; bi++) r->op_worst[op][bi] = 0;
     if (r->opt.list) {
         for (int i = 0; i < op_case_count; i++) {
             const op_case *row = &op_cases[i];
@@ -419,25 +423,29 @@ int main(int argc, char **argv) {
         rmdir(r->dir);
         return 2;
     }
+    double start_ms = now_ms();
     for (int i = 0; i < op_case_count; i++) {
         const op_case *row = &op_cases[i];
         for (int v = row->sweep ? row->sweep_from : 0; v <= (row->sweep ? row->sweep_to : 0); v++) {
             op_instance ci;
             op_instance_init(&ci, row, v);
-            if (case_selected(&r->opt, &ci)) run_case(r, &ci);
+            if (!case_selected(&r->opt, &ci)) continue;
+            if (r->opt.time_limit_s > 0 && now_ms() - start_ms > r->opt.time_limit_s * 1e3) r->not_run++;
+            else run_case(r, &ci);
         }
     }
     rmdir(r->dir);
-    if (!r->opt.filter) /* every op of the format has rows */
+    if (!r->opt.filter && !r->not_run) /* every op of the format has rows */
         for (int op = 1; op < OP_COUNT; op++)
             if (op_get_info(op) && !r->op_cases[op]) {
                 printf("FAIL op %s: the table has no row for it\n", op_name(op));
                 r->failed++;
             }
-    print_summary(r);
-    int status = r->failed || (r->opt.require && r->skipped) ? 1 : r->cases ? 0 : 1;
-    if (r->opt.require && r->skipped) printf("--require: %d skipped\n", r->skipped);
-    if (!r->cases) printf("no case matches --filter %s\n", r->opt.filter ? r->opt.filter : "");
+    if (r->not_run) printf("FAIL --time-limit %g s: %d cases not run\n", r->opt.time_limit_s, r->not_run);
+    if (r->opt.require && r->skipped) printf("FAIL --require: %d skipped\n", r->skipped);
+    if (!r->cases) printf("FAIL no case matches --filter %s\n", r->opt.filter ? r->opt.filter : "");
+    print_summary(r); /* its last line is the count */
+    int status = r->failed || r->not_run || (r->opt.require && r->skipped) ? 1 : r->cases ? 0 : 1;
     free(r);
     return status;
 }
