@@ -82,6 +82,7 @@ extern const int op_case_count;
 #define XBAD(dt, hi, ...) OPC_T(OPT_INPUT, dt, GEN_BAD_ID, 0, hi, __VA_ARGS__)         /* ids, one out of range */
 #define WF(lo, hi, ...) OPC_T(OPT_CONST, INFER_F32, GEN_UNIFORM, lo, hi, __VA_ARGS__)   /* f32 constant */
 #define WI(dt, lo, hi, ...) OPC_T(OPT_CONST, dt, GEN_UNIFORM, lo, hi, __VA_ARGS__)      /* integer constant */
+#define WH(...) OPC_T(OPT_CONST, INFER_F16, GEN_UNIFORM, 0, 0, __VA_ARGS__)             /* f16 constant */
 #define X0F(lo, hi) { OPT_INPUT, INFER_F32, GEN_UNIFORM, lo, hi, 0, { 0 } }             /* 0-d f32 input */
 #define ABSENT { OPT_ABSENT, 0, 0, 0, 0, 0, { 0 } }
 #define Y(dt, ...) OPC_T(OPT_INPUT, dt, GEN_UNIFORM, 0, 0, __VA_ARGS__)                 /* declared output */
