@@ -393,6 +393,20 @@ const op_case op_cases[] = {
     { "unary u8 exp", OP_UNARY, { XI(U8, 0, 5, 33) }, { Y(F32, 33) }, { A_INT("kind", UN_EXP) } },
     { "unary bool sqrt", OP_UNARY, { XB(70, 17) }, { Y(F32, 17) }, { A_INT("kind", UN_SQRT) } },
 
+    /* ---- model-sized cases for --perf (checked like every row) ---- */
+    { "conv2d depthwise 32ch 112x112 relu6 (perf)", OP_CONV2D,
+      { XF(-1, 1, 1, 32, 112, 112), WF(-0.5, 0.5, 32, 1, 3, 3), WF(-0.5, 0.5, 32) }, { Y(F32, 1, 32, 112, 112) },
+      { A_INTS("padding", 1, 1), A_INT("groups", 32), A_INT("act", ACT_CLIP), A_FLOAT("act_min", 0), A_FLOAT("act_max", 6) } },
+    { "attention 128 tokens 12 heads (perf)", OP_ATTENTION,
+      { XF(-1, 1, 1, 128, 768), XF(-1, 1, 1, 128, 768), XF(-1, 1, 1, 128, 768) }, { Y(F32, 1, 128, 768) }, { A_INT("heads", 12) } },
+    { "layernorm 128x768 (perf)", OP_LAYERNORM, { XF(-1, 2, 1, 128, 768), WF(0.5, 1.5, 768), WF(-0.5, 0.5, 768) },
+      { Y(F32, 1, 128, 768) } },
+    { "softmax 12x128x128 (perf)", OP_SOFTMAX, { XF(-5, 5, 12, 128, 128) }, { Y(F32, 12, 128, 128) } },
+    { "lstm T32 B8 H128 (perf)", OP_LSTM,
+      { XF(-1, 1, 32, 8, 64), ABSENT, ABSENT, WF(-0.1, 0.1, 512, 64), WF(-0.1, 0.1, 512, 128), WF(-0.5, 0.5, 512),
+        WF(-0.5, 0.5, 512) },
+      { Y(F32, 32, 8, 128), Y(F32, 1, 8, 128), Y(F32, 1, 8, 128) }, { A_INT("hidden", 128), A_INT("layers", 1) } },
+
     /* ---- a dynamic batch: engines for batch 3 run at 3 and at 1 in turns (per-batch plans, graphs) ---- */
     { "conv2d dynamic batch residual relu", OP_CONV2D,
       { XF(-1, 1, 3, 8, 9, 9), WF(-0.5, 0.5, 8, 8, 3, 3), WF(-0.5, 0.5, 8), XF(-1, 1, 3, 8, 9, 9) }, { Y(F32, 3, 8, 9, 9) },
