@@ -19,6 +19,10 @@ OBJDIR  := $(BUILD)/obj-cuda$(CUDA)
 
 LIB_SRC := $(wildcard runtime/*.c graph/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
 CLI_SRC := $(wildcard runtime/cli/*.c)
+# `infer serve` (server/): HTTP with libmicrohttpd + jansson; gRPC (C++, from server/grpc_predict_v2.proto) with GRPC=1.
+GRPC    ?= 0
+SERVER_SRC := $(filter-out server/grpc_none.c,$(wildcard server/*.c))
+SERVER_LIBS := -lmicrohttpd -ljansson
 ifeq ($(CUDA),1)
 CFLAGS    += -DINFER_CUDA=1 -I$(CUDA_HOME)/include
 NVCCFLAGS += -std=c++17 -O3 -g -lineinfo $(CUDA_ARCH) -Iinclude -DINFER_CUDA=1 -Xcompiler -fPIC,-Wall -MMD -MP
@@ -32,7 +36,13 @@ LIB_OBJ := $(LIB_SRC:%.c=$(OBJDIR)/%.o) $(CU_SRC:%.cu=$(OBJDIR)/%.cu.o)
 # The build configuration, rewritten only when it changes, so that switching CUDA=0/1 relinks.
 CONFIG := $(BUILD)/config-$(notdir $(LIB)).txt
 $(shell mkdir -p $(BUILD) && (echo "CUDA=$(CUDA) OPT=$(OPT)" | cmp -s - $(CONFIG) || echo "CUDA=$(CUDA) OPT=$(OPT)" > $(CONFIG)))
-CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o) $(SERVER_SRC:%.c=$(OBJDIR)/%.o)
+ifeq ($(GRPC),1)
+include server/grpc.mk
+else
+CLI_OBJ += $(OBJDIR)/server/grpc_none.o
+endif
+INFER_BIN ?= infer
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
 .PHONY: all lib test unit golden sanitize demo clean deps help
@@ -43,8 +53,8 @@ $(LIB): $(LIB_OBJ) $(CONFIG)
 	@rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-infer: $(CLI_OBJ) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+$(INFER_BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(SERVER_LIBS) $(LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(LIB) include/infer.h
 	@mkdir -p $(dir $@)
