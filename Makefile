@@ -20,7 +20,7 @@ OBJDIR  := $(BUILD)/obj-cuda$(CUDA)
 LIB_SRC := $(wildcard runtime/*.c graph/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
 CLI_SRC := $(wildcard runtime/cli/*.c)
 # `infer serve` (server/): HTTP with libmicrohttpd + jansson; gRPC (C++, from server/grpc_predict_v2.proto) with GRPC=1.
-GRPC    ?= 0
+GRPC    ?= $(shell pkg-config --exists grpc++ protobuf && command -v grpc_cpp_plugin >/dev/null && echo 1 || echo 0)
 SERVER_SRC := $(filter-out server/grpc_none.c,$(wildcard server/*.c))
 SERVER_LIBS := -lmicrohttpd -ljansson
 ifeq ($(CUDA),1)
@@ -35,7 +35,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(OBJDIR)/%.o) $(CU_SRC:%.cu=$(OBJDIR)/%.cu.o)
 
 # The build configuration, rewritten only when it changes, so that switching CUDA=0/1 relinks.
 CONFIG := $(BUILD)/config-$(notdir $(LIB)).txt
-$(shell mkdir -p $(BUILD) && (echo "CUDA=$(CUDA) OPT=$(OPT)" | cmp -s - $(CONFIG) || echo "CUDA=$(CUDA) OPT=$(OPT)" > $(CONFIG)))
+$(shell mkdir -p $(BUILD) && (echo "CUDA=$(CUDA) OPT=$(OPT) GRPC=$(GRPC)" | cmp -s - $(CONFIG) || echo "CUDA=$(CUDA) OPT=$(OPT) GRPC=$(GRPC)" > $(CONFIG)))
 CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o) $(SERVER_SRC:%.c=$(OBJDIR)/%.o)
 ifeq ($(GRPC),1)
 include server/grpc.mk
@@ -53,7 +53,7 @@ $(LIB): $(LIB_OBJ) $(CONFIG)
 	@rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-$(INFER_BIN): $(CLI_OBJ) $(LIB)
+$(INFER_BIN): $(CLI_OBJ) $(LIB) $(CONFIG)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(SERVER_LIBS) $(LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(LIB) include/infer.h

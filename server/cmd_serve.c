@@ -124,7 +124,7 @@ int cmd_serve(int argc, char **argv) {
     srv_grpc *grpc = NULL;
     if (http) fprintf(stderr, "infer serve: HTTP on %s:%d\n", a.host, srv_http_port(http));
     if (http && a.grpc_port >= 0) {
-        grpc = srv_grpc_start(core, a.host, a.grpc_port, &err);
+        grpc = srv_grpc_start(core, a.host, a.grpc_port, (size_t)a.max_body_mb << 20, &err);
         if (grpc) fprintf(stderr, "infer serve: gRPC on %s:%d\n", a.host, srv_grpc_port(grpc));
         else if (err.code == SRV_UNAVAILABLE) fprintf(stderr, "infer serve: %s\n", err.message); /* not built in */
     }

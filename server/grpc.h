@@ -10,8 +10,8 @@ extern "C" {
 
 typedef struct srv_grpc srv_grpc;
 
-/* Listens on host:port (port 0: any free port). Without gRPC in the build: NULL with SRV_UNAVAILABLE. */
-srv_grpc *srv_grpc_start(srv_core *core, const char *host, int port, srv_error *err);
+/* Listens on host:port (port 0: any free port), refusing messages over max_message bytes. Without gRPC in the build: NULL with SRV_UNAVAILABLE. */
+srv_grpc *srv_grpc_start(srv_core *core, const char *host, int port, size_t max_message, srv_error *err);
 int srv_grpc_port(const srv_grpc *grpc);
 /* Stops the server once the RPCs in progress are answered. */
 void srv_grpc_stop(srv_grpc *grpc);
