@@ -19,7 +19,7 @@ OBJDIR  := $(BUILD)/obj-cuda$(CUDA)
 
 LIB_SRC := $(wildcard runtime/*.c graph/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
 CLI_SRC := $(wildcard runtime/cli/*.c)
-# `infer serve` (server/): HTTP with libmicrohttpd + jansson; gRPC (C++, from server/grpc_predict_v2.proto) with GRPC=1.
+# `infer serve` (server/): HTTP with libmicrohttpd + jansson; gRPC (C++, server/grpc.mk) when Debian gRPC is there.
 GRPC    ?= $(shell pkg-config --exists grpc++ protobuf && command -v grpc_cpp_plugin >/dev/null && echo 1 || echo 0)
 SERVER_SRC := $(filter-out server/grpc_none.c,$(wildcard server/*.c))
 SERVER_LIBS := -lmicrohttpd -ljansson
@@ -45,7 +45,7 @@ endif
 INFER_BIN ?= infer
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all lib test unit golden sanitize demo clean deps help
+.PHONY: all lib test unit golden serve-test sanitize demo clean deps help
 all: $(LIB) infer $(EXAMPLES)
 lib: $(LIB)
 
@@ -91,8 +91,12 @@ unit: $(UNIT_BIN)
 golden: all $(GOLDEN_BIN)
 	tests/golden/run.sh $(BUILD)/golden
 
-test: all unit golden
+test: all unit golden serve-test
 	$(PYTHON) tests/converter/test_convert.py
+
+# `infer serve` on loopback: protocol, official clients, faults, a short load run.
+serve-test: all
+	tests/serve/run.sh
 
 # ASan + UBSan build of the library and the C tests, in its own build folder.
 sanitize:
@@ -101,6 +105,10 @@ sanitize:
 	        LDLIBS="-fsanitize=address,undefined -lm -lpthread" build-san/unit_tests build-san/golden_check
 	$(call UNIT_RUN,ASAN_OPTIONS=detect_leaks=1 build-san/unit_tests)
 	GOLDEN_BIN=build-san/golden_check tests/golden/run.sh build/golden --no-cli
+	$(MAKE) BUILD=build-san LIB=build-san/libinfer.a CUDA=0 INFER_BIN=build-san/infer \
+	        OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	        LDLIBS="-fsanitize=address,undefined -lm -lpthread" build-san/infer
+	ASAN_OPTIONS=detect_leaks=1 INFER_BIN=build-san/infer tests/serve/run.sh --sanitized
 
 deps:
 	scripts/install-deps
@@ -114,7 +122,8 @@ clean:
 help:
 	@echo "make [CUDA=0|1] [CUDA_ARCH=...]   build libinfer.a, ./infer and examples"
 	@echo "make test                         unit tests, golden models against PyTorch, converter tests"
-	@echo "make sanitize                     C tests under ASan + UBSan"
+	@echo "make sanitize                     C tests and the server's short tests under ASan + UBSan"
+	@echo "make serve-test                   infer serve: protocol, tritonclient, faults, short load run"
 	@echo "make demo                         install what is missing, build, convert and run a small model"
 
 -include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)

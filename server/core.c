@@ -244,6 +244,17 @@ srv_code srv_core_infer(srv_core *core, srv_model *m, const srv_input *inputs, i
         while (o < m->n_out && strcmp(m->out_info[o].name, requested[k])) o++;
         if (o == m->n_out) code = srv_fail(err, SRV_INVALID, "model '%s' has no output '%.64s'", m->name, requested[k]);
     }
+    /* Kernels load elements at their natural alignment; binary tensor data after a JSON header may be anywhere. */
+    srv_input aligned[m->n_in + 1];
+    void *copies[m->n_in + 1];
+    memset(copies, 0, sizeof copies);
+    for (int i = 0; code == SRV_OK && i < m->n_in; i++) {
+        if ((uintptr_t)ordered[i]->data % 64 == 0) continue;
+        aligned[i] = *ordered[i];
+        copies[i] = aligned_alloc(64, (ordered[i]->bytes + 63) / 64 * 64 + 64);
+        if (!copies[i]) code = srv_fail(err, SRV_INTERNAL, "out of memory");
+        else aligned[i].data = memcpy(copies[i], ordered[i]->data, ordered[i]->bytes), ordered[i] = &aligned[i];
+    }
     if (code == SRV_OK) {
         int64_t limit_ns = (int64_t)m->cfg.timeout_ms * 1000000;
         if (timeout_us > 0 && timeout_us * 1000 < limit_ns) limit_ns = timeout_us * 1000;
@@ -260,6 +271,7 @@ srv_code srv_core_infer(srv_core *core, srv_model *m, const srv_input *inputs, i
     if (code == SRV_OK) code = select_outputs(m, requested, n_requested, &req, result, err);
     for (int o = 0; req.outputs && o < m->n_out; o++) free(req.outputs[o].data);
     free(req.outputs);
+    for (int i = 0; i < m->n_in; i++) free(copies[i]);
     if (code != SRV_OK) srv_result_free(result);
     srv_metrics_request(&m->metrics, code, srv_now_ns() - start);
     atomic_fetch_sub(&m->metrics.inflight, 1);

@@ -57,7 +57,7 @@ static srv_code build_instance(struct srv_model *m, srv_instance *inst, int thre
     inst->stage = calloc((size_t)m->n_in + 1, sizeof *inst->stage);
     if (!inst->batch || !inst->stage) return srv_fail(err, SRV_INTERNAL, "out of memory");
     for (int i = 0; m->max_batch > 1 && i < m->n_in; i++) {
-        inst->stage[i] = malloc(srv_row_bytes(&m->in_info[i]) * (size_t)m->max_batch + 1);
+        inst->stage[i] = aligned_alloc(64, (srv_row_bytes(&m->in_info[i]) * (size_t)m->max_batch + 63) / 64 * 64 + 64);
         if (!inst->stage[i]) return srv_fail(err, SRV_INTERNAL, "out of memory for batch staging");
     }
     return SRV_OK;

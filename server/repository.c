@@ -96,7 +96,7 @@ static srv_code add_model_dir(srv_core *core, const char *repo, const char *name
     if (!d) return SRV_OK;
     for (struct dirent *e; code == SRV_OK && (e = readdir(d));) {
         if (!is_version(e->d_name)) continue;
-        snprintf(path, sizeof path, "%s/%s/model.ifg", dir, e->d_name);
+        if ((size_t)snprintf(path, sizeof path, "%s/%s/model.ifg", dir, e->d_name) >= sizeof path) continue;
         struct stat st;
         if (stat(path, &st) || !S_ISREG(st.st_mode)) continue;
         code = srv_core_add_model(core, name, atoll(e->d_name), path, &config, err);

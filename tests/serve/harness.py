@@ -10,8 +10,8 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-INFER = os.environ.get('INFER_BIN', os.path.join(ROOT, 'infer'))
-GOLDEN = os.environ.get('GOLDEN_DIR', os.path.join(ROOT, 'build', 'golden'))
+INFER = os.path.abspath(os.environ.get('INFER_BIN', os.path.join(ROOT, 'infer')))
+GOLDEN = os.path.abspath(os.environ.get('GOLDEN_DIR', os.path.join(ROOT, 'build', 'golden')))
 
 
 class Server:
