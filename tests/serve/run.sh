@@ -13,6 +13,7 @@ if [ ! -f "$GOLDEN_DIR/manifest.txt" ]; then
     "$PY" tests/golden/gen.py "$GOLDEN_DIR" || { echo "serve: fixture generation failed"; exit 1; }
 fi
 fail=0
+"$PY" tests/serve/check_deploy.py || fail=1
 "$PY" tests/serve/test_http.py || fail=1
 if [ "${1:-}" != "--sanitized" ]; then
     if [ -x "$VENV_PY" ] && "$VENV_PY" -c 'import tritonclient.http, tritonclient.grpc' 2>/dev/null; then
