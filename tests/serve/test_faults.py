@@ -118,4 +118,22 @@ with tempfile.TemporaryDirectory() as tmp:
         report.check(False, 'the port is closed after exit')
     except OSError:
         report.check(True, 'the port is closed after exit')
+
+    # ---- readiness: live at once, ready only when every engine is built (resnet50 x 4 instances takes a while)
+    os.makedirs(os.path.join(repo, 'big', '1'))
+    os.symlink(os.path.join(GOLDEN, 'resnet50.ifg'), os.path.join(repo, 'big', '1', 'model.ifg'))
+    server = Server(repo, '--threads', '4', '--instances', '4', wait_ready=False)
+    try:
+        live = request(server, 'GET', '/v2/health/live')[0]
+        ready = request(server, 'GET', '/v2/health/ready')[0]
+        big_ready = request(server, 'GET', '/v2/models/big/ready')[0]
+        if ready == 503 and big_ready == 503:
+            report.check(live == 200, 'before the engines are built: live 200, server and model ready 503')
+        else:
+            report.skip('readiness before the engines are built', 'they were built before the first poll')
+        server._ready.wait(120)
+        report.check(request(server, 'GET', '/v2/health/ready')[0] == 200, 'ready 200 once built')
+    finally:
+        code = server.stop()
+    report.check(code == 0, 'SIGTERM after start-up: exit 0')
 report.done()
