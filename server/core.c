@@ -43,6 +43,11 @@ srv_core *srv_core_create(void) { return calloc(1, sizeof(srv_core)); }
 srv_code srv_core_add_model(srv_core *core, const char *name, int64_t version, const char *path,
                             const srv_model_config *config, srv_error *err) {
     if (core->n_models >= MAX_MODELS) return srv_fail(err, SRV_INVALID, "more than %d model versions", MAX_MODELS);
+    /* Names appear in URLs and metric labels: letters, digits, '_', '-', '.' only. */
+    if (!*name || strlen(name) > 128 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+                                             strlen(name))
+        return srv_fail(err, SRV_INVALID, "model name '%.128s' (from %.200s): use letters, digits, '_', '-' and '.' only",
+                        name, path);
     for (int i = 0; i < core->n_models; i++)
         if (!strcmp(core->models[i]->name, name) && core->models[i]->version == version)
             return srv_fail(err, SRV_INVALID, "model '%s' version %lld is given twice", name, (long long)version);

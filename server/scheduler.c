@@ -132,6 +132,8 @@ static int run_batch(srv_instance *inst, srv_request **batch, int n) {
         snprintf(batch[0]->message, sizeof batch[0]->message, "%.400s", err.message);
         return 1;
     }
+    for (int o = 0; n > 1 && o < m->n_out; o++)
+        if (outs[o].ndim < 1 || outs[o].dims[0] != rows) return 0; /* cannot be split by rows: run each alone */
     atomic_fetch_add(&m->metrics.executions, 1);
     atomic_fetch_add(&m->metrics.inferences, (uint64_t)rows);
     int bucket = 0;

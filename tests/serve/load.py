@@ -156,8 +156,17 @@ def main():
                     print(f'  {what}: {s["throughput"]:.1f} req/s, p50 {s["p50_ms"]:.2f} ms, p99 {s["p99_ms"]:.2f} ms '
                           f'({s["ok"]} ok in {s["wall_s"]:.1f} s)', flush=True)
                 _, _, metrics = request(server, 'GET', '/metrics')
-                rows = [line for line in metrics.decode().splitlines() if line.startswith('infer_batch_size_bucket')]
+                lines = metrics.decode().splitlines()
+                rows = [line for line in lines if line.startswith('infer_batch_size_bucket')]
                 summary.setdefault('batch_histogram', {})[label] = rows
+                total = {k: float(line.split()[-1]) for line in lines for k in ('infer_executions_total', 'infer_inferences_total')
+                         if line.startswith(k + '{')}
+                mean = total.get('infer_inferences_total', 0) / max(total.get('infer_executions_total', 0), 1)
+                summary.setdefault('mean_batch', {})[label] = mean
+                if max_batch > 1 and max(levels) >= 8:
+                    report.check(mean > 1.2, f'{label}: requests were merged (mean batch {mean:.2f})')
+                elif max_batch == 1:
+                    report.check(mean == 1, f'{label}: one request per run (mean batch {mean:.2f})')
             finally:
                 code = server.stop()
             report.check(code == 0, f'{label}: SIGTERM after the load, exit 0', f'exit {code}')
