@@ -106,6 +106,18 @@ def run_level(server, name, meta, pool, clients, requests, seconds):
     return results, wall, sent
 
 
+def server_totals(server, name):
+    """This model's summed request and compute seconds and request count from /metrics."""
+    _, _, text = request(server, 'GET', '/metrics')
+    totals = {}
+    for line in text.decode().splitlines():
+        for key in ('infer_request_duration_seconds_sum', 'infer_request_duration_seconds_count',
+                    'infer_compute_seconds_total', 'infer_queue_seconds_total'):
+            if line.startswith(key + '{') and f'model="{name}"' in line:
+                totals[key] = float(line.split()[-1])
+    return totals
+
+
 def summarize(results, wall):
     ok = [r for r in results if r[1] == 200 and r[3] is None]
     lat = np.array([r[2] for r in ok]) * 1000 if ok else np.array([0.0])
@@ -144,7 +156,10 @@ def main():
                 if pool is None:
                     pool = make_pool(a.model, meta, 64, tmp, a.threads)
                 for clients in levels:
+                    before = server_totals(server, name)
                     results, wall, sent = run_level(server, name, meta, pool, clients, a.requests, a.seconds)
+                    after = server_totals(server, name)
+                    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
                     ids = [r[0] for r in results if r[1] == 200]
                     bad = [r for r in results if r[1] != 200 or r[3] is not None]
                     what = f'{label}, {clients} clients'
@@ -152,9 +167,15 @@ def main():
                                  f'{what}: {len(results)} responses, every id once, every answer correct',
                                  f'{len(bad)} bad, first: {bad[:1]}; duplicates {len(ids) - len(set(ids))}')
                     s = summarize(results, wall)
+                    n = max(delta.get('infer_request_duration_seconds_count', 0), 1)
+                    s['server_ms'] = {'request': 1000 * delta.get('infer_request_duration_seconds_sum', 0) / n,
+                                      'queue': 1000 * delta.get('infer_queue_seconds_total', 0) / n,
+                                      'compute': 1000 * delta.get('infer_compute_seconds_total', 0) / n}
                     summary['levels'].setdefault(str(clients), {})[label] = s
                     print(f'  {what}: {s["throughput"]:.1f} req/s, p50 {s["p50_ms"]:.2f} ms, p99 {s["p99_ms"]:.2f} ms '
-                          f'({s["ok"]} ok in {s["wall_s"]:.1f} s)', flush=True)
+                          f'({s["ok"]} ok in {s["wall_s"]:.1f} s); in the server per request: '
+                          f'{s["server_ms"]["request"]:.2f} ms, of it queued {s["server_ms"]["queue"]:.2f} ms, '
+                          f'engine {s["server_ms"]["compute"]:.2f} ms', flush=True)
                 _, _, metrics = request(server, 'GET', '/metrics')
                 lines = metrics.decode().splitlines()
                 rows = [line for line in lines if line.startswith('infer_batch_size_bucket')]
