@@ -25,7 +25,9 @@ fail=0
 if [ "${1:-}" != "--sanitized" ] && [ "$CLIENT_PY" = "$VENV_PY" ]; then
     "$VENV_PY" tests/serve/test_conformance.py || fail=1
 fi
-"$PY" tests/serve/test_faults.py || fail=1
+"$CLIENT_PY" tests/serve/test_faults.py || fail=1
 "$PY" tests/serve/load.py "$GOLDEN_DIR/mlp.ifg" --concurrency 1,8,64 --requests 256 --seconds 20 || fail=1
+"$PY" tests/serve/load.py "$GOLDEN_DIR/resnet18.ifg" --instances 2 --threads 2 --concurrency 8 --requests 64 \
+      --seconds 20 --no-baseline || fail=1
 [ $fail -eq 0 ] && echo "serve: all passed" || echo "serve: FAILED"
 exit $fail

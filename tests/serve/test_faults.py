@@ -1,5 +1,6 @@
 """test_faults.py — `infer serve` under faults: clients that disconnect mid-request, a slow client, a flood past the
-queue bound (503 at once), SIGTERM under load (every accepted request answered, exit 0). Bounded in count and time."""
+queue bound (503 / UNAVAILABLE at once), SIGTERM under load (every accepted request answered, exit 0), readiness
+before the engines are built. Bounded in count and time."""
 import http.client
 import json
 import os
@@ -118,6 +119,38 @@ with tempfile.TemporaryDirectory() as tmp:
         report.check(False, 'the port is closed after exit')
     except OSError:
         report.check(True, 'the port is closed after exit')
+
+    # ---- gRPC: the same queue bound answers UNAVAILABLE at once (with the official client, when installed)
+    try:
+        import tritonclient.grpc as grpcclient
+    except ImportError:
+        grpcclient = None
+        report.skip('gRPC flood', 'tritonclient is not installed')
+    if grpcclient:
+        server = Server(repo, '--threads', '2', '--max-queue', '4', '--max-batch', '64', '--max-queue-delay-us', '500000')
+        try:
+            statuses = []
+
+            def one_grpc():
+                client = grpcclient.InferenceServerClient(server.grpc)
+                t = grpcclient.InferInput('x', [1, 64], 'FP32')
+                t.set_data_from_numpy(x)
+                try:
+                    client.infer('mlp', [t])
+                    statuses.append('OK')
+                except Exception as e:  # noqa: BLE001  (InferenceServerException)
+                    statuses.append(e.status() if hasattr(e, 'status') else str(e))
+            threads = [threading.Thread(target=one_grpc) for _ in range(24)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            report.check(len(statuses) == 24 and set(statuses) <= {'OK', 'StatusCode.UNAVAILABLE'} and
+                         statuses.count('OK') >= 4 and 'StatusCode.UNAVAILABLE' in statuses,
+                         f'gRPC flood: {statuses.count("OK")} answered, the rest UNAVAILABLE', str(statuses))
+        finally:
+            code = server.stop()
+        report.check(code == 0, 'SIGTERM after the gRPC flood: exit 0')
 
     # ---- readiness: live at once, ready only when every engine is built (resnet50 x 4 instances takes a while)
     os.makedirs(os.path.join(repo, 'big', '1'))
