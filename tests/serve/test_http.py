@@ -156,4 +156,12 @@ with tempfile.TemporaryDirectory() as tmp:
     report.check(r.returncode == 2 and 'no models' in r.stderr, 'empty repository: exit 2', r.stderr)
     r = subprocess.run([INFER, 'serve', os.path.join(tmp, 'none.ifg')], capture_output=True, text=True, timeout=60)
     report.check(r.returncode == 2 and 'none.ifg' in r.stderr, 'missing model file: exit 2', r.stderr)
+    import socket
+    busy = socket.socket()
+    busy.bind(('127.0.0.1', 0))
+    busy.listen(1)
+    r = subprocess.run([INFER, 'serve', os.path.join(GOLDEN, 'mlp.ifg'), '--host', '127.0.0.1', '--http-port',
+                        str(busy.getsockname()[1])], capture_output=True, text=True, timeout=60)
+    busy.close()
+    report.check(r.returncode == 1 and 'cannot listen' in r.stderr, 'HTTP port in use: exit 1', r.stderr)
 report.done()
