@@ -9,10 +9,8 @@
 static void cuda_destroy(infer_engine *e) {
     cuda_state *st = e->state;
     if (!st) return;
-    if (st->ctx.stream) {
-        cudaSetDevice(st->ctx.device);
-        cudaStreamSynchronize(st->ctx.stream);
-    }
+    int previous = cuda_device_enter(st->ctx.device);
+    if (st->ctx.stream) cudaStreamSynchronize(st->ctx.stream);
     for (int i = 0; i < CUDA_BATCH_SLOTS; i++) cuda_slot_free(st, &st->slots[i]);
     if (st->events) {
         for (int i = 0; i < 2 * st->n_nodes; i++)
@@ -35,6 +33,7 @@ static void cuda_destroy(infer_engine *e) {
     free(st->out_dev);
     free(st);
     e->state = NULL;
+    cuda_device_leave(previous);
 }
 
 static infer_status check_encodings(const ir_graph *g, infer_error *err) {
@@ -66,7 +65,7 @@ static infer_status tune_all(infer_engine *e, cuda_state *st, cuda_batch_slot *s
     return INFER_OK;
 }
 
-static infer_status cuda_create(infer_engine *e, infer_error *err) {
+static infer_status create_on_device(infer_engine *e, infer_error *err) {
     char why[512];
     if (!cuda_device_usable(why, sizeof why)) return infer_fail(err, INFER_ERR_NO_DEVICE, "CUDA: %s", why);
     const ir_graph *g = &e->graph;
@@ -87,7 +86,7 @@ static infer_status cuda_create(infer_engine *e, infer_error *err) {
     if (!st->dptr || !st->ddt || !st->host || !st->fallback || !st->in_pinned || !st->in_dev || !st->out_pinned ||
         !st->out_dev)
         return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CUDA backend");
-    INFER_TRY(cuda_ctx_init(&st->ctx, e->opt.precision, err));
+    INFER_TRY(cuda_ctx_init_on(&st->ctx, e->opt.precision, e->opt.device_id, err));
     cuda_ctx *c = &st->ctx;
     for (int i = 0; i < 4; i++) CUDA_CHECK(cudaEventCreate(&st->tev[i])); /* timing of each run */
     INFER_TRY(check_encodings(g, err));
@@ -130,9 +129,21 @@ static infer_status cuda_create(infer_engine *e, infer_error *err) {
     return INFER_OK;
 }
 
+/* Every entry point runs on the engine's GPU and gives the caller back the device it had current. */
+static infer_status cuda_create(infer_engine *e, infer_error *err) {
+    int previous = cuda_device_enter(e->opt.device_id);
+    infer_status s = create_on_device(e, err);
+    cuda_device_leave(previous);
+    return s;
+}
+
 static infer_status cuda_run(infer_engine *e, const infer_tensor *inputs, infer_tensor *outputs, infer_error *err) {
-    if (!e->state) return infer_fail(err, INFER_ERR_INTERNAL, "CUDA backend: run without state");
-    return cuda_engine_run(e, inputs, outputs, err);
+    cuda_state *st = e->state;
+    if (!st) return infer_fail(err, INFER_ERR_INTERNAL, "CUDA backend: run without state");
+    int previous = cuda_device_enter(st->ctx.device);
+    infer_status s = cuda_engine_run(e, inputs, outputs, err);
+    cuda_device_leave(previous);
+    return s;
 }
 
 static void cuda_stats(const infer_engine *e, infer_engine_stats *s) {

@@ -53,6 +53,11 @@ typedef struct {
      * copies, after them; the last successful run's split (infer_engine_stats.last_*_ms) */
     cudaEvent_t tev[4];
     double last_h2d_ms, last_compute_ms, last_d2h_ms, last_enqueue_ms;
+    /* a run that failed and left the stream in an error (a kernel fault, a failed synchronize): every
+     * later run refuses with unusable_why */
+    int unusable;
+    char unusable_why[512];
+    int test_fail_graph_launch;    /* tests: the next graph launches fail (cuda_test_hooks.h) */
 } cuda_state;
 
 /* cuda_memory.c */
