@@ -5,6 +5,7 @@
 #include "cuda_state.h"
 #include "cuda_check.h"
 #include "cuda_support.h"
+#include "cuda_dtypes.h"
 
 static void cuda_destroy(infer_engine *e) {
     cuda_state *st = e->state;
@@ -101,7 +102,9 @@ static infer_status create_on_device(infer_engine *e, infer_error *err) {
     st->n_fallback = cuda_plan_fallback(g, c->fp16, st->fallback, first, sizeof first);
     if (st->n_fallback)
         cuda_ctx_warn(c, "%d node(s) run on the CPU (no CUDA kernel); first: %s", st->n_fallback, first);
-    for (int t = 0; t < g->n_tensors; t++) st->ddt[t] = cuda_dev_dtype(g->tensors[t].dtype, c->fp16);
+    int mixed = cuda_plan_dtypes(g, c->fp16, st->fallback, st->ddt, first, sizeof first);
+    st->n_fallback += mixed;
+    if (mixed) cuda_ctx_warn(c, "%d node(s) run on the CPU (f32 kept next to f16 in FP16); first: %s", mixed, first);
 
     /* plans at max batch (e->dims holds its shapes now): they say how much scratch to allocate */
     cuda_batch_slot *slot = &st->slots[0];

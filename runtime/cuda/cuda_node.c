@@ -459,7 +459,7 @@ infer_status cuda_node_run(cuda_ctx *c, const ir_node *n, cuda_node_plan *p, con
     }
     case OP_ATTENTION: {
         const infer_tensor *m = n->n_in > 3 && in[3].data ? &in[3] : NULL;
-        int mk = !m ? 0 : (m->dtype == INFER_BOOL || m->dtype == INFER_U8) ? 2 : 1;
+        int mk = !m ? 0 : (m->dtype == INFER_BOOL || m->dtype == INFER_U8) ? 2 : m->dtype != y->dtype ? 3 : 1;
         return cuda_attention(st, half, in[0].data, in[1].data, in[2].data, m ? m->data : NULL, mk, y->data,
                               in[0].dims[0], in[0].dims[1], in[1].dims[1], in[0].dims[2], n->p.attention.heads,
                               n->p.attention.causal, n->p.attention.scale, err);
