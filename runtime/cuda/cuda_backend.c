@@ -66,6 +66,42 @@ static infer_status tune_all(infer_engine *e, cuda_state *st, cuda_batch_slot *s
     return INFER_OK;
 }
 
+/* Tuning may pick algorithms that want more scratch than the heuristic's choices: it searches within a
+ * temporary buffer of up to CUDA_CONV_WORKSPACE_CAP (half the free memory at most), then the engine keeps
+ * a scratch buffer of exactly what the chosen algorithms need, when that is more than it has. */
+static infer_status tune_with_room(infer_engine *e, cuda_state *st, cuda_batch_slot *slot, infer_error *err) {
+    cuda_ctx *c = &st->ctx;
+    void *kept = c->scratch, *room = NULL;
+    size_t kept_bytes = c->scratch_bytes, free_b = 0, total_b = 0, room_bytes = CUDA_CONV_WORKSPACE_CAP;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) cudaGetLastError();
+    if (room_bytes > free_b / 2) room_bytes = (free_b / 2) & ~(size_t)255;
+    if (room_bytes > kept_bytes) {
+        if (cudaMalloc(&room, room_bytes) == cudaSuccess) {
+            c->scratch = room;
+            c->scratch_bytes = room_bytes;
+        } else {
+            cudaGetLastError();
+            room = NULL;
+            cuda_ctx_warn(c, "tuning within the %zu bytes of scratch the heuristic's choices need (no room for %zu)",
+                          kept_bytes, room_bytes);
+        }
+    }
+    infer_status s = tune_all(e, st, slot, err);
+    c->scratch = kept;
+    c->scratch_bytes = kept_bytes;
+    if (room) cudaFree(room);
+    if (s != INFER_OK) return s;
+    size_t need = 0;
+    for (int i = 0; i < st->n_nodes; i++)
+        if (cuda_node_scratch(slot->plans[i]) > need) need = cuda_node_scratch(slot->plans[i]);
+    if (need <= kept_bytes) return INFER_OK;
+    INFER_TRY(cuda_alloc(&st->tuned_scratch, need, "scratch of the tuned algorithms", err));
+    st->ws_bytes += need; /* counted with the workspace in the stats */
+    c->scratch = st->tuned_scratch;
+    c->scratch_bytes = need;
+    return INFER_OK;
+}
+
 static infer_status create_on_device(infer_engine *e, infer_error *err) {
     char why[512];
     if (!cuda_device_usable(why, sizeof why)) return infer_fail(err, INFER_ERR_NO_DEVICE, "CUDA: %s", why);
@@ -117,7 +153,7 @@ static infer_status create_on_device(infer_engine *e, infer_error *err) {
     c->scratch_bytes = 0;
     INFER_TRY(cuda_state_memory(e, st, scratch, err));
     INFER_TRY(cuda_fallback_init(e, st, err));
-    if (c->tune) INFER_TRY(tune_all(e, st, slot, err));
+    if (c->tune) INFER_TRY(tune_with_room(e, st, slot, err));
     if (c->cache_used && c->cache.dirty) {
         char why2[512];
         if (!tune_cache_save(&c->cache, e->opt.tune_cache, why2, sizeof why2))

@@ -302,7 +302,11 @@ infer_status cuda_node_tune(cuda_ctx *c, const ir_node *n, cuda_node_plan *p, co
         return cuda_gemm_tune(c, &p->gemm, in[0].data, in[1].data, out[0].data, n->n_in > 2 ? in[2].data : NULL,
                               n->n_in > 3 ? in[3].data : NULL, err);
     case OP_MATMUL: return run_matmul(c, p, in, out, 1, err);
-    case OP_CONV2D: return cuda_conv_tune(c, &p->conv, in[0].data, in[1].data, out[0].data, err);
+    case OP_CONV2D: {
+        infer_status s = cuda_conv_tune(c, &p->conv, in[0].data, in[1].data, out[0].data, err);
+        p->scratch = cuda_conv_workspace(&p->conv); /* the tuned choice may want more than the heuristic's */
+        return s;
+    }
     case OP_LSTM: return run_lstm(c, n, p, in, out, 1, err);
     default: return INFER_OK;
     }

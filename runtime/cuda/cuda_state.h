@@ -31,6 +31,7 @@ typedef struct {
     struct cuda_shared_block *shared; /* file-map weights, shared with the model's other engines; NULL if none */
     size_t shared_bytes;
     void *weights, *arena, *ws;    /* weights: only those the engine's graph made (BN folding) */
+    void *tuned_scratch;           /* tuning chose algorithms wanting more scratch than ws holds: their own */
     size_t weight_bytes, arena_bytes, ws_bytes;
     /* io: per graph input / output; dev_f32 is a device f32 buffer when the arena holds half */
     void **in_pinned, **in_dev;
