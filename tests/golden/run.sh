@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh — golden end-to-end tests: PyTorch models converted, run through the library and the CLI, compared.
+# run.sh — golden end-to-end tests: PyTorch models converted, run through the library (CPU, and CUDA where a
+# GPU is usable) and the CLI, compared.
 # usage: tests/golden/run.sh [DIR] [--no-cli]     (DIR defaults to build/golden)
 set -u
 cd "$(dirname "$0")/../.."
@@ -18,6 +19,15 @@ fi
 
 "$GOLDEN_BIN" "$DIR"
 lib_rc=$?
+
+# The same models on CUDA (fp32 against PyTorch, fp16 against the CPU, graph replays compared) wherever a
+# GPU is usable; elsewhere golden_check says so and exits 77, shown here as a skip.
+for prec in fp32 fp16; do
+    "$GOLDEN_BIN" "$DIR" --device cuda --precision $prec
+    rc=$?
+    if [ $rc -eq 77 ]; then echo "[SKIP] golden models on CUDA ($prec): no usable GPU here"; break; fi
+    [ $rc -ne 0 ] && lib_rc=$rc
+done
 [ "$NO_CLI" = 1 ] && exit $lib_rc
 
 # ---- the CLI ------------------------------------------------------------------
