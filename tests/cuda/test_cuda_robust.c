@@ -111,7 +111,7 @@ static char *write_lstm_matmul(void) {
     return path;
 }
 
-/* FP16 edge values: x [-1,4] -> relu -> y0 (values beyond ±65504); pos [-1,4] f32 -> cast i64 -> y1 (i64)
+/* FP16 edge values: x [-1,4] -> * 100 -> relu -> y0 (inputs and intermediates beyond ±65504); pos [-1,4] f32 -> cast i64 -> y1 (i64)
  * and -> embedding [4096,4] -> y2; q [-1,4,8] with an additive f32 mask [4,4] input -> attention (2 heads)
  * -> y3 */
 static char *write_edges(void) {
@@ -123,11 +123,15 @@ static char *write_edges(void) {
     uint32_t q = tens(w, "q", INFER_F32, 3, (int64_t[]){ -1, 4, 8 }, NULL);
     uint32_t mask = tens(w, "mask", INFER_F32, 2, (int64_t[]){ 4, 4 }, NULL);
     uint32_t tt = tens(w, "table", INFER_F32, 2, (int64_t[]){ 4096, 4 }, table);
+    uint32_t x100 = tens(w, "x100", INFER_F32, 2, (int64_t[]){ -1, 4 }, NULL);
     uint32_t y0 = tens(w, "y0", INFER_F32, 2, (int64_t[]){ -1, 4 }, NULL);
     uint32_t y1 = tens(w, "y1", INFER_I64, 2, (int64_t[]){ -1, 4 }, NULL);
     uint32_t y2 = tens(w, "y2", INFER_F32, 3, (int64_t[]){ -1, 4, 4 }, NULL);
     uint32_t y3 = tens(w, "y3", INFER_F32, 3, (int64_t[]){ -1, 4, 8 }, NULL);
-    ifg_writer_node(w, OP_ACTIVATION, "relu", (uint32_t[]){ x }, 1, (uint32_t[]){ y0 }, 1);
+    ifg_writer_node(w, OP_BINARY, "times100", (uint32_t[]){ x }, 1, (uint32_t[]){ x100 }, 1);
+    ifg_writer_attr_int(w, "kind", BIN_MUL);
+    ifg_writer_attr_float(w, "scalar", 100.0);
+    ifg_writer_node(w, OP_ACTIVATION, "relu", (uint32_t[]){ x100 }, 1, (uint32_t[]){ y0 }, 1);
     ifg_writer_attr_int(w, "kind", ACT_RELU);
     ifg_writer_node(w, OP_CAST, "to_i64", (uint32_t[]){ pos }, 1, (uint32_t[]){ y1 }, 1);
     ifg_writer_attr_int(w, "dtype", INFER_I64);
@@ -357,7 +361,8 @@ Test(cuda_robust, fp16_edge_values) {
     const float finfo_min = -3.4028234663852886e38f;
     for (int variant = 0; variant < 2; variant++) { /* masks of -1e9, then of finfo.min */
         edge_inputs in;
-        float xs[8] = { 1e5f, -1e5f, 70000.0f, 3.0e38f, 65504.0f, 1.5f, INFINITY, -2.0f };
+        /* beyond the range at the input cast (1e5, 3e38), only after the multiply (700, 65504), inside it (1.5) */
+        float xs[8] = { 1e5f, -1e5f, 700.0f, 3.0e38f, 65504.0f, 1.5f, INFINITY, -2.0f };
         float ps[8] = { 2049, 3001, 4095, 2051, 0, 17, 2047, 4093 }; /* odd above 2048: not representable in half */
         memcpy(in.x, xs, sizeof xs);
         memcpy(in.pos, ps, sizeof ps);
@@ -376,10 +381,10 @@ Test(cuda_robust, fp16_edge_values) {
         for (int rep = 0; rep < 3; rep++) { /* stream, capture, replay */
             run_edges(gpu, &in, go);
             const float *y0 = go[0].data;
-            float want0[8] = { 65504.0f, 0, 65504.0f, 65504.0f, 65504.0f, 1.5f, INFINITY, 0 };
+            float want0[8] = { 65504.0f, 0, 65504.0f, 65504.0f, 65504.0f, 150.0f, INFINITY, 0 };
             for (int i = 0; i < 8; i++)
-                cr_expect(y0[i] == want0[i], "relu(%g) in FP16: %g, want %g (saturated at the input cast)", xs[i], y0[i],
-                          want0[i]);
+                cr_expect(y0[i] == want0[i], "relu(%g * 100) in FP16: %g, want %g (stores saturate, inf stays)", xs[i],
+                          y0[i], want0[i]);
             cr_expect_eq(memcmp(go[1].data, ref_ids, sizeof ref_ids), 0, "f32 positions above 2048 cast to i64 exactly");
             double ee = rel_l2(go[2].data, ref_emb, 32);
             cr_expect(ee <= 5e-3, "embedding rows of positions above 2048: %.3g", ee);
