@@ -75,14 +75,17 @@ int cuda_plan_dtypes(const ir_graph *g, int fp16, int *fallback, infer_dtype *dd
     }
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
-        for (int k = 0; k < n->n_in; k++) {
-            if (!seed_of(g, n, k)) continue;
-            memset(set, 0, nt);
-            /* a chain from another op's float output is not integer-valued (or, for a mask, is a computed
-             * score): it stays half, and the mask kernel reads it as half */
-            if (!chain_back(g, fallback, n->in[k], set, stack)) continue;
-            for (size_t t = 0; t < nt; t++) keep[t] |= set[t];
-        }
+        int seeds = 0, ok = 1;
+        memset(set, 0, nt);
+        for (int k = 0; k < n->n_in && ok; k++)
+            if (seed_of(g, n, k)) {
+                seeds++;
+                ok = chain_back(g, fallback, n->in[k], set, stack);
+            }
+        /* a chain from another op's float output is not integer-valued (or, for a mask, is a computed score):
+         * it stays half, and so do the node's other seeds (a compare of a computed value with a constant) */
+        if (!seeds || !ok) continue;
+        for (size_t t = 0; t < nt; t++) keep[t] |= set[t];
     }
     /* nodes with f32 and f16 float tensors: chain ops take f32 throughout, others run on the CPU */
     int added = 0, changed = 1;

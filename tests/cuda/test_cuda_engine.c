@@ -115,6 +115,13 @@ static char *write_textnet(int shift) {
     return path;
 }
 
+/* INFER_TEST_DEBUG_SYNC=1 (scripts/gpu-check's rerun of a failing test): synchronize after each node, so a
+ * kernel fault names its node (graph counts then differ: no graphs in that mode). */
+static int debug_sync_wanted(void) {
+    const char *v = getenv("INFER_TEST_DEBUG_SYNC");
+    return v && v[0] == '1';
+}
+
 static infer_engine *engine(const infer_model *m, infer_device dev, infer_precision p, int graphs, int max_batch) {
     infer_engine_options o;
     infer_engine_options_init(&o);
@@ -123,6 +130,7 @@ static infer_engine *engine(const infer_model *m, infer_device dev, infer_precis
     o.cuda_graphs = graphs;
     o.max_batch = max_batch;
     o.threads = 2;
+    o.debug_sync = debug_sync_wanted();
     infer_engine *e = NULL;
     infer_error err;
     infer_status s = infer_engine_create(m, &o, &e, &err);

@@ -43,23 +43,27 @@ Test(cuda_dtypes, integer_valued_chain_stays_f32) {
     ir_free(&g);
 }
 
-/* x -> linear -> h -> compare (h > 0): h is a computed float, not an index: half */
+/* x -> linear -> h -> compare (h > 0, h > a constant): h is a computed float, not an index: half, and so
+ * is the constant it is compared with; nothing runs on the CPU */
 Test(cuda_dtypes, computed_floats_stay_half) {
     ir_graph g = empty_graph();
-    static float w[4 * 4];
+    static float w[4 * 4], half_const[4] = { 0.5f, 0.5f, 0.5f, 0.5f };
     int x = gb_input(&g, gb_act(&g, "x", DIMS(-1, 4)));
-    int wt = gb_const(&g, "w", DIMS(4, 4), w);
+    int wt = gb_const(&g, "w", DIMS(4, 4), w), ct = gb_const(&g, "c", DIMS(4), half_const);
     int h = gb_act(&g, "h", DIMS(-1, 4));
     int m = gb_output(&g, gb_tensor(&g, "m", INFER_BOOL, DIMS(-1, 4)));
+    int m2 = gb_output(&g, gb_tensor(&g, "m2", INFER_BOOL, DIMS(-1, 4)));
     gb_node(&g, OP_LINEAR, "fc", 2, (const int[]){ x, wt }, 1, (const int[]){ h });
     ir_node *c = gb_unary(&g, OP_COMPARE, "pos", h, m);
     c->p.compare.kind = CMP_GT;
-    int fb[2] = { 0 };
-    infer_dtype ddt[4];
+    gb_node(&g, OP_COMPARE, "above", 2, (const int[]){ h, ct }, 1, (const int[]){ m2 })->p.compare.kind = CMP_GT;
+    int fb[3] = { 0 };
+    infer_dtype ddt[8];
     cr_expect_eq(cuda_plan_dtypes(&g, 1, fb, ddt, NULL, 0), 0);
     cr_expect_eq(ddt[h], INFER_F16);
     cr_expect_eq(ddt[x], INFER_F16);
-    cr_expect_eq(fb[0] + fb[1], 0);
+    cr_expect_eq(ddt[ct], INFER_F16, "compared with a computed value: half like it");
+    cr_expect_eq(fb[0] + fb[1] + fb[2], 0);
     ir_free(&g);
 }
 

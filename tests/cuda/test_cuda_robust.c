@@ -151,6 +151,13 @@ static infer_model *load(const char *path) {
     return m;
 }
 
+/* INFER_TEST_DEBUG_SYNC=1 (scripts/gpu-check's rerun of a failing test): every engine synchronizes after
+ * each node, so a kernel fault names its node (graph counts then differ: no graphs in that mode). */
+static int debug_sync_wanted(void) {
+    const char *v = getenv("INFER_TEST_DEBUG_SYNC");
+    return v && v[0] == '1';
+}
+
 static infer_engine *make(const infer_model *m, infer_device dev, infer_precision p, int max_batch,
                           void (*adjust)(infer_engine_options *, const void *), const void *arg) {
     infer_engine_options o;
@@ -159,6 +166,7 @@ static infer_engine *make(const infer_model *m, infer_device dev, infer_precisio
     o.precision = p;
     o.max_batch = max_batch;
     o.threads = 2;
+    o.debug_sync = debug_sync_wanted();
     if (adjust) adjust(&o, arg);
     infer_engine *e = NULL;
     infer_error err;
