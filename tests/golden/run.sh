@@ -78,6 +78,11 @@ expect 2 "device" "bad --device value" -- ./infer run "$M" "$DIR/mlp.in0.npy" --
 if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi >/dev/null 2>&1; then
     expect 1 "cuda|gpu|device" "--device cuda without a GPU" -- ./infer run "$M" "$DIR/mlp.in0.npy" --print --device cuda
 fi
+expect 0 "" "--gpu and --debug-sync are accepted (CUDA options; no effect on the CPU)" -- ./infer run "$M" "$DIR/mlp.in0.npy" --print --device cpu --gpu 0 --debug-sync
+expect 2 "--gpu" "a bad --gpu value" -- ./infer run "$M" "$DIR/mlp.in0.npy" --print --gpu first
+expect 2 "fp32 only" "golden_check: the CPU runs fp32 only" -- "$GOLDEN_BIN" "$DIR" --device cpu --precision fp16
+expect 2 "usage" "golden_check: an unknown option" -- "$GOLDEN_BIN" "$DIR" --frobnicate
+expect 0 "^4 passed, 0 failed" "golden_check --model runs one model (4 checks)" -- "$GOLDEN_BIN" "$DIR" --model mlp
 expect 0 "planned" "info shows the memory plan" -- ./infer info "$DIR/resnet18.ifg"
 expect 0 "conv2d" "info shows the op histogram" -- ./infer info "$DIR/resnet50.ifg"
 expect 0 "usage" "--help" -- ./infer --help
