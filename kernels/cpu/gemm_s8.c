@@ -150,9 +150,7 @@ const char *gemm_s8_epilogue_problem(const gemm_s8_epilogue *ep) {
     return NULL;
 }
 
-/* The clamp [lo, hi] of v: u8 output: the quantized range (less out_zero) narrowed by relu/clip, which
- * commute with the monotone rounding; f32: relu/clip's range. */
-static void clamp_range(const gemm_s8_epilogue *ep, float *lo, float *hi) {
+void s8_clamp_range(const gemm_s8_epilogue *ep, float *lo, float *hi) {
     if (ep->out_u8) {
         float zo = (float)ep->out_zero, qlo = 0.0f, qhi = 255.0f;
         if (ep->act.kind == ACT_RELU) qlo = zo;
@@ -173,7 +171,7 @@ static void clamp_range(const gemm_s8_epilogue *ep, float *lo, float *hi) {
     }
 }
 
-static int post_activation(const gemm_s8_epilogue *ep) {
+int s8_post_activation(const gemm_s8_epilogue *ep) {
     return !ep->out_u8 && ep->act.kind != ACT_NONE && ep->act.kind != ACT_RELU && ep->act.kind != ACT_CLIP;
 }
 
@@ -222,7 +220,7 @@ static void run_block(const s8_job *job, uint8_t *scratch, int64_t i0, int64_t i
             const uint8_t *ai = (const uint8_t *)a + (i - i0) * lda;
             uint8_t *c = job->C + (i * job->ldc + j0) * job->elem;
             arch->tile(rows, (int)cols, h->K, ai, lda, panel_of(job->packed, p), &te, c, job->ldc);
-            if (post_activation(ep)) {
+            if (s8_post_activation(ep)) {
                 gemm_epilogue act_only;
                 memset(&act_only, 0, sizeof act_only);
                 act_only.act = ep->act;
@@ -250,7 +248,7 @@ void cpu_gemm_s8(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const v
     if (M <= 0 || h->N <= 0 || !arch) return;
     s8_job job = { arch, h, packed, M, A, lda, C, ldc, ep->out_u8 ? 1 : (int64_t)sizeof(float), ep, 0, 0,
                    ctx->isa, ctx->scratch, 0, 0, 0 };
-    clamp_range(ep, &job.lo, &job.hi);
+    s8_clamp_range(ep, &job.lo, &job.hi);
     /* blocks of about 64 rows (those whose prepared copy fits the scratch) by 128 columns */
     int64_t rows = 64 / arch->mr * arch->mr;
     if (rows < arch->mr) rows = arch->mr;

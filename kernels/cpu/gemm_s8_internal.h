@@ -54,6 +54,13 @@ typedef struct {
     int32_t reserved[5];
 } s8_packed_header;
 
+/* The clamp [lo, hi] of v: u8 output: the quantized range (less out_zero) narrowed by relu/clip, which
+ * commute with the monotone rounding; f32: relu/clip's range. */
+void s8_clamp_range(const gemm_s8_epilogue *ep, float *lo, float *hi);
+
+/* An f32 output whose activation is applied after the clamp (by cpu_epilogue_isa): not none/relu/clip. */
+int s8_post_activation(const gemm_s8_epilogue *ep);
+
 /* The scalar definition of the epilogue for one element, which every path reproduces bit for bit. */
 static inline void s8_ep_scalar(int32_t dot, int i, int j, const s8_tile_ep *ep, void *c, int64_t ldc) {
     /* the true value fits int32 (GEMM_S8_K_MAX); the wrapped intermediate is computed without overflow */
