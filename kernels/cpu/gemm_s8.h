@@ -62,9 +62,15 @@ void cpu_gemm_s8(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const v
 /* ---- dynamic INT8 linear ------------------------------------------------------ */
 
 /* Row i of X quantized to u8: the range [min(0, min x), max(0, max x)] mapped onto [0, 255]: scale =
- * range / 255 (1 for an all-zero row), zero = round(-lo / scale), q = clamp(round(x / scale) + zero). */
+ * range / 255 (1 for an all-zero row or an infinite range), inv = 1 / scale, zero = round(-lo * inv),
+ * q = clamp(round(x * inv) + zero, 0, 255), rounding half to even; NaN is ignored by the range and
+ * becomes q = 0. */
 void quant_rows_u8(int64_t M, int64_t K, const float *X, int64_t ldx, uint8_t *Q, int64_t ldq, float *scale,
                    int32_t *zero);
+
+/* The same with isa's vectors (CPU_ISA_*), bit for bit. */
+void quant_rows_u8_isa(int isa, int64_t M, int64_t K, const float *X, int64_t ldx, uint8_t *Q, int64_t ldq,
+                       float *scale, int32_t *zero);
 
 /* Workspace bytes of cpu_linear_s8_dynamic for M rows of K. */
 size_t cpu_linear_s8_dynamic_workspace(int64_t M, int64_t K);

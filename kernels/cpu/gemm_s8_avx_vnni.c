@@ -25,7 +25,18 @@ static inline int32_t quad_tail(const uint8_t *p, int64_t n) {
         void *c, int64_t ldc) {                                                                                \
         __m256i acc[MR][2];                                                                                    \
         _Pragma("GCC unroll 6") for (int i = 0; i < rows; i++) acc[i][0] = acc[i][1] = _mm256_setzero_si256(); \
+        /* the last, partial quad first, so that the main loop flows straight into the epilogue */          \
         int64_t groups = K / 4;                                                                                \
+        if (K % 4) {                                                                                           \
+            const int8_t *bt = b + groups * NR * 4;                                                            \
+            __m256i b0 = _mm256_load_si256((const __m256i *)bt);                                               \
+            __m256i b1 = _mm256_load_si256((const __m256i *)(bt + 32));                                        \
+            _Pragma("GCC unroll 6") for (int i = 0; i < rows; i++) {                                           \
+                __m256i ai = _mm256_set1_epi32(quad_tail(a + i * lda + 4 * groups, K % 4));                     \
+                acc[i][0] = DPBUSD(acc[i][0], ai, b0);                                                         \
+                acc[i][1] = DPBUSD(acc[i][1], ai, b1);                                                         \
+            }                                                                                                  \
+        }                                                                                                      \
         for (int64_t g = 0; g < groups; g++, b += NR * 4) {                                                    \
             __m256i b0 = _mm256_load_si256((const __m256i *)b);                                                \
             __m256i b1 = _mm256_load_si256((const __m256i *)(b + 32));                                         \
@@ -33,15 +44,6 @@ static inline int32_t quad_tail(const uint8_t *p, int64_t n) {
                 int32_t q;                                                                                     \
                 memcpy(&q, a + i * lda + 4 * g, 4);                                                            \
                 __m256i ai = _mm256_set1_epi32(q);                                                             \
-                acc[i][0] = DPBUSD(acc[i][0], ai, b0);                                                         \
-                acc[i][1] = DPBUSD(acc[i][1], ai, b1);                                                         \
-            }                                                                                                  \
-        }                                                                                                      \
-        if (K % 4) {                                                                                           \
-            __m256i b0 = _mm256_load_si256((const __m256i *)b);                                                \
-            __m256i b1 = _mm256_load_si256((const __m256i *)(b + 32));                                         \
-            for (int i = 0; i < rows; i++) {                                                                   \
-                __m256i ai = _mm256_set1_epi32(quad_tail(a + i * lda + 4 * groups, K % 4));                     \
                 acc[i][0] = DPBUSD(acc[i][0], ai, b0);                                                         \
                 acc[i][1] = DPBUSD(acc[i][1], ai, b1);                                                         \
             }                                                                                                  \

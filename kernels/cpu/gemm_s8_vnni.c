@@ -28,7 +28,18 @@ S8_TARGET512 static inline __attribute__((always_inline)) void tile(int rows, in
     __m512i acc[MR][2];
 #pragma GCC unroll 8
     for (int i = 0; i < rows; i++) acc[i][0] = acc[i][1] = _mm512_setzero_si512();
+    /* the last, partial quad first, so that the main loop flows straight into the epilogue */
     int64_t groups = K / 4;
+    if (K % 4) {
+        const int8_t *bt = b + groups * NR * 4;
+        __m512i b0 = _mm512_load_si512(bt), b1 = _mm512_load_si512(bt + 64);
+#pragma GCC unroll 8
+        for (int i = 0; i < rows; i++) {
+            __m512i ai = _mm512_set1_epi32(quad_tail(a + i * lda + 4 * groups, K % 4));
+            acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], ai, b0);
+            acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], ai, b1);
+        }
+    }
     for (int64_t g = 0; g < groups; g++, b += NR * 4) {
         __m512i b0 = _mm512_load_si512(b), b1 = _mm512_load_si512(b + 64);
 #pragma GCC unroll 8
@@ -36,14 +47,6 @@ S8_TARGET512 static inline __attribute__((always_inline)) void tile(int rows, in
             int32_t q;
             memcpy(&q, a + i * lda + 4 * g, 4);
             __m512i ai = _mm512_set1_epi32(q);
-            acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], ai, b0);
-            acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], ai, b1);
-        }
-    }
-    if (K % 4) {
-        __m512i b0 = _mm512_load_si512(b), b1 = _mm512_load_si512(b + 64);
-        for (int i = 0; i < rows; i++) {
-            __m512i ai = _mm512_set1_epi32(quad_tail(a + i * lda + 4 * groups, K % 4));
             acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], ai, b0);
             acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], ai, b1);
         }

@@ -38,6 +38,32 @@ Test(int8_dynamic, quant_rows_u8_ranges_and_rounding) {
     cr_assert(zero[0] >= 0 && zero[0] <= 255);
 }
 
+/* The vector row quantization against the scalar definition, bit for bit, with NaN, infinities, -0 and
+ * row lengths around the vector width. */
+Test(int8_dynamic, quant_rows_u8_vectors_match_scalar) {
+    test_rng r = rng_seed(21);
+    for (int64_t k = 1; k <= 70; k += 3) {
+        enum { M = 9 };
+        float *x = rng_array(&r, M * k, -3.0f, 5.0f);
+        for (int64_t i = 0; i < k; i++) x[2 * k + i] = fabsf(x[2 * k + i]); /* a one-sided row */
+        x[3 * k + k / 2] = NAN;
+        x[4 * k] = INFINITY;
+        x[5 * k + k - 1] = -0.0f;
+        for (int64_t i = 0; i < k; i++) x[6 * k + i] = 0.0f;
+        uint8_t *want = malloc((size_t)(M * k)), *got = malloc((size_t)(M * k));
+        float ws[M], gs[M];
+        int32_t wz[M], gz[M];
+        quant_rows_u8(M, k, x, k, want, k, ws, wz);
+        for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
+            memset(got, 0xA5, (size_t)(M * k));
+            quant_rows_u8_isa(isa, M, k, x, k, got, k, gs, gz);
+            cr_assert(memcmp(got, want, (size_t)(M * k)) == 0, "isa %d, K %ld: quantized rows differ", isa, k);
+            for (int i = 0; i < M; i++) cr_assert(gs[i] == ws[i] && gz[i] == wz[i], "isa %d, K %ld, row %d", isa, k, i);
+        }
+        free(x), free(want), free(got);
+    }
+}
+
 typedef struct { int64_t m, n, k; } size3;
 
 static const size3 sizes[] = {
