@@ -252,7 +252,7 @@ void cpu_gemm_s8(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const v
     /* blocks of about 64 rows (those whose prepared copy fits the scratch) by 128 columns */
     int64_t rows = 64 / arch->mr * arch->mr;
     if (rows < arch->mr) rows = arch->mr;
-    if (arch->prep_a) {
+    if (arch->prep_a && arch->prep_a_bytes(1, h->K) > 0) {
         int64_t fit = ((int64_t)CPU_SCRATCH_BYTES - 64) / arch->prep_a_bytes(1, h->K) / arch->mr * arch->mr;
         if (fit < rows) rows = fit;
     }

@@ -209,6 +209,26 @@ Test(int8_gemm, extremes_do_not_saturate) {
     cr_assert_eq(gemm_s8_packed_size(S8_PATH_SCALAR, GEMM_S8_K_MAX + 1, 4), SIZE_MAX);
 }
 
+/* K = 0: the product is 0, the output the epilogue of 0 (bias, then the activation). */
+Test(int8_gemm, empty_reduction) {
+    float one = 1.0f, w_scale[5] = { 1, 1, 1, 1, 1 }, bias[5] = { -2, -1, 0, 1, 2 }, c[3 * 5];
+    int32_t zero = 7;
+    int8_t w[1] = { 0 };
+    uint8_t a[1] = { 0 };
+    gemm_s8_epilogue ep = { &one, &zero, 0, w_scale, bias, 0, 0.0f, 0, { ACT_RELU, 0, 0 } };
+    cpu_ctx ctx = int8_ctx(1);
+    for (int path = 0; path < S8_PATH_COUNT; path++) {
+        if (!s8_path_supported(path)) continue;
+        void *packed = aligned_alloc(64, (gemm_s8_packed_size(path, 0, 5) + 63) / 64 * 64);
+        gemm_s8_pack(path, 0, 5, w, 0, packed);
+        memset(c, 0xFF, sizeof c);
+        cpu_gemm_s8(&ctx, 3, a, 0, packed, c, 5, &ep);
+        for (int i = 0; i < 15; i++) cr_assert_eq(c[i], fmaxf(bias[i % 5], 0.0f), "%s", s8_path_name(path));
+        free(packed);
+    }
+    int8_ctx_free(&ctx);
+}
+
 Test(int8_gemm, refuses_bad_epilogues) {
     float one = 1.0f;
     int32_t zero = 0;
