@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 #include "calibrate.h"
+#include "quant_params.h"
 
 static const char *names[CALIB_COUNT] = { "minmax", "percentile", "entropy", "mse" };
 
@@ -109,4 +110,15 @@ float calib_threshold(const quant_hist *h, int method) {
     case CALIB_MSE: return calib_mse(h);
     default: return calib_minmax(h);
     }
+}
+
+int calib_params_u8(const quant_hist *h, int method, float *scale, int32_t *zero_point) {
+    if (!h->total) return -1;
+    float lo, hi;
+    calib_range(h, calib_threshold(h, method), &lo, &hi);
+    quant_affine p;
+    if (quant_params_u8(lo, hi, &p) != 0) return -1;
+    *scale = p.scale;
+    *zero_point = p.zero_point;
+    return 0;
 }

@@ -34,4 +34,8 @@ float calib_threshold(const quant_hist *h, int method);
 /* The range a threshold gives: [max(min, -T), min(max, T)] (widened to contain 0 by quant_params). */
 void calib_range(const quant_hist *h, float threshold, float *lo, float *hi);
 
+/* The u8 activation parameters (quant_params_u8) of the range a method picks; -1 when the histogram saw
+ * nothing finite. */
+int calib_params_u8(const quant_hist *h, int method, float *scale, int32_t *zero_point);
+
 #endif

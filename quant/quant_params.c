@@ -71,3 +71,15 @@ int quant_weights_per_channel(const float *w, int64_t channels, int64_t per_chan
     }
     return 0;
 }
+
+void quant_bias_correction(const float *w, const int8_t *q, const float *scales, int64_t channels,
+                           int64_t per_channel, const double *mean_x, float *bias) {
+    for (int64_t c = 0; c < channels; c++) {
+        double shift = 0;
+        for (int64_t k = 0; k < per_channel; k++) {
+            int64_t at = c * per_channel + k;
+            shift += ((double)w[at] - (double)scales[c] * q[at]) * mean_x[k];
+        }
+        bias[c] = (float)(bias[c] + shift);
+    }
+}

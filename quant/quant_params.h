@@ -34,4 +34,12 @@ void dequant_s8(const int8_t *q, int64_t n, quant_affine p, float *x);
  * even. Returns 0, or -1 when a weight is NaN or infinite (q and scales then undefined). */
 int quant_weights_per_channel(const float *w, int64_t channels, int64_t per_channel, int8_t *q, float *scales);
 
+/* Bias correction for quantized weights: the expected output the weights' rounding loses,
+ * E[x] . (w_c - dequant(q_c)), given back through the bias: bias[c] += sum_k (w[c][k] - scales[c] *
+ * q[c][k]) * mean_x[k], with mean_x the calibration data's mean of each input (per_channel values), so
+ * that the quantized layer's mean output equals the float layer's. bias holds channels values (zeros for
+ * a layer without bias). */
+void quant_bias_correction(const float *w, const int8_t *q, const float *scales, int64_t channels,
+                           int64_t per_channel, const double *mean_x, float *bias);
+
 #endif

@@ -79,6 +79,32 @@ Test(quant, weights_per_channel) {
     cr_assert_eq(quant_weights_per_channel(w, C, K, q, scales), -1);
 }
 
+/* With the correction, the mean output of the quantized weights over inputs of the calibration mean equals
+ * the float layer's; without it, it is off by the weights' rounding times the mean. */
+Test(quant, bias_correction_removes_the_mean_shift) {
+    test_rng r = rng_seed(5);
+    enum { C = 5, K = 64 };
+    float w[C * K], scales[C], bias[C], corrected[C];
+    int8_t q[C * K];
+    double mean_x[K];
+    rng_fill(&r, w, C * K, -1.0f, 1.0f);
+    rng_fill(&r, bias, C, -0.5f, 0.5f);
+    for (int k = 0; k < K; k++) mean_x[k] = 2.0 + rng_float(&r, 0.0f, 1.0f); /* e.g. post-ReLU inputs */
+    cr_assert_eq(quant_weights_per_channel(w, C, K, q, scales), 0);
+    memcpy(corrected, bias, sizeof bias);
+    quant_bias_correction(w, q, scales, C, K, mean_x, corrected);
+    for (int c = 0; c < C; c++) {
+        double fp = bias[c], quant = corrected[c], uncorrected = bias[c];
+        for (int k = 0; k < K; k++) {
+            fp += (double)w[c * K + k] * mean_x[k];
+            quant += (double)scales[c] * q[c * K + k] * mean_x[k];
+            uncorrected += (double)scales[c] * q[c * K + k] * mean_x[k];
+        }
+        cr_assert(fabs(quant - fp) < 1e-5, "channel %d: %g vs %g", c, quant, fp);
+        cr_assert(fabs(uncorrected - fp) > 1e-4, "channel %d: nothing to correct (the test is too easy)", c);
+    }
+}
+
 Test(quant, histogram_grows_exactly) {
     static quant_hist h;
     quant_hist_init(&h);
@@ -135,6 +161,11 @@ Test(quant, calibration_clips_outliers_except_minmax) {
     /* below the smallest outlier, above the bulk of the Gaussian */
     cr_assert(t_ent > 2.5f && t_ent < 20.0f, "entropy %g", t_ent);
     cr_assert(t_mse > 2.5f && t_mse < 20.0f, "mse %g", t_mse);
+    float scale;
+    int32_t zero;
+    cr_assert_eq(calib_params_u8(&h, CALIB_PERCENTILE, &scale, &zero), 0);
+    cr_assert_float_eq(scale, 2.0f * t_pct / 255.0f, 2e-3f * scale); /* symmetric data: zero near 128 */
+    cr_assert(zero >= 127 && zero <= 129, "zero point %d", zero);
     for (int m = 0; m < CALIB_COUNT; m++) {
         float lo, hi, t = calib_threshold(&h, m);
         calib_range(&h, t, &lo, &hi);
@@ -168,6 +199,9 @@ Test(quant, calibration_of_an_empty_histogram) {
     static quant_hist h;
     quant_hist_init(&h);
     for (int m = 0; m < CALIB_COUNT; m++) cr_assert_eq(calib_threshold(&h, m), 0.0f);
+    float scale;
+    int32_t zero;
+    cr_assert_eq(calib_params_u8(&h, CALIB_MSE, &scale, &zero), -1);
     float zeros[5] = { 0 };
     quant_hist_add(&h, zeros, 5);
     for (int m = 0; m < CALIB_COUNT; m++) cr_assert_eq(calib_threshold(&h, m), 0.0f);
