@@ -11,7 +11,7 @@
 
 /* One plane: its input, taps, and epilogue (v = acc * scale + off, clamped to [lo, hi]). */
 typedef struct {
-    const dw_s8_geometry *g;
+    const conv_s8_geometry *g;
     const uint8_t *x;
     const int8_t *w;
     int32_t za;
@@ -28,7 +28,7 @@ static inline void store_scalar(const dw_plane *p, int32_t acc, void *y, int64_t
 
 /* Output columns [ow0, ow1) of row oh, every tap checked against the borders (padding adds nothing). */
 static void row_checked(const dw_plane *p, int64_t oh, void *y, int64_t ow0, int64_t ow1) {
-    const dw_s8_geometry *g = p->g;
+    const conv_s8_geometry *g = p->g;
     for (int64_t ow = ow0; ow < ow1; ow++) {
         int32_t acc = 0;
         for (int64_t kh = 0; kh < g->kernel_h; kh++) {
@@ -46,7 +46,7 @@ static void row_checked(const dw_plane *p, int64_t oh, void *y, int64_t ow0, int
 
 /* The columns [*lo, *hi) whose vectors of lanes columns read only inside the row: stride 1 or 2 (stride 2
  * reads 2 * lanes bytes). Empty for other strides. */
-static void inside_columns(const dw_s8_geometry *g, int64_t lanes, int64_t *lo, int64_t *hi) {
+static void inside_columns(const conv_s8_geometry *g, int64_t lanes, int64_t *lo, int64_t *hi) {
     *lo = *hi = 0;
     if (g->stride_w != 1 && g->stride_w != 2) return;
     int64_t first = (g->pad_w + g->stride_w - 1) / g->stride_w;
@@ -65,7 +65,7 @@ static void inside_columns(const dw_s8_geometry *g, int64_t lanes, int64_t *lo, 
 #define AVX2 __attribute__((target("avx2,fma")))
 
 AVX512 static void row_avx512(const dw_plane *p, int64_t oh, void *y) {
-    const dw_s8_geometry *g = p->g;
+    const conv_s8_geometry *g = p->g;
     int64_t lo, hi, s = g->stride_w;
     inside_columns(g, 16, &lo, &hi);
     row_checked(p, oh, y, 0, lo < g->out_width ? lo : g->out_width);
@@ -99,7 +99,7 @@ AVX512 static void row_avx512(const dw_plane *p, int64_t oh, void *y) {
 }
 
 AVX2 static void row_avx2(const dw_plane *p, int64_t oh, void *y) {
-    const dw_s8_geometry *g = p->g;
+    const conv_s8_geometry *g = p->g;
     int64_t lo, hi, s = g->stride_w;
     inside_columns(g, 8, &lo, &hi);
     row_checked(p, oh, y, 0, lo < g->out_width ? lo : g->out_width);
@@ -136,7 +136,7 @@ AVX2 static void row_avx2(const dw_plane *p, int64_t oh, void *y) {
 #endif
 
 typedef struct {
-    const dw_s8_geometry *g;
+    const conv_s8_geometry *g;
     const uint8_t *x;
     const int8_t *w;
     const gemm_s8_epilogue *ep;
@@ -147,7 +147,7 @@ typedef struct {
 
 static void plane_task(void *arg, int64_t begin, int64_t end, int thread) {
     const dw_job *job = arg;
-    const dw_s8_geometry *g = job->g;
+    const conv_s8_geometry *g = job->g;
     const gemm_s8_epilogue *ep = job->ep;
     int64_t in_plane = g->height * g->width, out_plane = g->out_height * g->out_width;
     size_t elem = ep->out_u8 ? 1 : sizeof(float);
@@ -180,7 +180,7 @@ static void plane_task(void *arg, int64_t begin, int64_t end, int thread) {
     }
 }
 
-void cpu_conv2d_depthwise_s8(cpu_ctx *ctx, int path, const dw_s8_geometry *g, const uint8_t *x, const int8_t *w,
+void cpu_conv2d_depthwise_s8(cpu_ctx *ctx, int path, const conv_s8_geometry *g, const uint8_t *x, const int8_t *w,
                              const gemm_s8_epilogue *ep, void *y) {
     dw_job job = { g, x, w, ep, y, path, ctx->isa, 0.0f, 0.0f };
     s8_clamp_range(ep, &job.lo, &job.hi);

@@ -81,18 +81,32 @@ void cpu_linear_s8_dynamic(cpu_ctx *ctx, int64_t M, const float *X, int64_t ldx,
                            const float *w_scale, const float *bias, const act_params *act, float *Y, int64_t ldy,
                            void *workspace);
 
-/* ---- depthwise INT8 convolution ------------------------------------------------ */
+/* ---- INT8 convolution ------------------------------------------------------------ */
 
+/* One convolution of NCHW tensors (the fields of conv_geometry, without groups). */
 typedef struct {
-    int64_t batch, channels, height, width, out_height, out_width;
-    int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
-} dw_s8_geometry;
+    int64_t batch, channels, height, width;     /* input */
+    int64_t out_channels, out_height, out_width;
+    int64_t kernel_h, kernel_w;
+    int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+} conv_s8_geometry;
 
-/* y = epilogue(depthwise_conv(x - a_zero, w)) in NCHW: x u8 [batch, C, H, W], w s8 [C, kh, kw] (symmetric,
- * per channel w_scale[c]), padding reads as a_zero (real 0); ep as for the GEMM with n = channel and a
- * per-tensor activation (a_per_row 0); y u8 or f32 [batch, C, oh, ow]. Parallel over planes. path: the
- * S8_PATH_* to run (AVX-512 code for AVX512_VNNI and AMX, AVX2 code for AVX2 and AVX_VNNI). */
-void cpu_conv2d_depthwise_s8(cpu_ctx *ctx, int path, const dw_s8_geometry *g, const uint8_t *x, const int8_t *w,
+/* Workspace bytes of cpu_conv2d_s8: one image's columns (u8) and its output before the transpose. */
+size_t cpu_conv2d_s8_workspace(const conv_s8_geometry *g, int out_u8);
+
+/* y = epilogue(conv(x - a_zero, W)) (groups 1): x u8 [batch, C, H, W], W [out_channels, C*kh*kw] (OIHW)
+ * packed by gemm_s8_pack with K = C*kh*kw, N = out_channels; padding reads as a_zero (real 0); ep as for the
+ * GEMM with a per-tensor activation (a_per_row 0), n = output channel; y u8 or f32 [batch, out_channels,
+ * oh, ow]. Per image: the columns (one row of C*kh*kw per output position) into workspace, the GEMM on
+ * the packed weights' path, the [positions, out_channels] result transposed into y. */
+void cpu_conv2d_s8(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, const void *packed_w,
+                   const gemm_s8_epilogue *ep, void *y, void *workspace);
+
+/* y = epilogue(depthwise_conv(x - a_zero, w)) in NCHW (out_channels == channels): x u8 [batch, C, H, W],
+ * w s8 [C, kh, kw] (symmetric, per channel w_scale[c]), padding reads as a_zero (real 0); ep as above with
+ * n = channel; y u8 or f32 [batch, C, oh, ow]. Parallel over planes. path: the S8_PATH_* to run (AVX-512
+ * code for AVX512_VNNI and AMX, AVX2 code for AVX2 and AVX_VNNI). */
+void cpu_conv2d_depthwise_s8(cpu_ctx *ctx, int path, const conv_s8_geometry *g, const uint8_t *x, const int8_t *w,
                              const gemm_s8_epilogue *ep, void *y);
 
 #endif

@@ -16,7 +16,7 @@ static void check_path(int path, int threads) {
     cpu_ctx ctx = int8_ctx(threads);
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         const dw_case *k = &cases[t];
-        dw_s8_geometry g = { 2, k->c, k->h, k->w, 0, 0, k->kh, k->kw, k->s, k->s, k->p, k->p, k->d, k->d };
+        conv_s8_geometry g = { 2, k->c, k->h, k->w, k->c, 0, 0, k->kh, k->kw, k->s, k->s, k->p, k->p, k->d, k->d };
         g.out_height = (k->h + 2 * k->p - k->d * (k->kh - 1) - 1) / k->s + 1;
         g.out_width = (k->w + 2 * k->p - k->d * (k->kw - 1) - 1) / k->s + 1;
         test_rng r = rng_seed(500 + t);
