@@ -136,6 +136,9 @@ typedef struct {
     const char *tune_cache;    /* tuning cache file, or NULL */
     int profile;               /* time each layer on every run; default 0 */
     infer_cpu_isa cpu_isa;     /* AUTO (default); forcing one this CPU lacks is INFER_ERR_UNSUPPORTED */
+    int device_id;             /* CUDA: which GPU (0 = the first); the caller's current device is left as it was */
+    int debug_sync;            /* CUDA: synchronize and check after every node (no graphs), so a failing kernel
+                                  is named; slow, for debugging; default 0 */
 } infer_engine_options;
 
 typedef struct infer_engine infer_engine;
