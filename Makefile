@@ -93,6 +93,7 @@ golden: all $(GOLDEN_BIN)
 
 test: all unit golden serve-test
 	$(PYTHON) tests/converter/test_convert.py
+	PYTHON=$(PYTHON) tests/gpu/gpu_check_dry.sh
 
 # `infer serve` on loopback: protocol, official clients, faults, a short load run.
 serve-test: all
