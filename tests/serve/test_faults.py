@@ -139,8 +139,18 @@ with tempfile.TemporaryDirectory() as tmp:
         grpcclient = None
         report.skip('gRPC flood', 'tritonclient is not installed')
     if grpcclient:
-        server = Server(repo, '--threads', '2', '--max-queue', '4', '--max-batch', '64', '--max-queue-delay-us', '500000')
+        server = Server(repo, '--threads', '2', '--max-queue', '4', '--max-batch', '64', '--max-queue-delay-us', '500000',
+                        '--max-body-mb', '1')
         try:
+            client = grpcclient.InferenceServerClient(server.grpc)
+            big = grpcclient.InferInput('x', [8192, 64], 'FP32')
+            big.set_data_from_numpy(np.zeros((8192, 64), np.float32))  # 2 MiB
+            try:
+                client.infer('mlp', [big])
+                report.check(False, 'gRPC message over --max-body-mb refused')
+            except Exception as e:  # noqa: BLE001
+                report.check('RESOURCE_EXHAUSTED' in str(e.status() if hasattr(e, 'status') else e),
+                             'gRPC message over --max-body-mb refused (RESOURCE_EXHAUSTED)', str(e)[:200])
             statuses = []
 
             def one_grpc():
