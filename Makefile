@@ -100,11 +100,12 @@ optest: $(OPTEST_BIN)
 golden: all $(GOLDEN_BIN)
 	tests/golden/run.sh $(BUILD)/golden
 
-test: all unit optest golden serve-test
+test: all unit optest golden
+	$(MAKE) serve-test
 	$(PYTHON) tests/converter/test_convert.py
 	PYTHON=$(PYTHON) tests/gpu/gpu_check_dry.sh
 
-# `infer serve` on loopback: protocol, official clients, faults, a short load run.
+# `infer serve` on loopback: protocol, official clients, faults, a short load run (after golden: its fixtures).
 serve-test: all
 	tests/serve/run.sh
 
