@@ -19,6 +19,10 @@ OBJDIR  := $(BUILD)/obj-cuda$(CUDA)
 
 LIB_SRC := $(wildcard runtime/*.c graph/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
 CLI_SRC := $(wildcard runtime/cli/*.c)
+# `infer serve` (server/): HTTP with libmicrohttpd + jansson; gRPC (C++, server/grpc.mk) when Debian gRPC is there.
+GRPC    ?= $(shell pkg-config --exists grpc++ protobuf && command -v grpc_cpp_plugin >/dev/null && echo 1 || echo 0)
+SERVER_SRC := $(filter-out server/grpc_none.c,$(wildcard server/*.c))
+SERVER_LIBS := -lmicrohttpd -ljansson
 ifeq ($(CUDA),1)
 CFLAGS    += -DINFER_CUDA=1 -I$(CUDA_HOME)/include
 NVCCFLAGS += -std=c++17 -O3 -g -lineinfo $(CUDA_ARCH) -Iinclude -DINFER_CUDA=1 -Xcompiler -fPIC,-Wall -MMD -MP
@@ -31,11 +35,17 @@ LIB_OBJ := $(LIB_SRC:%.c=$(OBJDIR)/%.o) $(CU_SRC:%.cu=$(OBJDIR)/%.cu.o)
 
 # The build configuration, rewritten only when it changes, so that switching CUDA=0/1 relinks.
 CONFIG := $(BUILD)/config-$(notdir $(LIB)).txt
-$(shell mkdir -p $(BUILD) && (echo "CUDA=$(CUDA) OPT=$(OPT)" | cmp -s - $(CONFIG) || echo "CUDA=$(CUDA) OPT=$(OPT)" > $(CONFIG)))
-CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
+$(shell mkdir -p $(BUILD) && (echo "CUDA=$(CUDA) OPT=$(OPT) GRPC=$(GRPC)" | cmp -s - $(CONFIG) || echo "CUDA=$(CUDA) OPT=$(OPT) GRPC=$(GRPC)" > $(CONFIG)))
+CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o) $(SERVER_SRC:%.c=$(OBJDIR)/%.o)
+ifeq ($(GRPC),1)
+include server/grpc.mk
+else
+CLI_OBJ += $(OBJDIR)/server/grpc_none.o
+endif
+INFER_BIN ?= infer
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all lib test unit golden sanitize fuzz fuzz-build fuzz-ci demo clean deps help
+.PHONY: all lib test unit optest golden serve-test sanitize fuzz fuzz-build fuzz-ci demo clean deps help
 all: $(LIB) infer $(EXAMPLES)
 lib: $(LIB)
 
@@ -43,8 +53,8 @@ $(LIB): $(LIB_OBJ) $(CONFIG)
 	@rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-infer: $(CLI_OBJ) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+$(INFER_BIN): $(CLI_OBJ) $(LIB) $(CONFIG)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(SERVER_LIBS) $(LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(LIB) include/infer.h
 	@mkdir -p $(dir $@)
@@ -65,6 +75,8 @@ UNIT_SRC += $(wildcard tests/cuda/*.c)
 endif
 UNIT_BIN := $(BUILD)/unit_tests
 GOLDEN_BIN := $(BUILD)/golden_check
+OPTEST_SRC := $(wildcard tests/ops/*.c)
+OPTEST_BIN := $(BUILD)/op_test
 
 $(UNIT_BIN): $(UNIT_SRC) tests/unit/testutil.h $(LIB)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) $(LIB) -lcriterion $(LDLIBS)
@@ -72,25 +84,44 @@ $(UNIT_BIN): $(UNIT_SRC) tests/unit/testutil.h $(LIB)
 $(GOLDEN_BIN): tests/golden/golden_check.c $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# The op test table (tests/ops): every case on the reference and every backend here (docs/TESTING.md).
+$(OPTEST_BIN): $(OPTEST_SRC) $(wildcard tests/ops/*.h) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(OPTEST_SRC) $(LIB) $(LDLIBS)
+
 # Skipped tests (GPU tests without a GPU) and failures are listed; passes are only counted.
 UNIT_RUN = set -o pipefail; $(1) --jobs 2 --verbose 2>&1 | grep -vE '^\[(RUN |PASS)\]|^\[====\] Running'
 
 unit: $(UNIT_BIN)
 	$(call UNIT_RUN,$(UNIT_BIN))
 
+optest: $(OPTEST_BIN)
+	$(OPTEST_BIN)
+
 golden: all $(GOLDEN_BIN)
 	tests/golden/run.sh $(BUILD)/golden
 
-test: all unit golden
+test: all unit optest golden
+	$(MAKE) serve-test
 	$(PYTHON) tests/converter/test_convert.py
+	PYTHON=$(PYTHON) tests/gpu/gpu_check_dry.sh
+
+# `infer serve` on loopback: protocol, official clients, faults, a short load run (after golden: its fixtures).
+serve-test: all
+	tests/serve/run.sh
 
 # ASan + UBSan build of the library and the C tests, in its own build folder.
 sanitize:
 	$(MAKE) BUILD=build-san LIB=build-san/libinfer.a CUDA=0 \
 	        OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	        LDLIBS="-fsanitize=address,undefined -lm -lpthread" build-san/unit_tests build-san/golden_check
+	        LDLIBS="-fsanitize=address,undefined -lm -lpthread" build-san/unit_tests build-san/golden_check \
+	        build-san/op_test
 	$(call UNIT_RUN,ASAN_OPTIONS=detect_leaks=1 build-san/unit_tests)
+	ASAN_OPTIONS=detect_leaks=1 build-san/op_test
 	GOLDEN_BIN=build-san/golden_check tests/golden/run.sh build/golden --no-cli
+	$(MAKE) BUILD=build-san LIB=build-san/libinfer.a CUDA=0 INFER_BIN=build-san/infer \
+	        OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	        LDLIBS="-fsanitize=address,undefined -lm -lpthread" build-san/infer
+	ASAN_OPTIONS=detect_leaks=1 INFER_BIN=build-san/infer tests/serve/run.sh --sanitized
 
 # ---- fuzzing: libFuzzer targets (clang, ASan + UBSan, CPU only) in build-fuzz/, docs/FUZZING.md -----------
 FUZZ_CC ?= clang
@@ -99,7 +130,7 @@ FUZZ_SECONDS ?= 20
 # the vector ABI of the per-ISA helpers; both are harmless for fuzzing.
 FUZZ_OPT := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
             -Wno-psabi -Wno-unknown-pragmas
-FUZZ_CLI_OBJ := $(filter-out %/main.o,$(CLI_OBJ))
+FUZZ_CLI_OBJ := $(filter-out %/main.o,$(CLI_SRC:%.c=$(OBJDIR)/%.o))
 
 fuzz:
 	$(MAKE) BUILD=build-fuzz LIB=build-fuzz/libinfer.a CUDA=0 CC=$(FUZZ_CC) OPT="$(FUZZ_OPT)" \
@@ -138,9 +169,11 @@ clean:
 
 help:
 	@echo "make [CUDA=0|1] [CUDA_ARCH=...]   build libinfer.a, ./infer and examples"
-	@echo "make test                         unit tests, golden models against PyTorch, converter tests"
-	@echo "make sanitize                     C tests under ASan + UBSan"
+	@echo "make test                         unit tests, the op test table, golden models against PyTorch, converter tests"
+	@echo "make optest                       the op test table on every backend here (build/op_test --help)"
+	@echo "make sanitize                     C tests and the server's short tests under ASan + UBSan"
 	@echo "make fuzz | fuzz-ci [FUZZ_SECONDS=20]  build the libFuzzer targets | run each briefly (docs/FUZZING.md)"
+	@echo "make serve-test                   infer serve: protocol, tritonclient, faults, short load run"
 	@echo "make demo                         install what is missing, build, convert and run a small model"
 
 -include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)

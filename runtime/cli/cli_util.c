@@ -66,8 +66,14 @@ int cli_engine_option(const char *command, int argc, char **argv, int *i, infer_
     } else if (!strcmp(s, "--threads")) {
         if (cli_parse_int(val, 1, 1024, &opt->threads))
             return cli_usage_error(command, "--threads takes a number from 1 to 1024"), -1;
+    } else if (!strcmp(s, "--gpu")) {
+        if (cli_parse_int(val, 0, 1023, &opt->device_id))
+            return cli_usage_error(command, "--gpu takes a CUDA device index (0 = the first)"), -1;
     } else if (!strcmp(s, "--no-graph")) {
         opt->cuda_graphs = 0;
+        return 1;
+    } else if (!strcmp(s, "--debug-sync")) {
+        opt->debug_sync = 1;
         return 1;
     } else {
         return 0;

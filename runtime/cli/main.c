@@ -1,4 +1,4 @@
-/* main.c — ./infer: dispatches to the run, info and bench commands. */
+/* main.c — ./infer: dispatches to the run, info, bench and serve commands. */
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -10,7 +10,8 @@ static void usage(FILE *f) {
             "commands:\n"
             "  run MODEL.ifg IN.npy... (-o OUT.npy... | --out-dir DIR)   run the model on input files\n"
             "  info MODEL.ifg                                            describe a model and its memory plan\n"
-            "  bench MODEL.ifg                                           measure latency and throughput\n\n"
+            "  bench MODEL.ifg                                           measure latency and throughput\n"
+            "  serve (REPO | MODEL.ifg)                                  serve models over KServe v2 HTTP and gRPC\n\n"
             "'infer <command> --help' describes each command.\n"
             "exit codes: 0 success, 1 runtime failure, 2 usage or bad input\n",
             INFER_VERSION);
@@ -33,6 +34,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
     fprintf(stderr, "infer: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;
