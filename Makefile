@@ -17,7 +17,7 @@ BUILD   ?= build
 LIB     ?= libinfer.a
 OBJDIR  := $(BUILD)/obj-cuda$(CUDA)
 
-LIB_SRC := $(wildcard runtime/*.c graph/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
+LIB_SRC := $(wildcard runtime/*.c graph/*.c graph/ops/*.c loaders/*.c kernels/cpu/*.c)
 CLI_SRC := $(wildcard runtime/cli/*.c)
 ifeq ($(CUDA),1)
 CFLAGS    += -DINFER_CUDA=1 -I$(CUDA_HOME)/include

@@ -3,21 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "graph.h"
+#include "op_desc.h"
 #include "../runtime/error.h"
-
-/* Whether input slot i of an op may be IFG_NONE (docs/OPS.md marks these "x?"). */
-static int input_is_optional(op_code op, int i) {
-    switch (op) {
-    case OP_CONV2D:
-    case OP_LINEAR: return i >= 2;
-    case OP_LAYERNORM: return i >= 1;
-    case OP_BINARY:
-    case OP_COMPARE: return i == 1;
-    case OP_ATTENTION: return i == 3;
-    case OP_LSTM: return i == 1 || i == 2 || (i >= 3 && (i - 3) % 4 >= 2); /* h0, c0, b_ih, b_hh */
-    default: return 0;
-    }
-}
 
 static infer_status copy_tensors(const ifg_file *f, ir_graph *g, infer_error *err) {
     for (uint32_t i = 0; i < f->n_tensors; i++) {
@@ -57,7 +44,8 @@ static infer_status node_input(const ir_graph *g, const ifg_node *src, int index
     uint32_t id = src->inputs[k];
     const char *op = op_name(src->op);
     if (id == IFG_NONE) {
-        if (!input_is_optional((op_code)src->op, (int)k))
+        const op_desc *d = op_describe(src->op);
+        if (!d || k >= 64 || !(d->optional_inputs & OP_INPUT(k)))
             return infer_fail(err, INFER_ERR_FORMAT, "node %d '%s' (%s): input %u is required but absent", index,
                               src->name, op, k);
         *dst = IR_NONE;

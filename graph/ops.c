@@ -1,10 +1,10 @@
-/* ops.c — the op table (names, input and output counts) and the scalar activation definitions. */
+/* ops.c — the op tables (codes, names, input and output counts; the descriptors) and the scalar activations. */
 #include <math.h>
 #include <stddef.h>
-#include "ops.h"
+#include "op_desc.h"
 
 static const op_info op_table[OP_COUNT] = {
-#define X(e, code, nm, min_in, max_in, n_out) [code] = { nm, min_in, max_in, n_out },
+#define X(e, id, code, min_in, max_in, n_out) [code] = { #id, min_in, max_in, n_out },
     INFER_OPS(X)
 #undef X
 };
@@ -12,6 +12,14 @@ static const op_info op_table[OP_COUNT] = {
 const op_info *op_get_info(int op) {
     return (op > 0 && op < OP_COUNT && op_table[op].name) ? &op_table[op] : NULL;
 }
+
+static const op_desc *const descriptors[OP_COUNT] = {
+#define X(e, id, code, min_in, max_in, n_out) [code] = &op_desc_##id,
+    INFER_OPS(X)
+#undef X
+};
+
+const op_desc *op_describe(int op) { return op_get_info(op) ? descriptors[op] : NULL; }
 
 const char *op_name(int op) {
     const op_info *info = op_get_info(op);
