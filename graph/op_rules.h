@@ -3,10 +3,9 @@
 #define INFER_OP_RULES_H
 
 #include <stdint.h>
-#include "graph.h"
+#include "ir_build.h"
 #include "op_desc.h"
 #include "../runtime/error.h"
-#include "../loaders/ifg.h"
 
 /* ---- attributes (params.c) ------------------------------------------------------------------------ */
 

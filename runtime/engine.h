@@ -4,7 +4,7 @@
 
 #include <pthread.h>
 #include "infer.h"
-#include "../graph/graph.h"
+#include "../graph/ir_build.h"
 #include "../loaders/ifg.h"
 
 /* What the engines of one model share on a device (the CUDA backend's weights). model.c creates it

@@ -51,3 +51,8 @@ CPU_KERNEL(activation) {
     pool_parallel_for(ctx->pool, count, cheap ? ACT_GRAIN_CHEAP : ACT_GRAIN_MATH, act_chunk, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_activation[] = {
+    { .storages = CPU_DENSE, .run = cpu_activation },
+    { 0 },
+};

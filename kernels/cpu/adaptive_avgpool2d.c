@@ -41,3 +41,8 @@ CPU_KERNEL(adaptive_avgpool2d) {
     pool_parallel_for(ctx->pool, planes, work >= 8192 ? 1 : 8192 / (work + 1) + 1, adaptive_task, &job);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_adaptive_avgpool2d[] = {
+    { .storages = CPU_DENSE, .run = cpu_adaptive_avgpool2d },
+    { 0 },
+};

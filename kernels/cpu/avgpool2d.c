@@ -49,3 +49,8 @@ CPU_KERNEL(avgpool2d) {
     pool2d_run(ctx, p, in, out, pool_row_for(ctx->isa));
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_avgpool2d[] = {
+    { .storages = CPU_DENSE, .run = cpu_avgpool2d },
+    { 0 },
+};

@@ -43,3 +43,8 @@ CPU_KERNEL(batchnorm) {
     pool_parallel_for(ctx->pool, planes, plane >= 16384 ? 1 : 16384 / (plane + 1) + 1, bn_task, &job);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_batchnorm[] = {
+    { .storages = CPU_DENSE, .run = cpu_batchnorm },
+    { 0 },
+};

@@ -144,3 +144,8 @@ CPU_KERNEL(binary) {
     bcast_for_each(ctx->pool, &plan, all_f32 ? binary_run_f32 : binary_run_generic, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_binary[] = {
+    { .storages = CPU_DENSE, .run = cpu_binary },
+    { 0 },
+};

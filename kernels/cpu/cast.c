@@ -162,3 +162,8 @@ CPU_KERNEL(cast) {
     pool_parallel_for(ctx->pool, count, CAST_GRAIN, cast_chunk, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_cast[] = {
+    { .storages = CPU_DENSE, .run = cpu_cast },
+    { 0 },
+};

@@ -92,3 +92,8 @@ CPU_KERNEL(compare) {
     bcast_for_each(ctx->pool, &plan, all_f32 ? compare_run_f32 : compare_run_generic, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_compare[] = {
+    { .storages = CPU_DENSE, .run = cpu_compare },
+    { 0 },
+};

@@ -54,3 +54,8 @@ CPU_KERNEL(concat) {
     pool_parallel_for(ctx->pool, outer * n->n_in, grain > 1 ? grain : 1, concat_units, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_concat[] = {
+    { .storages = CPU_DENSE, .run = cpu_concat },
+    { 0 },
+};

@@ -221,3 +221,8 @@ CPU_KERNEL(conv2d) {
                    NULL);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_conv2d[] = {
+    { .storages = CPU_DENSE, .run = cpu_conv2d, .workspace = cpu_conv2d_workspace },
+    { 0 },
+};

@@ -47,3 +47,8 @@ CPU_KERNEL(embedding) {
     pool_parallel_for(ctx->pool, count, grain > 1 ? grain : 1, embedding_rows, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_embedding[] = {
+    { .storages = CPU_DENSE, .run = cpu_embedding },
+    { 0 },
+};

@@ -12,3 +12,8 @@ CPU_KERNEL(identity) {
     if (out[0].data != in[0].data && bytes) memcpy(out[0].data, in[0].data, bytes);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_identity[] = {
+    { .storages = CPU_DENSE, .run = cpu_identity },
+    { 0 },
+};

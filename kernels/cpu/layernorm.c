@@ -70,3 +70,8 @@ CPU_KERNEL(layernorm) {
     pool_parallel_for(ctx->pool, count / d, grain > 1 ? grain : 1, layernorm_rows, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_layernorm[] = {
+    { .storages = CPU_DENSE, .run = cpu_layernorm },
+    { 0 },
+};

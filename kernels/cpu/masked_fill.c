@@ -52,3 +52,8 @@ CPU_KERNEL(masked_fill) {
     bcast_for_each(ctx->pool, &plan, in[0].dtype == INFER_F32 ? masked_fill_run_f32 : masked_fill_run_int, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_masked_fill[] = {
+    { .storages = CPU_DENSE, .run = cpu_masked_fill },
+    { 0 },
+};

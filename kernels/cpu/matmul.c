@@ -90,3 +90,8 @@ CPU_KERNEL(matmul) {
     for (int64_t i = 0; i < items; i++) item_gemm(&job, i, NULL);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_matmul[] = {
+    { .storages = CPU_DENSE, .run = cpu_matmul },
+    { 0 },
+};

@@ -46,3 +46,8 @@ CPU_KERNEL(maxpool2d) {
     pool2d_run(ctx, p, in, out, pool_row_for(ctx->isa));
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_maxpool2d[] = {
+    { .storages = CPU_DENSE, .run = cpu_maxpool2d },
+    { 0 },
+};

@@ -211,3 +211,8 @@ CPU_KERNEL(reduce) {
     pool_parallel_for(ctx->pool, units, grain > 1 ? grain : 1, fn, &A);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_reduce[] = {
+    { .storages = CPU_DENSE, .run = cpu_reduce },
+    { 0 },
+};

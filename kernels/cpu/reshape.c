@@ -13,3 +13,8 @@ CPU_KERNEL(reshape) {
     if (out[0].data != in[0].data && bytes) memcpy(out[0].data, in[0].data, bytes);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_reshape[] = {
+    { .storages = CPU_DENSE, .run = cpu_reshape },
+    { 0 },
+};

@@ -38,3 +38,8 @@ CPU_KERNEL(slice) {
     bcast_copy(ctx->pool, &plan, (const uint8_t *)x->data + start * axis_stride * (int64_t)esize, out[0].data, esize);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_slice[] = {
+    { .storages = CPU_DENSE, .run = cpu_slice },
+    { 0 },
+};

@@ -84,3 +84,8 @@ CPU_KERNEL(softmax) {
     pool_parallel_for(ctx->pool, units, grain > 1 ? grain : 1, softmax_chunk, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_softmax[] = {
+    { .storages = CPU_DENSE, .run = cpu_softmax },
+    { 0 },
+};

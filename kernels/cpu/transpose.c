@@ -139,3 +139,8 @@ CPU_KERNEL(transpose) {
     pool_parallel_for(ctx->pool, args.batch * args.q_tiles, grain > 1 ? grain : 1, tiled_units, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_transpose[] = {
+    { .storages = CPU_DENSE, .run = cpu_transpose },
+    { 0 },
+};

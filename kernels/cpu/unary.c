@@ -75,3 +75,8 @@ CPU_KERNEL(unary) {
     }
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_unary[] = {
+    { .storages = CPU_DENSE, .run = cpu_unary },
+    { 0 },
+};

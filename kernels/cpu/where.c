@@ -49,3 +49,8 @@ CPU_KERNEL(where) {
     bcast_for_each(ctx->pool, &plan, run, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_where[] = {
+    { .storages = CPU_DENSE, .run = cpu_where },
+    { 0 },
+};

@@ -37,17 +37,6 @@ static void cuda_destroy(infer_engine *e) {
     e->state = NULL;
 }
 
-static infer_status check_encodings(const ir_graph *g, infer_error *err) {
-    for (int t = 0; t < g->n_tensors; t++) {
-        const ir_tensor *tt = &g->tensors[t];
-        if (tt->is_constant && tt->encoding != IFG_ENC_DENSE && ir_consumer_count(g, t) > 0)
-            return infer_fail(err, INFER_ERR_UNSUPPORTED,
-                              "tensor '%s': storage encoding %d is not supported by the CUDA backend", tt->name,
-                              tt->encoding);
-    }
-    return INFER_OK;
-}
-
 /* Times algorithm candidates of every planned node on the real buffers (at max batch), then saves the cache. */
 static infer_status tune_all(infer_engine *e, cuda_state *st, cuda_batch_slot *slot, infer_error *err) {
     const ir_graph *g = &e->graph;
@@ -90,7 +79,6 @@ static infer_status cuda_create(infer_engine *e, infer_error *err) {
     INFER_TRY(cuda_ctx_init(&st->ctx, e->opt.precision, err));
     cuda_ctx *c = &st->ctx;
     for (int i = 0; i < 4; i++) CUDA_CHECK(cudaEventCreate(&st->tev[i])); /* timing of each run */
-    INFER_TRY(check_encodings(g, err));
 
     if (e->opt.tune_cache && e->opt.tune_cache[0]) {
         char warn[1400];
@@ -101,7 +89,7 @@ static infer_status cuda_create(infer_engine *e, infer_error *err) {
     char first[512];
     st->n_fallback = cuda_plan_fallback(g, c->fp16, st->fallback, first, sizeof first);
     if (st->n_fallback)
-        cuda_ctx_warn(c, "%d node(s) run on the CPU (no CUDA kernel); first: %s", st->n_fallback, first);
+        cuda_ctx_warn(c, "%d node(s) run on the CPU (no CUDA kernel takes them); first: %s", st->n_fallback, first);
     for (int t = 0; t < g->n_tensors; t++) st->ddt[t] = cuda_dev_dtype(g->tensors[t].dtype, c->fp16);
 
     /* plans at max batch (e->dims holds its shapes now): they say how much scratch to allocate */
