@@ -22,7 +22,7 @@ CLI_SRC := $(wildcard runtime/cli/*.c)
 ifeq ($(CUDA),1)
 CFLAGS    += -DINFER_CUDA=1 -I$(CUDA_HOME)/include
 NVCCFLAGS += -std=c++17 -O3 -g -lineinfo $(CUDA_ARCH) -Iinclude -DINFER_CUDA=1 -Xcompiler -fPIC,-Wall -MMD -MP
-LIB_SRC   += $(wildcard runtime/cuda/*.c)
+LIB_SRC   += $(wildcard runtime/cuda/*.c kernels/cuda/*.c)
 CU_SRC    := $(wildcard kernels/cuda/*.cu runtime/cuda/*.cu)
 LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcudart -lstdc++
 endif

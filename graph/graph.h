@@ -6,6 +6,10 @@
 #include "infer.h"
 #include "ops.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define IR_MAX_INPUTS 64
 #define IR_MAX_OUTPUTS 4
 #define IR_NONE (-1)
@@ -149,4 +153,7 @@ infer_status memplan_build(const ir_graph *g, const uint64_t *bytes, mem_plan *p
 void memplan_free(mem_plan *plan);
 int op_can_run_in_place(const ir_node *n); /* output may share its first input's storage */
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -32,6 +32,14 @@ extern "C" {
                               __LINE__, cudaGetErrorString(kcuda_e_), cudaGetErrorName(kcuda_e_));   \
     } while (0)
 
+/* A launcher's float storage dtype: f32 or f16. */
+#define NEED_FLOAT_STORAGE(name, dtype)                                                             \
+    do {                                                                                            \
+        if ((dtype) != INFER_F32 && (dtype) != INFER_F16)                                           \
+            return infer_fail(err, INFER_ERR_UNSUPPORTED, "CUDA kernel %s: %s storage is not supported", name, \
+                              infer_dtype_name(dtype));                                            \
+    } while (0)
+
 #define KSTREAM(s) ((cudaStream_t)(s))
 
 /* Blocks for a grid-stride loop over n items. */

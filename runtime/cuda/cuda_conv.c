@@ -176,7 +176,8 @@ static cudnnStatus_t forward(cuda_ctx *c, cuda_conv *v, const cuda_conv_algo *a,
 infer_status cuda_conv_run(cuda_ctx *c, cuda_conv *v, const void *x, const void *w, const void *bias,
                            const void *residual, void *y, infer_error *err) {
     const void *b = v->has_bias ? bias : NULL, *r = v->has_residual ? residual : NULL;
-    if (v->depthwise) return cuda_depthwise_conv2d(c->stream, c->fp16, &v->dw, x, w, b, r, y, v->p.act, err);
+    if (v->depthwise)
+        return cuda_depthwise_conv2d(c->stream, c->fp16 ? INFER_F16 : INFER_F32, &v->dw, x, w, b, r, y, v->p.act, err);
     int64_t n = v->n * v->o * v->oh * v->ow;
     if (n == 0) return INFER_OK;
     if (v->cand[v->cur].ws > c->scratch_bytes)
@@ -204,7 +205,7 @@ infer_status cuda_conv_run(cuda_ctx *c, cuda_conv *v, const void *x, const void 
     if (s != CUDNN_STATUS_SUCCESS) return cuda_fail_dnn(err, s, v->fused ? "cudnnConvolutionBiasActivationForward" : "cudnnConvolutionForward", __FILE__, __LINE__);
     v->validated = 1;
     if (v->fused) return INFER_OK;
-    return cuda_epilogue(c->stream, c->fp16, y, n, b, v->o, v->oh * v->ow, r, v->p.act, err);
+    return cuda_epilogue(c->stream, c->fp16 ? INFER_F16 : INFER_F32, y, n, b, v->o, v->oh * v->ow, r, v->p.act, err);
 }
 
 infer_status cuda_conv_tune(cuda_ctx *c, cuda_conv *v, const void *x, const void *w, void *y, infer_error *err) {

@@ -190,7 +190,7 @@ infer_status cuda_gemm_run(cuda_ctx *c, cuda_gemm *g, const void *A, const void 
     if (n <= 0) return INFER_OK;
     if (d->K <= 0) { /* empty sum: C = epilogue(0) */
         CUDA_CHECK(cudaMemsetAsync(C, 0, (size_t)n * (c->fp16 ? 2 : 4), c->stream));
-        return cuda_epilogue(c->stream, c->fp16, C, n, d->has_bias ? bias : NULL, d->N, 1,
+        return cuda_epilogue(c->stream, c->fp16 ? INFER_F16 : INFER_F32, C, n, d->has_bias ? bias : NULL, d->N, 1,
                              d->has_residual ? residual : NULL, d->act, err);
     }
     if (!g->has_algo) return infer_fail(err, INFER_ERR_INTERNAL, "GEMM run without a plan");
@@ -203,7 +203,7 @@ infer_status cuda_gemm_run(cuda_ctx *c, cuda_gemm *g, const void *A, const void 
     const void *eb = (d->has_bias && !g->fused_bias) ? bias : NULL;
     act_params act = d->act;
     if (g->fused_act) act.kind = ACT_NONE;
-    return cuda_epilogue(c->stream, c->fp16, C, n, eb, d->N, 1, NULL, act, err);
+    return cuda_epilogue(c->stream, c->fp16 ? INFER_F16 : INFER_F32, C, n, eb, d->N, 1, NULL, act, err);
 }
 
 infer_status cuda_gemm_tune(cuda_ctx *c, cuda_gemm *g, const void *A, const void *B, void *C, const void *bias,

@@ -5,12 +5,10 @@
 #include <stddef.h>
 #include "infer.h"
 #include "../../graph/graph.h"
+#include "../../kernels/cuda/cuda_ops.h"
 
-/* How a tensor of the model's dtype is stored on the device: f32 becomes f16 when fp16, the rest stay. */
-infer_dtype cuda_dev_dtype(infer_dtype model_dtype, int fp16);
-
-/* 1 when a CUDA kernel runs node n of g (dtypes, attributes and static shapes allow it); else 0 with
- * the reason in why, and the engine runs the node on the CPU with the copies it needs. */
+/* 1 when a CUDA kernel runs node n of g (its input storages, dtypes, attributes and static shapes allow it,
+ * cuda_kernel_lookup); else 0 with the reason in why, and the engine runs the node on the CPU with the copies it needs. */
 int cuda_node_supported(const ir_graph *g, const ir_node *n, int fp16, char *why, size_t len);
 
 /* Fills fallback[i] (1: node i runs on the CPU) for every node; returns how many fall back. why, if

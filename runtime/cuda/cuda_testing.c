@@ -81,7 +81,7 @@ static infer_status run(harness *h, const ir_node *n, const infer_tensor *in, in
     INFER_TRY(dalloc(h, (void **)&c->err_flag, 256, err));
     CUDA_CHECK(cudaMemset(c->err_flag, 0, 256));
     c->scratch_bytes = CUDA_CONV_WORKSPACE_CAP;
-    INFER_TRY(cuda_node_prepare(c, n, din, dout, &h->plan, err));
+    INFER_TRY(cuda_node_prepare(c, NULL, n, din, dout, &h->plan, err));
     size_t scratch = cuda_node_scratch(h->plan);
     INFER_TRY(dalloc(h, &c->lt_ws, CUDA_LT_WORKSPACE, err));
     c->lt_ws_bytes = CUDA_LT_WORKSPACE;
