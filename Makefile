@@ -35,7 +35,7 @@ $(shell mkdir -p $(BUILD) && (echo "CUDA=$(CUDA) OPT=$(OPT)" | cmp -s - $(CONFIG
 CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all lib test unit golden sanitize demo clean deps help
+.PHONY: all lib test unit golden sanitize demo clean deps help opcodes opcodes-check
 all: $(LIB) infer $(EXAMPLES)
 lib: $(LIB)
 
@@ -81,8 +81,14 @@ unit: $(UNIT_BIN)
 golden: all $(GOLDEN_BIN)
 	tests/golden/run.sh $(BUILD)/golden
 
-test: all unit golden
+test: all unit golden opcodes-check
 	$(PYTHON) tests/converter/test_convert.py
+
+# The converter's op codes are generated from graph/ops.h; the check also holds ref_interp and docs/OPS.md to it.
+opcodes:
+	$(PYTHON) scripts/gen_opcodes.py
+opcodes-check:
+	$(PYTHON) scripts/gen_opcodes.py --check
 
 # ASan + UBSan build of the library and the C tests, in its own build folder.
 sanitize:

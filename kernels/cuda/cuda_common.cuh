@@ -120,11 +120,4 @@ __device__ __forceinline__ void bcast_offsets(const cuda_bcast &b, int64_t i, in
     }
 }
 
-/* An element of es bytes, for dtype-agnostic copies. */
-template <int ES> struct elem_t;
-template <> struct elem_t<1> { typedef uint8_t T; };
-template <> struct elem_t<2> { typedef uint16_t T; };
-template <> struct elem_t<4> { typedef uint32_t T; };
-template <> struct elem_t<8> { typedef uint64_t T; };
-
 #endif

@@ -1,4 +1,4 @@
-/* cuda_kernels.h — the CUDA kernels' launchers: one op per kernels/cuda/<op>.cu, callable from C (no CUDA headers). */
+/* cuda_kernels.h — the CUDA kernels' launchers, callable from C (no CUDA headers): one file per kernel. */
 #ifndef INFER_CUDA_KERNELS_H
 #define INFER_CUDA_KERNELS_H
 
