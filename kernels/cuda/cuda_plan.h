@@ -19,6 +19,4 @@ struct cuda_node_plan {
     int lstm_layers;
 };
 
-size_t cuda_round256(size_t n);
-
 #endif

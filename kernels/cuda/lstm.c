@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cuda_plan.h"
+#include "../../base/checked.h"
 
 static int supports_lstm(const ir_graph *g, const ir_node *n, int fp16, char *why, size_t len) {
     int L = n->p.lstm.layers;
@@ -43,9 +44,9 @@ static infer_status prepare_lstm(cuda_ctx *c, const ir_node *n, const infer_tens
         d.align_a = d.align_b = d.align_c = 256;
         INFER_TRY(cuda_gemm_prepare(c, &p->lstm[l], &d, err));
     }
-    size_t gates = cuda_round256((size_t)(s.T * s.B * 4 * s.H) * es);
-    size_t between = s.L > 1 ? cuda_round256((size_t)(s.T * s.B * s.H) * es) : 0; /* a layer's output */
-    size_t cell = cuda_round256((size_t)(s.B * s.H) * es); /* the cell state when c_n has no storage */
+    size_t gates = round_up((size_t)(s.T * s.B * 4 * s.H) * es, 256);
+    size_t between = s.L > 1 ? round_up((size_t)(s.T * s.B * s.H) * es, 256) : 0; /* a layer's output */
+    size_t cell = round_up((size_t)(s.B * s.H) * es, 256); /* the cell state when c_n has no storage */
     p->scratch = gates + between + cell;
     return INFER_OK;
 }
@@ -57,7 +58,7 @@ static infer_status tune_lstm(cuda_ctx *c, const ir_node *n, cuda_node_plan *p, 
         return infer_fail(err, INFER_ERR_INTERNAL, "LSTM needs %zu bytes of scratch, %zu allocated", p->scratch,
                           c->scratch_bytes);
     char *gates = (char *)c->scratch;
-    char *between = gates + cuda_round256((size_t)(s.T * s.B * 4 * s.H) * cuda_esize(&in[0]));
+    char *between = gates + round_up((size_t)(s.T * s.B * 4 * s.H) * cuda_esize(&in[0]), 256);
     for (int64_t l = 0; l < s.L; l++)
         INFER_TRY(cuda_gemm_tune(c, &p->lstm[l], l == 0 ? in[0].data : between, layer_input(in, l, 0)->data, gates,
                                  NULL, NULL, err));
@@ -90,8 +91,8 @@ static infer_status run_lstm(const cuda_launch *launch, const ir_node *n, cuda_n
         return infer_fail(err, INFER_ERR_INTERNAL, "LSTM needs %zu bytes of scratch, %zu allocated", p->scratch,
                           c->scratch_bytes);
     char *gates = (char *)c->scratch;
-    char *between = gates + cuda_round256((size_t)(s.T * s.B * 4 * s.H) * es);
-    char *cell_spare = between + (s.L > 1 ? cuda_round256((size_t)(s.T * s.B * s.H) * es) : 0);
+    char *between = gates + round_up((size_t)(s.T * s.B * 4 * s.H) * es, 256);
+    char *cell_spare = between + (s.L > 1 ? round_up((size_t)(s.T * s.B * s.H) * es, 256) : 0);
     const infer_tensor *h0 = &in[1], *c0 = &in[2];
     int64_t row_t = s.batch_first ? 1 : s.B, row_b = s.batch_first ? s.T : 1; /* element strides of (t, b) rows */
     for (int64_t l = 0; l < s.L; l++) {

@@ -146,8 +146,6 @@ int cuda_norm_axis(int axis, int ndim) { return axis < 0 ? axis + ndim : axis; }
 
 size_t cuda_esize(const infer_tensor *t) { return infer_dtype_size(t->dtype); }
 
-size_t cuda_round256(size_t n) { return (n + 255) & ~(size_t)255; }
-
 int cuda_bcast_of(cuda_bcast *bc, const infer_tensor *y, int n_in, const infer_tensor *const *xs) {
     int nd[CUDA_BCAST_MAX_IN];
     int64_t dims[CUDA_BCAST_MAX_IN][INFER_MAX_DIMS];
