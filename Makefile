@@ -17,8 +17,12 @@ BUILD   ?= build
 LIB     ?= libinfer.a
 OBJDIR  := $(BUILD)/obj-cuda$(CUDA)
 
-LIB_SRC := $(wildcard runtime/*.c graph/*.c graph/ops/*.c loaders/*.c kernels/cpu/*.c)
+LIB_SRC := $(wildcard runtime/*.c graph/*.c graph/ops/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
 CLI_SRC := $(wildcard runtime/cli/*.c)
+# `infer serve` (server/): HTTP with libmicrohttpd + jansson; gRPC (C++, server/grpc.mk) when Debian gRPC is there.
+GRPC    ?= $(shell pkg-config --exists grpc++ protobuf && command -v grpc_cpp_plugin >/dev/null && echo 1 || echo 0)
+SERVER_SRC := $(filter-out server/grpc_none.c,$(wildcard server/*.c))
+SERVER_LIBS := -lmicrohttpd -ljansson
 ifeq ($(CUDA),1)
 CFLAGS    += -DINFER_CUDA=1 -I$(CUDA_HOME)/include
 NVCCFLAGS += -std=c++17 -O3 -g -lineinfo $(CUDA_ARCH) -Iinclude -DINFER_CUDA=1 -Xcompiler -fPIC,-Wall -MMD -MP
@@ -31,11 +35,17 @@ LIB_OBJ := $(LIB_SRC:%.c=$(OBJDIR)/%.o) $(CU_SRC:%.cu=$(OBJDIR)/%.cu.o)
 
 # The build configuration, rewritten only when it changes, so that switching CUDA=0/1 relinks.
 CONFIG := $(BUILD)/config-$(notdir $(LIB)).txt
-$(shell mkdir -p $(BUILD) && (echo "CUDA=$(CUDA) OPT=$(OPT)" | cmp -s - $(CONFIG) || echo "CUDA=$(CUDA) OPT=$(OPT)" > $(CONFIG)))
-CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
+$(shell mkdir -p $(BUILD) && (echo "CUDA=$(CUDA) OPT=$(OPT) GRPC=$(GRPC)" | cmp -s - $(CONFIG) || echo "CUDA=$(CUDA) OPT=$(OPT) GRPC=$(GRPC)" > $(CONFIG)))
+CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o) $(SERVER_SRC:%.c=$(OBJDIR)/%.o)
+ifeq ($(GRPC),1)
+include server/grpc.mk
+else
+CLI_OBJ += $(OBJDIR)/server/grpc_none.o
+endif
+INFER_BIN ?= infer
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all lib test unit golden sanitize demo clean deps help opcodes opcodes-check
+.PHONY: all lib test unit golden serve-test sanitize demo clean deps help opcodes opcodes-check
 all: $(LIB) infer $(EXAMPLES)
 lib: $(LIB)
 
@@ -43,8 +53,8 @@ $(LIB): $(LIB_OBJ) $(CONFIG)
 	@rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-infer: $(CLI_OBJ) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+$(INFER_BIN): $(CLI_OBJ) $(LIB) $(CONFIG)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(SERVER_LIBS) $(LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(LIB) include/infer.h
 	@mkdir -p $(dir $@)
@@ -81,8 +91,13 @@ unit: $(UNIT_BIN)
 golden: all $(GOLDEN_BIN)
 	tests/golden/run.sh $(BUILD)/golden
 
-test: all unit golden opcodes-check
+test: all unit golden serve-test opcodes-check
 	$(PYTHON) tests/converter/test_convert.py
+	PYTHON=$(PYTHON) tests/gpu/gpu_check_dry.sh
+
+# `infer serve` on loopback: protocol, official clients, faults, a short load run.
+serve-test: all
+	tests/serve/run.sh
 
 # The converter's op codes are generated from graph/ops.h; the check also holds ref_interp and docs/OPS.md to it.
 opcodes:
@@ -97,6 +112,10 @@ sanitize:
 	        LDLIBS="-fsanitize=address,undefined -lm -lpthread" build-san/unit_tests build-san/golden_check
 	$(call UNIT_RUN,ASAN_OPTIONS=detect_leaks=1 build-san/unit_tests)
 	GOLDEN_BIN=build-san/golden_check tests/golden/run.sh build/golden --no-cli
+	$(MAKE) BUILD=build-san LIB=build-san/libinfer.a CUDA=0 INFER_BIN=build-san/infer \
+	        OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	        LDLIBS="-fsanitize=address,undefined -lm -lpthread" build-san/infer
+	ASAN_OPTIONS=detect_leaks=1 INFER_BIN=build-san/infer tests/serve/run.sh --sanitized
 
 deps:
 	scripts/install-deps
@@ -110,7 +129,8 @@ clean:
 help:
 	@echo "make [CUDA=0|1] [CUDA_ARCH=...]   build libinfer.a, ./infer and examples"
 	@echo "make test                         unit tests, golden models against PyTorch, converter tests"
-	@echo "make sanitize                     C tests under ASan + UBSan"
+	@echo "make sanitize                     C tests and the server's short tests under ASan + UBSan"
+	@echo "make serve-test                   infer serve: protocol, tritonclient, faults, short load run"
 	@echo "make demo                         install what is missing, build, convert and run a small model"
 
 -include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)

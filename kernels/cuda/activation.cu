@@ -30,6 +30,6 @@ static infer_status run_activation(const cuda_launch *l, const ir_node *n, struc
 }
 
 extern "C" const cuda_kernel cuda_kernels_activation[] = {
-    { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_activation },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_activation, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

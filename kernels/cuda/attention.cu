@@ -33,6 +33,7 @@ __global__ void attention_kernel(const T *q, const T *k, const T *v, const void 
             }
             s = warp_sum(s);
             if (mask_kind == 1) s += ldf((const T *)mask, i * Lk + j);
+            else if (mask_kind == 3) s += ((const float *)mask)[i * Lk + j]; /* an f32 mask with half q, k, v */
             else if (mask_kind == 2 && ((const uint8_t *)mask)[i * Lk + j]) continue;
             if (s == -INFINITY) continue;
             float mn = fmaxf(m, s);
@@ -101,13 +102,16 @@ static infer_status run_attention(const cuda_launch *l, const ir_node *n, struct
                                   const infer_tensor *in, const infer_tensor *out, infer_error *err) {
     const infer_tensor *y = &out[0];
     const infer_tensor *m = n->n_in > 3 && in[3].data ? &in[3] : NULL;
-    int mk = !m ? 0 : (m->dtype == INFER_BOOL || m->dtype == INFER_U8) ? 2 : 1;
+    int mk = !m ? 0 : (m->dtype == INFER_BOOL || m->dtype == INFER_U8) ? 2 : m->dtype != y->dtype ? 3 : 1;
     return cuda_attention(l->stream, y->dtype, in[0].data, in[1].data, in[2].data, m ? m->data : NULL, mk, y->data,
                           in[0].dims[0], in[0].dims[1], in[1].dims[1], in[0].dims[2], n->p.attention.heads,
                           n->p.attention.causal, n->p.attention.scale, err);
 }
 
+/* The mask: its kernel reads an f32 mask with half q, k, v. */
+static int exact_input_attention(const ir_graph *g, const ir_node *n, int k) { return k == 3; }
+
 extern "C" const cuda_kernel cuda_kernels_attention[] = {
-    { CUDA_DENSE, supports_attention, NULL, NULL, run_attention },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, supports_attention, NULL, NULL, run_attention, 0, exact_input_attention },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -59,5 +59,5 @@ static infer_status run_avgpool2d(const cuda_launch *l, const ir_node *n, struct
 
 extern "C" const cuda_kernel cuda_kernels_avgpool2d[] = {
     { CUDA_DENSE, supports_pool, NULL, NULL, run_avgpool2d },
-    { 0, NULL, NULL, NULL, NULL },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -42,5 +42,5 @@ static infer_status run_batchnorm(const cuda_launch *l, const ir_node *n, struct
 
 extern "C" const cuda_kernel cuda_kernels_batchnorm[] = {
     { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_batchnorm },
-    { 0, NULL, NULL, NULL, NULL },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -73,6 +73,6 @@ static infer_status run_binary(const cuda_launch *l, const ir_node *n, struct cu
 }
 
 extern "C" const cuda_kernel cuda_kernels_binary[] = {
-    { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_binary },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_binary, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -87,7 +87,10 @@ static infer_status run_compare(const cuda_launch *l, const ir_node *n, struct c
                         n->p.compare.kind, n->p.compare.scalar, err);
 }
 
+/* Compared values decide a bool exactly. */
+static int exact_input_compare(const ir_graph *g, const ir_node *n, int k) { return k < 2; }
+
 extern "C" const cuda_kernel cuda_kernels_compare[] = {
-    { CUDA_DENSE, supports_compare, NULL, NULL, run_compare },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, supports_compare, NULL, NULL, run_compare, 1, exact_input_compare },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

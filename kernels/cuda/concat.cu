@@ -45,6 +45,6 @@ static infer_status run_concat(const cuda_launch *l, const ir_node *n, struct cu
 }
 
 extern "C" const cuda_kernel cuda_kernels_concat[] = {
-    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_concat },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_concat, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

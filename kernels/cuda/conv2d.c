@@ -19,7 +19,9 @@ static infer_status prepare_conv2d(cuda_ctx *c, const ir_node *n, const infer_te
 
 static infer_status tune_conv2d(cuda_ctx *c, const ir_node *n, cuda_node_plan *p, const infer_tensor *in,
                                 const infer_tensor *out, infer_error *err) {
-    return cuda_conv_tune(c, &p->conv, in[0].data, in[1].data, out[0].data, err);
+    infer_status s = cuda_conv_tune(c, &p->conv, in[0].data, in[1].data, out[0].data, err);
+    p->scratch = cuda_conv_workspace(&p->conv); /* the tuned choice may want more than the heuristic's */
+    return s;
 }
 
 static infer_status run_conv2d(const cuda_launch *l, const ir_node *n, cuda_node_plan *p, const infer_tensor *in,
@@ -29,6 +31,6 @@ static infer_status run_conv2d(const cuda_launch *l, const ir_node *n, cuda_node
 }
 
 const cuda_kernel cuda_kernels_conv2d[] = {
-    { CUDA_DENSE, supports_conv2d, prepare_conv2d, tune_conv2d, run_conv2d },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, supports_conv2d, prepare_conv2d, tune_conv2d, run_conv2d, 0, NULL },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -38,6 +38,12 @@ typedef struct {
     /* Enqueues the node on l->stream; p is NULL unless prepare is set. */
     infer_status (*run)(const cuda_launch *l, const ir_node *n, struct cuda_node_plan *p, const infer_tensor *in,
                         const infer_tensor *out, infer_error *err);
+    /* For the FP16 dtype plan (runtime/cuda/cuda_dtypes.c): 1 when it takes f32 and f16 alike (elementwise or
+     * moving data), so that an f32 chain that must stay exact may pass through it on the GPU. */
+    int mixed_float;
+    /* 1 when input k's f32 values must stay exact (integer-valued: ids, masks, compared or cast to an
+     * integer); NULL: none must. */
+    int (*exact_input)(const ir_graph *g, const ir_node *n, int k);
 } cuda_kernel;
 
 #define CUDA_DENSE IR_STORAGE_BIT(IR_STORAGE_DENSE)
@@ -48,6 +54,7 @@ typedef struct {
 INFER_OPS(X)
 #undef X
 
+const cuda_kernel *cuda_kernels_of(int op); /* the op's list; NULL for an unknown op */
 /* The first kernel of n's op that takes its input storages and supports it; NULL with the reason in why. */
 const cuda_kernel *cuda_kernel_lookup(const ir_graph *g, const ir_node *n, int fp16, char *why, size_t len);
 

@@ -11,6 +11,7 @@
 /* Made by cuda_node_prepare for every node the GPU runs; the op's prepare fills its part. */
 struct cuda_node_plan {
     const cuda_kernel *kernel;
+    op_code op;        /* for the test hooks (cuda_test_hooks.c) */
     size_t scratch;  /* bytes of cuda_ctx.scratch it needs */
     cuda_gemm gemm;  /* linear, matmul */
     int matmul_loop; /* matmul: one GEMM per broadcast batch instead of one (strided or folded) GEMM */

@@ -60,7 +60,10 @@ static infer_status run_embedding(const cuda_launch *l, const ir_node *n, struct
                           w->dims[0], w->dims[1], l->err_flag, l->code, err);
 }
 
+/* The ids. */
+static int exact_input_embedding(const ir_graph *g, const ir_node *n, int k) { return k == 0; }
+
 extern "C" const cuda_kernel cuda_kernels_embedding[] = {
-    { CUDA_DENSE, supports_embedding, NULL, NULL, run_embedding },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, supports_embedding, NULL, NULL, run_embedding, 0, exact_input_embedding },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -39,6 +39,6 @@ static infer_status run_expand(const cuda_launch *l, const ir_node *n, struct cu
 }
 
 extern "C" const cuda_kernel cuda_kernels_expand[] = {
-    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_expand },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_expand, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -11,6 +11,6 @@ static infer_status run_identity(const cuda_launch *l, const ir_node *n, struct 
 }
 
 extern "C" const cuda_kernel cuda_kernels_identity[] = {
-    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_identity },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_identity, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -60,5 +60,5 @@ static infer_status run_layernorm(const cuda_launch *l, const ir_node *n, struct
 
 extern "C" const cuda_kernel cuda_kernels_layernorm[] = {
     { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_layernorm },
-    { 0, NULL, NULL, NULL, NULL },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

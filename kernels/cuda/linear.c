@@ -38,6 +38,6 @@ static infer_status run_linear(const cuda_launch *l, const ir_node *n, cuda_node
 }
 
 const cuda_kernel cuda_kernels_linear[] = {
-    { CUDA_DENSE, supports_linear, prepare_linear, tune_linear, run_linear },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, supports_linear, prepare_linear, tune_linear, run_linear, 0, NULL },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

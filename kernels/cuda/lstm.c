@@ -119,6 +119,6 @@ static infer_status run_lstm(const cuda_launch *launch, const ir_node *n, cuda_n
 }
 
 const cuda_kernel cuda_kernels_lstm[] = {
-    { CUDA_DENSE, supports_lstm, prepare_lstm, tune_lstm, run_lstm },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, supports_lstm, prepare_lstm, tune_lstm, run_lstm, 0, NULL },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -79,6 +79,6 @@ static infer_status run_masked_fill(const cuda_launch *l, const ir_node *n, stru
 }
 
 extern "C" const cuda_kernel cuda_kernels_masked_fill[] = {
-    { CUDA_DENSE, supports_masked_fill, NULL, NULL, run_masked_fill },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, supports_masked_fill, NULL, NULL, run_masked_fill, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -88,6 +88,6 @@ static infer_status run_matmul(const cuda_launch *l, const ir_node *n, cuda_node
 }
 
 const cuda_kernel cuda_kernels_matmul[] = {
-    { CUDA_DENSE, supports_matmul, prepare_matmul, tune_matmul, run_matmul },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, supports_matmul, prepare_matmul, tune_matmul, run_matmul, 0, NULL },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

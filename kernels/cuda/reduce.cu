@@ -130,6 +130,6 @@ static infer_status run_reduce(const cuda_launch *l, const ir_node *n, struct cu
 }
 
 extern "C" const cuda_kernel cuda_kernels_reduce[] = {
-    { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_reduce },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_reduce, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

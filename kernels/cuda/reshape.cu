@@ -17,6 +17,6 @@ static infer_status run_reshape(const cuda_launch *l, const ir_node *n, struct c
 }
 
 extern "C" const cuda_kernel cuda_kernels_reshape[] = {
-    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_reshape },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_reshape, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -43,6 +43,6 @@ static infer_status run_slice(const cuda_launch *l, const ir_node *n, struct cud
 }
 
 extern "C" const cuda_kernel cuda_kernels_slice[] = {
-    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_slice },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_slice, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -83,5 +83,5 @@ static infer_status run_softmax(const cuda_launch *l, const ir_node *n, struct c
 
 extern "C" const cuda_kernel cuda_kernels_softmax[] = {
     { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_softmax },
-    { 0, NULL, NULL, NULL, NULL },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -72,6 +72,6 @@ static infer_status run_transpose(const cuda_launch *l, const ir_node *n, struct
 }
 
 extern "C" const cuda_kernel cuda_kernels_transpose[] = {
-    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_transpose },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_transpose, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -41,6 +41,6 @@ static infer_status run_unary(const cuda_launch *l, const ir_node *n, struct cud
 }
 
 extern "C" const cuda_kernel cuda_kernels_unary[] = {
-    { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_unary },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_unary, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

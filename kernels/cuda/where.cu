@@ -47,6 +47,6 @@ static infer_status run_where(const cuda_launch *l, const ir_node *n, struct cud
 }
 
 extern "C" const cuda_kernel cuda_kernels_where[] = {
-    { CUDA_DENSE, supports_where, NULL, NULL, run_where },
-    { 0, NULL, NULL, NULL, NULL },
+    { CUDA_DENSE, supports_where, NULL, NULL, run_where, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -15,6 +15,26 @@ void cuda_node_plan_free(cuda_node_plan *p) {
 
 size_t cuda_node_scratch(const cuda_node_plan *p) { return p ? p->scratch : 0; }
 
+int cuda_node_force_gemmex(cuda_ctx *c, cuda_node_plan *p) {
+    if (!p || (p->op != OP_LINEAR && p->op != OP_MATMUL && p->op != OP_LSTM)) return 0;
+    infer_error err;
+    if (cuda_ctx_blas(c, &err) != INFER_OK) return 0;
+    int n = 0;
+    cuda_gemm *gs = p->op == OP_LSTM ? p->lstm : &p->gemm;
+    for (int i = 0; i < (p->op == OP_LSTM ? p->lstm_layers : 1); i++, n++) {
+        gs[i].gemmex = 1;
+        gs[i].fused_act = gs[i].fused_bias = 0;
+    }
+    return n > 0;
+}
+
+int cuda_node_refuse_fused(cuda_node_plan *p) {
+    if (!p || p->op != OP_CONV2D || !p->conv.fused) return 0;
+    p->conv.refuse_fused = 1;
+    p->conv.validated = 0;
+    return 1;
+}
+
 infer_status cuda_node_prepare(cuda_ctx *c, const ir_graph *g, const ir_node *n, const infer_tensor *in,
                                const infer_tensor *out, cuda_node_plan **plan, infer_error *err) {
     *plan = NULL;
@@ -24,6 +44,7 @@ infer_status cuda_node_prepare(cuda_ctx *c, const ir_graph *g, const ir_node *n,
     cuda_node_plan *p = calloc(1, sizeof *p);
     if (!p) return infer_fail(err, INFER_ERR_MEMORY, "out of memory planning a node");
     p->kernel = kernel;
+    p->op = n->op;
     infer_status s = kernel->prepare ? kernel->prepare(c, n, in, out, p, err) : INFER_OK;
     if (s != INFER_OK) {
         cuda_node_plan_free(p);

@@ -12,6 +12,8 @@ static const cuda_kernel *const kernel_table[OP_COUNT] = {
 #undef X
 };
 
+const cuda_kernel *cuda_kernels_of(int op) { return op > 0 && op < OP_COUNT ? kernel_table[op] : NULL; }
+
 infer_dtype cuda_dev_dtype(infer_dtype d, int fp16) { return (fp16 && d == INFER_F32) ? INFER_F16 : d; }
 
 int cuda_refuse(char *why, size_t len, const char *fmt, ...) {
