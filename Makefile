@@ -17,7 +17,7 @@ BUILD   ?= build
 LIB     ?= libinfer.a
 OBJDIR  := $(BUILD)/obj-cuda$(CUDA)
 
-LIB_SRC := $(wildcard runtime/*.c graph/*.c graph/ops/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
+LIB_SRC := $(wildcard base/*.c runtime/*.c graph/*.c graph/ops/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
 CLI_SRC := $(wildcard runtime/cli/*.c)
 # `infer serve` (server/): HTTP with libmicrohttpd + jansson; gRPC (C++, server/grpc.mk) when Debian gRPC is there.
 GRPC    ?= $(shell pkg-config --exists grpc++ protobuf && command -v grpc_cpp_plugin >/dev/null && echo 1 || echo 0)
@@ -99,7 +99,7 @@ test: all unit golden serve-test opcodes-check
 serve-test: all
 	tests/serve/run.sh
 
-# The converter's op codes are generated from graph/ops.h; the check also holds ref_interp and docs/OPS.md to it.
+# The converter's op codes are generated from base/ops.h; the check also holds ref_interp and docs/OPS.md to it.
 opcodes:
 	$(PYTHON) scripts/gen_opcodes.py
 opcodes-check:

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 #include "infer.h"
-#include "ops.h"
+#include "../base/ops.h"
 
 #ifdef __cplusplus
 extern "C" {

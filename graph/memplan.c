@@ -5,7 +5,7 @@
 #include "graph.h"
 #include "op_desc.h"
 #include "../base/checked.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 #define NEVER_DIES INT_MAX /* last use of graph outputs */
 #define RELEASED INT_MIN   /* last use of a tensor whose block went back to the free list or to an alias */

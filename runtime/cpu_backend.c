@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "engine.h"
-#include "error.h"
+#include "../base/error.h"
 #include "residency.h"
 #include "threadpool.h"
 #include "../base/checked.h"

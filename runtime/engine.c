@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include "engine.h"
-#include "error.h"
+#include "../base/error.h"
 #include "threadpool.h"
 #ifdef INFER_CUDA
 #include "cuda/cuda_backend.h"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""gen_opcodes.py — the op codes and enums of graph/ops.h (the op registry) for everything outside C.
+"""gen_opcodes.py — the op codes and enums of base/ops.h (the op registry) for everything outside C.
 
-Writes scripts/convert_lib/opcodes.py from graph/ops.h. With --check, writes nothing and exits 1 when
+Writes scripts/convert_lib/opcodes.py from base/ops.h. With --check, writes nothing and exits 1 when
 opcodes.py differs from what it would write, when tests/converter/ref_interp.py lacks an op, or when the
 op table of docs/OPS.md disagrees with the registry (a code, a name, or a missing or extra row).
 """
@@ -10,7 +10,7 @@ import re
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
-OPS_H = os.path.join(ROOT, 'graph', 'ops.h')
+OPS_H = os.path.join(ROOT, 'base', 'ops.h')
 OPCODES_PY = os.path.join(ROOT, 'scripts', 'convert_lib', 'opcodes.py')
 OPS_MD = os.path.join(ROOT, 'docs', 'OPS.md')
 
@@ -23,7 +23,7 @@ def read_ops(text):
     """[(ENUM, id, code)] from the INFER_OPS X-macro."""
     rows = re.findall(r'X\((\w+), (\w+), (\d+), (-?\d+), (-?\d+), (\d+)\)', text)
     if not rows:
-        sys.exit('gen_opcodes: no INFER_OPS rows in graph/ops.h')
+        sys.exit('gen_opcodes: no INFER_OPS rows in base/ops.h')
     return [(e, i, int(c)) for e, i, c, *_ in rows]
 
 
@@ -31,7 +31,7 @@ def read_enum(text, name):
     """[(NAME, value)] of `typedef enum { ... } name;`, values counted as C does."""
     m = re.search(r'typedef enum \{([^}]*)\} ' + name + ';', text)
     if not m:
-        sys.exit('gen_opcodes: no enum %s in graph/ops.h' % name)
+        sys.exit('gen_opcodes: no enum %s in base/ops.h' % name)
     out, value = [], -1
     for item in (s.strip() for s in m.group(1).split(',')):
         if not item:
@@ -44,8 +44,8 @@ def read_enum(text, name):
 
 
 def generate(text):
-    lines = ['"""Runtime op codes and enums of docs/OPS.md, generated from graph/ops.h by scripts/gen_opcodes.py:',
-             'do not edit; run `make opcodes` after changing graph/ops.h."""']
+    lines = ['"""Runtime op codes and enums of docs/OPS.md, generated from base/ops.h by scripts/gen_opcodes.py:',
+             'do not edit; run `make opcodes` after changing base/ops.h."""']
     lines += ['%s = %d' % (e, c) for e, _, c in read_ops(text)]
     for name, strip, _ in ENUMS:
         lines.append('')
@@ -90,12 +90,12 @@ def main():
     ops = read_ops(text)
     problems = []
     if open(OPCODES_PY).read() != wanted:
-        problems.append('scripts/convert_lib/opcodes.py is not what graph/ops.h gives: run `make opcodes`')
+        problems.append('scripts/convert_lib/opcodes.py is not what base/ops.h gives: run `make opcodes`')
     problems += check_docs(ops) + check_ref_interp(ops)
     for p in problems:
         print('gen_opcodes: ' + p, file=sys.stderr)
     if not problems:
-        print('gen_opcodes: opcodes.py, ref_interp.py and docs/OPS.md agree with graph/ops.h (%d ops)' % len(ops))
+        print('gen_opcodes: opcodes.py, ref_interp.py and docs/OPS.md agree with base/ops.h (%d ops)' % len(ops))
     return 1 if problems else 0
 
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "http.h"
-#include "../runtime/half.h" /* half and bf16 conversions */
+#include "../base/half.h" /* half and bf16 conversions */
 
 typedef struct {
     infer_dtype dtype;

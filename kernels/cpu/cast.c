@@ -3,8 +3,8 @@
 #include <string.h>
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
-#include "../../runtime/half.h" /* shared with the CUDA host code and bench */
+#include "../../base/error.h"
+#include "../../base/half.h" /* shared with the CUDA host code and bench */
 
 #define CAST_CHUNK 512      /* elements converted through one stack buffer */
 #define CAST_GRAIN 32768    /* elements per parallel task */

@@ -2,7 +2,7 @@
  * build when the engine prepacked it). */
 #include <stdint.h>
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 /* Fewer output columns than this stay unpacked: the GEMM's few-columns path streams w as it is. */
 #define LINEAR_PREPACK_MIN_N 5

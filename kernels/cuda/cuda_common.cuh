@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdint.h>
 extern "C" {
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 }
 #include "cuda_kernels.h"
 
@@ -62,7 +62,7 @@ __device__ __forceinline__ __half half_sat(float v) {
 }
 __device__ __forceinline__ void stf(__half *p, int64_t i, float v) { p[i] = half_sat(v); }
 
-/* The scalar activations of graph/ops.c (act_apply), bit for bit the same formulas. */
+/* The scalar activations of base/ops.c (act_apply), bit for bit the same formulas. */
 __device__ __forceinline__ float act_dev(int kind, float mn, float mx, float x) {
     switch (kind) {
     case ACT_RELU: return x > 0.0f ? x : 0.0f;

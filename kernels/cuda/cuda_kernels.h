@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "infer.h"
-#include "../../graph/ops.h"
+#include "../../base/ops.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -5,8 +5,8 @@
 #include "cuda_ops.h"
 #include "../../runtime/cuda/cuda_ctx.h"
 #include "../../runtime/cuda/cuda_check.h"
-#include "../../runtime/cuda/cuda_conv.h"
-#include "../../runtime/cuda/cuda_gemm.h"
+#include "conv_cudnn.h"
+#include "gemm_cublaslt.h"
 
 /* Made by cuda_node_prepare for every node the GPU runs; the op's prepare fills its part. */
 struct cuda_node_plan {

@@ -1,7 +1,7 @@
 /* masked_fill.cu — y = mask ? value : x, the bool mask broadcast to x (any element size). */
 #include "cuda_common.cuh"
 #include "cuda_ops.h"
-#include "../../runtime/half.h"
+#include "../../base/half.h"
 
 template <typename E>
 __global__ void masked_fill_kernel(cuda_bcast bc, const E *x, const uint8_t *mask, E *y, int64_t n, E value) {

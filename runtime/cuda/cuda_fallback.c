@@ -3,7 +3,7 @@
 #include <string.h>
 #include "cuda_state.h"
 #include "cuda_check.h"
-#include "../half.h"
+#include "../../base/half.h"
 
 infer_status cuda_fallback_init(infer_engine *e, cuda_state *st, infer_error *err) {
     if (st->n_fallback == 0) return INFER_OK;

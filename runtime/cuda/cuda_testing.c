@@ -5,8 +5,8 @@
 #include "cuda_backend.h"
 #include "cuda_ctx.h"
 #include "cuda_check.h"
-#include "cuda_support.h"
-#include "../half.h"
+#include "../../kernels/cuda/dispatch.h"
+#include "../../base/half.h"
 
 static int64_t count_of(const infer_tensor *t) {
     int64_t n = 1;

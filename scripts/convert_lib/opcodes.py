@@ -1,5 +1,5 @@
-"""Runtime op codes and enums of docs/OPS.md, generated from graph/ops.h by scripts/gen_opcodes.py:
-do not edit; run `make opcodes` after changing graph/ops.h."""
+"""Runtime op codes and enums of docs/OPS.md, generated from base/ops.h by scripts/gen_opcodes.py:
+do not edit; run `make opcodes` after changing base/ops.h."""
 IDENTITY = 1
 CONV2D = 2
 LINEAR = 3

@@ -4,8 +4,8 @@
 #include <string.h>
 #include "graph_builder.h"
 #include "../../runtime/cuda/cuda_backend.h"
-#include "../../runtime/cuda/cuda_support.h"
-#include "../../runtime/half.h"
+#include "../../kernels/cuda/dispatch.h"
+#include "../../base/half.h"
 #include "../../runtime/engine.h"
 #include "../../kernels/cuda/cuda_kernels.h"
 

@@ -1,4 +1,4 @@
-/* conv2d.cu — the direct depthwise convolution (groups == C) with bias, residual and activation fused. */
+/* depthwise_conv2d.cu — the direct depthwise convolution (groups == C) with bias, residual and activation fused. */
 #include "cuda_common.cuh"
 
 template <typename T>

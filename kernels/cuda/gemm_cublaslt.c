@@ -1,9 +1,9 @@
-/* cuda_gemm.c — cuBLASLt GEMMs: row-major C = A·op(B) computed as the column-major Cᵀ = op(B)ᵀ·Aᵀ, fused epilogues, tuning. */
+/* gemm_cublaslt.c — cuBLASLt GEMMs: row-major C = A·op(B) computed as the column-major Cᵀ = op(B)ᵀ·Aᵀ, fused epilogues, tuning. */
 #include <stdio.h>
 #include <string.h>
-#include "cuda_gemm.h"
-#include "cuda_check.h"
-#include "../../kernels/cuda/cuda_kernels.h"
+#include "gemm_cublaslt.h"
+#include "../../runtime/cuda/cuda_check.h"
+#include "cuda_kernels.h"
 
 #define GEMM_CANDIDATES 8
 

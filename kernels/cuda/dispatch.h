@@ -1,11 +1,11 @@
-/* cuda_support.h — which nodes the CUDA backend runs itself, and which fall back to the CPU (plain C, no CUDA). */
+/* dispatch.h — which nodes the CUDA backend runs itself, and which fall back to the CPU (plain C, no CUDA). */
 #ifndef INFER_CUDA_SUPPORT_H
 #define INFER_CUDA_SUPPORT_H
 
 #include <stddef.h>
 #include "infer.h"
 #include "../../graph/graph.h"
-#include "../../kernels/cuda/cuda_ops.h"
+#include "cuda_ops.h"
 
 /* 1 when a CUDA kernel runs node n of g (its input storages, dtypes, attributes and static shapes allow it,
  * cuda_kernel_lookup); else 0 with the reason in why, and the engine runs the node on the CPU with the copies it needs. */

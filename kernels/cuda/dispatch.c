@@ -1,10 +1,10 @@
-/* cuda_support.c — the CUDA kernel table and its lookup: op, input storages, dtypes and attributes decide CUDA or
+/* dispatch.c — the CUDA kernel table and its lookup: op, input storages, dtypes and attributes decide CUDA or
  * CPU fallback; the helpers the ops' entries share. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "cuda_support.h"
-#include "../../kernels/cuda/cuda_plan.h"
+#include "dispatch.h"
+#include "cuda_plan.h"
 
 static const cuda_kernel *const kernel_table[OP_COUNT] = {
 #define X(e, id, code, min_in, max_in, n_out) [code] = cuda_kernels_##id,

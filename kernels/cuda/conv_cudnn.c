@@ -1,8 +1,8 @@
-/* cuda_conv.c — cuDNN convolution: descriptors, algorithm choice (heuristic, search, cache), fused bias+act+residual. */
+/* conv_cudnn.c — cuDNN convolution: descriptors, algorithm choice (heuristic, search, cache), fused bias+act+residual. */
 #include <stdio.h>
 #include <string.h>
-#include "cuda_conv.h"
-#include "cuda_check.h"
+#include "conv_cudnn.h"
+#include "../../runtime/cuda/cuda_check.h"
 
 void cuda_conv_destroy(cuda_conv *v) {
     if (v->xd) cudnnDestroyTensorDescriptor(v->xd);

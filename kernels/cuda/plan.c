@@ -1,8 +1,8 @@
-/* cuda_node.c — planning and running one graph node on the GPU through its op's entry in the CUDA kernel table. */
+/* plan.c — planning and running one graph node on the GPU through its op's entry in the CUDA kernel table. */
 #include <stdlib.h>
 #include <string.h>
-#include "cuda_ctx.h"
-#include "../../kernels/cuda/cuda_plan.h"
+#include "../../runtime/cuda/cuda_ctx.h"
+#include "cuda_plan.h"
 
 void cuda_node_plan_free(cuda_node_plan *p) {
     if (!p) return;
