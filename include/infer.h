@@ -114,7 +114,7 @@ typedef enum {
 
 const char *infer_device_name(infer_device device);
 const char *infer_precision_name(infer_precision precision);
-int infer_cuda_available(void); /* 1 when this build has CUDA and a usable GPU is present */
+int infer_cuda_available(void); /* 1 when the CUDA backend plugin loads and a usable GPU is present */
 
 typedef struct {
     infer_device device;       /* AUTO picks CUDA when a GPU is usable */
@@ -126,6 +126,8 @@ typedef struct {
     int tune;                  /* time algorithm candidates at build; default 0 */
     const char *tune_cache;    /* tuning cache file, or NULL */
     int profile;               /* time each layer on every run; default 0 */
+    const char *cuda_plugin;   /* path of libinfer_cuda.so; NULL: beside the program, then the library
+                                  search path (docs/CUDA.md) */
 } infer_engine_options;
 
 typedef struct infer_engine infer_engine;
