@@ -42,12 +42,13 @@ ifeq ($(filter clean help deps,$(MAKECMDGOALS)),)
 CUDART_VERSION := $(shell echo CUDART_VERSION | $(CC) -E -P $(CUDA_CFLAGS) -include cuda_runtime_api.h - 2>/dev/null | tail -1)
 CUDNN_MAJOR    := $(shell echo CUDNN_MAJOR | $(CC) -E -P $(CUDA_CFLAGS) -include cudnn_version.h - 2>/dev/null | tail -1)
 ifneq ($(shell test "$(CUDART_VERSION)" -ge 12000 2>/dev/null && echo ok),ok)
-$(error CUDA 12 or newer is needed (cudaGraphInstantiate's signature), $(CUDA_HOME)/include has CUDART_VERSION \
-        $(or $(CUDART_VERSION),: no cuda_runtime_api.h). Point NVCC at a newer toolkit, or build without CUDA: make CUDA=0)
+$(error CUDA 12 or newer is needed (cudaGraphInstantiate's signature), $(CUDA_HOME)/include has \
+        $(if $(CUDART_VERSION),CUDART_VERSION $(CUDART_VERSION),no cuda_runtime_api.h). Point NVCC at a newer \
+        toolkit, or build without CUDA: make CUDA=0)
 endif
 ifneq ($(shell test "$(CUDNN_MAJOR)" -ge 9 2>/dev/null && echo ok),ok)
 $(error cuDNN 9 or newer is needed, $(CUDA_HOME)/include has $(if $(CUDNN_MAJOR),cuDNN $(CUDNN_MAJOR),no cudnn_version.h). \
-        Install cuDNN 9 for CUDA $(CUDART_VERSION), or build without CUDA: make CUDA=0)
+        Install cuDNN 9 for this toolkit, or build without CUDA: make CUDA=0)
 endif
 endif
 endif
