@@ -108,7 +108,8 @@ GOLDEN_BIN := $(BUILD)/golden_check
 
 PLUGIN_CHECK := $(BUILD)/plugin_check
 
-# With CUDA=1 the unit tests link the plugin's objects for the tests of CUDA internals (tests/cuda).
+# With CUDA=1 the unit tests link the plugin's objects for the tests of CUDA internals (tests/cuda); the
+# engines they build through the API come from the plugin all the same.
 $(UNIT_BIN): $(UNIT_SRC) tests/unit/testutil.h $(LIB) $(CUDA_OBJ) | $(CUDA_PLUGIN)
 	$(CC) $(CFLAGS) $(CUDA_CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) $(CUDA_OBJ) $(LIB) -lcriterion $(CUDA_LIBS) \
 	      $(LDLIBS) $(RUNPATH)

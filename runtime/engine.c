@@ -18,7 +18,7 @@ int infer_cuda_available(void) {
     const backend_ops *cuda;
     char why[256];
     if (!plugin_cuda_driver_present() || plugin_load_cuda(NULL, &cuda, NULL) != INFER_OK) return 0;
-    return !cuda->usable || cuda->usable(why, sizeof why);
+    return !cuda->usable || cuda->usable(NULL, why, sizeof why);
 }
 
 void infer_engine_options_init(infer_engine_options *o) {
@@ -50,7 +50,7 @@ static infer_status choose_backend(infer_engine_options *o, const backend_ops **
         const backend_ops *cuda;
         char why[512] = "";
         infer_status s = plugin_load_cuda(o->cuda_plugin, &cuda, o->device == INFER_DEVICE_CUDA ? err : NULL);
-        if (s == INFER_OK && (!cuda->usable || cuda->usable(why, sizeof why))) {
+        if (s == INFER_OK && (!cuda->usable || cuda->usable(o, why, sizeof why))) {
             o->device = INFER_DEVICE_CUDA;
             *backend = cuda;
             return INFER_OK;

@@ -58,9 +58,9 @@ struct backend_ops {
     const char *(*node_device)(const infer_engine *e, int node);
     /* Optional: the warnings recorded while building and running, one per line; NULL or "" when none. */
     const char *(*warnings)(const infer_engine *e);
-    /* Optional: 1 when the backend's device is usable here, else 0 with the reason in why (n bytes);
-     * NULL means always. Asked before create, and by infer_cuda_available. */
-    int (*usable)(char *why, size_t n);
+    /* Optional: 1 when the device the options ask for (NULL: the default one) is usable here, else 0
+     * with the reason in why (n bytes); NULL means always. Asked before create, and by infer_cuda_available. */
+    int (*usable)(const infer_engine_options *opt, char *why, size_t n);
 };
 
 extern const backend_ops cpu_backend_ops; /* the CUDA backend comes from a plugin: runtime/plugin.h */

@@ -161,6 +161,10 @@ static const char *cuda_node_device(const infer_engine *e, int node) {
     return st->fallback[node] ? "cpu" : "cuda";
 }
 
+static int cuda_usable(const infer_engine_options *opt, char *why, size_t n) {
+    return cuda_device_usable(why, n);
+}
+
 static const backend_ops cuda_ops = {
     .name = "cuda",
     .device = INFER_DEVICE_CUDA,
@@ -171,7 +175,7 @@ static const backend_ops cuda_ops = {
     .stats = cuda_stats,
     .node_device = cuda_node_device,
     .warnings = cuda_warnings,
-    .usable = cuda_device_usable,
+    .usable = cuda_usable,
 };
 
 const backend_ops *cuda_backend_get(void) { return &cuda_ops; }
