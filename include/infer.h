@@ -24,7 +24,7 @@ typedef enum {
     INFER_ERR_SHAPE,       /* an input of the wrong shape */
     INFER_ERR_DTYPE,       /* an input of the wrong dtype */
     INFER_ERR_MEMORY,      /* out of host or device memory */
-    INFER_ERR_NO_DEVICE,   /* no usable GPU or driver */
+    INFER_ERR_NO_DEVICE,   /* no usable GPU, driver, CUDA backend plugin or CUDA library version */
     INFER_ERR_DEVICE,      /* a CUDA, cuBLAS or cuDNN call failed */
     INFER_ERR_RUNTIME,     /* a failure while running, e.g. an embedding id out of range */
     INFER_ERR_INTERNAL,    /* a bug in infer */
