@@ -33,6 +33,14 @@ static void own_folder(char *dir, size_t n) {
     snprintf(dir, n, "%s", path);
 }
 
+infer_status plugin_layout_check(const plugin_layout *core, infer_error *err) {
+    plugin_layout mine = PLUGIN_LAYOUT_HERE;
+    if (core && memcmp(core, &mine, sizeof mine) == 0) return INFER_OK;
+    return infer_fail(err, INFER_ERR_NO_DEVICE, "built from other sources than the program's libinfer (ABI %zu, "
+                      "an engine of %zu bytes there, %zu here): rebuild both", core ? core->abi : 0,
+                      core ? core->engine : 0, mine.engine);
+}
+
 static infer_status enter(void *lib, const char *where, const backend_ops **ops, infer_error *err) {
     plugin_entry_fn entry = (plugin_entry_fn)(uintptr_t)dlsym(lib, INFER_CUDA_PLUGIN_ENTRY);
     if (!entry) {

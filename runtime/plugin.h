@@ -31,6 +31,10 @@ typedef struct {
  * reason in err. Touches no device: whether a GPU is usable is backend_ops.usable's question. */
 typedef const backend_ops *(*plugin_entry_fn)(const plugin_layout *core, infer_error *err);
 
+/* INFER_OK when core (the layout the core was compiled with) is the layout of this side; else
+ * INFER_ERR_NO_DEVICE saying that the two were built from different sources. The plugin's entry asks it. */
+infer_status plugin_layout_check(const plugin_layout *core, infer_error *err);
+
 /* Core side (runtime/plugin.c). Loads the CUDA backend plugin: from path when it is not NULL, else
  * INFER_CUDA_PLUGIN_FILE next to the program or shared library that holds libinfer, else from the
  * dynamic linker's search path. Returns INFER_ERR_NO_DEVICE with what was tried when it is not found. */

@@ -72,12 +72,7 @@ int cuda_lib_versions_ok(const cuda_lib_versions *v, char *why, size_t n) {
 
 __attribute__((visibility("default"))) const backend_ops *infer_cuda_plugin_v1(const plugin_layout *core,
                                                                                infer_error *err) {
-    plugin_layout mine = PLUGIN_LAYOUT_HERE;
-    if (!core || memcmp(core, &mine, sizeof mine) != 0) {
-        infer_fail(err, INFER_ERR_NO_DEVICE, "built from other sources than this program's libinfer (ABI %zu, "
-                   "engine %zu bytes here, %zu there): rebuild both", mine.abi, mine.engine, core ? core->engine : 0);
-        return NULL;
-    }
+    if (plugin_layout_check(core, err) != INFER_OK) return NULL;
     cuda_lib_versions v;
     char why[900];
     cuda_lib_versions_get(&v);

@@ -8,6 +8,7 @@
 #include "infer.h"
 #include "../../loaders/ifg.h"
 #include "../../graph/ops.h"
+#include "../../runtime/plugin.h"
 
 static int failures;
 
@@ -141,6 +142,24 @@ int main(int argc, char **argv) {
         CHECK(!(hit = mapped(toolkit_libraries, line, sizeof line)), "a CPU-only build mapped %s", hit);
     }
     infer_engine_destroy(e);
+
+    /* 5. a shared library that is not a plugin, and a plugin built from other sources, are refused */
+    infer_engine_options_init(&o);
+    o.device = INFER_DEVICE_CUDA;
+    o.cuda_plugin = "libm.so.6";
+    e = NULL;
+    s = infer_engine_create(m, &o, &e, &err);
+    CHECK(s == INFER_ERR_NO_DEVICE && strstr(err.message, "libm.so.6 is not a CUDA backend plugin") &&
+              strstr(err.message, INFER_CUDA_PLUGIN_ENTRY), "not a plugin: status %d: %s", (int)s, err.message);
+    infer_engine_destroy(e);
+    plugin_layout here = PLUGIN_LAYOUT_HERE, other = here;
+    CHECK(plugin_layout_check(&here, &err) == INFER_OK, "the same layout is refused: %s", err.message);
+    other.engine += 8;
+    CHECK(plugin_layout_check(&other, &err) == INFER_ERR_NO_DEVICE && strstr(err.message, "rebuild both"),
+          "another layout: %s", err.message);
+    other = here;
+    other.options -= 8;
+    CHECK(plugin_layout_check(&other, &err) == INFER_ERR_NO_DEVICE, "other engine options are accepted");
     infer_model_free(m);
     if (failures) fprintf(stderr, "plugin_check: %d failure(s)\n", failures);
     else printf("plugin_check: all checks passed (%s build)\n", cuda_build ? "CUDA" : "CPU-only");
