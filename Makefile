@@ -22,6 +22,10 @@ OBJDIR  := $(BUILD)/obj
 LIB_SRC := $(wildcard runtime/*.c graph/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
 CLI_SRC := $(wildcard runtime/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(OBJDIR)/%.o)
+# `infer serve` (server/): HTTP with libmicrohttpd + jansson; gRPC (C++, server/grpc.mk) when Debian gRPC is there.
+GRPC    ?= $(shell pkg-config --exists grpc++ protobuf && command -v grpc_cpp_plugin >/dev/null && echo 1 || echo 0)
+SERVER_SRC := $(filter-out server/grpc_none.c,$(wildcard server/*.c))
+SERVER_LIBS := -lmicrohttpd -ljansson
 
 # The CUDA backend is a plugin beside libinfer.a, loaded with dlopen when a CUDA engine is built, so that
 # libinfer.a links no CUDA library and CPU runs never map cuDNN or cuBLAS (docs/CUDA.md). It carries its
@@ -58,11 +62,17 @@ RUNPATH = -Wl,-rpath,'$$ORIGIN/$(shell realpath -m --relative-to=$(dir $@) $(dir
 
 # The build configuration, rewritten only when it changes, so that switching CUDA=0/1 relinks.
 CONFIG := $(BUILD)/config-$(notdir $(LIB)).txt
-$(shell mkdir -p $(BUILD) && (echo "CUDA=$(CUDA) OPT=$(OPT)" | cmp -s - $(CONFIG) || echo "CUDA=$(CUDA) OPT=$(OPT)" > $(CONFIG)))
-CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o)
+$(shell mkdir -p $(BUILD) && (echo "CUDA=$(CUDA) OPT=$(OPT) GRPC=$(GRPC)" | cmp -s - $(CONFIG) || echo "CUDA=$(CUDA) OPT=$(OPT) GRPC=$(GRPC)" > $(CONFIG)))
+CLI_OBJ := $(CLI_SRC:%.c=$(OBJDIR)/%.o) $(SERVER_SRC:%.c=$(OBJDIR)/%.o)
+ifeq ($(GRPC),1)
+include server/grpc.mk
+else
+CLI_OBJ += $(OBJDIR)/server/grpc_none.o
+endif
+INFER_BIN ?= infer
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all lib test unit golden plugin-check sanitize demo clean deps help drop-plugin
+.PHONY: all lib test unit golden serve-test plugin-check sanitize demo clean deps help drop-plugin
 all: $(LIB) infer $(EXAMPLES)
 lib: $(LIB)
 
@@ -83,8 +93,8 @@ drop-plugin: # a CUDA=0 build has no CUDA backend, not a stale one
 endif
 
 # Programs that build engines come with the plugin in a CUDA build (order-only: they do not link it).
-infer: $(CLI_OBJ) $(LIB) | $(CUDA_PLUGIN)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+$(INFER_BIN): $(CLI_OBJ) $(LIB) $(CONFIG) | $(CUDA_PLUGIN)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(SERVER_LIBS) $(LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(LIB) include/infer.h | $(CUDA_PLUGIN)
 	@mkdir -p $(dir $@)
@@ -133,8 +143,13 @@ golden: all $(GOLDEN_BIN)
 plugin-check: all $(PLUGIN_CHECK)
 	$(PLUGIN_CHECK) $(if $(CUDA_PLUGIN),--cuda-build)
 
-test: all unit golden plugin-check
+test: all unit golden serve-test plugin-check
 	$(PYTHON) tests/converter/test_convert.py
+	PYTHON=$(PYTHON) tests/gpu/gpu_check_dry.sh
+
+# `infer serve` on loopback: protocol, official clients, faults, a short load run.
+serve-test: all
+	tests/serve/run.sh
 
 # ASan + UBSan build of the library and the C tests, in its own build folder.
 sanitize:
@@ -145,6 +160,10 @@ sanitize:
 	$(call UNIT_RUN,ASAN_OPTIONS=detect_leaks=1 build-san/unit_tests)
 	ASAN_OPTIONS=detect_leaks=1 build-san/plugin_check
 	GOLDEN_BIN=build-san/golden_check tests/golden/run.sh build/golden --no-cli
+	$(MAKE) BUILD=build-san LIB=build-san/libinfer.a CUDA=0 INFER_BIN=build-san/infer \
+	        OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	        LDLIBS="-fsanitize=address,undefined -lm -lpthread -ldl" build-san/infer
+	ASAN_OPTIONS=detect_leaks=1 INFER_BIN=build-san/infer tests/serve/run.sh --sanitized
 
 deps:
 	scripts/install-deps
@@ -158,7 +177,8 @@ clean:
 help:
 	@echo "make [CUDA=0|1] [CUDA_ARCH=...]   build libinfer.a, ./infer, examples and (CUDA=1) libinfer_cuda.so"
 	@echo "make test                         unit tests, golden models against PyTorch, converter tests"
-	@echo "make sanitize                     C tests under ASan + UBSan"
+	@echo "make sanitize                     C tests and the server's short tests under ASan + UBSan"
+	@echo "make serve-test                   infer serve: protocol, tritonclient, faults, short load run"
 	@echo "make demo                         install what is missing, build, convert and run a small model"
 
 -include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)

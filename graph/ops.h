@@ -5,6 +5,10 @@
 #include <stdint.h>
 #include "infer.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* X(ENUM, code, "name", min_inputs, max_inputs, outputs); max_inputs -1: any number. */
 #define INFER_OPS(X)                                     \
     X(IDENTITY, 1, "identity", 1, 1, 1)                  \
@@ -114,5 +118,9 @@ typedef union {
 /* Scalar activation, the definition every backend matches. */
 float act_apply(const act_params *act, float x);
 const char *act_name(act_kind kind);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -126,6 +126,9 @@ typedef struct {
     int tune;                  /* time algorithm candidates at build; default 0 */
     const char *tune_cache;    /* tuning cache file, or NULL */
     int profile;               /* time each layer on every run; default 0 */
+    int device_id;             /* CUDA: which GPU (0 = the first); the caller's current device is left as it was */
+    int debug_sync;            /* CUDA: synchronize and check after every node (no graphs), so a failing kernel
+                                  is named; slow, for debugging; default 0 */
     const char *cuda_plugin;   /* path of libinfer_cuda.so; NULL: beside the program, then the library
                                   search path (docs/CUDA.md) */
 } infer_engine_options;

@@ -78,7 +78,7 @@ static infer_status upload(cuda_state *st, const infer_tensor *dev, const void *
         CUDA_CHECK(cudaMemcpyAsync(dev->data, host, (size_t)n * infer_dtype_size(model_dt), cudaMemcpyHostToDevice, s));
     } else {
         const float *f = host;
-        for (int64_t i = 0; i < n; i++) st->half_buf[i] = half_from_float(f[i]);
+        for (int64_t i = 0; i < n; i++) st->half_buf[i] = half_from_float_sat(f[i]); /* as device stores */
         CUDA_CHECK(cudaMemcpyAsync(dev->data, st->half_buf, (size_t)n * 2, cudaMemcpyHostToDevice, s));
     }
     CUDA_CHECK(cudaStreamSynchronize(s)); /* the host buffers are reused by the next node */
