@@ -72,7 +72,7 @@ endif
 INFER_BIN ?= infer
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all lib test unit golden serve-test plugin-check sanitize demo clean deps help drop-plugin
+.PHONY: all lib test unit optest golden serve-test plugin-check sanitize demo clean deps help drop-plugin
 all: $(LIB) infer $(EXAMPLES)
 lib: $(LIB)
 
@@ -115,6 +115,8 @@ UNIT_SRC += $(wildcard tests/cuda/*.c)
 endif
 UNIT_BIN := $(BUILD)/unit_tests
 GOLDEN_BIN := $(BUILD)/golden_check
+OPTEST_SRC := $(wildcard tests/ops/*.c)
+OPTEST_BIN := $(BUILD)/op_test
 
 PLUGIN_CHECK := $(BUILD)/plugin_check
 
@@ -131,11 +133,18 @@ $(GOLDEN_BIN): tests/golden/golden_check.c $(LIB) | $(CUDA_PLUGIN)
 $(PLUGIN_CHECK): tests/plugin/plugin_check.c $(LIB) | $(CUDA_PLUGIN)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(RUNPATH)
 
+# The op test table (tests/ops): every case on the reference and every backend here (docs/TESTING.md).
+$(OPTEST_BIN): $(OPTEST_SRC) $(wildcard tests/ops/*.h) $(LIB) | $(CUDA_PLUGIN)
+	$(CC) $(CFLAGS) -o $@ $(OPTEST_SRC) $(LIB) $(LDLIBS) $(RUNPATH)
+
 # Skipped tests (GPU tests without a GPU) and failures are listed; passes are only counted.
 UNIT_RUN = set -o pipefail; $(1) --jobs 2 --verbose 2>&1 | grep -vE '^\[(RUN |PASS)\]|^\[====\] Running'
 
 unit: $(UNIT_BIN)
 	$(call UNIT_RUN,$(UNIT_BIN))
+
+optest: $(OPTEST_BIN)
+	$(OPTEST_BIN)
 
 golden: all $(GOLDEN_BIN)
 	tests/golden/run.sh $(BUILD)/golden
@@ -143,11 +152,12 @@ golden: all $(GOLDEN_BIN)
 plugin-check: all $(PLUGIN_CHECK)
 	$(PLUGIN_CHECK) $(if $(CUDA_PLUGIN),--cuda-build)
 
-test: all unit golden serve-test plugin-check
+test: all unit optest golden plugin-check
+	$(MAKE) serve-test
 	$(PYTHON) tests/converter/test_convert.py
 	PYTHON=$(PYTHON) tests/gpu/gpu_check_dry.sh
 
-# `infer serve` on loopback: protocol, official clients, faults, a short load run.
+# `infer serve` on loopback: protocol, official clients, faults, a short load run (after golden: its fixtures).
 serve-test: all
 	tests/serve/run.sh
 
@@ -156,8 +166,9 @@ sanitize:
 	$(MAKE) BUILD=build-san LIB=build-san/libinfer.a CUDA=0 \
 	        OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	        LDLIBS="-fsanitize=address,undefined -lm -lpthread -ldl" build-san/unit_tests build-san/golden_check \
-	        build-san/plugin_check
+	        build-san/op_test build-san/plugin_check
 	$(call UNIT_RUN,ASAN_OPTIONS=detect_leaks=1 build-san/unit_tests)
+	ASAN_OPTIONS=detect_leaks=1 build-san/op_test
 	ASAN_OPTIONS=detect_leaks=1 build-san/plugin_check
 	GOLDEN_BIN=build-san/golden_check tests/golden/run.sh build/golden --no-cli
 	$(MAKE) BUILD=build-san LIB=build-san/libinfer.a CUDA=0 INFER_BIN=build-san/infer \
@@ -176,7 +187,8 @@ clean:
 
 help:
 	@echo "make [CUDA=0|1] [CUDA_ARCH=...]   build libinfer.a, ./infer, examples and (CUDA=1) libinfer_cuda.so"
-	@echo "make test                         unit tests, golden models against PyTorch, converter tests"
+	@echo "make test                         unit tests, the op test table, golden models against PyTorch, converter tests"
+	@echo "make optest                       the op test table on every backend here (build/op_test --help)"
 	@echo "make sanitize                     C tests and the server's short tests under ASan + UBSan"
 	@echo "make serve-test                   infer serve: protocol, tritonclient, faults, short load run"
 	@echo "make demo                         install what is missing, build, convert and run a small model"

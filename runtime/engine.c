@@ -7,6 +7,7 @@
 #include "error.h"
 #include "plugin.h"
 #include "threadpool.h"
+#include "../kernels/cpu/cpu_kernels.h"
 
 double engine_now_ms(void) {
     struct timespec ts;
@@ -66,6 +67,17 @@ static infer_status choose_backend(infer_engine_options *o, const backend_ops **
                           infer_precision_name(o->precision));
     *backend = &cpu_backend_ops;
     return INFER_OK;
+}
+
+/* The instruction set of the CPU kernels: the one forced by opt.cpu_isa when this CPU runs it. */
+static infer_status choose_cpu_isa(infer_engine *e, infer_error *err) {
+    e->cpu_isa = cpu_isa_for_option(e->opt.cpu_isa);
+    if (e->cpu_isa >= 0) return INFER_OK;
+    if ((unsigned)e->opt.cpu_isa > INFER_CPU_ISA_AVX512)
+        return infer_fail(err, INFER_ERR_ARGUMENT, "cpu_isa %d is not an instruction set (auto, scalar, avx2 or avx512)",
+                          (int)e->opt.cpu_isa);
+    return infer_fail(err, INFER_ERR_UNSUPPORTED, "cpu_isa %s: this CPU (or its OS) cannot run it; the best it runs is %s",
+                      infer_cpu_isa_name(e->opt.cpu_isa), infer_cpu_isa_name((infer_cpu_isa)(cpu_detect_isa() + 1)));
 }
 
 /* Dynamic batch: every graph input with dims[0] == -1 takes the run's batch. */
@@ -128,7 +140,8 @@ infer_status infer_engine_create(const infer_model *model, const infer_engine_op
     else infer_engine_options_init(&e->opt);
     if (e->opt.threads <= 0) e->opt.threads = cpu_online_cores();
 
-    infer_status s = choose_backend(&e->opt, &e->backend, err);
+    infer_status s = choose_cpu_isa(e, err);
+    if (s == INFER_OK) s = choose_backend(&e->opt, &e->backend, err);
     if (s == INFER_OK) s = ir_build(&model->file, &e->graph, err);
     if (s == INFER_OK) {
         e->graph.release_hint = release_file_pages;

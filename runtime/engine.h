@@ -38,6 +38,7 @@ struct infer_engine {
     int64_t *layer_runs;
     int64_t runs;
     double last_run_ms;           /* host wall time of the last successful backend run */
+    int cpu_isa;                  /* CPU_ISA_* the CPU kernels use, from opt.cpu_isa */
     const backend_ops *backend;
     void *state;                  /* the backend's own */
 };

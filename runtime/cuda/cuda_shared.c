@@ -5,7 +5,6 @@
 #include "cuda_state.h"
 #include "cuda_check.h"
 #include "cuda_backend.h"
-#include "cuda_testing.h"
 
 /* One weight in a block. What makes its uploaded bytes: the source (a pointer into the model's file map,
  * so the same pointer is the same bytes), how much of it, and the dtype it is stored in on the device
