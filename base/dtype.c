@@ -1,4 +1,4 @@
-/* dtype.c — dtype traits (names, sizes, element counts) and the names of devices and precisions. */
+/* dtype.c — dtype traits (names, sizes, element counts) and the names of devices, CPU ISAs and precisions. */
 #include "dtype.h"
 
 const char *infer_dtype_name(infer_dtype d) {
@@ -19,6 +19,11 @@ int64_t infer_tensor_elements(const infer_tensor *t) {
 
 const char *infer_device_name(infer_device d) {
     return d == INFER_DEVICE_CPU ? "cpu" : d == INFER_DEVICE_CUDA ? "cuda" : "auto";
+}
+
+const char *infer_cpu_isa_name(infer_cpu_isa isa) {
+    static const char *const names[] = { "auto", "scalar", "avx2", "avx512" };
+    return (unsigned)isa < sizeof names / sizeof names[0] ? names[isa] : "?";
 }
 
 const char *infer_precision_name(infer_precision p) {

@@ -38,6 +38,75 @@ typedef struct { const char *name; int64_t m, n, k; } shape;
         } while (now() - start_ < 0.03 || reps_ < 2);                          \
     } while (0)
 
+typedef struct { const char *name; int64_t c, h, o, k; int stride, pad, groups; } conv_layer;
+
+/* The INT8 convolutions (u8 in and out, best path) against the FP32 convolution (cpu_conv2d, relu) on
+ * ResNet-50 and MobileNet layers, batch 1. */
+static void convolutions(cpu_ctx *ctx, int rounds) {
+    static const conv_layer layers[] = {
+        { "3x3 64->64 @56", 64, 56, 64, 3, 1, 1, 1 },      { "1x1 256->64 @56", 256, 56, 64, 1, 1, 0, 1 },
+        { "7x7/2 3->64 @224", 3, 224, 64, 7, 2, 3, 1 },    { "3x3/2 128->128 @56", 128, 56, 128, 3, 2, 1, 1 },
+        { "3x3 512->512 @7", 512, 7, 512, 3, 1, 1, 1 },    { "dw 3x3 32 @112", 32, 112, 32, 3, 1, 1, 32 },
+        { "dw 3x3/2 96 @112", 96, 112, 96, 3, 2, 1, 96 }, { "dw 3x3 576 @14", 576, 14, 576, 3, 1, 1, 576 },
+    };
+    int path = s8_path_best();
+    printf("\nINT8 convolution (%s, u8 in and out, NCHW) against the FP32 convolution, batch 1\n", s8_path_name(path));
+    for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
+        const conv_layer *ly = &layers[l];
+        int64_t oh = (ly->h + 2 * ly->pad - ly->k) / ly->stride + 1, cg = ly->c / ly->groups, kk = cg * ly->k * ly->k;
+        int64_t x_dims[4] = { 1, ly->c, ly->h, ly->h }, w_dims[4] = { ly->o, cg, ly->k, ly->k };
+        int64_t b_dims[1] = { ly->o }, y_dims[4] = { 1, ly->o, oh, oh };
+        float *x = calloc((size_t)(ly->c * ly->h * ly->h), 4), *w = calloc((size_t)(ly->o * kk), 4);
+        float *b = calloc((size_t)ly->o, 4), *y = calloc((size_t)(ly->o * oh * oh), 4);
+        for (int64_t i = 0; i < ly->c * ly->h * ly->h; i++) x[i] = (float)(i % 11) * 0.1f;
+        for (int64_t i = 0; i < ly->o * kk; i++) w[i] = (float)(i % 7) * 0.1f - 0.3f;
+        ir_node node;
+        memset(&node, 0, sizeof node);
+        node.op = OP_CONV2D;
+        node.n_in = 3;
+        node.p.conv2d = (conv2d_params){ { ly->stride, ly->stride }, { ly->pad, ly->pad }, { 1, 1 }, ly->groups,
+                                         { ACT_RELU, 0, 0 } };
+        infer_tensor in[3] = { { INFER_F32, 4, { 0 }, x }, { INFER_F32, 4, { 0 }, w }, { INFER_F32, 1, { 0 }, b } };
+        memcpy(in[0].dims, x_dims, sizeof x_dims);
+        memcpy(in[1].dims, w_dims, sizeof w_dims);
+        memcpy(in[2].dims, b_dims, sizeof b_dims);
+        infer_tensor out = { INFER_F32, 4, { 0 }, y };
+        memcpy(out.dims, y_dims, sizeof y_dims);
+        size_t ws_fp = cpu_conv2d_workspace(&node, in, &out, ctx->threads);
+        cpu_ctx fctx = *ctx;
+        fctx.workspace = malloc(ws_fp + 1);
+        fctx.workspace_bytes = ws_fp;
+        /* the same layer in INT8 */
+        uint8_t *x8 = malloc((size_t)(ly->c * ly->h * ly->h)), *y8 = malloc((size_t)(ly->o * oh * oh));
+        int8_t *w8 = malloc((size_t)(ly->o * kk));
+        for (int64_t i = 0; i < ly->c * ly->h * ly->h; i++) x8[i] = (uint8_t)(i % 11 * 20);
+        for (int64_t i = 0; i < ly->o * kk; i++) w8[i] = (int8_t)(i % 7 * 30 - 90);
+        float *ones = malloc(sizeof(float) * ly->o), a_scale = 0.01f;
+        for (int64_t i = 0; i < ly->o; i++) ones[i] = 0.01f;
+        int32_t a_zero = 0;
+        gemm_s8_epilogue ep = { &a_scale, &a_zero, 0, ones, ones, 1, 0.1f, 0, { ACT_RELU, 0, 0 } };
+        conv_s8_geometry g = { 1, ly->c, ly->h, ly->h, ly->o, oh, oh, ly->k, ly->k, ly->stride, ly->stride,
+                               ly->pad, ly->pad, 1, 1 };
+        void *packed = NULL, *ws8 = NULL;
+        if (ly->groups == 1) {
+            packed = aligned_alloc(64, (gemm_s8_packed_size(path, kk, ly->o) + 63) / 64 * 64);
+            gemm_s8_pack(path, kk, ly->o, w8, kk, packed);
+            ws8 = malloc(cpu_conv2d_s8_workspace(&g, 1));
+        }
+        double best_fp = 1e9, best_q = 1e9;
+        for (int r = 0; r < rounds; r++) {
+            TIME_IT(best_fp, cpu_conv2d(&fctx, &node, in, &out, NULL));
+            if (ly->groups == 1) TIME_IT(best_q, cpu_conv2d_s8(ctx, &g, x8, packed, &ep, y8, ws8));
+            else TIME_IT(best_q, cpu_conv2d_depthwise_s8(ctx, path, &g, x8, w8, &ep, y8));
+        }
+        double ops = 2.0 * ly->o * oh * oh * kk;
+        printf("%-24s fp32 %7.3f ms %6.1f GF/s   int8 %7.3f ms %6.1f GOPS   %5.2fx\n", ly->name, best_fp * 1e3,
+               ops / best_fp * 1e-9, best_q * 1e3, ops / best_q * 1e-9, best_fp / best_q);
+        free(x), free(w), free(b), free(y), free(fctx.workspace), free(x8), free(y8), free(w8), free(ones);
+        free(packed), free(ws8);
+    }
+}
+
 /* f32 in, f32 out: the dynamic INT8 linear (row quantization included) on the best path against the FP32
  * linear (prepacked GEMM with bias), on encoder and batch-1 shapes. */
 static void dynamic_linear(cpu_ctx *ctx, int rounds) {
@@ -147,6 +216,7 @@ int main(int argc, char **argv) {
         free(a), free(w), free(c), free(ones), free(a8), free(c8), free(w8), free(wp[0]), free(wp[1]);
     }
     dynamic_linear(&ctx, rounds);
+    convolutions(&ctx, rounds);
     free(ctx.scratch);
     pool_destroy(pool);
     return 0;

@@ -145,8 +145,9 @@ int cmd_serve(int argc, char **argv) {
         sigwait(&stop, &sig);
         fprintf(stderr, "infer serve: %s: draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     }
-    srv_http_quiesce(http);
+    /* New requests get 503 while the queues drain (clean answers, not resets); then the listeners close. */
     srv_core_drain(core, a.drain_s * 1000);
+    srv_http_quiesce(http, 1000);
     srv_grpc_stop(grpc);
     srv_http_stop(http);
     srv_core_destroy(core);

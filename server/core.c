@@ -75,6 +75,7 @@ srv_code srv_core_build(srv_core *core, srv_error *err) {
 void srv_core_drain(srv_core *core, int timeout_ms) {
     atomic_store(&core->ready, 0);
     atomic_store(&core->stopping, 1);
+    for (int i = 0; i < core->n_models; i++) srv_model_drain(core->models[i]);
     int64_t until = srv_now_ns() + (int64_t)timeout_ms * 1000000;
     while (atomic_load(&core->inflight) > 0 && srv_now_ns() < until) usleep(2000);
     for (int i = 0; i < core->n_models; i++) srv_model_stop(core->models[i]);
@@ -90,6 +91,7 @@ void srv_core_destroy(srv_core *core) {
 }
 
 int srv_core_ready(const srv_core *core) { return atomic_load(&core->ready); }
+int srv_core_stopping(const srv_core *core) { return atomic_load(&core->stopping); }
 int srv_core_model_count(const srv_core *core) { return core->n_models; }
 srv_model *srv_core_model_at(srv_core *core, int index) { return core->models[index]; }
 const char *srv_model_name(const srv_model *m) { return m->name; }

@@ -83,6 +83,7 @@ void srv_core_drain(srv_core *core, int timeout_ms);
 void srv_core_destroy(srv_core *core);
 
 int srv_core_ready(const srv_core *core);
+int srv_core_stopping(const srv_core *core); /* 1 from the start of srv_core_drain */
 int srv_core_model_count(const srv_core *core);
 srv_model *srv_core_model_at(srv_core *core, int index);
 /* The model NAME at VERSION (NULL or "": its newest version). */

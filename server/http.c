@@ -20,7 +20,7 @@ typedef struct {
     int too_big;
 } upload;
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, srv_reply *reply, const char *content_type) {
+static enum MHD_Result send_reply(srv_http *h, struct MHD_Connection *c, srv_reply *reply, const char *content_type) {
     struct MHD_Response *response = MHD_create_response_from_buffer(reply->length, reply->body, MHD_RESPMEM_MUST_FREE);
     if (!response) {
         free(reply->body);
@@ -33,6 +33,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, srv_reply *reply, co
         content_type = "application/octet-stream";
     }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type ? content_type : "application/json");
+    if (srv_core_stopping(h->core)) MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result rc = MHD_queue_response(c, (unsigned)reply->status, response);
     MHD_destroy_response(response);
     return rc;
@@ -135,7 +136,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else {
         content_type = route(h, c, url, method, u, &reply);
     }
-    return send_reply(c, &reply, content_type);
+    return send_reply(h, c, &reply, content_type);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode code) {
@@ -173,9 +174,15 @@ srv_http *srv_http_start(srv_core *core, const char *host, int port, size_t max_
 
 int srv_http_port(const srv_http *h) { return h->port; }
 
-void srv_http_quiesce(srv_http *h) {
+void srv_http_quiesce(srv_http *h, int linger_ms) {
     MHD_socket fd = MHD_quiesce_daemon(h->daemon);
     if (fd != MHD_INVALID_SOCKET) close(fd);
+    /* Requests already on open connections get their (503) answers; then those connections close. */
+    for (int waited = 0; waited < linger_ms; waited += 10) {
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || info->num_connections == 0) break;
+        usleep(10000);
+    }
 }
 
 void srv_http_stop(srv_http *h) {

@@ -10,8 +10,9 @@ typedef struct srv_http srv_http;
 /* Listens on host:port (port 0: any free port) until srv_http_stop. */
 srv_http *srv_http_start(srv_core *core, const char *host, int port, size_t max_body, srv_error *err);
 int srv_http_port(const srv_http *http);
-/* Stops accepting connections; requests on open connections still get answers. */
-void srv_http_quiesce(srv_http *http);
+/* Stops accepting connections; waits up to linger_ms for open connections to finish (answers carry
+ * "Connection: close" once the core is stopping). */
+void srv_http_quiesce(srv_http *http, int linger_ms);
 void srv_http_stop(srv_http *http);
 
 /* An answer before it is sent: status, body (malloc'ed) and, for binary tensor data, the JSON part's length. */

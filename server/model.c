@@ -85,14 +85,19 @@ srv_code srv_model_start(struct srv_model *m, srv_error *err) {
     return SRV_OK;
 }
 
-/* Workers finish what is queued, then exit. */
-void srv_model_stop(struct srv_model *m) {
+/* New requests are refused; workers run what is queued without waiting for batches to fill, then exit. */
+void srv_model_drain(struct srv_model *m) {
     if (!m->model) return;
     pthread_mutex_lock(&m->lock);
     m->stopping = 1;
     m->ready = 0;
     pthread_cond_broadcast(&m->work);
     pthread_mutex_unlock(&m->lock);
+}
+
+void srv_model_stop(struct srv_model *m) {
+    if (!m->model) return;
+    srv_model_drain(m);
     for (int k = 0; k < m->n_instances; k++)
         if (m->instances[k].started) {
             pthread_join(m->instances[k].thread, NULL);

@@ -68,7 +68,8 @@ struct srv_model {
 
 srv_code srv_model_open(struct srv_model *m, srv_error *err);
 srv_code srv_model_start(struct srv_model *m, srv_error *err);
-void srv_model_stop(struct srv_model *m);
+void srv_model_drain(struct srv_model *m);
+void srv_model_stop(struct srv_model *m); /* drains, then joins the workers */
 void srv_model_close(struct srv_model *m);
 
 /* Queues a request (503 at once when the queue is full), then waits until it is done or timed out. */

@@ -104,7 +104,7 @@ static srv_code status_code(infer_status s) {
 /* One engine run over n requests; returns 0 when the run itself failed. */
 static int run_batch(srv_instance *inst, srv_request **batch, int n) {
     struct srv_model *m = inst->model;
-    infer_tensor ins[m->n_in], outs[m->n_out];
+    infer_tensor ins[m->n_in + 1], outs[m->n_out + 1]; /* + 1: never a zero-length array */
     int64_t rows = 0;
     for (int k = 0; k < n; k++) rows += batch[k]->batch;
     for (int i = 0; i < m->n_in; i++) {

@@ -23,29 +23,36 @@ typedef struct {
     int64_t elem;
 } conv_job;
 
-/* Rows of the columns for output rows [begin, end). */
+/* Rows of the columns for output rows [begin, end): per output row (whose ow_n x K bytes stay in cache),
+ * one column k = (c, i, j) at a time, so that the input is read along its rows and the inner loop is a
+ * plain strided copy. */
 static void columns_task(void *arg, int64_t begin, int64_t end, int thread) {
     const conv_job *job = arg;
     const conv_s8_geometry *g = job->g;
-    int64_t K = reduction(g);
+    int64_t K = reduction(g), ow_n = g->out_width;
     for (int64_t oh = begin; oh < end; oh++)
-        for (int64_t ow = 0; ow < g->out_width; ow++) {
-            uint8_t *row = job->cols + (oh * g->out_width + ow) * K;
-            for (int64_t c = 0; c < g->channels; c++)
-                for (int64_t i = 0; i < g->kernel_h; i++) {
-                    int64_t ih = oh * g->stride_h - g->pad_h + i * g->dilation_h;
-                    uint8_t *dst = row + (c * g->kernel_h + i) * g->kernel_w;
-                    if (ih < 0 || ih >= g->height) {
-                        memset(dst, job->pad, (size_t)g->kernel_w);
-                        continue;
-                    }
-                    const uint8_t *src = job->x + (c * g->height + ih) * g->width;
-                    for (int64_t j = 0; j < g->kernel_w; j++) {
-                        int64_t iw = ow * g->stride_w - g->pad_w + j * g->dilation_w;
-                        dst[j] = iw >= 0 && iw < g->width ? src[iw] : job->pad;
-                    }
+        for (int64_t c = 0; c < g->channels; c++)
+            for (int64_t i = 0; i < g->kernel_h; i++) {
+                int64_t ih = oh * g->stride_h - g->pad_h + i * g->dilation_h;
+                uint8_t *row = job->cols + oh * ow_n * K + (c * g->kernel_h + i) * g->kernel_w;
+                if (ih < 0 || ih >= g->height) {
+                    for (int64_t ow = 0; ow < ow_n; ow++) memset(row + ow * K, job->pad, (size_t)g->kernel_w);
+                    continue;
                 }
-        }
+                for (int64_t j = 0; j < g->kernel_w; j++) {
+                    int64_t shift = j * g->dilation_w - g->pad_w;
+                    /* output columns whose input column is inside the row: [ow_lo, ow_hi) */
+                    int64_t ow_lo = shift >= 0 ? 0 : (-shift + g->stride_w - 1) / g->stride_w;
+                    int64_t ow_hi = g->width - shift <= 0 ? 0 : (g->width - shift - 1) / g->stride_w + 1;
+                    if (ow_hi > ow_n) ow_hi = ow_n;
+                    if (ow_lo > ow_hi) ow_lo = ow_hi;
+                    uint8_t *dst = row + j;
+                    const uint8_t *src = job->x + (c * g->height + ih) * g->width + shift;
+                    for (int64_t ow = 0; ow < ow_lo; ow++) dst[ow * K] = job->pad;
+                    for (int64_t ow = ow_lo; ow < ow_hi; ow++) dst[ow * K] = src[ow * g->stride_w];
+                    for (int64_t ow = ow_hi; ow < ow_n; ow++) dst[ow * K] = job->pad;
+                }
+            }
 }
 
 /* Output channels [begin, end) of the transpose into NCHW. */

@@ -6,7 +6,6 @@
 #include "gemm_s8.h"
 
 #define S8_NR_MAX 32
-#define S8_MR_MAX 16
 
 /* The epilogue of one tile, its pointers moved to the tile's first row and its panel's first column. */
 typedef struct {

@@ -72,3 +72,14 @@ int cpu_detect_isa(void) { return CPU_ISA_SCALAR; }
 int cpu_detect_features(void) { return 0; }
 
 #endif
+
+int cpu_isa_for_option(infer_cpu_isa option) {
+    int best = cpu_detect_isa();
+    switch (option) {
+    case INFER_CPU_ISA_AUTO: return best;
+    case INFER_CPU_ISA_SCALAR: return CPU_ISA_SCALAR;
+    case INFER_CPU_ISA_AVX2: return best >= CPU_ISA_AVX2 ? CPU_ISA_AVX2 : -1;
+    case INFER_CPU_ISA_AVX512: return best >= CPU_ISA_AVX512 ? CPU_ISA_AVX512 : -1;
+    }
+    return -1;
+}

@@ -199,6 +199,10 @@ static const char *cuda_node_device(const infer_engine *e, int node) {
     return st->fallback[node] ? "cpu" : "cuda";
 }
 
+static int cuda_usable(const infer_engine_options *opt, char *why, size_t n) {
+    return cuda_device_usable(why, n);
+}
+
 static const backend_ops cuda_ops = {
     .name = "cuda",
     .device = INFER_DEVICE_CUDA,
@@ -209,11 +213,12 @@ static const backend_ops cuda_ops = {
     .stats = cuda_stats,
     .node_device = cuda_node_device,
     .warnings = cuda_warnings,
+    .usable = cuda_usable,
 };
 
 const backend_ops *cuda_backend_get(void) { return &cuda_ops; }
 
 const char *cuda_engine_warnings(const struct infer_engine *e) {
-    if (!e || e->backend != &cuda_ops || !e->state) return "";
+    if (!e || !e->backend || e->backend->device != INFER_DEVICE_CUDA || !e->state) return "";
     return ((const cuda_state *)e->state)->ctx.warnings;
 }

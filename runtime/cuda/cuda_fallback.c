@@ -11,7 +11,7 @@ infer_status cuda_fallback_init(infer_engine *e, cuda_state *st, infer_error *er
     INFER_TRY(pool_create(e->opt.threads, &st->pool, err));
     st->cpu.pool = st->pool;
     st->cpu.threads = pool_size(st->pool);
-    st->cpu.isa = cpu_detect_isa();
+    st->cpu.isa = e->cpu_isa;
     size_t most = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         if (!st->fallback[i]) continue;

@@ -44,8 +44,9 @@ report.check(ports == {'http': int(arg(c['args'], '--http-port')), 'grpc': int(a
 report.check(probes(c, 'http'), 'Deployment probes: /v2/health/live and /v2/health/ready')
 report.check(c['resources']['limits'].get('nvidia.com/gpu') == 1 and arg(c['args'], '--device') == 'cuda',
              'one GPU per pod, --device cuda')
-report.check(pod['spec']['terminationGracePeriodSeconds'] > int(arg(c['args'], '--drain-timeout-s')),
-             'grace period outlasts the SIGTERM drain')
+pause = int(c['lifecycle']['preStop']['exec']['command'][-1])
+report.check(pod['spec']['terminationGracePeriodSeconds'] > pause + int(arg(c['args'], '--drain-timeout-s')),
+             'grace period outlasts the preStop pause and the SIGTERM drain')
 vol = {v['name']: v for v in pod['spec']['volumes']}
 mount = {m['name']: m['mountPath'] for m in c['volumeMounts']}
 report.check(set(mount) <= set(vol) and c['args'][0] == mount.get('models') and

@@ -9,7 +9,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import ROOT, Report, Server, request, request_json  # noqa: E402
+from harness import GOLDEN, ROOT, Report, Server, request, request_json  # noqa: E402
 
 report = Report('serve-datatypes')
 MAKE_MODEL = '''
@@ -88,6 +88,45 @@ with tempfile.TemporaryDirectory() as tmp:
             got = [res.as_numpy(f'output{k}') for k in range(4)]
             report.check(all(g is not None and g.dtype == w.dtype and np.array_equal(g, w) for g, w in zip(got, want)),
                          'gRPC raw contents: FP16, BOOL, INT32 both ways, exact')
+            # Typed contents (InferTensorContents) instead of raw bytes: BOOL and INT32 go; FP16 has no typed field.
+            import grpc
+            from tritonclient.grpc import service_pb2, service_pb2_grpc
+            stub = service_pb2_grpc.GRPCInferenceServiceStub(grpc.insecure_channel(server.grpc))
+            q = service_pb2.ModelInferRequest(model_name='dt', id='typed')
+            for n, d, a in names:
+                t = q.inputs.add(name=n, datatype=d, shape=list(a.shape))
+                if d == 'BOOL':
+                    t.contents.bool_contents.extend(a.flatten().tolist())
+                elif d == 'INT32':
+                    t.contents.int_contents.extend(a.flatten().tolist())
+            try:
+                stub.ModelInfer(q)
+                report.check(False, 'gRPC typed contents: FP16 without raw bytes refused')
+            except grpc.RpcError as e:
+                report.check(e.code() == grpc.StatusCode.INVALID_ARGUMENT and 'FP16' in e.details(),
+                             'gRPC typed contents: FP16 without raw bytes refused', e.details())
+            q.inputs[0].contents.Clear()
+            q.inputs[0].datatype = 'FP32'  # the model takes FP16: refused by name
+            q.inputs[0].contents.fp32_contents.extend(h.astype(np.float32).flatten().tolist())
+            try:
+                stub.ModelInfer(q)
+                report.check(False, 'gRPC typed contents decoded, datatype checked')
+            except grpc.RpcError as e:
+                report.check(e.code() == grpc.StatusCode.INVALID_ARGUMENT and 'the model takes FP16' in e.details(),
+                             'gRPC typed contents decoded, datatype checked', e.details())
+            x = np.load(os.path.join(GOLDEN, 'mlp.in0.npy'))
+            mlp = Server(os.path.join(GOLDEN, 'mlp.ifg'), '--threads', '1')
+            try:
+                stub = service_pb2_grpc.GRPCInferenceServiceStub(grpc.insecure_channel(mlp.grpc))
+                q = service_pb2.ModelInferRequest(model_name='mlp', id='typed')
+                q.inputs.add(name='x', datatype='FP32', shape=list(x.shape)).contents.fp32_contents.extend(x.flatten().tolist())
+                r = stub.ModelInfer(q)
+                got = np.frombuffer(r.raw_output_contents[0], np.float32).reshape(list(r.outputs[0].shape))
+                want_mlp = np.load(os.path.join(GOLDEN, 'mlp.out0.npy'))
+                report.check(r.id == 'typed' and np.allclose(got, want_mlp, rtol=1e-5, atol=1e-7),
+                             'gRPC typed fp32_contents in, raw out, values and id')
+            finally:
+                mlp.stop()
     finally:
         code = server.stop()
     report.check(code == 0, 'SIGTERM: exit 0')

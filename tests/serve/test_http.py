@@ -151,6 +151,11 @@ with tempfile.TemporaryDirectory() as tmp:
     r = subprocess.run([INFER, 'serve', repo, '--http-port', '0'], capture_output=True, text=True, timeout=60)
     report.check(r.returncode == 2 and 'max_batch' in r.stderr and 'config:1' in r.stderr, 'bad config value: exit 2',
                  r.stderr)
+    with open(os.path.join(repo, 'mlp', 'config'), 'w') as f:
+        f.write('max_batch = 4\nbatch_size = 8\n')
+    r = subprocess.run([INFER, 'serve', repo, '--http-port', '0'], capture_output=True, text=True, timeout=60)
+    report.check(r.returncode == 2 and "unknown key 'batch_size'" in r.stderr and 'config:2' in r.stderr,
+                 'unknown config key: exit 2, file and line named', r.stderr)
     os.makedirs(os.path.join(tmp, 'empty'))
     r = subprocess.run([INFER, 'serve', os.path.join(tmp, 'empty')], capture_output=True, text=True, timeout=60)
     report.check(r.returncode == 2 and 'no models' in r.stderr, 'empty repository: exit 2', r.stderr)

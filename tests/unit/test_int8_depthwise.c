@@ -1,5 +1,6 @@
 /* test_int8_depthwise.c — cpu_conv2d_depthwise_s8 on every path against a naive reference of the
- * documented arithmetic: strides 1, 2, 3, padding, dilation, odd widths, u8 and f32 outputs, exact. */
+ * documented arithmetic: strides 1, 2, 3, padding, dilation, odd widths, u8 and f32 outputs, with and
+ * without scratch, exact. */
 #include "int8_util.h"
 
 typedef struct { int64_t c, h, w, kh, kw, s, p, d; } dw_case;
@@ -64,21 +65,26 @@ static void check_path(int path, int threads) {
                             if (ep.out_u8) ((uint8_t *)want)[at] = (uint8_t)(nearbyintf(v) + 90.0f);
                             else want[at] = kind == OUT_F32_SILU ? act_apply(&ep.act, v) : v;
                         }
-            memset(got, 0xA5, (size_t)outs * sizeof(float));
-            cpu_conv2d_depthwise_s8(&ctx, path, &g, x, w, &ep, got);
-            for (int64_t e = 0; e < outs; e++) {
-                if (ep.out_u8)
-                    cr_assert_eq(((uint8_t *)got)[e], ((uint8_t *)want)[e], "%s case %zu kind %d: y[%ld] = %d, want %d",
-                                 s8_path_name(path), t, kind, e, ((uint8_t *)got)[e], ((uint8_t *)want)[e]);
-                else if (kind == OUT_F32_SILU) /* the vector silu is within a few ulp of act_apply */
-                    cr_assert(fabsf(got[e] - want[e]) <= 1e-6f * (1.0f + fabsf(want[e])), "%s case %zu: %g vs %g",
-                              s8_path_name(path), t, got[e], want[e]);
-                else
-                    cr_assert(got[e] == want[e], "%s case %zu kind %d: y[%ld] = %.9g, want %.9g", s8_path_name(path),
-                              t, kind, e, got[e], want[e]);
+            /* with scratch (planes copied with real padding) and without (border columns one by one) */
+            for (int with_scratch = 1; with_scratch >= 0; with_scratch--) {
+                cpu_ctx run = ctx;
+                if (!with_scratch) run.scratch = NULL;
+                memset(got, 0xA5, (size_t)outs * sizeof(float));
+                cpu_conv2d_depthwise_s8(&run, path, &g, x, w, &ep, got);
+                for (int64_t e = 0; e < outs; e++) {
+                    if (ep.out_u8)
+                        cr_assert_eq(((uint8_t *)got)[e], ((uint8_t *)want)[e], "%s case %zu kind %d: y[%ld] = %d, want %d",
+                                     s8_path_name(path), t, kind, e, ((uint8_t *)got)[e], ((uint8_t *)want)[e]);
+                    else if (kind == OUT_F32_SILU) /* the vector silu is within a few ulp of act_apply */
+                        cr_assert(fabsf(got[e] - want[e]) <= 1e-6f * (1.0f + fabsf(want[e])), "%s case %zu: %g vs %g",
+                                  s8_path_name(path), t, got[e], want[e]);
+                    else
+                        cr_assert(got[e] == want[e], "%s case %zu kind %d: y[%ld] = %.9g, want %.9g", s8_path_name(path),
+                                  t, kind, e, got[e], want[e]);
+                }
+                if (ep.out_u8) /* nothing past the u8 output */
+                    for (int64_t e = outs; e < outs * 4; e++) cr_assert_eq(((uint8_t *)got)[e], 0xA5);
             }
-            if (ep.out_u8) /* nothing past the u8 output */
-                for (int64_t e = outs; e < outs * 4; e++) cr_assert_eq(((uint8_t *)got)[e], 0xA5);
         }
         free(x), free(w), free(w_scale), free(bias), free(got), free(want);
     }
