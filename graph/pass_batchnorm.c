@@ -3,13 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 #include "graph.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 /* The data of constant t when it is dense f32 holding exactly count values; else NULL. */
 static const float *dense_f32(const ir_graph *g, int t, int64_t count) {
     if (t == IR_NONE) return NULL;
     const ir_tensor *x = &g->tensors[t];
-    if (!x->is_constant || x->encoding != IFG_ENC_DENSE || x->dtype != INFER_F32 || !x->data || count < 0 ||
+    if (!x->is_constant || x->storage.kind != IR_STORAGE_DENSE || x->dtype != INFER_F32 || !x->data || count < 0 ||
         x->nbytes != (uint64_t)count * sizeof(float))
         return NULL;
     return x->data;
@@ -49,7 +49,7 @@ static int add_constant(ir_graph *g, int like, int64_t count, const char *name, 
     t.name = name;
     t.dtype = INFER_F32;
     t.is_constant = 1;
-    t.encoding = IFG_ENC_DENSE;
+    t.storage = (ir_storage){ .kind = IR_STORAGE_DENSE, .aux = { IR_NONE, IR_NONE, IR_NONE } };
     t.data = data;
     t.nbytes = (uint64_t)count * sizeof(float);
     t.producer = IR_NONE;

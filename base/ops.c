@@ -1,10 +1,10 @@
-/* ops.c — the op table (names, input and output counts) and the scalar activation definitions. */
+/* ops.c — the op set's table (codes, names, input and output counts) and the scalar activations. */
 #include <math.h>
 #include <stddef.h>
 #include "ops.h"
 
 static const op_info op_table[OP_COUNT] = {
-#define X(e, code, nm, min_in, max_in, n_out) [code] = { nm, min_in, max_in, n_out },
+#define X(e, id, code, min_in, max_in, n_out) [code] = { #id, min_in, max_in, n_out },
     INFER_OPS(X)
 #undef X
 };

@@ -9,38 +9,40 @@
 extern "C" {
 #endif
 
-/* X(ENUM, code, "name", min_inputs, max_inputs, outputs); max_inputs -1: any number. */
-#define INFER_OPS(X)                                     \
-    X(IDENTITY, 1, "identity", 1, 1, 1)                  \
-    X(CONV2D, 2, "conv2d", 2, 4, 1)                      \
-    X(LINEAR, 3, "linear", 2, 4, 1)                      \
-    X(MATMUL, 4, "matmul", 2, 2, 1)                      \
-    X(BATCHNORM, 5, "batchnorm", 5, 5, 1)                \
-    X(LAYERNORM, 6, "layernorm", 1, 3, 1)                \
-    X(ACTIVATION, 7, "activation", 1, 1, 1)              \
-    X(BINARY, 8, "binary", 1, 2, 1)                      \
-    X(SOFTMAX, 9, "softmax", 1, 1, 1)                    \
-    X(MAXPOOL2D, 10, "maxpool2d", 1, 1, 1)               \
-    X(AVGPOOL2D, 11, "avgpool2d", 1, 1, 1)               \
-    X(ADAPTIVE_AVGPOOL2D, 12, "adaptive_avgpool2d", 1, 1, 1) \
-    X(RESHAPE, 13, "reshape", 1, 1, 1)                   \
-    X(TRANSPOSE, 14, "transpose", 1, 1, 1)               \
-    X(CONCAT, 15, "concat", 1, -1, 1)                    \
-    X(SLICE, 16, "slice", 1, 1, 1)                       \
-    X(MASKED_FILL, 17, "masked_fill", 2, 2, 1)           \
-    X(EMBEDDING, 18, "embedding", 2, 2, 1)               \
-    X(REDUCE, 19, "reduce", 1, 1, 1)                     \
-    X(ATTENTION, 20, "attention", 3, 4, 1)               \
-    X(LSTM, 21, "lstm", 5, -1, 3)                        \
-    X(CAST, 22, "cast", 1, 1, 1)                         \
-    X(COMPARE, 23, "compare", 1, 2, 1)                   \
-    X(WHERE, 24, "where", 3, 3, 1)                       \
-    X(UNARY, 25, "unary", 1, 1, 1)                       \
-    X(EXPAND, 26, "expand", 1, 1, 1)
+/* The op set, one row per op: X(ENUM, id, code, min_inputs, max_inputs, outputs); max_inputs -1: any
+ * number. Codes are stable (written into files). Everything else about an op is its descriptor,
+ * graph/ops/<id>.c (op_desc.h), and its kernels, kernels/<backend>/<id>.*. */
+#define INFER_OPS(X)                                        \
+    X(IDENTITY, identity, 1, 1, 1, 1)                       \
+    X(CONV2D, conv2d, 2, 2, 4, 1)                           \
+    X(LINEAR, linear, 3, 2, 4, 1)                           \
+    X(MATMUL, matmul, 4, 2, 2, 1)                           \
+    X(BATCHNORM, batchnorm, 5, 5, 5, 1)                     \
+    X(LAYERNORM, layernorm, 6, 1, 3, 1)                     \
+    X(ACTIVATION, activation, 7, 1, 1, 1)                   \
+    X(BINARY, binary, 8, 1, 2, 1)                           \
+    X(SOFTMAX, softmax, 9, 1, 1, 1)                         \
+    X(MAXPOOL2D, maxpool2d, 10, 1, 1, 1)                    \
+    X(AVGPOOL2D, avgpool2d, 11, 1, 1, 1)                    \
+    X(ADAPTIVE_AVGPOOL2D, adaptive_avgpool2d, 12, 1, 1, 1)  \
+    X(RESHAPE, reshape, 13, 1, 1, 1)                        \
+    X(TRANSPOSE, transpose, 14, 1, 1, 1)                    \
+    X(CONCAT, concat, 15, 1, -1, 1)                         \
+    X(SLICE, slice, 16, 1, 1, 1)                            \
+    X(MASKED_FILL, masked_fill, 17, 2, 2, 1)                \
+    X(EMBEDDING, embedding, 18, 2, 2, 1)                    \
+    X(REDUCE, reduce, 19, 1, 1, 1)                          \
+    X(ATTENTION, attention, 20, 3, 4, 1)                    \
+    X(LSTM, lstm, 21, 5, -1, 3)                             \
+    X(CAST, cast, 22, 1, 1, 1)                              \
+    X(COMPARE, compare, 23, 1, 2, 1)                        \
+    X(WHERE, where, 24, 3, 3, 1)                            \
+    X(UNARY, unary, 25, 1, 1, 1)                            \
+    X(EXPAND, expand, 26, 1, 1, 1)
 
 typedef enum {
     OP_INVALID = 0,
-#define X(e, code, name, min_in, max_in, n_out) OP_##e = code,
+#define X(e, id, code, min_in, max_in, n_out) OP_##e = code,
     INFER_OPS(X)
 #undef X
     OP_COUNT
@@ -122,5 +124,4 @@ const char *act_name(act_kind kind);
 #ifdef __cplusplus
 }
 #endif
-
 #endif
