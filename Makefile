@@ -83,6 +83,7 @@ golden: all $(GOLDEN_BIN)
 
 test: all unit golden
 	$(PYTHON) tests/converter/test_convert.py
+	$(PYTHON) tests/converter/test_sparse.py
 
 # ASan + UBSan build of the library and the C tests, in its own build folder.
 sanitize:
