@@ -268,6 +268,7 @@ infer_status infer_engine_layer(const infer_engine *e, int i, infer_layer_info *
     info->op = op_name(n->op);
     const char *dev = e->backend->node_device ? e->backend->node_device(e, i) : NULL;
     info->device = dev ? dev : infer_device_name(e->backend->device);
+    info->weights = e->backend->node_weights ? e->backend->node_weights(e, i) : NULL;
     infer_tensor shape = engine_tensor_shape(e, n->out[0]);
     info->ndim = shape.ndim;
     memcpy(info->dims, shape.dims, sizeof info->dims);

@@ -56,6 +56,8 @@ struct backend_ops {
     void (*stats)(const infer_engine *e, infer_engine_stats *stats);
     /* Optional: where node i runs ("cpu" or "cuda"); NULL means the backend's own device. */
     const char *(*node_device)(const infer_engine *e, int node);
+    /* Optional: how node i's sparse weight runs (see infer_layer_info.weights); NULL for dense weights. */
+    const char *(*node_weights)(const infer_engine *e, int node);
     /* Optional: the warnings recorded while building and running, one per line; NULL or "" when none. */
     const char *(*warnings)(const infer_engine *e);
 };
