@@ -145,6 +145,76 @@ class PruningStyles(unittest.TestCase):
         self.assertIn('--sparse-threshold', done.stderr)
 
 
+class BnNet(torch.nn.Module):
+    """Convolutions with BatchNorm (folded into sparse weights by the runtime), a residual and linear layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(8, 16, 3, padding=1, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(16)
+        self.conv2 = torch.nn.Conv2d(16, 16, 1, bias=False)
+        self.bn2 = torch.nn.BatchNorm2d(16)
+        self.conv3 = torch.nn.Conv2d(16, 32, 3, stride=2, padding=1)
+        self.fc1 = torch.nn.Linear(32 * 9, 64)
+        self.fc2 = torch.nn.Linear(64, 24)
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        y = torch.relu(self.bn2(self.conv2(y)) + y)
+        y = torch.relu(self.conv3(y)).flatten(1)
+        return self.fc2(torch.relu(self.fc1(y)))
+
+
+class EndToEnd(unittest.TestCase):
+    """Pruned models converted sparse and run by ./infer (the library) match PyTorch, whichever kernel runs."""
+
+    def run_infer(self, ifg_path, x, force):
+        np.save(os.path.join(TMP, 'x.npy'), x)
+        env = dict(os.environ, INFER_SPARSE=force)
+        done = subprocess.run([os.path.join(ROOT, 'infer'), 'run', ifg_path, os.path.join(TMP, 'x.npy'), '-o',
+                               os.path.join(TMP, 'y.npy'), '--threads', '2'], capture_output=True, text=True, env=env)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return np.load(os.path.join(TMP, 'y.npy'))
+
+    def test_pruned_models_match_pytorch(self):
+        cases = (('unstructured', 0.5, 'csr'), ('unstructured', 0.8, 'auto'), ('unstructured', 0.95, 'auto'),
+                 ('block', 0.8, 'auto'), ('2:4', 0.5, 'auto'))
+        for structure, amount, mode in cases:
+            torch.manual_seed(0)
+            model = BnNet()
+            with torch.no_grad():  # running statistics that are not the identity
+                for bn in (model.bn1, model.bn2):
+                    bn.running_mean.uniform_(-0.5, 0.5)
+                    bn.running_var.uniform_(0.5, 2.0)
+                    bn.weight.uniform_(0.5, 1.5)
+            dense = save(model, 'bn.pt')
+            pruned = os.path.join(TMP, 'bn_pruned.pt')
+            done = subprocess.run([sys.executable, PRUNE, dense, '-o', pruned, '--amount', str(amount),
+                                   '--structure', structure], capture_output=True, text=True)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            graph, printed = convert(pruned, '--sparse', mode)
+            self.assertTrue(any(t.encoding in (sparse.CSR, sparse.BSR, sparse.SPARSE_2_4) for t in graph.tensors),
+                            f'{structure} {amount}: {printed}')
+            x = np.random.default_rng(2).standard_normal(SHAPE).astype(np.float32)
+            with torch.no_grad():
+                expected = to_numpy(torch.jit.load(pruned)(from_numpy(x)))
+            for force in ('sparse', 'dense', ''):
+                got = self.run_infer(pruned.replace('.pt', '.ifg'), x, force)
+                self.assertLess(rel_l2(got, expected), 1e-5, f'{structure} {amount} {mode} {force or "model"}')
+
+    def test_info_shows_storage_density_and_choice(self):
+        torch.manual_seed(0)
+        model = Net()
+        for layer in LAYERS:
+            prune.l1_unstructured(getattr(model, layer), 'weight', amount=0.95)
+        graph, _ = convert(save(model, 'info.pt'))
+        done = subprocess.run([os.path.join(ROOT, 'infer'), 'info', os.path.join(TMP, 'info.ifg')],
+                              capture_output=True, text=True, env=dict(os.environ, INFER_SPARSE='sparse'))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        for layer in LAYERS:
+            self.assertRegex(done.stdout, layer + r' .*\(CSR sparse, density [0-9.]+%, sparse kernel\)')
+
+
 class PruneScript(unittest.TestCase):
     def test_structures_convert_to_their_encoding(self):
         torch.manual_seed(0)
