@@ -9,13 +9,16 @@
 
 static int64_t rows_of_x(const infer_tensor *x, int64_t k) { return k ? infer_tensor_elements(x) / k : 0; }
 
-/* xᵀ [K, M] and yᵀ [N, M] for M > 1. */
+/* M > 1: xᵀ [K, M8] and yᵀ [N, M8], M8 the rows of x rounded up to 8 (whole vectors; the extra columns zero). */
+static int64_t padded(int64_t m) { return (m + 7) / 8 * 8; }
+
+
 size_t cpu_linear_sparse_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
     (void)threads;
     if (n->n_in < 2 || in[1].ndim != 2) return 0;
     int64_t k = in[1].dims[1], nn = in[1].dims[0], m = rows_of_x(&in[0], k);
     if (m <= 1 || k < 1 || nn < 1 || m > INT32_MAX || k + nn > INT32_MAX) return 0;
-    return (size_t)(m * (k + nn)) * sizeof(float);
+    return (size_t)(padded(m) * (k + nn)) * sizeof(float);
 }
 
 static size_t dense_bytes(int isa, int64_t n_dim, int64_t k_dim) {
@@ -57,6 +60,7 @@ typedef struct {
     const float *src;
     float *dst;
     int64_t rows, cols; /* of src */
+    int64_t ld_src, ld_dst;
     const gemm_epilogue *ep;
     int isa;
 } transpose_job;
@@ -69,16 +73,20 @@ static void transpose_task(void *arg, int64_t begin, int64_t end, int thread) {
     (void)thread;
     for (int64_t i = begin; i < end; i++)
         for (int64_t j = 0; j < t->rows; j++)
-            t->dst[i * t->rows + j] = t->src[j * t->cols + i] + (res ? res[i * t->ep->ld_residual + j] : 0.0f);
+            t->dst[i * t->ld_dst + j] = t->src[j * t->ld_src + i] + (res ? res[i * t->ep->ld_residual + j] : 0.0f);
+    for (int64_t i = begin; i < end; i++)
+        for (int64_t j = t->rows; j < t->ld_dst; j++) t->dst[i * t->ld_dst + j] = 0.0f;
     if (t->ep) {
         gemm_epilogue rest = *t->ep;
         rest.residual = NULL;
-        cpu_epilogue_isa(t->isa, t->dst + begin * t->rows, end - begin, t->rows, t->rows, &rest, begin, 0);
+        cpu_epilogue_isa(t->isa, t->dst + begin * t->ld_dst, end - begin, t->rows, t->ld_dst, &rest, begin, 0);
     }
 }
 
-static void transpose(cpu_ctx *ctx, const float *src, int64_t rows, int64_t cols, float *dst, const gemm_epilogue *ep) {
-    transpose_job job = { src, dst, rows, cols, ep, ctx->isa };
+/* dst [cols, ld_dst] = srcᵀ (src [rows, cols] with ld_src), columns past rows zero. */
+static void transpose(cpu_ctx *ctx, const float *src, int64_t rows, int64_t cols, int64_t ld_src, float *dst,
+                      int64_t ld_dst, const gemm_epilogue *ep) {
+    transpose_job job = { src, dst, rows, cols, ld_src, ld_dst, ep, ctx->isa };
     pool_parallel_for(ctx->pool, cols, 4096 / (rows + 1) + 1, transpose_task, &job);
 }
 
@@ -118,12 +126,13 @@ infer_status cpu_linear_sparse(cpu_ctx *ctx, const ir_node *n, const infer_tenso
         sparse_spmm(ctx, &p->m, 0, n_dim, x->data, 1, 1, out[0].data, 1, &ep);
         return INFER_OK;
     }
-    if (!ctx->workspace || ctx->workspace_bytes < (size_t)(m_dim * (k_dim + n_dim)) * sizeof(float))
+    int64_t m8 = padded(m_dim);
+    if (!ctx->workspace || ctx->workspace_bytes < (size_t)(m8 * (k_dim + n_dim)) * sizeof(float))
         return infer_fail(err, INFER_ERR_INTERNAL, "linear: workspace too small for %lld rows", (long long)m_dim);
-    float *xt = ctx->workspace, *yt = xt + m_dim * k_dim;
+    float *xt = ctx->workspace, *yt = xt + m8 * k_dim;
     gemm_epilogue ep = { bias, 0, residual, n_dim, n->p.linear.act };
-    transpose(ctx, x->data, m_dim, k_dim, xt, NULL);
-    sparse_spmm(ctx, &p->m, 0, n_dim, xt, m_dim, m_dim, yt, m_dim, NULL);
-    transpose(ctx, yt, n_dim, m_dim, out[0].data, &ep);
+    transpose(ctx, x->data, m_dim, k_dim, k_dim, xt, m8, NULL);
+    sparse_spmm(ctx, &p->m, 0, n_dim, xt, m8, m8, yt, m8, NULL);
+    transpose(ctx, yt, n_dim, m_dim, m8, out[0].data, n_dim, &ep);
     return INFER_OK;
 }

@@ -11,49 +11,7 @@ static int64_t view_cols(const ir_tensor *t) {
     return cols;
 }
 
-static const void *aux_data(const ir_graph *g, const ir_tensor *t, int k) {
-    int a = t->storage.aux[k];
-    return a == IR_NONE ? NULL : g->tensors[a].data;
-}
-
-int sparse_densify(const ir_graph *g, const ir_tensor *t, float *dst) {
-    int64_t rows = t->ndim ? t->dims[0] : 1, cols = view_cols(t);
-    const float *val = t->data;
-    if (t->dtype != INFER_F32 || !val) return 0;
-    memset(dst, 0, (size_t)(rows * cols) * sizeof *dst);
-    switch (t->storage.kind) {
-    case IR_STORAGE_CSR: {
-        const int32_t *idx = aux_data(g, t, 0), *ptr = aux_data(g, t, 1);
-        if (!idx || !ptr) return 0;
-        for (int64_t r = 0; r < rows; r++)
-            for (int32_t k = ptr[r]; k < ptr[r + 1]; k++) dst[r * cols + idx[k]] = val[k];
-        return 1;
-    }
-    case IR_STORAGE_BSR: {
-        const int32_t *idx = aux_data(g, t, 0), *ptr = aux_data(g, t, 1);
-        int64_t bh = t->storage.block_rows, bw = t->storage.block_cols;
-        if (!idx || !ptr || bh < 1 || bw < 1) return 0;
-        for (int64_t br = 0; br < rows / bh; br++)
-            for (int32_t k = ptr[br]; k < ptr[br + 1]; k++)
-                for (int64_t i = 0; i < bh; i++)
-                    for (int64_t j = 0; j < bw; j++)
-                        dst[(br * bh + i) * cols + idx[k] * bw + j] = val[(int64_t)k * bh * bw + i * bw + j];
-        return 1;
-    }
-    case IR_STORAGE_SPARSE_2_4: {
-        const uint8_t *meta = aux_data(g, t, 0);
-        if (!meta || cols % 4) return 0;
-        for (int64_t q = 0; q < rows * cols / 4; q++) {
-            unsigned nibble = (meta[q / 2] >> (4 * (q % 2))) & 15u;
-            dst[q * 4 + (nibble & 3u)] = val[2 * q];
-            dst[q * 4 + (nibble >> 2)] = val[2 * q + 1];
-        }
-        return 1;
-    }
-    default:
-        return 0;
-    }
-}
+int sparse_densify(const ir_graph *g, const ir_tensor *t, float *dst) { return ir_sparse_decode(g, t, dst); }
 
 static size_t round64(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
 
@@ -170,15 +128,18 @@ const sparse_packed *sparse_fill(const ir_graph *g, const ir_tensor *t, const sp
     return p;
 }
 
-/* Measured on this project's bench machine (AVX-512, bench/sparse_bench): the density below which the sparse
- * kernel beats the dense GEMM, per kind and number of dense columns. */
+/* Measured with bench/sparse_bench (2 threads, AVX-512, bench/RESULTS.md "Sparse weights"): the density at or
+ * below which the sparse kernel beats infer's dense GEMM, by packing (CSR; 4 x 4 blocks, whose density counts
+ * whole blocks' values) and dense columns per product. One column is a gathered dot product against a GEMV
+ * that streams the weight at full bandwidth; a few columns (a small batch) pay the transposes; many columns
+ * (convolutions, long sequences) vectorize fully. */
 int sparse_is_faster(double density, int bh, int64_t rows, int64_t cols, int64_t columns, int threads) {
     (void)rows;
     (void)cols;
     (void)threads;
     double limit;
-    if (bh > 1) limit = columns <= 1 ? 0.7 : columns < 64 ? 0.5 : 0.4;
-    else limit = columns <= 1 ? 0.4 : columns < 64 ? 0.2 : 0.15;
+    if (bh > 1) limit = columns <= 1 ? 0.25 : columns < 32 ? 0.12 : 0.5;
+    else limit = columns <= 1 ? 0.1 : columns < 32 ? 0.2 : 0.25;
     return density <= limit;
 }
 

@@ -1,34 +1,26 @@
 /* sparse_spmm_vec.h — the SpMM rows for vector width VW, included by sparse_spmm.c under each ISA's target
  * (VNAME suffixes the names): CSR rows over chunks of columns, 4 x 4 block rows, and the one-column dot. */
 
-typedef float VNAME(vec) __attribute__((vector_size(VW * 4), aligned(4)));
-#define V VNAME(vec)
-
-static inline V VNAME(load)(const float *p) {
-    V v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void VNAME(store)(float *p, V v) { __builtin_memcpy(p, &v, sizeof v); }
+/* V, VLOAD(p), VSTORE(p, v), VZERO(), VFMA(a, b, c) = a * b + c and VSET1(x) come from the includer. */
 
 /* CSR row r over columns [j, j + U*VW): 2 x U accumulators (even and odd non-zeros). */
 #define CSR_CHUNK(U)                                                                                            \
     for (; j + (U) * VW <= ncols; j += (U) * VW) {                                                              \
         V acc[U], odd[U];                                                                                       \
-        for (int u = 0; u < (U); u++) acc[u] = odd[u] = (V){ 0 };                                               \
+        for (int u = 0; u < (U); u++) acc[u] = odd[u] = VZERO();                                               \
         int32_t k = k0;                                                                                         \
         for (; k + 1 < k1; k += 2) {                                                                            \
             const float *b0 = B + (int64_t)idx[k] * ldb + j, *b1 = B + (int64_t)idx[k + 1] * ldb + j;           \
             float v0 = val[k], v1 = val[k + 1];                                                                 \
             for (int u = 0; u < (U); u++) {                                                                     \
-                acc[u] += v0 * VNAME(load)(b0 + u * VW);                                                        \
-                odd[u] += v1 * VNAME(load)(b1 + u * VW);                                                        \
+                acc[u] = VFMA(VSET1(v0), VLOAD(b0 + u * VW), acc[u]);                                                        \
+                odd[u] = VFMA(VSET1(v1), VLOAD(b1 + u * VW), odd[u]);                                                        \
             }                                                                                                   \
         }                                                                                                       \
         if (k < k1)                                                                                             \
-            for (int u = 0; u < (U); u++) acc[u] += val[k] * VNAME(load)(B + (int64_t)idx[k] * ldb + j + u * VW); \
-        for (int u = 0; u < (U); u++) VNAME(store)(C + r * ldc + j + u * VW, acc[u] + odd[u]);                  \
+            for (int u = 0; u < (U); u++)                                                                     \
+                acc[u] = VFMA(VSET1(val[k]), VLOAD(B + (int64_t)idx[k] * ldb + j + u * VW), acc[u]);            \
+        for (int u = 0; u < (U); u++) VSTORE(C + r * ldc + j + u * VW, VADD(acc[u], odd[u]));                  \
     }
 
 static void VNAME(csr_rows)(const sparse_matrix *m, int64_t r0, int64_t r1, const float *B, int64_t ldb,
@@ -59,18 +51,18 @@ static void VNAME(csr_rows)(const sparse_matrix *m, int64_t r0, int64_t r1, cons
     for (; j + (U) * VW <= ncols; j += (U) * VW) {                                                              \
         V acc[4][U];                                                                                            \
         for (int i = 0; i < 4; i++)                                                                             \
-            for (int u = 0; u < (U); u++) acc[i][u] = (V){ 0 };                                                 \
+            for (int u = 0; u < (U); u++) acc[i][u] = VZERO();                                                 \
         for (int32_t k = k0; k < k1; k++) {                                                                     \
             const float *b = B + (int64_t)idx[k] * 4 * ldb + j, *v = val + (int64_t)k * 16;                    \
             for (int c = 0; c < 4; c++) {                                                                       \
                 V bv[U];                                                                                        \
-                for (int u = 0; u < (U); u++) bv[u] = VNAME(load)(b + c * ldb + u * VW);                        \
+                for (int u = 0; u < (U); u++) bv[u] = VLOAD(b + c * ldb + u * VW);                        \
                 for (int i = 0; i < 4; i++)                                                                     \
-                    for (int u = 0; u < (U); u++) acc[i][u] += v[c * 4 + i] * bv[u];                            \
+                    for (int u = 0; u < (U); u++) acc[i][u] = VFMA(VSET1(v[c * 4 + i]), bv[u], acc[i][u]);                            \
             }                                                                                                   \
         }                                                                                                       \
         for (int i = 0; i < 4; i++)                                                                             \
-            for (int u = 0; u < (U); u++) VNAME(store)(C + (br * 4 + i) * ldc + j + u * VW, acc[i][u]);         \
+            for (int u = 0; u < (U); u++) VSTORE(C + (br * 4 + i) * ldc + j + u * VW, acc[i][u]);         \
     }
 
 static void VNAME(bsr4_rows)(const sparse_matrix *m, int64_t r0, int64_t r1, const float *B, int64_t ldb,
@@ -83,17 +75,14 @@ static void VNAME(bsr4_rows)(const sparse_matrix *m, int64_t r0, int64_t r1, con
         BSR_CHUNK(2)
         BSR_CHUNK(1)
         for (; j < ncols; j++) {
-            typedef float v4 __attribute__((vector_size(16), aligned(4)));
-            v4 acc = { 0 };
+            __m128 acc = _mm_setzero_ps();
             for (int32_t k = k0; k < k1; k++) {
                 const float *b = B + (int64_t)idx[k] * 4 * ldb + j, *v = val + (int64_t)k * 16;
-                for (int c = 0; c < 4; c++) {
-                    v4 col;
-                    __builtin_memcpy(&col, v + c * 4, sizeof col);
-                    acc += col * b[c * ldb];
-                }
+                for (int c = 0; c < 4; c++) acc = _mm_fmadd_ps(_mm_loadu_ps(v + c * 4), _mm_set1_ps(b[c * ldb]), acc);
             }
-            for (int i = 0; i < 4; i++) C[(br * 4 + i) * ldc + j] = acc[i];
+            float out4[4];
+            _mm_storeu_ps(out4, acc);
+            for (int i = 0; i < 4; i++) C[(br * 4 + i) * ldc + j] = out4[i];
         }
     }
 }
@@ -105,4 +94,3 @@ static void VNAME(spmm_rows)(const sparse_matrix *m, int64_t r0, int64_t r1, con
     else VNAME(csr_rows)(m, r0, r1, B, ldb, ncols, C, ldc);
 }
 
-#undef V

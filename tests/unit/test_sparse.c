@@ -310,3 +310,26 @@ Test(sparse, conv2d_every_storage_against_dense) {
             check_conv(8, 16, 3, 1, 1, 1, (ir_storage_kind)kind, densities[d], 2, "dense");
         }
 }
+
+/* Backends without sparse kernels get dense copies: values restored, storage dense, side tensors gone. */
+Test(sparse, densify_pass_for_backends_without_sparse_kernels) {
+    test_rng r = rng_seed(11);
+    float *w = pruned(&r, 8, 12, 0.3, 1);
+    ir_graph g;
+    memset(&g, 0, sizeof g);
+    int64_t dims[2] = { 8, 12 };
+    int t = add_weight(&g, w, 2, dims, IR_STORAGE_CSR, 1);
+    g.outputs = malloc(sizeof *g.outputs);
+    g.outputs[0] = t;
+    g.n_outputs = 1;
+    g.tensors[t].is_output = 1;
+    infer_error err;
+    cr_assert_eq(ir_densify_sparse(&g, &err), INFER_OK, "%s", err.message);
+    cr_assert_eq(g.n_tensors, 1, "the column indices and row pointers are dropped");
+    const ir_tensor *x = &g.tensors[g.outputs[0]];
+    cr_assert_eq(x->storage.kind, IR_STORAGE_DENSE);
+    cr_assert_eq(x->nbytes, sizeof(float) * 96);
+    cr_assert_eq(memcmp(x->data, w, sizeof(float) * 96), 0);
+    free(w);
+    ir_free(&g);
+}
