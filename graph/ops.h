@@ -124,4 +124,5 @@ const char *act_name(act_kind kind);
 #ifdef __cplusplus
 }
 #endif
+
 #endif

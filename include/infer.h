@@ -24,7 +24,7 @@ typedef enum {
     INFER_ERR_SHAPE,       /* an input of the wrong shape */
     INFER_ERR_DTYPE,       /* an input of the wrong dtype */
     INFER_ERR_MEMORY,      /* out of host or device memory */
-    INFER_ERR_NO_DEVICE,   /* no usable GPU or driver */
+    INFER_ERR_NO_DEVICE,   /* no usable GPU, driver, CUDA backend plugin or CUDA library version */
     INFER_ERR_DEVICE,      /* a CUDA, cuBLAS or cuDNN call failed */
     INFER_ERR_RUNTIME,     /* a failure while running, e.g. an embedding id out of range */
     INFER_ERR_INTERNAL,    /* a bug in infer */
@@ -112,9 +112,18 @@ typedef enum {
     INFER_PRECISION_FP16
 } infer_precision;
 
+/* The instruction set of the CPU kernels (CPU engines and the CPU-fallback nodes of CUDA engines). */
+typedef enum {
+    INFER_CPU_ISA_AUTO = 0, /* the best this CPU and OS run */
+    INFER_CPU_ISA_SCALAR,   /* portable C: the reference path */
+    INFER_CPU_ISA_AVX2,     /* AVX2 + FMA */
+    INFER_CPU_ISA_AVX512    /* AVX-512 F, DQ, BW, VL */
+} infer_cpu_isa;
+
 const char *infer_device_name(infer_device device);
+const char *infer_cpu_isa_name(infer_cpu_isa isa); /* "auto", "scalar", "avx2", "avx512"; "?" when unknown */
 const char *infer_precision_name(infer_precision precision);
-int infer_cuda_available(void); /* 1 when this build has CUDA and a usable GPU is present */
+int infer_cuda_available(void); /* 1 when the CUDA backend plugin loads and a usable GPU is present */
 
 typedef struct {
     infer_device device;       /* AUTO picks CUDA when a GPU is usable */
@@ -126,6 +135,12 @@ typedef struct {
     int tune;                  /* time algorithm candidates at build; default 0 */
     const char *tune_cache;    /* tuning cache file, or NULL */
     int profile;               /* time each layer on every run; default 0 */
+    infer_cpu_isa cpu_isa;     /* AUTO (default); forcing one this CPU lacks is INFER_ERR_UNSUPPORTED */
+    int device_id;             /* CUDA: which GPU (0 = the first); the caller's current device is left as it was */
+    int debug_sync;            /* CUDA: synchronize and check after every node (no graphs), so a failing kernel
+                                  is named; slow, for debugging; default 0 */
+    const char *cuda_plugin;   /* path of libinfer_cuda.so; NULL: beside the program, then the library
+                                  search path (docs/CUDA.md) */
 } infer_engine_options;
 
 typedef struct infer_engine infer_engine;

@@ -178,7 +178,7 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
     if (s != INFER_OK) return s;
     st->ctx.pool = st->pool;
     st->ctx.threads = pool_size(st->pool);
-    st->ctx.isa = cpu_detect_isa();
+    st->ctx.isa = e->cpu_isa;
     st->ctx.workspace_bytes = max_workspace(e, st, st->ctx.threads);
     st->arena = alloc_aligned(e->plan.arena_bytes);
     st->ctx.workspace = alloc_aligned(st->ctx.workspace_bytes);

@@ -5,10 +5,9 @@
 #include <time.h>
 #include "engine.h"
 #include "error.h"
+#include "plugin.h"
 #include "threadpool.h"
-#ifdef INFER_CUDA
-#include "cuda/cuda_backend.h"
-#endif
+#include "../kernels/cpu/cpu_kernels.h"
 
 double engine_now_ms(void) {
     struct timespec ts;
@@ -17,12 +16,10 @@ double engine_now_ms(void) {
 }
 
 int infer_cuda_available(void) {
-#ifdef INFER_CUDA
+    const backend_ops *cuda;
     char why[256];
-    return cuda_device_usable(why, sizeof why);
-#else
-    return 0;
-#endif
+    if (!plugin_cuda_driver_present() || plugin_load_cuda(NULL, &cuda, NULL) != INFER_OK) return 0;
+    return !cuda->usable || cuda->usable(NULL, why, sizeof why);
 }
 
 void infer_engine_options_init(infer_engine_options *o) {
@@ -46,28 +43,41 @@ static void release_file_pages(void *file, const void *data, uint64_t bytes) {
     ifg_release_range(file, data, bytes);
 }
 
-/* Picks the backend for the requested device; fills o->device with the one chosen. */
+/* Picks the backend for the requested device; fills o->device with the one chosen. AUTO loads the CUDA
+ * plugin (and with it cuDNN and cuBLAS) only when an NVIDIA driver is installed, and takes the CPU
+ * silently when the plugin or a usable GPU is missing; CUDA says why it cannot be had. */
 static infer_status choose_backend(infer_engine_options *o, const backend_ops **backend, infer_error *err) {
-#ifdef INFER_CUDA
-    char why[256] = "";
-    int usable = (o->device != INFER_DEVICE_CPU) && cuda_device_usable(why, sizeof why);
-    if (o->device == INFER_DEVICE_CUDA && !usable)
-        return infer_fail(err, INFER_ERR_NO_DEVICE, "--device cuda: no usable GPU: %s", why);
-    if (usable) {
-        o->device = INFER_DEVICE_CUDA;
-        *backend = cuda_backend_get();
-        return INFER_OK;
+    if (o->device == INFER_DEVICE_CUDA || (o->device == INFER_DEVICE_AUTO && plugin_cuda_driver_present())) {
+        const backend_ops *cuda;
+        char why[512] = "";
+        infer_status s = plugin_load_cuda(o->cuda_plugin, &cuda, o->device == INFER_DEVICE_CUDA ? err : NULL);
+        if (s == INFER_OK && (!cuda->usable || cuda->usable(o, why, sizeof why))) {
+            o->device = INFER_DEVICE_CUDA;
+            *backend = cuda;
+            return INFER_OK;
+        }
+        if (o->device == INFER_DEVICE_CUDA) {
+            if (s != INFER_OK) return infer_fail_context(err, "--device cuda");
+            return infer_fail(err, INFER_ERR_NO_DEVICE, "--device cuda: no usable GPU: %s", why);
+        }
     }
-#else
-    if (o->device == INFER_DEVICE_CUDA)
-        return infer_fail(err, INFER_ERR_NO_DEVICE, "--device cuda: this build of infer has no CUDA support (built with CUDA=0)");
-#endif
     o->device = INFER_DEVICE_CPU;
     if (o->precision != INFER_PRECISION_FP32)
         return infer_fail(err, INFER_ERR_UNSUPPORTED, "precision %s needs a CUDA device; the CPU backend runs fp32",
                           infer_precision_name(o->precision));
     *backend = &cpu_backend_ops;
     return INFER_OK;
+}
+
+/* The instruction set of the CPU kernels: the one forced by opt.cpu_isa when this CPU runs it. */
+static infer_status choose_cpu_isa(infer_engine *e, infer_error *err) {
+    e->cpu_isa = cpu_isa_for_option(e->opt.cpu_isa);
+    if (e->cpu_isa >= 0) return INFER_OK;
+    if ((unsigned)e->opt.cpu_isa > INFER_CPU_ISA_AVX512)
+        return infer_fail(err, INFER_ERR_ARGUMENT, "cpu_isa %d is not an instruction set (auto, scalar, avx2 or avx512)",
+                          (int)e->opt.cpu_isa);
+    return infer_fail(err, INFER_ERR_UNSUPPORTED, "cpu_isa %s: this CPU (or its OS) cannot run it; the best it runs is %s",
+                      infer_cpu_isa_name(e->opt.cpu_isa), infer_cpu_isa_name((infer_cpu_isa)(cpu_detect_isa() + 1)));
 }
 
 /* Dynamic batch: every graph input with dims[0] == -1 takes the run's batch. */
@@ -130,7 +140,8 @@ infer_status infer_engine_create(const infer_model *model, const infer_engine_op
     else infer_engine_options_init(&e->opt);
     if (e->opt.threads <= 0) e->opt.threads = cpu_online_cores();
 
-    infer_status s = choose_backend(&e->opt, &e->backend, err);
+    infer_status s = choose_cpu_isa(e, err);
+    if (s == INFER_OK) s = choose_backend(&e->opt, &e->backend, err);
     if (s == INFER_OK) s = ir_build(&model->file, &e->graph, err);
     if (s == INFER_OK) {
         e->graph.release_hint = release_file_pages;

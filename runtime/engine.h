@@ -38,6 +38,7 @@ struct infer_engine {
     int64_t *layer_runs;
     int64_t runs;
     double last_run_ms;           /* host wall time of the last successful backend run */
+    int cpu_isa;                  /* CPU_ISA_* the CPU kernels use, from opt.cpu_isa */
     const backend_ops *backend;
     void *state;                  /* the backend's own */
 };
@@ -61,12 +62,12 @@ struct backend_ops {
     const char *(*node_weights)(const infer_engine *e, int node);
     /* Optional: the warnings recorded while building and running, one per line; NULL or "" when none. */
     const char *(*warnings)(const infer_engine *e);
+    /* Optional: 1 when the device the options ask for (NULL: the default one) is usable here, else 0
+     * with the reason in why (n bytes); NULL means always. Asked before create, and by infer_cuda_available. */
+    int (*usable)(const infer_engine_options *opt, char *why, size_t n);
 };
 
-extern const backend_ops cpu_backend_ops;
-#ifdef INFER_CUDA
-const backend_ops *cuda_backend_get(void);
-#endif
+extern const backend_ops cpu_backend_ops; /* the CUDA backend comes from a plugin: runtime/plugin.h */
 
 /* Shape of tensor t at the engine's current batch, as a view without data. */
 infer_tensor engine_tensor_shape(const infer_engine *e, int t);

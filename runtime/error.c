@@ -63,6 +63,11 @@ const char *infer_device_name(infer_device d) {
     return d == INFER_DEVICE_CPU ? "cpu" : d == INFER_DEVICE_CUDA ? "cuda" : "auto";
 }
 
+const char *infer_cpu_isa_name(infer_cpu_isa isa) {
+    static const char *const names[] = { "auto", "scalar", "avx2", "avx512" };
+    return (unsigned)isa < sizeof names / sizeof names[0] ? names[isa] : "?";
+}
+
 const char *infer_precision_name(infer_precision p) {
     return p == INFER_PRECISION_TF32 ? "tf32" : p == INFER_PRECISION_FP16 ? "fp16" : "fp32";
 }

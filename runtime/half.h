@@ -50,7 +50,8 @@ static inline float half_to_float(uint16_t h) {
     return f;
 }
 
-/* For weights: finite values beyond the half range saturate to +-65504 (a -1e9 mask stays finite). */
+/* What every FP16 store of the CUDA backend does (weights, device kernels, the CPU fallback): finite values
+ * beyond the half range saturate to +-65504 (a -1e9 mask stays finite); inf and NaN are kept. */
 static inline uint16_t half_from_float_sat(float f) {
     if (f > 65504.0f && f < INFINITY) return 0x7BFFu;
     if (f < -65504.0f && f > -INFINITY) return 0xFBFFu;

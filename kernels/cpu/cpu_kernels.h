@@ -24,6 +24,9 @@ typedef struct {
 #define CPU_SCRATCH_BYTES ((size_t)2 << 20)
 
 int cpu_detect_isa(void);
+/* The CPU_ISA_* an engine option asks for (AUTO: cpu_detect_isa()); -1 when this CPU cannot run it or
+ * the option is not an instruction set. CPU_ISA_x + 1 == INFER_CPU_ISA_x. */
+int cpu_isa_for_option(infer_cpu_isa option);
 
 /* Every kernel: inputs in[0..n->n_in) (an absent optional input has data == NULL), outputs
  * out[0..n->n_out) with dims already set by shape inference and data pointing to their storage.

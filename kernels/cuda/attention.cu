@@ -32,6 +32,7 @@ __global__ void attention_kernel(const T *q, const T *k, const T *v, const void 
             }
             s = warp_sum(s);
             if (mask_kind == 1) s += ldf((const T *)mask, i * Lk + j);
+            else if (mask_kind == 3) s += ((const float *)mask)[i * Lk + j]; /* an f32 mask with half q, k, v */
             else if (mask_kind == 2 && ((const uint8_t *)mask)[i * Lk + j]) continue;
             if (s == -INFINITY) continue;
             float mn = fmaxf(m, s);

@@ -9,9 +9,9 @@ template <typename T> struct cv {
 };
 template <> struct cv<__half> {
     static __device__ double to(__half x) { return (double)__half2float(x); }
-    static __device__ __half from(double v) { return __float2half_rn((float)v); }
+    static __device__ __half from(double v) { return half_sat((float)v); }
     static __device__ int64_t toi(__half x) { return (int64_t)__half2float(x); }
-    static __device__ __half fromi(int64_t v) { return __float2half_rn((float)v); }
+    static __device__ __half fromi(int64_t v) { return half_sat((float)v); }
 };
 struct boolean { uint8_t v; };
 template <> struct cv<boolean> {
@@ -34,7 +34,7 @@ template <typename F>
 __global__ void cast_f32_kernel(const F *x, float *y, int64_t n) {
     GRID_STRIDE(i, n) y[i] = (float)cv<F>::to(x[i]);
 }
-__global__ void cast_f32_f16_kernel(const float *x, __half *y, int64_t n) { GRID_STRIDE(i, n) y[i] = __float2half_rn(x[i]); }
+__global__ void cast_f32_f16_kernel(const float *x, __half *y, int64_t n) { GRID_STRIDE(i, n) y[i] = half_sat(x[i]); }
 __global__ void cast_f16_f32_kernel(const __half *x, float *y, int64_t n) { GRID_STRIDE(i, n) y[i] = __half2float(x[i]); }
 
 static inline int is_int(infer_dtype d) { return d == INFER_I32 || d == INFER_I64 || d == INFER_I8 || d == INFER_U8; }

@@ -47,7 +47,12 @@ static inline unsigned kernel_grid(int64_t n, int block = KERNEL_BLOCK) {
 __device__ __forceinline__ float ldf(const float *p, int64_t i) { return p[i]; }
 __device__ __forceinline__ float ldf(const __half *p, int64_t i) { return __half2float(p[i]); }
 __device__ __forceinline__ void stf(float *p, int64_t i, float v) { p[i] = v; }
-__device__ __forceinline__ void stf(__half *p, int64_t i, float v) { p[i] = __float2half_rn(v); }
+/* Every half store saturates: a finite value beyond the half range becomes +-65504 (as weights do on the
+ * host), so a -1e9 or finfo.min mask stays a large finite negative; inf and NaN stay what they are. */
+__device__ __forceinline__ __half half_sat(float v) {
+    return __float2half_rn(isfinite(v) ? fminf(fmaxf(v, -65504.0f), 65504.0f) : v);
+}
+__device__ __forceinline__ void stf(__half *p, int64_t i, float v) { p[i] = half_sat(v); }
 
 /* The scalar activations of graph/ops.c (act_apply), bit for bit the same formulas. */
 __device__ __forceinline__ float act_dev(int kind, float mn, float mx, float x) {

@@ -126,7 +126,8 @@ infer_status cuda_reduce(void *stream, int half, const void *x, void *y, int ndi
                          unsigned axes_mask, reduce_kind kind, infer_error *err);
 
 /* Multi-head attention, fused (online softmax in float): q [B,Lq,E], k, v [B,Lk,E], y [B,Lq,E].
- * mask_kind: 0 none, 1 additive [Lq,Lk] of the float storage type, 2 bool [Lq,Lk] (true masks out).
+ * mask_kind: 0 none, 1 additive [Lq,Lk] of the float storage type, 2 bool [Lq,Lk] (true masks out), 3 additive f32
+ * [Lq,Lk] with half q, k, v (FP16 keeps float masks in f32: cuda_dtypes.h).
  * Head size E/heads must be at most CUDA_ATTENTION_MAX_HEAD. */
 #define CUDA_ATTENTION_MAX_HEAD 256
 infer_status cuda_attention(void *stream, int half, const void *q, const void *k, const void *v, const void *mask,

@@ -10,6 +10,7 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 int cmd_run(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_serve(int argc, char **argv); /* server/cmd_serve.c */
 
 /* Exit code for a failed library call: 2 for bad input or usage, 1 for failures while running. */
 int cli_exit_code(infer_status status);

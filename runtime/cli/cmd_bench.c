@@ -32,6 +32,8 @@ static void help(FILE *f) {
             "  --profile                   time every layer; print the top %d layers and a total\n"
             "  --json FILE                 also write the results as JSON (an array for several batch sizes)\n"
             "  --no-graph                  no CUDA Graph capture\n"
+            "  --gpu N                     CUDA device index (default 0)\n"
+            "  --debug-sync                CUDA: synchronize after every node and name a failing one (slow)\n"
             "  -h, --help                  this help\n\n"
             "Random inputs are seeded: floats uniform in [-1,1), bools 0/1, integer ids in the id range.\n",
             BENCH_TOP_LAYERS);

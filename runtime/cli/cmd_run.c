@@ -19,6 +19,8 @@ static void help(FILE *f) {
             "  --threads N              CPU threads (default: all cores)\n"
             "  --no-optimize            skip graph passes (BN folding, fusion)\n"
             "  --no-graph               no CUDA Graph capture\n"
+            "  --gpu N                  CUDA device index (default 0)\n"
+            "  --debug-sync             CUDA: synchronize after every node and name a failing one (slow)\n"
             "  --print                  print a summary of each output (top-5 for 2-D logits)\n"
             "  -h, --help               this help\n");
 }

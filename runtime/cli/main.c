@@ -1,4 +1,4 @@
-/* main.c — ./infer: dispatches to the run, info and bench commands. */
+/* main.c — ./infer: dispatches to the run, info, bench and serve commands. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,8 @@ static void usage(FILE *f) {
             "commands:\n"
             "  run MODEL.ifg IN.npy... (-o OUT.npy... | --out-dir DIR)   run the model on input files\n"
             "  info MODEL.ifg                                            describe a model and its memory plan\n"
-            "  bench MODEL.ifg                                           measure latency and throughput\n\n"
+            "  bench MODEL.ifg                                           measure latency and throughput\n"
+            "  serve (REPO | MODEL.ifg)                                  serve models over KServe v2 HTTP and gRPC\n\n"
             "'infer <command> --help' describes each command.\n"
             "exit codes: 0 success, 1 runtime failure, 2 usage or bad input\n",
             INFER_VERSION);
@@ -79,8 +80,14 @@ int cli_engine_option(const char *command, int argc, char **argv, int *i, infer_
     } else if (!strcmp(s, "--threads")) {
         if (cli_parse_int(val, 1, 1024, &opt->threads))
             return cli_usage_error(command, "--threads takes a number from 1 to 1024"), -1;
+    } else if (!strcmp(s, "--gpu")) {
+        if (cli_parse_int(val, 0, 1023, &opt->device_id))
+            return cli_usage_error(command, "--gpu takes a CUDA device index (0 = the first)"), -1;
     } else if (!strcmp(s, "--no-graph")) {
         opt->cuda_graphs = 0;
+        return 1;
+    } else if (!strcmp(s, "--debug-sync")) {
+        opt->debug_sync = 1;
         return 1;
     } else {
         return 0;
@@ -123,6 +130,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve")) return cmd_serve(argc - 1, argv + 1);
     fprintf(stderr, "infer: unknown command '%s'\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

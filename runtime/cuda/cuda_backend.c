@@ -5,14 +5,13 @@
 #include "cuda_state.h"
 #include "cuda_check.h"
 #include "cuda_support.h"
+#include "cuda_dtypes.h"
 
 static void cuda_destroy(infer_engine *e) {
     cuda_state *st = e->state;
     if (!st) return;
-    if (st->ctx.stream) {
-        cudaSetDevice(st->ctx.device);
-        cudaStreamSynchronize(st->ctx.stream);
-    }
+    int previous = cuda_device_enter(st->ctx.device);
+    if (st->ctx.stream) cudaStreamSynchronize(st->ctx.stream);
     for (int i = 0; i < CUDA_BATCH_SLOTS; i++) cuda_slot_free(st, &st->slots[i]);
     if (st->events) {
         for (int i = 0; i < 2 * st->n_nodes; i++)
@@ -35,6 +34,7 @@ static void cuda_destroy(infer_engine *e) {
     free(st->out_dev);
     free(st);
     e->state = NULL;
+    cuda_device_leave(previous);
 }
 
 /* Times algorithm candidates of every planned node on the real buffers (at max batch), then saves the cache. */
@@ -55,7 +55,43 @@ static infer_status tune_all(infer_engine *e, cuda_state *st, cuda_batch_slot *s
     return INFER_OK;
 }
 
-static infer_status cuda_create(infer_engine *e, infer_error *err) {
+/* Tuning may pick algorithms that want more scratch than the heuristic's choices: it searches within a
+ * temporary buffer of up to CUDA_CONV_WORKSPACE_CAP (half the free memory at most), then the engine keeps
+ * a scratch buffer of exactly what the chosen algorithms need, when that is more than it has. */
+static infer_status tune_with_room(infer_engine *e, cuda_state *st, cuda_batch_slot *slot, infer_error *err) {
+    cuda_ctx *c = &st->ctx;
+    void *kept = c->scratch, *room = NULL;
+    size_t kept_bytes = c->scratch_bytes, free_b = 0, total_b = 0, room_bytes = CUDA_CONV_WORKSPACE_CAP;
+    if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) cudaGetLastError();
+    if (room_bytes > free_b / 2) room_bytes = (free_b / 2) & ~(size_t)255;
+    if (room_bytes > kept_bytes) {
+        if (cudaMalloc(&room, room_bytes) == cudaSuccess) {
+            c->scratch = room;
+            c->scratch_bytes = room_bytes;
+        } else {
+            cudaGetLastError();
+            room = NULL;
+            cuda_ctx_warn(c, "tuning within the %zu bytes of scratch the heuristic's choices need (no room for %zu)",
+                          kept_bytes, room_bytes);
+        }
+    }
+    infer_status s = tune_all(e, st, slot, err);
+    c->scratch = kept;
+    c->scratch_bytes = kept_bytes;
+    if (room) cudaFree(room);
+    if (s != INFER_OK) return s;
+    size_t need = 0;
+    for (int i = 0; i < st->n_nodes; i++)
+        if (cuda_node_scratch(slot->plans[i]) > need) need = cuda_node_scratch(slot->plans[i]);
+    if (need <= kept_bytes) return INFER_OK;
+    INFER_TRY(cuda_alloc(&st->tuned_scratch, need, "scratch of the tuned algorithms", err));
+    st->ws_bytes += need; /* counted with the workspace in the stats */
+    c->scratch = st->tuned_scratch;
+    c->scratch_bytes = need;
+    return INFER_OK;
+}
+
+static infer_status create_on_device(infer_engine *e, infer_error *err) {
     char why[512];
     if (!cuda_device_usable(why, sizeof why)) return infer_fail(err, INFER_ERR_NO_DEVICE, "CUDA: %s", why);
     const ir_graph *g = &e->graph;
@@ -76,7 +112,7 @@ static infer_status cuda_create(infer_engine *e, infer_error *err) {
     if (!st->dptr || !st->ddt || !st->host || !st->fallback || !st->in_pinned || !st->in_dev || !st->out_pinned ||
         !st->out_dev)
         return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CUDA backend");
-    INFER_TRY(cuda_ctx_init(&st->ctx, e->opt.precision, err));
+    INFER_TRY(cuda_ctx_init_on(&st->ctx, e->opt.precision, e->opt.device_id, err));
     cuda_ctx *c = &st->ctx;
     for (int i = 0; i < 4; i++) CUDA_CHECK(cudaEventCreate(&st->tev[i])); /* timing of each run */
 
@@ -90,7 +126,9 @@ static infer_status cuda_create(infer_engine *e, infer_error *err) {
     st->n_fallback = cuda_plan_fallback(g, c->fp16, st->fallback, first, sizeof first);
     if (st->n_fallback)
         cuda_ctx_warn(c, "%d node(s) run on the CPU (no CUDA kernel takes them); first: %s", st->n_fallback, first);
-    for (int t = 0; t < g->n_tensors; t++) st->ddt[t] = cuda_dev_dtype(g->tensors[t].dtype, c->fp16);
+    int mixed = cuda_plan_dtypes(g, c->fp16, st->fallback, st->ddt, first, sizeof first);
+    st->n_fallback += mixed;
+    if (mixed) cuda_ctx_warn(c, "%d node(s) run on the CPU (f32 kept next to f16 in FP16); first: %s", mixed, first);
 
     /* plans at max batch (e->dims holds its shapes now): they say how much scratch to allocate */
     cuda_batch_slot *slot = &st->slots[0];
@@ -103,7 +141,7 @@ static infer_status cuda_create(infer_engine *e, infer_error *err) {
     c->scratch_bytes = 0;
     INFER_TRY(cuda_state_memory(e, st, scratch, err));
     INFER_TRY(cuda_fallback_init(e, st, err));
-    if (c->tune) INFER_TRY(tune_all(e, st, slot, err));
+    if (c->tune) INFER_TRY(tune_with_room(e, st, slot, err));
     if (c->cache_used && c->cache.dirty) {
         char why2[512];
         if (!tune_cache_save(&c->cache, e->opt.tune_cache, why2, sizeof why2))
@@ -118,9 +156,21 @@ static infer_status cuda_create(infer_engine *e, infer_error *err) {
     return INFER_OK;
 }
 
+/* Every entry point runs on the engine's GPU and gives the caller back the device it had current. */
+static infer_status cuda_create(infer_engine *e, infer_error *err) {
+    int previous = cuda_device_enter(e->opt.device_id);
+    infer_status s = create_on_device(e, err);
+    cuda_device_leave(previous);
+    return s;
+}
+
 static infer_status cuda_run(infer_engine *e, const infer_tensor *inputs, infer_tensor *outputs, infer_error *err) {
-    if (!e->state) return infer_fail(err, INFER_ERR_INTERNAL, "CUDA backend: run without state");
-    return cuda_engine_run(e, inputs, outputs, err);
+    cuda_state *st = e->state;
+    if (!st) return infer_fail(err, INFER_ERR_INTERNAL, "CUDA backend: run without state");
+    int previous = cuda_device_enter(st->ctx.device);
+    infer_status s = cuda_engine_run(e, inputs, outputs, err);
+    cuda_device_leave(previous);
+    return s;
 }
 
 static void cuda_stats(const infer_engine *e, infer_engine_stats *s) {
@@ -149,6 +199,10 @@ static const char *cuda_node_device(const infer_engine *e, int node) {
     return st->fallback[node] ? "cpu" : "cuda";
 }
 
+static int cuda_usable(const infer_engine_options *opt, char *why, size_t n) {
+    return cuda_device_usable(why, n);
+}
+
 static const backend_ops cuda_ops = {
     .name = "cuda",
     .device = INFER_DEVICE_CUDA,
@@ -159,11 +213,12 @@ static const backend_ops cuda_ops = {
     .stats = cuda_stats,
     .node_device = cuda_node_device,
     .warnings = cuda_warnings,
+    .usable = cuda_usable,
 };
 
 const backend_ops *cuda_backend_get(void) { return &cuda_ops; }
 
 const char *cuda_engine_warnings(const struct infer_engine *e) {
-    if (!e || e->backend != &cuda_ops || !e->state) return "";
+    if (!e || !e->backend || e->backend->device != INFER_DEVICE_CUDA || !e->state) return "";
     return ((const cuda_state *)e->state)->ctx.warnings;
 }

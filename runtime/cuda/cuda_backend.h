@@ -24,6 +24,11 @@ int cuda_device_usable(char *why, size_t n);
  * prints them: a caller (the CLI, a test) may. Valid until the engine is destroyed. */
 const char *cuda_engine_warnings(const struct infer_engine *e);
 
+/* The device block of weights shared by the engines of one model that CUDA engine e uses (NULL when it
+ * has none: not a CUDA engine, or no weights from the model's file), and in *refs (may be NULL) how many
+ * engines hold it now. Engines of one model at the same precision get the same block. For tests. */
+const void *cuda_engine_shared_weights(const struct infer_engine *e, int *refs);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,4 @@
-/* cuda_conv.h — conv2d on cuDNN (legacy API, NCHW) with bias/activation/residual fused where cuDNN can, or a depthwise kernel. */
+/* cuda_conv.h — conv2d on cuDNN (legacy API, NCHW) with bias, ReLU and residual fused where cuDNN can, or a depthwise kernel. */
 #ifndef INFER_CUDA_CONV_H
 #define INFER_CUDA_CONV_H
 
@@ -29,6 +29,7 @@ typedef struct {
     int fusable;                        /* act/bias allow cudnnConvolutionBiasActivationForward */
     int fused;                          /* ... and it is used (cleared when cuDNN refuses it) */
     int validated;                      /* ran once successfully */
+    int refuse_fused;                   /* tests: the fused call answers NOT_SUPPORTED (cuda_test_hooks.h) */
     int cached;
     char key[256];
 } cuda_conv;

@@ -25,16 +25,15 @@ infer_status cuda_alloc(void **p, size_t bytes, const char *what, infer_error *e
     return INFER_OK;
 }
 
+/* A line already recorded is not recorded again (each batch size's plans would repeat the same refusals);
+ * when the buffer is full, one last line says that later warnings were dropped. */
 void cuda_ctx_warn(cuda_ctx *c, const char *fmt, ...) {
-    size_t used = strlen(c->warnings);
-    if (used + 2 >= sizeof c->warnings) return;
+    char line[CUDA_WARN_LINE];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->warnings + used, sizeof c->warnings - used - 1, fmt, ap);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    used = strlen(c->warnings);
-    c->warnings[used] = '\n';
-    c->warnings[used + 1] = 0;
+    cuda_warnings_add(c->warnings, sizeof c->warnings, line);
 }
 
 void cuda_ctx_env_key(const cuda_ctx *c, char *key, size_t n) {
@@ -45,16 +44,49 @@ void cuda_ctx_env_key(const cuda_ctx *c, char *key, size_t n) {
              c->cc_minor, c->sm_count, drv, rt, cublasLtGetVersion(), cudnnGetVersion());
 }
 
+int cuda_device_enter(int device) {
+    int previous = -1;
+    if (cudaGetDevice(&previous) != cudaSuccess) {
+        cudaGetLastError();
+        previous = -1;
+    }
+    if (previous != device && cudaSetDevice(device) != cudaSuccess) cudaGetLastError();
+    return previous;
+}
+
+void cuda_device_leave(int previous) {
+    int now = -1;
+    if (previous < 0) return;
+    if (cudaGetDevice(&now) == cudaSuccess && now == previous) return;
+    if (cudaSetDevice(previous) != cudaSuccess) cudaGetLastError();
+}
+
 infer_status cuda_ctx_init(cuda_ctx *c, infer_precision precision, infer_error *err) {
+    int device = 0;
+    CUDA_CHECK(cudaGetDevice(&device));
+    return cuda_ctx_init_on(c, precision, device, err);
+}
+
+infer_status cuda_ctx_init_on(cuda_ctx *c, infer_precision precision, int device, infer_error *err) {
     memset(c, 0, sizeof *c);
     c->precision = precision;
     c->fp16 = precision == INFER_PRECISION_FP16;
-    c->device = 0;
-    CUDA_CHECK(cudaSetDevice(c->device));
+    c->device = device;
+    int count = 0;
+    CUDA_CHECK(cudaGetDeviceCount(&count));
+    if (device < 0 || device >= count)
+        return infer_fail(err, INFER_ERR_ARGUMENT, "device_id %d: this machine has %d CUDA device(s) (0..%d)", device,
+                          count, count - 1);
+    int current = -1;
+    CUDA_CHECK(cudaGetDevice(&current));
+    if (current != device) CUDA_CHECK(cudaSetDevice(device));
     struct cudaDeviceProp prop;
     CUDA_CHECK(cudaGetDeviceProperties(&prop, c->device));
     snprintf(c->gpu_name, sizeof c->gpu_name, "%s", prop.name);
     c->cc_major = prop.major, c->cc_minor = prop.minor, c->sm_count = prop.multiProcessorCount;
+    if (prop.major < 8) /* the build carries sm_80 and sm_90 code (cuda_probe.c checks the same) */
+        return infer_fail(err, INFER_ERR_NO_DEVICE, "device %d (%s) has compute capability %d.%d; infer needs 8.0 or newer",
+                          device, prop.name, prop.major, prop.minor);
     CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
     CUBLAS_CHECK(cublasLtCreate(&c->lt));
     CUDNN_CHECK(cudnnCreate(&c->dnn));
@@ -65,8 +97,17 @@ infer_status cuda_ctx_init(cuda_ctx *c, infer_precision precision, infer_error *
     return INFER_OK;
 }
 
+infer_status cuda_ctx_blas(cuda_ctx *c, infer_error *err) {
+    if (c->blas) return INFER_OK;
+    CUBLAS_CHECK(cublasCreate(&c->blas));
+    CUBLAS_CHECK(cublasSetStream(c->blas, c->stream));
+    return INFER_OK;
+}
+
 void cuda_ctx_destroy(cuda_ctx *c) {
     if (c->stream) cudaStreamSynchronize(c->stream);
+    if (c->blas) cublasDestroy(c->blas);
+    c->blas = NULL;
     if (c->dnn) cudnnDestroy(c->dnn);
     if (c->lt) cublasLtDestroy(c->lt);
     if (c->stream) cudaStreamDestroy(c->stream);

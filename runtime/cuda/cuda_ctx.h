@@ -6,20 +6,24 @@
 #include <stdint.h>
 #include <cuda_runtime_api.h>
 #include <cublasLt.h>
+#include <cublas_v2.h>
 #include <cudnn.h>
 #include "infer.h"
 #include "../../graph/graph.h"
 #include "tune_cache.h"
+#include "cuda_warn.h"
 
 #define CUDA_LT_WORKSPACE ((size_t)32 << 20) /* cuBLASLt workspace (Hopper wants 32 MiB) */
 #define CUDA_CONV_WORKSPACE_CAP ((size_t)512 << 20)
-#define CUDA_WARN_BYTES 4096
+#define CUDA_WARN_BYTES 16384 /* recorded warnings; see cuda_warnings_add for what happens when full */
+#define CUDA_WARN_LINE 1024
 
 /* Owned by one engine (or one test): nothing here is shared between threads. */
 typedef struct {
     int device;
     cudaStream_t stream;
     cublasLtHandle_t lt;
+    cublasHandle_t blas;           /* cuBLAS, created only when a GEMM falls back to cublasGemmEx */
     cudnnHandle_t dnn;
     infer_precision precision;
     int fp16;                      /* float activations and weights are stored as half */
@@ -36,10 +40,21 @@ typedef struct {
     char warnings[CUDA_WARN_BYTES]; /* recorded, never printed */
 } cuda_ctx;
 
-/* Stream, handles and device facts; no large allocations. */
+/* Stream, handles and device facts on the current device; no large allocations. */
 infer_status cuda_ctx_init(cuda_ctx *c, infer_precision precision, infer_error *err);
+/* The same on GPU `device` (an index below cudaGetDeviceCount), which must be current (cuda_device_enter). */
+infer_status cuda_ctx_init_on(cuda_ctx *c, infer_precision precision, int device, infer_error *err);
+
+/* Makes `device` current for the length of one API call and returns the caller's current device, which
+ * cuda_device_leave makes current again (every entry point that touches the GPU brackets its work so).
+ * Returns -1 (and leaves nothing to restore) when the current device cannot be read. */
+int cuda_device_enter(int device);
+void cuda_device_leave(int previous);
 void cuda_ctx_destroy(cuda_ctx *c);
-/* Appends a line to c->warnings (truncated when full). */
+/* The cuBLAS handle on c->stream, created at the first call (planning time, never inside a capture). */
+infer_status cuda_ctx_blas(cuda_ctx *c, infer_error *err);
+/* Appends a line to c->warnings: once only (an identical line is not repeated); when the buffer is
+ * full, a last line CUDA_WARN_TRUNCATED says that later warnings were dropped. */
 void cuda_ctx_warn(cuda_ctx *c, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -70,5 +85,9 @@ infer_status cuda_node_tune(cuda_ctx *c, const ir_node *n, cuda_node_plan *plan,
 infer_status cuda_node_run(cuda_ctx *c, const ir_node *n, cuda_node_plan *plan, const infer_tensor *in,
                            const infer_tensor *out, unsigned long long code, infer_error *err);
 void cuda_node_plan_free(cuda_node_plan *plan);
+/* Tests: a fused convolution plan refuses its fused call at its next first run; returns 1 when plan is one. */
+int cuda_node_refuse_fused(cuda_node_plan *plan);
+/* Tests: the plan's GEMMs run through cublasGemmEx, as when cuBLASLt has no algorithm; returns 1 when it has any. */
+int cuda_node_force_gemmex(cuda_ctx *c, cuda_node_plan *plan);
 
 #endif

@@ -17,7 +17,7 @@ infer_status cuda_fallback_init(infer_engine *e, cuda_state *st, infer_error *er
     INFER_TRY(pool_create(e->opt.threads, &st->pool, err));
     st->cpu.pool = st->pool;
     st->cpu.threads = pool_size(st->pool);
-    st->cpu.isa = cpu_detect_isa();
+    st->cpu.isa = e->cpu_isa;
     size_t most = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         if (!st->fallback[i]) continue;
@@ -77,7 +77,7 @@ static infer_status upload(cuda_state *st, const infer_tensor *dev, const void *
         CUDA_CHECK(cudaMemcpyAsync(dev->data, host, (size_t)n * infer_dtype_size(model_dt), cudaMemcpyHostToDevice, s));
     } else {
         const float *f = host;
-        for (int64_t i = 0; i < n; i++) st->half_buf[i] = half_from_float(f[i]);
+        for (int64_t i = 0; i < n; i++) st->half_buf[i] = half_from_float_sat(f[i]); /* as device stores */
         CUDA_CHECK(cudaMemcpyAsync(dev->data, st->half_buf, (size_t)n * 2, cudaMemcpyHostToDevice, s));
     }
     CUDA_CHECK(cudaStreamSynchronize(s)); /* the host buffers are reused by the next node */

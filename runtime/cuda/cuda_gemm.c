@@ -166,10 +166,33 @@ infer_status cuda_gemm_prepare(cuda_ctx *c, cuda_gemm *g, const cuda_gemm_desc *
             return INFER_OK;
         }
     }
-    return infer_fail(err, INFER_ERR_UNSUPPORTED,
-                      "cuBLASLt has no algorithm for GEMM M=%lld N=%lld K=%lld batch=%lld (%s, alignments %u/%u/%u)",
-                      (long long)d->M, (long long)d->N, (long long)d->K, (long long)d->batch,
-                      infer_precision_name(c->precision), d->align_a, d->align_b, d->align_c);
+    /* no cuBLASLt algorithm, even without a fused epilogue: plain cuBLAS, which takes any shape */
+    INFER_TRY(cuda_ctx_blas(c, err));
+    g->gemmex = 1;
+    g->fused_act = g->fused_bias = 0;
+    cuda_ctx_warn(c, "cuBLASLt has no algorithm for GEMM M=%lld N=%lld K=%lld batch=%lld (%s, alignments %u/%u/%u); "
+                  "using cublasGemmEx", (long long)d->M, (long long)d->N, (long long)d->K, (long long)d->batch,
+                  infer_precision_name(c->precision), d->align_a, d->align_b, d->align_c);
+    return INFER_OK;
+}
+
+/* The same product through cublasGemmStridedBatchedEx (column-major Cᵀ = op(B)ᵀ·Aᵀ, as for cuBLASLt);
+ * bias, residual and activation then by cuda_epilogue. */
+static infer_status run_gemmex(cuda_ctx *c, cuda_gemm *g, const void *A, const void *B, void *C, const void *bias,
+                               const void *residual, infer_error *err) {
+    const cuda_gemm_desc *d = &g->d;
+    cudaDataType_t dt = c->fp16 ? CUDA_R_16F : CUDA_R_32F;
+    cublasComputeType_t ct = compute_type(c);
+    float alpha = 1.0f, beta = 0.0f;
+    if (c->lt_ws) CUBLAS_CHECK(cublasSetWorkspace(c->blas, c->lt_ws, c->lt_ws_bytes)); /* no allocation in a capture */
+    cublasOperation_t ta = d->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+    int lda = (int)(d->trans_b ? d->K : d->N);
+    int64_t batch = d->batch < 1 ? 1 : d->batch;
+    CUBLAS_CHECK(cublasGemmStridedBatchedEx(c->blas, ta, CUBLAS_OP_N, (int)d->N, (int)d->M, (int)d->K, &alpha, B, dt,
+                                            lda, d->stride_b, A, dt, (int)d->K, d->stride_a, &beta, C, dt, (int)d->N,
+                                            d->stride_c, (int)batch, ct, CUBLAS_GEMM_DEFAULT));
+    return cuda_epilogue(c->stream, c->fp16, C, d->M * d->N * batch, d->has_bias ? bias : NULL, d->N, 1,
+                         d->has_residual ? residual : NULL, d->act, err);
 }
 
 static cublasStatus_t matmul(cuda_ctx *c, cuda_gemm *g, const cublasLtMatmulAlgo_t *algo, const void *A,
@@ -193,6 +216,7 @@ infer_status cuda_gemm_run(cuda_ctx *c, cuda_gemm *g, const void *A, const void 
         return cuda_epilogue(c->stream, c->fp16, C, n, d->has_bias ? bias : NULL, d->N, 1,
                              d->has_residual ? residual : NULL, d->act, err);
     }
+    if (g->gemmex) return run_gemmex(c, g, A, B, C, bias, residual, err);
     if (!g->has_algo) return infer_fail(err, INFER_ERR_INTERNAL, "GEMM run without a plan");
     if (g->ws_bytes > c->lt_ws_bytes)
         return infer_fail(err, INFER_ERR_INTERNAL, "GEMM algorithm needs %zu bytes of workspace, %zu allocated",
@@ -215,9 +239,13 @@ infer_status cuda_gemm_tune(cuda_ctx *c, cuda_gemm *g, const void *A, const void
     int count = 0;
     INFER_TRY(heuristics(c, g, res, &count, err));
     if (count <= 1) return INFER_OK;
-    cudaEvent_t e0, e1;
+    cudaEvent_t e0 = NULL, e1 = NULL;
     CUDA_CHECK(cudaEventCreate(&e0));
-    CUDA_CHECK(cudaEventCreate(&e1));
+    cudaError_t ce = cudaEventCreate(&e1);
+    if (ce != cudaSuccess) {
+        cudaEventDestroy(e0);
+        return cuda_fail_rt(err, ce, "cudaEventCreate (GEMM tuning)", __FILE__, __LINE__);
+    }
     float best = 1e30f;
     int best_i = -1;
     const void *bb = d->has_bias ? bias : NULL, *rr = d->has_residual ? residual : NULL;

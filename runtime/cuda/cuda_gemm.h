@@ -22,6 +22,7 @@ typedef struct {
     cublasLtMatrixLayout_t la, lb, lc;  /* cuBLAS (column-major) A = our B, B = our A, C = D = our C */
     cublasLtMatmulAlgo_t algo;
     int has_algo;
+    int gemmex;                         /* cuBLASLt had no algorithm: cublasGemmEx, epilogue by cuda_epilogue */
     int cached;                         /* the algorithm came from the tuning cache */
     int fused_act;                      /* act applied by cuBLASLt; else by cuda_epilogue afterwards */
     int fused_bias;                     /* bias added by cuBLASLt; else by cuda_epilogue */

@@ -217,6 +217,8 @@ void cuda_state_free_memory(cuda_state *st) {
     if (st->weights) cudaFree(st->weights);
     if (st->arena) cudaFree(st->arena);
     if (st->ws) cudaFree(st->ws);
+    if (st->tuned_scratch) cudaFree(st->tuned_scratch);
+    st->tuned_scratch = NULL;
     if (st->pinned) cudaFreeHost(st->pinned);
     st->weights = st->arena = st->ws = st->pinned = NULL;
 }

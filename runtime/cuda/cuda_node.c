@@ -46,6 +46,26 @@ void cuda_node_plan_free(cuda_node_plan *p) {
 
 size_t cuda_node_scratch(const cuda_node_plan *p) { return p ? p->scratch : 0; }
 
+int cuda_node_force_gemmex(cuda_ctx *c, cuda_node_plan *p) {
+    if (!p || (p->op != OP_LINEAR && p->op != OP_MATMUL && p->op != OP_LSTM)) return 0;
+    infer_error err;
+    if (cuda_ctx_blas(c, &err) != INFER_OK) return 0;
+    int n = 0;
+    cuda_gemm *gs = p->op == OP_LSTM ? p->lstm : &p->gemm;
+    for (int i = 0; i < (p->op == OP_LSTM ? p->lstm_layers : 1); i++, n++) {
+        gs[i].gemmex = 1;
+        gs[i].fused_act = gs[i].fused_bias = 0;
+    }
+    return n > 0;
+}
+
+int cuda_node_refuse_fused(cuda_node_plan *p) {
+    if (!p || p->op != OP_CONV2D || !p->conv.fused) return 0;
+    p->conv.refuse_fused = 1;
+    p->conv.validated = 0;
+    return 1;
+}
+
 /* ---- matmul: batch dims broadcast as in torch.matmul ------------------------------------------ */
 
 typedef struct {
@@ -282,7 +302,11 @@ infer_status cuda_node_tune(cuda_ctx *c, const ir_node *n, cuda_node_plan *p, co
         return cuda_gemm_tune(c, &p->gemm, in[0].data, in[1].data, out[0].data, n->n_in > 2 ? in[2].data : NULL,
                               n->n_in > 3 ? in[3].data : NULL, err);
     case OP_MATMUL: return run_matmul(c, p, in, out, 1, err);
-    case OP_CONV2D: return cuda_conv_tune(c, &p->conv, in[0].data, in[1].data, out[0].data, err);
+    case OP_CONV2D: {
+        infer_status s = cuda_conv_tune(c, &p->conv, in[0].data, in[1].data, out[0].data, err);
+        p->scratch = cuda_conv_workspace(&p->conv); /* the tuned choice may want more than the heuristic's */
+        return s;
+    }
     case OP_LSTM: return run_lstm(c, n, p, in, out, 1, err);
     default: return INFER_OK;
     }
@@ -439,7 +463,7 @@ infer_status cuda_node_run(cuda_ctx *c, const ir_node *n, cuda_node_plan *p, con
     }
     case OP_ATTENTION: {
         const infer_tensor *m = n->n_in > 3 && in[3].data ? &in[3] : NULL;
-        int mk = !m ? 0 : (m->dtype == INFER_BOOL || m->dtype == INFER_U8) ? 2 : 1;
+        int mk = !m ? 0 : (m->dtype == INFER_BOOL || m->dtype == INFER_U8) ? 2 : m->dtype != y->dtype ? 3 : 1;
         return cuda_attention(st, half, in[0].data, in[1].data, in[2].data, m ? m->data : NULL, mk, y->data,
                               in[0].dims[0], in[0].dims[1], in[1].dims[1], in[0].dims[2], n->p.attention.heads,
                               n->p.attention.causal, n->p.attention.scale, err);

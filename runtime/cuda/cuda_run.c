@@ -73,6 +73,19 @@ static int64_t count(const infer_tensor *t) {
     return n;
 }
 
+/* Debug mode: waits for node i's work and names it when it failed (a fault would otherwise surface at
+ * the run's final synchronize, naming nothing). n is NULL for the edge casts. */
+static infer_status debug_sync(cuda_ctx *c, int i, const ir_node *n, infer_error *err) {
+    cudaError_t ce = cudaStreamSynchronize(c->stream);
+    if (ce == cudaSuccess) ce = cudaGetLastError();
+    if (ce == cudaSuccess) return INFER_OK;
+    if (!n)
+        return infer_fail(err, INFER_ERR_DEVICE, "the f32/f16 cast of the inputs failed: %s (%s) (debug_sync)",
+                          cudaGetErrorString(ce), cudaGetErrorName(ce));
+    return infer_fail(err, INFER_ERR_DEVICE, "node %d '%s' (%s) failed on the GPU: %s (%s) (debug_sync)", i, n->name,
+                      op_name(n->op), cudaGetErrorString(ce), cudaGetErrorName(ce));
+}
+
 /* Everything between the input copies and the output copies: what a CUDA Graph captures. */
 static infer_status forward(infer_engine *e, cuda_state *st, cuda_batch_slot *slot, infer_error *err) {
     const ir_graph *g = &e->graph;
@@ -85,6 +98,7 @@ static infer_status forward(infer_engine *e, cuda_state *st, cuda_batch_slot *sl
         infer_tensor v = cuda_view(e, st, t);
         INFER_TRY(cuda_cast(c->stream, g->tensors[t].dtype, v.dtype, st->in_dev[i], v.data, count(&v), err));
     }
+    if (e->opt.debug_sync) INFER_TRY(debug_sync(c, -1, NULL, err));
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         if (profile) CUDA_CHECK(cudaEventRecord(st->events[2 * i], c->stream));
@@ -103,6 +117,7 @@ static infer_status forward(infer_engine *e, cuda_state *st, cuda_batch_slot *sl
         if (s != INFER_OK)
             return infer_fail_context(err, "node %d '%s' (%s%s)", i, n->name, op_name(n->op),
                                       st->fallback[i] ? ", CPU fallback" : "");
+        if (e->opt.debug_sync) INFER_TRY(debug_sync(c, i, n, err));
         if (profile) CUDA_CHECK(cudaEventRecord(st->events[2 * i + 1], c->stream));
     }
     for (int i = 0; i < g->n_outputs; i++) { /* half -> f32 at the edge */
@@ -152,12 +167,28 @@ static int capture(infer_engine *e, cuda_state *st, cuda_batch_slot *slot) {
     return 1;
 }
 
-infer_status cuda_engine_run(infer_engine *e, const infer_tensor *inputs, infer_tensor *outputs, infer_error *err) {
-    cuda_state *st = e->state;
+/* Launches the captured forward; a failed launch drops the graph of this batch, with a warning, and the
+ * forward runs on the stream (now and from then on at this batch). */
+static infer_status launch(infer_engine *e, cuda_state *st, cuda_batch_slot *slot, infer_error *err) {
+    cuda_ctx *c = &st->ctx;
+    cudaError_t ce = st->test_fail_graph_launch ? cudaErrorNotSupported : cudaGraphLaunch(slot->exec, c->stream);
+    if (ce == cudaSuccess) return INFER_OK;
+    cudaGetLastError();
+    cuda_ctx_warn(c, "CUDA Graph launch at batch %lld failed: %s; this batch runs without graphs from now on",
+                  (long long)slot->batch, cudaGetErrorString(ce));
+    cudaGraphExecDestroy(slot->exec);
+    cudaGraphDestroy(slot->graph);
+    slot->exec = NULL;
+    slot->graph = NULL;
+    slot->graph_failed = 1;
+    return forward(e, st, slot, err);
+}
+
+static infer_status run_once(infer_engine *e, cuda_state *st, const infer_tensor *inputs, infer_tensor *outputs,
+                             infer_error *err) {
     const ir_graph *g = &e->graph;
     cuda_ctx *c = &st->ctx;
     double t0 = engine_now_ms();
-    CUDA_CHECK(cudaSetDevice(c->device));
     infer_status s;
     cuda_batch_slot *slot = find_slot(e, st, err, &s);
     if (!slot) return s;
@@ -175,11 +206,11 @@ infer_status cuda_engine_run(infer_engine *e, const infer_tensor *inputs, infer_
     }
 
     CUDA_CHECK(cudaEventRecord(st->tev[1], c->stream)); /* before a capture begins: not part of the graph */
-    int use_graphs = e->opt.cuda_graphs && st->n_fallback == 0 && !e->opt.profile;
+    int use_graphs = e->opt.cuda_graphs && st->n_fallback == 0 && !e->opt.profile && !e->opt.debug_sync;
     if (use_graphs && !slot->exec && !slot->graph_failed && slot->runs >= 1)
         slot->graph_failed = !capture(e, st, slot);
     if (use_graphs && slot->exec) {
-        CUDA_CHECK(cudaGraphLaunch(slot->exec, c->stream));
+        INFER_TRY(launch(e, st, slot, err));
     } else {
         INFER_TRY(forward(e, st, slot, err));
     }
@@ -225,4 +256,27 @@ infer_status cuda_engine_run(infer_engine *e, const infer_tensor *inputs, infer_
         }
     }
     return INFER_OK;
+}
+
+/* Every way out of a run leaves the engine's stream idle, so the next run never overwrites pinned inputs
+ * that a copy still reads: a failed run waits for what it enqueued. When that wait fails too (a kernel
+ * fault: the context is broken), the engine is marked unusable and later runs say why. */
+infer_status cuda_engine_run(infer_engine *e, const infer_tensor *inputs, infer_tensor *outputs, infer_error *err) {
+    cuda_state *st = e->state;
+    if (st->unusable)
+        return infer_fail(err, INFER_ERR_DEVICE, "this CUDA engine is unusable since a run failed on the GPU (%s); "
+                          "destroy it and build another", st->unusable_why);
+    infer_status s = run_once(e, st, inputs, outputs, err);
+    if (s == INFER_OK) return s;
+    cudaError_t ce = cudaStreamSynchronize(st->ctx.stream); /* a sticky fault fails here too */
+    cudaGetLastError();                                     /* a non-sticky error of the failed call is cleared */
+    if (ce != cudaSuccess) {
+        st->unusable = 1;
+        snprintf(st->unusable_why, sizeof st->unusable_why, "%s (%s); first error: %.300s", cudaGetErrorString(ce),
+                 cudaGetErrorName(ce), err ? err->message : "?");
+        cuda_ctx_warn(&st->ctx, "the engine is unusable: %s", st->unusable_why);
+        if (err) infer_fail_context(err, "the engine's stream failed too (%s): the engine is now unusable",
+                                    cudaGetErrorName(ce));
+    }
+    return s;
 }

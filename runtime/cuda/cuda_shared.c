@@ -5,7 +5,6 @@
 #include "cuda_state.h"
 #include "cuda_check.h"
 #include "cuda_backend.h"
-#include "cuda_testing.h"
 
 /* One weight in a block. What makes its uploaded bytes: the source (a pointer into the model's file map,
  * so the same pointer is the same bytes), how much of it, and the dtype it is stored in on the device
@@ -72,8 +71,9 @@ static int block_covers(const cuda_shared_block *b, const infer_engine *e, const
 static void block_free(cuda_shared_block *b) {
     if (!b) return;
     if (b->base) {
-        cudaSetDevice(b->device);
+        int previous = cuda_device_enter(b->device);
         cudaFree(b->base);
+        cuda_device_leave(previous);
     }
     free(b->entries);
     free(b);
@@ -168,7 +168,8 @@ void cuda_shared_release(infer_engine *e, cuda_state *st) {
     st->shared = NULL;
     st->shared_bytes = 0;
     if (pthread_mutex_lock(&ms->lock) != 0) return; /* cannot happen with a default mutex; leaves the block to the model */
-    if (--b->refs == 0) {
+    cuda_shared_block *gone = NULL;
+    if (--b->refs == 0) { /* unlinked under the lock: no engine can find it any more */
         cuda_shared_block *prev = NULL, *it = ms->data;
         while (it && it != b) {
             prev = it;
@@ -176,14 +177,17 @@ void cuda_shared_release(infer_engine *e, cuda_state *st) {
         }
         if (it && prev) prev->next = b->next;
         else if (it) ms->data = b->next;
-        block_free(b);
+        gone = b;
     }
     pthread_mutex_unlock(&ms->lock);
+    /* cudaFree synchronizes the device: done after the lock is released, so engines being created from
+     * the model in other threads do not wait for it */
+    block_free(gone);
 }
 
 const void *cuda_engine_shared_weights(const infer_engine *e, int *refs) {
     if (refs) *refs = 0;
-    if (!e || e->backend != cuda_backend_get() || !e->state) return NULL;
+    if (!e || !e->backend || e->backend->device != INFER_DEVICE_CUDA || !e->state) return NULL;
     const cuda_state *st = e->state;
     const cuda_shared_block *b = st->shared;
     if (!b) return NULL;

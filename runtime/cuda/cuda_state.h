@@ -31,6 +31,7 @@ typedef struct {
     struct cuda_shared_block *shared; /* file-map weights, shared with the model's other engines; NULL if none */
     size_t shared_bytes;
     void *weights, *arena, *ws;    /* weights: only those the engine's graph made (BN folding) */
+    void *tuned_scratch;           /* tuning chose algorithms wanting more scratch than ws holds: their own */
     size_t weight_bytes, arena_bytes, ws_bytes;
     /* io: per graph input / output; dev_f32 is a device f32 buffer when the arena holds half */
     void **in_pinned, **in_dev;
@@ -53,6 +54,11 @@ typedef struct {
      * copies, after them; the last successful run's split (infer_engine_stats.last_*_ms) */
     cudaEvent_t tev[4];
     double last_h2d_ms, last_compute_ms, last_d2h_ms, last_enqueue_ms;
+    /* a run that failed and left the stream in an error (a kernel fault, a failed synchronize): every
+     * later run refuses with unusable_why */
+    int unusable;
+    char unusable_why[512];
+    int test_fail_graph_launch;    /* tests: the next graph launches fail (cuda_test_hooks.h) */
 } cuda_state;
 
 /* cuda_memory.c */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "tune_cache.h"
 
 #define MAGIC "infer-tune-cache"
@@ -249,10 +250,17 @@ int tune_cache_save(const tune_cache *c, const char *path, char *why, size_t why
         free(s);
         return fail(why, why_len, "out of memory");
     }
-    snprintf(tmp, plen + 32, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
+    /* a name of its own (mkstemp), so two engines saving the same cache at once never share a temporary file */
+    snprintf(tmp, plen + 32, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd >= 0) fchmod(fd, 0644); /* mkstemp makes it 0600; a cache is an ordinary file */
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
         int e = errno;
+        if (fd >= 0) {
+            close(fd);
+            remove(tmp);
+        }
         free(s);
         free(tmp);
         return fail(why, why_len, "cannot write %s: %s", path, strerror(e));

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(ROOT, 'tests', 'golden'))
 def make_model(name):
     torch.manual_seed(0)
     if name == 'encoder':
-        from models import TextEncoder  # tests/golden/models.py
+        from gen import TextEncoder  # tests/golden/gen.py
         return TextEncoder().eval()
     return getattr(torchvision.models, name)(weights=None).eval()
 

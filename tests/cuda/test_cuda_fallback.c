@@ -184,7 +184,7 @@ Test(cuda_backend, table_and_probe) {
     cr_assert_not_null(ops);
     cr_expect_str_eq(ops->name, "cuda");
     cr_expect_eq(ops->device, INFER_DEVICE_CUDA);
-    cr_expect(ops->create && ops->run && ops->destroy && ops->stats && ops->node_device);
+    cr_expect(ops->create && ops->run && ops->destroy && ops->stats && ops->node_device && ops->usable);
     cr_expect(ops->caps.fuse_conv_act && ops->caps.fuse_linear_act && ops->caps.fuse_residual);
     char why[512] = "";
     int ok = cuda_device_usable(why, sizeof why);

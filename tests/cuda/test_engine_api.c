@@ -5,7 +5,7 @@
 #include <unistd.h>
 #include "testutil.h"
 #include "../../runtime/engine.h"
-#include "../../runtime/cuda/cuda_testing.h"
+#include "../../runtime/cuda/cuda_backend.h"
 
 /* x [-1,4] -> linear [3,4] + bias -> y [-1,3], written to a temporary file. */
 static char *write_linear(void) {

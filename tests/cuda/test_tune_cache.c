@@ -1,5 +1,6 @@
 /* test_tune_cache.c — the tuning cache file (no GPU needed): round trip, corrupt, stale, truncated, missing. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,4 +158,54 @@ Test(tune_cache, file_save_load_missing_and_truncated) {
     cr_assert(strstr(warn, "starting empty"), "warning: %s", warn);
     tune_cache_free(&d);
     tune_cache_free(&c);
+}
+
+/* Two engines of one process saving one cache at once (two threads): each save goes through a temporary
+ * file of its own, so the file is always one whole save, never a mix; no temporary file is left behind. */
+typedef struct {
+    const char *path;
+    int id, saved;
+} save_job;
+
+static void *save_main(void *arg) {
+    save_job *j = arg;
+    tune_cache c;
+    tune_cache_init(&c, ENV);
+    for (int i = 0; i < 200; i++) { /* different sizes, so interleaved writes would show */
+        char key[64];
+        snprintf(key, sizeof key, "conv|fp32|thread%d|%d", j->id, i);
+        tune_cache_put(&c, key, j->id ? "1,1" : "6,2");
+        char why[256];
+        j->saved += tune_cache_save(&c, j->path, why, sizeof why);
+    }
+    tune_cache_free(&c);
+    return NULL;
+}
+
+Test(tune_cache, concurrent_saves_never_mix) {
+    char dir[] = "/tmp/infer_tune_dir_XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/cache.txt", dir);
+    save_job jobs[2] = { { path, 0, 0 }, { path, 1, 0 } };
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) cr_assert_eq(pthread_create(&th[i], NULL, save_main, &jobs[i]), 0);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    cr_expect_eq(jobs[0].saved, 200);
+    cr_expect_eq(jobs[1].saved, 200);
+    tune_cache c;
+    tune_cache_init(&c, ENV);
+    char warn[512] = "";
+    cr_expect_eq(tune_cache_load(&c, path, warn, sizeof warn), 1, "the cache is one whole save: %s", warn);
+    cr_expect_eq(c.n, 200, "entries: %d", c.n);
+    tune_cache_free(&c);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "ls %s | wc -l", dir);
+    FILE *p = popen(cmd, "r");
+    int files = -1;
+    cr_assert(p && fscanf(p, "%d", &files) == 1);
+    pclose(p);
+    cr_expect_eq(files, 1, "no temporary file left");
+    remove(path);
+    rmdir(dir);
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh — golden end-to-end tests: PyTorch models converted, run through the library and the CLI, compared.
+# run.sh — golden end-to-end tests: PyTorch models converted, run through the library (CPU, and CUDA where a
+# GPU is usable) and the CLI, compared.
 # usage: tests/golden/run.sh [DIR] [--no-cli]     (DIR defaults to build/golden)
 set -u
 cd "$(dirname "$0")/../.."
@@ -18,6 +19,15 @@ fi
 
 "$GOLDEN_BIN" "$DIR"
 lib_rc=$?
+
+# The same models on CUDA (fp32 against PyTorch, fp16 against the CPU, graph replays compared) wherever a
+# GPU is usable; elsewhere golden_check says so and exits 77, shown here as a skip.
+for prec in fp32 fp16; do
+    "$GOLDEN_BIN" "$DIR" --device cuda --precision $prec
+    rc=$?
+    if [ $rc -eq 77 ]; then echo "[SKIP] golden models on CUDA ($prec): no usable GPU here"; break; fi
+    [ $rc -ne 0 ] && lib_rc=$rc
+done
 [ "$NO_CLI" = 1 ] && exit $lib_rc
 
 # ---- the CLI ------------------------------------------------------------------
@@ -68,6 +78,11 @@ expect 2 "device" "bad --device value" -- ./infer run "$M" "$DIR/mlp.in0.npy" --
 if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi >/dev/null 2>&1; then
     expect 1 "cuda|gpu|device" "--device cuda without a GPU" -- ./infer run "$M" "$DIR/mlp.in0.npy" --print --device cuda
 fi
+expect 0 "" "--gpu and --debug-sync are accepted (CUDA options; no effect on the CPU)" -- ./infer run "$M" "$DIR/mlp.in0.npy" --print --device cpu --gpu 0 --debug-sync
+expect 2 "--gpu" "a bad --gpu value" -- ./infer run "$M" "$DIR/mlp.in0.npy" --print --gpu first
+expect 2 "fp32 only" "golden_check: the CPU runs fp32 only" -- "$GOLDEN_BIN" "$DIR" --device cpu --precision fp16
+expect 2 "usage" "golden_check: an unknown option" -- "$GOLDEN_BIN" "$DIR" --frobnicate
+expect 0 "^4 passed, 0 failed" "golden_check --model runs one model (4 checks)" -- "$GOLDEN_BIN" "$DIR" --model mlp
 expect 0 "planned" "info shows the memory plan" -- ./infer info "$DIR/resnet18.ifg"
 expect 0 "conv2d" "info shows the op histogram" -- ./infer info "$DIR/resnet50.ifg"
 expect 0 "usage" "--help" -- ./infer --help

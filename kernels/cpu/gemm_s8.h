@@ -1,0 +1,112 @@
+/* gemm_s8.h — INT8 kernels of the CPU backend: u8 x s8 GEMM with int32 accumulation and a fused
+ * requantize/dequantize epilogue, dynamic INT8 linear, depthwise INT8 convolution (docs/INT8.md). */
+#ifndef INFER_GEMM_S8_H
+#define INFER_GEMM_S8_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "cpu_kernels.h"
+
+/* Code paths, each with its own packed weight layout. */
+typedef enum {
+    S8_PATH_SCALAR = 0,  /* portable reference */
+    S8_PATH_AVX2,        /* 16-bit widening + vpmaddwd: exact, cannot saturate */
+    S8_PATH_AVX_VNNI,    /* vpdpbusd on ymm (VEX) */
+    S8_PATH_AVX512_VNNI, /* vpdpbusd on zmm */
+    S8_PATH_AMX,         /* tdpbusd on 16 x 64-byte tiles */
+    S8_PATH_COUNT
+} s8_path;
+
+int s8_path_supported(int path); /* this CPU (and OS) can run it */
+int s8_path_best(void);          /* the fastest supported path */
+const char *s8_path_name(int path);
+
+/* Longest reduction: |sum of K products u8 * s8| <= 255 * 128 * K must fit int32. */
+#define GEMM_S8_K_MAX 65536
+
+/* What becomes of the int32 accumulator acc[i][n] = sum_k (A[i][k] - a_zero) * W[n][k]:
+ *   v = (float)acc * (a_scale * m[n]) + o[n]   (one fused multiply-add, in f32)
+ * with m[n] = w_scale[n], o[n] = bias[n] for f32 output, and m[n] = w_scale[n] / out_scale,
+ * o[n] = bias[n] / out_scale for u8 output, which is then clamp(round_half_even(v) + out_zero, 0, 255)
+ * intersected with the activation's range. Weights are symmetric (zero point 0). */
+typedef struct {
+    const float *a_scale;  /* activation scale: one value, or M values when a_per_row */
+    const int32_t *a_zero; /* activation zero point in [0, 255], as a_scale */
+    int a_per_row;
+    const float *w_scale;  /* N per-output-channel weight scales */
+    const float *bias;     /* NULL, or N f32 values */
+    int out_u8;            /* 1: C is u8, requantized with out_scale and out_zero; 0: C is f32 */
+    float out_scale;
+    int32_t out_zero;
+    act_params act;        /* u8 output: ACT_NONE, ACT_RELU or ACT_CLIP; f32 output: any */
+} gemm_s8_epilogue;
+
+/* NULL when ep can be applied, else what is wrong with it. */
+const char *gemm_s8_epilogue_problem(const gemm_s8_epilogue *ep);
+
+/* Weights W [N, K] (output channels x reduction, row-major, ldw apart) packed for path, with the
+ * per-column sums the zero point compensation needs. Size SIZE_MAX when K > GEMM_S8_K_MAX or the size
+ * overflows; dst 64-byte aligned. The packed buffer records path, K and N. */
+size_t gemm_s8_packed_size(int path, int64_t K, int64_t N);
+void gemm_s8_pack(int path, int64_t K, int64_t N, const int8_t *W, int64_t ldw, void *dst);
+int gemm_s8_packed_path(const void *packed);
+int64_t gemm_s8_packed_k(const void *packed);
+int64_t gemm_s8_packed_n(const void *packed);
+
+/* C[M, N] = epilogue(A[M, K] (u8, lda apart) x W^T) with W from gemm_s8_pack, on the packed buffer's path
+ * (which the CPU must support). C is u8 or f32 by ep->out_u8, ldc elements apart. Parallel over output
+ * tiles on ctx->pool, with ctx->scratch (threads x CPU_SCRATCH_BYTES); must not be called from a pool task. */
+void cpu_gemm_s8(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, void *C, int64_t ldc,
+                 const gemm_s8_epilogue *ep);
+
+/* ---- dynamic INT8 linear ------------------------------------------------------ */
+
+/* Row i of X quantized to u8: the range [min(0, min x), max(0, max x)] mapped onto [0, 255]: scale =
+ * range / 255 (1 for an all-zero row or an infinite range), inv = 1 / scale, zero = round(-lo * inv),
+ * q = clamp(round(x * inv) + zero, 0, 255), rounding half to even; NaN is ignored by the range and
+ * becomes q = 0. */
+void quant_rows_u8(int64_t M, int64_t K, const float *X, int64_t ldx, uint8_t *Q, int64_t ldq, float *scale,
+                   int32_t *zero);
+
+/* The same with isa's vectors (CPU_ISA_*), bit for bit. */
+void quant_rows_u8_isa(int isa, int64_t M, int64_t K, const float *X, int64_t ldx, uint8_t *Q, int64_t ldq,
+                       float *scale, int32_t *zero);
+
+/* Workspace bytes of cpu_linear_s8_dynamic for M rows of K. */
+size_t cpu_linear_s8_dynamic_workspace(int64_t M, int64_t K);
+
+/* Y[M, N] = act(X[M, K] W^T + bias) (f32 in and out) with W as s8 per output channel (w_scale, packed by
+ * gemm_s8_pack) and X quantized per row at run time by quant_rows_u8 into workspace. */
+void cpu_linear_s8_dynamic(cpu_ctx *ctx, int64_t M, const float *X, int64_t ldx, const void *packed_w,
+                           const float *w_scale, const float *bias, const act_params *act, float *Y, int64_t ldy,
+                           void *workspace);
+
+/* ---- INT8 convolution ------------------------------------------------------------ */
+
+/* One convolution of NCHW tensors (the fields of conv_geometry, without groups). */
+typedef struct {
+    int64_t batch, channels, height, width;     /* input */
+    int64_t out_channels, out_height, out_width;
+    int64_t kernel_h, kernel_w;
+    int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
+} conv_s8_geometry;
+
+/* Workspace bytes of cpu_conv2d_s8: one image's columns (u8) and its output before the transpose. */
+size_t cpu_conv2d_s8_workspace(const conv_s8_geometry *g, int out_u8);
+
+/* y = epilogue(conv(x - a_zero, W)) (groups 1): x u8 [batch, C, H, W], W [out_channels, C*kh*kw] (OIHW)
+ * packed by gemm_s8_pack with K = C*kh*kw, N = out_channels; padding reads as a_zero (real 0); ep as for the
+ * GEMM with a per-tensor activation (a_per_row 0), n = output channel; y u8 or f32 [batch, out_channels,
+ * oh, ow]. Per image: the columns (one row of C*kh*kw per output position) into workspace, the GEMM on
+ * the packed weights' path, the [positions, out_channels] result transposed into y. */
+void cpu_conv2d_s8(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, const void *packed_w,
+                   const gemm_s8_epilogue *ep, void *y, void *workspace);
+
+/* y = epilogue(depthwise_conv(x - a_zero, w)) in NCHW (out_channels == channels): x u8 [batch, C, H, W],
+ * w s8 [C, kh, kw] (symmetric, per channel w_scale[c]), padding reads as a_zero (real 0); ep as above with
+ * n = channel; y u8 or f32 [batch, C, oh, ow]. Parallel over planes. path: the S8_PATH_* to run (AVX-512
+ * code for AVX512_VNNI and AMX, AVX2 code for AVX2 and AVX_VNNI). */
+void cpu_conv2d_depthwise_s8(cpu_ctx *ctx, int path, const conv_s8_geometry *g, const uint8_t *x, const int8_t *w,
+                             const gemm_s8_epilogue *ep, void *y);
+
+#endif
