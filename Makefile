@@ -19,7 +19,7 @@ LIB     ?= libinfer.a
 # One set of objects for CUDA=0 and CUDA=1: they compile the core alike.
 OBJDIR  := $(BUILD)/obj
 
-LIB_SRC := $(wildcard runtime/*.c graph/*.c graph/ops/*.c loaders/*.c kernels/cpu/*.c)
+LIB_SRC := $(wildcard runtime/*.c graph/*.c graph/ops/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
 CLI_SRC := $(wildcard runtime/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(OBJDIR)/%.o)
 # `infer serve` (server/): HTTP with libmicrohttpd + jansson; gRPC (C++, server/grpc.mk) when Debian gRPC is there.
