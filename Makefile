@@ -19,7 +19,7 @@ LIB     ?= libinfer.a
 # One set of objects for CUDA=0 and CUDA=1: they compile the core alike.
 OBJDIR  := $(BUILD)/obj
 
-LIB_SRC := $(wildcard runtime/*.c graph/*.c graph/ops/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
+LIB_SRC := $(wildcard base/*.c runtime/*.c graph/*.c graph/ops/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
 CLI_SRC := $(wildcard runtime/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(OBJDIR)/%.o)
 # `infer serve` (server/): HTTP with libmicrohttpd + jansson; gRPC (C++, server/grpc.mk) when Debian gRPC is there.
@@ -36,7 +36,7 @@ CUDA_PLUGIN := $(PLUGIN)
 CUDA_CFLAGS := -I$(CUDA_HOME)/include
 CUDA_LIBS   := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcudart -lstdc++
 NVCCFLAGS   += -std=c++17 -O3 -g -lineinfo $(CUDA_ARCH) -Iinclude -Xcompiler -fPIC,-Wall -MMD -MP
-CUDA_OBJ    := $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard runtime/cuda/*.c)) \
+CUDA_OBJ    := $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard runtime/cuda/*.c kernels/cuda/*.c)) \
                $(patsubst %.cu,$(OBJDIR)/%.cu.o,$(wildcard kernels/cuda/*.cu runtime/cuda/*.cu))
 $(CUDA_OBJ): CFLAGS += $(CUDA_CFLAGS)
 
@@ -72,7 +72,7 @@ endif
 INFER_BIN ?= infer
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all lib test unit optest golden serve-test plugin-check sanitize demo clean deps help drop-plugin
+.PHONY: all lib test unit optest golden serve-test plugin-check sanitize demo clean deps help drop-plugin opcodes opcodes-check
 all: $(LIB) infer $(EXAMPLES)
 lib: $(LIB)
 
@@ -152,7 +152,7 @@ golden: all $(GOLDEN_BIN)
 plugin-check: all $(PLUGIN_CHECK)
 	$(PLUGIN_CHECK) $(if $(CUDA_PLUGIN),--cuda-build)
 
-test: all unit optest golden plugin-check
+test: all unit optest golden plugin-check opcodes-check
 	$(MAKE) serve-test
 	$(PYTHON) tests/converter/test_convert.py
 	$(PYTHON) tests/converter/test_sparse.py
@@ -161,6 +161,12 @@ test: all unit optest golden plugin-check
 # `infer serve` on loopback: protocol, official clients, faults, a short load run (after golden: its fixtures).
 serve-test: all
 	tests/serve/run.sh
+
+# The converter's op codes are generated from base/ops.h; the check also holds ref_interp and docs/OPS.md to it.
+opcodes:
+	$(PYTHON) scripts/gen_opcodes.py
+opcodes-check:
+	$(PYTHON) scripts/gen_opcodes.py --check
 
 # ASan + UBSan build of the library and the C tests, in its own build folder.
 sanitize:

@@ -4,7 +4,11 @@
 
 #include <stdint.h>
 #include "infer.h"
-#include "ops.h"
+#include "../base/ops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define IR_MAX_INPUTS 64
 #define IR_MAX_OUTPUTS 4
@@ -156,4 +160,7 @@ infer_status memplan_build(const ir_graph *g, const uint64_t *bytes, mem_plan *p
 void memplan_free(mem_plan *plan);
 int op_can_run_in_place(const ir_node *n); /* output may share its first input's storage */
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "ir_build.h"
 #include "op_desc.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 /* The storage as the file gives it (validated by the loader: aux ids are dense constants of the file). */
 static ir_storage storage_of(const ifg_file *f, const ifg_tensor *src) {

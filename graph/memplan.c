@@ -4,7 +4,8 @@
 #include <string.h>
 #include "graph.h"
 #include "op_desc.h"
-#include "../runtime/error.h"
+#include "../base/checked.h"
+#include "../base/error.h"
 
 #define NEVER_DIES INT_MAX /* last use of graph outputs */
 #define RELEASED INT_MIN   /* last use of a tensor whose block went back to the free list or to an alias */
@@ -133,9 +134,8 @@ static infer_status liveness(planner *p) {
         p->plan->alias_of[t] = IR_NONE;
         p->last[t] = -1;
         uint64_t b = p->bytes[t] ? p->bytes[t] : 1;
-        if (b > UINT64_MAX - (MEMPLAN_ALIGN - 1))
+        if (b > SIZE_MAX || (p->size[t] = round_up((size_t)b, MEMPLAN_ALIGN)) == SIZE_MAX)
             return infer_fail(p->err, INFER_ERR_MEMORY, "tensor '%s' is too large", g->tensors[t].name);
-        p->size[t] = (b + MEMPLAN_ALIGN - 1) / MEMPLAN_ALIGN * MEMPLAN_ALIGN;
     }
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];

@@ -3,7 +3,7 @@
 #define INFER_OP_DESC_H
 
 #include <stdint.h>
-#include "ops.h"
+#include "../base/ops.h"
 
 typedef struct op_attrs op_attrs;   /* a node's attributes while decoding (op_rules.h) */
 typedef struct shape_ctx shape_ctx; /* one node's shape and dtype inference (op_rules.h) */

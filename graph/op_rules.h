@@ -5,7 +5,8 @@
 #include <stdint.h>
 #include "ir_build.h"
 #include "op_desc.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
+#include "../base/dtype.h"
 
 /* ---- attributes (params.c) ------------------------------------------------------------------------ */
 
@@ -64,8 +65,6 @@ typedef struct {
 } dims_text;
 dims_text shape_text(int ndim, const int64_t *dims);
 #define DIMS(t) (shape_text((t)->ndim, (t)->dims).s)
-
-static inline int dtype_is_float(infer_dtype d) { return d == INFER_F32 || d == INFER_F16 || d == INFER_BF16; }
 
 int shape_has(const shape_ctx *c, int i); /* input i is present */
 /* Input i, when present, has one of the op's float dtypes (desc->float_dtypes). */

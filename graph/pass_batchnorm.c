@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "graph.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 /* The data of constant t when it is dense f32 holding exactly count values; else NULL. */
 static const float *dense_f32(const ir_graph *g, int t, int64_t count) {

@@ -1,7 +1,7 @@
 /* pass_dead.c — removes nodes whose outputs nobody uses, then the tensors nothing refers to. */
 #include <stdlib.h>
 #include "graph.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 /* Marks dead nodes. Consumers follow producers, so one sweep from the end reaches the fixed point:
  * when node i is reached, every reader of its outputs has already been kept or removed. A node

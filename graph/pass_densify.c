@@ -2,7 +2,7 @@
  * without sparse kernels, so that a sparse file runs everywhere. */
 #include <string.h>
 #include "graph.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 static int64_t view_cols(const ir_tensor *t) {
     int64_t cols = 1;

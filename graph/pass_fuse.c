@@ -2,7 +2,7 @@
 #include <string.h>
 #include "graph.h"
 #include "op_desc.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 /* The node producing t when it has an epilogue (OP_FUSE_ACT: conv2d, linear), t has no other reader and
  * no activation is fused yet. */

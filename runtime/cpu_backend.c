@@ -3,9 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "engine.h"
-#include "error.h"
+#include "../base/error.h"
 #include "residency.h"
 #include "threadpool.h"
+#include "../base/checked.h"
 #include "../kernels/cpu/cpu_kernels.h"
 
 typedef struct {
@@ -20,8 +21,8 @@ typedef struct {
 } cpu_state;
 
 static void *alloc_aligned(size_t bytes) {
-    if (bytes > SIZE_MAX - 255) return NULL; /* a workspace size that overflowed */
-    size_t rounded = (bytes + 255) & ~(size_t)255;
+    size_t rounded = round_up(bytes, 256);
+    if (rounded == SIZE_MAX) return NULL; /* a workspace size that overflowed */
     return aligned_alloc(256, rounded ? rounded : 256);
 }
 
@@ -39,27 +40,18 @@ static size_t max_workspace(const infer_engine *e, const cpu_state *st, int thre
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
-        for (int k = 0; k < n->n_in; k++) {
-            if (n->in[k] == IR_NONE) memset(&in[k], 0, sizeof in[k]);
-            else in[k] = engine_tensor_shape(e, n->in[k]);
-        }
-        for (int k = 0; k < n->n_out; k++) out[k] = engine_tensor_shape(e, n->out[k]);
+        engine_node_views(e, n, NULL, NULL, in, out);
         size_t bytes = st->kernels[i]->workspace ? st->kernels[i]->workspace(n, in, out, threads) : 0;
         if (bytes > most) most = bytes;
     }
     return most;
 }
 
-/* Node n's inputs as the kernel sees them, shapes at the engine's current batch. */
-static void node_inputs(const infer_engine *e, const cpu_state *st, const ir_node *n, infer_tensor *in) {
-    for (int k = 0; k < n->n_in; k++) {
-        if (n->in[k] == IR_NONE) {
-            memset(&in[k], 0, sizeof in[k]);
-            continue;
-        }
-        in[k] = engine_tensor_shape(e, n->in[k]);
-        in[k].data = st->data[n->in[k]];
-    }
+/* Tensor t as the kernels see it: its shape at the engine's current batch, and its data. */
+static infer_tensor cpu_view(const infer_engine *e, const void *state, int t) {
+    infer_tensor v = engine_tensor_shape(e, t);
+    v.data = ((const cpu_state *)state)->data[t];
+    return v;
 }
 
 /* Every input the node's kernel would read through a packed copy is a dense f32 constant. */
@@ -115,8 +107,8 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
         const cpu_kernel *k = st->kernels[i];
         offset[i] = SIZE_MAX;
         if (!k->pack_size && !can_prepack(g, n, k)) continue;
-        infer_tensor in[IR_MAX_INPUTS];
-        node_inputs(e, st, n, in);
+        infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
+        engine_node_views(e, n, cpu_view, st, in, out);
         size_t bytes = k->pack_size ? k->pack_size(g, n, in, st->ctx.isa, st->ctx.threads)
                                     : k->prepack_size(n, in, st->ctx.isa);
         if (!bytes || bytes > SIZE_MAX / 2 - total) continue;
@@ -132,8 +124,8 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
         for (int i = 0; i < g->n_nodes; i++) {
             if (offset[i] == SIZE_MAX) continue;
             const ir_node *n = &g->nodes[i];
-            infer_tensor in[IR_MAX_INPUTS];
-            node_inputs(e, st, n, in);
+            infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
+            engine_node_views(e, n, cpu_view, st, in, out);
             const cpu_kernel *k = st->kernels[i];
             if (k->pack) k->pack(g, n, in, st->ctx.isa, st->ctx.threads, st->packed + offset[i]);
             else k->prepack(n, in, st->ctx.isa, st->packed + offset[i]);
@@ -204,11 +196,7 @@ static infer_status cpu_run(infer_engine *e, const infer_tensor *inputs, infer_t
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
-        node_inputs(e, st, n, in);
-        for (int k = 0; k < n->n_out; k++) {
-            out[k] = engine_tensor_shape(e, n->out[k]);
-            out[k].data = st->data[n->out[k]];
-        }
+        engine_node_views(e, n, cpu_view, st, in, out);
         double t0 = e->opt.profile ? engine_now_ms() : 0;
         st->ctx.prepacked = st->node_packed[i];
         infer_status s = st->kernels[i]->run(&st->ctx, n, in, out, err);

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include "engine.h"
-#include "error.h"
+#include "../base/error.h"
 #include "plugin.h"
 #include "threadpool.h"
 #include "../kernels/cpu/cpu_kernels.h"
@@ -37,6 +37,15 @@ infer_tensor engine_tensor_shape(const infer_engine *e, int t) {
     v.ndim = e->ndims[t];
     memcpy(v.dims, &e->dims[(size_t)t * INFER_MAX_DIMS], sizeof v.dims);
     return v;
+}
+
+void engine_node_views(const infer_engine *e, const ir_node *n, engine_view_fn view, const void *ctx,
+                       infer_tensor *in, infer_tensor *out) {
+    for (int k = 0; k < n->n_in; k++) {
+        if (n->in[k] == IR_NONE) memset(&in[k], 0, sizeof in[k]);
+        else in[k] = view ? view(e, ctx, n->in[k]) : engine_tensor_shape(e, n->in[k]);
+    }
+    for (int k = 0; k < n->n_out; k++) out[k] = view ? view(e, ctx, n->out[k]) : engine_tensor_shape(e, n->out[k]);
 }
 
 static void release_file_pages(void *file, const void *data, uint64_t bytes) {

@@ -72,6 +72,12 @@ extern const backend_ops cpu_backend_ops; /* the CUDA backend comes from a plugi
 /* Shape of tensor t at the engine's current batch, as a view without data. */
 infer_tensor engine_tensor_shape(const infer_engine *e, int t);
 
+/* A backend's view of tensor t (engine_tensor_shape plus where its data is); ctx is the backend's. */
+typedef infer_tensor (*engine_view_fn)(const infer_engine *e, const void *ctx, int t);
+/* Node n's inputs (an absent optional one zeroed) and outputs as view gives them; view NULL: shapes only. */
+void engine_node_views(const infer_engine *e, const ir_node *n, engine_view_fn view, const void *ctx,
+                       infer_tensor *in, infer_tensor *out);
+
 /* Monotonic clock in milliseconds. */
 double engine_now_ms(void);
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "plugin.h"
-#include "error.h"
+#include "../base/error.h"
 
 int plugin_cuda_driver_present(void) {
     void *driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);

@@ -1,6 +1,6 @@
 /* adaptive_avgpool2d.c — adaptive average pooling: bin i covers [floor(i*H/oh), ceil((i+1)*H/oh)). */
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 typedef struct {
     const float *x;

@@ -5,7 +5,7 @@
 #include <string.h>
 #include "cpu_kernels.h"
 #include "vexp.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define ATTN_MIN_ROWS 16 /* rows of a (batch, head) split further to keep every thread busy */
 

@@ -1,7 +1,7 @@
 /* batchnorm.c — inference batch normalization: y = (x - mean) / sqrt(var + eps) * weight + bias per channel. */
 #include <math.h>
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 typedef struct {
     const float *x, *weight, *bias, *mean, *var;

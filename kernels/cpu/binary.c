@@ -2,7 +2,7 @@
 #include <math.h>
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 /* Loops of y[i] = EXPR(u, v) for each combination of the operands' strides (0 or 1). */
 #define BINARY_LOOPS(EXPR)                                                                       \

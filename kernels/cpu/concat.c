@@ -1,7 +1,7 @@
 /* concat.c — joins inputs of any dtype along one axis: per outer index, one block copy per input. */
 #include <string.h>
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define CONCAT_TASK_BYTES 65536 /* bytes a parallel task copies at least */
 

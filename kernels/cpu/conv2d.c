@@ -5,7 +5,7 @@
 #include "conv2d.h"
 #include "gemm_internal.h"
 #include "sparse.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 void conv_geometry_of(const ir_node *n, const infer_tensor *in, const infer_tensor *out, conv_geometry *g) {
     const conv2d_params *p = &n->p.conv2d;

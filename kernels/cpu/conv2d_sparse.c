@@ -5,7 +5,7 @@
 #include "conv2d.h"
 #include "gemm_internal.h"
 #include "sparse.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define SLIVER 32           /* columns per packed sliver (the packer's vector width) */
 #define TILE_MAX 256        /* columns of one task */

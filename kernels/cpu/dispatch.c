@@ -1,6 +1,6 @@
 /* dispatch.c — the CPU kernel table: each op's kernels (kernels/cpu/<op>.c), looked up by input storage. */
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 static const cpu_kernel *const kernel_table[OP_COUNT] = {
 #define X(e, id, code, min_in, max_in, n_out) [code] = cpu_kernels_##id,

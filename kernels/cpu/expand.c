@@ -1,7 +1,7 @@
 /* expand.c — broadcasts x to the output's shape (torch.expand materialized); any dtype. */
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 CPU_KERNEL(expand) {
     const infer_tensor *ins[1] = { &in[0] };

@@ -1,7 +1,7 @@
 /* identity.c — y = x: a copy, or nothing when the memory plan gave y the storage of x. */
 #include <string.h>
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 CPU_KERNEL(identity) {
     size_t bytes = (size_t)infer_tensor_elements(&in[0]) * infer_dtype_size(in[0].dtype);

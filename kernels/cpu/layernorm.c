@@ -2,7 +2,7 @@
 #include <math.h>
 #include "cpu_kernels.h"
 #include "sum_f64.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define LN_TASK_ELEMENTS 32768 /* elements a parallel task gets at least */
 

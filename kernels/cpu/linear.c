@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include "cpu_kernels.h"
 #include "sparse.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 /* Fewer output columns than this stay unpacked: the GEMM's few-columns path streams w as it is. */
 #define LINEAR_PREPACK_MIN_N 5

@@ -3,7 +3,7 @@
 #include <string.h>
 #include "gemm_internal.h"
 #include "sparse.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define LINEAR_PREPACK_MIN_N 5 /* as linear.c: fewer output columns stay unpacked */
 

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 /* Steps with at least this many multiply-adds in h·w_hhᵀ split their hidden units over the pool; smaller
  * ones run in the calling thread (a dispatch per step costs more than they do). At batch 8, hidden 64

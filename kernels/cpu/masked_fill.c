@@ -1,7 +1,7 @@
 /* masked_fill.c — y = mask ? value : x, the bool mask broadcast to x; y may alias x. */
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 typedef struct {
     const bcast_plan *plan;

@@ -1,6 +1,6 @@
 /* matmul.c — batched a[..., M, K] · b[..., K, N] with torch.matmul's broadcasting of the batch dims. */
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 typedef struct {
     const infer_tensor *a, *b, *y;

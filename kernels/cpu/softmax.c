@@ -2,7 +2,7 @@
 #include <math.h>
 #include "cpu_kernels.h"
 #include "vexp.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define SOFTMAX_TILE 64              /* columns of an inner > 1 layout handled together */
 #define SOFTMAX_TASK_ELEMENTS 16384  /* elements a parallel task gets at least */

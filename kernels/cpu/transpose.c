@@ -3,7 +3,7 @@
 #include <string.h>
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define TILE 64                    /* tile edge of the blocked 2-D transposes */
 #define TRANSPOSE_TASK_BYTES 65536 /* bytes a parallel task moves at least */

@@ -2,7 +2,7 @@
 #include <math.h>
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define UNARY_GRAIN 16384
 

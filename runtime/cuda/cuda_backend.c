@@ -4,7 +4,7 @@
 #include "cuda_backend.h"
 #include "cuda_state.h"
 #include "cuda_check.h"
-#include "cuda_support.h"
+#include "../../kernels/cuda/dispatch.h"
 #include "cuda_dtypes.h"
 
 static void cuda_destroy(infer_engine *e) {

@@ -5,7 +5,7 @@
 #include <cuda_runtime_api.h>
 #include <cublasLt.h>
 #include <cudnn.h>
-#include "../error.h"
+#include "../../base/error.h"
 
 #ifdef __cplusplus
 extern "C" {

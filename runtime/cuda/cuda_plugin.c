@@ -9,7 +9,7 @@
 #include "cuda_plugin.h"
 #include "cuda_backend.h"
 #include "../plugin.h"
-#include "../error.h"
+#include "../../base/error.h"
 
 /* The file a library function was loaded from; "?" when the dynamic linker cannot say. */
 static const char *file_of(const void *fn) {

@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include "infer.h"
 #include "../../loaders/ifg.h"
-#include "../../graph/ops.h"
+#include "../../base/ops.h"
 #include "../../runtime/plugin.h"
 
 static int failures;

@@ -1,7 +1,7 @@
-/* ops.c — the op tables (codes, names, input and output counts; the descriptors) and the scalar activations. */
+/* ops.c — the op set's table (codes, names, input and output counts) and the scalar activations. */
 #include <math.h>
 #include <stddef.h>
-#include "op_desc.h"
+#include "ops.h"
 
 static const op_info op_table[OP_COUNT] = {
 #define X(e, id, code, min_in, max_in, n_out) [code] = { #id, min_in, max_in, n_out },
@@ -12,14 +12,6 @@ static const op_info op_table[OP_COUNT] = {
 const op_info *op_get_info(int op) {
     return (op > 0 && op < OP_COUNT && op_table[op].name) ? &op_table[op] : NULL;
 }
-
-static const op_desc *const descriptors[OP_COUNT] = {
-#define X(e, id, code, min_in, max_in, n_out) [code] = &op_desc_##id,
-    INFER_OPS(X)
-#undef X
-};
-
-const op_desc *op_describe(int op) { return op_get_info(op) ? descriptors[op] : NULL; }
 
 const char *op_name(int op) {
     const op_info *info = op_get_info(op);

@@ -1,4 +1,4 @@
-/* half.h — IEEE half <-> float conversion on the host (round to nearest even), plain C. */
+/* half.h — IEEE half and bfloat16 <-> float conversion on the host (round to nearest even), plain C. */
 #ifndef INFER_HALF_H
 #define INFER_HALF_H
 
@@ -56,6 +56,21 @@ static inline uint16_t half_from_float_sat(float f) {
     if (f > 65504.0f && f < INFINITY) return 0x7BFFu;
     if (f < -65504.0f && f > -INFINITY) return 0xFBFFu;
     return half_from_float(f);
+}
+
+/* bfloat16: the top 16 bits of a float, rounded to nearest even; NaN stays a quiet NaN. */
+static inline uint16_t bf16_from_float(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)(((x >> 16) & 0x8000u) | 0x7fc0u);
+    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
+static inline float bf16_to_float(uint16_t h) {
+    uint32_t x = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &x, 4);
+    return f;
 }
 
 #endif

@@ -1,9 +1,9 @@
-/* cuda_conv.h — conv2d on cuDNN (legacy API, NCHW) with bias, ReLU and residual fused where cuDNN can, or a depthwise kernel. */
+/* conv_cudnn.h — conv2d on cuDNN (legacy API, NCHW) with bias, ReLU and residual fused where cuDNN can, or a depthwise kernel. */
 #ifndef INFER_CUDA_CONV_H
 #define INFER_CUDA_CONV_H
 
-#include "cuda_ctx.h"
-#include "../../kernels/cuda/cuda_kernels.h"
+#include "../../runtime/cuda/cuda_ctx.h"
+#include "cuda_kernels.h"
 
 #define CUDA_CONV_CANDIDATES 8
 

@@ -1,4 +1,4 @@
-/* conv2d.cu — the direct depthwise convolution (groups == C) with bias, residual and activation fused. */
+/* depthwise_conv2d.cu — the direct depthwise convolution (groups == C) with bias, residual and activation fused. */
 #include "cuda_common.cuh"
 
 template <typename T>
@@ -25,15 +25,16 @@ __global__ void depthwise_kernel(cuda_dwconv_shape s, const T *x, const T *w, co
     }
 }
 
-extern "C" infer_status cuda_depthwise_conv2d(void *stream, int half, const cuda_dwconv_shape *s, const void *x,
-                                              const void *w, const void *bias, const void *residual, void *y,
-                                              act_params act, infer_error *err) {
+extern "C" infer_status cuda_depthwise_conv2d(void *stream, infer_dtype dtype, const cuda_dwconv_shape *s,
+                                              const void *x, const void *w, const void *bias, const void *residual,
+                                              void *y, act_params act, infer_error *err) {
+    NEED_FLOAT_STORAGE("depthwise_conv2d", dtype);
     int64_t n = s->n * s->o * s->oh * s->ow;
     if (n <= 0) return INFER_OK;
     if (s->c <= 0 || s->o % s->c != 0)
         return infer_fail(err, INFER_ERR_INTERNAL, "depthwise conv2d: %lld output channels for %lld groups",
                           (long long)s->o, (long long)s->c);
-    if (half)
+    if (dtype == INFER_F16)
         depthwise_kernel<__half><<<kernel_grid(n), KERNEL_BLOCK, 0, KSTREAM(stream)>>>(
             *s, (const __half *)x, (const __half *)w, (const __half *)bias, (const __half *)residual, (__half *)y,
             act.kind, act.min, act.max);

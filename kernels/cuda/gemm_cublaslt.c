@@ -1,9 +1,9 @@
-/* cuda_gemm.c — cuBLASLt GEMMs: row-major C = A·op(B) computed as the column-major Cᵀ = op(B)ᵀ·Aᵀ, fused epilogues, tuning. */
+/* gemm_cublaslt.c — cuBLASLt GEMMs: row-major C = A·op(B) computed as the column-major Cᵀ = op(B)ᵀ·Aᵀ, fused epilogues, tuning. */
 #include <stdio.h>
 #include <string.h>
-#include "cuda_gemm.h"
-#include "cuda_check.h"
-#include "../../kernels/cuda/cuda_kernels.h"
+#include "gemm_cublaslt.h"
+#include "../../runtime/cuda/cuda_check.h"
+#include "cuda_kernels.h"
 
 #define GEMM_CANDIDATES 8
 
@@ -191,7 +191,7 @@ static infer_status run_gemmex(cuda_ctx *c, cuda_gemm *g, const void *A, const v
     CUBLAS_CHECK(cublasGemmStridedBatchedEx(c->blas, ta, CUBLAS_OP_N, (int)d->N, (int)d->M, (int)d->K, &alpha, B, dt,
                                             lda, d->stride_b, A, dt, (int)d->K, d->stride_a, &beta, C, dt, (int)d->N,
                                             d->stride_c, (int)batch, ct, CUBLAS_GEMM_DEFAULT));
-    return cuda_epilogue(c->stream, c->fp16, C, d->M * d->N * batch, d->has_bias ? bias : NULL, d->N, 1,
+    return cuda_epilogue(c->stream, c->fp16 ? INFER_F16 : INFER_F32, C, d->M * d->N * batch, d->has_bias ? bias : NULL, d->N, 1,
                          d->has_residual ? residual : NULL, d->act, err);
 }
 
@@ -213,7 +213,7 @@ infer_status cuda_gemm_run(cuda_ctx *c, cuda_gemm *g, const void *A, const void 
     if (n <= 0) return INFER_OK;
     if (d->K <= 0) { /* empty sum: C = epilogue(0) */
         CUDA_CHECK(cudaMemsetAsync(C, 0, (size_t)n * (c->fp16 ? 2 : 4), c->stream));
-        return cuda_epilogue(c->stream, c->fp16, C, n, d->has_bias ? bias : NULL, d->N, 1,
+        return cuda_epilogue(c->stream, c->fp16 ? INFER_F16 : INFER_F32, C, n, d->has_bias ? bias : NULL, d->N, 1,
                              d->has_residual ? residual : NULL, d->act, err);
     }
     if (g->gemmex) return run_gemmex(c, g, A, B, C, bias, residual, err);
@@ -227,7 +227,7 @@ infer_status cuda_gemm_run(cuda_ctx *c, cuda_gemm *g, const void *A, const void 
     const void *eb = (d->has_bias && !g->fused_bias) ? bias : NULL;
     act_params act = d->act;
     if (g->fused_act) act.kind = ACT_NONE;
-    return cuda_epilogue(c->stream, c->fp16, C, n, eb, d->N, 1, NULL, act, err);
+    return cuda_epilogue(c->stream, c->fp16 ? INFER_F16 : INFER_F32, C, n, eb, d->N, 1, NULL, act, err);
 }
 
 infer_status cuda_gemm_tune(cuda_ctx *c, cuda_gemm *g, const void *A, const void *B, void *C, const void *bias,

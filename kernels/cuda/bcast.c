@@ -1,6 +1,6 @@
-/* cuda_bcast.c — broadcast indexing for the CUDA elementwise kernels (plain C: no CUDA dependency). */
+/* bcast.c — broadcast indexing for the CUDA elementwise kernels (plain C: no CUDA dependency). */
 #include <string.h>
-#include "../../kernels/cuda/cuda_kernels.h"
+#include "cuda_kernels.h"
 
 int cuda_bcast_build(cuda_bcast *b, int out_ndim, const int64_t *out_dims, int n_in, const int *in_ndim,
                      const int64_t (*in_dims)[INFER_MAX_DIMS]) {

@@ -124,5 +124,4 @@ const char *act_name(act_kind kind);
 #ifdef __cplusplus
 }
 #endif
-
 #endif

@@ -1,8 +1,8 @@
-/* cuda_conv.c — cuDNN convolution: descriptors, algorithm choice (heuristic, search, cache), fused bias+act+residual. */
+/* conv_cudnn.c — cuDNN convolution: descriptors, algorithm choice (heuristic, search, cache), fused bias+act+residual. */
 #include <stdio.h>
 #include <string.h>
-#include "cuda_conv.h"
-#include "cuda_check.h"
+#include "conv_cudnn.h"
+#include "../../runtime/cuda/cuda_check.h"
 
 void cuda_conv_destroy(cuda_conv *v) {
     if (v->xd) cudnnDestroyTensorDescriptor(v->xd);
@@ -192,7 +192,8 @@ static int refusal(cudnnStatus_t s, int fused) {
 infer_status cuda_conv_run(cuda_ctx *c, cuda_conv *v, const void *x, const void *w, const void *bias,
                            const void *residual, void *y, infer_error *err) {
     const void *b = v->has_bias ? bias : NULL, *r = v->has_residual ? residual : NULL;
-    if (v->depthwise) return cuda_depthwise_conv2d(c->stream, c->fp16, &v->dw, x, w, b, r, y, v->p.act, err);
+    if (v->depthwise)
+        return cuda_depthwise_conv2d(c->stream, c->fp16 ? INFER_F16 : INFER_F32, &v->dw, x, w, b, r, y, v->p.act, err);
     int64_t n = v->n * v->o * v->oh * v->ow;
     if (n == 0) return INFER_OK;
     if (v->cand[v->cur].ws > c->scratch_bytes)
@@ -220,7 +221,7 @@ infer_status cuda_conv_run(cuda_ctx *c, cuda_conv *v, const void *x, const void 
     if (s != CUDNN_STATUS_SUCCESS) return cuda_fail_dnn(err, s, v->fused ? "cudnnConvolutionBiasActivationForward" : "cudnnConvolutionForward", __FILE__, __LINE__);
     v->validated = 1;
     if (v->fused) return INFER_OK;
-    return cuda_epilogue(c->stream, c->fp16, y, n, b, v->o, v->oh * v->ow, r, v->p.act, err);
+    return cuda_epilogue(c->stream, c->fp16 ? INFER_F16 : INFER_F32, y, n, b, v->o, v->oh * v->ow, r, v->p.act, err);
 }
 
 infer_status cuda_conv_tune(cuda_ctx *c, cuda_conv *v, const void *x, const void *w, void *y, infer_error *err) {

@@ -1,8 +1,8 @@
-/* cuda_gemm.h — row-major GEMMs on cuBLASLt with fused epilogues (bias, ReLU, GELU), strided batches, tuning. */
+/* gemm_cublaslt.h — row-major GEMMs on cuBLASLt with fused epilogues (bias, ReLU, GELU), strided batches, tuning. */
 #ifndef INFER_CUDA_GEMM_H
 #define INFER_CUDA_GEMM_H
 
-#include "cuda_ctx.h"
+#include "../../runtime/cuda/cuda_ctx.h"
 
 /* Row-major problem: C[M,N] = act(A[M,K] · op(B) + bias + residual) for each of `batch` matrices,
  * op(B) = B[K,N], or B[N,K]ᵀ when trans_b (linear weights). Strides in elements between batch
