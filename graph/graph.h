@@ -133,6 +133,13 @@ infer_status ir_fold_batchnorm(ir_graph *g, infer_error *err);
 infer_status ir_fuse_epilogues(ir_graph *g, const ir_fusion_caps *caps, infer_error *err);
 infer_status ir_eliminate_dead(ir_graph *g, infer_error *err);
 
+/* Sparse f32 constants (CSR, BSR, 2:4): ir_is_sparse; ir_sparse_decode writes the logical values of t into
+ * dense dst (prod(dims) floats), 0 when t's side tensors are missing; ir_densify_sparse replaces every sparse
+ * constant by a dense copy the graph owns (for backends without sparse kernels) and drops the side tensors. */
+int ir_is_sparse(const ir_tensor *t);
+int ir_sparse_decode(const ir_graph *g, const ir_tensor *t, float *dst);
+infer_status ir_densify_sparse(ir_graph *g, infer_error *err);
+
 /* ---- memory plan ------------------------------------------------------- */
 
 #define MEMPLAN_NOT_IN_ARENA UINT64_MAX

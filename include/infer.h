@@ -200,6 +200,8 @@ typedef struct {
     int64_t dims[INFER_MAX_DIMS];
     double total_ms;    /* accumulated over profiled runs */
     int64_t runs;
+    const char *weights; /* a sparse weight: its storage, density and how it runs ("CSR sparse, density 10.0%,
+                          * sparse kernel" or "..., densified"); NULL for dense weights */
 } infer_layer_info;
 int infer_engine_layer_count(const infer_engine *engine);
 infer_status infer_engine_layer(const infer_engine *engine, int index, infer_layer_info *info);

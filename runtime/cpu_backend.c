@@ -17,6 +17,7 @@ typedef struct {
     const cpu_kernel **kernels; /* per node: the kernel its op and input storages select */
     uint8_t *packed;        /* one block: every node's prepacked weights (cpu_prepack), or NULL */
     const void **node_packed; /* per node: its part of packed, or NULL */
+    char (*weights)[64];    /* per node: how its sparse weight runs (kernel describe), else "" */
 } cpu_state;
 
 static void *alloc_aligned(size_t bytes) {
@@ -103,11 +104,13 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
     if (!offset) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
+        const cpu_kernel *k = st->kernels[i];
         offset[i] = SIZE_MAX;
-        if (!can_prepack(g, n, st->kernels[i])) continue;
+        if (!k->pack_size && !can_prepack(g, n, k)) continue;
         infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
         engine_node_views(e, n, cpu_view, st, in, out);
-        size_t bytes = st->kernels[i]->prepack_size(n, in, st->ctx.isa);
+        size_t bytes = k->pack_size ? k->pack_size(g, n, in, st->ctx.isa, st->ctx.threads)
+                                    : k->prepack_size(n, in, st->ctx.isa);
         if (!bytes || bytes > SIZE_MAX / 2 - total) continue;
         offset[i] = total;
         total += (bytes + 63) & ~(size_t)63;
@@ -123,8 +126,11 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
             const ir_node *n = &g->nodes[i];
             infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
             engine_node_views(e, n, cpu_view, st, in, out);
-            st->kernels[i]->prepack(n, in, st->ctx.isa, st->packed + offset[i]);
+            const cpu_kernel *k = st->kernels[i];
+            if (k->pack) k->pack(g, n, in, st->ctx.isa, st->ctx.threads, st->packed + offset[i]);
+            else k->prepack(n, in, st->ctx.isa, st->packed + offset[i]);
             st->node_packed[i] = st->packed + offset[i];
+            if (k->describe) k->describe(st->node_packed[i], st->weights[i], sizeof st->weights[i]);
         }
         release_packed_originals(e, st);
     }
@@ -143,6 +149,7 @@ static void cpu_destroy(infer_engine *e) {
     free(st->kernels);
     free(st->packed);
     free(st->node_packed);
+    free(st->weights);
     free(st);
     e->state = NULL;
 }
@@ -155,7 +162,8 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
     st->data = calloc((size_t)g->n_tensors + 1, sizeof *st->data);
     st->kernels = calloc((size_t)g->n_nodes + 1, sizeof *st->kernels);
     st->node_packed = calloc((size_t)g->n_nodes + 1, sizeof *st->node_packed);
-    if (!st->data || !st->kernels || !st->node_packed) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
+    st->weights = calloc((size_t)g->n_nodes + 1, sizeof *st->weights);
+    if (!st->data || !st->kernels || !st->node_packed || !st->weights) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
     infer_status s = find_kernels(e, st, err);
     if (s != INFER_OK) return s;
     s = pool_create(e->opt.threads, &st->pool, err);
@@ -213,13 +221,20 @@ static void cpu_stats(const infer_engine *e, infer_engine_stats *stats) {
     stats->workspace_bytes = st->ctx.workspace_bytes + CPU_SCRATCH_BYTES * (size_t)st->ctx.threads;
 }
 
+static const char *cpu_node_weights(const infer_engine *e, int node) {
+    const cpu_state *st = e->state;
+    return st && st->weights[node][0] ? st->weights[node] : NULL;
+}
+
 const backend_ops cpu_backend_ops = {
     .name = "cpu",
     .device = INFER_DEVICE_CPU,
     .caps = { .fuse_conv_act = 1, .fuse_linear_act = 1, .fuse_residual = 1, .allowed_acts = (1 << ACT_COUNT) - 1 },
+    .sparse_weights = 1,
     .create = cpu_create,
     .run = cpu_run,
     .destroy = cpu_destroy,
     .stats = cpu_stats,
     .node_device = NULL,
+    .node_weights = cpu_node_weights,
 };

@@ -156,6 +156,7 @@ infer_status infer_engine_create(const infer_model *model, const infer_engine_op
         e->graph.release_hint = release_file_pages;
         e->graph.release_ctx = (void *)&model->file;
     }
+    if (s == INFER_OK && !e->backend->sparse_weights) s = ir_densify_sparse(&e->graph, err);
     if (s == INFER_OK && e->opt.optimize) s = ir_optimize(&e->graph, &e->backend->caps, err);
     if (s == INFER_OK) s = resolve_batch(e, err);
     if (s == INFER_OK) s = plan_memory(e, err);
@@ -288,6 +289,7 @@ infer_status infer_engine_layer(const infer_engine *e, int i, infer_layer_info *
     info->op = op_name(n->op);
     const char *dev = e->backend->node_device ? e->backend->node_device(e, i) : NULL;
     info->device = dev ? dev : infer_device_name(e->backend->device);
+    info->weights = e->backend->node_weights ? e->backend->node_weights(e, i) : NULL;
     infer_tensor shape = engine_tensor_shape(e, n->out[0]);
     info->ndim = shape.ndim;
     memcpy(info->dims, shape.dims, sizeof info->dims);

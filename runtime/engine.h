@@ -47,6 +47,7 @@ struct backend_ops {
     const char *name;
     infer_device device;
     ir_fusion_caps caps;          /* what the backend's epilogues support */
+    int sparse_weights;           /* runs CSR, BSR and 2:4 weights; else they are densified at engine build */
     /* Allocates everything the engine needs (arena, workspaces, device weights) from e->plan. */
     infer_status (*create)(infer_engine *e, infer_error *err);
     /* Runs at e->cur_batch with shapes in e->dims; inputs already checked; fills outputs. */
@@ -57,6 +58,8 @@ struct backend_ops {
     void (*stats)(const infer_engine *e, infer_engine_stats *stats);
     /* Optional: where node i runs ("cpu" or "cuda"); NULL means the backend's own device. */
     const char *(*node_device)(const infer_engine *e, int node);
+    /* Optional: how node i's sparse weight runs (see infer_layer_info.weights); NULL for dense weights. */
+    const char *(*node_weights)(const infer_engine *e, int node);
     /* Optional: the warnings recorded while building and running, one per line; NULL or "" when none. */
     const char *(*warnings)(const infer_engine *e);
     /* Optional: 1 when the device the options ask for (NULL: the default one) is usable here, else 0

@@ -50,9 +50,16 @@ typedef struct {
     int (*prepack_input)(const ir_node *n, int k); /* NULL: nothing prepacked */
     size_t (*prepack_size)(const ir_node *n, const infer_tensor *in, int isa);
     void (*prepack)(const ir_node *n, const infer_tensor *in, int isa, void *dst);
+    /* Kernels of sparse weights build their packed block from the graph (the weight's storage side tensors),
+     * in place of prepack_size / prepack: its bytes for these shapes (0: cannot), and its fill. */
+    size_t (*pack_size)(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads);
+    void (*pack)(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads, void *dst);
+    /* Optional: how the packed block runs the node's weight, for infer_layer_info.weights. */
+    void (*describe)(const void *packed, char *buf, size_t size);
 } cpu_kernel;
 
 #define CPU_DENSE IR_STORAGE_BIT(IR_STORAGE_DENSE)
+#define CPU_SPARSE (IR_STORAGE_BIT(IR_STORAGE_CSR) | IR_STORAGE_BIT(IR_STORAGE_BSR) | IR_STORAGE_BIT(IR_STORAGE_SPARSE_2_4))
 
 /* Each op's kernels, in kernels/cpu/<op>.c, tried in order, ended by one with run == NULL. */
 #define X(e, id, code, min_in, max_in, n_out) extern const cpu_kernel cpu_kernels_##id[];

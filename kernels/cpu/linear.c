@@ -2,6 +2,7 @@
  * build when the engine prepacked it). */
 #include <stdint.h>
 #include "cpu_kernels.h"
+#include "sparse.h"
 #include "../../base/error.h"
 
 /* Fewer output columns than this stay unpacked: the GEMM's few-columns path streams w as it is. */
@@ -60,5 +61,6 @@ const cpu_kernel cpu_kernels_linear[] = {
       .prepack_input = prepacks_weight,
       .prepack_size = cpu_linear_prepack_size,
       .prepack = cpu_linear_prepack },
+    CPU_LINEAR_SPARSE_KERNEL,
     { 0 },
 };

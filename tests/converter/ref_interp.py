@@ -197,7 +197,7 @@ def as_declared(array, dtype):
 
 def run(graph, inputs):
     """Execute `graph` (an ifg.Graph) on numpy inputs; returns the list of outputs."""
-    values = {i: as_declared(t.data, t.dtype) for i, t in enumerate(graph.tensors) if t.is_constant}
+    values = {i: as_declared(ifg.logical(graph, t), t.dtype) for i, t in enumerate(graph.tensors) if t.is_constant}
     used = {i for n in graph.nodes for i in n.inputs} | set(graph.outputs)
     for tid, array in zip(graph.inputs, inputs):
         values[tid] = as_declared(array, graph.tensors[tid].dtype)
