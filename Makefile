@@ -8,30 +8,57 @@ CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=s
 PYTHON  ?= /usr/bin/python3
 
 OPT     ?= -O3
+# Position-independent: the same objects go into libinfer.a and the CUDA plugin (and into a product's .so).
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wshadow -fno-strict-aliasing \
-           -D_GNU_SOURCE -Iinclude -pthread -MMD -MP
-LDLIBS  += -lm -lpthread
+           -fPIC -fno-semantic-interposition -D_GNU_SOURCE -Iinclude -pthread -MMD -MP
+LDLIBS  += -lm -lpthread -ldl
 
 SHELL   := /bin/bash
 BUILD   ?= build
 LIB     ?= libinfer.a
-OBJDIR  := $(BUILD)/obj-cuda$(CUDA)
+# One set of objects for CUDA=0 and CUDA=1: they compile the core alike.
+OBJDIR  := $(BUILD)/obj
 
-LIB_SRC := $(wildcard runtime/*.c graph/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
+LIB_SRC := $(wildcard base/*.c runtime/*.c graph/*.c graph/ops/*.c loaders/*.c kernels/cpu/*.c quant/*.c)
 CLI_SRC := $(wildcard runtime/cli/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(OBJDIR)/%.o)
 # `infer serve` (server/): HTTP with libmicrohttpd + jansson; gRPC (C++, server/grpc.mk) when Debian gRPC is there.
 GRPC    ?= $(shell pkg-config --exists grpc++ protobuf && command -v grpc_cpp_plugin >/dev/null && echo 1 || echo 0)
 SERVER_SRC := $(filter-out server/grpc_none.c,$(wildcard server/*.c))
 SERVER_LIBS := -lmicrohttpd -ljansson
+
+# The CUDA backend is a plugin beside libinfer.a, loaded with dlopen when a CUDA engine is built, so that
+# libinfer.a links no CUDA library and CPU runs never map cuDNN or cuBLAS (docs/CUDA.md). It carries its
+# own copies of the core objects it uses and exports one symbol (runtime/cuda/plugin.map).
+PLUGIN  := $(patsubst ./%,%,$(dir $(LIB))libinfer_cuda.so)
 ifeq ($(CUDA),1)
-CFLAGS    += -DINFER_CUDA=1 -I$(CUDA_HOME)/include
-NVCCFLAGS += -std=c++17 -O3 -g -lineinfo $(CUDA_ARCH) -Iinclude -DINFER_CUDA=1 -Xcompiler -fPIC,-Wall -MMD -MP
-LIB_SRC   += $(wildcard runtime/cuda/*.c)
-CU_SRC    := $(wildcard kernels/cuda/*.cu runtime/cuda/*.cu)
-LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcudart -lstdc++
+CUDA_PLUGIN := $(PLUGIN)
+CUDA_CFLAGS := -I$(CUDA_HOME)/include
+CUDA_LIBS   := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcudart -lstdc++
+NVCCFLAGS   += -std=c++17 -O3 -g -lineinfo $(CUDA_ARCH) -Iinclude -Xcompiler -fPIC,-Wall -MMD -MP
+CUDA_OBJ    := $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard runtime/cuda/*.c kernels/cuda/*.c)) \
+               $(patsubst %.cu,$(OBJDIR)/%.cu.o,$(wildcard kernels/cuda/*.cu runtime/cuda/*.cu))
+$(CUDA_OBJ): CFLAGS += $(CUDA_CFLAGS)
+
+# The oldest toolkit the backend builds with, checked before anything compiles: CUDA 12 (the signature
+# of cudaGraphInstantiate) and cuDNN 9 (README.md). The versions are the headers' own.
+ifeq ($(filter clean help deps,$(MAKECMDGOALS)),)
+CUDART_VERSION := $(shell echo CUDART_VERSION | $(CC) -E -P $(CUDA_CFLAGS) -include cuda_runtime_api.h - 2>/dev/null | tail -1)
+CUDNN_MAJOR    := $(shell echo CUDNN_MAJOR | $(CC) -E -P $(CUDA_CFLAGS) -include cudnn_version.h - 2>/dev/null | tail -1)
+ifneq ($(shell test "$(CUDART_VERSION)" -ge 12000 2>/dev/null && echo ok),ok)
+$(error CUDA 12 or newer is needed (cudaGraphInstantiate's signature), $(CUDA_HOME)/include has \
+        $(if $(CUDART_VERSION),CUDART_VERSION $(CUDART_VERSION),no cuda_runtime_api.h). Point NVCC at a newer \
+        toolkit, or build without CUDA: make CUDA=0)
+endif
+ifneq ($(shell test "$(CUDNN_MAJOR)" -ge 9 2>/dev/null && echo ok),ok)
+$(error cuDNN 9 or newer is needed, $(CUDA_HOME)/include has $(if $(CUDNN_MAJOR),cuDNN $(CUDNN_MAJOR),no cudnn_version.h). \
+        Install cuDNN 9 for this toolkit, or build without CUDA: make CUDA=0)
+endif
+endif
 endif
 
-LIB_OBJ := $(LIB_SRC:%.c=$(OBJDIR)/%.o) $(CU_SRC:%.cu=$(OBJDIR)/%.cu.o)
+# Programs find the plugin beside themselves or through this run path (the folder of libinfer.a).
+RUNPATH = -Wl,-rpath,'$$ORIGIN/$(shell realpath -m --relative-to=$(dir $@) $(dir $(LIB)))'
 
 # The build configuration, rewritten only when it changes, so that switching CUDA=0/1 relinks.
 CONFIG := $(BUILD)/config-$(notdir $(LIB)).txt
@@ -45,7 +72,7 @@ endif
 INFER_BIN ?= infer
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all lib test unit optest golden serve-test sanitize fuzz fuzz-build fuzz-ci demo clean deps help
+.PHONY: all lib test unit optest golden serve-test plugin-check sanitize fuzz fuzz-build fuzz-ci demo clean deps help drop-plugin opcodes opcodes-check
 all: $(LIB) infer $(EXAMPLES)
 lib: $(LIB)
 
@@ -53,12 +80,25 @@ $(LIB): $(LIB_OBJ) $(CONFIG)
 	@rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-$(INFER_BIN): $(CLI_OBJ) $(LIB) $(CONFIG)
+ifeq ($(CUDA),1)
+# -z defs: a symbol missing from the plugin is a link error here, not a dlopen error on a GPU machine.
+$(PLUGIN): $(CUDA_OBJ) $(LIB) runtime/cuda/plugin.map
+	$(CC) -shared -o $@ $(CUDA_OBJ) $(LIB) -Wl,--version-script=runtime/cuda/plugin.map -Wl,-z,defs \
+	      $(CUDA_LIBS) $(LDLIBS)
+all: $(PLUGIN)
+else
+all: drop-plugin
+drop-plugin: # a CUDA=0 build has no CUDA backend, not a stale one
+	@rm -f $(PLUGIN)
+endif
+
+# Programs that build engines come with the plugin in a CUDA build (order-only: they do not link it).
+$(INFER_BIN): $(CLI_OBJ) $(LIB) $(CONFIG) | $(CUDA_PLUGIN)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(SERVER_LIBS) $(LDLIBS)
 
-$(BUILD)/examples/%: examples/%.c $(LIB) include/infer.h
+$(BUILD)/examples/%: examples/%.c $(LIB) include/infer.h | $(CUDA_PLUGIN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(RUNPATH)
 
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -78,15 +118,24 @@ GOLDEN_BIN := $(BUILD)/golden_check
 OPTEST_SRC := $(wildcard tests/ops/*.c)
 OPTEST_BIN := $(BUILD)/op_test
 
-$(UNIT_BIN): $(UNIT_SRC) tests/unit/testutil.h $(LIB)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) $(LIB) -lcriterion $(LDLIBS)
+PLUGIN_CHECK := $(BUILD)/plugin_check
 
-$(GOLDEN_BIN): tests/golden/golden_check.c $(LIB)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+# With CUDA=1 the unit tests link the plugin's objects for the tests of CUDA internals (tests/cuda); the
+# engines they build through the API come from the plugin all the same.
+$(UNIT_BIN): $(UNIT_SRC) tests/unit/testutil.h $(LIB) $(CUDA_OBJ) | $(CUDA_PLUGIN)
+	$(CC) $(CFLAGS) $(CUDA_CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) $(CUDA_OBJ) $(LIB) -lcriterion $(CUDA_LIBS) \
+	      $(LDLIBS) $(RUNPATH)
+
+$(GOLDEN_BIN): tests/golden/golden_check.c $(LIB) | $(CUDA_PLUGIN)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(RUNPATH)
+
+# Linked as a product links libinfer.a: checks that CPU engines map no CUDA library (tests/plugin).
+$(PLUGIN_CHECK): tests/plugin/plugin_check.c $(LIB) | $(CUDA_PLUGIN)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(RUNPATH)
 
 # The op test table (tests/ops): every case on the reference and every backend here (docs/TESTING.md).
-$(OPTEST_BIN): $(OPTEST_SRC) $(wildcard tests/ops/*.h) $(LIB)
-	$(CC) $(CFLAGS) -o $@ $(OPTEST_SRC) $(LIB) $(LDLIBS)
+$(OPTEST_BIN): $(OPTEST_SRC) $(wildcard tests/ops/*.h) $(LIB) | $(CUDA_PLUGIN)
+	$(CC) $(CFLAGS) -o $@ $(OPTEST_SRC) $(LIB) $(LDLIBS) $(RUNPATH)
 
 # Skipped tests (GPU tests without a GPU) and failures are listed; passes are only counted.
 UNIT_RUN = set -o pipefail; $(1) --jobs 2 --verbose 2>&1 | grep -vE '^\[(RUN |PASS)\]|^\[====\] Running'
@@ -100,27 +149,38 @@ optest: $(OPTEST_BIN)
 golden: all $(GOLDEN_BIN)
 	tests/golden/run.sh $(BUILD)/golden
 
-test: all unit optest golden
+plugin-check: all $(PLUGIN_CHECK)
+	$(PLUGIN_CHECK) $(if $(CUDA_PLUGIN),--cuda-build)
+
+test: all unit optest golden plugin-check opcodes-check
 	$(MAKE) serve-test
 	$(PYTHON) tests/converter/test_convert.py
+	$(PYTHON) tests/converter/test_sparse.py
 	PYTHON=$(PYTHON) tests/gpu/gpu_check_dry.sh
 
 # `infer serve` on loopback: protocol, official clients, faults, a short load run (after golden: its fixtures).
 serve-test: all
 	tests/serve/run.sh
 
+# The converter's op codes are generated from base/ops.h; the check also holds ref_interp and docs/OPS.md to it.
+opcodes:
+	$(PYTHON) scripts/gen_opcodes.py
+opcodes-check:
+	$(PYTHON) scripts/gen_opcodes.py --check
+
 # ASan + UBSan build of the library and the C tests, in its own build folder.
 sanitize:
 	$(MAKE) BUILD=build-san LIB=build-san/libinfer.a CUDA=0 \
 	        OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	        LDLIBS="-fsanitize=address,undefined -lm -lpthread" build-san/unit_tests build-san/golden_check \
-	        build-san/op_test
+	        LDLIBS="-fsanitize=address,undefined -lm -lpthread -ldl" build-san/unit_tests build-san/golden_check \
+	        build-san/op_test build-san/plugin_check
 	$(call UNIT_RUN,ASAN_OPTIONS=detect_leaks=1 build-san/unit_tests)
 	ASAN_OPTIONS=detect_leaks=1 build-san/op_test
+	ASAN_OPTIONS=detect_leaks=1 build-san/plugin_check
 	GOLDEN_BIN=build-san/golden_check tests/golden/run.sh build/golden --no-cli
 	$(MAKE) BUILD=build-san LIB=build-san/libinfer.a CUDA=0 INFER_BIN=build-san/infer \
 	        OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	        LDLIBS="-fsanitize=address,undefined -lm -lpthread" build-san/infer
+	        LDLIBS="-fsanitize=address,undefined -lm -lpthread -ldl" build-san/infer
 	ASAN_OPTIONS=detect_leaks=1 INFER_BIN=build-san/infer tests/serve/run.sh --sanitized
 
 # ---- fuzzing: libFuzzer targets (clang, ASan + UBSan, CPU only) in build-fuzz/, docs/FUZZING.md -----------
@@ -165,10 +225,10 @@ demo: deps all
 	scripts/demo
 
 clean:
-	rm -rf build build-san build-fuzz $(LIB) infer
+	rm -rf build build-san build-fuzz $(LIB) $(PLUGIN) infer
 
 help:
-	@echo "make [CUDA=0|1] [CUDA_ARCH=...]   build libinfer.a, ./infer and examples"
+	@echo "make [CUDA=0|1] [CUDA_ARCH=...]   build libinfer.a, ./infer, examples and (CUDA=1) libinfer_cuda.so"
 	@echo "make test                         unit tests, the op test table, golden models against PyTorch, converter tests"
 	@echo "make optest                       the op test table on every backend here (build/op_test --help)"
 	@echo "make sanitize                     C tests and the server's short tests under ASan + UBSan"

@@ -4,22 +4,51 @@
 
 #include <stdint.h>
 #include "infer.h"
-#include "ops.h"
-#include "../loaders/ifg.h"
+#include "../base/ops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define IR_MAX_INPUTS 64
 #define IR_MAX_OUTPUTS 4
 #define IR_NONE (-1)
 
+/* How a tensor's bytes are stored; its dtype and dims are always the logical tensor's (docs/FORMAT.md,
+ * "Storage encodings": the codes are the file's). Only constants are stored other than dense. */
+typedef enum {
+    IR_STORAGE_DENSE = 0,
+    IR_STORAGE_INT8_TENSOR = 1,  /* i8 q; value = scale * (q - zero_point) */
+    IR_STORAGE_INT8_CHANNEL = 2, /* i8 q; value = s[c] * (q - z[c]), c the index along axis */
+    IR_STORAGE_CSR = 3,          /* non-zeros row by row of the 2-D view [dims[0], rest] */
+    IR_STORAGE_BSR = 4,          /* non-zero blocks of block_rows x block_cols */
+    IR_STORAGE_SPARSE_2_4 = 5,   /* 2 of every 4 along the last axis, with index metadata */
+    IR_STORAGE_COUNT
+} ir_storage_kind;
+
+#define IR_STORAGE_BIT(kind) (1u << (kind))
+
+typedef struct {
+    ir_storage_kind kind;
+    float scale;        /* int8 per tensor */
+    int32_t zero_point; /* int8 per tensor */
+    int axis;           /* int8 per channel: the axis the scales run along */
+    /* Side tensors (graph tensor indices, IR_NONE when unused): per channel: aux[0] f32 scales, aux[1] i32
+     * zero points (IR_NONE: all zero); CSR and BSR: aux[0] i32 column indices, aux[1] i32 row pointers;
+     * 2:4: aux[0] u8 metadata. */
+    int aux[3];
+    int block_rows, block_cols; /* BSR */
+} ir_storage;
+
 typedef struct {
     const char *name;
-    infer_dtype dtype;
+    infer_dtype dtype;            /* logical */
     int ndim;
     int64_t dims[INFER_MAX_DIMS]; /* as declared; dims[0] == -1: dynamic batch */
     int is_constant;
-    int encoding;                 /* enum ifg_encoding; constants only */
+    ir_storage storage;
     const void *data;             /* constants: into the file, or into a buffer the graph owns */
-    uint64_t nbytes;              /* constants: bytes of data */
+    uint64_t nbytes;              /* constants: bytes of data as stored (see ir_logical_bytes) */
     int producer;                 /* node index, or IR_NONE (constants, graph inputs) */
     int is_input, is_output;
 } ir_tensor;
@@ -48,18 +77,20 @@ typedef struct {
     void *release_ctx;
 } ir_graph;
 
-/* Builds the IR from a validated file: decodes every node's attributes into op_params (refusing
- * missing or out-of-range attributes with a message naming the node), checks input counts. */
-infer_status ir_build(const ifg_file *file, ir_graph *g, infer_error *err);
 void ir_free(ir_graph *g);
-
-/* Decodes and validates one node's attributes (defaults from docs/OPS.md) into p; used by ir_build. */
-infer_status ir_decode_params(const ifg_node *node, int index, op_params *p, infer_error *err);
 
 /* Helpers for passes. */
 int ir_add_tensor(ir_graph *g, const ir_tensor *t);        /* returns index, or IR_NONE when out of memory */
 void *ir_alloc(ir_graph *g, uint64_t bytes);               /* owned by g; NULL when out of memory */
 int ir_consumer_count(const ir_graph *g, int tensor);      /* nodes reading tensor, plus 1 if it is a graph output */
+/* Bytes of the logical tensor stored dense (elements x dtype size; constants have static dims); what a
+ * dequantized or densified copy takes. For a dense constant it equals nbytes. */
+uint64_t ir_logical_bytes(const ir_tensor *t);
+const char *ir_storage_name(ir_storage_kind kind);
+/* 1 when every present input of n is stored in one of the storages of mask (IR_STORAGE_BIT); else 0 with
+ * *bad the first input that is not. */
+int ir_inputs_stored_as(const ir_graph *g, const ir_node *n, unsigned mask, int *bad);
+
 /* Same declared shape (a -1 batch only matches a -1 batch), so equal at every batch. */
 int ir_same_declared_shape(const ir_tensor *a, const ir_tensor *b);
 
@@ -102,6 +133,13 @@ infer_status ir_fold_batchnorm(ir_graph *g, infer_error *err);
 infer_status ir_fuse_epilogues(ir_graph *g, const ir_fusion_caps *caps, infer_error *err);
 infer_status ir_eliminate_dead(ir_graph *g, infer_error *err);
 
+/* Sparse f32 constants (CSR, BSR, 2:4): ir_is_sparse; ir_sparse_decode writes the logical values of t into
+ * dense dst (prod(dims) floats), 0 when t's side tensors are missing; ir_densify_sparse replaces every sparse
+ * constant by a dense copy the graph owns (for backends without sparse kernels) and drops the side tensors. */
+int ir_is_sparse(const ir_tensor *t);
+int ir_sparse_decode(const ir_graph *g, const ir_tensor *t, float *dst);
+infer_status ir_densify_sparse(ir_graph *g, infer_error *err);
+
 /* ---- memory plan ------------------------------------------------------- */
 
 #define MEMPLAN_NOT_IN_ARENA UINT64_MAX
@@ -122,4 +160,7 @@ infer_status memplan_build(const ir_graph *g, const uint64_t *bytes, mem_plan *p
 void memplan_free(mem_plan *plan);
 int op_can_run_in_place(const ir_node *n); /* output may share its first input's storage */
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -2,21 +2,21 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include "graph.h"
-#include "../runtime/error.h"
+#include "ir_build.h"
+#include "op_desc.h"
+#include "../base/error.h"
 
-/* Whether input slot i of an op may be IFG_NONE (docs/OPS.md marks these "x?"). */
-static int input_is_optional(op_code op, int i) {
-    switch (op) {
-    case OP_CONV2D:
-    case OP_LINEAR: return i >= 2;
-    case OP_LAYERNORM: return i >= 1;
-    case OP_BINARY:
-    case OP_COMPARE: return i == 1;
-    case OP_ATTENTION: return i == 3;
-    case OP_LSTM: return i == 1 || i == 2 || (i >= 3 && (i - 3) % 4 >= 2); /* h0, c0, b_ih, b_hh */
-    default: return 0;
-    }
+/* The storage as the file gives it (validated by the loader: aux ids are dense constants of the file). */
+static ir_storage storage_of(const ifg_file *f, const ifg_tensor *src) {
+    ir_storage st = { .kind = (ir_storage_kind)src->encoding, .aux = { IR_NONE, IR_NONE, IR_NONE } };
+    if (src->encoding == IFG_ENC_DENSE) return st;
+    st.scale = src->scale;
+    st.zero_point = src->zero_point;
+    st.axis = src->quant_axis;
+    st.block_rows = (int)(src->block >> 16);
+    st.block_cols = (int)(src->block & 0xffff);
+    for (int k = 0; k < 3; k++) st.aux[k] = src->aux[k] < f->n_tensors ? (int)src->aux[k] : IR_NONE;
+    return st;
 }
 
 static infer_status copy_tensors(const ifg_file *f, ir_graph *g, infer_error *err) {
@@ -31,7 +31,7 @@ static infer_status copy_tensors(const ifg_file *f, ir_graph *g, infer_error *er
         t->ndim = src->ndim;
         memcpy(t->dims, src->dims, sizeof t->dims);
         t->is_constant = src->is_constant;
-        t->encoding = src->encoding;
+        t->storage = storage_of(f, src);
         t->data = src->data;
         t->nbytes = src->data_size;
         t->producer = IR_NONE;
@@ -57,7 +57,8 @@ static infer_status node_input(const ir_graph *g, const ifg_node *src, int index
     uint32_t id = src->inputs[k];
     const char *op = op_name(src->op);
     if (id == IFG_NONE) {
-        if (!input_is_optional((op_code)src->op, (int)k))
+        const op_desc *d = op_describe(src->op);
+        if (!d || k >= 64 || !(d->optional_inputs & OP_INPUT(k)))
             return infer_fail(err, INFER_ERR_FORMAT, "node %d '%s' (%s): input %u is required but absent", index,
                               src->name, op, k);
         *dst = IR_NONE;
@@ -199,6 +200,29 @@ int ir_consumer_count(const ir_graph *g, int tensor) {
         }
     }
     return count;
+}
+
+uint64_t ir_logical_bytes(const ir_tensor *t) {
+    uint64_t n = infer_dtype_size(t->dtype);
+    for (int d = 0; d < t->ndim; d++) n *= t->dims[d] > 0 ? (uint64_t)t->dims[d] : 0;
+    return n;
+}
+
+const char *ir_storage_name(ir_storage_kind kind) {
+    static const char *names[IR_STORAGE_COUNT] = { "dense", "int8 per-tensor", "int8 per-channel", "CSR sparse",
+                                                   "block-sparse (BSR)", "2:4 sparse" };
+    return kind >= 0 && kind < IR_STORAGE_COUNT ? names[kind] : "?";
+}
+
+int ir_inputs_stored_as(const ir_graph *g, const ir_node *n, unsigned mask, int *bad) {
+    for (int k = 0; k < n->n_in; k++) {
+        int t = n->in[k];
+        if (t != IR_NONE && !(IR_STORAGE_BIT(g->tensors[t].storage.kind) & mask)) {
+            if (bad) *bad = k;
+            return 0;
+        }
+    }
+    return 1;
 }
 
 int ir_same_declared_shape(const ir_tensor *a, const ir_tensor *b) {

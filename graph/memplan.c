@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "graph.h"
-#include "../runtime/error.h"
+#include "op_desc.h"
+#include "../base/checked.h"
+#include "../base/error.h"
 
 #define NEVER_DIES INT_MAX /* last use of graph outputs */
 #define RELEASED INT_MIN   /* last use of a tensor whose block went back to the free list or to an alias */
@@ -20,16 +22,8 @@ typedef struct {
 } arena;
 
 int op_can_run_in_place(const ir_node *n) {
-    if (n->n_out != 1 || n->n_in < 1) return 0;
-    switch (n->op) {
-    case OP_ACTIVATION:
-    case OP_BINARY:      /* broadcasting: only when input 0 has the output's shape at every batch (see */
-    case OP_MASKED_FILL: /* ir_same_declared_shape) */
-    case OP_UNARY:
-    case OP_IDENTITY:
-    case OP_RESHAPE: return 1;
-    default: return 0;
-    }
+    const op_desc *d = op_describe(n->op);
+    return n->n_out == 1 && n->n_in >= 1 && d && d->in_place != OP_IN_PLACE_NEVER;
 }
 
 static void remove_block(arena *a, int i) {
@@ -101,12 +95,10 @@ static void release_if_last(planner *p, int t, int at) {
     p->last[t] = RELEASED;
 }
 
-/* Identical declared shapes (a -1 batch in both, or the same static dims): since the engine checks
- * declared shapes against the inferred ones at every batch (ir_infer_shapes), the two tensors then have
- * the same shape at every batch, not only at the maximum one the sizes are for. */
 /* In place: y takes x's block when x dies here and is an ordinary activation of y's size and dtype; for a
  * broadcasting op, of y's shape at every batch (x [B,4] + c [3,4] -> y [3,4] has y's size at batch 3 but
- * reads x's rows while writing y's at batch 1). */
+ * reads x's rows while writing y's at batch 1): identical declared shapes (ir_same_declared_shape) are equal at
+ * every batch, as the engine checks declared shapes against the inferred ones at each. */
 static int run_in_place(planner *p, const ir_node *n, int at) {
     if (!op_can_run_in_place(n) || n->in[0] == IR_NONE) return 0;
     int x = n->in[0], y = n->out[0];
@@ -114,7 +106,7 @@ static int run_in_place(planner *p, const ir_node *n, int at) {
     if (x == y || tx->is_constant || tx->is_input || tx->is_output || p->last[x] != at || tx->dtype != ty->dtype ||
         p->bytes[x] != p->bytes[y] || p->plan->offset[x] == MEMPLAN_NOT_IN_ARENA)
         return 0;
-    if ((n->op == OP_BINARY || n->op == OP_MASKED_FILL) && !ir_same_declared_shape(tx, ty)) return 0;
+    if (op_describe(n->op)->in_place == OP_IN_PLACE_SAME_SHAPE && !ir_same_declared_shape(tx, ty)) return 0;
     p->plan->offset[y] = p->plan->offset[x];
     p->plan->alias_of[y] = x;
     p->plan->naive_bytes += p->size[y];
@@ -142,9 +134,8 @@ static infer_status liveness(planner *p) {
         p->plan->alias_of[t] = IR_NONE;
         p->last[t] = -1;
         uint64_t b = p->bytes[t] ? p->bytes[t] : 1;
-        if (b > UINT64_MAX - (MEMPLAN_ALIGN - 1))
+        if (b > SIZE_MAX || (p->size[t] = round_up((size_t)b, MEMPLAN_ALIGN)) == SIZE_MAX)
             return infer_fail(p->err, INFER_ERR_MEMORY, "tensor '%s' is too large", g->tensors[t].name);
-        p->size[t] = (b + MEMPLAN_ALIGN - 1) / MEMPLAN_ALIGN * MEMPLAN_ALIGN;
     }
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];

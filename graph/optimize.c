@@ -2,7 +2,7 @@
  * dead nodes. */
 #include <stdlib.h>
 #include "graph.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 /* The passes decide on declared shapes and dtypes (a linear's rank, a residual's layout): check that the
  * file's declarations hold, at batch 1, before any pass reads them. */

@@ -3,13 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 #include "graph.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 /* The data of constant t when it is dense f32 holding exactly count values; else NULL. */
 static const float *dense_f32(const ir_graph *g, int t, int64_t count) {
     if (t == IR_NONE) return NULL;
     const ir_tensor *x = &g->tensors[t];
-    if (!x->is_constant || x->encoding != IFG_ENC_DENSE || x->dtype != INFER_F32 || !x->data || count < 0 ||
+    if (!x->is_constant || x->storage.kind != IR_STORAGE_DENSE || x->dtype != INFER_F32 || !x->data || count < 0 ||
         x->nbytes != (uint64_t)count * sizeof(float))
         return NULL;
     return x->data;
@@ -49,11 +49,27 @@ static int add_constant(ir_graph *g, int like, int64_t count, const char *name, 
     t.name = name;
     t.dtype = INFER_F32;
     t.is_constant = 1;
-    t.encoding = IFG_ENC_DENSE;
+    t.storage = (ir_storage){ .kind = IR_STORAGE_DENSE, .aux = { IR_NONE, IR_NONE, IR_NONE } };
     t.data = data;
     t.nbytes = (uint64_t)count * sizeof(float);
     t.producer = IR_NONE;
     return ir_add_tensor(g, &t);
+}
+
+/* Output channel (row of the 2-D view) of stored value v of sparse f32 constant x; -1 when x is not one. */
+static int64_t sparse_row(const ir_graph *g, const ir_tensor *x, int64_t v, int64_t cols) {
+    const ir_storage *st = &x->storage;
+    if (st->kind == IR_STORAGE_SPARSE_2_4) return v / (cols / 2);
+    if (st->kind != IR_STORAGE_CSR && st->kind != IR_STORAGE_BSR) return -1;
+    const int32_t *ptr = g->tensors[st->aux[1]].data;
+    int64_t per = st->kind == IR_STORAGE_BSR ? (int64_t)st->block_rows * st->block_cols : 1, k = v / per;
+    int64_t lo = 0, hi = (x->dims[0] / (st->kind == IR_STORAGE_BSR ? st->block_rows : 1)) - 1;
+    while (lo < hi) { /* the block row whose range holds k */
+        int64_t mid = (lo + hi + 1) / 2;
+        if (ptr[mid] <= k) lo = mid;
+        else hi = mid - 1;
+    }
+    return st->kind == IR_STORAGE_BSR ? lo * st->block_rows + v % per / st->block_cols : lo;
 }
 
 /* Folds BN node `bn` into node p: w' = w * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps).
@@ -67,12 +83,16 @@ static infer_status fold(ir_graph *g, int p, ir_node *bn, int *folded, infer_err
         if (__builtin_mul_overflow(per_channel, wt->dims[d], &per_channel)) return INFER_OK;
     int64_t w_count;
     if (channels < 1 || __builtin_mul_overflow(channels, per_channel, &w_count)) return INFER_OK;
-    const float *w = dense_f32(g, w_id, w_count), *b = dense_f32(g, b_id, channels);
+    int sparse = wt->is_constant && wt->dtype == INFER_F32 && wt->data &&
+                 (wt->storage.kind == IR_STORAGE_CSR || wt->storage.kind == IR_STORAGE_BSR ||
+                  wt->storage.kind == IR_STORAGE_SPARSE_2_4);
+    const float *w = sparse ? wt->data : dense_f32(g, w_id, w_count), *b = dense_f32(g, b_id, channels);
     const float *gamma = dense_f32(g, bn->in[1], channels), *beta = dense_f32(g, bn->in[2], channels);
     const float *mean = dense_f32(g, bn->in[3], channels), *var = dense_f32(g, bn->in[4], channels);
     if (!w || (b_id != IR_NONE && !b) || !gamma || !beta || !mean || !var) return INFER_OK;
 
-    float *nw = ir_alloc(g, (uint64_t)w_count * sizeof *nw), *nb = ir_alloc(g, (uint64_t)channels * sizeof *nb);
+    int64_t stored = sparse ? (int64_t)(wt->nbytes / sizeof(float)) : w_count; /* sparse: the stored values */
+    float *nw = ir_alloc(g, (uint64_t)stored * sizeof *nw), *nb = ir_alloc(g, (uint64_t)channels * sizeof *nb);
     const char *w_name = derived_name(g, wt->name, ".bn_folded");
     const char *b_name = derived_name(g, g->tensors[b_id != IR_NONE ? b_id : bn->in[2]].name, ".bn_folded");
     if (!nw || !nb || !w_name || !b_name)
@@ -80,10 +100,18 @@ static infer_status fold(ir_graph *g, int p, ir_node *bn, int *folded, infer_err
     double eps = bn->p.batchnorm.eps;
     for (int64_t o = 0; o < channels; o++) {
         double scale = (double)gamma[o] / sqrt((double)var[o] + eps);
-        for (int64_t j = 0; j < per_channel; j++) nw[o * per_channel + j] = (float)(w[o * per_channel + j] * scale);
+        for (int64_t j = 0; !sparse && j < per_channel; j++) nw[o * per_channel + j] = (float)(w[o * per_channel + j] * scale);
         nb[o] = (float)(((b ? (double)b[o] : 0.0) - mean[o]) * scale + beta[o]);
     }
+    for (int64_t v = 0; sparse && v < stored; v++) { /* each stored value scaled by its channel's factor */
+        int64_t o = sparse_row(g, wt, v, per_channel);
+        nw[v] = (float)(w[v] * ((double)gamma[o] / sqrt((double)var[o] + eps)));
+    }
     int new_w = add_constant(g, w_id, w_count, w_name, nw);
+    if (new_w != IR_NONE && sparse) { /* same storage and side tensors, new values */
+        g->tensors[new_w].storage = g->tensors[w_id].storage;
+        g->tensors[new_w].nbytes = (uint64_t)stored * sizeof *nw;
+    }
     int new_b = new_w == IR_NONE ? IR_NONE : add_constant(g, IR_NONE, channels, b_name, nb);
     if (new_b == IR_NONE) return infer_fail(err, INFER_ERR_MEMORY, "out of memory folding BatchNorm '%s'", bn->name);
     conv->in[1] = new_w;

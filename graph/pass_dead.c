@@ -1,7 +1,7 @@
 /* pass_dead.c — removes nodes whose outputs nobody uses, then the tensors nothing refers to. */
 #include <stdlib.h>
 #include "graph.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 /* Marks dead nodes. Consumers follow producers, so one sweep from the end reaches the fixed point:
  * when node i is reached, every reader of its outputs has already been kept or removed. A node
@@ -29,7 +29,11 @@ static void compact_nodes(ir_graph *g, const char *dead) {
     g->n_nodes = kept;
 }
 
-/* Keeps graph inputs, outputs and every tensor a node refers to; renumbers the references. */
+static int has_aux(const ir_tensor *t, int k) {
+    return t->storage.kind != IR_STORAGE_DENSE && t->storage.aux[k] != IR_NONE;
+}
+
+/* Keeps graph inputs, outputs, every tensor a node refers to and their side tensors; renumbers the references. */
 static void compact_tensors(ir_graph *g, int *remap) {
     for (int t = 0; t < g->n_tensors; t++) remap[t] = g->tensors[t].is_input || g->tensors[t].is_output;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -38,6 +42,9 @@ static void compact_tensors(ir_graph *g, int *remap) {
             if (n->in[k] != IR_NONE) remap[n->in[k]] = 1;
         for (int k = 0; k < n->n_out; k++) remap[n->out[k]] = 1;
     }
+    for (int t = 0; t < g->n_tensors; t++) /* the side tensors of what is kept (storage aux) */
+        for (int k = 0; remap[t] && k < 3; k++)
+            if (has_aux(&g->tensors[t], k)) remap[g->tensors[t].storage.aux[k]] = 1;
     int kept = 0;
     for (int t = 0; t < g->n_tensors; t++) {
         if (!remap[t]) {
@@ -49,6 +56,9 @@ static void compact_tensors(ir_graph *g, int *remap) {
         remap[t] = kept++;
     }
     g->n_tensors = kept;
+    for (int t = 0; t < kept; t++)
+        for (int k = 0; k < 3; k++)
+            if (has_aux(&g->tensors[t], k)) g->tensors[t].storage.aux[k] = remap[g->tensors[t].storage.aux[k]];
     for (int i = 0; i < g->n_nodes; i++) {
         ir_node *n = &g->nodes[i];
         for (int k = 0; k < n->n_in; k++)

@@ -1,16 +1,18 @@
 /* pass_fuse.c — fuses activations and residual adds into conv2d / linear epilogues, as the backend allows. */
 #include <string.h>
 #include "graph.h"
-#include "../runtime/error.h"
+#include "op_desc.h"
+#include "../base/error.h"
 
-/* The conv2d or linear producing t when t has no other reader and no activation is fused yet. */
-static int open_epilogue(const ir_graph *g, int t) {
+/* The node producing t when it has an epilogue (OP_FUSE_ACT: conv2d, linear), t has no other reader and
+ * no activation is fused yet. */
+static int open_epilogue(ir_graph *g, int t) {
     int p = g->tensors[t].producer;
     if (p == IR_NONE || ir_consumer_count(g, t) != 1) return IR_NONE;
-    const ir_node *n = &g->nodes[p];
-    if (n->op == OP_CONV2D && n->p.conv2d.act.kind == ACT_NONE) return p;
-    if (n->op == OP_LINEAR && n->p.linear.act.kind == ACT_NONE) return p;
-    return IR_NONE;
+    ir_node *n = &g->nodes[p];
+    const op_desc *d = op_describe(n->op);
+    if (!d || !(d->fusions & OP_FUSE_ACT) || d->epilogue_act(&n->p)->kind != ACT_NONE) return IR_NONE;
+    return p;
 }
 
 /* Node p now computes what `fused` did: it writes fused's output, and fused is detached. */
@@ -28,9 +30,11 @@ static int fuse_activation(ir_graph *g, ir_node *n, const ir_fusion_caps *caps) 
     int p = open_epilogue(g, n->in[0]);
     if (p == IR_NONE || !(caps->allowed_acts & (1 << n->p.activation.kind))) return 0;
     ir_node *producer = &g->nodes[p];
-    if (producer->op == OP_CONV2D && caps->fuse_conv_act) producer->p.conv2d.act = n->p.activation;
-    else if (producer->op == OP_LINEAR && caps->fuse_linear_act) producer->p.linear.act = n->p.activation;
-    else return 0;
+    int allowed = producer->op == OP_CONV2D   ? caps->fuse_conv_act
+                  : producer->op == OP_LINEAR ? caps->fuse_linear_act
+                                              : 0;
+    if (!allowed) return 0;
+    *op_describe(producer->op)->epilogue_act(&producer->p) = n->p.activation;
     take_output(g, p, n);
     return 1;
 }
@@ -41,7 +45,9 @@ static int fuse_residual(ir_graph *g, ir_node *n, const ir_fusion_caps *caps) {
     for (int j = 0; j < 2; j++) {
         int t = n->in[j], r = n->in[1 - j];
         int p = open_epilogue(g, t);
-        if (p == IR_NONE || t == r || (g->nodes[p].n_in > 3 && g->nodes[p].in[3] != IR_NONE)) continue;
+        if (p == IR_NONE || !(op_describe(g->nodes[p].op)->fusions & OP_FUSE_RESIDUAL) || t == r ||
+            (g->nodes[p].n_in > 3 && g->nodes[p].in[3] != IR_NONE))
+            continue;
         int r_producer = g->tensors[r].producer;
         if (r_producer != IR_NONE && r_producer >= p) continue;
         if (!same_layout(&g->tensors[t], &g->tensors[r]) || !same_layout(&g->tensors[t], &g->tensors[n->out[0]]))

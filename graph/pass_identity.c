@@ -1,6 +1,6 @@
 /* pass_identity.c — removes identity nodes by rewiring their readers (or their input's producer). */
 #include "graph.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 static void replace_uses(ir_graph *g, int from, int to) {
     for (int i = 0; i < g->n_nodes; i++)

@@ -24,7 +24,7 @@ typedef enum {
     INFER_ERR_SHAPE,       /* an input of the wrong shape */
     INFER_ERR_DTYPE,       /* an input of the wrong dtype */
     INFER_ERR_MEMORY,      /* out of host or device memory */
-    INFER_ERR_NO_DEVICE,   /* no usable GPU or driver */
+    INFER_ERR_NO_DEVICE,   /* no usable GPU, driver, CUDA backend plugin or CUDA library version */
     INFER_ERR_DEVICE,      /* a CUDA, cuBLAS or cuDNN call failed */
     INFER_ERR_RUNTIME,     /* a failure while running, e.g. an embedding id out of range */
     INFER_ERR_INTERNAL,    /* a bug in infer */
@@ -123,7 +123,7 @@ typedef enum {
 const char *infer_device_name(infer_device device);
 const char *infer_cpu_isa_name(infer_cpu_isa isa); /* "auto", "scalar", "avx2", "avx512"; "?" when unknown */
 const char *infer_precision_name(infer_precision precision);
-int infer_cuda_available(void); /* 1 when this build has CUDA and a usable GPU is present */
+int infer_cuda_available(void); /* 1 when the CUDA backend plugin loads and a usable GPU is present */
 
 typedef struct {
     infer_device device;       /* AUTO picks CUDA when a GPU is usable */
@@ -139,6 +139,8 @@ typedef struct {
     int device_id;             /* CUDA: which GPU (0 = the first); the caller's current device is left as it was */
     int debug_sync;            /* CUDA: synchronize and check after every node (no graphs), so a failing kernel
                                   is named; slow, for debugging; default 0 */
+    const char *cuda_plugin;   /* path of libinfer_cuda.so; NULL: beside the program, then the library
+                                  search path (docs/CUDA.md) */
 } infer_engine_options;
 
 typedef struct infer_engine infer_engine;
@@ -198,6 +200,8 @@ typedef struct {
     int64_t dims[INFER_MAX_DIMS];
     double total_ms;    /* accumulated over profiled runs */
     int64_t runs;
+    const char *weights; /* a sparse weight: its storage, density and how it runs ("CSR sparse, density 10.0%,
+                          * sparse kernel" or "..., densified"); NULL for dense weights */
 } infer_layer_info;
 int infer_engine_layer_count(const infer_engine *engine);
 infer_status infer_engine_layer(const infer_engine *engine, int index, infer_layer_info *info);

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "atomic_write.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 static int write_all(int fd, const uint8_t *p, uint64_t n) {
     while (n > 0) {

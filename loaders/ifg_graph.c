@@ -2,7 +2,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include "ifg_internal.h"
-#include "../graph/ops.h"
+#include "../base/ops.h"
 
 #define FAIL(...) infer_fail(err, INFER_ERR_FORMAT, __VA_ARGS__)
 #define NFAIL(fmt, ...)                                                                                     \

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "ifg.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 /* ---- little-endian fields (memcpy, never an unaligned pointer cast) ---------------- */
 

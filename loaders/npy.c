@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include "npy.h"
 #include "atomic_write.h"
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_ALIGN 64

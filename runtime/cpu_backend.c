@@ -3,9 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "engine.h"
-#include "error.h"
+#include "../base/error.h"
 #include "residency.h"
 #include "threadpool.h"
+#include "../base/checked.h"
 #include "../kernels/cpu/cpu_kernels.h"
 
 typedef struct {
@@ -13,73 +14,53 @@ typedef struct {
     cpu_ctx ctx;
     uint8_t *arena;
     void **data;            /* per tensor: where its bytes are (constants, arena, or the caller's input) */
-    cpu_kernel_fn *kernels; /* per node */
+    const cpu_kernel **kernels; /* per node: the kernel its op and input storages select */
     uint8_t *packed;        /* one block: every node's prepacked weights (cpu_prepack), or NULL */
     const void **node_packed; /* per node: its part of packed, or NULL */
+    char (*weights)[64];    /* per node: how its sparse weight runs (kernel describe), else "" */
 } cpu_state;
 
 static void *alloc_aligned(size_t bytes) {
-    if (bytes > SIZE_MAX - 255) return NULL; /* a workspace size that overflowed */
-    size_t rounded = (bytes + 255) & ~(size_t)255;
+    size_t rounded = round_up(bytes, 256);
+    if (rounded == SIZE_MAX) return NULL; /* a workspace size that overflowed */
     return aligned_alloc(256, rounded ? rounded : 256);
 }
 
-/* The CPU backend executes dense tensors only; other encodings are for later backends. */
-static infer_status check_supported(const infer_engine *e, cpu_state *st, infer_error *err) {
+/* Every node's kernel, by its op and its inputs' storages: a node no kernel takes refuses the engine. */
+static infer_status find_kernels(const infer_engine *e, cpu_state *st, infer_error *err) {
     const ir_graph *g = &e->graph;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const ir_node *n = &g->nodes[i];
-        st->kernels[i] = cpu_kernel_for(n->op);
-        if (!st->kernels[i])
-            return infer_fail(err, INFER_ERR_UNSUPPORTED, "node %d '%s': op %s has no CPU kernel", i, n->name,
-                              op_name(n->op));
-        for (int k = 0; k < n->n_in; k++) {
-            int t = n->in[k];
-            if (t != IR_NONE && g->tensors[t].is_constant && g->tensors[t].encoding != IFG_ENC_DENSE)
-                return infer_fail(err, INFER_ERR_UNSUPPORTED,
-                                  "tensor '%s': storage encoding %d is not supported by the CPU backend yet",
-                                  g->tensors[t].name, g->tensors[t].encoding);
-        }
-    }
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!(st->kernels[i] = cpu_kernel_lookup(g, &g->nodes[i], i, err))) return INFER_ERR_UNSUPPORTED;
     return INFER_OK;
 }
 
-static size_t max_workspace(const infer_engine *e, int threads) {
+static size_t max_workspace(const infer_engine *e, const cpu_state *st, int threads) {
     const ir_graph *g = &e->graph;
     size_t most = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
-        for (int k = 0; k < n->n_in; k++) {
-            if (n->in[k] == IR_NONE) memset(&in[k], 0, sizeof in[k]);
-            else in[k] = engine_tensor_shape(e, n->in[k]);
-        }
-        for (int k = 0; k < n->n_out; k++) out[k] = engine_tensor_shape(e, n->out[k]);
-        size_t bytes = cpu_workspace_size(n, in, out, threads);
+        engine_node_views(e, n, NULL, NULL, in, out);
+        size_t bytes = st->kernels[i]->workspace ? st->kernels[i]->workspace(n, in, out, threads) : 0;
         if (bytes > most) most = bytes;
     }
     return most;
 }
 
-/* Node n's inputs as the kernel sees them, shapes at the engine's current batch. */
-static void node_inputs(const infer_engine *e, const cpu_state *st, const ir_node *n, infer_tensor *in) {
-    for (int k = 0; k < n->n_in; k++) {
-        if (n->in[k] == IR_NONE) {
-            memset(&in[k], 0, sizeof in[k]);
-            continue;
-        }
-        in[k] = engine_tensor_shape(e, n->in[k]);
-        in[k].data = st->data[n->in[k]];
-    }
+/* Tensor t as the kernels see it: its shape at the engine's current batch, and its data. */
+static infer_tensor cpu_view(const infer_engine *e, const void *state, int t) {
+    infer_tensor v = engine_tensor_shape(e, t);
+    v.data = ((const cpu_state *)state)->data[t];
+    return v;
 }
 
 /* Every input the node's kernel would read through a packed copy is a dense f32 constant. */
-static int can_prepack(const ir_graph *g, const ir_node *n) {
+static int can_prepack(const ir_graph *g, const ir_node *n, const cpu_kernel *kernel) {
     int any = 0;
-    for (int k = 0; k < n->n_in; k++) {
-        if (!cpu_prepack_input(n, k)) continue;
+    for (int k = 0; kernel->prepack_input && k < n->n_in; k++) {
+        if (!kernel->prepack_input(n, k)) continue;
         const ir_tensor *t = n->in[k] == IR_NONE ? NULL : &g->tensors[n->in[k]];
-        if (!t || !t->is_constant || !t->data || t->dtype != INFER_F32 || t->encoding != IFG_ENC_DENSE) return 0;
+        if (!t || !t->is_constant || !t->data || t->dtype != INFER_F32 || t->storage.kind != IR_STORAGE_DENSE) return 0;
         any = 1;
     }
     return any;
@@ -98,7 +79,7 @@ static void release_packed_originals(const infer_engine *e, const cpu_state *st)
             const ir_node *n = &g->nodes[i];
             for (int k = 0; k < n->n_in; k++) {
                 if (n->in[k] == IR_NONE) continue;
-                if (st->node_packed[i] && cpu_prepack_input(n, k)) packed_reads[n->in[k]]++;
+                if (st->node_packed[i] && st->kernels[i]->prepack_input(n, k)) packed_reads[n->in[k]]++;
                 else other_reads[n->in[k]]++;
             }
         }
@@ -123,11 +104,13 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
     if (!offset) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
+        const cpu_kernel *k = st->kernels[i];
         offset[i] = SIZE_MAX;
-        if (!can_prepack(g, n)) continue;
-        infer_tensor in[IR_MAX_INPUTS];
-        node_inputs(e, st, n, in);
-        size_t bytes = cpu_prepack_size(n, in, st->ctx.isa);
+        if (!k->pack_size && !can_prepack(g, n, k)) continue;
+        infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
+        engine_node_views(e, n, cpu_view, st, in, out);
+        size_t bytes = k->pack_size ? k->pack_size(g, n, in, st->ctx.isa, st->ctx.threads)
+                                    : k->prepack_size(n, in, st->ctx.isa);
         if (!bytes || bytes > SIZE_MAX / 2 - total) continue;
         offset[i] = total;
         total += (bytes + 63) & ~(size_t)63;
@@ -141,10 +124,13 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
         for (int i = 0; i < g->n_nodes; i++) {
             if (offset[i] == SIZE_MAX) continue;
             const ir_node *n = &g->nodes[i];
-            infer_tensor in[IR_MAX_INPUTS];
-            node_inputs(e, st, n, in);
-            cpu_prepack(n, in, st->ctx.isa, st->packed + offset[i]);
+            infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
+            engine_node_views(e, n, cpu_view, st, in, out);
+            const cpu_kernel *k = st->kernels[i];
+            if (k->pack) k->pack(g, n, in, st->ctx.isa, st->ctx.threads, st->packed + offset[i]);
+            else k->prepack(n, in, st->ctx.isa, st->packed + offset[i]);
             st->node_packed[i] = st->packed + offset[i];
+            if (k->describe) k->describe(st->node_packed[i], st->weights[i], sizeof st->weights[i]);
         }
         release_packed_originals(e, st);
     }
@@ -163,6 +149,7 @@ static void cpu_destroy(infer_engine *e) {
     free(st->kernels);
     free(st->packed);
     free(st->node_packed);
+    free(st->weights);
     free(st);
     e->state = NULL;
 }
@@ -175,15 +162,16 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
     st->data = calloc((size_t)g->n_tensors + 1, sizeof *st->data);
     st->kernels = calloc((size_t)g->n_nodes + 1, sizeof *st->kernels);
     st->node_packed = calloc((size_t)g->n_nodes + 1, sizeof *st->node_packed);
-    if (!st->data || !st->kernels || !st->node_packed) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
-    infer_status s = check_supported(e, st, err);
+    st->weights = calloc((size_t)g->n_nodes + 1, sizeof *st->weights);
+    if (!st->data || !st->kernels || !st->node_packed || !st->weights) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
+    infer_status s = find_kernels(e, st, err);
     if (s != INFER_OK) return s;
     s = pool_create(e->opt.threads, &st->pool, err);
     if (s != INFER_OK) return s;
     st->ctx.pool = st->pool;
     st->ctx.threads = pool_size(st->pool);
     st->ctx.isa = e->cpu_isa;
-    st->ctx.workspace_bytes = max_workspace(e, st->ctx.threads);
+    st->ctx.workspace_bytes = max_workspace(e, st, st->ctx.threads);
     st->arena = alloc_aligned(e->plan.arena_bytes);
     st->ctx.workspace = alloc_aligned(st->ctx.workspace_bytes);
     st->ctx.scratch = alloc_aligned(CPU_SCRATCH_BYTES * (size_t)st->ctx.threads);
@@ -208,14 +196,10 @@ static infer_status cpu_run(infer_engine *e, const infer_tensor *inputs, infer_t
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
-        node_inputs(e, st, n, in);
-        for (int k = 0; k < n->n_out; k++) {
-            out[k] = engine_tensor_shape(e, n->out[k]);
-            out[k].data = st->data[n->out[k]];
-        }
+        engine_node_views(e, n, cpu_view, st, in, out);
         double t0 = e->opt.profile ? engine_now_ms() : 0;
         st->ctx.prepacked = st->node_packed[i];
-        infer_status s = st->kernels[i](&st->ctx, n, in, out, err);
+        infer_status s = st->kernels[i]->run(&st->ctx, n, in, out, err);
         if (s != INFER_OK) {
             infer_fail_context(err, "node %d '%s' (%s)", i, n->name, op_name(n->op));
             return s;
@@ -237,13 +221,20 @@ static void cpu_stats(const infer_engine *e, infer_engine_stats *stats) {
     stats->workspace_bytes = st->ctx.workspace_bytes + CPU_SCRATCH_BYTES * (size_t)st->ctx.threads;
 }
 
+static const char *cpu_node_weights(const infer_engine *e, int node) {
+    const cpu_state *st = e->state;
+    return st && st->weights[node][0] ? st->weights[node] : NULL;
+}
+
 const backend_ops cpu_backend_ops = {
     .name = "cpu",
     .device = INFER_DEVICE_CPU,
     .caps = { .fuse_conv_act = 1, .fuse_linear_act = 1, .fuse_residual = 1, .allowed_acts = (1 << ACT_COUNT) - 1 },
+    .sparse_weights = 1,
     .create = cpu_create,
     .run = cpu_run,
     .destroy = cpu_destroy,
     .stats = cpu_stats,
     .node_device = NULL,
+    .node_weights = cpu_node_weights,
 };

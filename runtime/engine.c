@@ -4,12 +4,10 @@
 #include <string.h>
 #include <time.h>
 #include "engine.h"
-#include "error.h"
+#include "../base/error.h"
+#include "plugin.h"
 #include "threadpool.h"
 #include "../kernels/cpu/cpu_kernels.h"
-#ifdef INFER_CUDA
-#include "cuda/cuda_backend.h"
-#endif
 
 double engine_now_ms(void) {
     struct timespec ts;
@@ -18,12 +16,10 @@ double engine_now_ms(void) {
 }
 
 int infer_cuda_available(void) {
-#ifdef INFER_CUDA
+    const backend_ops *cuda;
     char why[256];
-    return cuda_device_usable(why, sizeof why);
-#else
-    return 0;
-#endif
+    if (!plugin_cuda_driver_present() || plugin_load_cuda(NULL, &cuda, NULL) != INFER_OK) return 0;
+    return !cuda->usable || cuda->usable(NULL, why, sizeof why);
 }
 
 void infer_engine_options_init(infer_engine_options *o) {
@@ -43,26 +39,37 @@ infer_tensor engine_tensor_shape(const infer_engine *e, int t) {
     return v;
 }
 
+void engine_node_views(const infer_engine *e, const ir_node *n, engine_view_fn view, const void *ctx,
+                       infer_tensor *in, infer_tensor *out) {
+    for (int k = 0; k < n->n_in; k++) {
+        if (n->in[k] == IR_NONE) memset(&in[k], 0, sizeof in[k]);
+        else in[k] = view ? view(e, ctx, n->in[k]) : engine_tensor_shape(e, n->in[k]);
+    }
+    for (int k = 0; k < n->n_out; k++) out[k] = view ? view(e, ctx, n->out[k]) : engine_tensor_shape(e, n->out[k]);
+}
+
 static void release_file_pages(void *file, const void *data, uint64_t bytes) {
     ifg_release_range(file, data, bytes);
 }
 
-/* Picks the backend for the requested device; fills o->device with the one chosen. */
+/* Picks the backend for the requested device; fills o->device with the one chosen. AUTO loads the CUDA
+ * plugin (and with it cuDNN and cuBLAS) only when an NVIDIA driver is installed, and takes the CPU
+ * silently when the plugin or a usable GPU is missing; CUDA says why it cannot be had. */
 static infer_status choose_backend(infer_engine_options *o, const backend_ops **backend, infer_error *err) {
-#ifdef INFER_CUDA
-    char why[256] = "";
-    int usable = (o->device != INFER_DEVICE_CPU) && cuda_device_usable(why, sizeof why);
-    if (o->device == INFER_DEVICE_CUDA && !usable)
-        return infer_fail(err, INFER_ERR_NO_DEVICE, "--device cuda: no usable GPU: %s", why);
-    if (usable) {
-        o->device = INFER_DEVICE_CUDA;
-        *backend = cuda_backend_get();
-        return INFER_OK;
+    if (o->device == INFER_DEVICE_CUDA || (o->device == INFER_DEVICE_AUTO && plugin_cuda_driver_present())) {
+        const backend_ops *cuda;
+        char why[512] = "";
+        infer_status s = plugin_load_cuda(o->cuda_plugin, &cuda, o->device == INFER_DEVICE_CUDA ? err : NULL);
+        if (s == INFER_OK && (!cuda->usable || cuda->usable(o, why, sizeof why))) {
+            o->device = INFER_DEVICE_CUDA;
+            *backend = cuda;
+            return INFER_OK;
+        }
+        if (o->device == INFER_DEVICE_CUDA) {
+            if (s != INFER_OK) return infer_fail_context(err, "--device cuda");
+            return infer_fail(err, INFER_ERR_NO_DEVICE, "--device cuda: no usable GPU: %s", why);
+        }
     }
-#else
-    if (o->device == INFER_DEVICE_CUDA)
-        return infer_fail(err, INFER_ERR_NO_DEVICE, "--device cuda: this build of infer has no CUDA support (built with CUDA=0)");
-#endif
     o->device = INFER_DEVICE_CPU;
     if (o->precision != INFER_PRECISION_FP32)
         return infer_fail(err, INFER_ERR_UNSUPPORTED, "precision %s needs a CUDA device; the CPU backend runs fp32",
@@ -149,6 +156,7 @@ infer_status infer_engine_create(const infer_model *model, const infer_engine_op
         e->graph.release_hint = release_file_pages;
         e->graph.release_ctx = (void *)&model->file;
     }
+    if (s == INFER_OK && !e->backend->sparse_weights) s = ir_densify_sparse(&e->graph, err);
     if (s == INFER_OK && e->opt.optimize) s = ir_optimize(&e->graph, &e->backend->caps, err);
     if (s == INFER_OK) s = resolve_batch(e, err);
     if (s == INFER_OK) s = plan_memory(e, err);
@@ -281,6 +289,7 @@ infer_status infer_engine_layer(const infer_engine *e, int i, infer_layer_info *
     info->op = op_name(n->op);
     const char *dev = e->backend->node_device ? e->backend->node_device(e, i) : NULL;
     info->device = dev ? dev : infer_device_name(e->backend->device);
+    info->weights = e->backend->node_weights ? e->backend->node_weights(e, i) : NULL;
     infer_tensor shape = engine_tensor_shape(e, n->out[0]);
     info->ndim = shape.ndim;
     memcpy(info->dims, shape.dims, sizeof info->dims);

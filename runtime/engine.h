@@ -4,7 +4,7 @@
 
 #include <pthread.h>
 #include "infer.h"
-#include "../graph/graph.h"
+#include "../graph/ir_build.h"
 #include "../loaders/ifg.h"
 
 /* What the engines of one model share on a device (the CUDA backend's weights). model.c creates it
@@ -47,6 +47,7 @@ struct backend_ops {
     const char *name;
     infer_device device;
     ir_fusion_caps caps;          /* what the backend's epilogues support */
+    int sparse_weights;           /* runs CSR, BSR and 2:4 weights; else they are densified at engine build */
     /* Allocates everything the engine needs (arena, workspaces, device weights) from e->plan. */
     infer_status (*create)(infer_engine *e, infer_error *err);
     /* Runs at e->cur_batch with shapes in e->dims; inputs already checked; fills outputs. */
@@ -57,17 +58,25 @@ struct backend_ops {
     void (*stats)(const infer_engine *e, infer_engine_stats *stats);
     /* Optional: where node i runs ("cpu" or "cuda"); NULL means the backend's own device. */
     const char *(*node_device)(const infer_engine *e, int node);
+    /* Optional: how node i's sparse weight runs (see infer_layer_info.weights); NULL for dense weights. */
+    const char *(*node_weights)(const infer_engine *e, int node);
     /* Optional: the warnings recorded while building and running, one per line; NULL or "" when none. */
     const char *(*warnings)(const infer_engine *e);
+    /* Optional: 1 when the device the options ask for (NULL: the default one) is usable here, else 0
+     * with the reason in why (n bytes); NULL means always. Asked before create, and by infer_cuda_available. */
+    int (*usable)(const infer_engine_options *opt, char *why, size_t n);
 };
 
-extern const backend_ops cpu_backend_ops;
-#ifdef INFER_CUDA
-const backend_ops *cuda_backend_get(void);
-#endif
+extern const backend_ops cpu_backend_ops; /* the CUDA backend comes from a plugin: runtime/plugin.h */
 
 /* Shape of tensor t at the engine's current batch, as a view without data. */
 infer_tensor engine_tensor_shape(const infer_engine *e, int t);
+
+/* A backend's view of tensor t (engine_tensor_shape plus where its data is); ctx is the backend's. */
+typedef infer_tensor (*engine_view_fn)(const infer_engine *e, const void *ctx, int t);
+/* Node n's inputs (an absent optional one zeroed) and outputs as view gives them; view NULL: shapes only. */
+void engine_node_views(const infer_engine *e, const ir_node *n, engine_view_fn view, const void *ctx,
+                       infer_tensor *in, infer_tensor *out);
 
 /* Monotonic clock in milliseconds. */
 double engine_now_ms(void);

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "engine.h"
-#include "error.h"
-#include "../graph/ops.h"
+#include "../base/error.h"
+#include "../base/ops.h"
 
 infer_status infer_model_load(const char *path, infer_model **model, infer_error *err) {
     infer_error_clear(err);

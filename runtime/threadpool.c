@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "error.h"
+#include "../base/error.h"
 #include "threadpool.h"
 
 /* Polls before a thread blocks on its condition variable: long enough to bridge the gap between

@@ -275,6 +275,38 @@ def read(path):
         return from_bytes(f.read())
 
 
+def logical(graph, t):
+    """The logical (dense) array of an f32 constant stored in a sparse encoding (CSR, BSR, 2:4); other
+    constants' data as it is."""
+    if t.encoding not in (3, 4, 5):
+        return t.data
+    dims = [int(d) for d in t.dims]
+    rows = dims[0]
+    cols = int(np.prod(dims[1:])) if len(dims) > 1 else 1
+    values = np.frombuffer(np.ascontiguousarray(t.data).tobytes(), np.float32)
+    aux = [graph.tensors[a].data if a != NONE else None for a in t.aux]
+    out = np.zeros((rows, cols), np.float32)
+    if t.encoding == 3:
+        idx, ptr = np.asarray(aux[0]).ravel(), np.asarray(aux[1]).ravel()
+        row_of = np.repeat(np.arange(rows), np.diff(ptr))
+        out[row_of, idx] = values
+    elif t.encoding == 4:
+        bh, bw = t.block >> 16, t.block & 0xFFFF
+        idx, ptr = np.asarray(aux[0]).ravel(), np.asarray(aux[1]).ravel()
+        blocks = values.reshape(-1, bh, bw)
+        for br in range(rows // bh):
+            for k in range(ptr[br], ptr[br + 1]):
+                out[br * bh:(br + 1) * bh, idx[k] * bw:(idx[k] + 1) * bw] = blocks[k]
+    elif t.encoding == 5:
+        meta = np.asarray(aux[0]).ravel()
+        nibbles = np.stack([meta & 15, meta >> 4], axis=1).ravel()[:rows * cols // 4]
+        pos = np.stack([nibbles & 3, nibbles >> 2], axis=1).astype(np.int64)
+        groups = np.zeros((rows * cols // 4, 4), np.float32)
+        np.put_along_axis(groups, pos, values.reshape(-1, 2), axis=1)
+        out = groups.reshape(rows, cols)
+    return out.reshape(dims)
+
+
 def dump(graph):
     """A human-readable listing of a Graph."""
     def ref(i):

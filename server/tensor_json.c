@@ -3,21 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "http.h"
-#include "../runtime/half.h"
-
-static uint16_t bf16_from_float(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    if ((x & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((x >> 16) | 0x40u); /* NaN stays NaN */
-    return (uint16_t)((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);              /* round to nearest even */
-}
-
-static float bf16_to_float(uint16_t h) {
-    uint32_t x = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &x, 4);
-    return f;
-}
+#include "../base/half.h" /* half and bf16 conversions */
 
 typedef struct {
     infer_dtype dtype;

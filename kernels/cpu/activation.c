@@ -1,7 +1,7 @@
 /* activation.c — the act enum applied elementwise (same math as act_apply), in parallel chunks. */
 #include <math.h>
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define ACT_GRAIN_CHEAP 65536   /* elements per task: relu, clip, hard* */
 #define ACT_GRAIN_MATH 8192     /* elements per task: erf, tanh, exp */
@@ -51,3 +51,8 @@ CPU_KERNEL(activation) {
     pool_parallel_for(ctx->pool, count, cheap ? ACT_GRAIN_CHEAP : ACT_GRAIN_MATH, act_chunk, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_activation[] = {
+    { .storages = CPU_DENSE, .run = cpu_activation },
+    { 0 },
+};

@@ -1,6 +1,6 @@
 /* adaptive_avgpool2d.c — adaptive average pooling: bin i covers [floor(i*H/oh), ceil((i+1)*H/oh)). */
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 typedef struct {
     const float *x;
@@ -41,3 +41,8 @@ CPU_KERNEL(adaptive_avgpool2d) {
     pool_parallel_for(ctx->pool, planes, work >= 8192 ? 1 : 8192 / (work + 1) + 1, adaptive_task, &job);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_adaptive_avgpool2d[] = {
+    { .storages = CPU_DENSE, .run = cpu_adaptive_avgpool2d },
+    { 0 },
+};

@@ -5,7 +5,7 @@
 #include <string.h>
 #include "cpu_kernels.h"
 #include "vexp.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define ATTN_MIN_ROWS 16 /* rows of a (batch, head) split further to keep every thread busy */
 
@@ -116,3 +116,8 @@ CPU_KERNEL(attention) {
     pool_parallel_for(pool, pairs * A.blocks, 1, attention_units, &A);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_attention[] = {
+    { .storages = CPU_DENSE, .run = cpu_attention, .workspace = cpu_attention_workspace },
+    { 0 },
+};

@@ -1,6 +1,6 @@
 /* avgpool2d.c — 2-D average pooling (NCHW) with PyTorch's divisor rules for padding and ceil_mode. */
 #include "pool2d.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 /* One output row: each tap adds a stretch of an input row (vectorizes), then each column is divided
  * by its count. The window clipped to the padded input gives the count when padding counts, the
@@ -53,3 +53,8 @@ CPU_KERNEL(avgpool2d) {
     pool2d_run(ctx, p, in, out, pool_row_for(ctx->isa));
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_avgpool2d[] = {
+    { .storages = CPU_DENSE, .run = cpu_avgpool2d },
+    { 0 },
+};

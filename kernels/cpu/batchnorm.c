@@ -1,7 +1,7 @@
 /* batchnorm.c — inference batch normalization: y = (x - mean) / sqrt(var + eps) * weight + bias per channel. */
 #include <math.h>
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 typedef struct {
     const float *x, *weight, *bias, *mean, *var;
@@ -43,3 +43,8 @@ CPU_KERNEL(batchnorm) {
     pool_parallel_for(ctx->pool, planes, plane >= 16384 ? 1 : 16384 / (plane + 1) + 1, bn_task, &job);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_batchnorm[] = {
+    { .storages = CPU_DENSE, .run = cpu_batchnorm },
+    { 0 },
+};

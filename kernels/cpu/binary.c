@@ -2,7 +2,7 @@
 #include <math.h>
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 /* Loops of y[i] = EXPR(u, v) for each combination of the operands' strides (0 or 1). */
 #define BINARY_LOOPS(EXPR)                                                                       \
@@ -144,3 +144,8 @@ CPU_KERNEL(binary) {
     bcast_for_each(ctx->pool, &plan, all_f32 ? binary_run_f32 : binary_run_generic, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_binary[] = {
+    { .storages = CPU_DENSE, .run = cpu_binary },
+    { 0 },
+};

@@ -1,7 +1,7 @@
 /* broadcast.c — planning numpy broadcasts and walking the output in parallel contiguous runs. */
 #include <string.h>
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define BCAST_RUN 16384      /* elements of one run at most */
 #define BCAST_TASK 65536     /* elements a parallel task gets at least */

@@ -3,15 +3,15 @@
 #include <string.h>
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
-#include "../../runtime/half.h" /* half_from_float, shared with the CUDA host code and bench */
+#include "../../base/error.h"
+#include "../../base/half.h" /* shared with the CUDA host code and bench */
 
 #define CAST_CHUNK 512      /* elements converted through one stack buffer */
 #define CAST_GRAIN 32768    /* elements per parallel task */
 
 /* ---- f16 and bf16 bit conversions (round to nearest even) ---------------------------------- */
-/* f32 -> f16 is half_from_float (half.h). The way back is kept here: unlike half_to_float it quiets a
- * signalling NaN, as F16C does. */
+/* f32 -> f16 is half_from_float, bf16 both ways bf16_from_float and bf16_to_float (half.h). f16 -> f32 is
+ * kept here: unlike half_to_float it quiets a signalling NaN, as F16C does. */
 
 static float f16_bits_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, x;
@@ -24,20 +24,6 @@ static float f16_bits_to_f32(uint16_t h) {
         memcpy(&x, &f, 4);
         x |= sign;
     }
-    float f;
-    memcpy(&f, &x, 4);
-    return f;
-}
-
-static uint16_t f32_to_bf16_bits(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    if ((x & 0x7fffffff) > 0x7f800000) return (uint16_t)(((x >> 16) & 0x8000) | 0x7fc0);
-    return (uint16_t)((x + 0x7fff + ((x >> 16) & 1)) >> 16);
-}
-
-static float bf16_bits_to_f32(uint16_t h) {
-    uint32_t x = (uint32_t)h << 16;
     float f;
     memcpy(&f, &x, 4);
     return f;
@@ -80,7 +66,7 @@ static void load_floats(const void *src, infer_dtype d, int64_t i0, int64_t n, f
         f16_to_f32_f16c((const uint16_t *)src + i0, buf, n);
     } else {
         const uint16_t *s = (const uint16_t *)src + i0;
-        for (int64_t i = 0; i < n; i++) buf[i] = d == INFER_F16 ? f16_bits_to_f32(s[i]) : bf16_bits_to_f32(s[i]);
+        for (int64_t i = 0; i < n; i++) buf[i] = d == INFER_F16 ? f16_bits_to_f32(s[i]) : bf16_to_float(s[i]);
     }
 }
 
@@ -99,7 +85,7 @@ static void store_floats(void *dst, infer_dtype d, int64_t i0, int64_t n, const 
         }
         break;
     case INFER_BF16:
-        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i0 + i] = f32_to_bf16_bits(buf[i]);
+        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i0 + i] = bf16_from_float(buf[i]);
         break;
     case INFER_BOOL:
         for (int64_t i = 0; i < n; i++) ((uint8_t *)dst)[i0 + i] = buf[i] != 0.0f;
@@ -162,3 +148,8 @@ CPU_KERNEL(cast) {
     pool_parallel_for(ctx->pool, count, CAST_GRAIN, cast_chunk, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_cast[] = {
+    { .storages = CPU_DENSE, .run = cpu_cast },
+    { 0 },
+};

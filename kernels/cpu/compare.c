@@ -1,7 +1,7 @@
 /* compare.c — elementwise eq/ne/lt/le/gt/ge with broadcasting or a scalar, giving bool (u8 0/1). */
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 /* Loops of y[i] = u OP v for each combination of the operands' strides (0 or 1). */
 #define COMPARE_LOOPS(OP)                                                                       \
@@ -92,3 +92,8 @@ CPU_KERNEL(compare) {
     bcast_for_each(ctx->pool, &plan, all_f32 ? compare_run_f32 : compare_run_generic, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_compare[] = {
+    { .storages = CPU_DENSE, .run = cpu_compare },
+    { 0 },
+};

@@ -1,7 +1,7 @@
 /* concat.c — joins inputs of any dtype along one axis: per outer index, one block copy per input. */
 #include <string.h>
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define CONCAT_TASK_BYTES 65536 /* bytes a parallel task copies at least */
 
@@ -54,3 +54,8 @@ CPU_KERNEL(concat) {
     pool_parallel_for(ctx->pool, outer * n->n_in, grain > 1 ? grain : 1, concat_units, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_concat[] = {
+    { .storages = CPU_DENSE, .run = cpu_concat },
+    { 0 },
+};

@@ -4,7 +4,8 @@
 #include <string.h>
 #include "conv2d.h"
 #include "gemm_internal.h"
-#include "../../runtime/error.h"
+#include "sparse.h"
+#include "../../base/error.h"
 
 void conv_geometry_of(const ir_node *n, const infer_tensor *in, const infer_tensor *out, conv_geometry *g) {
     const conv2d_params *p = &n->p.conv2d;
@@ -221,3 +222,9 @@ CPU_KERNEL(conv2d) {
                    NULL);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_conv2d[] = {
+    { .storages = CPU_DENSE, .run = cpu_conv2d, .workspace = cpu_conv2d_workspace },
+    CPU_CONV2D_SPARSE_KERNEL,
+    { 0 },
+};

@@ -34,52 +34,60 @@ int cpu_isa_for_option(infer_cpu_isa option);
 typedef infer_status (*cpu_kernel_fn)(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out,
                                       infer_error *err);
 
-cpu_kernel_fn cpu_kernel_for(op_code op); /* NULL when the CPU has none */
+/* ---- the kernel table ------------------------------------------------------------------------ */
 
-/* Bytes of ctx->workspace the node needs for these shapes (0 for most ops). */
+/* One CPU kernel of an op: the storages its inputs may have, and its functions. Optional per-node
+ * preparation at engine build (ops whose constant weights are read repacked: linear's weight as GEMM
+ * panels; lstm's w_ih and w_hh): prepack_input(n, k): input k is read only through the packed copy;
+ * prepack_size: bytes of the packed copy for these inputs (data set for those inputs) and isa, 0: nothing
+ * to prepack; prepack fills dst (64-byte aligned, that many bytes); the kernel finds it in
+ * ctx->prepacked, with ctx->isa == isa. Without it (ctx->prepacked NULL) kernels read the weights as given. */
+typedef struct {
+    unsigned storages; /* IR_STORAGE_BIT of each storage its inputs may have */
+    cpu_kernel_fn run;
+    /* Bytes of ctx->workspace the node needs for these shapes; NULL: none. */
+    size_t (*workspace)(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads);
+    int (*prepack_input)(const ir_node *n, int k); /* NULL: nothing prepacked */
+    size_t (*prepack_size)(const ir_node *n, const infer_tensor *in, int isa);
+    void (*prepack)(const ir_node *n, const infer_tensor *in, int isa, void *dst);
+    /* Kernels of sparse weights build their packed block from the graph (the weight's storage side tensors),
+     * in place of prepack_size / prepack: its bytes for these shapes (0: cannot), and its fill. */
+    size_t (*pack_size)(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads);
+    void (*pack)(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads, void *dst);
+    /* Optional: how the packed block runs the node's weight, for infer_layer_info.weights. */
+    void (*describe)(const void *packed, char *buf, size_t size);
+} cpu_kernel;
+
+#define CPU_DENSE IR_STORAGE_BIT(IR_STORAGE_DENSE)
+#define CPU_SPARSE (IR_STORAGE_BIT(IR_STORAGE_CSR) | IR_STORAGE_BIT(IR_STORAGE_BSR) | IR_STORAGE_BIT(IR_STORAGE_SPARSE_2_4))
+
+/* Each op's kernels, in kernels/cpu/<op>.c, tried in order, ended by one with run == NULL. */
+#define X(e, id, code, min_in, max_in, n_out) extern const cpu_kernel cpu_kernels_##id[];
+INFER_OPS(X)
+#undef X
+
+const cpu_kernel *cpu_kernels_of(int op); /* the op's list; NULL for an unknown op */
+/* The first kernel of n's op that takes the storages of n's inputs; NULL with err naming the node, the
+ * input and its storage when there is none (INFER_ERR_UNSUPPORTED). */
+const cpu_kernel *cpu_kernel_lookup(const ir_graph *g, const ir_node *n, int index, infer_error *err);
+
+/* The op's first (dense) kernel and its functions, for callers without a graph (tests, the CUDA
+ * backend's CPU fallback). */
+cpu_kernel_fn cpu_kernel_for(op_code op); /* NULL when the CPU has none */
 size_t cpu_workspace_size(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads);
+int cpu_prepack_input(const ir_node *n, int k);
+size_t cpu_prepack_size(const ir_node *n, const infer_tensor *in, int isa);
+void cpu_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
 
 #define CPU_KERNEL(name) \
     infer_status cpu_##name(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out, infer_error *err)
 
-CPU_KERNEL(identity);
-CPU_KERNEL(conv2d);
-CPU_KERNEL(linear);
-CPU_KERNEL(matmul);
-CPU_KERNEL(batchnorm);
-CPU_KERNEL(layernorm);
-CPU_KERNEL(activation);
-CPU_KERNEL(binary);
-CPU_KERNEL(softmax);
-CPU_KERNEL(maxpool2d);
-CPU_KERNEL(avgpool2d);
-CPU_KERNEL(adaptive_avgpool2d);
-CPU_KERNEL(reshape);
-CPU_KERNEL(transpose);
-CPU_KERNEL(concat);
-CPU_KERNEL(slice);
-CPU_KERNEL(masked_fill);
-CPU_KERNEL(embedding);
-CPU_KERNEL(reduce);
-CPU_KERNEL(attention);
-CPU_KERNEL(lstm);
-CPU_KERNEL(cast);
-CPU_KERNEL(compare);
-CPU_KERNEL(where);
-CPU_KERNEL(unary);
-CPU_KERNEL(expand);
+#define X(e, id, code, min_in, max_in, n_out) CPU_KERNEL(id);
+INFER_OPS(X)
+#undef X
 
 size_t cpu_conv2d_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads);
 size_t cpu_attention_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads);
-/* Optional per-node preparation at engine build: ops whose constant weights a kernel reads repacked
- * (linear: the weight as GEMM panels; lstm: w_ih and w_hh). cpu_prepack_input(n, k): input k is read
- * only through the packed copy (the kernel no longer touches its data). cpu_prepack_size: bytes of the
- * packed copy for these inputs (data set for those inputs) and isa; 0: nothing to prepack. cpu_prepack
- * fills dst (64-byte aligned, that many bytes); the kernel finds it in ctx->prepacked, with ctx->isa ==
- * isa. Without it (ctx->prepacked NULL) kernels read the weights as given. */
-int cpu_prepack_input(const ir_node *n, int k);
-size_t cpu_prepack_size(const ir_node *n, const infer_tensor *in, int isa);
-void cpu_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
 size_t cpu_linear_prepack_size(const ir_node *n, const infer_tensor *in, int isa);
 void cpu_linear_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
 size_t cpu_lstm_prepack_size(const ir_node *n, const infer_tensor *in, int isa);

@@ -1,7 +1,7 @@
 /* embedding.c — y[..., :] = weight[id, :] for i64 or i32 ids, every id checked against [0, V) first. */
 #include <string.h>
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define EMBEDDING_TASK_BYTES 65536 /* bytes a parallel task copies at least */
 
@@ -47,3 +47,8 @@ CPU_KERNEL(embedding) {
     pool_parallel_for(ctx->pool, count, grain > 1 ? grain : 1, embedding_rows, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_embedding[] = {
+    { .storages = CPU_DENSE, .run = cpu_embedding },
+    { 0 },
+};

@@ -1,7 +1,7 @@
 /* expand.c — broadcasts x to the output's shape (torch.expand materialized); any dtype. */
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 CPU_KERNEL(expand) {
     const infer_tensor *ins[1] = { &in[0] };
@@ -14,3 +14,8 @@ CPU_KERNEL(expand) {
     bcast_copy(ctx->pool, &plan, in[0].data, out[0].data, infer_dtype_size(in[0].dtype));
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_expand[] = {
+    { .storages = CPU_DENSE, .run = cpu_expand },
+    { 0 },
+};

@@ -1,7 +1,7 @@
 /* identity.c — y = x: a copy, or nothing when the memory plan gave y the storage of x. */
 #include <string.h>
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 CPU_KERNEL(identity) {
     size_t bytes = (size_t)infer_tensor_elements(&in[0]) * infer_dtype_size(in[0].dtype);
@@ -12,3 +12,8 @@ CPU_KERNEL(identity) {
     if (out[0].data != in[0].data && bytes) memcpy(out[0].data, in[0].data, bytes);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_identity[] = {
+    { .storages = CPU_DENSE, .run = cpu_identity },
+    { 0 },
+};

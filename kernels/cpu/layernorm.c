@@ -2,7 +2,7 @@
 #include <math.h>
 #include "cpu_kernels.h"
 #include "sum_f64.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define LN_TASK_ELEMENTS 32768 /* elements a parallel task gets at least */
 
@@ -70,3 +70,8 @@ CPU_KERNEL(layernorm) {
     pool_parallel_for(ctx->pool, count / d, grain > 1 ? grain : 1, layernorm_rows, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_layernorm[] = {
+    { .storages = CPU_DENSE, .run = cpu_layernorm },
+    { 0 },
+};

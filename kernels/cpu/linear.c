@@ -2,7 +2,8 @@
  * build when the engine prepacked it). */
 #include <stdint.h>
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "sparse.h"
+#include "../../base/error.h"
 
 /* Fewer output columns than this stay unpacked: the GEMM's few-columns path streams w as it is. */
 #define LINEAR_PREPACK_MIN_N 5
@@ -51,3 +52,15 @@ CPU_KERNEL(linear) {
     else cpu_sgemm(ctx, 0, 1, m_dim, n_dim, k_dim, x->data, k_dim, w->data, k_dim, out[0].data, n_dim, &ep);
     return INFER_OK;
 }
+
+static int prepacks_weight(const ir_node *n, int k) { return k == 1; }
+
+const cpu_kernel cpu_kernels_linear[] = {
+    { .storages = CPU_DENSE,
+      .run = cpu_linear,
+      .prepack_input = prepacks_weight,
+      .prepack_size = cpu_linear_prepack_size,
+      .prepack = cpu_linear_prepack },
+    CPU_LINEAR_SPARSE_KERNEL,
+    { 0 },
+};

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 /* Steps with at least this many multiply-adds in h·w_hhᵀ split their hidden units over the pool; smaller
  * ones run in the calling thread (a dispatch per step costs more than they do). At batch 8, hidden 64
@@ -317,3 +317,16 @@ CPU_KERNEL(lstm) {
     }
     return INFER_OK;
 }
+
+/* Each layer's w_ih and w_hh. */
+static int prepacks_input(const ir_node *n, int k) { return k >= 3 && (k - 3) % 4 < 2; }
+
+const cpu_kernel cpu_kernels_lstm[] = {
+    { .storages = CPU_DENSE,
+      .run = cpu_lstm,
+      .workspace = cpu_lstm_workspace,
+      .prepack_input = prepacks_input,
+      .prepack_size = cpu_lstm_prepack_size,
+      .prepack = cpu_lstm_prepack },
+    { 0 },
+};

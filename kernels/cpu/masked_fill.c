@@ -1,7 +1,7 @@
 /* masked_fill.c — y = mask ? value : x, the bool mask broadcast to x; y may alias x. */
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 typedef struct {
     const bcast_plan *plan;
@@ -52,3 +52,8 @@ CPU_KERNEL(masked_fill) {
     bcast_for_each(ctx->pool, &plan, in[0].dtype == INFER_F32 ? masked_fill_run_f32 : masked_fill_run_int, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_masked_fill[] = {
+    { .storages = CPU_DENSE, .run = cpu_masked_fill },
+    { 0 },
+};

@@ -1,6 +1,6 @@
 /* matmul.c — batched a[..., M, K] · b[..., K, N] with torch.matmul's broadcasting of the batch dims. */
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 typedef struct {
     const infer_tensor *a, *b, *y;
@@ -90,3 +90,8 @@ CPU_KERNEL(matmul) {
     for (int64_t i = 0; i < items; i++) item_gemm(&job, i, NULL);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_matmul[] = {
+    { .storages = CPU_DENSE, .run = cpu_matmul },
+    { 0 },
+};

@@ -1,7 +1,7 @@
 /* maxpool2d.c — 2-D max pooling (NCHW) with padding, dilation and ceil_mode as in PyTorch; NaN wins. */
 #include <math.h>
 #include "pool2d.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 /* One output row: every tap folds a stretch of an input row into it (stride 1 or 2 vectorizes). Compiled
  * once per ISA by POOL2D_ROW_VARIANTS. */
@@ -53,3 +53,8 @@ CPU_KERNEL(maxpool2d) {
     pool2d_run(ctx, p, in, out, pool_row_for(ctx->isa));
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_maxpool2d[] = {
+    { .storages = CPU_DENSE, .run = cpu_maxpool2d },
+    { 0 },
+};

@@ -3,7 +3,7 @@
 #include "cpu_kernels.h"
 #include "sum_f64.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define REDUCE_TILE 1024          /* output columns accumulated together when the last dim is kept (whole rows: the reads stream) */
 #define REDUCE_TASK_ELEMENTS 32768 /* input elements a parallel task reads at least */
@@ -211,3 +211,8 @@ CPU_KERNEL(reduce) {
     pool_parallel_for(ctx->pool, units, grain > 1 ? grain : 1, fn, &A);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_reduce[] = {
+    { .storages = CPU_DENSE, .run = cpu_reduce },
+    { 0 },
+};

@@ -1,7 +1,7 @@
 /* reshape.c — a new shape over the same elements: a copy, or nothing when run in place. */
 #include <string.h>
 #include "cpu_kernels.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 CPU_KERNEL(reshape) {
     int64_t count = infer_tensor_elements(&in[0]);
@@ -13,3 +13,8 @@ CPU_KERNEL(reshape) {
     if (out[0].data != in[0].data && bytes) memcpy(out[0].data, in[0].data, bytes);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_reshape[] = {
+    { .storages = CPU_DENSE, .run = cpu_reshape },
+    { 0 },
+};

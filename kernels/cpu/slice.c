@@ -1,7 +1,7 @@
 /* slice.c — x[start:end:step] along one axis, any dtype; start/end clamped like PyTorch. */
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 /* PyTorch's clamping: negatives count from the end, then both ends clamp to [0, size]. */
 static int64_t clamp_index(int64_t i, int64_t size) {
@@ -38,3 +38,8 @@ CPU_KERNEL(slice) {
     bcast_copy(ctx->pool, &plan, (const uint8_t *)x->data + start * axis_stride * (int64_t)esize, out[0].data, esize);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_slice[] = {
+    { .storages = CPU_DENSE, .run = cpu_slice },
+    { 0 },
+};

@@ -2,7 +2,7 @@
 #include <math.h>
 #include "cpu_kernels.h"
 #include "vexp.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define SOFTMAX_TILE 64              /* columns of an inner > 1 layout handled together */
 #define SOFTMAX_TASK_ELEMENTS 16384  /* elements a parallel task gets at least */
@@ -84,3 +84,8 @@ CPU_KERNEL(softmax) {
     pool_parallel_for(ctx->pool, units, grain > 1 ? grain : 1, softmax_chunk, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_softmax[] = {
+    { .storages = CPU_DENSE, .run = cpu_softmax },
+    { 0 },
+};

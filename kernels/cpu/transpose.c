@@ -3,7 +3,7 @@
 #include <string.h>
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define TILE 64                    /* tile edge of the blocked 2-D transposes */
 #define TRANSPOSE_TASK_BYTES 65536 /* bytes a parallel task moves at least */
@@ -139,3 +139,8 @@ CPU_KERNEL(transpose) {
     pool_parallel_for(ctx->pool, args.batch * args.q_tiles, grain > 1 ? grain : 1, tiled_units, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_transpose[] = {
+    { .storages = CPU_DENSE, .run = cpu_transpose },
+    { 0 },
+};

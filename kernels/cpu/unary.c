@@ -2,7 +2,7 @@
 #include <math.h>
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 #define UNARY_GRAIN 16384
 
@@ -75,3 +75,8 @@ CPU_KERNEL(unary) {
     }
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_unary[] = {
+    { .storages = CPU_DENSE, .run = cpu_unary },
+    { 0 },
+};

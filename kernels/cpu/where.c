@@ -1,7 +1,7 @@
 /* where.c — z = cond ? x : y with cond, x and y broadcast to z; any dtype (copied by element size). */
 #include "cpu_kernels.h"
 #include "broadcast.h"
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 
 typedef struct {
     const bcast_plan *plan;
@@ -49,3 +49,8 @@ CPU_KERNEL(where) {
     bcast_for_each(ctx->pool, &plan, run, &args);
     return INFER_OK;
 }
+
+const cpu_kernel cpu_kernels_where[] = {
+    { .storages = CPU_DENSE, .run = cpu_where },
+    { 0 },
+};

@@ -1,5 +1,6 @@
 /* adaptive_avgpool2d.cu — adaptive average pooling: output cell i covers [floor(i*H/oh), ceil((i+1)*H/oh)). */
 #include "cuda_common.cuh"
+#include "cuda_ops.h"
 
 template <typename T>
 __global__ void adaptive_avgpool_kernel(const T *x, T *y, int64_t nc, int h, int w, int oh, int ow) {
@@ -17,11 +18,12 @@ __global__ void adaptive_avgpool_kernel(const T *x, T *y, int64_t nc, int h, int
     }
 }
 
-extern "C" infer_status cuda_adaptive_avgpool2d(void *stream, int half, const void *x, void *y, int64_t nc, int h,
-                                                int w, int oh, int ow, infer_error *err) {
+extern "C" infer_status cuda_adaptive_avgpool2d(void *stream, infer_dtype dtype, const void *x, void *y, int64_t nc,
+                                                int h, int w, int oh, int ow, infer_error *err) {
+    NEED_FLOAT_STORAGE("adaptive_avgpool2d", dtype);
     int64_t n = nc * oh * ow;
     if (n <= 0) return INFER_OK;
-    if (half)
+    if (dtype == INFER_F16)
         adaptive_avgpool_kernel<__half><<<kernel_grid(n), KERNEL_BLOCK, 0, KSTREAM(stream)>>>(
             (const __half *)x, (__half *)y, nc, h, w, oh, ow);
     else
@@ -30,3 +32,23 @@ extern "C" infer_status cuda_adaptive_avgpool2d(void *stream, int half, const vo
     KERNEL_CHECK("adaptive_avgpool2d");
     return INFER_OK;
 }
+
+/* ---- the op's entry in the CUDA kernel table (cuda_ops.h) ---------------------------------------- */
+
+static int supports_pool(const ir_graph *g, const ir_node *n, int fp16, char *why, size_t len) {
+    const ir_tensor *x = cuda_node_input(g, n, 0);
+    if (!x || x->ndim != 4) return cuda_refuse(why, len, "pooling of a %d-D tensor", x ? x->ndim : 0);
+    return cuda_floats_only(g, n, fp16, 0, 0, why, len);
+}
+
+static infer_status run_adaptive_avgpool2d(const cuda_launch *l, const ir_node *n, struct cuda_node_plan *p,
+                                           const infer_tensor *in, const infer_tensor *out, infer_error *err) {
+    const infer_tensor *x = &in[0], *y = &out[0];
+    return cuda_adaptive_avgpool2d(l->stream, y->dtype, x->data, y->data, x->dims[0] * x->dims[1], (int)x->dims[2],
+                                   (int)x->dims[3], (int)y->dims[2], (int)y->dims[3], err);
+}
+
+extern "C" const cuda_kernel cuda_kernels_adaptive_avgpool2d[] = {
+    { CUDA_DENSE, supports_pool, NULL, NULL, run_adaptive_avgpool2d },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
+};

@@ -1,5 +1,6 @@
 /* binary.cu — y = a op b with numpy broadcasting, or a op scalar: add, sub, mul, div, pow, max, min. */
 #include "cuda_common.cuh"
+#include "cuda_ops.h"
 
 __device__ __forceinline__ float binary_dev(int kind, float a, float b) {
     switch (kind) {
@@ -50,10 +51,28 @@ static infer_status binary_launch(cudaStream_t s, const cuda_bcast *bc, const vo
     return INFER_OK;
 }
 
-extern "C" infer_status cuda_binary(void *stream, int half, const cuda_bcast *bc, const void *a, const void *b,
-                                    void *y, int64_t n, binary_kind kind, float scalar, int reverse,
-                                    infer_error *err) {
+extern "C" infer_status cuda_binary(void *stream, infer_dtype dtype, const cuda_bcast *bc, const void *a, const void *b,
+                                    void *y, int64_t n, binary_kind kind, float scalar, int reverse, infer_error *err) {
+    NEED_FLOAT_STORAGE("binary", dtype);
     if (n <= 0) return INFER_OK;
-    return half ? binary_launch<__half>(KSTREAM(stream), bc, a, b, y, n, kind, scalar, reverse, err)
-                : binary_launch<float>(KSTREAM(stream), bc, a, b, y, n, kind, scalar, reverse, err);
+    return dtype == INFER_F16 ? binary_launch<__half>(KSTREAM(stream), bc, a, b, y, n, kind, scalar, reverse, err)
+                              : binary_launch<float>(KSTREAM(stream), bc, a, b, y, n, kind, scalar, reverse, err);
 }
+
+/* ---- the op's entry in the CUDA kernel table (cuda_ops.h) ---------------------------------------- */
+
+static infer_status run_binary(const cuda_launch *l, const ir_node *n, struct cuda_node_plan *p, const infer_tensor *in,
+                               const infer_tensor *out, infer_error *err) {
+    const infer_tensor *x = &in[0], *y = &out[0];
+    cuda_bcast bc;
+    const infer_tensor *b = n->n_in > 1 && in[1].data ? &in[1] : NULL;
+    const infer_tensor *xs[2] = { x, b ? b : x };
+    if (!cuda_bcast_of(&bc, y, 2, xs)) return infer_fail(err, INFER_ERR_SHAPE, "binary: inputs do not broadcast");
+    return cuda_binary(l->stream, y->dtype, &bc, x->data, b ? b->data : NULL, y->data, cuda_numel(y), n->p.binary.kind,
+                       n->p.binary.scalar, n->p.binary.reverse, err);
+}
+
+extern "C" const cuda_kernel cuda_kernels_binary[] = {
+    { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_binary, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
+};

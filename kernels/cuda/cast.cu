@@ -1,5 +1,6 @@
 /* cast.cu — elementwise dtype conversion among f32, f16, i32, i64, i8, u8 and bool (also the f32<->f16 edges). */
 #include "cuda_common.cuh"
+#include "cuda_ops.h"
 
 template <typename T> struct cv {
     static __device__ double to(T x) { return (double)x; }
@@ -98,3 +99,30 @@ extern "C" infer_status cuda_cast(void *stream, infer_dtype from, infer_dtype to
     KERNEL_CHECK("cast");
     return INFER_OK;
 }
+
+/* ---- the op's entry in the CUDA kernel table (cuda_ops.h) ---------------------------------------- */
+
+static int supports_cast(const ir_graph *g, const ir_node *n, int fp16, char *why, size_t len) {
+    const ir_tensor *x = cuda_node_input(g, n, 0), *y = cuda_node_output(g, n, 0);
+    if (!x || !y) return cuda_refuse(why, len, "cast without input or output");
+    if (!cuda_cast_supported(cuda_dev_dtype(x->dtype, fp16), cuda_dev_dtype(y->dtype, fp16)))
+        return cuda_refuse(why, len, "cast %s to %s", infer_dtype_name(x->dtype), infer_dtype_name(y->dtype));
+    return 1;
+}
+
+static infer_status run_cast(const cuda_launch *l, const ir_node *n, struct cuda_node_plan *p, const infer_tensor *in,
+                             const infer_tensor *out, infer_error *err) {
+    const infer_tensor *x = &in[0], *y = &out[0];
+    return cuda_cast(l->stream, x->dtype, y->dtype, x->data, y->data, cuda_numel(y), err);
+}
+
+/* Cast to an integer or bool: its f32 input holds integer values. */
+static int exact_input_cast(const ir_graph *g, const ir_node *n, int k) {
+    infer_dtype y = n->n_out > 0 ? g->tensors[n->out[0]].dtype : INFER_F32;
+    return k == 0 && (y == INFER_I32 || y == INFER_I64 || y == INFER_I8 || y == INFER_U8 || y == INFER_BOOL);
+}
+
+extern "C" const cuda_kernel cuda_kernels_cast[] = {
+    { CUDA_DENSE, supports_cast, NULL, NULL, run_cast, 1, exact_input_cast },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
+};

@@ -1,5 +1,6 @@
 /* compare.cu — y (bool) = a cmp b with broadcasting, or a cmp scalar: eq, ne, lt, le, gt, ge. */
 #include "cuda_common.cuh"
+#include "cuda_ops.h"
 
 template <typename V>
 __device__ __forceinline__ uint8_t cmp_dev(int kind, V a, V b) {
@@ -59,3 +60,37 @@ extern "C" infer_status cuda_compare(void *stream, infer_dtype dt, const cuda_bc
     default: return infer_fail(err, INFER_ERR_UNSUPPORTED, "compare: dtype %s on CUDA", infer_dtype_name(dt));
     }
 }
+
+/* ---- the op's entry in the CUDA kernel table (cuda_ops.h) ---------------------------------------- */
+
+static int supports_compare(const ir_graph *g, const ir_node *n, int fp16, char *why, size_t len) {
+    const ir_tensor *a = cuda_node_input(g, n, 0), *b = cuda_node_input(g, n, 1), *y = cuda_node_output(g, n, 0);
+    if (!a || !y) return cuda_refuse(why, len, "compare without input or output");
+    infer_dtype d = a->dtype;
+    if (!(cuda_is_float(d) || d == INFER_I32 || d == INFER_I64 || d == INFER_I8 || d == INFER_U8 || d == INFER_BOOL))
+        return cuda_refuse(why, len, "compare of %s", infer_dtype_name(d));
+    if (b && cuda_dev_dtype(b->dtype, fp16) != cuda_dev_dtype(d, fp16))
+        return cuda_refuse(why, len, "compare of %s with %s", infer_dtype_name(d), infer_dtype_name(b->dtype));
+    if (y->dtype != INFER_BOOL && y->dtype != INFER_U8)
+        return cuda_refuse(why, len, "compare output %s", infer_dtype_name(y->dtype));
+    return 1;
+}
+
+static infer_status run_compare(const cuda_launch *l, const ir_node *n, struct cuda_node_plan *p,
+                                const infer_tensor *in, const infer_tensor *out, infer_error *err) {
+    const infer_tensor *x = &in[0], *y = &out[0];
+    cuda_bcast bc;
+    const infer_tensor *b = n->n_in > 1 && in[1].data ? &in[1] : NULL;
+    const infer_tensor *xs[2] = { x, b ? b : x };
+    if (!cuda_bcast_of(&bc, y, 2, xs)) return infer_fail(err, INFER_ERR_SHAPE, "compare: inputs do not broadcast");
+    return cuda_compare(l->stream, x->dtype, &bc, x->data, b ? b->data : NULL, y->data, cuda_numel(y),
+                        n->p.compare.kind, n->p.compare.scalar, err);
+}
+
+/* Compared values decide a bool exactly. */
+static int exact_input_compare(const ir_graph *g, const ir_node *n, int k) { return k < 2; }
+
+extern "C" const cuda_kernel cuda_kernels_compare[] = {
+    { CUDA_DENSE, supports_compare, NULL, NULL, run_compare, 1, exact_input_compare },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
+};

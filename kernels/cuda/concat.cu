@@ -1,5 +1,6 @@
 /* concat.cu — concatenation: each input [outer, x_inner] copied into its column range of y [outer, y_inner]. */
 #include "cuda_common.cuh"
+#include "cuda_ops.h"
 
 template <typename E>
 __global__ void concat_part_kernel(const E *x, E *y, int64_t outer, int64_t x_inner, int64_t y_inner, int64_t y_off) {
@@ -25,3 +26,25 @@ extern "C" infer_status cuda_concat_part(void *stream, size_t es, const void *x,
     KERNEL_CHECK("concat");
     return INFER_OK;
 }
+
+/* ---- the op's entry in the CUDA kernel table (cuda_ops.h) ---------------------------------------- */
+
+static infer_status run_concat(const cuda_launch *l, const ir_node *n, struct cuda_node_plan *p, const infer_tensor *in,
+                               const infer_tensor *out, infer_error *err) {
+    const infer_tensor *y = &out[0];
+    int ax = cuda_norm_axis(n->p.concat.axis, y->ndim);
+    if (ax < 0 || ax >= y->ndim) return infer_fail(err, INFER_ERR_SHAPE, "concat: axis %d", n->p.concat.axis);
+    int64_t outer = cuda_prod(y->dims, 0, ax), inner = cuda_prod(y->dims, ax + 1, y->ndim), off = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        int64_t xi = in[k].dims[ax] * inner;
+        INFER_TRY(
+            cuda_concat_part(l->stream, cuda_esize(y), in[k].data, y->data, outer, xi, y->dims[ax] * inner, off, err));
+        off += xi;
+    }
+    return INFER_OK;
+}
+
+extern "C" const cuda_kernel cuda_kernels_concat[] = {
+    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_concat, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
+};

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdint.h>
 extern "C" {
-#include "../../runtime/error.h"
+#include "../../base/error.h"
 }
 #include "cuda_kernels.h"
 
@@ -32,6 +32,14 @@ extern "C" {
                               __LINE__, cudaGetErrorString(kcuda_e_), cudaGetErrorName(kcuda_e_));   \
     } while (0)
 
+/* A launcher's float storage dtype: f32 or f16. */
+#define NEED_FLOAT_STORAGE(name, dtype)                                                             \
+    do {                                                                                            \
+        if ((dtype) != INFER_F32 && (dtype) != INFER_F16)                                           \
+            return infer_fail(err, INFER_ERR_UNSUPPORTED, "CUDA kernel %s: %s storage is not supported", name, \
+                              infer_dtype_name(dtype));                                            \
+    } while (0)
+
 #define KSTREAM(s) ((cudaStream_t)(s))
 
 /* Blocks for a grid-stride loop over n items. */
@@ -54,7 +62,7 @@ __device__ __forceinline__ __half half_sat(float v) {
 }
 __device__ __forceinline__ void stf(__half *p, int64_t i, float v) { p[i] = half_sat(v); }
 
-/* The scalar activations of graph/ops.c (act_apply), bit for bit the same formulas. */
+/* The scalar activations of base/ops.c (act_apply), bit for bit the same formulas. */
 __device__ __forceinline__ float act_dev(int kind, float mn, float mx, float x) {
     switch (kind) {
     case ACT_RELU: return x > 0.0f ? x : 0.0f;
@@ -116,12 +124,5 @@ __device__ __forceinline__ void bcast_offsets(const cuda_bcast &b, int64_t i, in
         for (int k = 0; k < NIN; k++) off[k] += idx * b.st[k][d];
     }
 }
-
-/* An element of es bytes, for dtype-agnostic copies. */
-template <int ES> struct elem_t;
-template <> struct elem_t<1> { typedef uint8_t T; };
-template <> struct elem_t<2> { typedef uint16_t T; };
-template <> struct elem_t<4> { typedef uint32_t T; };
-template <> struct elem_t<8> { typedef uint64_t T; };
 
 #endif

@@ -1,18 +1,19 @@
-/* cuda_kernels.h — the CUDA kernels' launchers: one op per kernels/cuda/<op>.cu, callable from C (no CUDA headers). */
+/* cuda_kernels.h — the CUDA kernels' launchers, callable from C (no CUDA headers): one file per kernel. */
 #ifndef INFER_CUDA_KERNELS_H
 #define INFER_CUDA_KERNELS_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include "infer.h"
-#include "../../graph/ops.h"
+#include "../../base/ops.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Conventions. `stream` is a cudaStream_t. Pointers are device pointers. `half` selects the storage
- * type of floating-point tensors: 0 float, 1 __half (math is always done in float). Element counts
+/* Conventions. `stream` is a cudaStream_t. Pointers are device pointers. `dtype` is the storage dtype of
+ * the floating-point tensors, INFER_F32 or INFER_F16 (math is always done in float; another dtype is
+ * INFER_ERR_UNSUPPORTED). Element counts
  * are int64. Every launcher returns INFER_OK or fills err (a failed launch is INFER_ERR_DEVICE) and
  * does nothing for an empty tensor. Kernels are asynchronous on the stream. */
 
@@ -32,40 +33,40 @@ int cuda_bcast_build(cuda_bcast *b, int out_ndim, const int64_t *out_dims, int n
                      const int64_t (*in_dims)[INFER_MAX_DIMS]);
 
 /* y = act(x), n elements. */
-infer_status cuda_activation(void *stream, int half, const void *x, void *y, int64_t n, act_params act,
+infer_status cuda_activation(void *stream, infer_dtype dtype, const void *x, void *y, int64_t n, act_params act,
                              infer_error *err);
 
 /* In place on y (n elements): y = act(y + bias[(i / inner) % channels] + residual[i]). bias and
  * residual may be NULL. Linear: channels = N, inner = 1; conv2d (NCHW): channels = O, inner = H*W. */
-infer_status cuda_epilogue(void *stream, int half, void *y, int64_t n, const void *bias, int64_t channels,
+infer_status cuda_epilogue(void *stream, infer_dtype dtype, void *y, int64_t n, const void *bias, int64_t channels,
                            int64_t inner, const void *residual, act_params act, infer_error *err);
 
 /* y = a op b with broadcasting (b NULL: y = a op scalar, or scalar op a when reverse). */
-infer_status cuda_binary(void *stream, int half, const cuda_bcast *bc, const void *a, const void *b, void *y,
+infer_status cuda_binary(void *stream, infer_dtype dtype, const cuda_bcast *bc, const void *a, const void *b, void *y,
                          int64_t n, binary_kind kind, float scalar, int reverse, infer_error *err);
 
-infer_status cuda_unary(void *stream, int half, const void *x, void *y, int64_t n, unary_kind kind,
+infer_status cuda_unary(void *stream, infer_dtype dtype, const void *x, void *y, int64_t n, unary_kind kind,
                         infer_error *err);
 
 /* Softmax (or log-softmax) of x viewed as [outer, dim, inner] along dim, in float. */
-infer_status cuda_softmax(void *stream, int half, const void *x, void *y, int64_t outer, int64_t dim,
+infer_status cuda_softmax(void *stream, infer_dtype dtype, const void *x, void *y, int64_t outer, int64_t dim,
                           int64_t inner, int log, infer_error *err);
 
 /* LayerNorm of rows x [rows, d] with float statistics; w, b ([d]) may be NULL. */
-infer_status cuda_layernorm(void *stream, int half, const void *x, const void *w, const void *b, void *y,
+infer_status cuda_layernorm(void *stream, infer_dtype dtype, const void *x, const void *w, const void *b, void *y,
                             int64_t rows, int64_t d, float eps, infer_error *err);
 
 /* BatchNorm (inference): x [n, c, inner]. */
-infer_status cuda_batchnorm(void *stream, int half, const void *x, const void *w, const void *b,
+infer_status cuda_batchnorm(void *stream, infer_dtype dtype, const void *x, const void *w, const void *b,
                             const void *mean, const void *var, void *y, int64_t n, int64_t c, int64_t inner,
                             float eps, infer_error *err);
 
 /* Pools over x [nc, h, w] -> y [nc, oh, ow]. */
-infer_status cuda_maxpool2d(void *stream, int half, const void *x, void *y, int64_t nc, int h, int w, int oh,
+infer_status cuda_maxpool2d(void *stream, infer_dtype dtype, const void *x, void *y, int64_t nc, int h, int w, int oh,
                             int ow, const pool2d_params *p, infer_error *err);
-infer_status cuda_avgpool2d(void *stream, int half, const void *x, void *y, int64_t nc, int h, int w, int oh,
+infer_status cuda_avgpool2d(void *stream, infer_dtype dtype, const void *x, void *y, int64_t nc, int h, int w, int oh,
                             int ow, const pool2d_params *p, infer_error *err);
-infer_status cuda_adaptive_avgpool2d(void *stream, int half, const void *x, void *y, int64_t nc, int h, int w,
+infer_status cuda_adaptive_avgpool2d(void *stream, infer_dtype dtype, const void *x, void *y, int64_t nc, int h, int w,
                                      int oh, int ow, infer_error *err);
 
 /* Depthwise conv2d (groups == C, O = C * mult) with the fused epilogue of conv2d. x [N,C,H,W],
@@ -74,14 +75,14 @@ typedef struct {
     int64_t n, c, h, w, o, oh, ow;
     int kh, kw, stride[2], padding[2], dilation[2];
 } cuda_dwconv_shape;
-infer_status cuda_depthwise_conv2d(void *stream, int half, const cuda_dwconv_shape *s, const void *x,
+infer_status cuda_depthwise_conv2d(void *stream, infer_dtype dtype, const cuda_dwconv_shape *s, const void *x,
                                    const void *w, const void *bias, const void *residual, void *y,
                                    act_params act, infer_error *err);
 
 /* Embedding: y[i, :] = w[ids[i], :] for n_ids ids (int64 when ids_i64, else int32), w [vocab, d].
  * An id outside [0, vocab) zeroes its row and records (code, id) in flag[0], flag[1] (first one wins);
  * flag is device memory the caller clears before the run. */
-infer_status cuda_embedding(void *stream, int half, const void *ids, int ids_i64, const void *w, void *y,
+infer_status cuda_embedding(void *stream, infer_dtype dtype, const void *ids, int ids_i64, const void *w, void *y,
                             int64_t n_ids, int64_t vocab, int64_t d, unsigned long long *flag,
                             unsigned long long code, infer_error *err);
 
@@ -122,7 +123,7 @@ infer_status cuda_cast(void *stream, infer_dtype from, infer_dtype to, const voi
 int cuda_cast_supported(infer_dtype from, infer_dtype to);
 
 /* Reduction of x (ndim dims) over the axes set in axes_mask (bit d: dimension d), in float. */
-infer_status cuda_reduce(void *stream, int half, const void *x, void *y, int ndim, const int64_t *dims,
+infer_status cuda_reduce(void *stream, infer_dtype dtype, const void *x, void *y, int ndim, const int64_t *dims,
                          unsigned axes_mask, reduce_kind kind, infer_error *err);
 
 /* Multi-head attention, fused (online softmax in float): q [B,Lq,E], k, v [B,Lk,E], y [B,Lq,E].
@@ -130,7 +131,7 @@ infer_status cuda_reduce(void *stream, int half, const void *x, void *y, int ndi
  * [Lq,Lk] with half q, k, v (FP16 keeps float masks in f32: cuda_dtypes.h).
  * Head size E/heads must be at most CUDA_ATTENTION_MAX_HEAD. */
 #define CUDA_ATTENTION_MAX_HEAD 256
-infer_status cuda_attention(void *stream, int half, const void *q, const void *k, const void *v, const void *mask,
+infer_status cuda_attention(void *stream, infer_dtype dtype, const void *q, const void *k, const void *v, const void *mask,
                             int mask_kind, void *y, int64_t B, int64_t Lq, int64_t Lk, int64_t E, int heads,
                             int causal, float scale, infer_error *err);
 
@@ -138,7 +139,7 @@ infer_status cuda_attention(void *stream, int half, const void *q, const void *k
  *   gates[b] = gx[b] (+ b_ih + b_hh) + h_prev[b] · w_hhᵀ, c[b] = f*c[b] + i*g, h_out[b] = o*tanh(c[b]).
  * gx rows [4H] at gx + b*gx_stride; h_prev rows [H] at h_prev + b*hp_stride (NULL: zeros); h_out rows
  * at h_out + b*ho_stride; c [B,H] updated in place; w_hh [4H,H]; biases [4H] or NULL. Strides in elements. */
-infer_status cuda_lstm_step(void *stream, int half, const void *gx, int64_t gx_stride, const void *w_hh,
+infer_status cuda_lstm_step(void *stream, infer_dtype dtype, const void *gx, int64_t gx_stride, const void *w_hh,
                             const void *b_ih, const void *b_hh, const void *h_prev, int64_t hp_stride, void *c,
                             void *h_out, int64_t ho_stride, int64_t B, int64_t H, infer_error *err);
 

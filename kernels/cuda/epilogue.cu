@@ -12,12 +12,14 @@ __global__ void epilogue_kernel(T *y, int64_t n, const T *bias, int64_t channels
     }
 }
 
-extern "C" infer_status cuda_epilogue(void *stream, int half, void *y, int64_t n, const void *bias, int64_t channels,
-                                      int64_t inner, const void *residual, act_params act, infer_error *err) {
+extern "C" infer_status cuda_epilogue(void *stream, infer_dtype dtype, void *y, int64_t n, const void *bias,
+                                      int64_t channels, int64_t inner, const void *residual, act_params act,
+                                      infer_error *err) {
+    NEED_FLOAT_STORAGE("epilogue", dtype);
     if (n <= 0 || (!bias && !residual && act.kind == ACT_NONE)) return INFER_OK;
     if (channels < 1) channels = 1;
     if (inner < 1) inner = 1;
-    if (half)
+    if (dtype == INFER_F16)
         epilogue_kernel<__half><<<kernel_grid(n), KERNEL_BLOCK, 0, KSTREAM(stream)>>>(
             (__half *)y, n, (const __half *)bias, channels, inner, (const __half *)residual, act.kind, act.min, act.max);
     else

@@ -1,5 +1,6 @@
 /* expand.cu — broadcast a tensor to a larger shape (any element size). */
 #include "cuda_common.cuh"
+#include "cuda_ops.h"
 
 template <typename E>
 __global__ void expand_kernel(cuda_bcast bc, const E *x, E *y, int64_t n) {
@@ -25,3 +26,19 @@ extern "C" infer_status cuda_expand(void *stream, size_t es, const cuda_bcast *b
     KERNEL_CHECK("expand");
     return INFER_OK;
 }
+
+/* ---- the op's entry in the CUDA kernel table (cuda_ops.h) ---------------------------------------- */
+
+static infer_status run_expand(const cuda_launch *l, const ir_node *n, struct cuda_node_plan *p, const infer_tensor *in,
+                               const infer_tensor *out, infer_error *err) {
+    const infer_tensor *x = &in[0], *y = &out[0];
+    cuda_bcast bc;
+    const infer_tensor *xs[1] = { x };
+    if (!cuda_bcast_of(&bc, y, 1, xs)) return infer_fail(err, INFER_ERR_SHAPE, "expand: input does not broadcast");
+    return cuda_expand(l->stream, cuda_esize(y), &bc, x->data, y->data, cuda_numel(y), err);
+}
+
+extern "C" const cuda_kernel cuda_kernels_expand[] = {
+    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_expand, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
+};

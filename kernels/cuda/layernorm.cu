@@ -1,5 +1,6 @@
 /* layernorm.cu — LayerNorm over the trailing d elements of each row, statistics in float (two passes). */
 #include "cuda_common.cuh"
+#include "cuda_ops.h"
 
 template <typename T>
 __global__ void layernorm_kernel(const T *x, const T *w, const T *b, T *y, int64_t rows, int64_t d, float eps) {
@@ -36,9 +37,28 @@ static infer_status layernorm_launch(cudaStream_t s, const void *x, const void *
     return INFER_OK;
 }
 
-extern "C" infer_status cuda_layernorm(void *stream, int half, const void *x, const void *w, const void *b, void *y,
-                                       int64_t rows, int64_t d, float eps, infer_error *err) {
+extern "C" infer_status cuda_layernorm(void *stream, infer_dtype dtype, const void *x, const void *w, const void *b,
+                                       void *y, int64_t rows, int64_t d, float eps, infer_error *err) {
+    NEED_FLOAT_STORAGE("layernorm", dtype);
     if (rows <= 0 || d <= 0) return INFER_OK;
-    return half ? layernorm_launch<__half>(KSTREAM(stream), x, w, b, y, rows, d, eps, err)
-                : layernorm_launch<float>(KSTREAM(stream), x, w, b, y, rows, d, eps, err);
+    return dtype == INFER_F16 ? layernorm_launch<__half>(KSTREAM(stream), x, w, b, y, rows, d, eps, err)
+                              : layernorm_launch<float>(KSTREAM(stream), x, w, b, y, rows, d, eps, err);
 }
+
+/* ---- the op's entry in the CUDA kernel table (cuda_ops.h) ---------------------------------------- */
+
+static infer_status run_layernorm(const cuda_launch *l, const ir_node *n, struct cuda_node_plan *p,
+                                  const infer_tensor *in, const infer_tensor *out, infer_error *err) {
+    const infer_tensor *x = &in[0], *y = &out[0];
+    int axes = n->p.layernorm.axes < 1 ? 1 : n->p.layernorm.axes;
+    if (axes > x->ndim) axes = x->ndim;
+    int64_t d = cuda_prod(x->dims, x->ndim - axes, x->ndim);
+    return cuda_layernorm(l->stream, y->dtype, x->data, n->n_in > 1 ? in[1].data : NULL,
+                          n->n_in > 2 ? in[2].data : NULL, y->data, d ? cuda_numel(y) / d : 0, d, n->p.layernorm.eps,
+                          err);
+}
+
+extern "C" const cuda_kernel cuda_kernels_layernorm[] = {
+    { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_layernorm },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
+};

@@ -40,13 +40,14 @@ __global__ void lstm_step_kernel(const T *gx, int64_t gx_stride, const T *w_hh, 
     }
 }
 
-extern "C" infer_status cuda_lstm_step(void *stream, int half, const void *gx, int64_t gx_stride, const void *w_hh,
-                                       const void *b_ih, const void *b_hh, const void *h_prev, int64_t hp_stride,
-                                       void *c, void *h_out, int64_t ho_stride, int64_t B, int64_t H,
+extern "C" infer_status cuda_lstm_step(void *stream, infer_dtype dtype, const void *gx, int64_t gx_stride,
+                                       const void *w_hh, const void *b_ih, const void *b_hh, const void *h_prev,
+                                       int64_t hp_stride, void *c, void *h_out, int64_t ho_stride, int64_t B, int64_t H,
                                        infer_error *err) {
+    NEED_FLOAT_STORAGE("lstm_step", dtype);
     if (B <= 0 || H <= 0) return INFER_OK;
     unsigned g = kernel_grid(B * H * 32, 128);
-    if (half)
+    if (dtype == INFER_F16)
         lstm_step_kernel<__half><<<g, 128, 0, KSTREAM(stream)>>>(
             (const __half *)gx, gx_stride, (const __half *)w_hh, (const __half *)b_ih, (const __half *)b_hh,
             (const __half *)h_prev, hp_stride, (__half *)c, (__half *)h_out, ho_stride, B, H);

@@ -1,5 +1,6 @@
 /* reduce.cu — mean, sum, max or min over any set of axes, accumulated in float. */
 #include "cuda_common.cuh"
+#include "cuda_ops.h"
 
 struct reduce_t {
     int nk, nr;                    /* kept and reduced dimensions (merged where contiguous) */
@@ -72,8 +73,9 @@ static infer_status reduce_launch(cudaStream_t s, const reduce_t &r, int64_t n_o
     return INFER_OK;
 }
 
-extern "C" infer_status cuda_reduce(void *stream, int half, const void *x, void *y, int ndim, const int64_t *dims,
-                                    unsigned axes_mask, reduce_kind kind, infer_error *err) {
+extern "C" infer_status cuda_reduce(void *stream, infer_dtype dtype, const void *x, void *y, int ndim,
+                                    const int64_t *dims, unsigned axes_mask, reduce_kind kind, infer_error *err) {
+    NEED_FLOAT_STORAGE("reduce", dtype);
     if (ndim < 0 || ndim > INFER_MAX_DIMS) return infer_fail(err, INFER_ERR_INTERNAL, "reduce: %d dims", ndim);
     int64_t str[INFER_MAX_DIMS], n_out = 1, total = 1;
     for (int d = ndim - 1; d >= 0; d--) {
@@ -107,6 +109,27 @@ extern "C" infer_status cuda_reduce(void *stream, int half, const void *x, void 
         r.rdims[0] = 1;
         r.rstr[0] = 1;
     }
-    return half ? reduce_launch<__half>(KSTREAM(stream), r, n_out, x, y, kind, err)
-                : reduce_launch<float>(KSTREAM(stream), r, n_out, x, y, kind, err);
+    return dtype == INFER_F16 ? reduce_launch<__half>(KSTREAM(stream), r, n_out, x, y, kind, err)
+                              : reduce_launch<float>(KSTREAM(stream), r, n_out, x, y, kind, err);
 }
+
+/* ---- the op's entry in the CUDA kernel table (cuda_ops.h) ---------------------------------------- */
+
+static infer_status run_reduce(const cuda_launch *l, const ir_node *n, struct cuda_node_plan *p, const infer_tensor *in,
+                               const infer_tensor *out, infer_error *err) {
+    const infer_tensor *x = &in[0], *y = &out[0];
+    unsigned mask = 0;
+    const reduce_params *rp = &n->p.reduce;
+    for (int i = 0; i < rp->naxes; i++) {
+        int a = cuda_norm_axis(rp->axes[i], x->ndim);
+        if (a < 0 || a >= x->ndim) return infer_fail(err, INFER_ERR_SHAPE, "reduce: axis %d", rp->axes[i]);
+        mask |= 1u << a;
+    }
+    if (rp->naxes == 0) mask = (1u << x->ndim) - 1u; /* no axes: all of them */
+    return cuda_reduce(l->stream, y->dtype, x->data, y->data, x->ndim, x->dims, mask, rp->kind, err);
+}
+
+extern "C" const cuda_kernel cuda_kernels_reduce[] = {
+    { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_reduce, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
+};

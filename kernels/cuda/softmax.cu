@@ -1,5 +1,6 @@
 /* softmax.cu — softmax / log-softmax along one axis of x viewed as [outer, dim, inner], in float. */
 #include "cuda_common.cuh"
+#include "cuda_ops.h"
 
 /* inner == 1: one block per row, the row read three times (max, sum, write). */
 template <typename T>
@@ -61,9 +62,26 @@ static infer_status softmax_launch(cudaStream_t s, const void *x, void *y, int64
     return INFER_OK;
 }
 
-extern "C" infer_status cuda_softmax(void *stream, int half, const void *x, void *y, int64_t outer, int64_t dim,
-                                     int64_t inner, int log, infer_error *err) {
+extern "C" infer_status cuda_softmax(void *stream, infer_dtype dtype, const void *x, void *y, int64_t outer,
+                                     int64_t dim, int64_t inner, int log, infer_error *err) {
+    NEED_FLOAT_STORAGE("softmax", dtype);
     if (outer <= 0 || dim <= 0 || inner <= 0) return INFER_OK;
-    return half ? softmax_launch<__half>(KSTREAM(stream), x, y, outer, dim, inner, log, err)
-                : softmax_launch<float>(KSTREAM(stream), x, y, outer, dim, inner, log, err);
+    return dtype == INFER_F16 ? softmax_launch<__half>(KSTREAM(stream), x, y, outer, dim, inner, log, err)
+                              : softmax_launch<float>(KSTREAM(stream), x, y, outer, dim, inner, log, err);
 }
+
+/* ---- the op's entry in the CUDA kernel table (cuda_ops.h) ---------------------------------------- */
+
+static infer_status run_softmax(const cuda_launch *l, const ir_node *n, struct cuda_node_plan *p,
+                                const infer_tensor *in, const infer_tensor *out, infer_error *err) {
+    const infer_tensor *x = &in[0], *y = &out[0];
+    int ax = cuda_norm_axis(n->p.softmax.axis, x->ndim);
+    if (ax < 0 || ax >= x->ndim) return infer_fail(err, INFER_ERR_SHAPE, "softmax: axis %d", n->p.softmax.axis);
+    return cuda_softmax(l->stream, y->dtype, x->data, y->data, cuda_prod(x->dims, 0, ax), x->dims[ax],
+                        cuda_prod(x->dims, ax + 1, x->ndim), n->p.softmax.log, err);
+}
+
+extern "C" const cuda_kernel cuda_kernels_softmax[] = {
+    { CUDA_DENSE, cuda_floats_only_rule, NULL, NULL, run_softmax },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
+};

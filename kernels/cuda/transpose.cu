@@ -1,5 +1,6 @@
 /* transpose.cu — permute the axes of a tensor of up to 8 dimensions (any element size). */
 #include "cuda_common.cuh"
+#include "cuda_ops.h"
 
 struct perm_t {
     int ndim;
@@ -61,3 +62,16 @@ extern "C" infer_status cuda_transpose(void *stream, size_t es, const void *x, v
     KERNEL_CHECK("transpose");
     return INFER_OK;
 }
+
+/* ---- the op's entry in the CUDA kernel table (cuda_ops.h) ---------------------------------------- */
+
+static infer_status run_transpose(const cuda_launch *l, const ir_node *n, struct cuda_node_plan *p,
+                                  const infer_tensor *in, const infer_tensor *out, infer_error *err) {
+    const infer_tensor *x = &in[0], *y = &out[0];
+    return cuda_transpose(l->stream, cuda_esize(x), x->data, y->data, x->ndim, x->dims, n->p.transpose.perm, err);
+}
+
+extern "C" const cuda_kernel cuda_kernels_transpose[] = {
+    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_transpose, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
+};

@@ -1,5 +1,6 @@
 /* where.cu — z = cond ? x : y with broadcasting of all three (any element size; cond is bool). */
 #include "cuda_common.cuh"
+#include "cuda_ops.h"
 
 template <typename E>
 __global__ void where_kernel(cuda_bcast bc, const uint8_t *cond, const E *x, const E *y, E *z, int64_t n) {
@@ -26,3 +27,26 @@ extern "C" infer_status cuda_where(void *stream, size_t es, const cuda_bcast *bc
     KERNEL_CHECK("where");
     return INFER_OK;
 }
+
+/* ---- the op's entry in the CUDA kernel table (cuda_ops.h) ---------------------------------------- */
+
+static int supports_where(const ir_graph *g, const ir_node *n, int fp16, char *why, size_t len) {
+    const ir_tensor *c = cuda_node_input(g, n, 0);
+    if (!c || (c->dtype != INFER_BOOL && c->dtype != INFER_U8))
+        return cuda_refuse(why, len, "where condition is not bool");
+    return cuda_same_elem(g, n, fp16, 1u << 0, why, len);
+}
+
+static infer_status run_where(const cuda_launch *l, const ir_node *n, struct cuda_node_plan *p, const infer_tensor *in,
+                              const infer_tensor *out, infer_error *err) {
+    const infer_tensor *y = &out[0];
+    cuda_bcast bc;
+    const infer_tensor *xs[3] = { &in[0], &in[1], &in[2] };
+    if (!cuda_bcast_of(&bc, y, 3, xs)) return infer_fail(err, INFER_ERR_SHAPE, "where: inputs do not broadcast");
+    return cuda_where(l->stream, cuda_esize(y), &bc, in[0].data, in[1].data, in[2].data, y->data, cuda_numel(y), err);
+}
+
+extern "C" const cuda_kernel cuda_kernels_where[] = {
+    { CUDA_DENSE, supports_where, NULL, NULL, run_where, 1 },
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
+};

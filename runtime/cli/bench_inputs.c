@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench_util.h"
-#include "../../graph/ops.h"
+#include "../../base/ops.h"
 #include "../../loaders/ifg.h"
-#include "../half.h"
+#include "../../base/half.h"
 
 int64_t bench_vocab_size(const char *path) {
     ifg_file f;

@@ -40,6 +40,10 @@ static void put_layers(FILE *f, const bench_result *r) {
         put_str(f, l->op);
         fputs(", \"device\": ", f);
         put_str(f, l->device);
+        if (l->weights) {
+            fputs(", \"weights\": ", f);
+            put_str(f, l->weights);
+        }
         fputs(", ", f);
         put_key_num(f, "ms", l->ms_per_run, 1);
         put_key_num(f, "share", l->share, 1);

@@ -15,7 +15,8 @@ static void print_layers(const bench_result *r) {
         for (int d = 0; d < l->ndim && used < (int)sizeof shape; d++)
             used += snprintf(shape + used, sizeof shape - (size_t)used, "%s%lld", d ? "," : "", (long long)l->dims[d]);
         if (used < (int)sizeof shape) snprintf(shape + used, sizeof shape - (size_t)used, "]");
-        printf("  %9.4f %5.1f%%  %-18s %-5s %-20s %s\n", l->ms_per_run, 100 * l->share, l->op, l->device, shape, l->name);
+        printf("  %9.4f %5.1f%%  %-18s %-5s %-20s %s%s%s%s\n", l->ms_per_run, 100 * l->share, l->op, l->device, shape,
+               l->name, l->weights ? "  (" : "", l->weights ? l->weights : "", l->weights ? ")" : "");
     }
     printf("  %9.4f %5.1f%%  total of all %d layers (mean latency %.4f ms; the rest is outside the layers)\n",
            r->layers_ms, 100.0, r->n_layers, r->lat.mean);

@@ -13,6 +13,7 @@ typedef struct {
 
 typedef struct {
     char *name, *op, *device;
+    char *weights;          /* a sparse weight: how it runs (infer_layer_info.weights), else NULL */
     int ndim;
     int64_t dims[INFER_MAX_DIMS];
     double ms_per_run, share;

@@ -122,6 +122,7 @@ static void collect_layers(const infer_engine *e, bench_result *r) {
         l->name = strdup(li.name ? li.name : "");
         l->op = strdup(li.op ? li.op : "");
         l->device = strdup(li.device ? li.device : "");
+        l->weights = li.weights ? strdup(li.weights) : NULL;
         l->ndim = li.ndim;
         memcpy(l->dims, li.dims, sizeof l->dims);
         l->ms_per_run = li.runs ? li.total_ms / (double)li.runs : 0.0;
@@ -296,6 +297,7 @@ static void free_results(bench_result *r, int n) {
             free(r[i].layers[j].name);
             free(r[i].layers[j].op);
             free(r[i].layers[j].device);
+            free(r[i].layers[j].weights);
         }
         free(r[i].layers);
     }

@@ -63,10 +63,11 @@ static void print_engine(const infer_engine *e, int list_layers) {
         infer_layer_info l;
         infer_engine_layer(e, i, &l);
         int fallback = st.device == INFER_DEVICE_CUDA && strcmp(l.device, "cuda") != 0;
-        if (!list_layers && !fallback) continue;
+        if (!list_layers && !fallback && !l.weights) continue;
         printf("  %4d %-18s %-32s %-4s ", i, l.op, l.name, l.device);
         cli_print_shape(stdout, l.dims, l.ndim);
-        printf("%s\n", fallback ? "  (CPU fallback)" : "");
+        printf("%s%s%s%s\n", fallback ? "  (CPU fallback)" : "", l.weights ? "  (" : "", l.weights ? l.weights : "",
+               l.weights ? ")" : "");
     }
 }
 

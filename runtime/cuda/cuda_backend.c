@@ -4,7 +4,7 @@
 #include "cuda_backend.h"
 #include "cuda_state.h"
 #include "cuda_check.h"
-#include "cuda_support.h"
+#include "../../kernels/cuda/dispatch.h"
 #include "cuda_dtypes.h"
 
 static void cuda_destroy(infer_engine *e) {
@@ -35,17 +35,6 @@ static void cuda_destroy(infer_engine *e) {
     free(st);
     e->state = NULL;
     cuda_device_leave(previous);
-}
-
-static infer_status check_encodings(const ir_graph *g, infer_error *err) {
-    for (int t = 0; t < g->n_tensors; t++) {
-        const ir_tensor *tt = &g->tensors[t];
-        if (tt->is_constant && tt->encoding != IFG_ENC_DENSE && ir_consumer_count(g, t) > 0)
-            return infer_fail(err, INFER_ERR_UNSUPPORTED,
-                              "tensor '%s': storage encoding %d is not supported by the CUDA backend", tt->name,
-                              tt->encoding);
-    }
-    return INFER_OK;
 }
 
 /* Times algorithm candidates of every planned node on the real buffers (at max batch), then saves the cache. */
@@ -126,7 +115,6 @@ static infer_status create_on_device(infer_engine *e, infer_error *err) {
     INFER_TRY(cuda_ctx_init_on(&st->ctx, e->opt.precision, e->opt.device_id, err));
     cuda_ctx *c = &st->ctx;
     for (int i = 0; i < 4; i++) CUDA_CHECK(cudaEventCreate(&st->tev[i])); /* timing of each run */
-    INFER_TRY(check_encodings(g, err));
 
     if (e->opt.tune_cache && e->opt.tune_cache[0]) {
         char warn[1400];
@@ -137,7 +125,7 @@ static infer_status create_on_device(infer_engine *e, infer_error *err) {
     char first[512];
     st->n_fallback = cuda_plan_fallback(g, c->fp16, st->fallback, first, sizeof first);
     if (st->n_fallback)
-        cuda_ctx_warn(c, "%d node(s) run on the CPU (no CUDA kernel); first: %s", st->n_fallback, first);
+        cuda_ctx_warn(c, "%d node(s) run on the CPU (no CUDA kernel takes them); first: %s", st->n_fallback, first);
     int mixed = cuda_plan_dtypes(g, c->fp16, st->fallback, st->ddt, first, sizeof first);
     st->n_fallback += mixed;
     if (mixed) cuda_ctx_warn(c, "%d node(s) run on the CPU (f32 kept next to f16 in FP16); first: %s", mixed, first);
@@ -211,6 +199,10 @@ static const char *cuda_node_device(const infer_engine *e, int node) {
     return st->fallback[node] ? "cpu" : "cuda";
 }
 
+static int cuda_usable(const infer_engine_options *opt, char *why, size_t n) {
+    return cuda_device_usable(why, n);
+}
+
 static const backend_ops cuda_ops = {
     .name = "cuda",
     .device = INFER_DEVICE_CUDA,
@@ -221,11 +213,12 @@ static const backend_ops cuda_ops = {
     .stats = cuda_stats,
     .node_device = cuda_node_device,
     .warnings = cuda_warnings,
+    .usable = cuda_usable,
 };
 
 const backend_ops *cuda_backend_get(void) { return &cuda_ops; }
 
 const char *cuda_engine_warnings(const struct infer_engine *e) {
-    if (!e || e->backend != &cuda_ops || !e->state) return "";
+    if (!e || !e->backend || e->backend->device != INFER_DEVICE_CUDA || !e->state) return "";
     return ((const cuda_state *)e->state)->ctx.warnings;
 }

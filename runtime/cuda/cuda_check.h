@@ -5,7 +5,7 @@
 #include <cuda_runtime_api.h>
 #include <cublasLt.h>
 #include <cudnn.h>
-#include "../error.h"
+#include "../../base/error.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,20 +39,6 @@ infer_status cuda_fail_dnn(infer_error *err, cudnnStatus_t code, const char *cal
         cudnnStatus_t cudnn_check_s_ = (call);                                                 \
         if (cudnn_check_s_ != CUDNN_STATUS_SUCCESS)                                            \
             return cuda_fail_dnn(err, cudnn_check_s_, #call, __FILE__, __LINE__);              \
-    } while (0)
-
-/* After a kernel launch: picks up a bad launch configuration or an earlier asynchronous fault. */
-#define CUDA_LAUNCH_CHECK(what)                                                                \
-    do {                                                                                       \
-        cudaError_t cuda_check_e_ = cudaGetLastError();                                        \
-        if (cuda_check_e_ != cudaSuccess) return cuda_fail_rt(err, cuda_check_e_, what, __FILE__, __LINE__); \
-    } while (0)
-
-/* Propagates an infer_status from a helper. */
-#define INFER_TRY(expr)                                                                        \
-    do {                                                                                       \
-        infer_status infer_try_s_ = (expr);                                                    \
-        if (infer_try_s_ != INFER_OK) return infer_try_s_;                                     \
     } while (0)
 
 #endif

@@ -19,7 +19,7 @@
 #define CUDA_WARN_LINE 1024
 
 /* Owned by one engine (or one test): nothing here is shared between threads. */
-typedef struct {
+typedef struct cuda_ctx {
     int device;
     cudaStream_t stream;
     cublasLtHandle_t lt;
@@ -72,10 +72,11 @@ infer_status cuda_alloc(void **p, size_t bytes, const char *what, infer_error *e
  * at the batch the plan is for. */
 typedef struct cuda_node_plan cuda_node_plan;
 
-/* Host-side planning for these shapes (descriptors, algorithm choice); allocates no device memory.
- * *plan may be left NULL for ops that need none. */
-infer_status cuda_node_prepare(cuda_ctx *c, const ir_node *n, const infer_tensor *in, const infer_tensor *out,
-                               cuda_node_plan **plan, infer_error *err);
+/* Host-side planning for these shapes: picks node n's kernel (cuda_kernel_lookup on g; g NULL: the op's
+ * first kernel, for dense inputs) and lets it plan (descriptors, algorithm choice); allocates no device
+ * memory. */
+infer_status cuda_node_prepare(cuda_ctx *c, const ir_graph *g, const ir_node *n, const infer_tensor *in,
+                               const infer_tensor *out, cuda_node_plan **plan, infer_error *err);
 /* Bytes of c->scratch the node needs when run with this plan. */
 size_t cuda_node_scratch(const cuda_node_plan *plan);
 /* With c->tune: times algorithm candidates on the given buffers (contents are overwritten). */

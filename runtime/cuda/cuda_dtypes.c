@@ -3,24 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cuda_dtypes.h"
+#include "../../kernels/cuda/cuda_ops.h"
 
 /* Ops whose kernels take f32 and f16 alike, elementwise or moving data: an f32 chain may pass through them. */
 static int chain_op(op_code op) {
-    switch (op) {
-    case OP_BINARY: case OP_UNARY: case OP_ACTIVATION: case OP_CAST: case OP_RESHAPE: case OP_IDENTITY:
-    case OP_TRANSPOSE: case OP_SLICE: case OP_EXPAND: case OP_CONCAT: case OP_WHERE: case OP_MASKED_FILL:
-    case OP_REDUCE: case OP_COMPARE:
-        return 1;
-    default:
-        return 0;
-    }
+    const cuda_kernel *k = cuda_kernels_of(op);
+    return k && k->mixed_float;
 }
 
 static int is_f32(const ir_graph *g, int t) { return t >= 0 && t < g->n_tensors && g->tensors[t].dtype == INFER_F32; }
-
-static int is_int_or_bool(infer_dtype d) {
-    return d == INFER_I32 || d == INFER_I64 || d == INFER_I8 || d == INFER_U8 || d == INFER_BOOL;
-}
 
 /* Marks in `set` the f32 tensors whose values make tensor t: t itself, then back through the producers
  * that are chain ops running on CUDA. Returns 0 when the chain reaches a float computed by another
@@ -51,14 +42,8 @@ static int chain_back(const ir_graph *g, const int *fallback, int t, unsigned ch
 
 /* Seeds: (node, input) pairs whose f32 values must stay exact. */
 static int seed_of(const ir_graph *g, const ir_node *n, int k) {
-    if (k >= n->n_in || !is_f32(g, n->in[k])) return 0;
-    switch (n->op) {
-    case OP_CAST: return k == 0 && n->n_out > 0 && is_int_or_bool(g->tensors[n->out[0]].dtype);
-    case OP_COMPARE: return k < 2;
-    case OP_EMBEDDING: return k == 0;
-    case OP_ATTENTION: return k == 3;
-    default: return 0;
-    }
+    const cuda_kernel *kernel = cuda_kernels_of(n->op);
+    return k < n->n_in && is_f32(g, n->in[k]) && kernel && kernel->exact_input && kernel->exact_input(g, n, k);
 }
 
 int cuda_plan_dtypes(const ir_graph *g, int fp16, int *fallback, infer_dtype *ddt, char *why, size_t len) {

@@ -3,13 +3,7 @@
 #include <string.h>
 #include "cuda_state.h"
 #include "cuda_check.h"
-#include "../half.h"
-
-static int64_t count_of(const infer_tensor *t) {
-    int64_t n = 1;
-    for (int i = 0; i < t->ndim; i++) n *= t->dims[i];
-    return n;
-}
+#include "../../base/half.h"
 
 infer_status cuda_fallback_init(infer_engine *e, cuda_state *st, infer_error *err) {
     if (st->n_fallback == 0) return INFER_OK;
@@ -22,16 +16,11 @@ infer_status cuda_fallback_init(infer_engine *e, cuda_state *st, infer_error *er
     for (int i = 0; i < g->n_nodes; i++) {
         if (!st->fallback[i]) continue;
         const ir_node *n = &g->nodes[i];
-        if (!cpu_kernel_for(n->op))
-            return infer_fail(err, INFER_ERR_UNSUPPORTED, "node %d '%s': op %s has neither a CUDA nor a CPU kernel", i,
-                              n->name, op_name(n->op));
+        const cpu_kernel *kernel = cpu_kernel_lookup(g, n, i, err);
+        if (!kernel) return infer_fail_context(err, "neither cuda nor cpu");
         infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
-        for (int k = 0; k < n->n_in; k++) {
-            if (n->in[k] == IR_NONE) memset(&in[k], 0, sizeof in[k]);
-            else in[k] = engine_tensor_shape(e, n->in[k]);
-        }
-        for (int k = 0; k < n->n_out; k++) out[k] = engine_tensor_shape(e, n->out[k]);
-        size_t b = cpu_workspace_size(n, in, out, st->cpu.threads);
+        engine_node_views(e, n, NULL, NULL, in, out);
+        size_t b = kernel->workspace ? kernel->workspace(n, in, out, st->cpu.threads) : 0;
         if (b > most) most = b;
     }
     st->cpu.workspace_bytes = most;
@@ -54,7 +43,7 @@ void cuda_fallback_free(cuda_state *st) {
 /* Device tensor t -> its host copy (model dtype). Synchronous. */
 static infer_status download(cuda_state *st, const infer_tensor *dev, void *host, infer_dtype model_dt,
                              infer_error *err) {
-    int64_t n = count_of(dev);
+    int64_t n = infer_tensor_elements(dev);
     if (n == 0 || !dev->data) return INFER_OK;
     cudaStream_t s = st->ctx.stream;
     if (dev->dtype == model_dt) {
@@ -71,7 +60,7 @@ static infer_status download(cuda_state *st, const infer_tensor *dev, void *host
 
 static infer_status upload(cuda_state *st, const infer_tensor *dev, const void *host, infer_dtype model_dt,
                            infer_error *err) {
-    int64_t n = count_of(dev);
+    int64_t n = infer_tensor_elements(dev);
     if (n == 0 || !dev->data) return INFER_OK;
     cudaStream_t s = st->ctx.stream;
     if (dev->dtype == model_dt) {
@@ -88,8 +77,8 @@ static infer_status upload(cuda_state *st, const infer_tensor *dev, const void *
 infer_status cuda_fallback_run(infer_engine *e, cuda_state *st, int node, infer_error *err) {
     const ir_graph *g = &e->graph;
     const ir_node *n = &g->nodes[node];
-    cpu_kernel_fn fn = cpu_kernel_for(n->op);
-    if (!fn) return infer_fail(err, INFER_ERR_UNSUPPORTED, "op %s has no CPU kernel", op_name(n->op));
+    const cpu_kernel *kernel = cpu_kernel_lookup(g, n, node, err); /* found at engine build */
+    if (!kernel) return INFER_ERR_UNSUPPORTED;
     infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
     CUDA_CHECK(cudaStreamSynchronize(st->ctx.stream)); /* the GPU work before this node */
     for (int k = 0; k < n->n_in; k++) {
@@ -111,7 +100,7 @@ infer_status cuda_fallback_run(infer_engine *e, cuda_state *st, int node, infer_
         out[k] = engine_tensor_shape(e, n->out[k]);
         out[k].data = st->host[n->out[k]];
     }
-    INFER_TRY(fn(&st->cpu, n, in, out, err));
+    INFER_TRY(kernel->run(&st->cpu, n, in, out, err));
     for (int k = 0; k < n->n_out; k++) {
         int t = n->out[k];
         infer_tensor dev = cuda_view(e, st, t);

@@ -3,7 +3,7 @@
 #include <string.h>
 #include "cuda_state.h"
 #include "cuda_check.h"
-#include "../half.h"
+#include "../../base/half.h"
 
 #define STAGE_CHUNK ((size_t)16 << 20)
 

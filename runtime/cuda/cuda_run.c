@@ -30,7 +30,7 @@ infer_status cuda_slot_prepare(infer_engine *e, cuda_state *st, cuda_batch_slot 
             else in[k] = cuda_view(e, st, n->in[k]);
         }
         for (int k = 0; k < n->n_out; k++) out[k] = cuda_view(e, st, n->out[k]);
-        infer_status s = cuda_node_prepare(&st->ctx, n, in, out, &slot->plans[i], err);
+        infer_status s = cuda_node_prepare(&st->ctx, g, n, in, out, &slot->plans[i], err);
         if (s != INFER_OK) return infer_fail_context(err, "node %d '%s' (%s)", i, n->name, op_name(n->op));
     }
     return INFER_OK;

@@ -187,7 +187,7 @@ void cuda_shared_release(infer_engine *e, cuda_state *st) {
 
 const void *cuda_engine_shared_weights(const infer_engine *e, int *refs) {
     if (refs) *refs = 0;
-    if (!e || e->backend != cuda_backend_get() || !e->state) return NULL;
+    if (!e || !e->backend || e->backend->device != INFER_DEVICE_CUDA || !e->state) return NULL;
     const cuda_state *st = e->state;
     const cuda_shared_block *b = st->shared;
     if (!b) return NULL;

@@ -4,7 +4,7 @@
 #include "cuda_state.h"
 
 int cuda_test_refuse_fused_conv(infer_engine *e) {
-    if (!e || e->backend != cuda_backend_get() || !e->state) return 0;
+    if (!e || !e->backend || e->backend->device != INFER_DEVICE_CUDA || !e->state) return 0;
     cuda_state *st = e->state;
     int marked = 0;
     for (int s = 0; s < CUDA_BATCH_SLOTS; s++) {
@@ -16,13 +16,13 @@ int cuda_test_refuse_fused_conv(infer_engine *e) {
 }
 
 int cuda_test_fail_graph_launch(infer_engine *e) {
-    if (!e || e->backend != cuda_backend_get() || !e->state) return 0;
+    if (!e || !e->backend || e->backend->device != INFER_DEVICE_CUDA || !e->state) return 0;
     ((cuda_state *)e->state)->test_fail_graph_launch = 1;
     return 1;
 }
 
 int cuda_test_force_gemmex(infer_engine *e) {
-    if (!e || e->backend != cuda_backend_get() || !e->state) return 0;
+    if (!e || !e->backend || e->backend->device != INFER_DEVICE_CUDA || !e->state) return 0;
     cuda_state *st = e->state;
     int marked = 0;
     for (int s = 0; s < CUDA_BATCH_SLOTS; s++) {

@@ -8,6 +8,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'scripts'))
 import ifg  # noqa: E402
+from convert_lib import opcodes as op  # noqa: E402
 
 FLOATS = ('f32', 'f16', 'bf16')
 
@@ -174,16 +175,18 @@ def reduce(x, kind=0, axes=(), keepdim=0):
 
 
 OPS = {
-    1: lambda x, **a: x, 2: conv2d, 3: linear, 4: lambda a, b: np.matmul(a, b), 5: batchnorm, 6: layernorm,
-    7: lambda x, kind=0, **a: act(x, kind, a), 8: binary, 9: softmax,
-    10: lambda x, **a: pool(x, mode='max', **a),
-    11: lambda x, **a: pool(x, mode='avg', **a), 12: adaptive_avgpool2d, 13: reshape,
-    14: lambda x, perm: x.transpose(perm), 15: lambda *xs, axis: np.concatenate(xs, axis=axis), 16: slice_,
-    17: lambda x, mask, value: np.where(mask, value, x), 18: embedding, 19: reduce, 20: attention, 21: lstm,
-    22: lambda x, dtype: x, 23: compare, 24: lambda c, x, y: np.where(c, x, y),
-    25: lambda x, kind: [np.negative, np.exp, np.log, np.sqrt, lambda t: 1 / np.sqrt(t), np.abs,
-                         np.reciprocal][kind](x),
-    26: expand,
+    op.IDENTITY: lambda x, **a: x, op.CONV2D: conv2d, op.LINEAR: linear, op.MATMUL: lambda a, b: np.matmul(a, b),
+    op.BATCHNORM: batchnorm, op.LAYERNORM: layernorm, op.ACTIVATION: lambda x, kind=0, **a: act(x, kind, a),
+    op.BINARY: binary, op.SOFTMAX: softmax, op.MAXPOOL2D: lambda x, **a: pool(x, mode='max', **a),
+    op.AVGPOOL2D: lambda x, **a: pool(x, mode='avg', **a), op.ADAPTIVE_AVGPOOL2D: adaptive_avgpool2d,
+    op.RESHAPE: reshape, op.TRANSPOSE: lambda x, perm: x.transpose(perm),
+    op.CONCAT: lambda *xs, axis: np.concatenate(xs, axis=axis), op.SLICE: slice_,
+    op.MASKED_FILL: lambda x, mask, value: np.where(mask, value, x), op.EMBEDDING: embedding, op.REDUCE: reduce,
+    op.ATTENTION: attention, op.LSTM: lstm, op.CAST: lambda x, dtype: x, op.COMPARE: compare,
+    op.WHERE: lambda c, x, y: np.where(c, x, y),
+    op.UNARY: lambda x, kind: [np.negative, np.exp, np.log, np.sqrt, lambda t: 1 / np.sqrt(t), np.abs,
+                               np.reciprocal][kind](x),
+    op.EXPAND: expand,
 }
 
 
@@ -194,7 +197,7 @@ def as_declared(array, dtype):
 
 def run(graph, inputs):
     """Execute `graph` (an ifg.Graph) on numpy inputs; returns the list of outputs."""
-    values = {i: as_declared(t.data, t.dtype) for i, t in enumerate(graph.tensors) if t.is_constant}
+    values = {i: as_declared(ifg.logical(graph, t), t.dtype) for i, t in enumerate(graph.tensors) if t.is_constant}
     used = {i for n in graph.nodes for i in n.inputs} | set(graph.outputs)
     for tid, array in zip(graph.inputs, inputs):
         values[tid] = as_declared(array, graph.tensors[tid].dtype)

@@ -5,7 +5,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include "testutil.h"
-#include "../../graph/ops.h"
+#include "../../base/ops.h"
 #include "../../runtime/cuda/cuda_backend.h"
 
 /* Every test that needs a GPU starts with this: here (no GPU) it is reported as skipped, with the reason. */

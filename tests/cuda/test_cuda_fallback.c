@@ -4,8 +4,8 @@
 #include <string.h>
 #include "graph_builder.h"
 #include "../../runtime/cuda/cuda_backend.h"
-#include "../../runtime/cuda/cuda_support.h"
-#include "../../runtime/half.h"
+#include "../../kernels/cuda/dispatch.h"
+#include "../../base/half.h"
 #include "../../runtime/engine.h"
 #include "../../kernels/cuda/cuda_kernels.h"
 
@@ -104,14 +104,14 @@ Test(cuda_fallback, lstm_input_layout) {
     int wi = gb_const(&g, "wi", DIMS(8, 3), w), wh = gb_const(&g, "wh", DIMS(8, 2), w);
     int y = gb_output(&g, gb_act(&g, "y", DIMS(-1, 5, 2)));
     int hn = gb_act(&g, "hn", DIMS(1, -1, 2)), cn = gb_act(&g, "cn", DIMS(1, -1, 2));
-    ir_node *n = gb_node(&g, OP_LSTM, "lstm", 5, (const int[]){ x, IR_NONE, IR_NONE, wi, wh }, 3,
+    ir_node *n = gb_node(&g, OP_LSTM, "lstm", 7, (const int[]){ x, IR_NONE, IR_NONE, wi, wh, IR_NONE, IR_NONE }, 3,
                          (const int[]){ y, hn, cn });
     n->p.lstm.hidden = 2;
     n->p.lstm.layers = 1;
     n->p.lstm.batch_first = 1;
     char why[256];
     cr_expect_eq(cuda_node_supported(&g, &g.nodes[0], 0, why, sizeof why), 1, "%s", why);
-    g.nodes[0].p.lstm.layers = 2; /* 5 inputs cannot hold 2 layers */
+    g.nodes[0].p.lstm.layers = 2; /* 7 inputs (x, h0, c0, one layer's 4) cannot hold 2 layers */
     cr_expect_eq(cuda_node_supported(&g, &g.nodes[0], 0, why, sizeof why), 0);
     ir_free(&g);
 }
@@ -184,11 +184,28 @@ Test(cuda_backend, table_and_probe) {
     cr_assert_not_null(ops);
     cr_expect_str_eq(ops->name, "cuda");
     cr_expect_eq(ops->device, INFER_DEVICE_CUDA);
-    cr_expect(ops->create && ops->run && ops->destroy && ops->stats && ops->node_device);
+    cr_expect(ops->create && ops->run && ops->destroy && ops->stats && ops->node_device && ops->usable);
     cr_expect(ops->caps.fuse_conv_act && ops->caps.fuse_linear_act && ops->caps.fuse_residual);
     char why[512] = "";
     int ok = cuda_device_usable(why, sizeof why);
     cr_expect(why[0], "the probe gives a reason or a description");
     cr_log_info("cuda_device_usable: %d (%s)", ok, why);
     cr_expect_str_eq(cuda_engine_warnings(NULL), "");
+}
+
+/* A weight stored int8 per tensor: no CUDA kernel takes it, and the reason names input and storage. */
+Test(cuda_fallback, storage_without_a_kernel_falls_back) {
+    ir_graph g = empty_graph();
+    static float w[12];
+    int x = gb_input(&g, gb_act(&g, "x", DIMS(-1, 3)));
+    int wt = gb_const(&g, "fc.weight", DIMS(4, 3), w);
+    int y = gb_output(&g, gb_act(&g, "y", DIMS(-1, 4)));
+    gb_node(&g, OP_LINEAR, "fc", 2, (const int[]){ x, wt }, 1, (const int[]){ y });
+    char why[256];
+    cr_expect_eq(cuda_node_supported(&g, &g.nodes[0], 0, why, sizeof why), 1, "dense: %s", why);
+    g.tensors[wt].storage =
+        (ir_storage){ .kind = IR_STORAGE_INT8_TENSOR, .scale = 0.5f, .aux = { IR_NONE, IR_NONE, IR_NONE } };
+    cr_expect_eq(cuda_node_supported(&g, &g.nodes[0], 0, why, sizeof why), 0);
+    cr_expect(strstr(why, "input 1 'fc.weight' stored as int8 per-tensor"), "reason: %s", why);
+    ir_free(&g);
 }

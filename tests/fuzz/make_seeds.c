@@ -9,7 +9,7 @@
 #include "infer.h"
 #include "../../loaders/ifg.h"
 #include "../../loaders/npy.h"
-#include "../../graph/ops.h"
+#include "../../base/ops.h"
 
 #define DIMS(...) (int)(sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)), (const int64_t[]){ __VA_ARGS__ }
 #define IDS(...) (const uint32_t[]){ __VA_ARGS__ }, (uint32_t)(sizeof((uint32_t[]){ __VA_ARGS__ }) / sizeof(uint32_t))

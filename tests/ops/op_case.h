@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 #include "infer.h"
-#include "../../graph/ops.h"
+#include "../../base/ops.h"
 #include "../../loaders/ifg.h"
 
 #define OPC_MAX_IN 12

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include "testutil.h"
 #include "../../loaders/ifg.h"
-#include "../../graph/ops.h"
+#include "../../base/ops.h"
 
 #ifndef DIMS
 /* DIMS(2, 3) -> ndim and a dims pointer. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include "testutil.h"
 #include "graph_builder.h"
+#include "../../graph/ir_build.h"
 
 typedef struct {
     uint8_t *bytes;

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include "testutil.h"
 #include "../../loaders/ifg.h"
-#include "../../graph/ops.h"
+#include "../../base/ops.h"
 
 /* Field offsets straight from docs/FORMAT.md, independent of the loader's own constants. */
 enum { H_VERSION_MAJOR = 8, H_VERSION_MINOR = 10, H_HEADER_SIZE = 12, H_FILE_SIZE = 16, H_SECTION_COUNT = 24,

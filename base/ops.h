@@ -1,0 +1,127 @@
+/* ops.h — the op set (docs/OPS.md): codes, names and the decoded parameters of each op. */
+#ifndef INFER_OPS_H
+#define INFER_OPS_H
+
+#include <stdint.h>
+#include "infer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The op set, one row per op: X(ENUM, id, code, min_inputs, max_inputs, outputs); max_inputs -1: any
+ * number. Codes are stable (written into files). Everything else about an op is its descriptor,
+ * graph/ops/<id>.c (op_desc.h), and its kernels, kernels/<backend>/<id>.*. */
+#define INFER_OPS(X)                                        \
+    X(IDENTITY, identity, 1, 1, 1, 1)                       \
+    X(CONV2D, conv2d, 2, 2, 4, 1)                           \
+    X(LINEAR, linear, 3, 2, 4, 1)                           \
+    X(MATMUL, matmul, 4, 2, 2, 1)                           \
+    X(BATCHNORM, batchnorm, 5, 5, 5, 1)                     \
+    X(LAYERNORM, layernorm, 6, 1, 3, 1)                     \
+    X(ACTIVATION, activation, 7, 1, 1, 1)                   \
+    X(BINARY, binary, 8, 1, 2, 1)                           \
+    X(SOFTMAX, softmax, 9, 1, 1, 1)                         \
+    X(MAXPOOL2D, maxpool2d, 10, 1, 1, 1)                    \
+    X(AVGPOOL2D, avgpool2d, 11, 1, 1, 1)                    \
+    X(ADAPTIVE_AVGPOOL2D, adaptive_avgpool2d, 12, 1, 1, 1)  \
+    X(RESHAPE, reshape, 13, 1, 1, 1)                        \
+    X(TRANSPOSE, transpose, 14, 1, 1, 1)                    \
+    X(CONCAT, concat, 15, 1, -1, 1)                         \
+    X(SLICE, slice, 16, 1, 1, 1)                            \
+    X(MASKED_FILL, masked_fill, 17, 2, 2, 1)                \
+    X(EMBEDDING, embedding, 18, 2, 2, 1)                    \
+    X(REDUCE, reduce, 19, 1, 1, 1)                          \
+    X(ATTENTION, attention, 20, 3, 4, 1)                    \
+    X(LSTM, lstm, 21, 5, -1, 3)                             \
+    X(CAST, cast, 22, 1, 1, 1)                              \
+    X(COMPARE, compare, 23, 1, 2, 1)                        \
+    X(WHERE, where, 24, 3, 3, 1)                            \
+    X(UNARY, unary, 25, 1, 1, 1)                            \
+    X(EXPAND, expand, 26, 1, 1, 1)
+
+typedef enum {
+    OP_INVALID = 0,
+#define X(e, id, code, min_in, max_in, n_out) OP_##e = code,
+    INFER_OPS(X)
+#undef X
+    OP_COUNT
+} op_code;
+
+typedef struct {
+    const char *name;
+    int min_inputs, max_inputs, outputs;
+} op_info;
+
+const op_info *op_get_info(int op);  /* NULL for an unknown code */
+const char *op_name(int op);          /* "?" for an unknown code */
+
+/* ---- parameters -------------------------------------------------------- */
+
+typedef enum {
+    ACT_NONE = 0, ACT_RELU, ACT_CLIP, ACT_GELU, ACT_GELU_TANH, ACT_SILU,
+    ACT_SIGMOID, ACT_TANH, ACT_HARDSWISH, ACT_HARDSIGMOID, ACT_COUNT
+} act_kind;
+
+typedef struct {
+    act_kind kind;
+    float min, max; /* ACT_CLIP */
+} act_params;
+
+typedef enum { BIN_ADD = 0, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MAX, BIN_MIN, BIN_COUNT } binary_kind;
+typedef enum { CMP_EQ = 0, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE, CMP_COUNT } compare_kind;
+typedef enum { RED_MEAN = 0, RED_SUM, RED_MAX, RED_MIN, RED_COUNT } reduce_kind;
+typedef enum { UN_NEG = 0, UN_EXP, UN_LOG, UN_SQRT, UN_RSQRT, UN_ABS, UN_RECIPROCAL, UN_COUNT } unary_kind;
+
+typedef struct { int stride[2], padding[2], dilation[2], groups; act_params act; } conv2d_params;
+typedef struct { act_params act; } linear_params;
+typedef struct { float eps; } batchnorm_params;
+typedef struct { int axes; float eps; } layernorm_params;
+typedef struct { binary_kind kind; float scalar; int reverse; } binary_params;
+typedef struct { int axis; int log; } softmax_params;
+typedef struct { int kernel[2], stride[2], padding[2], dilation[2], ceil_mode, count_include_pad; } pool2d_params;
+typedef struct { int output_size[2]; } adaptive_pool_params;
+typedef struct { int ndim; int64_t shape[INFER_MAX_DIMS]; } shape_params; /* reshape, expand */
+typedef struct { int ndim; int perm[INFER_MAX_DIMS]; } transpose_params;
+typedef struct { int axis; } concat_params;
+typedef struct { int axis; int64_t start, end, step; } slice_params;
+typedef struct { float value; } masked_fill_params;
+typedef struct { reduce_kind kind; int naxes; int axes[INFER_MAX_DIMS]; int keepdim; } reduce_params;
+typedef struct { int heads; int causal; float scale; } attention_params;
+typedef struct { int hidden, layers, batch_first; } lstm_params;
+typedef struct { infer_dtype dtype; } cast_params;
+typedef struct { compare_kind kind; float scalar; } compare_params;
+typedef struct { unary_kind kind; } unary_params;
+
+/* Exactly one member is meaningful, chosen by the node's op. */
+typedef union {
+    conv2d_params conv2d;
+    linear_params linear;
+    batchnorm_params batchnorm;
+    layernorm_params layernorm;
+    act_params activation;
+    binary_params binary;
+    softmax_params softmax;
+    pool2d_params pool2d;          /* maxpool2d, avgpool2d */
+    adaptive_pool_params adaptive_pool;
+    shape_params shape;            /* reshape, expand */
+    transpose_params transpose;
+    concat_params concat;
+    slice_params slice;
+    masked_fill_params masked_fill;
+    reduce_params reduce;
+    attention_params attention;
+    lstm_params lstm;
+    cast_params cast;
+    compare_params compare;
+    unary_params unary;
+} op_params;
+
+/* Scalar activation, the definition every backend matches. */
+float act_apply(const act_params *act, float x);
+const char *act_name(act_kind kind);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
