@@ -111,6 +111,16 @@ with tempfile.TemporaryDirectory() as tmp:
         queued = [int(line.split()[-1]) for line in text.decode().splitlines() if line.startswith('infer_queue_length')][0]
     t0 = time.perf_counter()
     server.proc.send_signal(signal.SIGTERM)
+    # The signal reaches the server asynchronously: "late" means after it has started draining, which readiness
+    # turning false (or the listener closing) shows. Requests sent before that are in time and may be served.
+    ready_deadline = time.time() + 10
+    while time.time() < ready_deadline:
+        try:
+            if request(server, 'GET', '/v2/health/ready', timeout=5)[0] != 200:
+                break
+        except (OSError, http.client.HTTPException):
+            break
+        time.sleep(0.005)
     late = []
     for t in shoot(server, 4, late):
         t.join(60)
