@@ -53,15 +53,6 @@ static float dot_avx2(const float *val, const int32_t *idx, int32_t n, const flo
 #define VADD _mm256_add_ps
 #define VSET1 _mm256_set1_ps
 #include "sparse_spmm_vec.h"
-#undef VW
-#undef VNAME
-#undef V
-#undef VLOAD
-#undef VSTORE
-#undef VZERO
-#undef VFMA
-#undef VADD
-#undef VSET1
 #ifdef __clang__
 #pragma clang attribute pop
 #endif
@@ -97,15 +88,6 @@ static float dot_avx512(const float *val, const int32_t *idx, int32_t n, const f
 #define VADD _mm512_add_ps
 #define VSET1 _mm512_set1_ps
 #include "sparse_spmm_vec.h"
-#undef VW
-#undef VNAME
-#undef V
-#undef VLOAD
-#undef VSTORE
-#undef VZERO
-#undef VFMA
-#undef VADD
-#undef VSET1
 #ifdef __clang__
 #pragma clang attribute pop
 #endif

@@ -94,3 +94,13 @@ static void VNAME(spmm_rows)(const sparse_matrix *m, int64_t r0, int64_t r1, con
     else VNAME(csr_rows)(m, r0, r1, B, ldb, ncols, C, ldc);
 }
 
+/* The including file defines these parameters once per instantiation. */
+#undef VW
+#undef VNAME
+#undef V
+#undef VLOAD
+#undef VSTORE
+#undef VZERO
+#undef VFMA
+#undef VADD
+#undef VSET1

@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 #include "testutil.h"
+#include "kernel_util.h"
 #include "../../kernels/cpu/gemm_s8.h"
 
 static inline uint8_t *rng_u8(test_rng *r, int64_t n) {
@@ -21,15 +22,7 @@ static inline int8_t *rng_s8(test_rng *r, int64_t n) {
 
 /* A context of threads (1: no pool) with per-thread GEMM scratch; free with int8_ctx_free. */
 static inline cpu_ctx int8_ctx(int threads) {
-    cpu_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.isa = cpu_detect_isa();
-    ctx.threads = 1;
-    if (threads > 1) {
-        infer_error err;
-        cr_assert_eq(pool_create(threads, &ctx.pool, &err), INFER_OK);
-        ctx.threads = pool_size(ctx.pool);
-    }
+    cpu_ctx ctx = kernel_ctx(threads);
     ctx.scratch = aligned_alloc(64, (size_t)ctx.threads * CPU_SCRATCH_BYTES);
     return ctx;
 }
