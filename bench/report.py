@@ -1,12 +1,13 @@
-"""bench/compare's report: machine and versions, the markdown table with the issue's CPU goals, top layers, plot."""
+"""bench/compare's report: machine and versions, the markdown table with infer / best peer, top layers, plot."""
 import datetime
 import os
 import platform
 import subprocess
 
-# Goals of the issue: batch-1 ratio infer / PyTorch median at 2 threads; larger batches no worse than batch 1.
-GOALS = {'resnet18': 1.0, 'resnet50': 1.0, 'mobilenet_v2': 0.5, 'encoder': 0.5, 'mlp': 0.5, 'lstm': 0.7}
+# The goal (issue 11): infer / min(PyTorch, ONNX Runtime, OpenVINO) <= GOAL at every batch size, 2 threads.
+GOAL = 1.0
 TORCH_PEERS = ['torchscript', 'torchscript-frozen', 'eager']
+PEERS = TORCH_PEERS + ['onnxruntime', 'openvino']
 TOP = 10
 
 
@@ -35,30 +36,23 @@ def machine(infer):
             'build': 'with CUDA (run on the CPU)' if 'libcudart' in _run(['ldd', infer]) else 'CPU-only'}
 
 
-def best_peer(row):
-    """(name, median ms) of the fastest PyTorch variant."""
-    found = [(row['median'][k], k) for k in TORCH_PEERS if k in row['median']]
+def best_peer(row, names=PEERS):
+    """(name, median ms) of the fastest of these peers (default: all of them)."""
+    found = [(row['median'][k], k) for k in names if k in row['median']]
     return (min(found)[1], min(found)[0]) if found else (None, None)
 
 
-def ratio(row):
-    peer, ms = best_peer(row)
+def ratio(row, names=PEERS):
+    peer, ms = best_peer(row, names)
     return row['median']['infer'] / ms if ms and 'infer' in row['median'] else None
 
 
 def verdicts(rows):
-    """{(model, batch): (goal text, holds or None)}: batch 1 against GOALS, other batches against batch 1."""
-    r1 = {row['model']: ratio(row) for row in rows if row['batch'] == 1}
+    """{(model, batch): (goal text, holds or None)}: infer / best peer against GOAL."""
     out = {}
     for row in rows:
-        name, r = row['model'], ratio(row)
-        if row['batch'] == 1:
-            goal = GOALS.get(name)
-            out[(name, 1)] = (f'≤ {goal:.1f}' if goal else '—', None if goal is None or r is None else r <= goal)
-        else:
-            base = r1.get(name)
-            out[(name, row['batch'])] = (f"≤ {base:.3f} (batch 1)" if base else '—',
-                                         None if base is None or r is None else r <= base)
+        r = ratio(row)
+        out[(row['model'], row['batch'])] = (f'≤ {GOAL:.1f}', None if r is None else r <= GOAL)
     return out
 
 
@@ -73,49 +67,57 @@ def _ms(row, key):
 
 def table(rows):
     v = verdicts(rows)
-    lines = ['| model | batch | infer ms | PyTorch ms (best) | infer / PyTorch | goal | verdict | TorchScript ms | '
-             'TS frozen ms | eager ms | ONNX Runtime ms | infer / ORT |',
-             '|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|']
+    lines = ['| model | batch | infer ms | best peer ms | infer / best | verdict | infer / PyTorch | TorchScript ms | '
+             'TS frozen ms | eager ms | ONNX Runtime ms | OpenVINO ms |',
+             '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|']
     for row in rows:
         peer, peer_ms = best_peer(row)
-        r = ratio(row)
+        r, r_torch = ratio(row), ratio(row, TORCH_PEERS)
         goal, holds = v[(row['model'], row['batch'])]
-        ort = row['median'].get('onnxruntime')
-        infer = row['median'].get('infer')
-        infer_cell = _ms(row, 'infer') if infer else f'failed: {row["infer_error"]}'
+        infer_cell = _ms(row, 'infer') if 'infer' in row['median'] else f'failed: {row["infer_error"]}'
         lines.append(f'| {row["model"]} | {row["batch"]} | {infer_cell} | '
-                     f'{f"{peer_ms:.4f} ({peer})" if peer else "—"} | {f"{r:.3f}" if r else "—"} | {goal} | '
-                     f'{"—" if holds is None else ("holds" if holds else "MISSES")} | {_ms(row, "torchscript")} | '
+                     f'{f"{peer_ms:.4f} ({peer})" if peer else "—"} | {f"{r:.3f}" if r else "—"} | '
+                     f'{"—" if holds is None else ("holds" if holds else "MISSES")} | '
+                     f'{f"{r_torch:.3f}" if r_torch else "—"} | {_ms(row, "torchscript")} | '
                      f'{_ms(row, "torchscript-frozen")} | {_ms(row, "eager")} | '
-                     f'{_ms(row, "onnxruntime") if ort else (row["ort_note"] or "—")} | '
-                     f'{f"{infer / ort:.3f}" if infer and ort else "—"} |')
+                     f'{_ms(row, "onnxruntime") if "onnxruntime" in row["median"] else (row.get("ort_note") or "—")} | '
+                     f'{_ms(row, "openvino") if "openvino" in row["median"] else (row.get("ov_note") or "—")} |')
     return '\n'.join(lines)
 
 
 def profile_section(profiles):
+    """Per miss: infer's top layers, then OpenVINO's (PERF_COUNT) where it ran."""
     out = []
-    for (name, batch), layers in profiles.items():
-        out.append(f'\n`infer bench {name}.ifg --batch {batch} --profile`, top {TOP} layers:\n')
-        if isinstance(layers, str):
-            out.append(f'(failed: {layers})')
-            continue
-        out += ['| ms/run | share | op | layer | output |', '|---:|---:|---|---|---|']
-        out += [f'| {l["ms"]:.4f} | {100 * l["share"]:.1f}% | {l["op"]} | {l["name"]} | {l["shape"]} |'
-                for l in layers[:TOP]]
+    for (name, batch), engines in profiles.items():
+        for engine, layers in engines.items():
+            what = (f'`infer bench {name}.ifg --batch {batch} --profile`' if engine == 'infer'
+                    else f'OpenVINO PERF_COUNT, {name} batch {batch}')
+            out.append(f'\n{what}, top {TOP} layers:\n')
+            if isinstance(layers, str):
+                out.append(f'(failed: {layers})')
+                continue
+            total = sum(l['ms'] for l in layers)
+            out += [f'sum of all layers {total:.3f} ms\n', '| ms/run | share | op | layer | output |',
+                    '|---:|---:|---|---|---|']
+            out += [f'| {l["ms"]:.4f} | {100 * l["ms"] / total if total else 0:.1f}% | {l["op"]} | {l["name"]} | '
+                    f'{l.get("shape", "")} |' for l in layers[:TOP]]
     return '\n'.join(out)
 
 
-def markdown(args, rows, profiles, torch_version, ort_version):
+def markdown(args, rows, profiles, torch_version, ort_version, ov_version):
     m = args.machine
     head = [f'### bench/compare, {m["date"]}', '',
             f'- machine: {m["cpu"]}, {m["cores"]} cores; OPENBLAS_CORETYPE={m["openblas"]}',
             f'- versions: infer {m["commit"]} ({m["build"]} build), torch {torch_version}, onnxruntime {ort_version}, '
+            f'openvino {ov_version}, '
             f'Python {platform.python_version()}',
             f'- 1-minute load average: {m["load"][0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end '
             '(above ~0.3 other processes compete for the cores and the numbers are noisy)',
+            f'- models: image models at {args.image_size}x{args.image_size}; files in {args.model_dir}',
             f'- method: {args.threads} threads for every engine at nice {args.nice}, {args.rounds} interleaved rounds '
             f'(infer, then each peer) of {args.duration:g} s each after a 200 ms warm-up; '
-            'cells are the median of the per-round medians of per-run latency; ratio < 1: infer is faster', '']
+            'cells are the median of the per-round medians of per-run latency; ratio < 1: infer is faster; '
+            'best peer: the fastest of the PyTorch variants, ONNX Runtime and OpenVINO', '']
     body = [table(rows)]
     if profiles:
         body.append('\nTop layers where a goal is missed (infer bench --profile; times include profiling overhead):')
@@ -133,14 +135,14 @@ def plot(path, rows):
     fig, ax = plt.subplots(figsize=(8, 5))
     for i, name in enumerate(dict.fromkeys(r['model'] for r in rows)):
         mine = sorted((r for r in rows if r['model'] == name), key=lambda r: r['batch'])
-        for key, style in (('infer', '-o'), ('PyTorch', '--x')):
+        for key, style in (('infer', '-o'), ('best peer', '--x')):
             pts = [(r['batch'], r['median'].get('infer') if key == 'infer' else best_peer(r)[1]) for r in mine]
             pts = [(b, ms) for b, ms in pts if ms]
             if pts:
                 ax.plot(*zip(*pts), style, color=f'C{i}', label=f'{name} {key}')
     batches = sorted({r['batch'] for r in rows})
     ax.set(xscale='log', yscale='log', xlabel='batch size', ylabel='median latency (ms)', xticks=batches,
-           xticklabels=[str(b) for b in batches], title='infer (solid) against the best PyTorch variant (dashed)')
+           xticklabels=[str(b) for b in batches], title='infer (solid) against the best peer (dashed)')
     ax.minorticks_off()
     ax.legend(fontsize=7, ncol=2)
     fig.savefig(path + '.tmp.png', dpi=120)
