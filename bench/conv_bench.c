@@ -1,4 +1,5 @@
-/* conv_bench.c — GFLOP/s of cpu_conv2d on ResNet-50 and MobileNet-like layers, 1 and all threads. */
+/* conv_bench.c — GFLOP/s of cpu_conv2d on ResNet, MobileNet and EfficientNet layers, 1 and all threads, and the
+ * share of the measured FMA peak (fp32_peak.h). */
 /* build: cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o conv_bench bench/conv_bench.c libinfer.a -lm
  * usage: ./conv_bench [max threads [name filter]]   (best of many runs; keep the machine otherwise idle)
  * The filter keeps the layers whose name contains it, e.g. "b8" for the batch-8 layers. */
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include "../kernels/cpu/cpu_kernels.h"
+#include "fp32_peak.h"
 
 static double now(void) {
     struct timespec t;
@@ -54,10 +56,25 @@ int main(int argc, char **argv) {
         { "1x1 128->512 @8 b8", 8, 128, 8, 512, 1, 1, 0, 1 },
         { "dw 3x3 144 @16 b8", 8, 144, 16, 144, 3, 1, 1, 144 },
         { "dw 3x3 576 @4 b8", 8, 576, 4, 576, 3, 1, 1, 576 },
+        /* MobileNetV2 and EfficientNet-B0 at 224x224, batch 1: expand, depthwise and project */
+        { "1x1 16->96 @112 eff", 1, 16, 112, 96, 1, 1, 0, 1 },
+        { "1x1 24->144 @56 eff", 1, 24, 56, 144, 1, 1, 0, 1 },
+        { "1x1 144->24 @56 eff", 1, 144, 56, 24, 1, 1, 0, 1 },
+        { "1x1 480->80 @14 eff", 1, 480, 14, 80, 1, 1, 0, 1 },
+        { "1x1 192->1152 @7 eff", 1, 192, 7, 1152, 1, 1, 0, 1 },
+        { "dw 3x3 144 @56 eff", 1, 144, 56, 144, 3, 1, 1, 144 },
+        { "dw 5x5/2 144 @56 eff", 1, 144, 56, 144, 5, 2, 2, 144 },
+        { "dw 5x5 480 @14 eff", 1, 480, 14, 480, 5, 1, 2, 480 },
+        { "dw 5x5 1152 @7 eff", 1, 1152, 7, 1152, 5, 1, 2, 1152 },
     };
     int threads_max = argc > 1 ? atoi(argv[1]) : cpu_online_cores();
     const char *filter = argc > 2 ? argv[2] : NULL;
     uint8_t *scratch = aligned_alloc(64, (size_t)threads_max * CPU_SCRATCH_BYTES);
+    double peak[8] = { 0 };
+    for (int threads = 1; threads <= threads_max && threads < 8; threads *= 2) {
+        peak[threads] = fp32_peak_gflops(cpu_detect_isa(), threads);
+        printf("measured FMA peak %d thr: %7.1f GFLOP/s\n", threads, peak[threads]);
+    }
     for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
         const layer *ly = &layers[l];
         if (filter && !strstr(ly->name, filter)) continue;
@@ -93,7 +110,9 @@ int main(int argc, char **argv) {
                 double t = now() - t0;
                 if (t < best) best = t;
             }
-            printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s\n", ly->name, threads, best * 1e3, flops / best * 1e-9);
+            double gflops = flops / best * 1e-9, p = threads < 8 ? peak[threads] : 0.0;
+            printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s %5.1f%% of peak\n", ly->name, threads, best * 1e3, gflops,
+                   p > 0 ? 100 * gflops / p : 0.0);
             free(ws);
             pool_destroy(pool);
         }

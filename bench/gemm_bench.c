@@ -1,10 +1,12 @@
-/* gemm_bench.c — GFLOP/s of cpu_sgemm on square and ResNet-50-like shapes, per ISA, 1 and all threads. */
+/* gemm_bench.c — GFLOP/s of cpu_sgemm on square and ResNet-50-like shapes, per ISA, 1 and all threads, and
+ * the share of the measured FMA peak (fp32_peak.h). */
 /* build: cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o gemm_bench bench/gemm_bench.c libinfer.a -lm
  * usage: ./gemm_bench [max threads]   (best of many runs; keep the machine otherwise idle) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include "../kernels/cpu/cpu_kernels.h"
+#include "fp32_peak.h"
 
 static double now(void) {
     struct timespec t;
@@ -25,6 +27,13 @@ int main(int argc, char **argv) {
     };
     int threads_max = argc > 1 ? atoi(argv[1]) : cpu_online_cores();
     uint8_t *scratch = aligned_alloc(64, (size_t)threads_max * CPU_SCRATCH_BYTES);
+    double peak[CPU_ISA_AVX512 + 1][8] = { { 0 } };
+    for (int isa = CPU_ISA_AVX2; isa <= cpu_detect_isa(); isa++)
+        for (int threads = 1; threads <= threads_max && threads < 8; threads *= 2) {
+            peak[isa][threads] = fp32_peak_gflops(isa, threads);
+            printf("measured FMA peak %-6s %d thr: %7.1f GFLOP/s\n", isa == CPU_ISA_AVX512 ? "avx512" : "avx2", threads,
+                   peak[isa][threads]);
+        }
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const shape *sh = &shapes[s];
         float *a = malloc(sizeof(float) * sh->m * sh->k), *b = malloc(sizeof(float) * sh->k * sh->n);
@@ -45,8 +54,9 @@ int main(int argc, char **argv) {
                     double t = now() - t0;
                     if (t < best) best = t;
                 }
-                printf("%-36s %-6s %d thr: %7.1f GFLOP/s\n", sh->name, isa == CPU_ISA_AVX512 ? "avx512" : "avx2",
-                       threads, flops / best * 1e-9);
+                double gflops = flops / best * 1e-9, p = threads < 8 ? peak[isa][threads] : 0.0;
+                printf("%-36s %-6s %d thr: %7.1f GFLOP/s %5.1f%% of peak\n", sh->name,
+                       isa == CPU_ISA_AVX512 ? "avx512" : "avx2", threads, gflops, p > 0 ? 100 * gflops / p : 0.0);
                 pool_destroy(pool);
             }
         }
