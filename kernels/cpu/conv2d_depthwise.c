@@ -11,6 +11,8 @@ typedef struct {
     const conv_geometry *g;
     const float *x, *w;
     float bias;
+    int clamp;      /* GEMM_CLAMP_*: applied before the store by the masked path (then no epilogue pass) */
+    float lo, hi;
 } dw_plane;
 
 /* Output columns [ow0, ow1) of row oh, checking every tap against the input's borders. */
@@ -145,44 +147,65 @@ static void plan_masked(const conv_geometry *g, masked_plan *mp) {
     }
 }
 
-/* A whole plane with narrow rows, every column vectorized: the taps that fall in the padding are
- * masked off the loads (no scalar edge columns). Stride and kernel width are constants where it is
- * inlined; two accumulators (alternate kernel rows) halve the FMA chain. */
-AVX512 static inline __attribute__((always_inline)) void masked_body(const dw_plane *p, const masked_plan *mp,
-                                                                     float *y, int64_t sw, int64_t kernel_w) {
+/* Output rows [oh, oh + ROWS) of chunk t of a plane with narrow rows: the taps that fall in the padding
+ * are masked off the loads (no scalar edge columns). One accumulator chain per output row, so ROWS
+ * independent FMA chains hide the FMA latency (one row alone was latency-bound: 5-15% of the FMA peak). */
+AVX512 static inline __attribute__((always_inline)) void masked_rows(const dw_plane *p, const chunk_loads *t,
+                                                                     __mmask16 store, float *y, int64_t oh,
+                                                                     int rows, int64_t sw, int64_t kernel_w) {
     const conv_geometry *g = p->g;
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    int64_t height = g->height, width = g->width, out_h = g->out_height, out_w = g->out_width;
+    int64_t height = g->height, width = g->width, out_w = g->out_width;
     int64_t kernel_h = g->kernel_h, sh = g->stride_h, ph = g->pad_h, dh = g->dilation_h;
-    const float *x = p->x, *w = p->w;
-    __m512 bias = _mm512_set1_ps(p->bias);
+    __m512 acc[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < rows; r++) acc[r] = _mm512_set1_ps(p->bias);
+    for (int64_t kh = 0; kh < kernel_h; kh++) {
+        const float *wr = p->w + kh * kernel_w;
+#pragma GCC unroll 4
+        for (int r = 0; r < rows; r++) {
+            int64_t ih = (oh + r) * sh - ph + kh * dh;
+            if (ih < 0 || ih >= height) continue;
+            const float *xr = p->x + ih * width;
+            for (int64_t kw = 0; kw < kernel_w; kw++) {
+                const float *src = xr + t[kw].offset;
+                __m512 v = sw == 1 ? _mm512_maskz_loadu_ps(t[kw].lo, src)
+                                   : _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(t[kw].lo, src), even,
+                                                            _mm512_maskz_loadu_ps(t[kw].hi, src + 16));
+                acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(wr[kw]), v, acc[r]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < rows; r++) {
+        if (p->clamp == GEMM_CLAMP_RELU) acc[r] = _mm512_max_ps(acc[r], _mm512_setzero_ps());
+        else if (p->clamp == GEMM_CLAMP_CLIP)
+            acc[r] = _mm512_min_ps(_mm512_set1_ps(p->hi), _mm512_max_ps(_mm512_set1_ps(p->lo), acc[r]));
+        _mm512_mask_storeu_ps(y + (oh + r) * out_w, store, acc[r]);
+    }
+}
+
+/* A whole plane with narrow rows, every column vectorized, four output rows at a time. Stride and
+ * kernel width are constants where it is inlined. */
+AVX512 static inline __attribute__((always_inline)) void masked_body(const dw_plane *p, const masked_plan *mp,
+                                                                     float *y, int64_t sw, int64_t kernel_w) {
+    int64_t out_h = p->g->out_height;
     for (int64_t c = 0; c < mp->chunks; c++) {
         chunk_loads t[MASKED_MAX_KW];
         for (int64_t kw = 0; kw < kernel_w; kw++) t[kw] = mp->loads[c][kw];
-        __mmask16 store = mp->store[c];
-        for (int64_t oh = 0; oh < out_h; oh++) {
-            __m512 acc[2] = { bias, _mm512_setzero_ps() };
-            for (int64_t kh = 0; kh < kernel_h; kh++) {
-                int64_t ih = oh * sh - ph + kh * dh;
-                if (ih < 0 || ih >= height) continue;
-                const float *xr = x + ih * width, *wr = w + kh * kernel_w;
-                for (int64_t kw = 0; kw < kernel_w; kw++) {
-                    const float *src = xr + t[kw].offset;
-                    __m512 v = sw == 1 ? _mm512_maskz_loadu_ps(t[kw].lo, src)
-                                       : _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(t[kw].lo, src), even,
-                                                                _mm512_maskz_loadu_ps(t[kw].hi, src + 16));
-                    acc[kh & 1] = _mm512_fmadd_ps(_mm512_set1_ps(wr[kw]), v, acc[kh & 1]);
-                }
-            }
-            _mm512_mask_storeu_ps(y + oh * out_w + 16 * c, store, _mm512_add_ps(acc[0], acc[1]));
-        }
+        float *yc = y + 16 * c;
+        int64_t oh = 0;
+        for (; oh + 4 <= out_h; oh += 4) masked_rows(p, t, mp->store[c], yc, oh, 4, sw, kernel_w);
+        for (; oh < out_h; oh++) masked_rows(p, t, mp->store[c], yc, oh, 1, sw, kernel_w);
     }
 }
 
 AVX512 static void plane_masked_avx512(const dw_plane *p, const masked_plan *mp, float *y) {
     const conv_geometry *g = p->g;
     if (g->stride_w == 1 && g->kernel_w == 3) masked_body(p, mp, y, 1, 3);
+    else if (g->stride_w == 1 && g->kernel_w == 5) masked_body(p, mp, y, 1, 5);
     else if (g->kernel_w == 3) masked_body(p, mp, y, 2, 3);
+    else if (g->kernel_w == 5) masked_body(p, mp, y, 2, 5);
     else if (g->stride_w == 1) masked_body(p, mp, y, 1, g->kernel_w);
     else masked_body(p, mp, y, 2, g->kernel_w);
 }
@@ -271,19 +294,28 @@ static void dw_task(void *arg, int64_t begin, int64_t end, int thread) {
         /* narrow planes, each finished with the ones beside it: about 16 KiB of output at a time */
         masked_plan mp;
         plan_masked(g, &mp);
+        /* relu and clip without a residual go into the store (as act_apply: relu maps NaN to 0, clip lets
+         * it through, which max/min with the NaN second do); the rest is a pass over each group */
+        const act_params *act = job->act;
+        int clamp = job->residual ? GEMM_CLAMP_NONE
+                    : act->kind == ACT_RELU ? GEMM_CLAMP_RELU
+                    : act->kind == ACT_CLIP ? GEMM_CLAMP_CLIP : GEMM_CLAMP_NONE;
+        int fused = !job->residual && (act->kind == ACT_NONE || clamp != GEMM_CLAMP_NONE);
         int64_t group = 4096 / out_plane + 1;
         for (int64_t i0 = begin; i0 < end; i0 += group) {
             int64_t i1 = end - i0 < group ? end : i0 + group;
             for (int64_t i = i0; i < i1; i++) {
                 int64_t image = i / g->out_channels, o = i % g->out_channels;
                 dw_plane p = { g, job->x + (image * g->channels + o / mult) * in_plane, job->w + o * taps,
-                               job->b ? job->b[o] : 0.0f };
+                               job->b ? job->b[o] : 0.0f, clamp, act->min, act->max };
                 plane_masked_avx512(&p, &mp, job->y + i * out_plane);
             }
-            gemm_epilogue ep = { NULL, 0, job->residual ? job->residual + i0 * out_plane : NULL, g->out_width,
-                                 *job->act };
-            cpu_epilogue_isa(job->isa, job->y + i0 * out_plane, (i1 - i0) * g->out_height, g->out_width,
-                             g->out_width, &ep, 0, 0);
+            if (fused) continue;
+            /* the planes are contiguous (and so is the residual): one row, not one short row per output row,
+             * each with a scalar tail */
+            int64_t n = (i1 - i0) * out_plane;
+            gemm_epilogue ep = { NULL, 0, job->residual ? job->residual + i0 * out_plane : NULL, n, *job->act };
+            cpu_epilogue_isa(job->isa, job->y + i0 * out_plane, 1, n, n, &ep, 0, 0);
         }
         return;
     }
@@ -291,7 +323,7 @@ static void dw_task(void *arg, int64_t begin, int64_t end, int thread) {
     for (int64_t i = begin; i < end; i++) {
         int64_t image = i / g->out_channels, o = i % g->out_channels;
         dw_plane p = { g, job->x + (image * g->channels + o / mult) * in_plane, job->w + o * taps,
-                       job->b ? job->b[o] : 0.0f };
+                       job->b ? job->b[o] : 0.0f, GEMM_CLAMP_NONE, 0.0f, 0.0f };
         plane(&p, job->isa, job->residual ? job->residual + i * out_plane : NULL, job->act, job->y + i * out_plane);
     }
 }

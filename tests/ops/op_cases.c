@@ -57,6 +57,23 @@ const op_case op_cases[] = {
       { T_CLIP(0, 6) } },
     { "conv2d depthwise then batchnorm silu", OP_CONV2D, { XF(-1, 1, 1, 33, 9, 9), WF(-0.5, 0.5, 33, 1, 3, 3) },
       { Y(F32, 1, 33, 9, 9) }, { A_INTS("padding", 1, 1), A_INT("groups", 33) }, { T_BATCHNORM, T_ACT(ACT_SILU) } },
+    /* cpufp32: depthwise 5x5 and stride-2 planes of odd heights (the four-rows-at-a-time masked path and its
+     * remainder rows), fused relu/clip in the store, wide rows (the unmasked path), channel multiplier */
+    { "conv2d depthwise 5x5 p2 relu 17ch 13x11", OP_CONV2D, { XF(-1, 1, 1, 17, 13, 11), WF(-0.5, 0.5, 17, 1, 5, 5), WF(-0.5, 0.5, 17) },
+      { Y(F32, 1, 17, 13, 11) }, { A_INTS("padding", 2, 2), A_INT("groups", 17), A_INT("act", ACT_RELU) } },
+    { "conv2d depthwise 5x5 s2 p2 silu 7ch 23x19", OP_CONV2D, { XF(-1, 1, 2, 7, 23, 19), WF(-0.5, 0.5, 7, 1, 5, 5), WF(-0.5, 0.5, 7) },
+      { Y(F32, 2, 7, 12, 10) }, { A_INTS("stride", 2, 2), A_INTS("padding", 2, 2), A_INT("groups", 7), A_INT("act", ACT_SILU) } },
+    { "conv2d depthwise 3x3 s2 clip 9ch 31x37", OP_CONV2D, { XF(-1, 1, 1, 9, 31, 37), WF(-0.5, 0.5, 9, 1, 3, 3), WF(-0.5, 0.5, 9) },
+      { Y(F32, 1, 9, 16, 19) },
+      { A_INTS("stride", 2, 2), A_INTS("padding", 1, 1), A_INT("groups", 9), A_INT("act", ACT_CLIP), A_FLOAT("act_min", -0.5),
+        A_FLOAT("act_max", 0.5) } },
+    { "conv2d depthwise 3x3 residual relu 5ch 6x70", OP_CONV2D,
+      { XF(-1, 1, 1, 5, 6, 70), WF(-0.5, 0.5, 5, 1, 3, 3), ABSENT, XF(-1, 1, 1, 5, 6, 70) }, { Y(F32, 1, 5, 6, 70) },
+      { A_INTS("padding", 1, 1), A_INT("groups", 5), A_INT("act", ACT_RELU) } },
+    { "conv2d depthwise 5x5 no bias x2 1x1 plane", OP_CONV2D, { XF(-1, 1, 3, 4, 1, 1), WF(-0.5, 0.5, 8, 1, 5, 5) },
+      { Y(F32, 3, 8, 1, 1) }, { A_INTS("padding", 2, 2), A_INT("groups", 4), A_INT("act", ACT_RELU) } },
+    { "conv2d depthwise 3x3 dilation 2 relu 6ch 9x17", OP_CONV2D, { XF(-1, 1, 1, 6, 9, 17), WF(-0.5, 0.5, 6, 1, 3, 3), WF(-0.5, 0.5, 6) },
+      { Y(F32, 1, 6, 9, 17) }, { A_INTS("padding", 2, 2), A_INTS("dilation", 2, 2), A_INT("groups", 6), A_INT("act", ACT_RELU) } },
     { "conv2d 32->64 28x28 relu (perf)", OP_CONV2D, { XF(-1, 1, 1, 32, 28, 28), WF(-0.1, 0.1, 64, 32, 3, 3), WF(-0.5, 0.5, 64) },
       { Y(F32, 1, 64, 28, 28) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) } },
 
