@@ -66,6 +66,9 @@ int main(int argc, char **argv) {
         { "dw 5x5/2 144 @56 eff", 1, 144, 56, 144, 5, 2, 2, 144 },
         { "dw 5x5 480 @14 eff", 1, 480, 14, 480, 5, 1, 2, 480 },
         { "dw 5x5 1152 @7 eff", 1, 1152, 7, 1152, 5, 1, 2, 1152 },
+        { "dw 3x3 960 @7 mbv2", 1, 960, 7, 960, 3, 1, 1, 960 },
+        { "dw 3x3 576 @14 mbv2", 1, 576, 14, 576, 3, 1, 1, 576 },
+        { "dw 3x3 192 @28 mbv2", 1, 192, 28, 192, 3, 1, 1, 192 },
     };
     int threads_max = argc > 1 ? atoi(argv[1]) : cpu_online_cores();
     const char *filter = argc > 2 ? argv[2] : NULL;

@@ -40,4 +40,10 @@ void conv_pack_pointwise(const void *src, int isa, int nr, int64_t k0, int64_t k
 void conv2d_depthwise(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
                       const float *residual, const act_params *act, float *y);
 
+/* The AVX-512 channel-blocked depthwise path (conv2d_depthwise_blocked.c): whether it takes g (one output
+ * channel per input channel, at most 25 taps, a block's buffers within the per-thread scratch), and the run. */
+int conv_depthwise_blocked_fits(const conv_geometry *g, int isa);
+void conv2d_depthwise_blocked(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
+                              const float *residual, const act_params *act, float *y);
+
 #endif

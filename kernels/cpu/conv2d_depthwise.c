@@ -330,6 +330,10 @@ static void dw_task(void *arg, int64_t begin, int64_t end, int thread) {
 
 void conv2d_depthwise(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
                       const float *residual, const act_params *act, float *y) {
+    if (ctx->scratch && conv_depthwise_blocked_fits(g, ctx->isa)) {
+        conv2d_depthwise_blocked(ctx, g, x, w, b, residual, act, y);
+        return;
+    }
     dw_job job = { g, x, w, b, residual, act, y, ctx->isa };
     int64_t planes = g->batch * g->out_channels;
     int64_t work = g->out_height * g->out_width * g->kernel_h * g->kernel_w;
