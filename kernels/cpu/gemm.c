@@ -63,7 +63,8 @@ static void small_m_scalar(int64_t m, int64_t n, int64_t k, const float *a, int6
 }
 
 const gemm_arch *gemm_arch_scalar(void) {
-    static const gemm_arch arch = { SCALAR_MR, SCALAR_NR, 256, 144, 1536, ukernel_scalar, NULL, small_m_scalar, NULL };
+    static const gemm_arch arch = { SCALAR_MR, SCALAR_NR, 256, 144, 1536, ukernel_scalar, NULL, small_m_scalar, NULL,
+                                    NULL };
     return &arch;
 }
 
@@ -128,6 +129,14 @@ static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, c
         if (m < arch->mr) arch->kernel_m((int)m, kc, a, lda, b, c, p->ldc, accumulate, ep);
         else if (lda) arch->kernel_rows(kc, a, lda, b, c, p->ldc, accumulate, ep);
         else arch->kernel(kc, a, b, c, p->ldc, accumulate, ep);
+        if (post_act) apply_post_act(p->isa, c, m, n, p->ldc, p->ep);
+        return;
+    }
+    if (arch->kernel_edge) { /* masked: straight into C with the epilogue fused, as for a whole tile */
+        gemm_tile_ep te;
+        int post_act = 0;
+        const gemm_tile_ep *ep = last ? tile_ep(p->ep, row, col, &te, &post_act) : NULL;
+        arch->kernel_edge((int)m, (int)n, kc, a, lda, b, c, p->ldc, accumulate, ep);
         if (post_act) apply_post_act(p->isa, c, m, n, p->ldc, p->ep);
         return;
     }

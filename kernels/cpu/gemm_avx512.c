@@ -1,4 +1,4 @@
-/* gemm_avx512.c — the AVX-512 GEMM micro-kernel (8 x 32 tiles) and the unpacked small-M kernel. */
+/* gemm_avx512.c — the AVX-512 GEMM micro-kernel (8 x 32 tiles, masked edge tiles) and the unpacked small-M kernel. */
 #include "gemm_internal.h"
 
 #if defined(__x86_64__)
@@ -9,11 +9,13 @@
 #define NV 2 /* zmm vectors per tile row */
 #define NR (16 * NV)
 
-/* The tile body for rows <= MR rows: element (i, k) of A is a[i * a_row + k * a_step] (packed: 1, MR; rows of
- * A: lda, 1). */
-TARGET static inline __attribute__((always_inline)) void tile(int rows, int64_t kc, const float *a, int64_t a_row,
-                                                              int64_t a_step, const float *b, float *c, int64_t ldc,
-                                                              int accumulate, const gemm_tile_ep *ep) {
+/* The tile body for rows <= MR rows and the columns of mask[] (all of them but at the right edge): element
+ * (i, k) of A is a[i * a_row + k * a_step] (packed: 1, MR; rows of A: lda, 1). B slivers are zero-padded, so
+ * only C, the bias and the residual are accessed through the masks. */
+TARGET static inline __attribute__((always_inline)) void tile_cols(int rows, int64_t kc, const float *a, int64_t a_row,
+                                                                   int64_t a_step, const float *b, float *c,
+                                                                   int64_t ldc, int accumulate, const gemm_tile_ep *ep,
+                                                                   const __mmask16 mask[NV]) {
     __m512 acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < rows; i++)
@@ -39,23 +41,32 @@ TARGET static inline __attribute__((always_inline)) void tile(int rows, int64_t 
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) {
             x[v] = acc[i][v];
-            if (accumulate) x[v] = _mm512_add_ps(x[v], _mm512_loadu_ps(ci + 16 * v));
+            if (accumulate) x[v] = _mm512_add_ps(x[v], _mm512_maskz_loadu_ps(mask[v], ci + 16 * v));
         }
         if (ep) {
 #pragma GCC unroll 4
             for (int v = 0; v < NV; v++) {
                 if (ep->bias)
                     x[v] = _mm512_add_ps(x[v], ep->bias_per_row ? _mm512_set1_ps(ep->bias[i])
-                                                                 : _mm512_loadu_ps(ep->bias + 16 * v));
-                if (ep->residual) x[v] = _mm512_add_ps(x[v], _mm512_loadu_ps(ep->residual + i * ep->ld_residual + 16 * v));
+                                                                 : _mm512_maskz_loadu_ps(mask[v], ep->bias + 16 * v));
+                if (ep->residual)
+                    x[v] = _mm512_add_ps(x[v], _mm512_maskz_loadu_ps(mask[v], ep->residual + i * ep->ld_residual + 16 * v));
                 if (ep->clamp == GEMM_CLAMP_RELU) x[v] = _mm512_max_ps(x[v], _mm512_setzero_ps());
                 else if (ep->clamp == GEMM_CLAMP_CLIP)
                     x[v] = _mm512_min_ps(_mm512_set1_ps(ep->hi), _mm512_max_ps(_mm512_set1_ps(ep->lo), x[v]));
             }
         }
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) _mm512_storeu_ps(ci + 16 * v, x[v]);
+        for (int v = 0; v < NV; v++) _mm512_mask_storeu_ps(ci + 16 * v, mask[v], x[v]);
     }
+}
+
+static const __mmask16 all_columns[NV] = { 0xFFFF, 0xFFFF };
+
+TARGET static inline __attribute__((always_inline)) void tile(int rows, int64_t kc, const float *a, int64_t a_row,
+                                                              int64_t a_step, const float *b, float *c, int64_t ldc,
+                                                              int accumulate, const gemm_tile_ep *ep) {
+    tile_cols(rows, kc, a, a_row, a_step, b, c, ldc, accumulate, ep, all_columns);
 }
 
 TARGET static void ukernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate,
@@ -84,6 +95,31 @@ TARGET static void ukernel_m(int m, int64_t kc, const float *a, int64_t lda, con
 }
 
 static inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1); }
+
+/* An edge tile (gemm_ukernel_edge): one instance per row count and A layout keeps the accumulators in
+ * registers; the n columns become store masks. */
+TARGET static void ukernel_edge(int m, int n, int64_t kc, const float *a, int64_t lda, const float *b, float *c,
+                                int64_t ldc, int accumulate, const gemm_tile_ep *ep) {
+    __mmask16 mask[NV];
+    for (int v = 0; v < NV; v++) mask[v] = n > 16 * v ? tail_mask(n - 16 * v) : 0;
+#define EDGE_CASE(rows)                                                                                     \
+    case rows:                                                                                              \
+        if (lda) tile_cols(rows, kc, a, lda, 1, b, c, ldc, accumulate, ep, mask);                           \
+        else tile_cols(rows, kc, a, 1, MR, b, c, ldc, accumulate, ep, mask);                                \
+        break;
+    switch (m) {
+        EDGE_CASE(1)
+        EDGE_CASE(2)
+        EDGE_CASE(3)
+        EDGE_CASE(4)
+        EDGE_CASE(5)
+        EDGE_CASE(6)
+        EDGE_CASE(7)
+        EDGE_CASE(8)
+    default: break;
+    }
+#undef EDGE_CASE
+}
 
 /* C[m, n] = A[m, k] · B[n, k]ᵀ: four rows of B at a time against all m rows of A. */
 TARGET static inline __attribute__((always_inline)) void small_m_bt(int m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
@@ -153,7 +189,7 @@ TARGET static void small_m(int64_t m, int64_t n, int64_t k, const float *a, int6
 /* kc x nc of B (384 KiB) and mc x kc of A (144 KiB) both stay in L2 (2 MiB per core on the Xeon of
  * bench/RESULTS.md) while the micro-kernel streams them; with nc 1536 the 1.5 MiB B block pushed A out of
  * L2 and a 64-row GEMM ran at 45-60% of the FMA peak instead of 70% (bench/gemm_bench, one thread). */
-static const gemm_arch arch = { MR, NR, 256, 144, 384, ukernel, ukernel_rows, small_m, ukernel_m };
+static const gemm_arch arch = { MR, NR, 256, 144, 384, ukernel, ukernel_rows, small_m, ukernel_m, ukernel_edge };
 
 const gemm_arch *gemm_arch_avx512(void) { return &arch; }
 

@@ -35,6 +35,11 @@ typedef void (*gemm_ukernel_rows)(int64_t kc, const float *a, int64_t lda, const
 typedef void (*gemm_ukernel_m)(int m, int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc,
                                int accumulate, const gemm_tile_ep *ep);
 
+/* An edge tile: m <= MR rows and n <= NR columns of C (only those read and written, epilogue included);
+ * A is a packed sliver (lda 0) or m rows read in place, lda apart; b a packed (zero-padded) sliver. */
+typedef void (*gemm_ukernel_edge)(int m, int n, int64_t kc, const float *a, int64_t lda, const float *b, float *c,
+                                  int64_t ldc, int accumulate, const gemm_tile_ep *ep);
+
 /* C[0:m, 0:n] = A[0:m, 0:k] · op(B) for m <= GEMM_SMALL_M, reading A (not transposed) and B unpacked. */
 typedef void (*gemm_small_m_fn)(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, int trans_b,
                                 const float *b, int64_t ldb, float *c, int64_t ldc);
@@ -47,6 +52,7 @@ typedef struct {
     gemm_ukernel_rows kernel_rows; /* NULL: A is always packed */
     gemm_small_m_fn small_m;
     gemm_ukernel_m kernel_m;  /* NULL: rows past the last whole sliver are packed and padded */
+    gemm_ukernel_edge kernel_edge; /* NULL: edge tiles go through a temporary tile and the generic epilogue */
 } gemm_arch;
 
 const gemm_arch *gemm_arch_avx512(void);

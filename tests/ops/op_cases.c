@@ -74,6 +74,15 @@ const op_case op_cases[] = {
       { Y(F32, 3, 8, 1, 1) }, { A_INTS("padding", 2, 2), A_INT("groups", 4), A_INT("act", ACT_RELU) } },
     { "conv2d depthwise 3x3 dilation 2 relu 6ch 9x17", OP_CONV2D, { XF(-1, 1, 1, 6, 9, 17), WF(-0.5, 0.5, 6, 1, 3, 3), WF(-0.5, 0.5, 6) },
       { Y(F32, 1, 6, 9, 17) }, { A_INTS("padding", 2, 2), A_INTS("dilation", 2, 2), A_INT("groups", 6), A_INT("act", ACT_RELU) } },
+    /* cpufp32: GEMM edge tiles (13 = 8 + 5 rows, 49 = 32 + 17 columns) through the masked edge kernel with
+     * bias, residual and relu fused, and a clip (fused) and silu (after) on 9 x 15 */
+    { "conv2d 1x1 24->13 7x7 bias residual relu", OP_CONV2D,
+      { XF(-1, 1, 1, 24, 7, 7), WF(-0.5, 0.5, 13, 24, 1, 1), WF(-0.5, 0.5, 13), XF(-1, 1, 1, 13, 7, 7) }, { Y(F32, 1, 13, 7, 7) },
+      { A_INT("act", ACT_RELU) } },
+    { "conv2d 3x3 40->21 9x15 clip", OP_CONV2D, { XF(-1, 1, 1, 40, 9, 15), WF(-0.2, 0.2, 21, 40, 3, 3), WF(-0.5, 0.5, 21) },
+      { Y(F32, 1, 21, 9, 15) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_CLIP), A_FLOAT("act_min", -0.3), A_FLOAT("act_max", 0.4) } },
+    { "conv2d 3x3 40->21 9x15 silu", OP_CONV2D, { XF(-1, 1, 1, 40, 9, 15), WF(-0.2, 0.2, 21, 40, 3, 3), WF(-0.5, 0.5, 21) },
+      { Y(F32, 1, 21, 9, 15) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_SILU) } },
     { "conv2d 32->64 28x28 relu (perf)", OP_CONV2D, { XF(-1, 1, 1, 32, 28, 28), WF(-0.1, 0.1, 64, 32, 3, 3), WF(-0.5, 0.5, 64) },
       { Y(F32, 1, 64, 28, 28) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) } },
 
