@@ -7,10 +7,13 @@
 #define BLOCK 16
 #define MAX_TAPS 25
 
-/* Rows and columns of the padded input buffer: exactly those the taps read. */
-static int64_t padded_rows(const conv_geometry *g) {
-    return (g->out_height - 1) * g->stride_h + (g->kernel_h - 1) * g->dilation_h + 1;
+/* Rows of the padded input buffer that output rows [oh0, oh0 + rows) read, and its columns: exactly
+ * those the taps read. */
+static int64_t padded_rows_of(const conv_geometry *g, int64_t rows) {
+    return (rows - 1) * g->stride_h + (g->kernel_h - 1) * g->dilation_h + 1;
 }
+
+static int64_t padded_rows(const conv_geometry *g) { return padded_rows_of(g, g->out_height); }
 
 static int64_t padded_cols(const conv_geometry *g) {
     return (g->out_width - 1) * g->stride_w + (g->kernel_w - 1) * g->dilation_w + 1;
@@ -60,9 +63,11 @@ AVX512 static inline void transpose16(__m512 r[16]) {
 
 static inline __mmask16 first_lanes(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
 
-/* The padded buffer xp[HP][WP][16] of channels [0, cn) of x (planes h*w apart), zeros elsewhere. */
-AVX512 static void pack_block(const conv_geometry *g, const float *x, int64_t cn, float *xp) {
-    int64_t hp = padded_rows(g), wp = padded_cols(g), plane = g->height * g->width;
+/* The padded buffer xp[rows][WP][16] of channels [0, cn) of x (planes h*w apart) from padded row r0 on
+ * (padded row r is input row r - pad_h), zeros in the padding and past cn. */
+AVX512 static void pack_block(const conv_geometry *g, const float *x, int64_t cn, int64_t r0, int64_t hp,
+                              float *xp) {
+    int64_t wp = padded_cols(g), plane = g->height * g->width;
     int64_t inside_end = g->pad_w + g->width < wp ? g->pad_w + g->width : wp; /* padded columns of the row */
     int64_t inside_begin = g->pad_w < wp ? g->pad_w : wp;
     __m512 zero = _mm512_setzero_ps();
@@ -75,7 +80,7 @@ AVX512 static void pack_block(const conv_geometry *g, const float *x, int64_t cn
     }
     for (int64_t r = 0; r < hp; r++) {
         float *row = xp + r * wp * BLOCK;
-        int64_t ih = r - g->pad_h;
+        int64_t ih = r0 + r - g->pad_h;
         if (ih < 0 || ih >= g->height) {
             for (int64_t q = 0; q < wp; q++) _mm512_store_ps(row + q * BLOCK, zero);
             continue;
@@ -129,14 +134,14 @@ AVX512 static inline __attribute__((always_inline)) void columns(const float *xr
     }
 }
 
-/* yb[OH][OW][16] = clamp(bias + taps · xp), OW_BLOCK output columns at a time; the kernel size is constant
- * where it is inlined. */
+/* yb[out_h][OW][16] = clamp(bias + taps · xp), OW_BLOCK output columns at a time; the kernel size is
+ * constant where it is inlined. */
 #define OW_BLOCK 4
 AVX512 static inline __attribute__((always_inline)) void convolve_block(const conv_geometry *g, const float *xp,
                                                                         const float *wk, __m512 bias, int clamp,
-                                                                        float lo, float hi, float *yb,
+                                                                        float lo, float hi, float *yb, int64_t out_h,
                                                                         int64_t kernel_h, int64_t kernel_w) {
-    int64_t wp = padded_cols(g), out_h = g->out_height, out_w = g->out_width;
+    int64_t wp = padded_cols(g), out_w = g->out_width;
     int64_t sh = g->stride_h, sw = g->stride_w, dh = g->dilation_h, dw = g->dilation_w;
     __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
     for (int64_t oh = 0; oh < out_h; oh++) {
@@ -149,10 +154,10 @@ AVX512 static inline __attribute__((always_inline)) void convolve_block(const co
     }
 }
 
-/* yb[OH][OW][16] back into channels [0, cn) of y (planes oh*ow apart). */
-AVX512 static void unpack_block(const conv_geometry *g, const float *yb, int64_t cn, float *y) {
+/* yb[rows][OW][16] back into channels [0, cn) of y (planes oh*ow apart, y at the first row). */
+AVX512 static void unpack_block(const conv_geometry *g, const float *yb, int64_t cn, int64_t rows, float *y) {
     int64_t out_w = g->out_width, plane = g->out_height * out_w;
-    for (int64_t oh = 0; oh < g->out_height; oh++)
+    for (int64_t oh = 0; oh < rows; oh++)
         for (int64_t ow0 = 0; ow0 < out_w; ow0 += 16) {
             int64_t count = out_w - ow0 < 16 ? out_w - ow0 : 16;
             __m512 v[16];
@@ -180,6 +185,7 @@ typedef struct {
     float *y;
     uint8_t *scratch;
     int isa;
+    int64_t row_parts, part_rows; /* each block's output rows split in row_parts tasks of part_rows */
 } blocked_job;
 
 AVX512 static void blocked_task(void *arg, int64_t begin, int64_t end, int thread) {
@@ -196,35 +202,43 @@ AVX512 static void blocked_task(void *arg, int64_t begin, int64_t end, int threa
                 : act->kind == ACT_CLIP ? GEMM_CLAMP_CLIP : GEMM_CLAMP_NONE;
     int fused = !job->residual && (act->kind == ACT_NONE || clamp != GEMM_CLAMP_NONE);
     for (int64_t t = begin; t < end; t++) {
-        int64_t image = t / blocks, c0 = t % blocks * BLOCK;
-        int64_t cn = g->channels - c0 < BLOCK ? g->channels - c0 : BLOCK;
+        int64_t part = t % job->row_parts, image = t / job->row_parts / blocks;
+        int64_t c0 = t / job->row_parts % blocks * BLOCK, cn = g->channels - c0 < BLOCK ? g->channels - c0 : BLOCK;
+        int64_t oh0 = part * job->part_rows;
+        int64_t rows = g->out_height - oh0 < job->part_rows ? g->out_height - oh0 : job->part_rows;
+        if (rows <= 0) continue;
         float wk[MAX_TAPS * BLOCK] __attribute__((aligned(64)));
         float bias[BLOCK] __attribute__((aligned(64)));
         for (int64_t c = 0; c < BLOCK; c++) {
             for (int64_t k = 0; k < taps; k++) wk[k * BLOCK + c] = c < cn ? job->w[(c0 + c) * taps + k] : 0.0f;
             bias[c] = c < cn && job->b ? job->b[c0 + c] : 0.0f;
         }
-        pack_block(g, job->x + (image * g->channels + c0) * in_plane, cn, xp);
+        pack_block(g, job->x + (image * g->channels + c0) * in_plane, cn, oh0 * g->stride_h, padded_rows_of(g, rows),
+                   xp);
         __m512 bv = _mm512_load_ps(bias);
-        if (g->kernel_h == 3 && g->kernel_w == 3) convolve_block(g, xp, wk, bv, clamp, act->min, act->max, yb, 3, 3);
-        else if (g->kernel_h == 5 && g->kernel_w == 5)
-            convolve_block(g, xp, wk, bv, clamp, act->min, act->max, yb, 5, 5);
-        else convolve_block(g, xp, wk, bv, clamp, act->min, act->max, yb, g->kernel_h, g->kernel_w);
-        float *y = job->y + (image * g->channels + c0) * out_plane;
-        unpack_block(g, yb, cn, y);
-        if (!fused) { /* the block's planes are contiguous, and so is the residual: one row */
-            gemm_epilogue ep = { NULL, 0, job->residual ? job->residual + (image * g->channels + c0) * out_plane : NULL,
-                                 cn * out_plane, *act };
-            cpu_epilogue_isa(job->isa, y, 1, cn * out_plane, cn * out_plane, &ep, 0, 0);
+        float lo = act->min, hi = act->max;
+        if (g->kernel_h == 3 && g->kernel_w == 3) convolve_block(g, xp, wk, bv, clamp, lo, hi, yb, rows, 3, 3);
+        else if (g->kernel_h == 5 && g->kernel_w == 5) convolve_block(g, xp, wk, bv, clamp, lo, hi, yb, rows, 5, 5);
+        else convolve_block(g, xp, wk, bv, clamp, lo, hi, yb, rows, g->kernel_h, g->kernel_w);
+        int64_t at = (image * g->channels + c0) * out_plane + oh0 * g->out_width;
+        unpack_block(g, yb, cn, rows, job->y + at);
+        if (!fused) { /* one row per channel: its rows [oh0, oh0 + rows), planes apart */
+            gemm_epilogue ep = { NULL, 0, job->residual ? job->residual + at : NULL, out_plane, *act };
+            cpu_epilogue_isa(job->isa, job->y + at, cn, rows * g->out_width, out_plane, &ep, 0, 0);
         }
     }
 }
 
 void conv2d_depthwise_blocked(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
                               const float *residual, const act_params *act, float *y) {
-    blocked_job job = { g, x, w, b, residual, act, y, ctx->scratch, ctx->isa };
-    int64_t tasks = g->batch * ((g->channels + BLOCK - 1) / BLOCK);
-    pool_parallel_for(ctx->pool, tasks, 1, blocked_task, &job);
+    /* at least four tasks per thread (a batch-1 layer of 144 channels is only 9 blocks): blocks split by rows */
+    int64_t blocks = g->batch * ((g->channels + BLOCK - 1) / BLOCK), threads = ctx->threads > 1 ? ctx->threads : 1;
+    int64_t parts = threads > 1 && blocks < 4 * threads ? (4 * threads + blocks - 1) / blocks : 1;
+    if (parts > g->out_height) parts = g->out_height;
+    int64_t part_rows = (g->out_height + parts - 1) / parts;
+    parts = (g->out_height + part_rows - 1) / part_rows;
+    blocked_job job = { g, x, w, b, residual, act, y, ctx->scratch, ctx->isa, parts, part_rows };
+    pool_parallel_for(ctx->pool, blocks * parts, 1, blocked_task, &job);
 }
 
 #else
