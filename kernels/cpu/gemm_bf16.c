@@ -95,25 +95,59 @@ void bf16_convert_rows(int64_t rows, int64_t K, const float *src, int64_t ld, ui
 
 /* ---- tiles into C ------------------------------------------------------------------------------ */
 
-/* tmp [rows][BF16_NR] at C's (row0, col0): per stretch of columns within one image, the residual added, then
- * bias and activation, then copied out (the residual is read before C is written: it may be C's storage). */
+/* rows x run of tmp (ld BF16_NR) at C's (row0, pos) of one image: + bias + residual (read before C is written:
+ * it may be C's storage), relu or clip, stored to c; other activations are left to the caller (stored to tmp). */
+#if defined(__x86_64__)
+TARGET512 static int sink_rows(float *tmp, int rows, int run, float *c, int64_t ldc, const float *res, int64_t ldr,
+                               const gemm_epilogue *ep, int64_t row0, int64_t pos) {
+    int relu = ep && ep->act.kind == ACT_RELU, clip = ep && ep->act.kind == ACT_CLIP;
+    int other = ep && !relu && !clip && ep->act.kind != ACT_NONE;
+    const float *bias = ep ? ep->bias : NULL;
+    int per_row = ep && ep->bias_per_row;
+    __m512 lo = _mm512_set1_ps(clip ? ep->act.min : 0.0f), hi = _mm512_set1_ps(clip ? ep->act.max : 0.0f);
+    for (int i = 0; i < rows; i++) {
+        __m512 row_bias = _mm512_set1_ps(bias && per_row ? bias[row0 + i] : 0.0f);
+        for (int j = 0; j < run; j += 16) {
+            __mmask16 m = run - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (run - j)) - 1);
+            __m512 x = _mm512_maskz_loadu_ps(m, tmp + i * BF16_NR + j);
+            if (bias) x = _mm512_add_ps(x, per_row ? row_bias : _mm512_maskz_loadu_ps(m, bias + pos + j));
+            if (res) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, res + i * ldr + j));
+            if (relu) x = _mm512_max_ps(x, _mm512_setzero_ps());
+            else if (clip) x = _mm512_min_ps(hi, _mm512_max_ps(lo, x));
+            if (other) _mm512_mask_storeu_ps(tmp + i * BF16_NR + j, m, x);
+            else _mm512_mask_storeu_ps(c + i * ldc + j, m, x);
+        }
+    }
+    return other;
+}
+#else
+static int sink_rows(float *tmp, int rows, int run, float *c, int64_t ldc, const float *res, int64_t ldr,
+                     const gemm_epilogue *ep, int64_t row0, int64_t pos) {
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < run; j++) {
+            float x = tmp[i * BF16_NR + j];
+            if (ep && ep->bias) x += ep->bias_per_row ? ep->bias[row0 + i] : ep->bias[pos + j];
+            if (res) x += res[i * ldr + j];
+            if (ep) x = act_apply(&ep->act, x);
+            c[i * ldc + j] = x;
+        }
+    return 0;
+}
+#endif
+
+/* tmp [rows][BF16_NR] at C's (row0, col0), per stretch of columns within one image. */
 static void sink_tile(const bf16_sink *s, float *tmp, int64_t row0, int rows, int64_t col0, int ncols) {
     const gemm_epilogue *ep = s->ep;
     for (int j = 0; j < ncols;) {
         int64_t q = col0 + j, image = q / s->image_cols, pos = q % s->image_cols;
         int run = (int)(s->image_cols - pos < ncols - j ? s->image_cols - pos : ncols - j);
-        float *t = tmp + j;
-        if (ep && ep->residual) {
-            const float *r = ep->residual + image * s->image_stride + row0 * ep->ld_residual + pos;
-            for (int i = 0; i < rows; i++)
-                for (int x = 0; x < run; x++) t[i * BF16_NR + x] += r[i * ep->ld_residual + x];
+        float *t = tmp + j, *c = s->c + image * s->image_stride + row0 * s->ldc + pos;
+        const float *res = ep && ep->residual ? ep->residual + image * s->image_stride + row0 * ep->ld_residual + pos : NULL;
+        if (sink_rows(t, rows, run, c, s->ldc, res, ep ? ep->ld_residual : 0, ep, row0, pos)) {
+            gemm_epilogue act_only = { NULL, 0, NULL, 0, ep->act };
+            cpu_epilogue_isa(s->isa, t, rows, run, BF16_NR, &act_only, 0, 0);
+            for (int i = 0; i < rows; i++) memcpy(c + i * s->ldc, t + i * BF16_NR, (size_t)run * sizeof(float));
         }
-        if (ep && (ep->bias || ep->act.kind != ACT_NONE)) {
-            gemm_epilogue bias_act = { ep->bias, ep->bias_per_row, NULL, 0, ep->act };
-            cpu_epilogue_isa(s->isa, t, rows, run, BF16_NR, &bias_act, row0, pos);
-        }
-        float *c = s->c + image * s->image_stride + row0 * s->ldc + pos;
-        for (int i = 0; i < rows; i++) memcpy(c + i * s->ldc, t + i * BF16_NR, (size_t)run * sizeof(float));
         j += run;
     }
 }
