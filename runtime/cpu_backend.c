@@ -31,7 +31,7 @@ static void *alloc_aligned(size_t bytes) {
 static infer_status find_kernels(const infer_engine *e, cpu_state *st, infer_error *err) {
     const ir_graph *g = &e->graph;
     for (int i = 0; i < g->n_nodes; i++) {
-        if (e->cpu_bf16 && (st->kernels[i] = cpu_bf16_kernel_lookup(g, &g->nodes[i]))) continue;
+        if (e->cpu_bf16 && (st->kernels[i] = cpu_bf16_kernel_lookup(g, &g->nodes[i], e->cpu_bf16))) continue;
         if (!(st->kernels[i] = cpu_kernel_lookup(g, &g->nodes[i], i, err))) return INFER_ERR_UNSUPPORTED;
     }
     return INFER_OK;
@@ -174,7 +174,6 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
     st->ctx.pool = st->pool;
     st->ctx.threads = pool_size(st->pool);
     st->ctx.isa = e->cpu_isa;
-    st->ctx.bf16 = e->cpu_bf16;
     st->ctx.workspace_bytes = max_workspace(e, st, st->ctx.threads);
     st->arena = alloc_aligned(e->plan.arena_bytes);
     st->ctx.workspace = alloc_aligned(st->ctx.workspace_bytes);

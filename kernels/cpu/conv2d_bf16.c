@@ -68,7 +68,7 @@ static int fits(const cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, co
     return 1;
 }
 
-static infer_status run(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out, infer_error *err) {
+static infer_status run(cpu_ctx *ctx, int mode, const ir_node *n, const infer_tensor *in, infer_tensor *out, infer_error *err) {
     if (!fits(ctx, n, in, out)) {
         cpu_ctx fp32 = *ctx; /* the FP32 kernel names what is wrong */
         fp32.prepacked = NULL;
@@ -85,13 +85,14 @@ static infer_status run(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, 
                              n->p.conv2d.act };
         conv_columns cols = { &g, (const float *)in[0].data + gi * cg * g.height * g.width, g.channels * g.height * g.width };
         bf16_sink sink = { (float *)out[0].data + gi * og * ohw, ohw, ohw, g.out_channels * ohw, &ep, ctx->isa };
-        bf16_gemm_sourced_b(ctx, og, g.batch * ohw, kg, (const uint16_t *)ctx->prepacked + gi * rows * kp,
+        bf16_gemm_sourced_b(ctx, mode, og, g.batch * ohw, kg, (const uint16_t *)ctx->prepacked + gi * rows * kp,
                             is_pointwise(&g) ? conv_pack_pointwise : conv_pack_columns, &cols, &sink);
     }
     return INFER_OK;
 }
 
-const cpu_kernel cpu_conv2d_bf16_kernel = {
-    .storages = CPU_DENSE, .run = run,
-    .prepack_input = prepacks_weight, .prepack_size = prepack_size, .prepack = prepack,
-};
+/* one kernel per BF16 mode (gemm_bf16.h) */
+BF16_KERNELS(cpu_conv2d_bf16_kernels, run,
+             .prepack_input = prepacks_weight,
+             .prepack_size = prepack_size,
+             .prepack = prepack)

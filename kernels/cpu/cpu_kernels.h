@@ -19,7 +19,6 @@ typedef struct {
     size_t workspace_bytes;
     uint8_t *scratch;         /* per-thread GEMM packing buffers: threads x CPU_SCRATCH_BYTES */
     const void *prepacked;    /* NULL, or this node's cpu_prepack() output, packed for isa (set per node) */
-    int bf16;                 /* CPU_BF16_* (gemm_bf16.h) of a BF16 engine; 0: FP32 */
 } cpu_ctx;
 
 #define CPU_SCRATCH_BYTES ((size_t)2 << 20)

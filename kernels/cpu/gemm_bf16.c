@@ -179,6 +179,7 @@ size_t bf16_a_workspace(int64_t M, int64_t K) {
 
 typedef struct {
     cpu_ctx *ctx;
+    int mode;
     int64_t M, N, K, kp, lda, row_chunks;
     const float *A;
     uint16_t *a; /* A in bf16 */
@@ -194,7 +195,7 @@ static void convert_task(void *arg, int64_t begin, int64_t end, int thread) {
 
 static void packed_b_task(void *arg, int64_t begin, int64_t end, int thread) {
     const packed_b_job *job = arg;
-    int mode = job->ctx->bf16;
+    int mode = job->mode;
     (void)thread;
     if (uses_amx(mode)) bf16_amx_configure();
     for (int64_t t = begin; t < end; t++) {
@@ -207,10 +208,10 @@ static void packed_b_task(void *arg, int64_t begin, int64_t end, int thread) {
     if (uses_amx(mode)) bf16_amx_release();
 }
 
-void bf16_gemm_packed_b(cpu_ctx *ctx, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+void bf16_gemm_packed_b(cpu_ctx *ctx, int mode, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                         const uint16_t *Bp, float *C, int64_t ldc, const gemm_epilogue *ep) {
     if (M <= 0 || N <= 0) return;
-    packed_b_job job = { ctx, M, N, K, bf16_round_up(K, BF16_KB), lda, (M + ROW_CHUNK - 1) / ROW_CHUNK, A,
+    packed_b_job job = { ctx, mode, M, N, K, bf16_round_up(K, BF16_KB), lda, (M + ROW_CHUNK - 1) / ROW_CHUNK, A,
                          ctx->workspace, Bp, { C, ldc, N, 0, ep, ctx->isa } };
     pool_parallel_for(ctx->pool, M, 16, convert_task, &job);
     int64_t pad = bf16_round_up(M, BF16_ROWS_PAD) - M;
@@ -223,6 +224,7 @@ void bf16_gemm_packed_b(cpu_ctx *ctx, int64_t M, int64_t N, int64_t K, const flo
 
 typedef struct {
     cpu_ctx *ctx;
+    int mode;
     int64_t M, N, K, kp, rows_per_task, row_tasks;
     const uint16_t *a;
     void (*pack)(const void *src, int isa, int nr, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *dst);
@@ -234,7 +236,7 @@ static void *align64(uint8_t *p) { return (void *)(((uintptr_t)p + 63) & ~(uintp
 
 static void sourced_task(void *arg, int64_t begin, int64_t end, int thread) {
     const sourced_job *job = arg;
-    int mode = job->ctx->bf16;
+    int mode = job->mode;
     uint8_t *scratch = job->ctx->scratch + (size_t)thread * CPU_SCRATCH_BYTES;
     float *sliver = align64(scratch);
     uint16_t *panel = align64((uint8_t *)(sliver + job->K * BF16_NR));
@@ -254,7 +256,7 @@ static void sourced_task(void *arg, int64_t begin, int64_t end, int thread) {
     if (uses_amx(mode)) bf16_amx_release();
 }
 
-void bf16_gemm_sourced_b(cpu_ctx *ctx, int64_t M, int64_t N, int64_t K, const uint16_t *A,
+void bf16_gemm_sourced_b(cpu_ctx *ctx, int mode, int64_t M, int64_t N, int64_t K, const uint16_t *A,
                          void (*pack)(const void *src, int isa, int nr, int64_t k0, int64_t kc, int64_t j0,
                                       int64_t nc, float *dst),
                          const void *src, const bf16_sink *sink) {
@@ -264,6 +266,6 @@ void bf16_gemm_sourced_b(cpu_ctx *ctx, int64_t M, int64_t N, int64_t K, const ui
     while (panels * row_tasks < 2 * (int64_t)ctx->threads && row_tasks * 2 * BF16_MB <= M) row_tasks *= 2;
     int64_t rows_per_task = bf16_round_up((M + row_tasks - 1) / row_tasks, BF16_MB);
     row_tasks = (M + rows_per_task - 1) / rows_per_task;
-    sourced_job job = { ctx, M, N, K, bf16_round_up(K, BF16_KB), rows_per_task, row_tasks, A, pack, src, sink };
+    sourced_job job = { ctx, mode, M, N, K, bf16_round_up(K, BF16_KB), rows_per_task, row_tasks, A, pack, src, sink };
     pool_parallel_for(ctx->pool, panels * row_tasks, 1, sourced_task, &job);
 }

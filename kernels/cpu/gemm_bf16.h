@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include "cpu_kernels.h"
 
-/* cpu_ctx.bf16: which kernels compute the BF16 products (0: the engine runs FP32). */
+/* Which kernels compute the BF16 products of a BF16 engine (0: the engine runs FP32). */
 enum {
     CPU_BF16_NONE = 0,
     CPU_BF16_AVX512 = 1,   /* vdpbf16ps only */
@@ -65,7 +65,7 @@ void bf16_panel_rows(int mode, int64_t row0, int64_t row1, int64_t kp, const uin
 /* C[M, N] = act(A[M, K] · B + epilogue) with A FP32 rows (lda apart), converted into ctx->workspace
  * (bf16_a_workspace bytes), and B packed by bf16_pack_panels; threaded over ctx->pool. */
 size_t bf16_a_workspace(int64_t M, int64_t K);
-void bf16_gemm_packed_b(cpu_ctx *ctx, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+void bf16_gemm_packed_b(cpu_ctx *ctx, int mode, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                         const uint16_t *Bp, float *C, int64_t ldc, const gemm_epilogue *ep);
 
 /* Largest K the column-sourced driver packs into a thread's scratch (an FP32 sliver and its panel). */
@@ -74,20 +74,34 @@ void bf16_gemm_packed_b(cpu_ctx *ctx, int64_t M, int64_t N, int64_t K, const flo
 /* C = act(A · B + epilogue) with A bf16 rows already packed (m rows, kp) and B [K, N] given by a
  * gemm_b_source packer (FP32 slivers, converted per panel in each thread's scratch), into sink;
  * K <= BF16_SOURCED_MAX_K. Threaded over column panels. */
-void bf16_gemm_sourced_b(cpu_ctx *ctx, int64_t M, int64_t N, int64_t K, const uint16_t *A,
+void bf16_gemm_sourced_b(cpu_ctx *ctx, int mode, int64_t M, int64_t N, int64_t K, const uint16_t *A,
                          void (*pack)(const void *src, int isa, int nr, int64_t k0, int64_t kc, int64_t j0,
                                       int64_t nc, float *dst),
                          const void *src, const bf16_sink *sink);
 
-/* The BF16 kernel of node n in a BF16 engine (linear, matmul with constant weights, conv2d), or NULL: the
- * node runs its FP32 kernel. */
-const cpu_kernel *cpu_bf16_kernel_lookup(const ir_graph *g, const ir_node *n);
+/* The BF16 kernel of node n in a BF16 engine whose products run on mode's kernels (linear, matmul with constant
+ * weights, conv2d), or NULL: the node runs its FP32 kernel. */
+const cpu_kernel *cpu_bf16_kernel_lookup(const ir_graph *g, const ir_node *n, int mode);
 
 int cpu_bf16_constant_weight(const ir_graph *g, const ir_node *n, int k); /* dense f32 constant */
 /* Each BF16 kernel's node rule: its weight is a dense f32 constant of a shape it runs. */
 int cpu_linear_bf16_takes(const ir_graph *g, const ir_node *n);
 int cpu_matmul_bf16_takes(const ir_graph *g, const ir_node *n);
 int cpu_conv2d_bf16_takes(const ir_graph *g, const ir_node *n);
-extern const cpu_kernel cpu_linear_bf16_kernel, cpu_matmul_bf16_kernel, cpu_conv2d_bf16_kernel;
+/* Each op's BF16 kernel per mode, indexed by CPU_BF16_* (entry 0 unused). */
+extern const cpu_kernel cpu_linear_bf16_kernels[4], cpu_matmul_bf16_kernels[4], cpu_conv2d_bf16_kernels[4];
+/* The kernels of one op and mode: run_mode(ctx, mode, ...) behind one run function per mode. */
+#define BF16_RUN_FN(name, mode) \
+    static infer_status name##_##mode(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out, \
+                                      infer_error *err) { return name(ctx, mode, n, in, out, err); }
+#define BF16_KERNELS(table, run_mode, ...)                                                                    \
+    BF16_RUN_FN(run_mode, CPU_BF16_AVX512)                                                                    \
+    BF16_RUN_FN(run_mode, CPU_BF16_AMX)                                                                       \
+    BF16_RUN_FN(run_mode, CPU_BF16_AMX_AUTO)                                                                  \
+    const cpu_kernel table[4] = {                                                                             \
+        [CPU_BF16_AVX512] = { .storages = CPU_DENSE, .run = run_mode##_CPU_BF16_AVX512, __VA_ARGS__ },       \
+        [CPU_BF16_AMX] = { .storages = CPU_DENSE, .run = run_mode##_CPU_BF16_AMX, __VA_ARGS__ },             \
+        [CPU_BF16_AMX_AUTO] = { .storages = CPU_DENSE, .run = run_mode##_CPU_BF16_AMX_AUTO, __VA_ARGS__ },   \
+    };
 
 #endif

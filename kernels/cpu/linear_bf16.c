@@ -35,7 +35,7 @@ static size_t workspace(const ir_node *n, const infer_tensor *in, const infer_te
     return bytes == SIZE_MAX ? 0 : bytes;
 }
 
-static infer_status run(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out, infer_error *err) {
+static infer_status run(cpu_ctx *ctx, int mode, const ir_node *n, const infer_tensor *in, infer_tensor *out, infer_error *err) {
     const infer_tensor *x = &in[0], *w = &in[1];
     int64_t k_dim = w->dims[1], n_dim = w->dims[0];
     const float *bias = n->n_in > 2 ? in[2].data : NULL, *residual = n->n_in > 3 ? in[3].data : NULL;
@@ -50,11 +50,13 @@ static infer_status run(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, 
         return cpu_linear(&fp32, n, in, out, err);
     }
     gemm_epilogue ep = { bias, 0, residual, n_dim, n->p.linear.act };
-    bf16_gemm_packed_b(ctx, m_dim, n_dim, k_dim, x->data, k_dim, ctx->prepacked, out[0].data, n_dim, &ep);
+    bf16_gemm_packed_b(ctx, mode, m_dim, n_dim, k_dim, x->data, k_dim, ctx->prepacked, out[0].data, n_dim, &ep);
     return INFER_OK;
 }
 
-const cpu_kernel cpu_linear_bf16_kernel = {
-    .storages = CPU_DENSE, .run = run, .workspace = workspace,
-    .prepack_input = prepacks_weight, .prepack_size = prepack_size, .prepack = prepack,
-};
+/* one kernel per BF16 mode (gemm_bf16.h) */
+BF16_KERNELS(cpu_linear_bf16_kernels, run,
+             .workspace = workspace,
+             .prepack_input = prepacks_weight,
+             .prepack_size = prepack_size,
+             .prepack = prepack)

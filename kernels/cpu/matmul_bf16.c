@@ -39,7 +39,7 @@ static size_t workspace(const ir_node *n, const infer_tensor *in, const infer_te
     return bytes == SIZE_MAX ? 0 : bytes;
 }
 
-static infer_status run(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out, infer_error *err) {
+static infer_status run(cpu_ctx *ctx, int mode, const ir_node *n, const infer_tensor *in, infer_tensor *out, infer_error *err) {
     const infer_tensor *a = &in[0], *b = &in[1], *y = &out[0];
     int64_t k_dim = k_of(b), n_dim = n_of(b);
     int fits = ctx->prepacked && a->dtype == INFER_F32 && a->ndim >= 2 && y->ndim >= 2 && a->dims[a->ndim - 1] == k_dim &&
@@ -51,11 +51,13 @@ static infer_status run(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, 
         fp32.prepacked = NULL;
         return cpu_matmul(&fp32, n, in, out, err);
     }
-    bf16_gemm_packed_b(ctx, rows, n_dim, k_dim, a->data, k_dim, ctx->prepacked, y->data, n_dim, NULL);
+    bf16_gemm_packed_b(ctx, mode, rows, n_dim, k_dim, a->data, k_dim, ctx->prepacked, y->data, n_dim, NULL);
     return INFER_OK;
 }
 
-const cpu_kernel cpu_matmul_bf16_kernel = {
-    .storages = CPU_DENSE, .run = run, .workspace = workspace,
-    .prepack_input = prepacks_b, .prepack_size = prepack_size, .prepack = prepack,
-};
+/* one kernel per BF16 mode (gemm_bf16.h) */
+BF16_KERNELS(cpu_matmul_bf16_kernels, run,
+             .workspace = workspace,
+             .prepack_input = prepacks_b,
+             .prepack_size = prepack_size,
+             .prepack = prepack)
