@@ -430,6 +430,29 @@ const op_case op_cases[] = {
     { "concat dynamic batch", OP_CONCAT, { XF(-1, 1, 3, 2, 5), XF(-1, 1, 3, 3, 5) }, { Y(F32, 3, 5, 5) }, { A_INT("axis", 1) },
       .dynamic = 1 },
 
+    /* ---- cpubf16: shapes for the BF16 kernels (AMX row tiles and their remainders, K padding, panels
+     * across images, row chunks, the FP32 fallback past the BF16 conv's K limit); every backend runs them ---- */
+    { "bf16 linear 33x70->65 bias residual relu", OP_LINEAR,
+      { XF(-1, 1, 33, 70), WF(-0.5, 0.5, 65, 70), WF(-0.5, 0.5, 65), XF(-1, 1, 33, 65) }, { Y(F32, 33, 65) },
+      { A_INT("act", ACT_RELU) } },
+    { "bf16 linear 301x40->17 clip", OP_LINEAR, { XF(-1, 1, 301, 40), WF(-0.5, 0.5, 17, 40), WF(-0.5, 0.5, 17) },
+      { Y(F32, 301, 17) }, { A_INT("act", ACT_CLIP), A_FLOAT("act_min", -0.5), A_FLOAT("act_max", 0.75) } },
+    { "bf16 linear 1x3001->7 gelu", OP_LINEAR, { XF(-1, 1, 1, 3001), WF(-0.1, 0.1, 7, 3001), WF(-0.5, 0.5, 7) },
+      { Y(F32, 1, 7) }, { A_INT("act", ACT_GELU) } },
+    { "bf16 matmul constant b 2x17x45 . 45x50", OP_MATMUL, { XF(-1, 1, 2, 17, 45), WF(-1, 1, 45, 50) }, { Y(F32, 2, 17, 50) } },
+    { "bf16 matmul constant b with batch dims 1", OP_MATMUL, { XF(-1, 1, 3, 2, 5, 33), WF(-1, 1, 1, 1, 33, 9) },
+      { Y(F32, 3, 2, 5, 9) } },
+    { "bf16 conv2d 3x3 batch 3 9x11 residual relu", OP_CONV2D,
+      { XF(-1, 1, 3, 6, 9, 11), WF(-0.5, 0.5, 35, 6, 3, 3), WF(-0.5, 0.5, 35), XF(-1, 1, 3, 35, 9, 11) },
+      { Y(F32, 3, 35, 9, 11) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) } },
+    { "bf16 conv2d 1x1 batch 2 33->47 7x7 bias silu", OP_CONV2D,
+      { XF(-1, 1, 2, 33, 7, 7), WF(-0.5, 0.5, 47, 33, 1, 1), WF(-0.5, 0.5, 47) }, { Y(F32, 2, 47, 7, 7) },
+      { A_INT("act", ACT_SILU) } },
+    { "bf16 conv2d grouped g3 5x5 s2 no bias", OP_CONV2D, { XF(-1, 1, 2, 9, 13, 12), WF(-0.3, 0.3, 51, 3, 5, 5) },
+      { Y(F32, 2, 51, 5, 4) }, { A_INTS("stride", 2, 2), A_INT("groups", 3) } },
+    { "bf16 conv2d K 11700 past the BF16 limit (FP32)", OP_CONV2D,
+      { XF(-1, 1, 1, 1300, 3, 3), WF(-0.05, 0.05, 2, 1300, 3, 3), WF(-0.5, 0.5, 2) }, { Y(F32, 1, 2, 1, 1) } },
+
     /* ---- empty tensors (a zero dim), where legal ---- */
     { "activation empty", OP_ACTIVATION, { XF(-2, 2, 0, 5) }, { Y(F32, 0, 5) }, { A_INT("kind", ACT_RELU) } },
     { "binary empty", OP_BINARY, { XF(-2, 2, 3, 0), XF(-2, 2, 1, 0) }, { Y(F32, 3, 0) }, { A_INT("kind", BIN_SUB) } },
