@@ -153,14 +153,17 @@ static void sink_tile(const bf16_sink *s, float *tmp, int64_t row0, int rows, in
 }
 
 void bf16_panel_rows(int mode, int64_t row0, int64_t row1, int64_t kp, const uint16_t *a, int64_t lda,
-                     const uint16_t *panel, int64_t col0, int ncols, const bf16_sink *sink) {
+                     const uint16_t *panels, int64_t col0, int ncols, const bf16_sink *sink) {
     _Alignas(64) float tmp[BF16_MB * BF16_NR];
     for (int64_t i = row0; i < row1; i += BF16_MB) {
         int rows = (int)(row1 - i < BF16_MB ? row1 - i : BF16_MB);
         int amx = mode == CPU_BF16_AMX || (mode == CPU_BF16_AMX_AUTO && rows >= BF16_AMX_MIN_ROWS);
-        if (amx) bf16_tile_amx(rows, kp, a + i * lda, lda, panel, tmp);
-        else bf16_tile_avx512(rows, kp, a + i * lda, lda, panel, tmp);
-        sink_tile(sink, tmp, i, rows, col0, ncols);
+        for (int j = 0; j < ncols; j += BF16_NR) {
+            const uint16_t *panel = panels + (int64_t)(j / BF16_NR) * kp * BF16_NR;
+            if (amx) bf16_tile_amx(rows, kp, a + i * lda, lda, panel, tmp);
+            else bf16_tile_avx512(rows, kp, a + i * lda, lda, panel, tmp);
+            sink_tile(sink, tmp, i, rows, col0 + j, ncols - j < BF16_NR ? ncols - j : BF16_NR);
+        }
     }
 }
 
@@ -193,17 +196,20 @@ static void convert_task(void *arg, int64_t begin, int64_t end, int thread) {
     bf16_convert_rows(end - begin, job->K, job->A + begin * job->lda, job->lda, job->a + begin * job->kp, job->kp);
 }
 
+/* Panels per task: C is written (and a residual read) a group's width along each row, which the prefetchers
+ * follow, rather than one panel's 128 bytes per row down a whole column. */
+#define GROUP_PANELS 8
+
 static void packed_b_task(void *arg, int64_t begin, int64_t end, int thread) {
     const packed_b_job *job = arg;
     int mode = job->mode;
     (void)thread;
     if (uses_amx(mode)) bf16_amx_configure();
     for (int64_t t = begin; t < end; t++) {
-        int64_t panel = t / job->row_chunks, r0 = t % job->row_chunks * ROW_CHUNK;
-        int64_t r1 = r0 + ROW_CHUNK < job->M ? r0 + ROW_CHUNK : job->M, col0 = panel * BF16_NR;
-        int ncols = (int)(job->N - col0 < BF16_NR ? job->N - col0 : BF16_NR);
-        bf16_panel_rows(mode, r0, r1, job->kp, job->a, job->kp, job->Bp + panel * job->kp * BF16_NR, col0, ncols,
-                        &job->sink);
+        int64_t group = t / job->row_chunks, r0 = t % job->row_chunks * ROW_CHUNK;
+        int64_t r1 = r0 + ROW_CHUNK < job->M ? r0 + ROW_CHUNK : job->M, col0 = group * GROUP_PANELS * BF16_NR;
+        int ncols = (int)(job->N - col0 < GROUP_PANELS * BF16_NR ? job->N - col0 : GROUP_PANELS * BF16_NR);
+        bf16_panel_rows(mode, r0, r1, job->kp, job->a, job->kp, job->Bp + col0 * job->kp, col0, ncols, &job->sink);
     }
     if (uses_amx(mode)) bf16_amx_release();
 }
@@ -216,8 +222,8 @@ void bf16_gemm_packed_b(cpu_ctx *ctx, int mode, int64_t M, int64_t N, int64_t K,
     pool_parallel_for(ctx->pool, M, 16, convert_task, &job);
     int64_t pad = bf16_round_up(M, BF16_ROWS_PAD) - M;
     if (pad) memset(job.a + M * job.kp, 0, (size_t)(pad * job.kp) * sizeof(uint16_t));
-    int64_t panels = (N + BF16_NR - 1) / BF16_NR;
-    pool_parallel_for(ctx->pool, panels * job.row_chunks, 1, packed_b_task, &job);
+    int64_t groups = (N + GROUP_PANELS * BF16_NR - 1) / (GROUP_PANELS * BF16_NR);
+    pool_parallel_for(ctx->pool, groups * job.row_chunks, 1, packed_b_task, &job);
 }
 
 /* ---- A prepacked, B from a packer ----------------------------------------------------------------- */
@@ -225,7 +231,7 @@ void bf16_gemm_packed_b(cpu_ctx *ctx, int mode, int64_t M, int64_t N, int64_t K,
 typedef struct {
     cpu_ctx *ctx;
     int mode;
-    int64_t M, N, K, kp, rows_per_task, row_tasks;
+    int64_t M, N, K, kp, rows_per_task, row_tasks, group_cols;
     const uint16_t *a;
     void (*pack)(const void *src, int isa, int nr, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *dst);
     const void *src;
@@ -234,24 +240,28 @@ typedef struct {
 
 static void *align64(uint8_t *p) { return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
+/* Tasks: (group of panels, rows); a group's panels are packed into the thread's scratch once per group. */
 static void sourced_task(void *arg, int64_t begin, int64_t end, int thread) {
     const sourced_job *job = arg;
     int mode = job->mode;
     uint8_t *scratch = job->ctx->scratch + (size_t)thread * CPU_SCRATCH_BYTES;
     float *sliver = align64(scratch);
-    uint16_t *panel = align64((uint8_t *)(sliver + job->K * BF16_NR));
+    uint16_t *panels = align64((uint8_t *)(sliver + job->K * BF16_NR));
     int64_t packed = -1;
     if (uses_amx(mode)) bf16_amx_configure();
     for (int64_t t = begin; t < end; t++) {
-        int64_t p = t / job->row_tasks, r0 = t % job->row_tasks * job->rows_per_task;
-        int64_t r1 = r0 + job->rows_per_task < job->M ? r0 + job->rows_per_task : job->M, col0 = p * BF16_NR;
-        int ncols = (int)(job->N - col0 < BF16_NR ? job->N - col0 : BF16_NR);
-        if (packed != p) {
-            job->pack(job->src, job->ctx->isa, BF16_NR, 0, job->K, col0, ncols, sliver);
-            bf16_panel_from_sliver(job->K, sliver, panel);
-            packed = p;
+        int64_t group = t / job->row_tasks, r0 = t % job->row_tasks * job->rows_per_task;
+        int64_t r1 = r0 + job->rows_per_task < job->M ? r0 + job->rows_per_task : job->M, col0 = group * job->group_cols;
+        int ncols = (int)(job->N - col0 < job->group_cols ? job->N - col0 : job->group_cols);
+        if (packed != group) {
+            for (int j = 0; j < ncols; j += BF16_NR) {
+                job->pack(job->src, job->ctx->isa, BF16_NR, 0, job->K, col0 + j, ncols - j < BF16_NR ? ncols - j : BF16_NR,
+                          sliver);
+                bf16_panel_from_sliver(job->K, sliver, panels + (int64_t)(j / BF16_NR) * job->kp * BF16_NR);
+            }
+            packed = group;
         }
-        bf16_panel_rows(mode, r0, r1, job->kp, job->a, job->kp, panel, col0, ncols, job->sink);
+        bf16_panel_rows(mode, r0, r1, job->kp, job->a, job->kp, panels, col0, ncols, job->sink);
     }
     if (uses_amx(mode)) bf16_amx_release();
 }
@@ -261,11 +271,15 @@ void bf16_gemm_sourced_b(cpu_ctx *ctx, int mode, int64_t M, int64_t N, int64_t K
                                       int64_t nc, float *dst),
                          const void *src, const bf16_sink *sink) {
     if (M <= 0 || N <= 0) return;
-    int64_t panels = (N + BF16_NR - 1) / BF16_NR, row_tasks = 1;
-    /* too few panels for the threads: split the rows too (each such task packs its panel itself) */
-    while (panels * row_tasks < 2 * (int64_t)ctx->threads && row_tasks * 2 * BF16_MB <= M) row_tasks *= 2;
+    int64_t kp = bf16_round_up(K, BF16_KB);
+    /* as many panels per group as fit the scratch beside the FP32 sliver (at least one: BF16_SOURCED_MAX_K) */
+    int64_t fit = ((int64_t)CPU_SCRATCH_BYTES - 256 - K * BF16_NR * 4) / (kp * BF16_NR * 2);
+    int64_t group_panels = fit < 1 ? 1 : fit < GROUP_PANELS ? fit : GROUP_PANELS;
+    int64_t group_cols = group_panels * BF16_NR, groups = (N + group_cols - 1) / group_cols, row_tasks = 1;
+    /* too few groups for the threads: split the rows too (each such task packs its group itself) */
+    while (groups * row_tasks < 2 * (int64_t)ctx->threads && row_tasks * 2 * BF16_MB <= M) row_tasks *= 2;
     int64_t rows_per_task = bf16_round_up((M + row_tasks - 1) / row_tasks, BF16_MB);
     row_tasks = (M + rows_per_task - 1) / rows_per_task;
-    sourced_job job = { ctx, mode, M, N, K, bf16_round_up(K, BF16_KB), rows_per_task, row_tasks, A, pack, src, sink };
-    pool_parallel_for(ctx->pool, panels * row_tasks, 1, sourced_task, &job);
+    sourced_job job = { ctx, mode, M, N, K, kp, rows_per_task, row_tasks, group_cols, A, pack, src, sink };
+    pool_parallel_for(ctx->pool, groups * row_tasks, 1, sourced_task, &job);
 }

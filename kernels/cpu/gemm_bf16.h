@@ -57,10 +57,11 @@ typedef struct {
     int isa; /* CPU_ISA_* for the activation */
 } bf16_sink;
 
-/* C rows [row0, row1) x columns [col0, col0 + ncols) (ncols <= BF16_NR) of a · panel (a: the whole left-hand
- * matrix), through tiles, into the sink; mode CPU_BF16_*; the AMX tiles must be configured. */
+/* C rows [row0, row1) x columns [col0, col0 + ncols) of a · panels (a: the whole left-hand matrix; panels:
+ * ceil(ncols / BF16_NR) consecutive panels), through tiles, into the sink; mode CPU_BF16_*; the AMX tiles
+ * must be configured. */
 void bf16_panel_rows(int mode, int64_t row0, int64_t row1, int64_t kp, const uint16_t *a, int64_t lda,
-                     const uint16_t *panel, int64_t col0, int ncols, const bf16_sink *sink);
+                     const uint16_t *panels, int64_t col0, int ncols, const bf16_sink *sink);
 
 /* C[M, N] = act(A[M, K] · B + epilogue) with A FP32 rows (lda apart), converted into ctx->workspace
  * (bf16_a_workspace bytes), and B packed by bf16_pack_panels; threaded over ctx->pool. */

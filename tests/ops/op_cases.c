@@ -450,6 +450,12 @@ const op_case op_cases[] = {
       { A_INT("act", ACT_SILU) } },
     { "bf16 conv2d grouped g3 5x5 s2 no bias", OP_CONV2D, { XF(-1, 1, 2, 9, 13, 12), WF(-0.3, 0.3, 51, 3, 5, 5) },
       { Y(F32, 2, 51, 5, 4) }, { A_INTS("stride", 2, 2), A_INT("groups", 3) } },
+    { "bf16 conv2d 1x1 64->256 56x56 residual relu (perf)", OP_CONV2D,
+      { XF(-1, 1, 1, 64, 56, 56), WF(-0.2, 0.2, 256, 64, 1, 1), WF(-0.5, 0.5, 256), XF(-1, 1, 1, 256, 56, 56) },
+      { Y(F32, 1, 256, 56, 56) }, { A_INT("act", ACT_RELU) } },
+    { "bf16 conv2d 3x3 256->256 14x14 relu (perf)", OP_CONV2D,
+      { XF(-1, 1, 1, 256, 14, 14), WF(-0.05, 0.05, 256, 256, 3, 3), WF(-0.5, 0.5, 256) },
+      { Y(F32, 1, 256, 14, 14) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) } },
     { "bf16 conv2d K 11700 past the BF16 limit (FP32)", OP_CONV2D,
       { XF(-1, 1, 1, 1300, 3, 3), WF(-0.05, 0.05, 2, 1300, 3, 3), WF(-0.5, 0.5, 2) }, { Y(F32, 1, 2, 1, 1) } },
 
