@@ -115,6 +115,7 @@ UNIT_SRC += $(wildcard tests/cuda/*.c)
 endif
 UNIT_BIN := $(BUILD)/unit_tests
 GOLDEN_BIN := $(BUILD)/golden_check
+BF16_CHECK_BIN := $(BUILD)/bf16_check
 OPTEST_SRC := $(wildcard tests/ops/*.c)
 OPTEST_BIN := $(BUILD)/op_test
 
@@ -127,6 +128,10 @@ $(UNIT_BIN): $(UNIT_SRC) tests/unit/testutil.h $(LIB) $(CUDA_OBJ) | $(CUDA_PLUGI
 	      $(LDLIBS) $(RUNPATH)
 
 $(GOLDEN_BIN): tests/golden/golden_check.c $(LIB) | $(CUDA_PLUGIN)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(RUNPATH)
+
+# CPU BF16 against FP32 on the golden models (tests/golden/run.sh runs it).
+$(BF16_CHECK_BIN): tests/golden/bf16_check.c $(LIB) | $(CUDA_PLUGIN)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(RUNPATH)
 
 # Linked as a product links libinfer.a: checks that CPU engines map no CUDA library (tests/plugin).
@@ -146,7 +151,7 @@ unit: $(UNIT_BIN)
 optest: $(OPTEST_BIN)
 	$(OPTEST_BIN)
 
-golden: all $(GOLDEN_BIN)
+golden: all $(GOLDEN_BIN) $(BF16_CHECK_BIN)
 	tests/golden/run.sh $(BUILD)/golden
 
 plugin-check: all $(PLUGIN_CHECK)

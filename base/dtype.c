@@ -27,5 +27,5 @@ const char *infer_cpu_isa_name(infer_cpu_isa isa) {
 }
 
 const char *infer_precision_name(infer_precision p) {
-    return p == INFER_PRECISION_TF32 ? "tf32" : p == INFER_PRECISION_FP16 ? "fp16" : "fp32";
+    return p == INFER_PRECISION_TF32 ? "tf32" : p == INFER_PRECISION_FP16 ? "fp16" : p == INFER_PRECISION_BF16 ? "bf16" : "fp32";
 }

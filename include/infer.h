@@ -109,8 +109,16 @@ typedef enum { INFER_DEVICE_AUTO = 0, INFER_DEVICE_CPU, INFER_DEVICE_CUDA } infe
 typedef enum {
     INFER_PRECISION_FP32 = 0, /* TF32 off: matches the CPU closely */
     INFER_PRECISION_TF32,
-    INFER_PRECISION_FP16
+    INFER_PRECISION_FP16,
+    INFER_PRECISION_BF16      /* CPU with AVX512-BF16 or AMX-BF16: BF16 weights and products, FP32 sums */
 } infer_precision;
+
+/* Which kernels a CPU engine at INFER_PRECISION_BF16 uses for its BF16 products. */
+typedef enum {
+    INFER_CPU_BF16_AUTO = 0, /* AMX-BF16 tiles when the CPU has them, else AVX512-BF16 */
+    INFER_CPU_BF16_AVX512,   /* vdpbf16ps on zmm */
+    INFER_CPU_BF16_AMX       /* tdpbf16ps tiles */
+} infer_cpu_bf16;
 
 /* The instruction set of the CPU kernels (CPU engines and the CPU-fallback nodes of CUDA engines). */
 typedef enum {
@@ -141,6 +149,8 @@ typedef struct {
                                   is named; slow, for debugging; default 0 */
     const char *cuda_plugin;   /* path of libinfer_cuda.so; NULL: beside the program, then the library
                                   search path (docs/CUDA.md) */
+    infer_cpu_bf16 cpu_bf16;   /* precision BF16: AUTO (default); forcing one this CPU lacks is
+                                  INFER_ERR_UNSUPPORTED */
 } infer_engine_options;
 
 typedef struct infer_engine infer_engine;

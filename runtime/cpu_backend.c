@@ -8,6 +8,7 @@
 #include "threadpool.h"
 #include "../base/checked.h"
 #include "../kernels/cpu/cpu_kernels.h"
+#include "../kernels/cpu/gemm_bf16.h"
 
 typedef struct {
     thread_pool *pool;
@@ -29,8 +30,10 @@ static void *alloc_aligned(size_t bytes) {
 /* Every node's kernel, by its op and its inputs' storages: a node no kernel takes refuses the engine. */
 static infer_status find_kernels(const infer_engine *e, cpu_state *st, infer_error *err) {
     const ir_graph *g = &e->graph;
-    for (int i = 0; i < g->n_nodes; i++)
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (e->cpu_bf16 && (st->kernels[i] = cpu_bf16_kernel_lookup(g, &g->nodes[i], e->cpu_bf16))) continue;
         if (!(st->kernels[i] = cpu_kernel_lookup(g, &g->nodes[i], i, err))) return INFER_ERR_UNSUPPORTED;
+    }
     return INFER_OK;
 }
 

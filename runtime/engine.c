@@ -8,6 +8,8 @@
 #include "plugin.h"
 #include "threadpool.h"
 #include "../kernels/cpu/cpu_kernels.h"
+#include "../kernels/cpu/cpu_features.h"
+#include "../kernels/cpu/gemm_bf16.h"
 
 double engine_now_ms(void) {
     struct timespec ts;
@@ -56,6 +58,10 @@ static void release_file_pages(void *file, const void *data, uint64_t bytes) {
  * plugin (and with it cuDNN and cuBLAS) only when an NVIDIA driver is installed, and takes the CPU
  * silently when the plugin or a usable GPU is missing; CUDA says why it cannot be had. */
 static infer_status choose_backend(infer_engine_options *o, const backend_ops **backend, infer_error *err) {
+    if (o->precision == INFER_PRECISION_BF16 && o->device == INFER_DEVICE_CUDA)
+        return infer_fail(err, INFER_ERR_UNSUPPORTED, "precision bf16 runs on the CPU only (--device cpu); CUDA "
+                          "runs fp32, tf32 or fp16");
+    if (o->precision == INFER_PRECISION_BF16) o->device = INFER_DEVICE_CPU; /* AUTO: the CPU */
     if (o->device == INFER_DEVICE_CUDA || (o->device == INFER_DEVICE_AUTO && plugin_cuda_driver_present())) {
         const backend_ops *cuda;
         char why[512] = "";
@@ -71,9 +77,9 @@ static infer_status choose_backend(infer_engine_options *o, const backend_ops **
         }
     }
     o->device = INFER_DEVICE_CPU;
-    if (o->precision != INFER_PRECISION_FP32)
-        return infer_fail(err, INFER_ERR_UNSUPPORTED, "precision %s needs a CUDA device; the CPU backend runs fp32",
-                          infer_precision_name(o->precision));
+    if (o->precision != INFER_PRECISION_FP32 && o->precision != INFER_PRECISION_BF16)
+        return infer_fail(err, INFER_ERR_UNSUPPORTED, "precision %s needs a CUDA device; the CPU backend runs fp32 "
+                          "or bf16", infer_precision_name(o->precision));
     *backend = &cpu_backend_ops;
     return INFER_OK;
 }
@@ -87,6 +93,25 @@ static infer_status choose_cpu_isa(infer_engine *e, infer_error *err) {
                           (int)e->opt.cpu_isa);
     return infer_fail(err, INFER_ERR_UNSUPPORTED, "cpu_isa %s: this CPU (or its OS) cannot run it; the best it runs is %s",
                       infer_cpu_isa_name(e->opt.cpu_isa), infer_cpu_isa_name((infer_cpu_isa)(cpu_detect_isa() + 1)));
+}
+
+/* A CPU engine at precision bf16: the BF16 kernels opt.cpu_bf16 asks for, when this CPU (at the chosen
+ * instruction set) has them. */
+static infer_status choose_cpu_bf16(infer_engine *e, infer_error *err) {
+    e->cpu_bf16 = CPU_BF16_NONE;
+    if (e->opt.precision != INFER_PRECISION_BF16) return INFER_OK;
+    if ((unsigned)e->opt.cpu_bf16 > INFER_CPU_BF16_AMX)
+        return infer_fail(err, INFER_ERR_ARGUMENT, "cpu_bf16 %d is not a BF16 kernel choice (auto, avx512 or amx)",
+                          (int)e->opt.cpu_bf16);
+    int features = cpu_detect_features(), mode = cpu_bf16_choose(e->cpu_isa, features, e->opt.cpu_bf16);
+    if (mode < 0) {
+        static const char *const wanted[] = { "AVX512-BF16 or AMX-BF16", "AVX512-BF16", "AMX-BF16" };
+        return infer_fail(err, INFER_ERR_UNSUPPORTED, "precision bf16 needs a CPU with %s and AVX-512; this one (cpu_isa "
+                          "%s%s%s) has not", wanted[e->opt.cpu_bf16], infer_cpu_isa_name((infer_cpu_isa)(e->cpu_isa + 1)),
+                          features & CPU_FEAT_AVX512_BF16 ? ", avx512-bf16" : "", features & CPU_FEAT_AMX_BF16 ? ", amx-bf16" : "");
+    }
+    e->cpu_bf16 = mode;
+    return INFER_OK;
 }
 
 /* Dynamic batch: every graph input with dims[0] == -1 takes the run's batch. */
@@ -151,6 +176,7 @@ infer_status infer_engine_create(const infer_model *model, const infer_engine_op
 
     infer_status s = choose_cpu_isa(e, err);
     if (s == INFER_OK) s = choose_backend(&e->opt, &e->backend, err);
+    if (s == INFER_OK) s = choose_cpu_bf16(e, err);
     if (s == INFER_OK) s = ir_build(&model->file, &e->graph, err);
     if (s == INFER_OK) {
         e->graph.release_hint = release_file_pages;

@@ -39,6 +39,7 @@ struct infer_engine {
     int64_t runs;
     double last_run_ms;           /* host wall time of the last successful backend run */
     int cpu_isa;                  /* CPU_ISA_* the CPU kernels use, from opt.cpu_isa */
+    int cpu_bf16;                 /* CPU_BF16_* of a CPU engine at precision bf16 (opt.cpu_bf16); else 0 */
     const backend_ops *backend;
     void *state;                  /* the backend's own */
 };

@@ -18,7 +18,7 @@ static void help(FILE *f) {
             "  --http-port N             HTTP port (default 8000; 0: any free port, logged)\n"
             "  --grpc-port N             gRPC port (default 8001; 0: any free port; -1: no gRPC)\n"
             "  --device auto|cpu|cuda    where models run (default auto)\n"
-            "  --precision fp32|tf32|fp16\n"
+            "  --precision fp32|tf32|fp16|bf16  (bf16: the CPU, with AVX512-BF16 or AMX-BF16)\n"
             "  --threads N               CPU threads per model, split between its instances (default: all cores)\n"
             "  --instances N             engines per model version, run concurrently (default 1)\n"
             "  --max-batch N             rows merged into one engine run (default 8; 1: no batching)\n"

@@ -40,6 +40,7 @@ static int set_key(srv_model_config *c, const char *key, const char *val) {
         if (!strcmp(val, "fp32")) c->precision = INFER_PRECISION_FP32;
         else if (!strcmp(val, "tf32")) c->precision = INFER_PRECISION_TF32;
         else if (!strcmp(val, "fp16")) c->precision = INFER_PRECISION_FP16;
+        else if (!strcmp(val, "bf16")) c->precision = INFER_PRECISION_BF16;
         else return -1;
         return 0;
     }

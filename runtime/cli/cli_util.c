@@ -43,6 +43,7 @@ int cli_parse_precision(const char *s, infer_precision *precision) {
     if (!strcmp(s, "fp32")) *precision = INFER_PRECISION_FP32;
     else if (!strcmp(s, "tf32")) *precision = INFER_PRECISION_TF32;
     else if (!strcmp(s, "fp16")) *precision = INFER_PRECISION_FP16;
+    else if (!strcmp(s, "bf16")) *precision = INFER_PRECISION_BF16;
     else return -1;
     return 0;
 }
@@ -62,7 +63,12 @@ int cli_engine_option(const char *command, int argc, char **argv, int *i, infer_
         if (cli_parse_device(val, &opt->device)) return cli_usage_error(command, "--device takes auto, cpu or cuda"), -1;
     } else if (!strcmp(s, "--precision")) {
         if (cli_parse_precision(val, &opt->precision))
-            return cli_usage_error(command, "--precision takes fp32, tf32 or fp16"), -1;
+            return cli_usage_error(command, "--precision takes fp32, tf32, fp16 or bf16"), -1;
+    } else if (!strcmp(s, "--bf16-kernel")) {
+        if (!val || (strcmp(val, "auto") && strcmp(val, "avx512") && strcmp(val, "amx")))
+            return cli_usage_error(command, "--bf16-kernel takes auto, avx512 or amx"), -1;
+        opt->cpu_bf16 = !strcmp(val, "avx512") ? INFER_CPU_BF16_AVX512 : !strcmp(val, "amx") ? INFER_CPU_BF16_AMX
+                                                                                           : INFER_CPU_BF16_AUTO;
     } else if (!strcmp(s, "--threads")) {
         if (cli_parse_int(val, 1, 1024, &opt->threads))
             return cli_usage_error(command, "--threads takes a number from 1 to 1024"), -1;

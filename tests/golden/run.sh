@@ -28,6 +28,13 @@ for prec in fp32 fp16; do
     if [ $rc -eq 77 ]; then echo "[SKIP] golden models on CUDA ($prec): no usable GPU here"; break; fi
     [ $rc -ne 0 ] && lib_rc=$rc
 done
+# CPU BF16 against FP32 (tests/golden/bf16_check.c) where the CPU has AVX512-BF16 or AMX-BF16.
+BF16_BIN=${BF16_CHECK_BIN:-$(dirname "$GOLDEN_BIN")/bf16_check}
+if [ -x "$BF16_BIN" ]; then
+    "$BF16_BIN" "$DIR"
+    rc=$?
+    [ $rc -ne 0 ] && [ $rc -ne 77 ] && lib_rc=$rc
+fi
 [ "$NO_CLI" = 1 ] && exit $lib_rc
 
 # ---- the CLI ------------------------------------------------------------------

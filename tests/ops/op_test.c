@@ -19,15 +19,25 @@ typedef struct {
     infer_cpu_isa isa;
     double tol;   /* relative L2 of float outputs against the reference */
     int runs;     /* runs compared per case: on CUDA the second captures a graph, the third replays it */
+    infer_cpu_bf16 bf16; /* precision BF16 on the CPU: the BF16 kernels forced */
 } backend_desc;
 
+/* BF16 (8-bit significand) rounds each factor by up to 2^-9 relative (RMS ~1.1e-3), a product by ~1.6e-3 RMS; with
+ * independent errors a sum of random-signed products keeps that relative L2 (~2e-3 measured), FP32 sums add
+ * nothing visible: 1e-2 leaves a 4-6x margin yet fails on any wrong element (a whole product dropped or
+ * misplaced is >= 1/sqrt(K) relative). Ops without a BF16 kernel run FP32 in these engines. */
+#define BF16_TOL 1e-2
+
 static const backend_desc backends[] = {
-    { "cpu-scalar", INFER_DEVICE_CPU, INFER_PRECISION_FP32, INFER_CPU_ISA_SCALAR, 1e-6, 2 },
-    { "cpu-avx2", INFER_DEVICE_CPU, INFER_PRECISION_FP32, INFER_CPU_ISA_AVX2, 1e-5, 2 },
-    { "cpu-avx512", INFER_DEVICE_CPU, INFER_PRECISION_FP32, INFER_CPU_ISA_AVX512, 1e-5, 2 },
-    { "cuda-fp32", INFER_DEVICE_CUDA, INFER_PRECISION_FP32, INFER_CPU_ISA_AUTO, 1e-5, 3 },
-    { "cuda-tf32", INFER_DEVICE_CUDA, INFER_PRECISION_TF32, INFER_CPU_ISA_AUTO, 1e-3, 3 },
-    { "cuda-fp16", INFER_DEVICE_CUDA, INFER_PRECISION_FP16, INFER_CPU_ISA_AUTO, 5e-3, 3 },
+    { "cpu-scalar", INFER_DEVICE_CPU, INFER_PRECISION_FP32, INFER_CPU_ISA_SCALAR, 1e-6, 2, INFER_CPU_BF16_AUTO },
+    { "cpu-avx2", INFER_DEVICE_CPU, INFER_PRECISION_FP32, INFER_CPU_ISA_AVX2, 1e-5, 2, INFER_CPU_BF16_AUTO },
+    { "cpu-avx512", INFER_DEVICE_CPU, INFER_PRECISION_FP32, INFER_CPU_ISA_AVX512, 1e-5, 2, INFER_CPU_BF16_AUTO },
+    { "cuda-fp32", INFER_DEVICE_CUDA, INFER_PRECISION_FP32, INFER_CPU_ISA_AUTO, 1e-5, 3, INFER_CPU_BF16_AUTO },
+    { "cuda-tf32", INFER_DEVICE_CUDA, INFER_PRECISION_TF32, INFER_CPU_ISA_AUTO, 1e-3, 3, INFER_CPU_BF16_AUTO },
+    { "cuda-fp16", INFER_DEVICE_CUDA, INFER_PRECISION_FP16, INFER_CPU_ISA_AUTO, 5e-3, 3, INFER_CPU_BF16_AUTO },
+    /* cpubf16: BF16 on CPUs with AVX512-BF16 / AMX-BF16 */
+    { "cpu-bf16-avx512", INFER_DEVICE_CPU, INFER_PRECISION_BF16, INFER_CPU_ISA_AVX512, BF16_TOL, 2, INFER_CPU_BF16_AVX512 },
+    { "cpu-bf16-amx", INFER_DEVICE_CPU, INFER_PRECISION_BF16, INFER_CPU_ISA_AVX512, BF16_TOL, 2, INFER_CPU_BF16_AMX },
 };
 #define N_BACKENDS (int)(sizeof backends / sizeof backends[0])
 
@@ -66,6 +76,7 @@ static void engine_options(const runner *r, const backend_desc *b, int max_batch
     o->device = b->device;
     o->precision = b->precision;
     o->cpu_isa = b->isa;
+    o->cpu_bf16 = b->bf16;
     o->threads = r->opt.threads ? r->opt.threads : r->opt.perf ? 0 : 3; /* 3: uneven splits on any machine */
 }
 
@@ -331,7 +342,8 @@ static void usage(FILE *f) {
                "one thread) and every backend here; prints FAIL and SKIP lines, the worst error per op and\n"
                "backend, and 'N passed, N failed, N skipped'. Exit status 1 when a case failed.\n"
                "  --filter TEXT    only cases whose name contains TEXT (an op name selects its cases)\n"
-               "  --backend NAMES  cpu-scalar, cpu-avx2, cpu-avx512, cuda-fp32, cuda-tf32, cuda-fp16, or a\n"
+               "  --backend NAMES  cpu-scalar, cpu-avx2, cpu-avx512, cuda-fp32, cuda-tf32, cuda-fp16,\n"
+               "                   cpu-bf16-avx512, cpu-bf16-amx, or a\n"
                "                   prefix before '-' (cpu, cuda)\n"
                "  --require        a backend skipped here is a failure (exit status 1)\n"
                "  --time-limit S   start no case after S seconds; the cases left count as not run (exit status 1)\n"
