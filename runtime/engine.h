@@ -22,6 +22,11 @@ struct infer_model {
     model_shared *shared;         /* never NULL once loaded */
 };
 
+/* A model validated from a file image in memory (not copied: bytes must outlive the model); name stands for
+ * its path in messages. For tools that run models they build (infer quantize's calibration, quant/). */
+infer_status model_load_memory(const void *bytes, uint64_t size, const char *name, infer_model **model,
+                               infer_error *err);
+
 typedef struct backend_ops backend_ops;
 
 struct infer_engine {
