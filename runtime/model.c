@@ -127,6 +127,14 @@ infer_status infer_model_stats_get(const infer_model *m, infer_model_stats *stat
         for (int d = 0; d < t->ndim; d++) n *= t->dims[d];
         stats->parameters += n;
         stats->bytes_per_dtype[t->dtype] += t->data_size;
+        if (t->encoding >= 0 && t->encoding < INFER_STORAGE_COUNT) {
+            stats->tensors_per_storage[t->encoding]++;
+            stats->bytes_per_storage[t->encoding] += t->data_size;
+        }
     }
     return INFER_OK;
+}
+
+const char *infer_storage_name(int storage) {
+    return storage >= 0 && storage < IR_STORAGE_COUNT ? ir_storage_name((ir_storage_kind)storage) : "?";
 }

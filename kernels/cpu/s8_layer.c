@@ -108,7 +108,10 @@ void s8_quantize_rows(cpu_ctx *ctx, int64_t rows, int64_t cols, const float *x, 
 
 void s8_describe(const void *packed, char *buf, size_t size) {
     const s8_weights *h = packed;
-    snprintf(buf, size, "int8 per-channel, %s, %s", h->is_static ? "static" : "dynamic", s8_path_name(h->path));
+    const char *depthwise = h->path >= S8_PATH_AVX512_VNNI ? "depthwise avx512" : h->path >= S8_PATH_AVX2 ? "depthwise avx2"
+                                                                                                  : "depthwise scalar";
+    snprintf(buf, size, "int8 per-channel, %s, %s", h->is_static ? "static" : "dynamic",
+             h->depthwise ? depthwise : s8_path_name(h->path));
 }
 
 int cpu_s8_weight_input(const ir_node *n, int k) { return k == 1; }
