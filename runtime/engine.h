@@ -53,6 +53,7 @@ struct backend_ops {
     infer_device device;
     ir_fusion_caps caps;          /* what the backend's epilogues support */
     int sparse_weights;           /* runs CSR, BSR and 2:4 weights; else they are densified at engine build */
+    int int8_weights;             /* runs int8 per-channel weights; else int8 constants are dequantized at engine build */
     /* Allocates everything the engine needs (arena, workspaces, device weights) from e->plan. */
     infer_status (*create)(infer_engine *e, infer_error *err);
     /* Runs at e->cur_batch with shapes in e->dims; inputs already checked; fills outputs. */

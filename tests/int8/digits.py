@@ -104,6 +104,14 @@ def main():
         check(q >= 0 and abs(q - base) <= 1.0, '%s: top-1 %.2f%% vs FP32 %.2f%% (within 1 point)' % (name, q, base))
         check(size <= 0.30, '%s: file size %.1f%% of FP32 (<= 30%%)' % (name, 100 * size))
         check('layers int8: 5 of 5' in r.stdout, '%s: every layer int8' % name)
+    out = os.path.join(work, 'digits_keep.ifg')
+    r = run('quantize', fp32, '-o', out, '--calib', calib, '--threads', '2', '--method', 'minmax', '--keep', 'fc2',
+            '--max-error', '0.004')
+    print(r.stdout, end='')
+    check(r.returncode == 0 and 'fc2' in r.stdout and '(--keep)' in r.stdout, '--keep fc2 keeps it float')
+    err = [float(l.split(':')[-1]) for l in r.stdout.splitlines() if l.startswith('model error')]
+    check(r.returncode == 0 and err and err[0] <= 0.004 and '(sensitivity (--max-error))' in r.stdout,
+          '--max-error 0.004: sensitive layers kept float until met (%s)' % (err[0] if err else '?'))
     bad = os.path.join(work, 'never.ifg')
     np.save(os.path.join(work, 'wrong.npy'), xtr[:10, :, :4])
     r = run('quantize', fp32, '-o', bad, '--calib', os.path.join(work, 'wrong.npy'))

@@ -1,12 +1,15 @@
 /* test_int8_layers.c — the INT8 linear and conv2d kernel entries through the engine: int8 per-channel weights
  * (written by the C writer), static and dynamic inputs; every CPU ISA (each its own INT8 path) and thread count
  * gives the same bytes, within the INT8 error of the FP32 model and measurably quantized; the layer info names
- * the path; weights the kernels cannot take are refused with the node's name. */
+ * the path; weights the kernels cannot take are refused with the node's name; the dequantizing pass of backends
+ * without INT8 kernels. */
 #include <criterion/criterion.h>
 #include <string.h>
 #include "testutil.h"
 #include "engine_util.h"
 #include "../../quant/quant_params.h"
+#include "../../graph/graph.h"
+#include "../../graph/ir_build.h"
 
 /* Relative L2 against the FP32 model: 8-bit weights and inputs; the linear's static input range [-8, 8] is wide
  * for an input of RMS ~1 (step / sqrt(12) / RMS ~ 2%), the conv layers' errors are ~0.5%. */
@@ -170,5 +173,36 @@ Test(int8_layers, asymmetric_weights_are_refused) {
     infer_engine_destroy(e);
     free(x);
     infer_model_free(q);
+    free_weights(&v);
+}
+
+/* Backends without INT8 kernels (CUDA) get the weights dequantized at engine build: the values scale[c] * q. */
+Test(int8_layers, dequantize_pass_for_backends_without_int8) {
+    weights v = make_weights();
+    ifg_writer *w = tw_new();
+    uint32_t x = tw_act(w, "x", INFER_F32, DIMS(-1, 36));
+    uint32_t wl = weight(w, "fc.weight", v.wl, DIMS(7, 36), 1, 0);
+    uint32_t y = tw_act(w, "y", INFER_F32, DIMS(-1, 7));
+    tw_node(w, OP_LINEAR, "fc", TW_IDS(x, wl), TW_IDS(y));
+    tw_graph(w, TW_IDS(x), TW_IDS(y));
+    uint64_t size;
+    uint8_t *bytes = writer_bytes(w, &size);
+    ifg_file f;
+    ir_graph g;
+    infer_error err;
+    cr_assert_eq(ifg_open_memory(bytes, size, &f, &err), INFER_OK, "%s", err.message);
+    cr_assert_eq(ir_build(&f, &g, &err), INFER_OK, "%s", err.message);
+    int8_t q[7 * 36];
+    float s[7];
+    cr_assert_eq(quant_weights_per_channel(v.wl, 7, 36, q, s), 0);
+    cr_assert_eq(ir_dequantize_int8(&g, &err), INFER_OK, "%s", err.message);
+    const ir_tensor *t = &g.tensors[g.nodes[0].in[1]];
+    cr_assert_eq(t->storage.kind, IR_STORAGE_DENSE);
+    cr_assert_eq(t->nbytes, 7 * 36 * sizeof(float));
+    for (int i = 0; i < 7 * 36; i++) cr_assert_eq(((const float *)t->data)[i], s[i / 36] * (float)q[i], "value %d", i);
+    for (int k = 0; k < g.n_tensors; k++) cr_assert(strcmp(g.tensors[k].name, "fc.weight.scale"), "the scales stay");
+    ir_free(&g);
+    ifg_close(&f);
+    free(bytes);
     free_weights(&v);
 }
