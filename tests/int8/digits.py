@@ -85,7 +85,7 @@ def main():
     torch.jit.trace(net, torch.from_numpy(xte[:1])).save(pt)
     r = subprocess.run([sys.executable, os.path.join(ROOT, 'scripts', 'convert'), pt, '-o', fp32, '--input', '1x1x8x8'],
                        capture_output=True, text=True)
-    check(r.returncode == 0, 'convert (%s)' % r.stderr.strip()[-200:])
+    check(r.returncode == 0, 'convert' + (' (%s)' % r.stderr.strip()[-200:] if r.returncode else ''))
     calib = os.path.join(work, 'calib.npy')
     np.save(calib, xtr[:100])
     base = top1(fp32, xte, yte, work)
