@@ -206,3 +206,40 @@ Test(int8_layers, dequantize_pass_for_backends_without_int8) {
     free(bytes);
     free_weights(&v);
 }
+
+/* A BatchNorm after an int8 conv2d folds into it (the channel scales take its factor): one layer is left, and
+ * the output is the unfolded graph's up to f32 rounding. */
+Test(int8_layers, batchnorm_folds_into_int8_weights) {
+    weights v = make_weights();
+    test_rng r = rng_seed(8);
+    float *gamma = rng_array(&r, 12, -1.5f, 1.5f), *beta = rng_array(&r, 12, -0.5f, 0.5f);
+    float *mean = rng_array(&r, 12, -0.5f, 0.5f), *var = rng_array(&r, 12, 0.5f, 2.0f);
+    ifg_writer *w = tw_new();
+    uint32_t x = tw_act(w, "x", INFER_F32, DIMS(-1, 5, 9, 11));
+    uint32_t w1 = weight(w, "c1.weight", v.w1, DIMS(12, 5, 3, 3), 1, 0);
+    uint32_t y1 = tw_act(w, "y1", INFER_F32, DIMS(-1, 12, 7, 9));
+    tw_node(w, OP_CONV2D, "c1", TW_IDS(x, w1), TW_IDS(y1));
+    ifg_writer_attr_float(w, "in_scale", 2.0 / 255), ifg_writer_attr_int(w, "in_zero", 128);
+    uint32_t p[4] = { tw_const(w, "g", INFER_F32, DIMS(12), gamma), tw_const(w, "b", INFER_F32, DIMS(12), beta),
+                      tw_const(w, "m", INFER_F32, DIMS(12), mean), tw_const(w, "v", INFER_F32, DIMS(12), var) };
+    uint32_t y = tw_act(w, "y", INFER_F32, DIMS(-1, 12, 7, 9));
+    tw_node(w, OP_BATCHNORM, "bn", TW_IDS(y1, p[0], p[1], p[2], p[3]), TW_IDS(y));
+    tw_graph(w, TW_IDS(x), TW_IDS(y));
+    infer_model *m = model_from_writer(w);
+    float *xin = rng_array(&r, 3 * 5 * 9 * 11, -1.0f, 1.0f);
+    float out[2][3 * 12 * 7 * 9];
+    for (int optimize = 0; optimize < 2; optimize++) {
+        infer_engine *e = engine_ok(m, 3, optimize, 1);
+        cr_assert_eq(infer_engine_layer_count(e), optimize ? 1 : 2);
+        infer_tensor in = model_input(m, 0, 3, xin), o;
+        infer_error err;
+        cr_assert_eq(infer_engine_run(e, &in, 1, &o, 1, &err), INFER_OK, "%s", err.message);
+        memcpy(out[optimize], o.data, sizeof out[0]);
+        infer_engine_destroy(e);
+    }
+    double e = rel_l2(out[1], out[0], 3 * 12 * 7 * 9);
+    cr_assert(e < 1e-6, "folded against unfolded: relative L2 %g", e);
+    free(xin), free(gamma), free(beta), free(mean), free(var);
+    infer_model_free(m);
+    free_weights(&v);
+}
