@@ -73,8 +73,12 @@ typedef enum { CMP_EQ = 0, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE, CMP_COUNT } c
 typedef enum { RED_MEAN = 0, RED_SUM, RED_MAX, RED_MIN, RED_COUNT } reduce_kind;
 typedef enum { UN_NEG = 0, UN_EXP, UN_LOG, UN_SQRT, UN_RSQRT, UN_ABS, UN_RECIPROCAL, UN_COUNT } unary_kind;
 
-typedef struct { int stride[2], padding[2], dilation[2], groups; act_params act; } conv2d_params;
-typedef struct { act_params act; } linear_params;
+/* Static INT8 (docs/INT8.md): the input's per-tensor u8 quantization from calibration, attributes "in_scale"
+ * and "in_zero" of a linear or conv2d whose weight is stored int8; scale 0: none (dynamic at run time). */
+typedef struct { float scale; int zero; } act_quant;
+
+typedef struct { int stride[2], padding[2], dilation[2], groups; act_params act; act_quant in_q; } conv2d_params;
+typedef struct { act_params act; act_quant in_q; } linear_params;
 typedef struct { float eps; } batchnorm_params;
 typedef struct { int axes; float eps; } layernorm_params;
 typedef struct { binary_kind kind; float scalar; int reverse; } binary_params;

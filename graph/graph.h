@@ -139,6 +139,9 @@ infer_status ir_eliminate_dead(ir_graph *g, infer_error *err);
 int ir_is_sparse(const ir_tensor *t);
 int ir_sparse_decode(const ir_graph *g, const ir_tensor *t, float *dst);
 infer_status ir_densify_sparse(ir_graph *g, infer_error *err);
+/* Replaces every int8 f32 constant (per tensor, per channel) by a dense f32 copy the graph owns (for backends
+ * without INT8 kernels) and drops the side tensors (pass_dequantize.c). */
+infer_status ir_dequantize_int8(ir_graph *g, infer_error *err);
 
 /* ---- memory plan ------------------------------------------------------- */
 

@@ -37,6 +37,8 @@ infer_status attr_act(const op_attrs *a, const char *kind_key, int required, act
 infer_status attr_eps(const op_attrs *a, float *eps);
 /* reshape / expand "shape": sizes >= 0, at most max_minus_one entries of -1. */
 infer_status attr_shape(const op_attrs *a, int max_minus_one, shape_params *p);
+/* Static INT8 input quantization: "in_scale" (0 or absent: none) and "in_zero" in [0, 255]. */
+infer_status attr_act_quant(const op_attrs *a, act_quant *q);
 int attr_has_input(const op_attrs *a, uint32_t i); /* input i is present (not IFG_NONE) */
 
 /* ---- shapes (shape_rules.c) --------------------------------------------------------------------- */

@@ -102,6 +102,13 @@ infer_status attr_act(const op_attrs *c, const char *kind_key, int required, act
     return INFER_OK;
 }
 
+infer_status attr_act_quant(const op_attrs *c, act_quant *q) {
+    INFER_TRY(attr_float(c, "in_scale", ATTR_OPTIONAL, 0.0, &q->scale));
+    if (!(q->scale >= 0.0f) || isinf(q->scale) || (q->scale > 0.0f && q->scale < 1e-30f))
+        return attr_fail(c, "in_scale", "is %g, must be 0 (none) or a finite positive scale", q->scale);
+    return attr_small(c, "in_zero", ATTR_OPTIONAL, 0, 0, 255, &q->zero);
+}
+
 int attr_has_input(const op_attrs *c, uint32_t i) {
     return i < c->node->n_inputs && c->node->inputs[i] != IFG_NONE;
 }

@@ -72,6 +72,49 @@ static int64_t sparse_row(const ir_graph *g, const ir_tensor *x, int64_t v, int6
     return st->kind == IR_STORAGE_BSR ? lo * st->block_rows + v % per / st->block_cols : lo;
 }
 
+/* conv (node p) reads the BN's output from now on with weight w_new and bias b_new; the BN is detached. */
+static void rewire(ir_graph *g, int p, ir_node *bn, int w_new, int b_new, int *folded) {
+    ir_node *conv = &g->nodes[p];
+    conv->in[1] = w_new;
+    conv->in[2] = b_new;
+    if (conv->n_in < 3) conv->n_in = 3;
+    conv->out[0] = bn->out[0];
+    g->tensors[bn->out[0]].producer = p;
+    bn->n_in = bn->n_out = 0;
+    *folded = 1;
+}
+
+/* The int8 per-channel weight keeps its values; a new weight tensor shares them with new scales (scale[c] times
+ * the BN's factor; zero points as they were) and the bias is folded as for float weights. */
+static infer_status fold_int8(ir_graph *g, int p, ir_node *bn, const float *scales, const float *b,
+                              const float *gamma, const float *beta, const float *mean, const float *var, int *folded,
+                              infer_error *err) {
+    int w_id = g->nodes[p].in[1];
+    int64_t channels = g->tensors[w_id].dims[0];
+    float *ns = ir_alloc(g, (uint64_t)channels * sizeof *ns), *nb = ir_alloc(g, (uint64_t)channels * sizeof *nb);
+    const char *s_name = derived_name(g, g->tensors[w_id].name, ".scale.bn_folded");
+    const char *w_name = derived_name(g, g->tensors[w_id].name, ".bn_folded");
+    const char *b_name = derived_name(g, bn->name, ".bias.bn_folded");
+    if (!ns || !nb || !s_name || !w_name || !b_name)
+        return infer_fail(err, INFER_ERR_MEMORY, "out of memory folding BatchNorm '%s'", bn->name);
+    double eps = bn->p.batchnorm.eps;
+    for (int64_t o = 0; o < channels; o++) {
+        double f = (double)gamma[o] / sqrt((double)var[o] + eps);
+        ns[o] = (float)(scales[o] * f);
+        nb[o] = (float)(((b ? (double)b[o] : 0.0) - mean[o]) * f + beta[o]);
+    }
+    int new_s = add_constant(g, IR_NONE, channels, s_name, ns);
+    int new_b = new_s == IR_NONE ? IR_NONE : add_constant(g, IR_NONE, channels, b_name, nb);
+    ir_tensor wt = g->tensors[w_id]; /* a copy: adding tensors may move the array */
+    wt.name = w_name;
+    wt.storage.aux[0] = new_s;
+    wt.is_output = wt.is_input = 0;
+    int new_w = new_b == IR_NONE ? IR_NONE : ir_add_tensor(g, &wt);
+    if (new_w == IR_NONE) return infer_fail(err, INFER_ERR_MEMORY, "out of memory folding BatchNorm '%s'", bn->name);
+    rewire(g, p, bn, new_w, new_b, folded);
+    return INFER_OK;
+}
+
 /* Folds BN node `bn` into node p: w' = w * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + eps).
  * Leaves the graph unchanged when the tensors are not all dense f32 constants of matching sizes. */
 static infer_status fold(ir_graph *g, int p, ir_node *bn, int *folded, infer_error *err) {
@@ -86,10 +129,15 @@ static infer_status fold(ir_graph *g, int p, ir_node *bn, int *folded, infer_err
     int sparse = wt->is_constant && wt->dtype == INFER_F32 && wt->data &&
                  (wt->storage.kind == IR_STORAGE_CSR || wt->storage.kind == IR_STORAGE_BSR ||
                   wt->storage.kind == IR_STORAGE_SPARSE_2_4);
-    const float *w = sparse ? wt->data : dense_f32(g, w_id, w_count), *b = dense_f32(g, b_id, channels);
+    /* int8 per channel along axis 0: the q stay, each channel's scale takes the factor (exact) */
+    int int8 = wt->is_constant && wt->dtype == INFER_F32 && wt->data && wt->storage.kind == IR_STORAGE_INT8_CHANNEL &&
+               wt->storage.axis == 0 && wt->nbytes == (uint64_t)w_count;
+    const float *w = sparse ? wt->data : int8 ? dense_f32(g, wt->storage.aux[0], channels) : dense_f32(g, w_id, w_count);
+    const float *b = dense_f32(g, b_id, channels);
     const float *gamma = dense_f32(g, bn->in[1], channels), *beta = dense_f32(g, bn->in[2], channels);
     const float *mean = dense_f32(g, bn->in[3], channels), *var = dense_f32(g, bn->in[4], channels);
     if (!w || (b_id != IR_NONE && !b) || !gamma || !beta || !mean || !var) return INFER_OK;
+    if (int8) return fold_int8(g, p, bn, w, b, gamma, beta, mean, var, folded, err);
 
     int64_t stored = sparse ? (int64_t)(wt->nbytes / sizeof(float)) : w_count; /* sparse: the stored values */
     float *nw = ir_alloc(g, (uint64_t)stored * sizeof *nw), *nb = ir_alloc(g, (uint64_t)channels * sizeof *nb);

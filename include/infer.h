@@ -96,11 +96,19 @@ const char *infer_model_meta_get(const infer_model *model, const char *key); /* 
 int infer_model_node_count(const infer_model *model);
 infer_status infer_model_node(const infer_model *model, int index, const char **op, const char **name);
 
+#define INFER_STORAGE_COUNT 6 /* storage encodings of the file format */
+
 typedef struct {
     uint64_t file_bytes;
     int64_t parameters;                    /* elements of all constant tensors */
     uint64_t bytes_per_dtype[INFER_DTYPE_COUNT]; /* constant data bytes, indexed by infer_dtype */
+    /* Constant tensors and their stored bytes by storage encoding (docs/FORMAT.md: 0 dense, 1 int8 per
+     * tensor, 2 int8 per channel, 3 CSR, 4 block sparse, 5 2:4); infer_storage_name names them. */
+    int tensors_per_storage[INFER_STORAGE_COUNT];
+    uint64_t bytes_per_storage[INFER_STORAGE_COUNT];
 } infer_model_stats;
+
+const char *infer_storage_name(int storage); /* "dense", "int8 per-channel", ...; "?" when unknown */
 infer_status infer_model_stats_get(const infer_model *model, infer_model_stats *stats);
 
 /* ---- engines ----------------------------------------------------------- */

@@ -149,6 +149,11 @@ void ifg_writer_attr_string(ifg_writer *w, const char *key, const char *s);
 void ifg_writer_graph(ifg_writer *w, const uint32_t *inputs, uint32_t n_inputs, const uint32_t *outputs,
                       uint32_t n_outputs);
 void ifg_writer_meta(ifg_writer *w, const char *key, const char *value);
+/* Sets the storage encoding of constant `tensor` (IFG_ENC_*; its data as that encoding stores it): aux tensor
+ * ids (IFG_NONE where unused), quant_axis, per-tensor scale and zero point, BSR block (rows << 16 | cols).
+ * The reader validates the result when the file is opened (ifg_writer_encoding.c). */
+void ifg_writer_encoding(ifg_writer *w, uint32_t tensor, int encoding, const uint32_t aux[3], int32_t quant_axis,
+                         float scale, int32_t zero_point, uint32_t block);
 
 /* Serializes to a malloc'ed buffer (caller frees) or to a file (atomically). */
 infer_status ifg_writer_to_memory(ifg_writer *w, uint8_t **bytes, uint64_t *size, infer_error *err);

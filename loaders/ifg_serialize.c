@@ -92,7 +92,14 @@ static void put_tensor(uint8_t *e, const wtensor *t) {
         ifg_put_u64(e + IFG_T_DATA_OFFSET, t->data_offset);
         ifg_put_u64(e + IFG_T_DATA_SIZE, t->data_size);
     }
-    for (int k = 0; k < 3; k++) ifg_put_u32(e + IFG_T_AUX + 4 * k, IFG_NONE);
+    for (int k = 0; k < 3; k++) ifg_put_u32(e + IFG_T_AUX + 4 * k, t->enc.encoding ? t->enc.aux[k] : IFG_NONE);
+    if (t->enc.encoding) {
+        e[IFG_T_ENCODING] = (uint8_t)t->enc.encoding;
+        ifg_put_u32(e + IFG_T_QUANT_AXIS, (uint32_t)t->enc.quant_axis);
+        memcpy(e + IFG_T_SCALE, &t->enc.scale, 4);
+        ifg_put_u32(e + IFG_T_ZERO_POINT, (uint32_t)t->enc.zero_point);
+        ifg_put_u32(e + IFG_T_BLOCK, t->enc.block);
+    }
 }
 
 static void put_node(uint8_t *e, const wnode *n) {

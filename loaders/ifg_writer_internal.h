@@ -4,9 +4,19 @@
 
 #include "ifg_internal.h"
 
+/* A tensor's storage encoding (docs/FORMAT.md); encoding 0 (dense) writes no aux tensors. */
+typedef struct {
+    int encoding;
+    uint32_t aux[3];
+    int32_t quant_axis, zero_point;
+    float scale;
+    uint32_t block;
+} wencoding;
+
 typedef struct {
     char *name;
     int dtype, ndim, is_constant;
+    wencoding enc;
     int64_t dims[INFER_MAX_DIMS];
     uint8_t *data;
     uint64_t data_size, data_offset;

@@ -234,6 +234,7 @@ const backend_ops cpu_backend_ops = {
     .device = INFER_DEVICE_CPU,
     .caps = { .fuse_conv_act = 1, .fuse_linear_act = 1, .fuse_residual = 1, .allowed_acts = (1 << ACT_COUNT) - 1 },
     .sparse_weights = 1,
+    .int8_weights = 1,
     .create = cpu_create,
     .run = cpu_run,
     .destroy = cpu_destroy,

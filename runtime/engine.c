@@ -183,6 +183,7 @@ infer_status infer_engine_create(const infer_model *model, const infer_engine_op
         e->graph.release_ctx = (void *)&model->file;
     }
     if (s == INFER_OK && !e->backend->sparse_weights) s = ir_densify_sparse(&e->graph, err);
+    if (s == INFER_OK && !e->backend->int8_weights) s = ir_dequantize_int8(&e->graph, err);
     if (s == INFER_OK && e->opt.optimize) s = ir_optimize(&e->graph, &e->backend->caps, err);
     if (s == INFER_OK) s = resolve_batch(e, err);
     if (s == INFER_OK) s = plan_memory(e, err);

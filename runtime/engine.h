@@ -22,6 +22,11 @@ struct infer_model {
     model_shared *shared;         /* never NULL once loaded */
 };
 
+/* A model validated from a file image in memory (not copied: bytes must outlive the model); name stands for
+ * its path in messages. For tools that run models they build (infer quantize's calibration, quant/). */
+infer_status model_load_memory(const void *bytes, uint64_t size, const char *name, infer_model **model,
+                               infer_error *err);
+
 typedef struct backend_ops backend_ops;
 
 struct infer_engine {
@@ -49,6 +54,7 @@ struct backend_ops {
     infer_device device;
     ir_fusion_caps caps;          /* what the backend's epilogues support */
     int sparse_weights;           /* runs CSR, BSR and 2:4 weights; else they are densified at engine build */
+    int int8_weights;             /* runs int8 per-channel weights; else int8 constants are dequantized at engine build */
     /* Allocates everything the engine needs (arena, workspaces, device weights) from e->plan. */
     infer_status (*create)(infer_engine *e, infer_error *err);
     /* Runs at e->cur_batch with shapes in e->dims; inputs already checked; fills outputs. */

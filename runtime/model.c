@@ -5,9 +5,26 @@
 #include "../base/error.h"
 #include "../base/ops.h"
 
+static infer_status model_open(const char *path, const void *bytes, uint64_t size, infer_model **model,
+                               infer_error *err);
+
 infer_status infer_model_load(const char *path, infer_model **model, infer_error *err) {
     infer_error_clear(err);
     if (!path || !model) return infer_fail(err, INFER_ERR_ARGUMENT, "infer_model_load: path and model are required");
+    return model_open(path, NULL, 0, model, err);
+}
+
+infer_status model_load_memory(const void *bytes, uint64_t size, const char *name, infer_model **model,
+                               infer_error *err) {
+    infer_error_clear(err);
+    if (!bytes || !name || !model)
+        return infer_fail(err, INFER_ERR_ARGUMENT, "model_load_memory: bytes, name and model are required");
+    return model_open(name, bytes, size, model, err);
+}
+
+/* bytes NULL: maps the file at path; else validates bytes in place (path names it in messages). */
+static infer_status model_open(const char *path, const void *bytes, uint64_t size, infer_model **model,
+                               infer_error *err) {
     *model = NULL;
     infer_model *m = calloc(1, sizeof *m);
     model_shared *shared = calloc(1, sizeof *shared);
@@ -24,7 +41,8 @@ infer_status infer_model_load(const char *path, infer_model **model, infer_error
         free(path_copy);
         return infer_fail(err, INFER_ERR_MEMORY, "could not create the lock of the model '%s'", path);
     }
-    infer_status s = ifg_open(path, &m->file, err); /* its messages name the path */
+    infer_status s = bytes ? ifg_open_memory(bytes, size, &m->file, err)
+                           : ifg_open(path, &m->file, err); /* its messages name the path */
     if (s != INFER_OK) {
         pthread_mutex_destroy(&shared->lock);
         free(m);
@@ -109,6 +127,14 @@ infer_status infer_model_stats_get(const infer_model *m, infer_model_stats *stat
         for (int d = 0; d < t->ndim; d++) n *= t->dims[d];
         stats->parameters += n;
         stats->bytes_per_dtype[t->dtype] += t->data_size;
+        if (t->encoding >= 0 && t->encoding < INFER_STORAGE_COUNT) {
+            stats->tensors_per_storage[t->encoding]++;
+            stats->bytes_per_storage[t->encoding] += t->data_size;
+        }
     }
     return INFER_OK;
+}
+
+const char *infer_storage_name(int storage) {
+    return storage >= 0 && storage < IR_STORAGE_COUNT ? ir_storage_name((ir_storage_kind)storage) : "?";
 }

@@ -7,6 +7,7 @@ static infer_status decode_conv2d_params(const op_attrs *c, conv2d_params *p) {
     INFER_TRY(attr_pair(c, "padding", ATTR_OPTIONAL, 0, 0, ATTR_BIG, p->padding));
     INFER_TRY(attr_pair(c, "dilation", ATTR_OPTIONAL, 1, 1, ATTR_BIG, p->dilation));
     INFER_TRY(attr_small(c, "groups", ATTR_OPTIONAL, 1, 1, ATTR_BIG, &p->groups));
+    INFER_TRY(attr_act_quant(c, &p->in_q));
     return attr_act(c, "act", ATTR_OPTIONAL, &p->act);
 }
 

@@ -17,6 +17,7 @@ static infer_status shape_linear(const shape_ctx *c) {
 }
 
 static infer_status decode_linear(const op_attrs *a, op_params *p) {
+    INFER_TRY(attr_act_quant(a, &p->linear.in_q));
     return attr_act(a, "act", ATTR_OPTIONAL, &p->linear.act);
 }
 

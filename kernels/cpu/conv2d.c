@@ -5,6 +5,7 @@
 #include "conv2d.h"
 #include "gemm_internal.h"
 #include "sparse.h"
+#include "s8_layer.h"
 #include "../../base/error.h"
 
 void conv_geometry_of(const ir_node *n, const infer_tensor *in, const infer_tensor *out, conv_geometry *g) {
@@ -226,5 +227,6 @@ CPU_KERNEL(conv2d) {
 const cpu_kernel cpu_kernels_conv2d[] = {
     { .storages = CPU_DENSE, .run = cpu_conv2d, .workspace = cpu_conv2d_workspace },
     CPU_CONV2D_SPARSE_KERNEL,
+    CPU_CONV2D_S8_KERNEL,
     { 0 },
 };

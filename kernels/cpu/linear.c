@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include "cpu_kernels.h"
 #include "sparse.h"
+#include "s8_layer.h"
 #include "../../base/error.h"
 
 /* Fewer output columns than this stay unpacked: the GEMM's few-columns path streams w as it is. */
@@ -62,5 +63,6 @@ const cpu_kernel cpu_kernels_linear[] = {
       .prepack_size = cpu_linear_prepack_size,
       .prepack = cpu_linear_prepack },
     CPU_LINEAR_SPARSE_KERNEL,
+    CPU_LINEAR_S8_KERNEL,
     { 0 },
 };

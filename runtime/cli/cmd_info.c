@@ -58,7 +58,14 @@ static void print_engine(const infer_engine *e, int list_layers) {
            st.naive_bytes ? 100.0 * (double)st.arena_bytes / (double)st.naive_bytes : 0.0);
     printf("  workspace                 %s\n", cli_human_bytes(st.workspace_bytes, b1, sizeof b1));
     if (st.device == INFER_DEVICE_CUDA) printf("  CPU fallback nodes        %d\n", st.fallback_nodes);
-    int n = infer_engine_layer_count(e);
+    int n = infer_engine_layer_count(e), int8 = 0, weighted = 0;
+    for (int i = 0; i < n; i++) {
+        infer_layer_info l;
+        if (infer_engine_layer(e, i, &l) != INFER_OK) continue;
+        weighted += !strcmp(l.op, "linear") || !strcmp(l.op, "conv2d");
+        int8 += l.weights && !strncmp(l.weights, "int8", 4);
+    }
+    if (int8) printf("  INT8 layers               %d of %d linear/conv2d\n", int8, weighted);
     for (int i = 0; i < n; i++) {
         infer_layer_info l;
         infer_engine_layer(e, i, &l);
@@ -123,6 +130,11 @@ int cmd_info(int argc, char **argv) {
     for (int d = 1; d < INFER_DTYPE_COUNT; d++)
         if (ms.bytes_per_dtype[d])
             printf("  %-5s %s\n", infer_dtype_name((infer_dtype)d), cli_human_bytes(ms.bytes_per_dtype[d], b, sizeof b));
+    printf("storage (constants):\n");
+    for (int k = 0; k < INFER_STORAGE_COUNT; k++)
+        if (ms.tensors_per_storage[k])
+            printf("  %-18s %4d tensors  %s\n", infer_storage_name(k), ms.tensors_per_storage[k],
+                   cli_human_bytes(ms.bytes_per_storage[k], b, sizeof b));
     printf("metadata:\n");
     for (int i = 0; i < infer_model_meta_count(m); i++) {
         const char *k, *v;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "../../runtime/cli/cli.h"
 #include "../../runtime/cli/cli_args.h"
+#include "../../runtime/cli/cmd_quantize.h"
 
 #define MAX_ARGS 256
 
@@ -31,6 +32,16 @@ static void check_bench(const bench_args *a) {
     for (int i = 0; i < a->n_inputs; i++) (void)strlen(a->inputs[i]);
 }
 
+static void check_quantize(const quantize_args *a) {
+    if (!a->model || !a->out || a->n_calib < 0 || a->n_calib > QCLI_MAX_CALIB || a->n_keep < 0 ||
+        a->n_keep > QCLI_MAX_KEEP || a->n_batches < 0 || a->n_batches > a->n_calib || !(a->max_error >= 0) ||
+        a->threads < 0 || (a->mode == 0 && !a->n_batches))
+        abort();
+    for (int i = 0; i < a->n_calib; i++) /* files, never options; each in a batch that was counted */
+        if (a->calib[i][0] == '-' || a->calib_batch[i] < 0 || a->calib_batch[i] >= a->n_batches) abort();
+    for (int i = 0; i < a->n_keep; i++) (void)strlen(a->keep[i]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = malloc(size + 1);
@@ -51,6 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else if (!strcmp(cmd, "bench")) {
         bench_args a;
         if (cli_parse_bench(argc, argv, &a) == EXIT_OK) check_bench(&a);
+    } else if (!strcmp(cmd, "quantize")) {
+        quantize_args a;
+        if (cli_parse_quantize(argc, argv, &a) == EXIT_OK) check_quantize(&a);
     }
     free(text);
     return 0;

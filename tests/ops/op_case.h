@@ -21,6 +21,8 @@ enum {
     GEN_QUARTERS,    /* multiples of 1/4 in [-lo, lo]: exact in half, so comparisons agree at any precision */
     GEN_BOOL,        /* true with probability lo percent */
     GEN_BAD_ID,      /* ids uniform in [lo, hi], except one equal to hi + 1: out of range for a table of hi + 1 rows */
+    GEN_INT8_CHANNEL,/* f32 uniform in [lo, hi), stored int8 per output channel (axis 0) in the backends' model and
+                        as f32 in the reference's: rows with it set int8_tol */
 };
 
 typedef struct {
@@ -63,6 +65,8 @@ typedef struct {
                                     built for the row's batch and run at it and at batch 1, in turns */
     infer_status expect;         /* INFER_OK, or the status every backend's run must give (then a fixed run) */
     double fp16_tol;             /* 0: the backend's; else the FP16 tolerance of this row (named reason in the row) */
+    double int8_tol;             /* rows with GEN_INT8_CHANNEL weights: every backend's tolerance against the FP32
+                                    reference (the quantization error of weights and activations) */
 } op_case;
 
 extern const op_case op_cases[];
@@ -82,6 +86,7 @@ extern const int op_case_count;
 #define XBAD(dt, hi, ...) OPC_T(OPT_INPUT, dt, GEN_BAD_ID, 0, hi, __VA_ARGS__)         /* ids, one out of range */
 #define WF(lo, hi, ...) OPC_T(OPT_CONST, INFER_F32, GEN_UNIFORM, lo, hi, __VA_ARGS__)   /* f32 constant */
 #define WI(dt, lo, hi, ...) OPC_T(OPT_CONST, dt, GEN_UNIFORM, lo, hi, __VA_ARGS__)      /* integer constant */
+#define WQ8(lo, hi, ...) OPC_T(OPT_CONST, INFER_F32, GEN_INT8_CHANNEL, lo, hi, __VA_ARGS__) /* int8 weight */
 #define WH(...) OPC_T(OPT_CONST, INFER_F16, GEN_UNIFORM, 0, 0, __VA_ARGS__)             /* f16 constant */
 #define X0F(lo, hi) { OPT_INPUT, INFER_F32, GEN_UNIFORM, lo, hi, 0, { 0 } }             /* 0-d f32 input */
 #define ABSENT { OPT_ABSENT, 0, 0, 0, 0, 0, { 0 } }

@@ -493,6 +493,46 @@ const op_case op_cases[] = {
     { "conv2d empty batch", OP_CONV2D, { XF(-1, 1, 0, 3, 5, 5), WF(-0.5, 0.5, 4, 3, 3, 3) }, { Y(F32, 0, 4, 3, 3) } },
     { "reduce empty", OP_REDUCE, { XF(-2, 2, 3, 0) }, { Y(F32, 3) }, { A_INT("kind", RED_SUM), A_INTS("axes", 1) } },
     { "slice empty", OP_SLICE, { XF(-1, 1, 4, 9) }, { Y(F32, 4, 0) }, { A_INT("axis", 1), A_INT("start", 5), A_INT("end", 2) } },
+
+    /* ---- int8: linear and conv2d with int8 per-channel weights (WQ8), static (in_scale, in_zero from a
+     * calibration of x's range) and dynamic (no in_scale: per row / per image at run time), against the FP32
+     * reference; INT8_TOL is the quantization error of weights and activations (8 bits each: measured <= 0.56%) ---- */
+#define INT8_TOL 1e-2
+#define IN_Q_SYM A_FLOAT("in_scale", 2.0 / 255), A_INT("in_zero", 128) /* x in [-1, 1) */
+#define IN_Q_POS A_FLOAT("in_scale", 1.0 / 255), A_INT("in_zero", 0)   /* x in [0, 1): after a relu */
+    { "int8 linear dynamic bias relu", OP_LINEAR, { XF(-1, 1, 3, 5, 17), WQ8(-0.5, 0.5, 11, 17), WF(-0.5, 0.5, 11) },
+      { Y(F32, 3, 5, 11) }, { A_INT("act", ACT_RELU) }, .int8_tol = INT8_TOL },
+    { "int8 linear static bias", OP_LINEAR, { XF(-1, 1, 7, 33), WQ8(-0.5, 0.5, 65, 33), WF(-0.5, 0.5, 65) },
+      { Y(F32, 7, 65) }, { IN_Q_SYM }, .int8_tol = INT8_TOL },
+    { "int8 linear static one-sided residual gelu", OP_LINEAR,
+      { XF(0, 1, 2, 9, 17), WQ8(-0.5, 0.5, 33, 17), WF(-0.5, 0.5, 33), XF(-1, 1, 2, 9, 33) }, { Y(F32, 2, 9, 33) },
+      { IN_Q_POS, A_INT("act", ACT_GELU) }, .int8_tol = INT8_TOL },
+    { "int8 linear dynamic 67x257x129 no bias", OP_LINEAR, { XF(-1, 1, 67, 257), WQ8(-0.2, 0.2, 129, 257) },
+      { Y(F32, 67, 129) }, .int8_tol = INT8_TOL },
+    { "int8 linear static 1x1", OP_LINEAR, { XF(-1, 1, 1, 1), WQ8(-0.5, 0.5, 3, 1), WF(-0.5, 0.5, 3) }, { Y(F32, 1, 3) },
+      { IN_Q_SYM }, .int8_tol = INT8_TOL },
+    { "int8 linear dynamic batch then residual gelu", OP_LINEAR,
+      { XF(-1, 1, 3, 9, 17), WQ8(-0.5, 0.5, 33, 17), WF(-0.5, 0.5, 33) }, { Y(F32, 3, 9, 33) }, { { 0 } },
+      .then = { T_RESIDUAL, T_ACT(ACT_GELU) }, .dynamic = 1, .int8_tol = INT8_TOL },
+    { "int8 conv2d 3x3 s2 p1 static bias relu", OP_CONV2D, { XF(-1, 1, 2, 3, 11, 13), WQ8(-0.5, 0.5, 8, 3, 3, 3), WF(-0.5, 0.5, 8) },
+      { Y(F32, 2, 8, 6, 7) }, { A_INTS("stride", 2, 2), A_INTS("padding", 1, 1), A_INT("act", ACT_RELU), IN_Q_SYM },
+      .int8_tol = INT8_TOL },
+    { "int8 conv2d 1x1 dynamic bias", OP_CONV2D, { XF(-1, 1, 2, 8, 9, 9), WQ8(-0.5, 0.5, 16, 8, 1, 1), WF(-0.5, 0.5, 16) },
+      { Y(F32, 2, 16, 9, 9) }, .int8_tol = INT8_TOL },
+    { "int8 conv2d 17->33 5x5 dilation 2 dynamic residual", OP_CONV2D,
+      { XF(-1, 1, 1, 17, 13, 11), WQ8(-0.2, 0.2, 33, 17, 5, 5), WF(-0.5, 0.5, 33), XF(-1, 1, 1, 33, 5, 3) },
+      { Y(F32, 1, 33, 5, 3) }, { A_INTS("dilation", 2, 2), A_INT("act", ACT_HARDSWISH) }, .int8_tol = INT8_TOL },
+    { "int8 conv2d static one-sided then batchnorm relu", OP_CONV2D, { XF(0, 1, 2, 8, 9, 9), WQ8(-0.5, 0.5, 16, 8, 3, 3) },
+      { Y(F32, 2, 16, 7, 7) }, { IN_Q_POS }, .then = { T_BATCHNORM, T_ACT(ACT_RELU) }, .int8_tol = INT8_TOL },
+    { "int8 conv2d depthwise static relu6", OP_CONV2D, { XF(-1, 1, 2, 33, 9, 11), WQ8(-0.5, 0.5, 33, 1, 3, 3), WF(-0.5, 0.5, 33) },
+      { Y(F32, 2, 33, 9, 11) },
+      { A_INTS("padding", 1, 1), A_INT("groups", 33), A_INT("act", ACT_CLIP), A_FLOAT("act_min", 0), A_FLOAT("act_max", 6), IN_Q_SYM },
+      .int8_tol = INT8_TOL },
+    { "int8 conv2d depthwise s2 dynamic residual", OP_CONV2D,
+      { XF(-1, 1, 1, 17, 15, 13), WQ8(-0.5, 0.5, 17, 1, 3, 3), ABSENT, XF(-1, 1, 1, 17, 8, 7) }, { Y(F32, 1, 17, 8, 7) },
+      { A_INTS("stride", 2, 2), A_INTS("padding", 1, 1), A_INT("groups", 17) }, .int8_tol = INT8_TOL },
+    { "int8 conv2d dynamic batch relu", OP_CONV2D, { XF(-1, 1, 3, 5, 7, 7), WQ8(-0.5, 0.5, 7, 5, 3, 3), WF(-0.5, 0.5, 7) },
+      { Y(F32, 3, 7, 5, 5) }, { A_INT("act", ACT_RELU) }, .dynamic = 1, .int8_tol = INT8_TOL },
 };
 
 const int op_case_count = (int)(sizeof op_cases / sizeof op_cases[0]);

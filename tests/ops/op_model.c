@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "op_model.h"
+#include "../../quant/quant_params.h"
 
 static infer_status fail(infer_error *err, infer_status s, const char *fmt, ...) {
     va_list ap;
@@ -106,7 +107,41 @@ static op_tensor bn_param(int p, int64_t c) {
     return t;
 }
 
+/* Constant t's f32 data (data) stored int8 per output channel, with its scales as the side tensor "<name>.scale". */
+static uint32_t add_int8_channel(ifg_writer *w, const char *name, const op_tensor *t, const float *data, int *failed) {
+    int64_t n = t->dims[0], per = n ? count_of(t) / n : 0;
+    int8_t *q = malloc((size_t)(n * per + 1));
+    float *scales = malloc((size_t)(n + 1) * sizeof(float));
+    uint32_t id = IFG_NONE;
+    if (q && scales && t->ndim >= 2 && quant_weights_per_channel(data, n, per, q, scales) == 0) {
+        char sname[48];
+        snprintf(sname, sizeof sname, "%s.scale", name);
+        id = ifg_writer_tensor(w, name, INFER_F32, t->ndim, t->dims, q, (uint64_t)(n * per));
+        uint32_t sid = ifg_writer_tensor(w, sname, INFER_F32, 1, &n, scales, (uint64_t)n * sizeof(float));
+        const uint32_t aux[3] = { sid, IFG_NONE, IFG_NONE };
+        ifg_writer_encoding(w, id, IFG_ENC_INT8_CHANNEL, aux, 0, 0.0f, 0, 0);
+    }
+    free(q);
+    free(scales);
+    if (id == IFG_NONE) *failed = 1;
+    return id;
+}
+
+int op_case_has_int8(const op_case *row) {
+    for (int k = 0; k < OPC_MAX_IN; k++)
+        if (row->in[k].kind == OPT_CONST && row->in[k].gen == GEN_INT8_CHANNEL) return 1;
+    return 0;
+}
+
+static uint32_t add_tensor_as(ifg_writer *w, const char *name, const op_tensor *t, int dynamic, uint64_t *s,
+                              int as_float, int *failed);
+
 static uint32_t add_tensor(ifg_writer *w, const char *name, const op_tensor *t, int dynamic, uint64_t *s, int *failed) {
+    return add_tensor_as(w, name, t, dynamic, s, 1, failed);
+}
+
+static uint32_t add_tensor_as(ifg_writer *w, const char *name, const op_tensor *t, int dynamic, uint64_t *s,
+                              int as_float, int *failed) {
     void *data = NULL;
     uint64_t bytes = 0;
     int64_t dims[INFER_MAX_DIMS];
@@ -116,6 +151,11 @@ static uint32_t add_tensor(ifg_writer *w, const char *name, const op_tensor *t, 
         data = make_data(t, s);
         if (!data) *failed = 1;
         bytes = (uint64_t)count_of(t) * infer_dtype_size(t->dtype);
+        if (data && t->gen == GEN_INT8_CHANNEL && !as_float) {
+            uint32_t q = add_int8_channel(w, name, t, data, failed);
+            free(data);
+            return q;
+        }
     }
     uint32_t id = ifg_writer_tensor(w, name, t->dtype, t->ndim, dims, data, bytes);
     free(data);
@@ -175,6 +215,10 @@ static uint32_t add_then(ifg_writer *w, const op_instance *ci, uint32_t y, uint6
 }
 
 infer_status op_model_save(const op_instance *ci, const char *path, infer_error *err) {
+    return op_model_save_as(ci, path, 0, err);
+}
+
+infer_status op_model_save_as(const op_instance *ci, const char *path, int as_float, infer_error *err) {
     const op_case *row = ci->row;
     ifg_writer *w;
     infer_status st = ifg_writer_create(&w, err);
@@ -191,7 +235,7 @@ infer_status op_model_save(const op_instance *ci, const char *path, infer_error 
             continue;
         }
         uint64_t ts = s ^ (uint64_t)(k + 1) * 0xA24BAED4963EE407ull; /* constants: their own stream */
-        in[k] = add_tensor(w, name, &row->in[k], row->dynamic, &ts, &failed);
+        in[k] = add_tensor_as(w, name, &row->in[k], row->dynamic, &ts, as_float, &failed);
         if (row->in[k].kind == OPT_INPUT) inputs[n_inputs++] = in[k];
     }
     for (int k = 0; k < n_out; k++) {

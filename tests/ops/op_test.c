@@ -86,6 +86,7 @@ typedef struct {
     runner *r;
     const op_instance *ci;
     infer_model *model;
+    infer_model *ref_model;     /* rows with int8 weights: the same model with f32 weights; else NULL */
     op_inputs in;
     int n_out;
     int n_batches;              /* 1, or 2 for a dynamic row: its batch, then 1 */
@@ -125,7 +126,7 @@ static int run_reference(case_run *c) {
     o.optimize = 0;
     infer_engine *e = NULL;
     infer_error err;
-    infer_status s = infer_engine_create(c->model, &o, &e, &err);
+    infer_status s = infer_engine_create(c->ref_model ? c->ref_model : c->model, &o, &e, &err);
     if (s != INFER_OK) return case_fail(c, "reference", "engine: %s", err.message), -1;
     infer_tensor out[OPC_MAX_OUT];
     int ok = 0;
@@ -201,6 +202,7 @@ static double run_backend(case_run *c, int bi) {
     infer_engine_stats st;
     if (infer_engine_stats_get(e, &st) == INFER_OK && st.fallback_nodes > 0) c->r->be[bi].fallback_cases++;
     double tol = b->precision == INFER_PRECISION_FP16 && row->fp16_tol > 0 ? row->fp16_tol : b->tol;
+    if (row->int8_tol > 0) tol = row->int8_tol;
     double worst = 0;
     infer_tensor out[OPC_MAX_OUT];
     infer_status s;
@@ -262,6 +264,15 @@ static void run_case(runner *r, const op_instance *ci) {
         return;
     }
     unlink(path);
+    if (op_case_has_int8(ci->row)) {
+        if (op_model_save_as(ci, path, 1, &err) != INFER_OK || infer_model_load(path, &c.ref_model, &err) != INFER_OK) {
+            case_fail(&c, "model", "the f32 reference model: %s", err.message);
+            unlink(path);
+            infer_model_free(c.model);
+            return;
+        }
+        unlink(path);
+    }
     c.n_out = infer_model_output_count(c.model);
     if (op_inputs_make(ci, &c.in, &err) != INFER_OK || op_inputs_make(ci, &saved, &err) != INFER_OK) {
         case_fail(&c, "inputs", "%s", err.message);
@@ -287,6 +298,7 @@ done:
     outputs_free(&c.ref[0]);
     outputs_free(&c.ref[1]);
     infer_model_free(c.model);
+    infer_model_free(c.ref_model);
 }
 
 /* ---- backends, options, main ---------------------------------------------------- */

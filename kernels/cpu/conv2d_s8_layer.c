@@ -1,0 +1,86 @@
+/* conv2d_s8_layer.c — conv2d with an int8 per-channel weight (groups 1, or depthwise): each image quantized to u8
+ * per tensor with the node's calibrated (in_scale, in_zero) (static) or its own range (dynamic), then the INT8
+ * convolution (conv2d_s8.c, conv2d_depthwise_s8.c) with f32 output, bias and act. */
+#include <string.h>
+#include "conv2d.h"
+#include "s8_layer.h"
+#include "../../base/error.h"
+
+static size_t round64(size_t x) { return (x + 63) & ~(size_t)63; }
+
+/* 1: depthwise (groups == channels == out_channels); 0: groups 1; -1: neither (no INT8 kernel). */
+static int depthwise_kind(const ir_node *n, const ir_tensor *w) {
+    int groups = n->p.conv2d.groups;
+    if (groups == 1) return 0;
+    return w->ndim == 4 && w->dims[1] == 1 && w->dims[0] == groups ? 1 : -1;
+}
+
+static conv_s8_geometry image_geometry(const conv_geometry *c) {
+    conv_s8_geometry g = { 1, c->channels, c->height, c->width, c->out_channels, c->out_height, c->out_width,
+                           c->kernel_h, c->kernel_w, c->stride_h, c->stride_w, c->pad_h, c->pad_w, c->dilation_h,
+                           c->dilation_w };
+    return g;
+}
+
+size_t cpu_conv2d_s8_layer_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
+    (void)threads;
+    if (in[0].ndim != 4 || in[1].ndim != 4 || out[0].ndim != 4) return 0;
+    conv_geometry c;
+    conv_geometry_of(n, in, out, &c);
+    conv_s8_geometry g = image_geometry(&c);
+    size_t image = round64((size_t)(c.channels * c.height * c.width));
+    return 64 + image + (c.groups == 1 ? cpu_conv2d_s8_workspace(&g, 0) : 0);
+}
+
+size_t cpu_conv2d_s8_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads) {
+    (void)in, (void)threads;
+    const ir_tensor *w = &g->tensors[n->in[1]];
+    int dw = depthwise_kind(n, w);
+    return w->ndim == 4 && dw >= 0 ? s8_weights_size(g, w, isa, dw) : 0;
+}
+
+void cpu_conv2d_s8_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads, void *dst) {
+    (void)in, (void)threads;
+    const ir_tensor *w = &g->tensors[n->in[1]];
+    s8_weights_pack(g, w, isa, depthwise_kind(n, w), n->p.conv2d.in_q.scale > 0.0f, dst);
+}
+
+CPU_KERNEL(conv2d_s8_layer) {
+    const s8_weights *w = ctx->prepacked;
+    if (!w) return s8_weights_missing(n, err);
+    if (in[0].ndim != 4 || in[1].ndim != 4 || out[0].ndim != 4 || in[0].dtype != INFER_F32 ||
+        out[0].dtype != INFER_F32)
+        return infer_fail(err, INFER_ERR_SHAPE, "conv2d '%s': the int8 kernel takes 4-D f32 input and output", n->name);
+    conv_geometry c;
+    conv_geometry_of(n, in, out, &c);
+    if (c.out_channels != w->n || (w->depthwise ? c.channels != w->n : c.groups != 1 || c.channels * c.kernel_h * c.kernel_w != w->k))
+        return infer_fail(err, INFER_ERR_SHAPE, "conv2d '%s': input and output do not match the int8 weight", n->name);
+    const float *bias = n->n_in > 2 ? in[2].data : NULL, *residual = n->n_in > 3 ? in[3].data : NULL;
+    int64_t ohw = c.out_height * c.out_width, in_image = c.channels * c.height * c.width;
+    if ((bias && (in[2].dtype != INFER_F32 || infer_tensor_elements(&in[2]) != c.out_channels)) ||
+        (residual && (in[3].dtype != INFER_F32 || infer_tensor_elements(&in[3]) != infer_tensor_elements(&out[0]))))
+        return infer_fail(err, INFER_ERR_SHAPE, "conv2d '%s': bias or residual does not match the output", n->name);
+    if (ctx->workspace_bytes < cpu_conv2d_s8_layer_workspace(n, in, out, ctx->threads))
+        return infer_fail(err, INFER_ERR_INTERNAL, "conv2d '%s': workspace too small", n->name);
+    conv_s8_geometry g = image_geometry(&c);
+    uint8_t *xq = (uint8_t *)(((uintptr_t)ctx->workspace + 63) & ~(uintptr_t)63);
+    void *rest = xq + round64((size_t)in_image);
+    const act_quant *q = &n->p.conv2d.in_q;
+    act_params act = residual ? (act_params){ ACT_NONE, 0, 0 } : n->p.conv2d.act;
+    for (int64_t b = 0; b < c.batch; b++) {
+        const float *x = (const float *)in[0].data + b * in_image;
+        float scale = q->scale;
+        int32_t zero = q->zero;
+        if (scale > 0.0f) s8_quantize_rows(ctx, c.channels * c.height, c.width, x, c.width, scale, zero, xq, c.width);
+        else quant_rows_u8_isa(ctx->isa, 1, in_image, x, in_image, xq, in_image, &scale, &zero);
+        gemm_s8_epilogue ep = { &scale, &zero, 0, w->w_scale, bias, 0, 0.0f, 0, act };
+        float *y = (float *)out[0].data + b * c.out_channels * ohw;
+        if (w->depthwise) cpu_conv2d_depthwise_s8(ctx, w->path, &g, xq, w->dw, &ep, y);
+        else cpu_conv2d_s8(ctx, &g, xq, w->gemm, &ep, y, rest);
+    }
+    if (residual) {
+        gemm_epilogue ep = { NULL, 0, residual, ohw, n->p.conv2d.act };
+        cpu_apply_epilogue(out[0].data, c.batch * c.out_channels, ohw, ohw, &ep, 0, 0);
+    }
+    return INFER_OK;
+}

@@ -1,0 +1,117 @@
+/* s8_layer.c — the INT8 layers' shared parts: weight blocks from int8 per-channel storage, the path an ISA
+ * allows, per-tensor input quantization, and the description infer info prints. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "s8_layer.h"
+#include "cpu_features.h"
+#include "../../base/error.h"
+
+#define HEAD_BYTES ((sizeof(s8_weights) + 63) & ~(size_t)63)
+
+static size_t round64(size_t x) { return (x + 63) & ~(size_t)63; }
+
+int s8_path_for_isa(int isa) {
+    if (isa <= CPU_ISA_SCALAR) return S8_PATH_SCALAR;
+    if (isa == CPU_ISA_AVX2) {
+        if ((cpu_detect_features() & CPU_FEAT_AVX_VNNI) && s8_path_supported(S8_PATH_AVX_VNNI)) return S8_PATH_AVX_VNNI;
+        return s8_path_supported(S8_PATH_AVX2) ? S8_PATH_AVX2 : S8_PATH_SCALAR;
+    }
+    return s8_path_best();
+}
+
+/* w's scales when it is int8 per channel along axis 0 with no non-zero zero point; else NULL. */
+static const float *channel_scales(const ir_graph *g, const ir_tensor *w, int64_t *n, int64_t *k) {
+    const ir_storage *st = &w->storage;
+    if (!w->is_constant || !w->data || w->dtype != INFER_F32 || st->kind != IR_STORAGE_INT8_CHANNEL || st->axis != 0 ||
+        w->ndim < 2 || st->aux[0] == IR_NONE)
+        return NULL;
+    *n = w->dims[0];
+    *k = 1;
+    for (int d = 1; d < w->ndim; d++) *k *= w->dims[d];
+    if (*n < 1 || *k < 0 || *k > GEMM_S8_K_MAX || w->nbytes != (uint64_t)(*n * *k)) return NULL;
+    const ir_tensor *s = &g->tensors[st->aux[0]];
+    if (!s->data || s->dtype != INFER_F32 || s->nbytes != (uint64_t)*n * sizeof(float)) return NULL;
+    if (st->aux[1] != IR_NONE) {
+        const ir_tensor *z = &g->tensors[st->aux[1]];
+        if (!z->data || z->nbytes != (uint64_t)*n * sizeof(int32_t)) return NULL;
+        for (int64_t c = 0; c < *n; c++)
+            if (((const int32_t *)z->data)[c] != 0) return NULL;
+    }
+    return s->data;
+}
+
+size_t s8_weights_size(const ir_graph *g, const ir_tensor *w, int isa, int depthwise) {
+    int64_t n = 0, k = 0;
+    if (!channel_scales(g, w, &n, &k)) return 0;
+    size_t weights = depthwise ? (size_t)(n * k) : gemm_s8_packed_size(s8_path_for_isa(isa), k, n);
+    if (weights == SIZE_MAX) return 0;
+    return HEAD_BYTES + round64((size_t)n * sizeof(float)) + round64(weights);
+}
+
+void s8_weights_pack(const ir_graph *g, const ir_tensor *w, int isa, int depthwise, int is_static, void *dst) {
+    int64_t n = 0, k = 0;
+    const float *scales = channel_scales(g, w, &n, &k);
+    s8_weights *h = dst;
+    memset(h, 0, sizeof *h);
+    h->path = s8_path_for_isa(isa);
+    h->depthwise = depthwise;
+    h->is_static = is_static;
+    h->n = n;
+    h->k = k;
+    float *s = (float *)((uint8_t *)dst + HEAD_BYTES);
+    memcpy(s, scales, (size_t)n * sizeof(float));
+    h->w_scale = s;
+    void *wdst = (uint8_t *)s + round64((size_t)n * sizeof(float));
+    if (depthwise) {
+        memcpy(wdst, w->data, (size_t)(n * k));
+        h->dw = wdst;
+    } else {
+        gemm_s8_pack(h->path, k, n, w->data, k, wdst);
+        h->gemm = wdst;
+    }
+}
+
+infer_status s8_weights_missing(const ir_node *n, infer_error *err) {
+    return infer_fail(err, INFER_ERR_UNSUPPORTED,
+                      "%s '%s': the int8 weight was not prepared at engine build: it must be int8 per channel along "
+                      "axis 0 with zero points 0, at most %d values per channel (or memory ran out)",
+                      op_name(n->op), n->name, GEMM_S8_K_MAX);
+}
+
+typedef struct {
+    const float *x;
+    int64_t cols, ldx, ldq;
+    float inv;
+    int32_t zero;
+    uint8_t *q;
+} quant_job;
+
+static void quant_task(void *arg, int64_t begin, int64_t end, int thread) {
+    const quant_job *j = arg;
+    (void)thread;
+    for (int64_t r = begin; r < end; r++) {
+        const float *x = j->x + r * j->ldx;
+        uint8_t *q = j->q + r * j->ldq;
+        for (int64_t i = 0; i < j->cols; i++) {
+            float v = nearbyintf(fminf(fmaxf(x[i] * j->inv, -1e9f), 1e9f)) + (float)j->zero;
+            q[i] = (uint8_t)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v); /* NaN became -1e9 above: 0 */
+        }
+    }
+}
+
+void s8_quantize_rows(cpu_ctx *ctx, int64_t rows, int64_t cols, const float *x, int64_t ldx, float scale,
+                      int32_t zero, uint8_t *q, int64_t ldq) {
+    quant_job job = { x, cols, ldx, ldq, 1.0f / scale, zero, q };
+    pool_parallel_for(ctx->threads > 1 ? ctx->pool : NULL, rows, 1 + 16384 / (cols + 1), quant_task, &job);
+}
+
+void s8_describe(const void *packed, char *buf, size_t size) {
+    const s8_weights *h = packed;
+    const char *depthwise = h->path >= S8_PATH_AVX512_VNNI ? "depthwise avx512" : h->path >= S8_PATH_AVX2 ? "depthwise avx2"
+                                                                                                  : "depthwise scalar";
+    snprintf(buf, size, "int8 per-channel, %s, %s", h->is_static ? "static" : "dynamic",
+             h->depthwise ? depthwise : s8_path_name(h->path));
+}
+
+int cpu_s8_weight_input(const ir_node *n, int k) { return k == 1; }

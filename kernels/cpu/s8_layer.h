@@ -1,0 +1,63 @@
+/* s8_layer.h — what the INT8 linear and conv2d kernel entries share: the packed weight block built at engine
+ * build from an int8 per-channel weight, the INT8 path an engine's ISA allows, and input quantization. */
+#ifndef INFER_S8_LAYER_H
+#define INFER_S8_LAYER_H
+
+#include "gemm_s8.h"
+
+#define CPU_INT8_CHANNEL IR_STORAGE_BIT(IR_STORAGE_INT8_CHANNEL)
+
+/* The head of a node's packed block; the scales and the weights follow it in the block. */
+typedef struct {
+    int32_t path;           /* s8_path the weights are packed for */
+    int32_t depthwise;      /* 1: dw holds the raw [C, kh*kw] s8 weights; 0: gemm holds the GEMM's panels */
+    int32_t is_static;      /* the node's input is quantized with calibrated (in_scale, in_zero) */
+    int64_t n, k;           /* output channels, reduction */
+    const float *w_scale;   /* n */
+    const void *gemm;
+    const int8_t *dw;
+} s8_weights;
+
+/* The INT8 path for an engine of CPU_ISA_* isa: scalar -> scalar; avx2 -> avx-vnni (VEX) or avx2;
+ * avx512 -> the best this CPU runs (amx, avx512-vnni). */
+int s8_path_for_isa(int isa);
+
+/* Bytes of the block for weight tensor w viewed as [n, k] (k = the rest of its dims) for isa; 0 when w is not
+ * an int8 per-channel constant along axis 0 with zero points absent or all zero, or the size overflows. */
+size_t s8_weights_size(const ir_graph *g, const ir_tensor *w, int isa, int depthwise);
+/* Fills the block (s8_weights_size bytes, 64-byte aligned). */
+void s8_weights_pack(const ir_graph *g, const ir_tensor *w, int isa, int depthwise, int is_static, void *dst);
+
+/* The message of a node whose block is missing (its weight's storage does not fit, or memory ran out). */
+infer_status s8_weights_missing(const ir_node *n, infer_error *err);
+
+/* q[i][j] = clamp(round_half_even(x[i][j] * (1 / scale)) + zero, 0, 255) (NaN: 0) for rows x cols, ldx and ldq
+ * apart, parallel over rows on ctx->pool. */
+void s8_quantize_rows(cpu_ctx *ctx, int64_t rows, int64_t cols, const float *x, int64_t ldx, float scale,
+                      int32_t zero, uint8_t *q, int64_t ldq);
+
+/* Text for infer_layer_info.weights: "int8 per-channel, <static|dynamic>, <path>". */
+void s8_describe(const void *packed, char *buf, size_t size);
+
+/* The kernel entries (kernels/cpu/linear_s8.c, conv2d_s8_layer.c) in the ops' kernel lists. */
+infer_status cpu_linear_s8(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out, infer_error *err);
+size_t cpu_linear_s8_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads);
+size_t cpu_linear_s8_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads);
+void cpu_linear_s8_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads, void *dst);
+int cpu_s8_weight_input(const ir_node *n, int k); /* input 1 */
+#define CPU_LINEAR_S8_KERNEL                                                                                    \
+    { .storages = CPU_DENSE | CPU_INT8_CHANNEL, .run = cpu_linear_s8, .workspace = cpu_linear_s8_workspace,     \
+      .prepack_input = cpu_s8_weight_input, .pack_size = cpu_linear_s8_pack_size, .pack = cpu_linear_s8_pack,  \
+      .describe = s8_describe }
+
+infer_status cpu_conv2d_s8_layer(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out,
+                                 infer_error *err);
+size_t cpu_conv2d_s8_layer_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads);
+size_t cpu_conv2d_s8_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads);
+void cpu_conv2d_s8_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads, void *dst);
+#define CPU_CONV2D_S8_KERNEL                                                                                    \
+    { .storages = CPU_DENSE | CPU_INT8_CHANNEL, .run = cpu_conv2d_s8_layer,                                    \
+      .workspace = cpu_conv2d_s8_layer_workspace, .prepack_input = cpu_s8_weight_input,                        \
+      .pack_size = cpu_conv2d_s8_pack_size, .pack = cpu_conv2d_s8_pack, .describe = s8_describe }
+
+#endif
