@@ -115,6 +115,18 @@ class Graph:
             self.exprs.append(expr)
         return expr_code(self.exprs.index(expr))
 
+    def dim_value(self, code, values):
+        """A declared dim at named-dim values {index: size}; None for an unchecked expression."""
+        if code >= -1 or not self.dims:
+            return code
+        e = self.exprs[expr_index(code)]
+        if e.unchecked:
+            return None
+        size = e.coef
+        for s, p in e.factors:
+            size *= values[s] ** p
+        return size + e.offset
+
     def dim_text(self, code):
         """'5', 'seq', '2*batch*seq+1', '~seq' (unchecked), '-1' (a 1.0 file's batch)."""
         if code >= -1 or not self.dims:
@@ -195,12 +207,13 @@ def to_bytes(graph):
                               len(ids) + len(graph.inputs), len(graph.outputs))
     ids += list(graph.inputs) + list(graph.outputs)
     meta = b''.join(struct.pack('<II', strings(k), strings(v)) for k, v in graph.meta.items())
+    dim_names = [strings(d.name) for d in graph.dims]
     sections = [(STRINGS, bytes(strings.buf)), (TENSORS, b''.join(tensor_entries)),
                 (NODES, b''.join(node_entries)), (ATTRS, b''.join(attrs)),
                 (IDS, struct.pack(f'<{len(ids)}I', *ids)), (VALUES, b''.join(values)),
                 (GRAPH, graph_entry), (META, meta)]
     if graph.dims:
-        sections += [(DIMS, b''.join(DIM.pack(strings(d.name), 0, d.min, d.max, d.example) for d in graph.dims)),
+        sections += [(DIMS, b''.join(DIM.pack(k, 0, d.min, d.max, d.example) for k, d in zip(dim_names, graph.dims))),
                      (EXPRS, b''.join(_expr_entry(e) for e in graph.exprs))]
     return _assemble(sections, data, data_size, (1, 1) if graph.dims else VERSION)
 

@@ -121,12 +121,12 @@ def flatten(value):
     return [value]
 
 
-def example_inputs(specs, extra_batch, vocab, seed):
-    """Seeded random inputs for `specs` (list of (dims, dtype name)), dim 0 grown by `extra_batch`."""
+def example_inputs(specs, sizes, vocab, seed):
+    """Seeded random inputs for `specs` (list of (dims, dtype name, dim names)), each named dim at sizes[name]."""
     generator = torch.Generator().manual_seed(seed)
     tensors = []
-    for dims, dtype in specs:
-        shape = [dims[0] + extra_batch] + list(dims[1:])
+    for dims, dtype, names in specs:
+        shape = [sizes[n] if n else d for d, n in zip(dims, names)]
         if dtype in ('float32', 'float16'):
             tensors.append(torch.randn(shape, generator=generator).to(TORCH_DTYPES[dtype]))
         elif dtype == 'bool':
