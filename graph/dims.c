@@ -15,7 +15,7 @@ int64_t ir_expr_value(const ir_graph *g, int e, const int64_t *values) {
 
 int64_t ir_dim_value(const ir_graph *g, int64_t declared, const int64_t *values) {
     if (declared >= 0) return declared;
-    if (declared == -1) return g->n_syms ? -1 : values[0];
+    if (declared == -1) return values[0]; /* the batch of a graph without named dims, or of a 1.0 file */
     return ir_expr_value(g, IR_EXPR_OF(declared), values);
 }
 

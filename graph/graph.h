@@ -66,8 +66,8 @@ typedef struct {
 
 /* A declared tensor dim (or reshape/expand shape entry) d <= -2 is expression IR_EXPR_OF(d): coef *
  * prod(value[sym[k]] ^ power[k]) + offset over the named dims' current values; an unchecked one is only
- * computed by the ops' shape rules (its declared value is not compared). A graph built without named
- * dims (n_syms 0) reads dims[0] == -1 of an activation as the batch, values[0]. */
+ * computed by the ops' shape rules (its declared value is not compared). dims[0] == -1 of an activation
+ * (a 1.0 file, or a graph built without named dims) is the batch, values[0]. */
 #define IR_MAX_SYMS 16
 #define IR_MAX_FACTORS 4
 #define IR_DIM_EXPR(e) (-2 - (int64_t)(e))

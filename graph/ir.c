@@ -1,5 +1,6 @@
 /* ir.c — building the graph IR from a validated .ifg file, freeing it, and helpers for passes. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ir_build.h"
@@ -122,7 +123,7 @@ static infer_status copy_dyn_dims(const ifg_file *f, ir_graph *g, infer_error *e
         const ifg_dyn_dim *d = &f->dyn_dims[s];
         g->syms[s] = (ir_sym){ d->name, d->min, d->max, d->example };
     }
-    g->n_exprs = (int)f->n_exprs;
+    g->n_exprs = f->has_dims_section ? (int)f->n_exprs : 0; /* a 1.0 batch is -1, not an expression */
     g->exprs = ir_alloc(g, (uint64_t)(g->n_exprs ? g->n_exprs : 1) * sizeof *g->exprs);
     if (!g->exprs) return infer_fail(err, INFER_ERR_MEMORY, "out of memory copying %d dim expressions", g->n_exprs);
     for (int e = 0; e < g->n_exprs; e++) {
@@ -142,8 +143,8 @@ static infer_status copy_dyn_dims(const ifg_file *f, ir_graph *g, infer_error *e
 static infer_status check_expr_ref(const ir_graph *g, int index, int e, const char *what, infer_error *err) {
     const ir_node *n = &g->nodes[index];
     if (e < 0 || e >= g->n_exprs || g->exprs[e].unchecked)
-        return infer_fail(err, INFER_ERR_FORMAT, "node %d '%s' (%s): %s refers to dim expression %d; the file has %d%s",
-                          index, n->name, op_name(n->op), what, e, g->n_exprs,
+        return infer_fail(err, INFER_ERR_FORMAT, "node %d '%s' (%s): attribute %s is %lld: dim expression %d; the file has "
+                          "%d%s", index, n->name, op_name(n->op), what, (long long)IR_DIM_EXPR(e), e, g->n_exprs,
                           e >= 0 && e < g->n_exprs ? " and it is unchecked (not computable)" : "");
     return INFER_OK;
 }
@@ -152,8 +153,13 @@ static infer_status check_symbolic_params(const ir_graph *g, int index, infer_er
     const ir_node *n = &g->nodes[index];
     if (n->op == OP_RESHAPE || n->op == OP_EXPAND)
         for (int i = 0; i < n->p.shape.ndim; i++)
-            if (n->p.shape.shape[i] <= -2) INFER_TRY(check_expr_ref(g, index, IR_EXPR_OF(n->p.shape.shape[i]), "shape", err));
-    if (n->op == OP_SLICE && n->p.slice.end_expr) INFER_TRY(check_expr_ref(g, index, n->p.slice.end_expr - 1, "end_expr", err));
+            if (n->p.shape.shape[i] <= -2) {
+                char what[48];
+                snprintf(what, sizeof what, "'shape' value %d", i);
+                INFER_TRY(check_expr_ref(g, index, IR_EXPR_OF(n->p.shape.shape[i]), what, err));
+            }
+    if (n->op == OP_SLICE && n->p.slice.end_expr)
+        INFER_TRY(check_expr_ref(g, index, n->p.slice.end_expr - 1, "'end_expr' + 2", err));
     return INFER_OK;
 }
 

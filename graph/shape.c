@@ -84,7 +84,7 @@ static int declared_holds(const ir_graph *g, const ir_tensor *t, const infer_ten
 
 /* "batch 3" (a graph without named dims) or "batch=3, seq=7". */
 static void values_text(const ir_graph *g, const int64_t *values, char *buf, size_t n) {
-    if (!g->n_syms) {
+    if (!g->n_syms || (g->n_syms == 1 && !g->n_exprs)) { /* a batch only, as before named dims */
         snprintf(buf, n, "batch %lld", (long long)values[0]);
         return;
     }

@@ -71,7 +71,7 @@ typedef struct {
     infer_dtype dtype;
     int encoding;               /* enum ifg_encoding */
     int ndim;
-    int64_t dims[INFER_MAX_DIMS]; /* >= 0, or IFG_DIM_EXPR(e) (a 1.0 file's dims[0] == -1 reads as `batch`) */
+    int64_t dims[INFER_MAX_DIMS]; /* >= 0, or IFG_DIM_EXPR(e); a 1.0 file's dims[0] == -1 is named dim 0 `batch` */
     int is_constant;
     const void *data;           /* constants: points into the mapped file; else NULL */
     uint64_t data_size;
@@ -129,6 +129,7 @@ typedef struct {
     const uint32_t *inputs;     /* graph input tensor ids */
     const uint32_t *outputs;    /* graph output tensor ids */
     ifg_meta *meta;
+    int has_dims_section;       /* 1.1 named dims; else a 1.0 batch (-1 at dims[0]) is dyn_dims[0] */
     uint32_t n_dyn_dims, n_exprs;
     ifg_dyn_dim dyn_dims[IFG_MAX_DYN_DIMS];
     ifg_expr *exprs;            /* decoded (or, for a 1.0 file with a -1 batch, the one `batch` expression) */

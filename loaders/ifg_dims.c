@@ -73,7 +73,7 @@ static infer_status decode_expr(const ifg_reader *r, ifg_file *f, uint32_t i, in
     return INFER_OK;
 }
 
-/* A 1.0 file: one `batch` dim and its expression are ready; ifg_file_dim_ref counts them in at the first -1. */
+/* A 1.0 file: one `batch` dim and its expression are ready; ifg_dim_ref_ok counts them in at the first -1. */
 infer_status ifg_decode_dyn_dims(const ifg_reader *r, ifg_file *f, infer_error *err) {
     uint64_t n_dims = r->sec[IFG_SEC_DIMS].present ? r->sec[IFG_SEC_DIMS].count : 0;
     uint64_t n_exprs = r->sec[IFG_SEC_EXPRS].present ? r->sec[IFG_SEC_EXPRS].count : 0;
@@ -89,6 +89,7 @@ infer_status ifg_decode_dyn_dims(const ifg_reader *r, ifg_file *f, infer_error *
         f->exprs[0] = (ifg_expr){ .coef = 1, .n_factors = 1, .power = { 1 } };
         return INFER_OK;
     }
+    f->has_dims_section = 1;
     f->n_dyn_dims = (uint32_t)n_dims;
     for (uint32_t i = 0; i < f->n_dyn_dims; i++) INFER_TRY(decode_dim(r, f, i, err));
     f->n_exprs = (uint32_t)n_exprs;
@@ -114,7 +115,7 @@ static int plain_dim(const ifg_expr *x) {
 
 /* Every dynamic dim of a graph input is a plain named dim, and every named dim is some input's. */
 infer_status ifg_check_dyn_inputs(const ifg_reader *r, const ifg_file *f, infer_error *err) {
-    (void)r;
+    if (!r->sec[IFG_SEC_DIMS].present) return INFER_OK; /* 1.0: a batch no input has is taken at max_batch */
     uint32_t bound = 0;
     for (uint32_t k = 0; k < f->n_inputs; k++) {
         const ifg_tensor *t = &f->tensors[f->inputs[k]];

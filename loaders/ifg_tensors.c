@@ -39,7 +39,6 @@ static infer_status check_dims(const ifg_reader *r, ifg_file *f, uint32_t i, con
             return TFAIL("dims[%d] is %" PRId64 "; dims are >= 0 except dims[0] == -1 (dynamic batch) of an "
                          "activation", d, v);
         }
-        if (d < t->ndim && v == -1) t->dims[d] = IFG_DIM_EXPR(0); /* a 1.0 batch: the `batch` expression */
     }
     if (element_count(t) < 0)
         return TFAIL("dims overflow: the byte size of %d dims starting %" PRId64 " x %" PRId64 " does not fit in "

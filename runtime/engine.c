@@ -149,7 +149,8 @@ static infer_status resolve_dims(infer_engine *e, infer_error *err) {
     for (int i = 0; i < g->n_inputs; i++)
         for (int d = 0; d < INFER_MAX_DIMS; d++) {
             const ir_tensor *t = &g->tensors[g->inputs[i]];
-            int sym = d < t->ndim && t->dims[d] <= -2 ? ir_expr_plain_sym(g, IR_EXPR_OF(t->dims[d])) : -1;
+            int sym = d < t->ndim && t->dims[d] <= -2 ? ir_expr_plain_sym(g, IR_EXPR_OF(t->dims[d]))
+                                                      : d < t->ndim && t->dims[d] == -1 ? 0 : -1;
             if (d < t->ndim && t->dims[d] < 0 && sym < 0)
                 return infer_fail(err, INFER_ERR_FORMAT, "input %d '%s' dim %d is not one named dim", i, t->name, d);
             e->input_dims[i * INFER_MAX_DIMS + d] = sym;
@@ -273,6 +274,7 @@ static infer_status check_inputs(const infer_engine *e, const infer_tensor *in, 
     int first[IR_MAX_SYMS];
     for (int s = 0; s < IR_MAX_SYMS; s++) first[s] = -1;
     values[0] = e->opt.max_batch;
+    for (int s = 0; s < g->n_syms; s++) values[s] = e->dim_max[s]; /* a 1.0 batch no input has */
     for (int i = 0; i < n; i++) {
         const ir_tensor *t = &g->tensors[g->inputs[i]];
         if (in[i].ndim < 0 || in[i].ndim > INFER_MAX_DIMS || infer_dtype_size(in[i].dtype) == 0)

@@ -63,6 +63,10 @@ static infer_status tensor_info(const infer_model *m, uint32_t id, infer_tensor_
         info->dims[d] = t->dims[d] < 0 ? -1 : t->dims[d];
         info->dim_index[d] = -1;
         if (t->dims[d] >= 0) continue;
+        if (t->dims[d] == -1) { /* a 1.0 file's batch */
+            info->dim_index[d] = 0;
+            continue;
+        }
         const ifg_expr *x = &m->file.exprs[IFG_EXPR_OF(t->dims[d])];
         if (!x->flags && x->n_factors == 1 && x->coef == 1 && !x->offset && x->power[0] == 1)
             info->dim_index[d] = (int)x->sym[0];

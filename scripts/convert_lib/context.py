@@ -99,7 +99,9 @@ class Converter:
 
     def following(self, v):
         """'seq=5: 7, seq=12: 14, ...': how a varying value changes, for messages."""
-        return '; '.join(f'{self.value(v, r)} at {self.spec.label(r)}' for r in range(min(3, len(self.model.runs))))
+        def text(x):
+            return f'shape {list(x.shape)}' if isinstance(x, torch.Tensor) else str(x)
+        return '; '.join(f'{text(self.value(v, r))} at {self.spec.label(r)}' for r in range(min(3, len(self.model.runs))))
 
     def size_code(self, v, what):
         """A dim code for an int value that follows the named dims (an error when no expression fits)."""

@@ -122,6 +122,8 @@ def run_all(model, specs, spec):
                                for dims, _, names in specs)
             raise ConvertError(f'running the model on inputs of shape {shapes} failed: '
                                f'{str(e).strip().splitlines()[-1]}') from None
+    if spec:
+        model.mark_varying()
 
 
 def add_inputs(cv, specs):
