@@ -156,6 +156,7 @@ test: all unit optest golden plugin-check opcodes-check
 	$(MAKE) serve-test
 	$(PYTHON) tests/converter/test_convert.py
 	$(PYTHON) tests/converter/test_sparse.py
+	$(PYTHON) tests/converter/test_dyndims.py
 	PYTHON=$(PYTHON) tests/gpu/gpu_check_dry.sh
 
 # `infer serve` on loopback: protocol, official clients, faults, a short load run (after golden: its fixtures).

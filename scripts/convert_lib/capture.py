@@ -70,7 +70,8 @@ class Model:
                 varies = any(isinstance(self.runs[0][u], torch.Tensor) and
                              any(r[u].shape != self.runs[0][u].shape for r in self.runs[1:]) for u in outs)
                 reads = any(i.unique() in self.dynamic for i in node.inputs()) and node.kind() not in METADATA_OPS
-                if varies or (reads and any(isinstance(self.runs[0][u], torch.Tensor) for u in outs)):
+                takes_tensor = any(isinstance(i.type(), torch._C.TensorType) for i in node.inputs())
+                if (varies and takes_tensor) or (reads and any(isinstance(self.runs[0][u], torch.Tensor) for u in outs)):
                     self.dynamic.update(outs)
                     changed = True
 
