@@ -50,6 +50,9 @@ typedef struct {
     int n_inputs, batches[CLI_MAX_BATCHES], n_batches;
     int warmup_ms, iterations, profile, id_range;
     double duration_s;
+    cli_dim_maxes maxes;                 /* --max; the random inputs take each named dim at the engine's max */
+    char shape_dim[64];                  /* --shape NAME=a,b,c: one engine per size of NAME */
+    int shapes[CLI_MAX_BATCHES], n_shapes;
     infer_engine_options opt;
 } bench_args;
 
