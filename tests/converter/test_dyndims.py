@@ -255,6 +255,16 @@ class Refusals(unittest.TestCase):
         self.assertEqual(result.returncode, 2)
         self.assertIn("expected f32 [seq,batch,8]", result.stderr)
 
+    def test_bench_shapes(self):
+        result = infer('bench', self.model, '--shape', 'seq=3,7', '--duration', '0', '--warmup', '0', '--iterations', '2',
+                       '--device', 'cpu', '--threads', '1')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn('== shape seq=3 ==', result.stdout)
+        self.assertIn('== shape seq=7 ==', result.stdout)
+        result = infer('bench', self.model, '--shape', 'seq=30', '--duration', '0', '--device', 'cpu')
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("a maximum of 30 for dim 'seq' is outside its range 2..20", result.stderr)
+
     def test_converter_refusals(self):
         pt = os.path.join(self.dir, 'lstm.pt')
         with self.assertRaisesRegex(ConvertError, 'one name is one size'):
