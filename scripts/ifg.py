@@ -127,6 +127,12 @@ class Graph:
             size *= values[s] ** p
         return size + e.offset
 
+    def new_expr(self, expr):
+        """The dim code of a new expression, never shared: for unchecked sizes, which two tensors may not
+        have equal merely because they depend on the same dims."""
+        self.exprs.append(expr)
+        return expr_code(len(self.exprs) - 1)
+
     def dim_text(self, code):
         """'5', 'seq', '2*batch*seq+1', '~seq' (unchecked), '-1' (a 1.0 file's batch)."""
         if code >= -1 or not self.dims:

@@ -104,7 +104,7 @@ def fit(sizes, spec):
 def code(graph, expr, spec):
     """The .ifg dim code of a fitted expression (added to graph.exprs once)."""
     if expr[0] == 'unchecked':
-        return graph.expr(ifg.Expr(0, tuple((spec.index(n), 1) for n in expr[1]), 0, True))
+        return graph.new_expr(ifg.Expr(0, tuple((spec.index(n), 1) for n in expr[1]), 0, True))
     coef, factors, offset = expr
     return graph.expr(ifg.Expr(coef, tuple((spec.index(n), p) for n, p in factors), offset))
 
@@ -122,7 +122,7 @@ def product(graph, a, b):
     y = graph.exprs[ifg.expr_index(b)]
     if a >= 0:
         if y.unchecked or y.offset:
-            return graph.expr(ifg.Expr(0, tuple((s, 1) for s, _ in y.factors), 0, True))
+            return graph.new_expr(ifg.Expr(0, tuple((s, 1) for s, _ in y.factors), 0, True))
         return graph.expr(ifg.Expr(y.coef * a, y.factors, 0)) if a else 0
     x = graph.exprs[ifg.expr_index(a)]
     powers = dict(x.factors)
@@ -131,5 +131,5 @@ def product(graph, a, b):
     factors = tuple(sorted(powers.items()))
     if x.unchecked or y.unchecked or x.offset or y.offset or max(powers.values()) > MAX_POWER or \
             len(factors) > ifg.MAX_FACTORS:
-        return graph.expr(ifg.Expr(0, tuple((s, 1) for s, _ in factors[:ifg.MAX_FACTORS]), 0, True))
+        return graph.new_expr(ifg.Expr(0, tuple((s, 1) for s, _ in factors[:ifg.MAX_FACTORS]), 0, True))
     return graph.expr(ifg.Expr(x.coef * y.coef, factors, 0))

@@ -196,7 +196,11 @@ def expand(cv, node, a):
     x, out = cv.tensor(a['self']), node.output()
     shape, source = cv.dims(out), cv.info(x).dims
     lead = len(shape) - len(source)
-    target = [d if d >= 0 or not (i >= lead and source[i - lead] == d) else -1 for i, d in enumerate(shape)]
+    runs = list(zip(cv.values(a['self']), cv.values(out)))
+
+    def kept(i):  # the output's size is the input's in every run
+        return i >= lead and all(xv.shape[i - lead] == yv.shape[i] for xv, yv in runs)
+    target = [d if d >= 0 or not kept(i) else -1 for i, d in enumerate(shape)]
     if any(d < -1 and cv.graph.exprs[ifg.expr_index(d)].unchecked for d in target):
         cv.fail(f'expanding to {cv.dims_text(shape)}: a size follows the dynamic dims in a way no expression '
                 'c*prod(dim^p)+k expresses')
