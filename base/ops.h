@@ -88,7 +88,7 @@ typedef struct { int output_size[2]; } adaptive_pool_params;
 typedef struct { int ndim; int64_t shape[INFER_MAX_DIMS]; } shape_params; /* reshape, expand */
 typedef struct { int ndim; int perm[INFER_MAX_DIMS]; } transpose_params;
 typedef struct { int axis; } concat_params;
-typedef struct { int axis; int64_t start, end, step; } slice_params;
+typedef struct { int axis; int64_t start, end, step; int end_expr; /* 1 + dim expression of a symbolic end; 0: none */ } slice_params;
 typedef struct { float value; } masked_fill_params;
 typedef struct { reduce_kind kind; int naxes; int axes[INFER_MAX_DIMS]; int keepdim; } reduce_params;
 typedef struct { int heads; int causal; float scale; } attention_params;

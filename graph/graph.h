@@ -44,7 +44,7 @@ typedef struct {
     const char *name;
     infer_dtype dtype;            /* logical */
     int ndim;
-    int64_t dims[INFER_MAX_DIMS]; /* as declared; dims[0] == -1: dynamic batch */
+    int64_t dims[INFER_MAX_DIMS]; /* as declared: >= 0, IR_DIM_EXPR(e), or (graphs without syms) -1 batch */
     int is_constant;
     ir_storage storage;
     const void *data;             /* constants: into the file, or into a buffer the graph owns */
@@ -62,6 +62,28 @@ typedef struct {
     op_params p;
 } ir_node;
 
+/* ---- named dynamic dims ------------------------------------------------- */
+
+/* A declared tensor dim (or reshape/expand shape entry) d <= -2 is expression IR_EXPR_OF(d): coef *
+ * prod(value[sym[k]] ^ power[k]) + offset over the named dims' current values; an unchecked one is only
+ * computed by the ops' shape rules (its declared value is not compared). dims[0] == -1 of an activation
+ * (a 1.0 file, or a graph built without named dims) is the batch, values[0]. */
+#define IR_MAX_SYMS 16
+#define IR_MAX_FACTORS 4
+#define IR_DIM_EXPR(e) (-2 - (int64_t)(e))
+#define IR_EXPR_OF(d) ((int)(-2 - (d)))
+
+typedef struct {
+    const char *name;
+    int64_t min, max, example; /* the file's range and the size it was converted at */
+} ir_sym;
+
+typedef struct {
+    int64_t coef, offset;
+    int unchecked, n_factors;
+    int sym[IR_MAX_FACTORS], power[IR_MAX_FACTORS];
+} ir_expr;
+
 typedef struct {
     ir_tensor *tensors;
     int n_tensors, cap_tensors;
@@ -69,6 +91,9 @@ typedef struct {
     int n_nodes, cap_nodes;
     int *inputs, n_inputs;   /* graph input tensor indices */
     int *outputs, n_outputs;
+    ir_sym syms[IR_MAX_SYMS];
+    int n_syms, n_exprs;
+    ir_expr *exprs;          /* n_exprs, owned */
     void **owned;            /* buffers (data, names) the graph frees */
     int n_owned, cap_owned;
     /* Optional: told when a pass stops reading a constant's data (e.g. weights replaced by folded
@@ -104,6 +129,20 @@ int ir_same_declared_shape(const ir_tensor *a, const ir_tensor *b);
  * equal, a -1 at dim 0 equal to batch). Allocates nothing. On failure dims and ndims are partly
  * overwritten: infer again before using them. */
 infer_status ir_infer_shapes(const ir_graph *g, int64_t batch, int64_t *dims, int *ndims, infer_error *err);
+
+/* The same for given values of the named dims (values[s] for syms[s]; a graph without syms: values[0] is
+ * the batch). ir_infer_shapes(g, batch) gives `batch` (if any) batch and every other dim its example. */
+infer_status ir_infer_shapes_at(const ir_graph *g, const int64_t *values, int64_t *dims, int *ndims,
+                                infer_error *err);
+
+/* Value of expression e at values; -1 when it overflows or is negative. */
+int64_t ir_expr_value(const ir_graph *g, int e, const int64_t *values);
+/* A declared dim at values (static dims as they are); -1 for an unchecked expression or a bad value. */
+int64_t ir_dim_value(const ir_graph *g, int64_t declared, const int64_t *values);
+/* Index of the named dim an expression is exactly (coef 1, offset 0, power 1), else -1. */
+int ir_expr_plain_sym(const ir_graph *g, int e);
+/* Writes a declared dim as text: "5", "seq", "2*batch*seq+1", "~seq" (unchecked), "-1" (legacy batch). */
+void ir_dim_text(const ir_graph *g, int64_t declared, char *buf, size_t n);
 
 /* Shape and dtype inference of one node, given its input shapes and dtypes; fills its outputs' shapes
  * and dtypes. out[k].dtype on entry is output k's declared dtype, or 0 when there is none: a declared

@@ -1,5 +1,6 @@
 /* ir.c — building the graph IR from a validated .ifg file, freeing it, and helpers for passes. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ir_build.h"
@@ -116,6 +117,52 @@ static infer_status copy_node(const ifg_file *f, int index, ir_graph *g, infer_e
     return s;
 }
 
+static infer_status copy_dyn_dims(const ifg_file *f, ir_graph *g, infer_error *err) {
+    g->n_syms = (int)f->n_dyn_dims;
+    for (int s = 0; s < g->n_syms; s++) {
+        const ifg_dyn_dim *d = &f->dyn_dims[s];
+        g->syms[s] = (ir_sym){ d->name, d->min, d->max, d->example };
+    }
+    g->n_exprs = f->has_dims_section ? (int)f->n_exprs : 0; /* a 1.0 batch is -1, not an expression */
+    g->exprs = ir_alloc(g, (uint64_t)(g->n_exprs ? g->n_exprs : 1) * sizeof *g->exprs);
+    if (!g->exprs) return infer_fail(err, INFER_ERR_MEMORY, "out of memory copying %d dim expressions", g->n_exprs);
+    for (int e = 0; e < g->n_exprs; e++) {
+        const ifg_expr *x = &f->exprs[e];
+        ir_expr *y = &g->exprs[e];
+        *y = (ir_expr){ .coef = x->coef, .offset = x->offset, .unchecked = (x->flags & IFG_EXPR_UNCHECKED) != 0,
+                        .n_factors = (int)x->n_factors };
+        for (int k = 0; k < y->n_factors; k++) {
+            y->sym[k] = (int)x->sym[k];
+            y->power[k] = (int)x->power[k];
+        }
+    }
+    return INFER_OK;
+}
+
+/* A reshape / expand shape entry or a slice end that refers to a dim expression: it exists and is checked. */
+static infer_status check_expr_ref(const ir_graph *g, int index, int e, const char *what, infer_error *err) {
+    const ir_node *n = &g->nodes[index];
+    if (e < 0 || e >= g->n_exprs || g->exprs[e].unchecked)
+        return infer_fail(err, INFER_ERR_FORMAT, "node %d '%s' (%s): attribute %s is %lld: dim expression %d; the file has "
+                          "%d%s", index, n->name, op_name(n->op), what, (long long)IR_DIM_EXPR(e), e, g->n_exprs,
+                          e >= 0 && e < g->n_exprs ? " and it is unchecked (not computable)" : "");
+    return INFER_OK;
+}
+
+static infer_status check_symbolic_params(const ir_graph *g, int index, infer_error *err) {
+    const ir_node *n = &g->nodes[index];
+    if (n->op == OP_RESHAPE || n->op == OP_EXPAND)
+        for (int i = 0; i < n->p.shape.ndim; i++)
+            if (n->p.shape.shape[i] <= -2) {
+                char what[48];
+                snprintf(what, sizeof what, "'shape' value %d", i);
+                INFER_TRY(check_expr_ref(g, index, IR_EXPR_OF(n->p.shape.shape[i]), what, err));
+            }
+    if (n->op == OP_SLICE && n->p.slice.end_expr)
+        INFER_TRY(check_expr_ref(g, index, n->p.slice.end_expr - 1, "'end_expr' + 2", err));
+    return INFER_OK;
+}
+
 infer_status ir_build(const ifg_file *f, ir_graph *g, infer_error *err) {
     if (!f || !g) return infer_fail(err, INFER_ERR_ARGUMENT, "ir_build: file and graph are required");
     memset(g, 0, sizeof *g);
@@ -131,6 +178,7 @@ infer_status ir_build(const ifg_file *f, ir_graph *g, infer_error *err) {
     if (!g->tensors || !g->nodes || !g->inputs || !g->outputs)
         s = infer_fail(err, INFER_ERR_MEMORY, "out of memory building a graph of %u tensors and %u nodes",
                        f->n_tensors, f->n_nodes);
+    if (s == INFER_OK) s = copy_dyn_dims(f, g, err);
     if (s == INFER_OK) s = copy_tensors(f, g, err);
     if (s == INFER_OK) s = copy_io(f->inputs, f->n_inputs, "input", g->inputs, g, err);
     if (s == INFER_OK) s = copy_io(f->outputs, f->n_outputs, "output", g->outputs, g, err);
@@ -143,6 +191,7 @@ infer_status ir_build(const ifg_file *f, ir_graph *g, infer_error *err) {
     for (int i = 0; s == INFER_OK && i < (int)f->n_nodes; i++) {
         s = copy_node(f, i, g, err);
         g->n_nodes = i + 1;
+        if (s == INFER_OK) s = check_symbolic_params(g, i, err);
     }
     if (s != INFER_OK) ir_free(g);
     return s;

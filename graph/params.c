@@ -119,9 +119,10 @@ infer_status attr_eps(const op_attrs *c, float *eps) {
     return INFER_OK;
 }
 
-/* reshape / expand: sizes >= 0, -1 where allowed. */
+/* reshape / expand: sizes >= 0, -1 where allowed, IR_DIM_EXPR(e) for a named-dim expression (ir_build checks e). */
 infer_status attr_shape(const op_attrs *c, int max_minus_one, shape_params *p) {
-    INFER_TRY(attr_ints(c, "shape", ATTR_REQUIRED, 0, INFER_MAX_DIMS, -1, INT64_MAX, p->shape, &p->ndim));
+    INFER_TRY(attr_ints(c, "shape", ATTR_REQUIRED, 0, INFER_MAX_DIMS, IR_DIM_EXPR(INT32_MAX - 1), INT64_MAX, p->shape,
+                        &p->ndim));
     int minus_one = 0;
     for (int i = 0; i < p->ndim; i++) minus_one += p->shape[i] == -1;
     if (minus_one > max_minus_one) return attr_fail(c, "shape", "has %d entries of -1, at most %d allowed", minus_one,

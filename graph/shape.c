@@ -1,6 +1,7 @@
 /* shape.c — shape and dtype inference of a node (by its op's rule, op_desc.shape) and of a whole graph for a
  * batch, checked against the shapes and dtypes the file declares. */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include "op_rules.h"
 
@@ -40,10 +41,8 @@ static infer_status check_declared_dtypes(const shape_ctx *c, const ir_graph *g)
     return INFER_OK;
 }
 
-infer_status ir_node_shape(const ir_graph *g, const ir_node *n, const infer_tensor *in, infer_tensor *out,
-                           infer_error *err) {
-    uintptr_t base = (uintptr_t)g->nodes, at = (uintptr_t)n;
-    long index = at >= base && at < base + (uintptr_t)g->n_nodes * sizeof *n ? (long)(n - g->nodes) : -1;
+static infer_status node_shape(const ir_graph *g, const ir_node *n, long index, const infer_tensor *in,
+                               infer_tensor *out, infer_error *err) {
     const op_desc *desc = op_describe(n->op);
     const op_info *info = op_get_info(n->op);
     shape_ctx c = { n, desc, index, in, out, err, { 0 } };
@@ -60,26 +59,99 @@ infer_status ir_node_shape(const ir_graph *g, const ir_node *n, const infer_tens
     return s;
 }
 
-/* A declared shape holds at this batch: same rank, every static dim equal, a -1 at dim 0 equal to the
- * batch. free_dim (or -1) is not compared: lstm's h_n and c_n are [layers, B, H], and the format can mark
- * a dynamic batch at dim 0 only, so a converter declares their B as the example batch. Whatever reads
- * them has its own declared shapes checked. */
-static int declared_holds(const ir_tensor *t, const infer_tensor *y, int64_t batch, int free_dim) {
+infer_status ir_node_shape(const ir_graph *g, const ir_node *n, const infer_tensor *in, infer_tensor *out,
+                           infer_error *err) {
+    uintptr_t base = (uintptr_t)g->nodes, at = (uintptr_t)n;
+    long index = at >= base && at < base + (uintptr_t)g->n_nodes * sizeof *n ? (long)(n - g->nodes) : -1;
+    return node_shape(g, n, index, in, out, err);
+}
+
+/* A declared shape holds at these dim values: same rank, every static dim equal, a checked expression (or
+ * a legacy -1 batch) equal to its value; unchecked expressions are not compared. free_dim (or -1) is not
+ * compared: lstm's h_n and c_n are [layers, B, H] and a converter may declare B as the example batch.
+ * Whatever reads them has its own declared shapes checked. */
+static int declared_holds(const ir_graph *g, const ir_tensor *t, const infer_tensor *y, const int64_t *values,
+                          int free_dim) {
     if (t->ndim != y->ndim) return 0;
-    for (int d = 0; d < t->ndim; d++)
-        if (d != free_dim && y->dims[d] != (d == 0 && t->dims[0] == -1 ? batch : t->dims[d])) return 0;
+    for (int d = 0; d < t->ndim; d++) {
+        if (d == free_dim) continue;
+        int64_t want = t->dims[d];
+        if (want <= -2 && IR_EXPR_OF(want) < g->n_exprs && g->exprs[IR_EXPR_OF(want)].unchecked) continue;
+        if (y->dims[d] != ir_dim_value(g, want, values)) return 0;
+    }
     return 1;
+}
+
+/* "batch 3" (a graph without named dims) or "batch=3, seq=7". */
+static void values_text(const ir_graph *g, const int64_t *values, char *buf, size_t n) {
+    if (!g->n_syms || (g->n_syms == 1 && !g->n_exprs)) { /* a batch only, as before named dims */
+        snprintf(buf, n, "batch %lld", (long long)values[0]);
+        return;
+    }
+    size_t used = 0;
+    buf[0] = 0;
+    for (int s = 0; s < g->n_syms && used < n; s++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%s=%lld", s ? ", " : "", g->syms[s].name, (long long)values[s]);
+}
+
+static void declared_text(const ir_graph *g, const ir_tensor *t, char *buf, size_t n) {
+    size_t used = (size_t)snprintf(buf, n, "[");
+    for (int d = 0; d < t->ndim && used < n; d++) {
+        char one[96];
+        ir_dim_text(g, t->dims[d], one, sizeof one);
+        used += (size_t)snprintf(buf + used, n - used, "%s%s", d ? "," : "", one);
+    }
+    if (used < n) snprintf(buf + used, n - used, "]");
+}
+
+/* A node whose reshape / expand shape or slice end refers to dim expressions, with them evaluated. */
+static const ir_node *resolved_node(const ir_graph *g, const ir_node *n, const int64_t *values, ir_node *copy,
+                                    int index, infer_error *err, infer_status *s) {
+    int symbolic = (n->op == OP_RESHAPE || n->op == OP_EXPAND) || (n->op == OP_SLICE && n->p.slice.end_expr);
+    if (!symbolic) return n;
+    int any = n->op == OP_SLICE;
+    for (int i = 0; n->op != OP_SLICE && i < n->p.shape.ndim; i++) any |= n->p.shape.shape[i] <= -2;
+    if (!any) return n;
+    *copy = *n;
+    if (n->op == OP_SLICE) {
+        copy->p.slice.end = ir_expr_value(g, n->p.slice.end_expr - 1, values);
+        if (copy->p.slice.end < 0) goto bad;
+        return copy;
+    }
+    for (int i = 0; i < n->p.shape.ndim; i++) {
+        if (n->p.shape.shape[i] > -2) continue;
+        copy->p.shape.shape[i] = ir_expr_value(g, IR_EXPR_OF(n->p.shape.shape[i]), values);
+        if (copy->p.shape.shape[i] < 0) goto bad;
+    }
+    return copy;
+bad:
+    *s = infer_fail(err, INFER_ERR_SHAPE, "node %d '%s' (%s): a size computed from the named dims is out of range",
+                    index, n->name ? n->name : "", op_name(n->op));
+    return NULL;
 }
 
 infer_status ir_infer_shapes(const ir_graph *g, int64_t batch, int64_t *dims, int *ndims, infer_error *err) {
     if (batch < 1 || batch > DIM_MAX) return infer_fail(err, INFER_ERR_ARGUMENT, "batch %lld must be >= 1",
                                                          (long long)batch);
+    int64_t values[IR_MAX_SYMS] = { batch };
+    for (int s = 0; s < g->n_syms; s++) values[s] = strcmp(g->syms[s].name, "batch") ? g->syms[s].example : batch;
+    return ir_infer_shapes_at(g, values, dims, ndims, err);
+}
+
+infer_status ir_infer_shapes_at(const ir_graph *g, const int64_t *values, int64_t *dims, int *ndims,
+                                infer_error *err) {
+    for (int s = 0; s < (g->n_syms ? g->n_syms : 1); s++)
+        if (values[s] < 1 || values[s] > DIM_MAX)
+            return infer_fail(err, INFER_ERR_ARGUMENT, "dim %s is %lld; it must be >= 1",
+                              g->n_syms ? g->syms[s].name : "batch", (long long)values[s]);
     for (int t = 0; t < g->n_tensors; t++) {
         const ir_tensor *src = &g->tensors[t];
         int64_t *d = dims + (size_t)t * INFER_MAX_DIMS;
         ndims[t] = src->ndim;
         memcpy(d, src->dims, sizeof src->dims);
-        if (!src->is_constant && src->ndim > 0 && d[0] == -1) d[0] = batch;
+        if (src->is_constant) continue;
+        for (int k = 0; k < src->ndim; k++) /* inputs need theirs; the others get their producer's */
+            if (d[k] < 0 && (k == 0 || d[k] != -1)) d[k] = ir_dim_value(g, d[k], values);
     }
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
@@ -107,16 +179,23 @@ infer_status ir_infer_shapes(const ir_graph *g, int64_t batch, int64_t *dims, in
                                   id, g->n_tensors);
             out[k].dtype = g->tensors[id].dtype; /* declared: ir_node_shape checks it */
         }
-        infer_status s = ir_node_shape(g, n, in, out, err);
+        ir_node copy;
+        infer_status s = INFER_OK;
+        const ir_node *use = resolved_node(g, n, values, &copy, i, err, &s);
+        if (!use) return s;
+        s = node_shape(g, use, i, in, out, err);
         if (s != INFER_OK) return s;
         for (int k = 0; k < n->n_out; k++) {
             int id = n->out[k];
             const ir_tensor *t = &g->tensors[id];
-            if (!declared_holds(t, &out[k], batch, n->op == OP_LSTM && k > 0 ? 1 : -1))
+            if (!declared_holds(g, t, &out[k], values, n->op == OP_LSTM && k > 0 ? 1 : -1)) {
+                char want[256], at[256];
+                declared_text(g, t, want, sizeof want);
+                values_text(g, values, at, sizeof at);
                 return infer_fail(err, INFER_ERR_FORMAT,
-                                  "tensor '%s' (output %d of node %d '%s' (%s)) is declared %s, inferred %s at batch %lld",
-                                  t->name, k, i, n->name ? n->name : "", op_name(n->op), shape_text(t->ndim, t->dims).s,
-                                  DIMS(&out[k]), (long long)batch);
+                                  "tensor '%s' (output %d of node %d '%s' (%s)) is declared %s, inferred %s at %s",
+                                  t->name, k, i, n->name ? n->name : "", op_name(n->op), want, DIMS(&out[k]), at);
+            }
             ndims[id] = out[k].ndim;
             memcpy(dims + (size_t)id * INFER_MAX_DIMS, out[k].dims, sizeof out[k].dims);
         }

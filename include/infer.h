@@ -65,13 +65,22 @@ typedef struct {
     void *data;
 } infer_tensor;
 
-/* What a model expects or produces. dims[0] == -1 marks the dynamic batch. */
+/* What a model expects or produces. dims[d] == -1 marks a dynamic dim (dims[0] of a batch, or any named
+ * dim): dim_index[d] is then its named dim (infer_model_dim), else -1; an output's dynamic dim that is not
+ * exactly one named dim (e.g. seq*heads) has dim_index -1 too. */
 typedef struct {
     const char *name;
     infer_dtype dtype;
     int ndim;
     int64_t dims[INFER_MAX_DIMS];
+    int dim_index[INFER_MAX_DIMS];
 } infer_tensor_info;
+
+/* A named dynamic dim of a model: its range and the size it was converted at. */
+typedef struct {
+    const char *name;
+    int64_t min, max, example;
+} infer_dim_info;
 
 int64_t infer_tensor_elements(const infer_tensor *t);
 
@@ -87,6 +96,10 @@ int infer_model_input_count(const infer_model *model);
 int infer_model_output_count(const infer_model *model);
 infer_status infer_model_input(const infer_model *model, int index, infer_tensor_info *info);
 infer_status infer_model_output(const infer_model *model, int index, infer_tensor_info *info);
+
+/* Named dynamic dims ("batch", "seq", ...); a model converted before they existed has at most `batch`. */
+int infer_model_dim_count(const infer_model *model);
+infer_status infer_model_dim(const infer_model *model, int index, infer_dim_info *info);
 
 int infer_model_meta_count(const infer_model *model);
 infer_status infer_model_meta(const infer_model *model, int index, const char **key, const char **value);
@@ -141,10 +154,19 @@ const char *infer_cpu_isa_name(infer_cpu_isa isa); /* "auto", "scalar", "avx2", 
 const char *infer_precision_name(infer_precision precision);
 int infer_cuda_available(void); /* 1 when the CUDA backend plugin loads and a usable GPU is present */
 
+/* The largest size an engine runs a named dim at (its memory is planned for all maxima at once). */
+typedef struct {
+    const char *name;
+    int64_t max;
+} infer_dim_max;
+
 typedef struct {
     infer_device device;       /* AUTO picks CUDA when a GPU is usable */
     infer_precision precision;
-    int max_batch;             /* 0: the model's batch, or 1 when it is dynamic */
+    int max_batch;             /* 0: the model's batch, or 1 when it is dynamic; the maximum of the `batch` dim */
+    const infer_dim_max *dim_max; /* n_dim_max maxima by dim name (read during create only); a dim not listed:
+                                     `batch` max_batch, any other its example size */
+    int n_dim_max;
     int threads;               /* CPU threads; 0: all online cores */
     int optimize;              /* graph passes (BN folding, fusion); default 1 */
     int cuda_graphs;           /* capture CUDA Graphs; default 1 */
@@ -171,10 +193,13 @@ infer_status infer_engine_create(const infer_model *model, const infer_engine_op
                                  infer_engine **engine, infer_error *err);
 void infer_engine_destroy(infer_engine *engine);
 
-/* Runs the engine. inputs: one per model input, of the model's dtype and shape (any batch up to
- * max_batch where the batch is dynamic). outputs: filled with dtype, shape and a pointer to
+/* The maximum of named dim index (infer_model_dim) this engine runs at; 0 for a bad index. */
+int64_t infer_engine_dim_max(const infer_engine *engine, int index);
+
+/* Runs the engine. inputs: one per model input, of the model's dtype and shape (each named dim any size
+ * from its minimum to the engine's maximum, the same in every input that has it). outputs: filled with dtype, shape and a pointer to
  * engine-owned host memory that stays valid until the next run or destroy. Allocates nothing on the
- * CPU; on CUDA only the first run at each new batch size allocates (its launch plans). */
+ * CPU; on CUDA only the first run at each new set of dim sizes allocates (its launch plans). */
 infer_status infer_engine_run(infer_engine *engine, const infer_tensor *inputs, int n_inputs,
                               infer_tensor *outputs, int n_outputs, infer_error *err);
 

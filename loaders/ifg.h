@@ -8,7 +8,7 @@
 
 #define IFG_MAGIC "IFGRAPH"      /* 8 bytes with the NUL */
 #define IFG_VERSION_MAJOR 1
-#define IFG_VERSION_MINOR 0
+#define IFG_VERSION_MINOR 1       /* 1.1 adds named dynamic dims (DIMS, EXPRS); 1.0 files are still read */
 #define IFG_HEADER_SIZE 128
 #define IFG_SECTION_ENTRY_SIZE 32
 #define IFG_MAX_SECTIONS 64
@@ -24,8 +24,11 @@ enum ifg_section_kind {
     IFG_SEC_VALUES = 6,
     IFG_SEC_GRAPH = 7,
     IFG_SEC_META = 8,
+    IFG_SEC_DIMS = 9,            /* 1.1, optional: the named dynamic dims */
+    IFG_SEC_EXPRS = 10,          /* 1.1, optional (with DIMS): dim expressions over them */
     IFG_SEC_COUNT
 };
+#define IFG_SEC_COUNT_1_0 9      /* kinds 1..8 are required in every file */
 
 /* Entry sizes of version 1.0; a file may use larger entries (newer minor versions). */
 #define IFG_TENSOR_ENTRY_SIZE 128
@@ -33,6 +36,19 @@ enum ifg_section_kind {
 #define IFG_ATTR_ENTRY_SIZE 24
 #define IFG_GRAPH_ENTRY_SIZE 16
 #define IFG_META_ENTRY_SIZE 8
+#define IFG_DIM_ENTRY_SIZE 32
+#define IFG_EXPR_ENTRY_SIZE 64
+
+/* Named dynamic dims (docs/FORMAT.md, "Dynamic dims"). A tensor dim or a reshape/expand shape entry
+ * d <= -2 stands for expression IFG_EXPR_OF(d) of the EXPRS section; an expression is
+ * coef * prod(dim[sym[k]] ^ power[k]) + offset, or, flagged IFG_EXPR_UNCHECKED, a size that depends on
+ * the listed dims in a way only the ops' shape rules compute (declared shapes do not check it). */
+#define IFG_MAX_DYN_DIMS 16
+#define IFG_MAX_EXPR_FACTORS 4
+#define IFG_MAX_EXPR_POWER 4
+#define IFG_EXPR_UNCHECKED 1u
+#define IFG_DIM_EXPR(e) (-2 - (int64_t)(e))
+#define IFG_EXPR_OF(d) (-2 - (d))
 
 enum ifg_encoding {
     IFG_ENC_DENSE = 0,
@@ -55,7 +71,7 @@ typedef struct {
     infer_dtype dtype;
     int encoding;               /* enum ifg_encoding */
     int ndim;
-    int64_t dims[INFER_MAX_DIMS]; /* dims[0] == -1: dynamic batch */
+    int64_t dims[INFER_MAX_DIMS]; /* >= 0, or IFG_DIM_EXPR(e); a 1.0 file's dims[0] == -1 is named dim 0 `batch` */
     int is_constant;
     const void *data;           /* constants: points into the mapped file; else NULL */
     uint64_t data_size;
@@ -89,6 +105,17 @@ typedef struct {
     const char *key, *value;
 } ifg_meta;
 
+typedef struct {
+    const char *name;           /* an identifier, unique */
+    int64_t min, max, example;  /* 1 <= min <= example <= max: the range and the size converted at */
+} ifg_dyn_dim;
+
+typedef struct {
+    int64_t coef, offset;
+    uint32_t flags, n_factors;  /* IFG_EXPR_UNCHECKED; 0..IFG_MAX_EXPR_FACTORS */
+    uint32_t sym[IFG_MAX_EXPR_FACTORS], power[IFG_MAX_EXPR_FACTORS];
+} ifg_expr;
+
 /* A loaded file: everything validated, strings and data point into the mapping. */
 typedef struct {
     const uint8_t *map;         /* the whole file */
@@ -102,6 +129,10 @@ typedef struct {
     const uint32_t *inputs;     /* graph input tensor ids */
     const uint32_t *outputs;    /* graph output tensor ids */
     ifg_meta *meta;
+    int has_dims_section;       /* 1.1 named dims; else a 1.0 batch (-1 at dims[0]) is dyn_dims[0] */
+    uint32_t n_dyn_dims, n_exprs;
+    ifg_dyn_dim dyn_dims[IFG_MAX_DYN_DIMS];
+    ifg_expr *exprs;            /* decoded (or, for a 1.0 file with a -1 batch, the one `batch` expression) */
     int mapped;                 /* 1: map came from mmap (munmap on close) */
 } ifg_file;
 
@@ -154,6 +185,10 @@ void ifg_writer_meta(ifg_writer *w, const char *key, const char *value);
  * The reader validates the result when the file is opened (ifg_writer_encoding.c). */
 void ifg_writer_encoding(ifg_writer *w, uint32_t tensor, int encoding, const uint32_t aux[3], int32_t quant_axis,
                          float scale, int32_t zero_point, uint32_t block);
+/* Named dynamic dims (the file becomes version 1.1): a dim's index, then expressions over them; tensor
+ * dims and reshape/expand shapes refer to expression e as IFG_DIM_EXPR(e). Returns the index or IFG_NONE. */
+uint32_t ifg_writer_dyn_dim(ifg_writer *w, const char *name, int64_t min, int64_t max, int64_t example);
+uint32_t ifg_writer_expr(ifg_writer *w, const ifg_expr *expr);
 
 /* Serializes to a malloc'ed buffer (caller frees) or to a file (atomically). */
 infer_status ifg_writer_to_memory(ifg_writer *w, uint8_t **bytes, uint64_t *size, infer_error *err);

@@ -64,7 +64,8 @@ typedef struct {
     uint64_t size;
     uint64_t header_size, table_end, data_offset, data_size;
     uint32_t section_count;
-    int strict;                 /* version 1.0 exactly: reserved bytes and unused fields must be zero */
+    int strict;                 /* version 1.0 or 1.1: reserved bytes and unused fields must be zero */
+    unsigned version_minor;
     ifg_section_info sec[IFG_SEC_COUNT]; /* indexed by enum ifg_section_kind */
     const char *strings;        /* the STRINGS section */
     uint64_t strings_size;
@@ -106,5 +107,9 @@ infer_status ifg_check_sections(ifg_reader *r, infer_error *err);               
 infer_status ifg_decode_strings(const ifg_reader *r, ifg_file *f, infer_error *err);                 /* 5 */
 infer_status ifg_decode_tensors(const ifg_reader *r, ifg_file *f, infer_error *err);                 /* 6 */
 infer_status ifg_decode_graph(const ifg_reader *r, ifg_file *f, infer_error *err);                   /* 7-8 */
+infer_status ifg_decode_dyn_dims(const ifg_reader *r, ifg_file *f, infer_error *err);                /* 5b */
+/* Whether v is a valid dim d of a tensor (counts a 1.0 file's batch in on its first use). */
+int ifg_dim_ref_ok(const ifg_reader *r, ifg_file *f, int64_t v, int d, int is_constant);
+infer_status ifg_check_dyn_inputs(const ifg_reader *r, const ifg_file *f, infer_error *err);         /* 9 */
 
 #endif

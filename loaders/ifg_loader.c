@@ -63,8 +63,10 @@ static infer_status validate(const uint8_t *map, uint64_t size, ifg_file *f, inf
     f->version_minor = ifg_get_u16(map + IFG_H_VERSION_MINOR);
     st = allocate(&r, f, err);
     if (st == INFER_OK) st = ifg_decode_strings(&r, f, err);
+    if (st == INFER_OK) st = ifg_decode_dyn_dims(&r, f, err);
     if (st == INFER_OK) st = ifg_decode_tensors(&r, f, err);
     if (st == INFER_OK) st = ifg_decode_graph(&r, f, err);
+    if (st == INFER_OK) st = ifg_check_dyn_inputs(&r, f, err);
     return st;
 }
 
@@ -126,6 +128,7 @@ void ifg_release_range(const ifg_file *file, const void *start, uint64_t bytes) 
 void ifg_close(ifg_file *file) {
     if (!file) return;
     free(file->tensors);
+    free(file->exprs);
     if (file->mapped) munmap((void *)file->map, (size_t)file->size);
     memset(file, 0, sizeof *file);
 }

@@ -6,6 +6,7 @@ static const uint32_t known_entry_size[IFG_SEC_COUNT] = {
     [IFG_SEC_STRINGS] = 1, [IFG_SEC_TENSORS] = IFG_TENSOR_ENTRY_SIZE, [IFG_SEC_NODES] = IFG_NODE_ENTRY_SIZE,
     [IFG_SEC_ATTRS] = IFG_ATTR_ENTRY_SIZE, [IFG_SEC_IDS] = 4, [IFG_SEC_VALUES] = 8,
     [IFG_SEC_GRAPH] = IFG_GRAPH_ENTRY_SIZE, [IFG_SEC_META] = IFG_META_ENTRY_SIZE,
+    [IFG_SEC_DIMS] = IFG_DIM_ENTRY_SIZE, [IFG_SEC_EXPRS] = IFG_EXPR_ENTRY_SIZE,
 };
 
 #define FAIL(...) infer_fail(err, INFER_ERR_FORMAT, __VA_ARGS__)
@@ -26,7 +27,8 @@ static infer_status check_magic_version(ifg_reader *r, infer_error *err) {
     if (major < IFG_VERSION_MAJOR)
         return FAIL("file version %u.%u (file offset 8) is not supported; this reader reads version %d.x",
                     major, minor, IFG_VERSION_MAJOR);
-    r->strict = minor == 0;
+    r->version_minor = minor;
+    r->strict = minor <= IFG_VERSION_MINOR; /* reserved bytes zero up to the version this reader knows */
     return INFER_OK;
 }
 
@@ -152,7 +154,7 @@ infer_status ifg_check_sections(ifg_reader *r, infer_error *err) {
         infer_status st = check_entry(r, i, &ext[i], err);
         if (st != INFER_OK) return st;
     }
-    for (int kind = 1; kind < IFG_SEC_COUNT; kind++)
+    for (int kind = 1; kind < IFG_SEC_COUNT_1_0; kind++)
         if (!r->sec[kind].present)
             return FAIL("section kind %d %s is missing from the section table (file offset 0x%" PRIx64
                         ", %u entries)", kind, ifg_section_name(kind), r->header_size, r->section_count);
@@ -165,6 +167,12 @@ infer_status ifg_check_sections(ifg_reader *r, infer_error *err) {
                             a->offset, a->offset + a->size, j, b->kind, ifg_section_name((int)b->kind), b->offset,
                             b->offset + b->size);
         }
+    if (r->sec[IFG_SEC_DIMS].present != r->sec[IFG_SEC_EXPRS].present)
+        return FAIL("section %s is present without section %s; named dynamic dims need both",
+                    ifg_section_name(r->sec[IFG_SEC_DIMS].present ? IFG_SEC_DIMS : IFG_SEC_EXPRS),
+                    ifg_section_name(r->sec[IFG_SEC_DIMS].present ? IFG_SEC_EXPRS : IFG_SEC_DIMS));
+    if (r->sec[IFG_SEC_DIMS].present && r->version_minor < 1)
+        return FAIL("a version 1.0 file has a DIMS section (named dynamic dims are version 1.1)");
     const ifg_section_info *g = &r->sec[IFG_SEC_GRAPH];
     if (g->count != 1)
         return ENTRY_FAIL(g->table_index, IFG_SEC_GRAPH, "count is %" PRIu64 "; the GRAPH section holds exactly one "

@@ -54,7 +54,7 @@ static int strtab_add(strtab *t, const char *s, uint32_t *off) {
 }
 
 /* Interns every string in the order of scripts/ifg.py: tensor names; per node its attribute keys (and
- * string values), then its name; then meta keys and values. */
+ * string values), then its name; then meta keys and values; then the dynamic dims' names. */
 static int intern_all(ifg_writer *w, strtab *t) {
     uint32_t empty;
     if (!strtab_rehash(t, 64) || !strtab_add(t, "", &empty)) return 0;
@@ -72,6 +72,7 @@ static int intern_all(ifg_writer *w, strtab *t) {
     }
     for (uint32_t i = 0; ok && i < w->n_meta; i++)
         ok = strtab_add(t, w->meta[i].key, &w->meta[i].key_off) && strtab_add(t, w->meta[i].value, &w->meta[i].value_off);
+    for (uint32_t i = 0; ok && i < w->n_dims; i++) ok = strtab_add(t, w->dims[i].name, &w->dims[i].name_off);
     return ok;
 }
 
@@ -141,19 +142,41 @@ static void put_sections(const ifg_writer *w, const strtab *t, uint8_t *out, con
         ifg_put_u32(e, w->meta[i].key_off);
         ifg_put_u32(e + 4, w->meta[i].value_off);
     }
+    for (uint32_t i = 0; i < w->n_dims && sec[IFG_SEC_DIMS].count; i++) {
+        uint8_t *e = out + sec[IFG_SEC_DIMS].offset + (uint64_t)IFG_DIM_ENTRY_SIZE * i;
+        ifg_put_u32(e, w->dims[i].name_off);
+        ifg_put_u64(e + 8, (uint64_t)w->dims[i].min);
+        ifg_put_u64(e + 16, (uint64_t)w->dims[i].max);
+        ifg_put_u64(e + 24, (uint64_t)w->dims[i].example);
+    }
+    for (uint32_t i = 0; i < sec[IFG_SEC_EXPRS].count; i++) {
+        uint8_t *e = out + sec[IFG_SEC_EXPRS].offset + (uint64_t)IFG_EXPR_ENTRY_SIZE * i;
+        const ifg_expr *x = &w->exprs[i];
+        ifg_put_u64(e, (uint64_t)x->coef);
+        ifg_put_u64(e + 8, (uint64_t)x->offset);
+        ifg_put_u32(e + 16, x->flags);
+        ifg_put_u32(e + 20, x->n_factors);
+        for (int k = 0; k < IFG_MAX_EXPR_FACTORS; k++) {
+            ifg_put_u32(e + 24 + 8 * k, x->sym[k]);
+            ifg_put_u32(e + 28 + 8 * k, x->power[k]);
+        }
+    }
 }
 
-static void put_header(uint8_t *out, const wsection *sec, uint64_t data_offset, uint64_t file_size) {
+/* Files without named dims are written as version 1.0 (kinds 1-8), the others as 1.1 with DIMS and EXPRS. */
+static int section_kinds(const ifg_writer *w) { return w->n_dims ? IFG_SEC_COUNT : IFG_SEC_COUNT_1_0; }
+
+static void put_header(uint8_t *out, const wsection *sec, int kinds, uint64_t data_offset, uint64_t file_size) {
     memcpy(out + IFG_H_MAGIC, IFG_MAGIC, 8);
     ifg_put_u16(out + IFG_H_VERSION_MAJOR, IFG_VERSION_MAJOR);
-    ifg_put_u16(out + IFG_H_VERSION_MINOR, IFG_VERSION_MINOR);
+    ifg_put_u16(out + IFG_H_VERSION_MINOR, kinds == IFG_SEC_COUNT_1_0 ? 0 : 1);
     ifg_put_u32(out + IFG_H_HEADER_SIZE, IFG_HEADER_SIZE);
     ifg_put_u64(out + IFG_H_FILE_SIZE, file_size);
-    ifg_put_u32(out + IFG_H_SECTION_COUNT, IFG_SEC_COUNT - 1);
+    ifg_put_u32(out + IFG_H_SECTION_COUNT, (uint32_t)kinds - 1);
     ifg_put_u64(out + IFG_H_SECTION_TABLE, IFG_HEADER_SIZE);
     ifg_put_u64(out + IFG_H_DATA_OFFSET, data_offset);
     ifg_put_u64(out + IFG_H_DATA_SIZE, file_size - data_offset);
-    for (int kind = 1; kind < IFG_SEC_COUNT; kind++) {
+    for (int kind = 1; kind < kinds; kind++) {
         uint8_t *e = out + IFG_HEADER_SIZE + (uint64_t)IFG_SECTION_ENTRY_SIZE * (kind - 1);
         ifg_put_u32(e + IFG_S_KIND, (uint32_t)kind);
         ifg_put_u32(e + IFG_S_ENTRY_SIZE, sec[kind].entry_size);
@@ -191,9 +214,12 @@ static infer_status serialize(ifg_writer *w, const strtab *t, uint8_t **bytes, u
         [IFG_SEC_VALUES] = { 0, 0, w->n_values, 8 },
         [IFG_SEC_GRAPH] = { 0, 0, 1, IFG_GRAPH_ENTRY_SIZE },
         [IFG_SEC_META] = { 0, 0, w->n_meta, IFG_META_ENTRY_SIZE },
+        [IFG_SEC_DIMS] = { 0, 0, w->n_dims, IFG_DIM_ENTRY_SIZE },
+        [IFG_SEC_EXPRS] = { 0, 0, w->n_dims ? w->n_exprs : 0, IFG_EXPR_ENTRY_SIZE },
     };
-    uint64_t pos = align_up(IFG_HEADER_SIZE + (uint64_t)IFG_SECTION_ENTRY_SIZE * (IFG_SEC_COUNT - 1), 8);
-    for (int kind = 1; kind < IFG_SEC_COUNT; kind++) {
+    int kinds = section_kinds(w);
+    uint64_t pos = align_up(IFG_HEADER_SIZE + (uint64_t)IFG_SECTION_ENTRY_SIZE * (kinds - 1), 8);
+    for (int kind = 1; kind < kinds; kind++) {
         sec[kind].size = sec[kind].count * sec[kind].entry_size;
         sec[kind].offset = pos;
         pos = align_up(pos + sec[kind].size, 8);
@@ -207,7 +233,7 @@ static infer_status serialize(ifg_writer *w, const strtab *t, uint8_t **bytes, u
     for (uint32_t i = 0; i < w->n_tensors; i++)
         if (w->tensors[i].is_constant && w->tensors[i].data_size)
             memcpy(out + data_offset + w->tensors[i].data_offset, w->tensors[i].data, (size_t)w->tensors[i].data_size);
-    put_header(out, sec, data_offset, file_size);
+    put_header(out, sec, kinds, data_offset, file_size);
     *bytes = out;
     *size = file_size;
     return INFER_OK;

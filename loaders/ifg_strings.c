@@ -4,7 +4,7 @@
 
 const char *ifg_section_name(int kind) {
     static const char *names[IFG_SEC_COUNT] = { "unknown", "STRINGS", "TENSORS", "NODES", "ATTRS",
-                                                "IDS", "VALUES", "GRAPH", "META" };
+                                                "IDS", "VALUES", "GRAPH", "META", "DIMS", "EXPRS" };
     return (kind > 0 && kind < IFG_SEC_COUNT) ? names[kind] : "unknown";
 }
 

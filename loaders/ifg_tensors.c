@@ -25,16 +25,20 @@ static int64_t element_count(const ifg_tensor *t) {
     return elements;
 }
 
-static infer_status check_dims(const ifg_reader *r, const ifg_file *f, uint32_t i, const uint8_t *e,
+static infer_status check_dims(const ifg_reader *r, ifg_file *f, uint32_t i, const uint8_t *e,
                                infer_error *err) {
-    const ifg_tensor *t = &f->tensors[i];
+    ifg_tensor *t = &f->tensors[i];
     for (int d = 0; d < INFER_MAX_DIMS; d++) {
         int64_t v = ifg_get_i64(e + IFG_T_DIMS + 8 * d);
         if (d >= t->ndim && v != 0)
             return TFAIL("dims[%d] is %" PRId64 " but ndim is %d; unused dims must be zero", d, v, t->ndim);
-        if (d < t->ndim && v < 0 && !(v == -1 && d == 0 && !t->is_constant))
+        if (d < t->ndim && !ifg_dim_ref_ok(r, f, v, d, t->is_constant)) {
+            if (r->sec[IFG_SEC_DIMS].present)
+                return TFAIL("dims[%d] is %" PRId64 "; dims are >= 0, or -2-e for dim expression e < %u of an "
+                             "activation", d, v, f->n_exprs);
             return TFAIL("dims[%d] is %" PRId64 "; dims are >= 0 except dims[0] == -1 (dynamic batch) of an "
                          "activation", d, v);
+        }
     }
     if (element_count(t) < 0)
         return TFAIL("dims overflow: the byte size of %d dims starting %" PRId64 " x %" PRId64 " does not fit in "

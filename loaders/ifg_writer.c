@@ -63,6 +63,8 @@ void ifg_writer_destroy(ifg_writer *w) {
         free(w->meta[i].key);
         free(w->meta[i].value);
     }
+    for (uint32_t i = 0; i < w->n_dims; i++) free(w->dims[i].name);
+    free(w->exprs);
     free(w->tensors);
     free(w->nodes);
     free(w->attrs);
@@ -202,6 +204,28 @@ void ifg_writer_meta(ifg_writer *w, const char *key, const char *value) {
         return;
     }
     w->meta[w->n_meta++] = m;
+}
+
+uint32_t ifg_writer_dyn_dim(ifg_writer *w, const char *name, int64_t min, int64_t max, int64_t example) {
+    if (!w || w->failure.status != INFER_OK) return IFG_NONE;
+    if (w->n_dims == IFG_MAX_DYN_DIMS) {
+        fail(w, INFER_ERR_ARGUMENT, "ifg_writer_dyn_dim: more than %d named dims", IFG_MAX_DYN_DIMS);
+        return IFG_NONE;
+    }
+    wdim d = { .name = copy_string(w, name, "a dim name"), .min = min, .max = max, .example = example };
+    if (w->failure.status != INFER_OK) {
+        free(d.name);
+        return IFG_NONE;
+    }
+    w->dims[w->n_dims] = d;
+    return w->n_dims++;
+}
+
+uint32_t ifg_writer_expr(ifg_writer *w, const ifg_expr *expr) {
+    if (!w || !expr) return IFG_NONE;
+    if (!RESERVE(w, exprs, n_exprs, 1)) return IFG_NONE;
+    w->exprs[w->n_exprs] = *expr;
+    return w->n_exprs++;
 }
 
 infer_status ifg_writer_save(ifg_writer *w, const char *path, infer_error *err) {

@@ -40,6 +40,12 @@ typedef struct {
     uint32_t key_off, value_off;
 } wmeta;
 
+typedef struct {
+    char *name;
+    int64_t min, max, example;
+    uint32_t name_off;
+} wdim;
+
 struct ifg_writer {
     wtensor *tensors;
     wnode *nodes;
@@ -48,8 +54,10 @@ struct ifg_writer {
     uint32_t *ids;      /* node inputs and outputs; the graph's ranges follow them in the file */
     uint64_t *values;   /* f64 / i64 bits */
     uint32_t *graph_ids, n_graph_inputs, n_graph_outputs;
-    uint32_t n_tensors, n_nodes, n_attrs, n_meta, n_ids, n_values;
-    uint32_t cap_tensors, cap_nodes, cap_attrs, cap_meta, cap_ids, cap_values;
+    wdim dims[IFG_MAX_DYN_DIMS]; /* named dynamic dims: any makes the file version 1.1 */
+    ifg_expr *exprs;
+    uint32_t n_tensors, n_nodes, n_attrs, n_meta, n_ids, n_values, n_dims, n_exprs;
+    uint32_t cap_tensors, cap_nodes, cap_attrs, cap_meta, cap_ids, cap_values, cap_exprs;
     infer_error failure; /* the first failure; later calls do nothing */
 };
 

@@ -114,25 +114,77 @@ static infer_status choose_cpu_bf16(infer_engine *e, infer_error *err) {
     return INFER_OK;
 }
 
-/* Dynamic batch: every graph input with dims[0] == -1 takes the run's batch. */
-static infer_status resolve_batch(infer_engine *e, infer_error *err) {
+/* A model without named dims: its batch is input 0's static dim 0, and max_batch must agree. */
+static infer_status resolve_static_batch(infer_engine *e, infer_error *err) {
     const ir_graph *g = &e->graph;
-    int64_t static_batch = 0;
-    for (int i = 0; i < g->n_inputs; i++) {
-        const ir_tensor *t = &g->tensors[g->inputs[i]];
-        if (t->ndim > 0 && t->dims[0] == -1) e->batch_dynamic = 1;
-        else if (i == 0 && t->ndim > 0) static_batch = t->dims[0];
-    }
-    if (e->opt.max_batch < 0) return infer_fail(err, INFER_ERR_ARGUMENT, "max_batch must be >= 0, got %d", e->opt.max_batch);
-    if (!e->batch_dynamic) {
-        if (e->opt.max_batch > 0 && static_batch > 0 && e->opt.max_batch != static_batch)
-            return infer_fail(err, INFER_ERR_ARGUMENT, "the model has a static batch of %lld; max_batch %d is not possible",
-                              (long long)static_batch, e->opt.max_batch);
-        e->opt.max_batch = static_batch > 0 ? (int)static_batch : 1;
-    } else if (e->opt.max_batch == 0) {
-        e->opt.max_batch = 1;
-    }
+    int64_t static_batch = g->n_inputs && g->tensors[g->inputs[0]].ndim > 0 ? g->tensors[g->inputs[0]].dims[0] : 0;
+    if (e->opt.max_batch > 0 && static_batch > 0 && e->opt.max_batch != static_batch)
+        return infer_fail(err, INFER_ERR_ARGUMENT, "the model has a static batch of %lld; max_batch %d is not possible",
+                          (long long)static_batch, e->opt.max_batch);
+    if (e->opt.n_dim_max > 0)
+        return infer_fail(err, INFER_ERR_ARGUMENT, "the model has no dynamic dims; a maximum for '%s' is not possible",
+                          e->opt.dim_max[0].name ? e->opt.dim_max[0].name : "(null)");
+    e->opt.max_batch = static_batch > 0 ? (int)static_batch : 1;
     return INFER_OK;
+}
+
+/* The maximum of every named dim: given by name in opt.dim_max (or, for `batch`, opt.max_batch), else
+ * `batch` 1 and the others their example size; each within the range the file declares. */
+static infer_status resolve_dims(infer_engine *e, infer_error *err) {
+    const ir_graph *g = &e->graph;
+    if (e->opt.max_batch < 0) return infer_fail(err, INFER_ERR_ARGUMENT, "max_batch must be >= 0, got %d", e->opt.max_batch);
+    if (e->opt.n_dim_max < 0 || (e->opt.n_dim_max > 0 && !e->opt.dim_max))
+        return infer_fail(err, INFER_ERR_ARGUMENT, "n_dim_max %d without dim_max", e->opt.n_dim_max);
+    if (!g->n_syms) return resolve_static_batch(e, err);
+    for (int k = 0; k < e->opt.n_dim_max; k++) {
+        const char *name = e->opt.dim_max[k].name;
+        int s = 0;
+        while (s < g->n_syms && (!name || strcmp(name, g->syms[s].name))) s++;
+        if (s == g->n_syms) {
+            char known[256] = "";
+            for (int t = 0, used = 0; t < g->n_syms && used < (int)sizeof known; t++)
+                used += snprintf(known + used, sizeof known - (size_t)used, "%s%s", t ? ", " : "", g->syms[t].name);
+            return infer_fail(err, INFER_ERR_ARGUMENT, "the model has no dynamic dim '%s' (its dims: %s)",
+                              name ? name : "(null)", known);
+        }
+    }
+    for (int s = 0; s < g->n_syms; s++) {
+        const ir_sym *y = &g->syms[s];
+        int is_batch = strcmp(y->name, "batch") == 0;
+        int64_t max = is_batch ? (e->opt.max_batch > 0 ? e->opt.max_batch : 1) : y->example;
+        for (int k = 0; k < e->opt.n_dim_max; k++) {
+            if (strcmp(e->opt.dim_max[k].name, y->name)) continue;
+            if (is_batch && e->opt.max_batch > 0 && e->opt.dim_max[k].max != e->opt.max_batch)
+                return infer_fail(err, INFER_ERR_ARGUMENT, "max_batch %d and a maximum of %lld for 'batch' disagree",
+                                  e->opt.max_batch, (long long)e->opt.dim_max[k].max);
+            max = e->opt.dim_max[k].max;
+        }
+        if (max < y->min || max > y->max)
+            return infer_fail(err, INFER_ERR_ARGUMENT, "a maximum of %lld for dim '%s' is outside its range %lld..%lld",
+                              (long long)max, y->name, (long long)y->min, (long long)y->max);
+        e->dim_max[s] = max;
+        if (is_batch) {
+            e->batch_dynamic = 1;
+            e->opt.max_batch = (int)(max > INT32_MAX ? INT32_MAX : max);
+        }
+    }
+    if (!e->batch_dynamic) e->opt.max_batch = 1;
+    e->input_dims = malloc((size_t)(g->n_inputs ? g->n_inputs : 1) * INFER_MAX_DIMS * sizeof *e->input_dims);
+    if (!e->input_dims) return infer_fail(err, INFER_ERR_MEMORY, "out of memory");
+    for (int i = 0; i < g->n_inputs; i++)
+        for (int d = 0; d < INFER_MAX_DIMS; d++) {
+            const ir_tensor *t = &g->tensors[g->inputs[i]];
+            int sym = d < t->ndim && t->dims[d] <= -2 ? ir_expr_plain_sym(g, IR_EXPR_OF(t->dims[d]))
+                                                      : d < t->ndim && t->dims[d] == -1 ? 0 : -1;
+            if (d < t->ndim && t->dims[d] < 0 && sym < 0)
+                return infer_fail(err, INFER_ERR_FORMAT, "input %d '%s' dim %d is not one named dim", i, t->name, d);
+            e->input_dims[i * INFER_MAX_DIMS + d] = sym;
+        }
+    return INFER_OK;
+}
+
+int64_t infer_engine_dim_max(const infer_engine *e, int index) {
+    return e && index >= 0 && index < e->graph.n_syms ? e->dim_max[index] : 0;
 }
 
 static infer_status plan_memory(infer_engine *e, infer_error *err) {
@@ -145,8 +197,11 @@ static infer_status plan_memory(infer_engine *e, infer_error *err) {
     e->layer_runs = calloc(g->n_nodes ? (size_t)g->n_nodes : 1, sizeof *e->layer_runs);
     if (!e->tensor_bytes || !e->dims || !e->ndims || !e->layer_ms || !e->layer_runs)
         return infer_fail(err, INFER_ERR_MEMORY, "out of memory planning the engine");
-    infer_status s = ir_infer_shapes(g, e->opt.max_batch, e->dims, e->ndims, err);
+    int64_t at[IR_MAX_SYMS] = { e->opt.max_batch };
+    if (g->n_syms) memcpy(at, e->dim_max, sizeof at);
+    infer_status s = ir_infer_shapes_at(g, at, e->dims, e->ndims, err);
     if (s != INFER_OK) return s;
+    memcpy(e->dim_cur, at, sizeof at);
     e->cur_batch = e->opt.max_batch;
     for (size_t t = 0; t < n; t++) {
         if (g->tensors[t].is_constant) continue;
@@ -185,7 +240,7 @@ infer_status infer_engine_create(const infer_model *model, const infer_engine_op
     if (s == INFER_OK && !e->backend->sparse_weights) s = ir_densify_sparse(&e->graph, err);
     if (s == INFER_OK && !e->backend->int8_weights) s = ir_dequantize_int8(&e->graph, err);
     if (s == INFER_OK && e->opt.optimize) s = ir_optimize(&e->graph, &e->backend->caps, err);
-    if (s == INFER_OK) s = resolve_batch(e, err);
+    if (s == INFER_OK) s = resolve_dims(e, err);
     if (s == INFER_OK) s = plan_memory(e, err);
     if (s == INFER_OK) s = e->backend->create(e, err);
     if (s != INFER_OK) {
@@ -204,6 +259,7 @@ void infer_engine_destroy(infer_engine *e) {
     free(e->tensor_bytes);
     free(e->dims);
     free(e->ndims);
+    free(e->input_dims);
     free(e->layer_ms);
     free(e->layer_runs);
     free(e);
@@ -216,12 +272,36 @@ static void format_shape(char *buf, size_t n, const int64_t *dims, int ndim, inf
     if (used < n) snprintf(buf + used, n - used, "]");
 }
 
-/* Checks the caller's inputs against the model; returns the batch they carry. */
-static infer_status check_inputs(const infer_engine *e, const infer_tensor *in, int n, int64_t *batch, infer_error *err) {
+/* A named dim of input i's dim d got `size`: within min..engine max and the same as in earlier inputs. */
+static infer_status check_named_dim(const infer_engine *e, int i, int d, int sym, int64_t size, int *first,
+                                    int64_t *values, infer_error *err) {
+    const ir_sym *y = &e->graph.syms[sym];
+    const char *name = e->graph.tensors[e->graph.inputs[i]].name;
+    if (size < y->min || size > e->dim_max[sym])
+        return infer_fail(err, INFER_ERR_SHAPE, "input %d '%s' dim %d (%s) is %lld, outside %lld..%lld%s", i, name, d,
+                          y->name, (long long)size, (long long)y->min, (long long)e->dim_max[sym],
+                          e->dim_max[sym] < y->max && size > e->dim_max[sym]
+                              ? " (the engine's maximum; a larger one can be asked for at engine creation)" : "");
+    if (first[sym] >= 0 && values[sym] != size)
+        return infer_fail(err, INFER_ERR_SHAPE, "input %d '%s' dim %d (%s) is %lld, but input %d '%s' gives %s = %lld",
+                          i, name, d, y->name, (long long)size, first[sym] / INFER_MAX_DIMS,
+                          e->graph.tensors[e->graph.inputs[first[sym] / INFER_MAX_DIMS]].name, y->name,
+                          (long long)values[sym]);
+    if (first[sym] < 0) first[sym] = i * INFER_MAX_DIMS + d;
+    values[sym] = size;
+    return INFER_OK;
+}
+
+/* Checks the caller's inputs against the model; fills the named dims' values they carry. */
+static infer_status check_inputs(const infer_engine *e, const infer_tensor *in, int n, int64_t *values,
+                                 infer_error *err) {
     const ir_graph *g = &e->graph;
     if (n != g->n_inputs)
         return infer_fail(err, INFER_ERR_ARGUMENT, "the model takes %d input(s), %d given", g->n_inputs, n);
-    *batch = e->batch_dynamic ? 0 : e->opt.max_batch;
+    int first[IR_MAX_SYMS];
+    for (int s = 0; s < IR_MAX_SYMS; s++) first[s] = -1;
+    values[0] = e->opt.max_batch;
+    for (int s = 0; s < g->n_syms; s++) values[s] = e->dim_max[s]; /* a 1.0 batch no input has */
     for (int i = 0; i < n; i++) {
         const ir_tensor *t = &g->tensors[g->inputs[i]];
         if (in[i].ndim < 0 || in[i].ndim > INFER_MAX_DIMS || infer_dtype_size(in[i].dtype) == 0)
@@ -231,26 +311,26 @@ static infer_status check_inputs(const infer_engine *e, const infer_tensor *in, 
         int dtype_ok = in[i].dtype == t->dtype;
         int ok = dtype_ok && in[i].ndim == t->ndim;
         for (int d = 0; ok && d < t->ndim; d++) {
-            if (d == 0 && t->dims[0] == -1) {
-                if (in[i].dims[0] < 1 || in[i].dims[0] > e->opt.max_batch) ok = 0;
-                else if (*batch && in[i].dims[0] != *batch) ok = 0;
-                else *batch = in[i].dims[0];
-            } else if (in[i].dims[d] != t->dims[d]) {
-                ok = 0;
-            }
+            int sym = g->n_syms ? e->input_dims[i * INFER_MAX_DIMS + d] : -1;
+            if (sym >= 0) INFER_TRY(check_named_dim(e, i, d, sym, in[i].dims[d], first, values, err));
+            else if (in[i].dims[d] != t->dims[d]) ok = 0;
         }
         if (!ok) {
             /* the shapes are formatted for the message only, off the path of a run that goes well */
-            char want[160], got[160];
-            format_shape(want, sizeof want, t->dims, t->ndim, t->dtype);
+            char want[160] = "", got[160];
+            size_t used = (size_t)snprintf(want, sizeof want, "%s [", infer_dtype_name(t->dtype));
+            for (int d = 0; d < t->ndim && used < sizeof want; d++) {
+                char one[64];
+                ir_dim_text(g, t->dims[d], one, sizeof one);
+                used += (size_t)snprintf(want + used, sizeof want - used, "%s%s", d ? "," : "", one);
+            }
+            if (used < sizeof want) snprintf(want + used, sizeof want - used, "]");
             format_shape(got, sizeof got, in[i].dims, in[i].ndim, in[i].dtype);
             if (!dtype_ok)
                 return infer_fail(err, INFER_ERR_DTYPE, "input %d '%s': expected %s, given %s", i, t->name, want, got);
-            return infer_fail(err, INFER_ERR_SHAPE, "input %d '%s': expected %s (batch 1..%d where -1), given %s", i,
-                              t->name, want, e->opt.max_batch, got);
+            return infer_fail(err, INFER_ERR_SHAPE, "input %d '%s': expected %s, given %s", i, t->name, want, got);
         }
     }
-    if (*batch == 0) *batch = e->opt.max_batch;
     return INFER_OK;
 }
 
@@ -262,16 +342,20 @@ infer_status infer_engine_run(infer_engine *e, const infer_tensor *inputs, int n
     if (n_outputs != e->graph.n_outputs)
         return infer_fail(err, INFER_ERR_ARGUMENT, "the model has %d output(s), room for %d given", e->graph.n_outputs,
                           n_outputs);
-    int64_t batch;
-    infer_status s = check_inputs(e, inputs, n_inputs, &batch, err);
+    int64_t values[IR_MAX_SYMS] = { 0 };
+    infer_status s = check_inputs(e, inputs, n_inputs, values, err);
     if (s != INFER_OK) return s;
-    if (batch != e->cur_batch) {
-        s = ir_infer_shapes(&e->graph, batch, e->dims, e->ndims, err);
+    if (memcmp(values, e->dim_cur, sizeof values) != 0) {
+        s = ir_infer_shapes_at(&e->graph, values, e->dims, e->ndims, err);
         if (s != INFER_OK) {
-            e->cur_batch = 0; /* the shapes are half-updated: recompute them on the next run */
+            memset(e->dim_cur, 0, sizeof e->dim_cur); /* the shapes are half-updated: recompute them next run */
+            e->cur_batch = 0;
             return s;
         }
-        e->cur_batch = batch;
+        memcpy(e->dim_cur, values, sizeof values);
+        e->cur_batch = e->opt.max_batch;
+        for (int k = 0; k < e->graph.n_syms; k++)
+            if (!strcmp(e->graph.syms[k].name, "batch")) e->cur_batch = values[k];
     }
     double t0 = engine_now_ms();
     s = e->backend->run(e, inputs, outputs, err);

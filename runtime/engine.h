@@ -38,7 +38,10 @@ struct infer_engine {
     int64_t *dims;                /* per tensor x INFER_MAX_DIMS: shapes at cur_batch */
     int *ndims;
     int64_t cur_batch;            /* batch the shapes above are for; 0 before the first run */
-    int batch_dynamic;            /* the model's first input has a dynamic batch */
+    int batch_dynamic;            /* the model has a named dim `batch` */
+    int64_t dim_max[IR_MAX_SYMS]; /* per named dim (graph.syms): the maximum planned for */
+    int64_t dim_cur[IR_MAX_SYMS]; /* the values the shapes in dims are for; all 0 before the first run */
+    int *input_dims;              /* per graph input x INFER_MAX_DIMS: the named dim it is, or -1 */
     double *layer_ms;             /* per node: accumulated profiled time */
     int64_t *layer_runs;
     int64_t runs;
@@ -57,7 +60,7 @@ struct backend_ops {
     int int8_weights;             /* runs int8 per-channel weights; else int8 constants are dequantized at engine build */
     /* Allocates everything the engine needs (arena, workspaces, device weights) from e->plan. */
     infer_status (*create)(infer_engine *e, infer_error *err);
-    /* Runs at e->cur_batch with shapes in e->dims; inputs already checked; fills outputs. */
+    /* Runs at e->dim_cur (cur_batch) with shapes in e->dims; inputs already checked; fills outputs. */
     infer_status (*run)(infer_engine *e, const infer_tensor *inputs, infer_tensor *outputs, infer_error *err);
     void (*destroy)(infer_engine *e);
     /* Optional: device-side facts for infer_engine_stats (may be NULL). Called after the engine filled the

@@ -77,7 +77,27 @@ static infer_status tensor_info(const infer_model *m, uint32_t id, infer_tensor_
     info->name = t->name;
     info->dtype = t->dtype;
     info->ndim = t->ndim;
-    memcpy(info->dims, t->dims, sizeof info->dims);
+    for (int d = 0; d < INFER_MAX_DIMS; d++) {
+        info->dims[d] = t->dims[d] < 0 ? -1 : t->dims[d];
+        info->dim_index[d] = -1;
+        if (t->dims[d] >= 0) continue;
+        if (t->dims[d] == -1) { /* a 1.0 file's batch */
+            info->dim_index[d] = 0;
+            continue;
+        }
+        const ifg_expr *x = &m->file.exprs[IFG_EXPR_OF(t->dims[d])];
+        if (!x->flags && x->n_factors == 1 && x->coef == 1 && !x->offset && x->power[0] == 1)
+            info->dim_index[d] = (int)x->sym[0];
+    }
+    return INFER_OK;
+}
+
+int infer_model_dim_count(const infer_model *m) { return m ? (int)m->file.n_dyn_dims : 0; }
+
+infer_status infer_model_dim(const infer_model *m, int index, infer_dim_info *info) {
+    if (!m || !info || index < 0 || (uint32_t)index >= m->file.n_dyn_dims) return INFER_ERR_ARGUMENT;
+    const ifg_dyn_dim *d = &m->file.dyn_dims[index];
+    *info = (infer_dim_info){ d->name, d->min, d->max, d->example };
     return INFER_OK;
 }
 

@@ -1,4 +1,4 @@
-"""Writer and reader of the .ifg inference graph format (docs/FORMAT.md), version 1.0."""
+"""Writer and reader of the .ifg inference graph format (docs/FORMAT.md), versions 1.0 and 1.1 (named dims)."""
 import os
 import struct
 import tempfile
@@ -9,7 +9,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 MAGIC = b'IFGRAPH\0'
-VERSION = (1, 0)
+VERSION = (1, 0)  # files without named dynamic dims; with them (1, 1)
 HEADER_SIZE = 128
 DATA_ALIGN = 256
 NONE = 0xFFFFFFFF
@@ -21,8 +21,11 @@ NUMPY_DTYPES = {'f32': np.float32, 'f16': np.float16, 'i8': np.int8, 'u8': np.ui
                 'i32': np.int32, 'i64': np.int64, 'bool': np.bool_}
 DTYPE_SIZES = {'f32': 4, 'f16': 2, 'bf16': 2, 'i8': 1, 'u8': 1, 'i32': 4, 'i64': 8, 'bool': 1}
 
-STRINGS, TENSORS, NODES, ATTRS, IDS, VALUES, GRAPH, META = range(1, 9)
-ENTRY_SIZES = {STRINGS: 1, TENSORS: 128, NODES: 32, ATTRS: 24, IDS: 4, VALUES: 8, GRAPH: 16, META: 8}
+STRINGS, TENSORS, NODES, ATTRS, IDS, VALUES, GRAPH, META, DIMS, EXPRS = range(1, 11)
+ENTRY_SIZES = {STRINGS: 1, TENSORS: 128, NODES: 32, ATTRS: 24, IDS: 4, VALUES: 8, GRAPH: 16, META: 8,
+               DIMS: 32, EXPRS: 64}
+REQUIRED = [STRINGS, TENSORS, NODES, ATTRS, IDS, VALUES, GRAPH, META]
+MAX_DYN_DIMS, MAX_FACTORS, MAX_POWER, UNCHECKED = 16, 4, 4, 1
 ATTR_INT, ATTR_FLOAT, ATTR_INTS, ATTR_FLOATS, ATTR_STRING = 1, 2, 3, 4, 5
 
 HEADER = struct.Struct('<8sHHIQIIQQQII64x')
@@ -30,6 +33,8 @@ SECTION = struct.Struct('<IIQQQ')
 TENSOR = struct.Struct('<IBBBB8qQQIIIifiI12x')
 NODE = struct.Struct('<HHIIIIIII')
 ATTR = struct.Struct('<IIIIQ')
+DIM = struct.Struct('<IIqqq')
+EXPR = struct.Struct('<qqII8I8x')
 
 
 class FormatError(ValueError):
@@ -64,16 +69,78 @@ class Node:
 
 
 @dataclass
+class DynDim:
+    """A named dynamic dim: its range and the size the model was converted at."""
+    name: str
+    min: int
+    max: int
+    example: int
+
+
+@dataclass(frozen=True)
+class Expr:
+    """coef * prod(dim[s] ** p for s, p in factors) + offset; unchecked: a size only the ops compute."""
+    coef: int
+    factors: tuple  # ((dim index, power), ...)
+    offset: int = 0
+    unchecked: bool = False
+
+
+def expr_code(e):
+    """The dim value (in tensor dims and reshape/expand shapes) that stands for expression index e."""
+    return -2 - e
+
+
+def expr_index(code):
+    return -2 - code
+
+
+@dataclass
 class Graph:
     tensors: List[Tensor] = field(default_factory=list)
     nodes: List[Node] = field(default_factory=list)
     inputs: List[int] = field(default_factory=list)
     outputs: List[int] = field(default_factory=list)
     meta: Dict[str, str] = field(default_factory=dict)
+    dims: List[DynDim] = field(default_factory=list)
+    exprs: List[Expr] = field(default_factory=list)
 
     def add_tensor(self, tensor):
         self.tensors.append(tensor)
         return len(self.tensors) - 1
+
+    def expr(self, expr):
+        """The dim code of `expr`, added once."""
+        if expr not in self.exprs:
+            self.exprs.append(expr)
+        return expr_code(self.exprs.index(expr))
+
+    def dim_value(self, code, values):
+        """A declared dim at named-dim values {index: size}; None for an unchecked expression."""
+        if code >= -1 or not self.dims:
+            return code
+        e = self.exprs[expr_index(code)]
+        if e.unchecked:
+            return None
+        size = e.coef
+        for s, p in e.factors:
+            size *= values[s] ** p
+        return size + e.offset
+
+    def new_expr(self, expr):
+        """The dim code of a new expression, never shared: for unchecked sizes, which two tensors may not
+        have equal merely because they depend on the same dims."""
+        self.exprs.append(expr)
+        return expr_code(len(self.exprs) - 1)
+
+    def dim_text(self, code):
+        """'5', 'seq', '2*batch*seq+1', '~seq' (unchecked), '-1' (a 1.0 file's batch)."""
+        if code >= -1 or not self.dims:
+            return str(code)
+        e = self.exprs[expr_index(code)]
+        text = '~' if e.unchecked else ('' if e.coef == 1 else f'{e.coef}*')
+        text += '*'.join(self.dims[s].name + (f'^{p}' if p > 1 else '') for s, p in e.factors)
+        return text + (f'{e.offset:+d}' if e.offset else '')
 
 
 def _align(n, a):
@@ -146,14 +213,26 @@ def to_bytes(graph):
                               len(ids) + len(graph.inputs), len(graph.outputs))
     ids += list(graph.inputs) + list(graph.outputs)
     meta = b''.join(struct.pack('<II', strings(k), strings(v)) for k, v in graph.meta.items())
+    dim_names = [strings(d.name) for d in graph.dims]
     sections = [(STRINGS, bytes(strings.buf)), (TENSORS, b''.join(tensor_entries)),
                 (NODES, b''.join(node_entries)), (ATTRS, b''.join(attrs)),
                 (IDS, struct.pack(f'<{len(ids)}I', *ids)), (VALUES, b''.join(values)),
                 (GRAPH, graph_entry), (META, meta)]
-    return _assemble(sections, data, data_size)
+    if graph.dims:
+        sections += [(DIMS, b''.join(DIM.pack(k, 0, d.min, d.max, d.example) for k, d in zip(dim_names, graph.dims))),
+                     (EXPRS, b''.join(_expr_entry(e) for e in graph.exprs))]
+    return _assemble(sections, data, data_size, (1, 1) if graph.dims else VERSION)
 
 
-def _assemble(sections, data, data_size):
+def _expr_entry(e):
+    if not 1 <= len(e.factors) <= MAX_FACTORS:
+        raise FormatError(f'expression {e}: 1..{MAX_FACTORS} factors')
+    pairs = [v for s, p in e.factors for v in (s, p)] + [0] * (2 * (MAX_FACTORS - len(e.factors)))
+    return EXPR.pack(0 if e.unchecked else e.coef, 0 if e.unchecked else e.offset, UNCHECKED if e.unchecked else 0,
+                     len(e.factors), *pairs)
+
+
+def _assemble(sections, data, data_size, version=VERSION):
     table_end = HEADER_SIZE + SECTION.size * len(sections)
     body, table, pos = bytearray(), bytearray(), _align(table_end, 8)
     for kind, blob in sections:
@@ -166,11 +245,11 @@ def _assemble(sections, data, data_size):
     for offset, blob in data:
         data_part[offset:offset + len(blob)] = blob
     file_size = data_offset + data_size
-    header = HEADER.pack(MAGIC, *VERSION, HEADER_SIZE, file_size, len(sections), 0, HEADER_SIZE,
+    header = HEADER.pack(MAGIC, *version, HEADER_SIZE, file_size, len(sections), 0, HEADER_SIZE,
                          data_offset, data_size, 0, 0)
     meta_part[:HEADER_SIZE] = header
     meta_crc, data_crc = zlib.crc32(meta_part), zlib.crc32(data_part)
-    meta_part[:HEADER_SIZE] = HEADER.pack(MAGIC, *VERSION, HEADER_SIZE, file_size, len(sections), 0,
+    meta_part[:HEADER_SIZE] = HEADER.pack(MAGIC, *version, HEADER_SIZE, file_size, len(sections), 0,
                                           HEADER_SIZE, data_offset, data_size, meta_crc, data_crc)
     return bytes(meta_part + data_part)
 
@@ -207,7 +286,7 @@ def _sections(blob, count):
             if kind in found or entry_size < ENTRY_SIZES[kind] or size != n * entry_size:
                 raise FormatError(f'section {kind}: duplicate or inconsistent entry')
             found[kind] = [blob[offset + j * entry_size: offset + (j + 1) * entry_size] for j in range(n)]
-    missing = set(ENTRY_SIZES) - set(found)
+    missing = set(REQUIRED) - set(found)
     if missing:
         raise FormatError(f'missing sections {sorted(missing)}')
     return found
@@ -266,6 +345,13 @@ def from_bytes(blob):
     graph.inputs, graph.outputs = ids[i0:i0 + ni], ids[o0:o0 + no]
     graph.meta = {_string(strings, k): _string(strings, v)
                   for k, v in (struct.unpack_from('<II', e) for e in sec[META])}
+    for e in sec.get(DIMS, []):
+        name, _, low, high, example = DIM.unpack_from(e)
+        graph.dims.append(DynDim(_string(strings, name), low, high, example))
+    for e in sec.get(EXPRS, []):
+        coef, offset, flags, n, *pairs = EXPR.unpack_from(e)
+        factors = tuple((pairs[2 * k], pairs[2 * k + 1]) for k in range(n))
+        graph.exprs.append(Expr(coef, factors, offset, bool(flags & UNCHECKED)))
     return graph
 
 
@@ -314,8 +400,10 @@ def dump(graph):
 
     def describe(i):
         t = graph.tensors[i]
-        return f'{t.name}:{t.dtype}{t.dims}' + (' const' if t.is_constant else '')
+        dims = '[' + ', '.join(graph.dim_text(d) for d in t.dims) + ']'
+        return f'{t.name}:{t.dtype}{dims}' + (' const' if t.is_constant else '')
     lines = [f'meta {k} = {v}' for k, v in graph.meta.items()]
+    lines += [f'dim {d.name} {d.min}..{d.max} (example {d.example})' for d in graph.dims]
     lines.append('inputs ' + ', '.join(describe(i) for i in graph.inputs))
     for n in graph.nodes:
         attrs = ' '.join(f'{k}={v}' for k, v in n.attrs.items())

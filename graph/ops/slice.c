@@ -6,6 +6,9 @@ static infer_status decode_slice_params(const op_attrs *c, slice_params *p) {
     INFER_TRY(attr_small(c, "axis", ATTR_REQUIRED, 0, -INFER_MAX_DIMS, INFER_MAX_DIMS - 1, &p->axis));
     INFER_TRY(attr_int(c, "start", ATTR_REQUIRED, 0, INT64_MIN, INT64_MAX, &p->start));
     INFER_TRY(attr_int(c, "end", ATTR_REQUIRED, 0, INT64_MIN, INT64_MAX, &p->end));
+    int64_t end_expr;
+    INFER_TRY(attr_int(c, "end_expr", ATTR_OPTIONAL, -1, -1, INT32_MAX - 1, &end_expr));
+    p->end_expr = (int)end_expr + 1; /* ir_build checks that the expression exists */
     return attr_int(c, "step", ATTR_OPTIONAL, 1, 1, INT64_MAX, &p->step);
 }
 

@@ -19,6 +19,10 @@ CPU_KERNEL(slice) {
                           (long long)p->step, x->ndim);
     int64_t size = x->dims[axis], start = clamp_index(p->start, size), end = clamp_index(p->end, size);
     int64_t len = end > start ? (end - start - 1) / p->step + 1 : 0;
+    if (p->end_expr) { /* the end follows named dims: shape inference evaluated it into the output's size */
+        int64_t room = size > start ? (size - start - 1) / p->step + 1 : 0;
+        len = axis < out[0].ndim && out[0].dims[axis] <= room ? out[0].dims[axis] : -1;
+    }
     int fits = out[0].ndim == x->ndim && out[0].dtype == x->dtype;
     for (int k = 0; fits && k < x->ndim; k++) fits = out[0].dims[k] == (k == axis ? len : x->dims[k]);
     if (!fits)

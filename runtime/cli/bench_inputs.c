@@ -37,13 +37,14 @@ static uint16_t f32_to_bf16(float f) {
     return (uint16_t)((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
 }
 
-infer_status bench_random_input(const infer_tensor_info *info, int batch, int64_t id_range, uint64_t seed,
-                                infer_tensor *t, infer_error *err) {
+infer_status bench_random_input(const infer_tensor_info *info, int batch, const int64_t *dims, int64_t id_range,
+                                uint64_t seed, infer_tensor *t, infer_error *err) {
     memset(t, 0, sizeof *t);
     t->dtype = info->dtype;
     t->ndim = info->ndim;
     memcpy(t->dims, info->dims, sizeof t->dims);
-    if (t->ndim > 0 && t->dims[0] == -1) t->dims[0] = batch;
+    for (int d = 0; d < t->ndim; d++)
+        if (t->dims[d] == -1) t->dims[d] = info->dim_index[d] >= 0 && dims ? dims[info->dim_index[d]] : batch;
     int64_t n = infer_tensor_elements(t);
     size_t esize = infer_dtype_size(t->dtype);
     if (!esize || n < 0) {

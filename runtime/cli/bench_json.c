@@ -63,7 +63,7 @@ static void put_result(FILE *f, const bench_result *r, int profile) {
     put_str(f, infer_device_name(r->device));
     fputs(", \"precision\": ", f);
     put_str(f, infer_precision_name(r->precision));
-    fprintf(f, ", \"batch\": %d, \"threads\": %d,\n  ", r->batch, r->threads);
+    fprintf(f, ", \"batch\": %d, \"shape\": \"%s\", \"threads\": %d,\n  ", r->batch, r->shape, r->threads);
     put_key_num(f, "cold_start_ms", r->load_ms + r->build_ms + r->first_run_ms, 0);
     fputs(",\n  \"cold_start_breakdown_ms\": {", f);
     put_key_num(f, "load", r->load_ms, 1);

@@ -26,6 +26,7 @@ void bench_print_result(const bench_result *r, int profile) {
     const bench_latency *l = &r->lat;
     char b1[32], b2[32], b3[32];
     int cuda = r->device == INFER_DEVICE_CUDA;
+    if (r->shape[0]) printf("== shape %s ==\n", r->shape);
     printf("== %s: batch %d, %s, %s, %d thread%s ==\n", r->model, r->batch, infer_device_name(r->device),
            infer_precision_name(r->precision), r->threads, r->threads == 1 ? "" : "s");
     printf("cold start     load %.2f ms, build %.2f ms, first run %.2f ms (total %.2f ms)\n", r->load_ms, r->build_ms,

@@ -25,6 +25,7 @@ typedef struct {
     infer_device device;
     infer_precision precision;
     int batch, threads;
+    char shape[96];        /* --shape: "seq=128"; else "" */
     double load_ms, build_ms, first_run_ms;
     int64_t warmup_runs, runs;
     double warmup_ms, wall_s, throughput;
@@ -57,7 +58,9 @@ int bench_reset_hwm(void);
  * read from the model file; 0 when no input feeds one. */
 int64_t bench_vocab_size(const char *path);
 /* Seeded random tensor for info at batch: floats uniform [-1,1), ids in [0, id_range), bools 0/1. */
-infer_status bench_random_input(const infer_tensor_info *info, int batch, int64_t id_range, uint64_t seed,
+/* dims: the size of each named dim (infer_model_dim index), for inputs' dims other than a -1 batch. */
+infer_status bench_random_input(const infer_tensor_info *info, int batch, const int64_t *dims, int64_t id_range,
+                                uint64_t seed,
                                 infer_tensor *t, infer_error *err);
 
 /* Prints one batch size's results (and with profile the top layers) to stdout. */

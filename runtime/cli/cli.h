@@ -30,6 +30,8 @@ int cli_parse_int(const char *s, int min, int max, int *out);
 int cli_engine_option(const char *command, int argc, char **argv, int *i, infer_engine_options *opt);
 
 void cli_print_shape(FILE *f, const int64_t *dims, int ndim);
+/* A model input's or output's shape with its dynamic dims by name: [batch,seq,768]. */
+void cli_print_model_shape(FILE *f, const infer_model *m, const infer_tensor_info *t);
 const char *cli_human_bytes(uint64_t bytes, char *buf, size_t n);
 
 #endif

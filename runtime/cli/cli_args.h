@@ -13,6 +13,18 @@
  * --help was asked for; nothing was printed. */
 enum { CLI_HELP = 3 };
 
+/* --max NAME=N options: per named dim, the largest size an engine is built for. */
+#define CLI_MAX_DIM_MAXES 16
+typedef struct {
+    infer_dim_max v[CLI_MAX_DIM_MAXES]; /* names point into names */
+    char names[CLI_MAX_DIM_MAXES][64];
+    int n, given;                       /* v[0, given) came from --max; run adds the input files' sizes */
+} cli_dim_maxes;
+
+/* When s is --max, parses val (NAME=N) into m and returns 1 (the caller steps past val), or prints a usage
+ * error and returns -1; returns 0 for any other argument. */
+int cli_dim_max_option(const char *command, const char *s, const char *val, cli_dim_maxes *m);
+
 typedef struct {
     const char *model;
     const char *inputs[CLI_MAX_FILES];
@@ -21,12 +33,14 @@ typedef struct {
     int n_outputs;
     const char *out_dir;
     int print;
+    cli_dim_maxes maxes;
     infer_engine_options opt;
 } run_args;
 
 typedef struct {
     const char *model;
     int batch, list_layers;
+    cli_dim_maxes maxes;
     infer_engine_options opt;
 } info_args;
 
@@ -36,6 +50,9 @@ typedef struct {
     int n_inputs, batches[CLI_MAX_BATCHES], n_batches;
     int warmup_ms, iterations, profile, id_range;
     double duration_s;
+    cli_dim_maxes maxes;                 /* --max; the random inputs take each named dim at the engine's max */
+    char shape_dim[64];                  /* --shape NAME=a,b,c: one engine per size of NAME */
+    int shapes[CLI_MAX_BATCHES], n_shapes;
     infer_engine_options opt;
 } bench_args;
 

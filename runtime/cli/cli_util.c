@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "cli_args.h"
 
 int cli_exit_code(infer_status s) {
     switch (s) {
@@ -86,6 +87,36 @@ int cli_engine_option(const char *command, int argc, char **argv, int *i, infer_
     }
     (*i)++;
     return 1;
+}
+
+int cli_dim_max_option(const char *command, const char *s, const char *val, cli_dim_maxes *m) {
+    if (strcmp(s, "--max")) return 0;
+    const char *eq = val ? strchr(val, '=') : NULL;
+    int n = 0;
+    if (!eq || eq == val || eq - val >= 64 || cli_parse_int(eq + 1, 1, 1 << 30, &n))
+        return cli_usage_error(command, "--max takes NAME=N (a named dim and its largest size), e.g. seq=256"), -1;
+    for (int k = 0; k < m->n; k++)
+        if ((size_t)(eq - val) == strlen(m->v[k].name) && !strncmp(m->v[k].name, val, (size_t)(eq - val)))
+            return cli_usage_error(command, "--max %.*s is given twice", (int)(eq - val), val), -1;
+    if (m->n == CLI_MAX_DIM_MAXES) return cli_usage_error(command, "at most %d --max", CLI_MAX_DIM_MAXES), -1;
+    memcpy(m->names[m->n], val, (size_t)(eq - val));
+    m->names[m->n][eq - val] = 0;
+    m->v[m->n].name = m->names[m->n];
+    m->v[m->n++].max = n;
+    m->given = m->n;
+    return 1;
+}
+
+void cli_print_model_shape(FILE *f, const infer_model *m, const infer_tensor_info *t) {
+    fputc('[', f);
+    for (int i = 0; i < t->ndim; i++) {
+        infer_dim_info d;
+        if (t->dims[i] >= 0) fprintf(f, "%s%lld", i ? "," : "", (long long)t->dims[i]);
+        else if (t->dim_index[i] >= 0 && infer_model_dim(m, t->dim_index[i], &d) == INFER_OK)
+            fprintf(f, "%s%s", i ? "," : "", d.name);
+        else fprintf(f, "%s?", i ? "," : "");
+    }
+    fputc(']', f);
 }
 
 void cli_print_shape(FILE *f, const int64_t *dims, int ndim) {

@@ -25,6 +25,8 @@ static void help(FILE *f) {
             "                              AMX-BF16 CPUs) (default fp32)\n"
             "  --bf16-kernel auto|avx512|amx  CPU bf16: vdpbf16ps or AMX tiles (default auto: AMX when present)\n"
             "  --batch N | --batch 1,8,32  batch size(s), one engine each (default: the model's, 1 if dynamic)\n"
+            "  --max NAME=N             a named dim's size (default: its size at conversion; batch: --batch)\n"
+            "  --shape NAME=N,N,...     sizes of a named dim, one engine each (e.g. seq=64,128,256)\n"
             "  --threads N                 CPU threads (default: all cores)\n"
             "  --warmup MS                 warm-up before timing (default 200)\n"
             "  --duration S                least timed seconds, may be fractional (default 3)\n"
@@ -40,6 +42,21 @@ static void help(FILE *f) {
             "  -h, --help                  this help\n\n"
             "Random inputs are seeded: floats uniform in [-1,1), bools 0/1, integer ids in the id range.\n",
             BENCH_TOP_LAYERS);
+}
+
+/* NAME=N,N,...: the sizes of one named dim. */
+static int parse_shapes(const char *s, bench_args *a) {
+    const char *eq = s ? strchr(s, '=') : NULL;
+    if (!eq || eq == s || eq - s >= (long)sizeof a->shape_dim) return -1;
+    memcpy(a->shape_dim, s, (size_t)(eq - s));
+    a->shape_dim[eq - s] = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", eq + 1);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (a->n_shapes == MAX_BATCHES || cli_parse_int(tok, 1, 1 << 30, &a->shapes[a->n_shapes])) return -1;
+        a->n_shapes++;
+    }
+    return a->n_shapes ? 0 : -1;
 }
 
 static int parse_batches(const char *s, bench_args *a) {
@@ -65,8 +82,19 @@ int cli_parse_bench(int argc, char **argv, bench_args *a) {
         int engine_opt = cli_engine_option("bench", argc, argv, &i, &a->opt);
         if (engine_opt < 0) return EXIT_USAGE;
         if (engine_opt > 0) continue;
+        int max_opt = cli_dim_max_option("bench", s, val, &a->maxes);
+        if (max_opt < 0) return EXIT_USAGE;
+        if (max_opt > 0) {
+            i++;
+            continue;
+        }
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
             return CLI_HELP;
+        } else if (!strcmp(s, "--shape")) {
+            if (a->n_shapes || parse_shapes(val, a))
+                return cli_usage_error("bench", "--shape takes NAME=N,N,... like seq=64,128,256 (at most %d sizes)",
+                                       MAX_BATCHES);
+            i++;
         } else if (!strcmp(s, "--batch")) {
             if (a->n_batches || parse_batches(val, a))
                 return cli_usage_error("bench", "--batch takes N or a list like 1,8,32 (at most %d sizes)", MAX_BATCHES);
@@ -103,6 +131,8 @@ int cli_parse_bench(int argc, char **argv, bench_args *a) {
     }
     if (!a->model) return cli_usage_error("bench", "no model file given");
     if (a->n_inputs && a->n_batches > 1) return cli_usage_error("bench", "--inputs fixes the batch; give one --batch at most");
+    if (a->n_shapes && (a->n_batches > 1 || a->n_inputs))
+        return cli_usage_error("bench", "--shape runs one engine per size: give at most one --batch and no --inputs");
     a->opt.profile = a->profile;
     return EXIT_OK;
 }
@@ -240,6 +270,8 @@ static int bench_one(const bench_args *a, int batch, const infer_tensor *files, 
     }
     infer_engine_options opt = a->opt;
     opt.max_batch = batch;
+    opt.dim_max = a->maxes.v;
+    opt.n_dim_max = a->maxes.n;
     t = bench_now_ms();
     if (infer_engine_create(m, &opt, &e, &err) != INFER_OK) {
         rc = cli_report(&err);
@@ -250,11 +282,13 @@ static int bench_one(const bench_args *a, int batch, const infer_tensor *files, 
     infer_engine_stats st;
     infer_engine_stats_get(e, &st);
     r->batch = st.max_batch;
+    int64_t dim_sizes[CLI_MAX_DIM_MAXES] = { 0 };
+    for (int k = 0; k < infer_model_dim_count(m) && k < CLI_MAX_DIM_MAXES; k++) dim_sizes[k] = infer_engine_dim_max(e, k);
     for (; !files && n_random < n_in; n_random++) {
         infer_tensor_info info;
         infer_model_input(m, n_random, &info);
         if (info.dtype == INFER_I64 || info.dtype == INFER_I32) r->id_range = *id_range;
-        if (bench_random_input(&info, r->batch, *id_range, INPUT_SEED + (uint64_t)n_random, &in[n_random], &err) != INFER_OK) {
+        if (bench_random_input(&info, r->batch, dim_sizes, *id_range, INPUT_SEED + (uint64_t)n_random, &in[n_random], &err) != INFER_OK) {
             rc = cli_report(&err);
             goto done;
         }
@@ -319,11 +353,21 @@ int cmd_bench(int argc, char **argv) {
     }
     bench_result results[MAX_BATCHES];
     memset(results, 0, sizeof results);
-    int n_batches = a.n_batches ? a.n_batches : 1, done = 0;
+    int n_batches = a.n_shapes ? a.n_shapes : a.n_batches ? a.n_batches : 1, done = 0;
     int64_t id_range = a.id_range;
+    int given = a.maxes.n, slot = given;
+    for (int k = 0; k < given; k++)
+        if (a.n_shapes && !strcmp(a.maxes.v[k].name, a.shape_dim)) slot = k; /* --shape overrides a --max */
     for (; rc == EXIT_OK && done < n_batches; done++) {
         results[done].model = a.model;
-        rc = bench_one(&a, a.batches[done], a.n_inputs ? files : NULL, &id_range, &results[done]);
+        if (a.n_shapes) {
+            snprintf(a.maxes.names[slot], sizeof a.maxes.names[slot], "%s", a.shape_dim);
+            a.maxes.v[slot] = (infer_dim_max){ a.maxes.names[slot], a.shapes[done] };
+            a.maxes.n = slot == given ? given + 1 : given;
+            snprintf(results[done].shape, sizeof results[done].shape, "%s=%d", a.shape_dim, a.shapes[done]);
+        }
+        rc = bench_one(&a, a.n_shapes ? a.batches[0] : a.batches[done], a.n_inputs ? files : NULL, &id_range,
+                       &results[done]);
         if (rc == EXIT_OK) bench_print_result(&results[done], a.profile);
     }
     if (rc == EXIT_OK && a.json && bench_write_json(a.json, results, n_batches, a.profile, &err) != INFER_OK)

@@ -6,11 +6,12 @@
 
 static void help(FILE *f) {
     fprintf(f,
-            "usage: infer info MODEL.ifg [--device auto|cpu|cuda] [--batch N] [--layers]\n\n"
+            "usage: infer info MODEL.ifg [--device auto|cpu|cuda] [--batch N] [--max NAME=N]... [--layers]\n\n"
             "Describes MODEL: inputs and outputs with shapes and dtypes, op histogram, parameter count,\n"
             "bytes per dtype, metadata, and the engine built for DEVICE (default cpu) at batch N (default 1):\n"
             "nodes after optimization, planned activation memory against the naive sum, and on CUDA the\n"
             "layers that fall back to the CPU.\n\n"
+            "  --max NAME=N  build the engine for named dim NAME up to N (default: its size at conversion)\n"
             "  --layers   list every layer of the optimized graph\n");
 }
 
@@ -21,7 +22,20 @@ static void print_io(const char *title, const infer_model *m, int n,
         infer_tensor_info t;
         get(m, i, &t);
         printf("  %-24s %-5s ", t.name, infer_dtype_name(t.dtype));
-        cli_print_shape(stdout, t.dims, t.ndim);
+        cli_print_model_shape(stdout, m, &t);
+        printf("\n");
+    }
+}
+
+static void print_dims(const infer_model *m, const infer_engine *e) {
+    int n = infer_model_dim_count(m);
+    if (!n) return;
+    printf("dynamic dims:\n");
+    for (int i = 0; i < n; i++) {
+        infer_dim_info d;
+        infer_model_dim(m, i, &d);
+        printf("  %-16s %lld..%lld (converted at %lld)", d.name, (long long)d.min, (long long)d.max, (long long)d.example);
+        if (e) printf(", engine up to %lld", (long long)infer_engine_dim_max(e, i));
         printf("\n");
     }
 }
@@ -83,7 +97,7 @@ int cli_parse_info(int argc, char **argv, info_args *a) {
     a->batch = 1;
     infer_engine_options_init(&a->opt);
     a->opt.device = INFER_DEVICE_CPU;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1, used; i < argc; i++) {
         const char *s = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
             return CLI_HELP;
@@ -92,6 +106,9 @@ int cli_parse_info(int argc, char **argv, info_args *a) {
             i++;
         } else if (!strcmp(s, "--batch")) {
             if (cli_parse_int(val, 1, 1 << 20, &a->batch)) return cli_usage_error("info", "--batch takes a positive number");
+            i++;
+        } else if ((used = cli_dim_max_option("info", s, val, &a->maxes)) != 0) {
+            if (used < 0) return EXIT_USAGE;
             i++;
         } else if (!strcmp(s, "--layers")) {
             a->list_layers = 1;
@@ -145,10 +162,13 @@ int cmd_info(int argc, char **argv) {
     int dynamic = infer_model_input_count(m) > 0 && infer_model_input(m, 0, &first) == INFER_OK && first.ndim > 0 &&
                   first.dims[0] == -1;
     opt.max_batch = dynamic ? batch : 0;
+    opt.dim_max = a.maxes.v;
+    opt.n_dim_max = a.maxes.n;
     infer_engine *e = NULL;
     int rc = EXIT_OK;
     if (infer_engine_create(m, &opt, &e, &err) != INFER_OK) rc = cli_report(&err);
-    else print_engine(e, list_layers);
+    print_dims(m, e);
+    if (e) print_engine(e, list_layers);
     infer_engine_destroy(e);
     infer_model_free(m);
     return rc;

@@ -25,7 +25,36 @@ static void help(FILE *f) {
             "  --gpu N                  CUDA device index (default 0)\n"
             "  --debug-sync             CUDA: synchronize after every node and name a failing one (slow)\n"
             "  --print                  print a summary of each output (top-5 for 2-D logits)\n"
+            "  --max NAME=N             largest size of named dim NAME (default: the input files' sizes); sizes\n"
+            "                           above it or outside the model's range are refused\n"
             "  -h, --help               this help\n");
+}
+
+/* The engine is built for the sizes the input files have, unless --max set a dim: the engine refuses
+ * sizes above a --max or outside the model's range, naming the dim. */
+static void size_maxima(const infer_model *m, int input, const infer_tensor *t, run_args *a) {
+    infer_tensor_info info;
+    if (infer_model_input(m, input, &info) != INFER_OK || info.ndim != t->ndim) return;
+    for (int d = 0; d < info.ndim; d++) {
+        infer_dim_info dim;
+        if (info.dims[d] >= 0 || info.dim_index[d] < 0 || infer_model_dim(m, info.dim_index[d], &dim) != INFER_OK)
+            continue;
+        int k = 0;
+        while (k < a->maxes.n && strcmp(a->maxes.v[k].name, dim.name)) k++;
+        if (k < a->maxes.given) continue; /* --max NAME=N */
+        if (!strcmp(dim.name, "batch")) { /* max_batch, as before named dims */
+            if (a->opt.max_batch < t->dims[d]) a->opt.max_batch = (int)(t->dims[d] > INT32_MAX ? INT32_MAX : t->dims[d]);
+            continue;
+        }
+        if (k == a->maxes.n) {
+            if (k == CLI_MAX_DIM_MAXES) continue;
+            snprintf(a->maxes.names[k], sizeof a->maxes.names[k], "%s", dim.name);
+            a->maxes.v[k] = (infer_dim_max){ a->maxes.names[k], 0 };
+            a->maxes.n++;
+        }
+        int64_t size = t->dims[d] < dim.min ? dim.min : t->dims[d]; /* a size below the range: the run refuses it */
+        if (a->maxes.v[k].max < size) a->maxes.v[k].max = size;
+    }
 }
 
 int cli_parse_run(int argc, char **argv, run_args *a) {
@@ -37,6 +66,12 @@ int cli_parse_run(int argc, char **argv, run_args *a) {
         int engine_opt = cli_engine_option("run", argc, argv, &i, &a->opt);
         if (engine_opt < 0) return EXIT_USAGE;
         if (engine_opt > 0) continue;
+        int max_opt = cli_dim_max_option("run", s, val, &a->maxes);
+        if (max_opt < 0) return EXIT_USAGE;
+        if (max_opt > 0) {
+            i++;
+            continue;
+        }
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
             return CLI_HELP;
         } else if (!strcmp(s, "-o") || !strcmp(s, "--output")) {
@@ -196,12 +231,10 @@ int cmd_run(int argc, char **argv) {
             rc = cli_report(&err);
             break;
         }
-        if (inputs[n_loaded].ndim > 0 && a.opt.max_batch < inputs[n_loaded].dims[0]) {
-            infer_tensor_info info;
-            infer_model_input(model, n_loaded, &info);
-            if (info.ndim > 0 && info.dims[0] == -1) a.opt.max_batch = (int)inputs[n_loaded].dims[0];
-        }
+        size_maxima(model, n_loaded, &inputs[n_loaded], &a);
     }
+    a.opt.dim_max = a.maxes.v;
+    a.opt.n_dim_max = a.maxes.n;
     infer_engine *engine = NULL;
     infer_tensor outputs[MAX_FILES];
     if (rc == EXIT_OK && infer_engine_create(model, &a.opt, &engine, &err) != INFER_OK) rc = cli_report(&err);

@@ -21,6 +21,7 @@ infer_status cuda_slot_prepare(infer_engine *e, cuda_state *st, cuda_batch_slot 
     slot->plans = calloc((size_t)g->n_nodes + 1, sizeof *slot->plans);
     if (!slot->plans) return infer_fail(err, INFER_ERR_MEMORY, "out of memory planning batch %lld", (long long)e->cur_batch);
     slot->batch = e->cur_batch;
+    memcpy(slot->dims, e->dim_cur, sizeof slot->dims);
     for (int i = 0; i < g->n_nodes; i++) {
         if (st->fallback[i]) continue;
         const ir_node *n = &g->nodes[i];
@@ -40,13 +41,18 @@ static cuda_batch_slot *find_slot(infer_engine *e, cuda_state *st, infer_error *
     cuda_batch_slot *slot = NULL, *lru = &st->slots[0];
     *status = INFER_OK;
     for (int i = 0; i < CUDA_BATCH_SLOTS; i++) {
-        if (st->slots[i].batch == e->cur_batch) slot = &st->slots[i];
+        if (st->slots[i].batch == e->cur_batch && !memcmp(st->slots[i].dims, e->dim_cur, sizeof e->dim_cur))
+            slot = &st->slots[i];
         if (st->slots[i].last_used < lru->last_used) lru = &st->slots[i];
     }
     if (!slot) {
         for (int i = 0; i < CUDA_BATCH_SLOTS && !slot; i++)
             if (st->slots[i].batch == 0) slot = &st->slots[i];
         if (!slot) {
+            if (st->clock && !st->warned_slots)
+                cuda_ctx_warn(&st->ctx, "more than %d input shapes in use: the plans and CUDA Graph of the least recently "
+                              "used are dropped and rebuilt when it comes back (slow)", CUDA_BATCH_SLOTS);
+            st->warned_slots = 1;
             slot = lru;
             cuda_slot_free(st, slot);
         }

@@ -7,11 +7,13 @@
 #include "../threadpool.h"
 #include "../../kernels/cpu/cpu_kernels.h"
 
-#define CUDA_BATCH_SLOTS 8 /* batch sizes with plans (and CUDA Graphs) kept at once; least recently used goes */
+#define CUDA_BATCH_SLOTS 8 /* shapes (named dim values) with plans and CUDA Graphs kept at once; least recently
+                              used goes, with a warning */
 
-/* Plans and the captured forward for one batch size. */
+/* Plans and the captured forward for one shape: one set of the named dims' values. */
 typedef struct {
     int64_t batch;                 /* 0: free */
+    int64_t dims[IR_MAX_SYMS];     /* the named dims' values (engine dim_cur): the key with batch */
     uint64_t last_used;
     cuda_node_plan **plans;        /* per node (NULL for ops without one, and for fallback nodes) */
     int runs;                      /* forward passes at this batch */
@@ -48,6 +50,7 @@ typedef struct {
     /* per batch */
     cuda_batch_slot slots[CUDA_BATCH_SLOTS];
     uint64_t clock;
+    int warned_slots;              /* the warning that slots are being recycled was given */
     int graphs;                    /* CUDA Graphs instantiated so far */
     cudaEvent_t *events;           /* profiling: 2 per node */
     /* timing of every run: events before the input copies, before the forward, before the output

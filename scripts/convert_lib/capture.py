@@ -57,6 +57,24 @@ class Model:
                 dynamic.update(o.unique() for o in node.outputs())
         return dynamic
 
+    def mark_varying(self):
+        """Tensors folded from constants whose shape follows the named dims (a parameter expanded to the
+        batch, positions sliced to the sequence) are computed at run time: counted as dynamic from here."""
+        changed = True
+        while changed:
+            changed = False
+            for node in self.nodes:
+                outs = [o.unique() for o in node.outputs()]
+                if all(u in self.dynamic for u in outs) or not all(u in self.runs[0] for u in outs):
+                    continue
+                varies = any(isinstance(self.runs[0][u], torch.Tensor) and
+                             any(r[u].shape != self.runs[0][u].shape for r in self.runs[1:]) for u in outs)
+                reads = any(i.unique() in self.dynamic for i in node.inputs()) and node.kind() not in METADATA_OPS
+                takes_tensor = any(isinstance(i.type(), torch._C.TensorType) for i in node.inputs())
+                if (varies and takes_tensor) or (reads and any(isinstance(self.runs[0][u], torch.Tensor) for u in outs)):
+                    self.dynamic.update(outs)
+                    changed = True
+
     def inline_constant_branches(self):
         """Replace each prim::If whose condition was the same in every run by its taken branch (for
         scripted models); returns whether any was replaced, after which the runs must be redone."""
@@ -121,12 +139,12 @@ def flatten(value):
     return [value]
 
 
-def example_inputs(specs, extra_batch, vocab, seed):
-    """Seeded random inputs for `specs` (list of (dims, dtype name)), dim 0 grown by `extra_batch`."""
+def example_inputs(specs, sizes, vocab, seed):
+    """Seeded random inputs for `specs` (list of (dims, dtype name, dim names)), each named dim at sizes[name]."""
     generator = torch.Generator().manual_seed(seed)
     tensors = []
-    for dims, dtype in specs:
-        shape = [dims[0] + extra_batch] + list(dims[1:])
+    for dims, dtype, names in specs:
+        shape = [sizes[n] if n else d for d, n in zip(dims, names)]
         if dtype in ('float32', 'float16'):
             tensors.append(torch.randn(shape, generator=generator).to(TORCH_DTYPES[dtype]))
         elif dtype == 'bool':

@@ -1,9 +1,23 @@
-"""The conversion context: maps TorchScript values to .ifg tensors and emits runtime nodes."""
+"""The conversion context: maps TorchScript values to .ifg tensors and emits runtime nodes.
+
+Named dynamic dims (since format 1.1): the model is run once at the example sizes and again at other
+sizes of each named dim (dims.DimSpec: run 0 is the example, the others vary the dims). Mapper API:
+  cv.dims(v)          declared dims of a tensor value: ints >= 0, or dim codes (<= -2) of expressions over
+                      the named dims (graph.exprs); before 1.1 a dynamic batch was -1 at dim 0
+  cv.shape_dims(vals, label)  the same for a tensor seen as vals[run] in every run (e.g. list elements)
+  cv.size_code(v, what)       an int value that follows the named dims, as a checked dim code (slice ends)
+  cv.reshape_target(dims)     declared dims made a reshape / expand `shape` (one unchecked dim becomes -1)
+  cv.mul_dims(a, b)   the dim code of a * b;  cv.varies(v): the value differs between runs
+  cv.value(v, run)    run 0 is the example; run 1 is no longer "batch + 1" (see dims.DimSpec)
+cv.batch_dims(first, second, label) is gone: use cv.shape_dims(cv.values(v), label).
+"""
 import re
 
 import ifg
 from . import ConvertError
+from . import dims as dyn
 from .bridge import to_numpy, torch
+from .capture import source_line
 
 IFG_DTYPES = {torch.float32: 'f32', torch.float64: 'f32', torch.float16: 'f16', torch.bfloat16: 'bf16',
               torch.int8: 'i8', torch.uint8: 'u8', torch.int32: 'i32', torch.int64: 'i64',
@@ -40,10 +54,14 @@ def layer_name(node, module_names):
 class Converter:
     """State of one conversion. Mappers call its methods while `node` is the node being mapped."""
 
-    def __init__(self, model, static_batch):
+    def __init__(self, model, spec):
         self.model = model
-        self.static = static_batch
+        self.spec = spec          # dims.DimSpec, or None when nothing is dynamic
+        self.static = spec is None
         self.graph = ifg.Graph()
+        if spec is not None:
+            self.graph.dims = [ifg.DynDim(n, spec.ranges[n][0], spec.ranges[n][1], spec.examples[n])
+                               for n in spec.names]
         self.refs = {}   # value unique id -> tensor id, or list of refs for list/tuple values
         self.names = set()
         self.node = None
@@ -67,7 +85,8 @@ class Converter:
         return isinstance(ref, int) or ref.unique() in self.model.dynamic
 
     def varies(self, v):
-        return not self.static and not same(self.value(v, 0), self.value(v, 1))
+        return not self.static and any(not same(self.value(v, 0), self.value(v, r))
+                                       for r in range(1, len(self.model.runs)))
 
     def const(self, v, what=None):
         """The value of a foldable input of the current node; an error if it depends on the input."""
@@ -75,15 +94,49 @@ class Converter:
         if self.is_dynamic(v):
             self.fail(f'{what} depends on the input data and must be constant')
         if self.varies(v):
-            self.fail(f'{what} depends on the batch size and must be constant')
+            self.fail(f'{what} depends on the dynamic dims ({self.following(v)}) and must be constant')
         return self.value(v)
+
+    def following(self, v):
+        """'seq=5: 7, seq=12: 14, ...': how a varying value changes, for messages."""
+        def text(x):
+            return f'shape {list(x.shape)}' if isinstance(x, torch.Tensor) else str(x)
+        return '; '.join(f'{text(self.value(v, r))} at {self.spec.label(r)}' for r in range(min(3, len(self.model.runs))))
+
+    def size_code(self, v, what):
+        """A dim code for an int value that follows the named dims (an error when no expression fits)."""
+        if not self.varies(v):
+            return self.const(v, what)
+        sizes = self.values(v)
+        if not all(isinstance(x, int) for x in sizes):
+            self.fail(f'{what} depends on the dynamic dims and is not an int')
+        expr = dyn.fit(sizes, self.spec)
+        if expr[0] == 'unchecked':
+            self.fail(f'{what} follows the dynamic dims in a way no expression c*prod(dim^p)+k expresses '
+                      f'({self.following(v)})')
+        return dyn.code(self.graph, expr, self.spec)
+
+    def mul_dims(self, a, b):
+        return dyn.product(self.graph, a, b)
+
+    def reshape_target(self, dims):
+        """`shape` of a reshape / expand to declared dims: an unchecked dim becomes -1 (inferred; one only)."""
+        target = [-1 if dyn.is_unchecked(self.graph, d) else d for d in dims]
+        if target.count(-1) > 1:
+            self.fail(f'target shape {self.dims_text(dims)} has more than one size that follows the dynamic dims '
+                      'in a way no expression c*prod(dim^p)+k expresses')
+        return target
+
+    def dims_text(self, dims):
+        return '[' + ', '.join(self.graph.dim_text(d) for d in dims) + ']'
 
     def is_none(self, v):
         return isinstance(v.type(), torch._C.NoneType)
 
     def fail(self, message):
         where = f'{self.node.kind()} ({self.name})' if self.node is not None else 'graph'
-        raise ConvertError(f'{where}: {message}')
+        line = source_line(self.node) if self.node is not None else ''
+        raise ConvertError(f'{where}: {message}' + (f' (at {line})' if line else ''))
 
     # ---- tensors ---------------------------------------------------------------------------
     def unique_name(self, base):
@@ -137,19 +190,21 @@ class Converter:
         return list(self.const(v))
 
     def dims(self, v):
-        """Declared dims of a tensor value: its example shape, with -1 where it follows the batch."""
-        second = None if self.static else self.value(v, 1)
-        return self.batch_dims(self.value(v, 0), second, v.debugName())
+        """Declared dims of a tensor value: its example shape, with dim codes where it follows named dims."""
+        return self.shape_dims(self.values(v), v.debugName())
 
-    def batch_dims(self, first, second, label):
-        """Dims of a tensor seen as `first` and, at batch + 1, as `second` (None: static batch)."""
-        dims = list(first.shape)
-        if second is None:
+    def shape_dims(self, values, label):
+        """Dims of a tensor seen as values[run] in each run."""
+        dims = list(values[0].shape)
+        if self.static:
             return dims
-        varying = [i for i, (a, b) in enumerate(zip(dims, second.shape)) if a != b]
-        if varying and varying != [0]:
-            self.fail(f'{label} has its batch at dim {varying}; only dim 0 can be dynamic')
-        return [-1 if i == 0 and varying == [0] else d for i, d in enumerate(dims)]
+        if any(len(x.shape) != len(dims) for x in values):
+            self.fail(f'{label} changes rank with the dynamic dims')
+        for d in range(len(dims)):
+            expr = dyn.fit([int(x.shape[d]) for x in values], self.spec)
+            if expr is not None:
+                dims[d] = dyn.code(self.graph, expr, self.spec)
+        return dims
 
     def dtype(self, v):
         return IFG_DTYPES[self.value(v).dtype]

@@ -4,11 +4,13 @@ import hashlib
 import os
 import re
 
+import ifg
 from . import ConvertError
 from .bridge import torch
 from .capture import Model, example_inputs, source_line
 from .context import Converter, layer_name
-from .opcodes import IDENTITY
+from .dims import DEFAULT_MAX
+from .opcodes import EXPAND, IDENTITY, RESHAPE
 from .ops import TABLE
 
 CONVERTER_VERSION = '1.0'
@@ -37,6 +39,9 @@ def unsupported_ops(model):
     """{kind: [count, source line of first use]} of emitted nodes that no mapper handles."""
     found = {}
     for node in model.nodes:
+        if node.kind() in DATA_DEPENDENT:
+            raise ConvertError(f'{node.kind()} at {source_line(node)}: its output size depends on the input '
+                               'data, which an .ifg graph cannot declare')
         if is_emitted(model, node) and node.kind() not in TABLE and node.kind() not in STRUCTURAL:
             found.setdefault(node.kind(), [0, source_line(node)])[0] += 1
     return found
@@ -64,23 +69,67 @@ def node_name(model, node, index):
     return f'{node.kind().split("::")[-1]}_{index}'
 
 
-def run_twice(model, specs, static_batch):
-    """Record concrete values at the given batch and, unless static, at batch + 1."""
+# Ops whose output size depends on the input data: the format cannot declare it.
+DATA_DEPENDENT = {'aten::nonzero', 'aten::nonzero_numpy', 'aten::argwhere', 'aten::masked_select',
+                  'aten::unique', 'aten::_unique2', 'aten::unique_consecutive', 'aten::unique_dim',
+                  'torchvision::nms', 'aten::repeat_interleave'}
+
+
+def named_specs(specs, static_batch):
+    """Specs as (dims, dtype, names): a spec without names gets dim 0 named `batch` unless static_batch."""
+    out = []
+    for spec in specs:
+        dims, dtype = spec[0], spec[1]
+        names = list(spec[2]) if len(spec) > 2 else [None] * len(dims)
+        if not any(names) and not static_batch and dims:
+            names[0] = 'batch'
+        out.append((list(dims), dtype, names))
+    return out
+
+
+def dim_spec(specs, ranges):
+    """The DimSpec of the named dims of specs (None when there are none); checks they agree."""
+    examples, order = {}, []
+    for k, (dims, _, names) in enumerate(specs):
+        for d, (size, name) in enumerate(zip(dims, names)):
+            if not name:
+                continue
+            if name in examples and examples[name] != size:
+                raise ConvertError(f'--input {k + 1}: dim {d} is {name}={size}, but an earlier input has '
+                                   f'{name}={examples[name]}; one name is one size')
+            if name not in examples:
+                order.append(name)
+                examples[name] = size
+    unknown = sorted(set(ranges) - set(examples))
+    if unknown:
+        raise ConvertError(f'--dim {unknown[0]}: no --input has a dim named {unknown[0]}'
+                           + (f' (named: {", ".join(order)})' if order else ''))
+    if not order:
+        return None
+    from .dims import DimSpec
+    return DimSpec(order, examples, ranges)
+
+
+def run_all(model, specs, spec):
+    """Record concrete values at the example sizes and at each run of the dim spec."""
     model.runs = []
     vocab = model.embedding_rows()
-    for extra in ([0] if static_batch else [0, 1]):
+    for k, sizes in enumerate(spec.runs if spec else [{}]):
         try:
-            model.run(example_inputs(specs, extra, vocab, seed=extra))
+            model.run(example_inputs(specs, sizes, vocab, seed=k))
         except RuntimeError as e:
-            shapes = ', '.join('x'.join(str(d + (extra if i == 0 else 0)) for i, d in enumerate(dims))
-                               for dims, _ in specs)
+            shapes = ', '.join('x'.join(str(sizes[n] if n else d) for d, n in zip(dims, names))
+                               for dims, _, names in specs)
             raise ConvertError(f'running the model on inputs of shape {shapes} failed: '
                                f'{str(e).strip().splitlines()[-1]}') from None
+    if spec:
+        model.mark_varying()
 
 
 def add_inputs(cv, specs):
-    for value, name, (dims, dtype) in zip(cv.model.inputs, cv.model.input_names, specs):
-        declared = list(dims) if cv.static else [-1] + list(dims[1:])
+    for value, name, (dims, dtype, names) in zip(cv.model.inputs, cv.model.input_names, specs):
+        declared = [d if not n else cv.graph.expr(ifg.Expr(1, ((cv.spec.index(n), 1),), 0))
+                    for d, n in zip(dims, names)]
         tid = cv.activation(name, {'float32': 'f32', 'float16': 'f16', 'int64': 'i64', 'int32': 'i32',
                                    'bool': 'bool'}[dtype], declared)
         cv.refs[value.unique()] = tid
@@ -103,6 +152,29 @@ def add_outputs(cv):
         cv.graph.outputs.append(tid)
 
 
+def as_version_1_0(graph):
+    """A graph whose only named dim is `batch` with the default range, at dim 0 wherever it appears and
+    nowhere else, is written as format 1.0 (-1 at dim 0, which runtimes before 1.1 read too)."""
+    if [d.name for d in graph.dims] != ['batch'] or (graph.dims[0].min, graph.dims[0].max) != (1, DEFAULT_MAX):
+        return
+    batch = ifg.Expr(1, ((0, 1),), 0)
+    if any(e != batch for e in graph.exprs) or any('end_expr' in n.attrs for n in graph.nodes):
+        return
+    code = ifg.expr_code(0)
+    if any(d == code and i for t in graph.tensors for i, d in enumerate(t.dims)):
+        return
+    for n in graph.nodes:
+        shape = n.attrs.get('shape') if n.op in (RESHAPE, EXPAND) else None
+        if shape and code in shape and (n.op == EXPAND or shape.index(code) or -1 in shape):
+            return
+    for t in graph.tensors:
+        t.dims = [-1 if d == code else d for d in t.dims]
+    for n in graph.nodes:
+        if n.op == RESHAPE:
+            n.attrs['shape'] = [-1 if d == code else d for d in n.attrs['shape']]
+    graph.dims, graph.exprs = [], []
+
+
 def metadata(path, user_meta):
     with open(path, 'rb') as f:
         digest = hashlib.sha256(f.read()).hexdigest()
@@ -114,21 +186,24 @@ def metadata(path, user_meta):
     return meta
 
 
-def convert(path, specs, static_batch=False, user_meta=()):
-    """Convert the TorchScript file `path` given one (dims, dtype) spec per forward argument."""
+def convert(path, specs, static_batch=False, user_meta=(), ranges=None):
+    """Convert the TorchScript file `path` given one (dims, dtype[, dim names]) spec per forward argument;
+    ranges: {dim name: (min, max)}."""
+    specs = named_specs(specs, static_batch)
+    spec = dim_spec(specs, dict(ranges or {}))
     model = Model(path)
     if len(specs) != len(model.inputs):
         raise ConvertError(f'forward takes {len(model.inputs)} input(s) ({", ".join(model.input_names)}), '
                            f'got {len(specs)} --input')
-    run_twice(model, specs, static_batch)
+    run_all(model, specs, spec)
     while model.inline_constant_branches():
-        run_twice(model, specs, static_batch)
+        run_all(model, specs, spec)
     missing = unsupported_ops(model)
     if missing:
         lines = [f'  {kind}  x{count}  first at {where}' for kind, (count, where) in sorted(missing.items())]
         raise ConvertError(f'{len(missing)} unsupported op kind(s):\n' + '\n'.join(lines))
     check_in_place(model)
-    cv = Converter(model, static_batch)
+    cv = Converter(model, spec)
     cv.names.update(f'output{k}' for k in range(len(model.outputs)))
     add_inputs(cv, specs)
     for index, node in enumerate(model.nodes):
@@ -138,6 +213,7 @@ def convert(path, specs, static_batch=False, user_meta=()):
             cv.arg_names = {v.unique(): name for name, v in named.items()}
             (STRUCTURAL.get(node.kind()) or TABLE[node.kind()])(cv, node, named)
     add_outputs(cv)
+    as_version_1_0(cv.graph)
     cv.graph.meta = metadata(path, user_meta)
     return cv.graph
 

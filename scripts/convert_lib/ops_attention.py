@@ -96,12 +96,13 @@ def scaled_dot_product_attention(cv, node, a):
         tid = cv.tensor(a[name])
         if query.dim() == 4:
             dims = cv.info(tid).dims
-            flat = [-1 if dims[0] == -1 else dims[0] * dims[1]] + dims[2:]
-            tid = cv.emit(RESHAPE, [tid], [cv.activation(f'{cv.name}.{name}', 'f32', flat)], shape=flat)
+            flat = [cv.mul_dims(dims[0], dims[1])] + dims[2:]
+            tid = cv.emit(RESHAPE, [tid], [cv.activation(f'{cv.name}.{name}', 'f32', flat)],
+                          shape=cv.reshape_target(flat))
         inputs.append(tid)
     if query.dim() == 3:
         return cv.emit(ATTENTION, inputs + [mask], [cv.output(out)], heads=1, causal=causal, scale=scale)
     flat = cv.info(inputs[0]).dims[:-1] + [cv.info(inputs[2]).dims[-1]]
     att = cv.emit(ATTENTION, inputs + [mask], [cv.activation(f'{cv.name}.attention', 'f32', flat)], heads=1,
                   causal=causal, scale=scale)
-    cv.emit(RESHAPE, [att], [cv.output(out)], shape=cv.dims(out))
+    cv.emit(RESHAPE, [att], [cv.output(out)], shape=cv.reshape_target(cv.dims(out)))

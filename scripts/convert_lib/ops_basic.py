@@ -127,7 +127,7 @@ def cast(cv, node, a):
 def reshape(cv, node, a):
     """view, reshape, flatten, squeeze, unsqueeze, ...: all become reshape to the output's dims."""
     out = node.output()
-    cv.emit(RESHAPE, [cv.tensor(node.inputsAt(0))], [cv.output(out)], shape=cv.dims(out))
+    cv.emit(RESHAPE, [cv.tensor(node.inputsAt(0))], [cv.output(out)], shape=cv.reshape_target(cv.dims(out)))
 
 
 def transpose(cv, node, a):
@@ -145,10 +145,14 @@ def transpose(cv, node, a):
 
 
 def slice_(cv, node, a):
+    """start:end:step; an end that follows the named dims (x[:, :seq]) becomes an end_expr."""
     start = 0 if cv.is_none(a['start']) else cv.const(a['start'], 'slice start')
-    end = INT64_MAX if cv.is_none(a['end']) else cv.const(a['end'], 'slice end')
+    end = INT64_MAX if cv.is_none(a['end']) else cv.size_code(a['end'], 'slice end')
+    extra = {}
+    if end < -1 and cv.varies(a['end']):
+        end, extra = cv.value(a['end']), {'end_expr': ifg.expr_index(end)}
     cv.emit(SLICE, [cv.tensor(a['self'])], [cv.output(node.output())], axis=cv.const(a['dim']),
-            start=start, end=end, step=cv.const(a['step']))
+            start=start, end=end, step=cv.const(a['step']), **extra)
 
 
 def select(cv, node, a):
@@ -159,40 +163,48 @@ def select(cv, node, a):
     kept = cv.activation(f'{cv.name}.slice', cv.dtype(out), dims[:dim] + [1] + dims[dim:])
     end = index + 1 if index != -1 else INT64_MAX
     cv.emit(SLICE, [cv.tensor(a['self'])], [kept], axis=dim, start=index, end=end, step=1)
-    cv.emit(RESHAPE, [kept], [cv.output(out)], shape=dims)
+    cv.emit(RESHAPE, [kept], [cv.output(out)], shape=cv.reshape_target(dims))
 
 
 def split(cv, node, a):
     """split / chunk / unbind: one slice per piece (a reshape more for unbind)."""
     x, out, dim = a['self'], node.output(), cv.const(a['dim'])
-    pieces = cv.value(out, 0)
-    seconds = [None] * len(pieces) if cv.static else cv.value(out, 1)
+    runs = cv.values(out)
+    if any(len(r) != len(runs[0]) for r in runs):
+        cv.fail('the number of pieces depends on the dynamic dims')
     dim %= cv.value(x).dim()
     unbind = node.kind() == 'aten::unbind'
     refs, start = [], 0
-    for i, (piece, second) in enumerate(zip(pieces, seconds)):
-        dims = cv.batch_dims(piece, second, f'{out.debugName()}[{i}]')
+    for i in range(len(runs[0])):
+        dims = cv.shape_dims([r[i] for r in runs], f'{out.debugName()}[{i}]')
         size = 1 if unbind else dims[dim]
         if size < 0:
-            cv.fail('splitting along the batch dimension is not supported')
+            cv.fail('splitting along a dynamic dimension is not supported')
         part_dims = dims[:dim] + [1] + dims[dim:] if unbind else dims
         part = cv.activation(f'{cv.name}.{i}', cv.dtype(x), part_dims)
         cv.emit(SLICE, [cv.tensor(x)], [part], axis=dim, start=start, end=start + size, step=1)
         if unbind:
             part = cv.emit(RESHAPE, [part], [cv.activation(f'{cv.name}.{i}', cv.dtype(x), dims)],
-                           shape=dims)
+                           shape=cv.reshape_target(dims))
         refs.append(part)
         start += size
     cv.refs[out.unique()] = refs
 
 
 def expand(cv, node, a):
-    """expand / expand_as to the output's dims; a dynamic batch must come from the input itself."""
+    """expand / expand_as to the output's dims (sizes that follow named dims are expressions over them)."""
     x, out = cv.tensor(a['self']), node.output()
     shape, source = cv.dims(out), cv.info(x).dims
-    if shape[0] == -1 and (len(source) != len(shape) or source[0] != -1):
-        cv.fail('expanding a tensor to the batch size is not supported')
-    cv.emit(EXPAND, [x], [cv.output(out)], shape=shape)
+    lead = len(shape) - len(source)
+    runs = list(zip(cv.values(a['self']), cv.values(out)))
+
+    def kept(i):  # the output's size is the input's in every run
+        return i >= lead and all(xv.shape[i - lead] == yv.shape[i] for xv, yv in runs)
+    target = [d if d >= 0 or not kept(i) else -1 for i, d in enumerate(shape)]
+    if any(d < -1 and cv.graph.exprs[ifg.expr_index(d)].unchecked for d in target):
+        cv.fail(f'expanding to {cv.dims_text(shape)}: a size follows the dynamic dims in a way no expression '
+                'c*prod(dim^p)+k expresses')
+    cv.emit(EXPAND, [x], [cv.output(out)], shape=target)
 
 
 def concat(cv, node, a):
@@ -206,7 +218,7 @@ def concat(cv, node, a):
             info = cv.info(tid)
             dims = info.dims[:axis] + [1] + info.dims[axis:]
             stacked.append(cv.emit(RESHAPE, [tid], [cv.activation(f'{info.name}.unsqueeze',
-                                                                  info.dtype, dims)], shape=dims))
+                                                                  info.dtype, dims)], shape=cv.reshape_target(dims)))
         inputs = stacked
     cv.emit(CONCAT, inputs, [cv.output(out)], axis=axis)
 

@@ -199,16 +199,27 @@ def run(graph, inputs):
     """Execute `graph` (an ifg.Graph) on numpy inputs; returns the list of outputs."""
     values = {i: as_declared(ifg.logical(graph, t), t.dtype) for i, t in enumerate(graph.tensors) if t.is_constant}
     used = {i for n in graph.nodes for i in n.inputs} | set(graph.outputs)
+    sizes = {}  # named dim index -> size, from the inputs (format 1.1)
     for tid, array in zip(graph.inputs, inputs):
         values[tid] = as_declared(array, graph.tensors[tid].dtype)
+        for code, size in zip(graph.tensors[tid].dims, np.shape(array)):
+            if code <= -2:
+                sizes[graph.exprs[ifg.expr_index(code)].factors[0][0]] = size
     for node in graph.nodes:
         args = [None if i == ifg.NONE else values[i] for i in node.inputs]
-        results = OPS[node.op](*args, **node.attrs)
+        attrs = dict(node.attrs)
+        if 'shape' in attrs and node.op in (op.RESHAPE, op.EXPAND):
+            attrs['shape'] = [graph.dim_value(d, sizes) if d <= -2 else d for d in attrs['shape']]
+        if 'end_expr' in attrs:
+            attrs['end'] = graph.dim_value(ifg.expr_code(attrs.pop('end_expr')), sizes)
+        results = OPS[node.op](*args, **attrs)
         for tid, result in zip(node.outputs, results if node.op == 21 else [results]):
             info = graph.tensors[tid]
             values[tid] = as_declared(result, info.dtype)
-            declared = [d for i, d in enumerate(info.dims) if not (i == 0 and d == -1)]
-            actual = [d for i, d in enumerate(values[tid].shape) if not (i == 0 and info.dims[0] == -1)]
+            want = [graph.dim_value(d, sizes) if d <= -2 else d for d in info.dims]
+            declared = [d for i, d in enumerate(want) if not (i == 0 and d == -1) and d is not None]
+            actual = [d for i, d in enumerate(values[tid].shape)
+                      if not (i == 0 and info.dims[0] == -1) and want[i] is not None]
             if tid in used and (declared != actual or len(info.dims) != values[tid].ndim):
                 raise ValueError(f'node {node.name}: {info.name} has shape {values[tid].shape}, '
                                  f'declared {info.dims}')

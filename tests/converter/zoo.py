@@ -138,8 +138,8 @@ class InPlaceReuse(nn.Module):
 
 
 class BatchToFront(nn.Module):
-    """Expands a parameter to the batch size, as ViT does with its class token (refused: the
-    expanded constant would depend on the batch)."""
+    """Expands a parameter to the batch size, as ViT does with its class token (an expand to the batch
+    expression, since named dims; test_dyndims)."""
 
     def __init__(self):
         super().__init__()
@@ -150,7 +150,7 @@ class BatchToFront(nn.Module):
 
 
 class TimeMajor(nn.Module):
-    """Moves the batch to dim 1, which an .ifg tensor cannot declare as dynamic (refused)."""
+    """Moves the batch to dim 1 (declared by name since format 1.1; test_dyndims)."""
 
     def forward(self, x):  # [B, 4, 8]
         return torch.tanh(x.transpose(0, 1)).sum(0)

@@ -232,6 +232,14 @@ static void build_and_run(const infer_model *m, int optimize) {
     o.max_batch = 1;
     o.threads = 1;
     o.optimize = optimize;
+    infer_dim_max at_min[16]; /* every named dim planned and run at its minimum */
+    for (int k = 0; k < infer_model_dim_count(m) && k < 16; k++) {
+        infer_dim_info d;
+        infer_model_dim(m, k, &d);
+        at_min[k] = (infer_dim_max){ d.name, strcmp(d.name, "batch") ? d.min : 1 };
+        o.n_dim_max = k + 1;
+    }
+    o.dim_max = at_min;
     infer_engine *e = NULL;
     infer_error err;
     if (infer_engine_create(m, &o, &e, &err) != INFER_OK) {
@@ -256,7 +264,8 @@ static void build_and_run(const infer_model *m, int optimize) {
         memset(&in[i], 0, sizeof in[i]);
         in[i].dtype = info.dtype;
         in[i].ndim = info.ndim;
-        for (int d = 0; d < info.ndim; d++) in[i].dims[d] = info.dims[d] == -1 ? 1 : info.dims[d];
+        for (int d = 0; d < info.ndim; d++)
+            in[i].dims[d] = info.dims[d] != -1 ? info.dims[d] : info.dim_index[d] >= 0 ? at_min[info.dim_index[d]].max : 1;
         int64_t n = infer_tensor_elements(&in[i]);
         size_t es = infer_dtype_size(info.dtype);
         ok = n >= 0 && es && (in_bytes += (uint64_t)n * es) < MAX_RUN_BYTES;
@@ -294,6 +303,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     uint64_t act = activation_bytes(&f);
+    for (uint32_t k = 0; k < f.n_dyn_dims; k++) /* engines run named dims at their minimum: keep it small */
+        if (f.dyn_dims[k].min > 64) act = UINT64_MAX;
     ifg_close(&f);
     depth.loaded++;
     if (act > MAX_ACTIVATION_BYTES) return 0;

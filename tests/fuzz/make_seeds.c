@@ -206,6 +206,37 @@ static void sequence(void) {
     save(w, "sequence");
 }
 
+/* Format 1.1: named dims batch and seq, a reshape to batch*seq, a slice to seq (end_expr), an expand to the batch. */
+static void named_dims(void) {
+    ifg_writer *w = begin();
+    ifg_writer_dyn_dim(w, "batch", 1, 8, 2);
+    ifg_writer_dyn_dim(w, "seq", 1, 16, 2);
+    ifg_writer_expr(w, &(ifg_expr){ .coef = 1, .n_factors = 1, .sym = { 0 }, .power = { 1 } });
+    ifg_writer_expr(w, &(ifg_expr){ .coef = 1, .n_factors = 1, .sym = { 1 }, .power = { 1 } });
+    ifg_writer_expr(w, &(ifg_expr){ .coef = 1, .n_factors = 2, .sym = { 0, 1 }, .power = { 1, 1 } });
+    ifg_writer_expr(w, &(ifg_expr){ .n_factors = 1, .sym = { 1 }, .power = { 1 }, .flags = IFG_EXPR_UNCHECKED });
+    const int64_t b = IFG_DIM_EXPR(0), t = IFG_DIM_EXPR(1), bt = IFG_DIM_EXPR(2);
+    uint32_t x = act(w, "x", INFER_F32, DIMS(b, t, 4)), tok = cst(w, "tok", INFER_F32, DIMS(1, 1, 4));
+    uint32_t r = act(w, "rows", INFER_F32, DIMS(bt, 4)), h = act(w, "head", INFER_F32, DIMS(t, 4));
+    uint32_t e = act(w, "tokens", INFER_F32, DIMS(b, 1, 4)), p = act(w, "pooled", INFER_F32, DIMS(b, IFG_DIM_EXPR(3), 4));
+    node(w, OP_RESHAPE, "flat", IDS(x), IDS(r));
+    ifg_writer_attr_ints(w, "shape", INTS(bt, 4));
+    node(w, OP_SLICE, "head", IDS(r), IDS(h));
+    ifg_writer_attr_int(w, "axis", 0);
+    ifg_writer_attr_int(w, "start", 0);
+    ifg_writer_attr_int(w, "end", 2);
+    ifg_writer_attr_int(w, "end_expr", 1);
+    node(w, OP_EXPAND, "cls", IDS(tok), IDS(e));
+    ifg_writer_attr_ints(w, "shape", INTS(b, 1, 4));
+    node(w, OP_SLICE, "half", IDS(x), IDS(p));
+    ifg_writer_attr_int(w, "axis", 1);
+    ifg_writer_attr_int(w, "start", 0);
+    ifg_writer_attr_int(w, "end", 100);
+    ifg_writer_attr_int(w, "step", 2);
+    ifg_writer_graph(w, IDS(x), IDS(r, h, e, p));
+    save(w, "named_dims");
+}
+
 /* transpose, slice (step 2, negative start), concat, expand, reshape with -1, identity, matmul (broadcast). */
 static void shapes(void) {
     ifg_writer *w = begin();
@@ -432,6 +463,7 @@ int main(int argc, char **argv) {
     conv_variants();
     sequence();
     shapes();
+    named_dims();
     elementwise();
     fusion();
     attributes();

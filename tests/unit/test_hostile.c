@@ -328,7 +328,7 @@ typedef struct {
 static layout layout_of(blob b) {
     layout l;
     memset(&l, 0, sizeof l);
-    for (uint32_t kind = IFG_SEC_STRINGS; kind < IFG_SEC_COUNT; kind++) {
+    for (uint32_t kind = IFG_SEC_STRINGS; kind < IFG_SEC_COUNT_1_0; kind++) { /* a 1.0 base */
         const uint8_t *s = section_of(b, kind);
         cr_assert_not_null(s);
         l.entry[kind] = get32(s + 4);

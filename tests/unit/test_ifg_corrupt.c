@@ -61,7 +61,7 @@ Test(ifg_corrupt, bad_magic) {
 
 Test(ifg_corrupt, newer_major_version_names_both) {
     CORRUPT(put16(b.bytes + H_VERSION_MAJOR, 2), INFER_ERR_VERSION, "file version 2.0 (file offset 8) is newer than "
-                                                                   "this reader's 1.0");
+                                                                   "this reader's 1.1");
     CORRUPT((put16(b.bytes + H_VERSION_MAJOR, 7), put16(b.bytes + H_VERSION_MINOR, 4)), INFER_ERR_VERSION, "7.4");
     CORRUPT(put16(b.bytes + H_VERSION_MAJOR, 0), INFER_ERR_FORMAT, "file version 0.0 (file offset 8) is not supported");
 }
