@@ -48,7 +48,7 @@ static infer_status run_group_norm(const cuda_launch *l, const ir_node *node, st
     if (groups < 1 || x->dims[1] % groups) return infer_fail(err, INFER_ERR_SHAPE, "group_norm: %lld groups", (long long)groups);
     int64_t blocks = x->dims[0] * groups;
     if (blocks <= 0 || x->dims[1] * spatial == 0) return INFER_OK;
-    if (blocks > 0x7fffffff) return infer_fail(err, INFER_ERR_UNSUPPORTED, "group_norm: %lld groups of groups", (long long)blocks);
+    if (blocks > 0x7fffffff) return infer_fail(err, INFER_ERR_UNSUPPORTED, "group_norm: %lld (sample, group) blocks", (long long)blocks);
     const void *w = node->n_in > 1 ? in[1].data : NULL, *b = node->n_in > 2 ? in[2].data : NULL;
     if (x->dtype == INFER_F16)
         group_norm_kernel<__half><<<(unsigned)blocks, GN_BLOCK, 0, KSTREAM(l->stream)>>>(

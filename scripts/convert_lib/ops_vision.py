@@ -1,7 +1,7 @@
 """Mappers of vision and audio ops: pad, resize, transposed and 1-D convolutions, group/instance norm,
 pixel (un)shuffle, channel shuffle, roll, flip (see ops.TABLE)."""
-import ifg
-from .opcodes import (CONV2D, CONV_TRANSPOSE2D, FLIP, GROUP_NORM, PAD, PAD_CIRCULAR, PAD_CONSTANT, PAD_REFLECT,
+from .bridge import torch
+from .opcodes import (BATCHNORM, CONV2D, CONV_TRANSPOSE2D, FLIP, GROUP_NORM, PAD, PAD_CIRCULAR, PAD_CONSTANT, PAD_REFLECT,
                       PAD_REPLICATE, RESHAPE, RESIZE, RESIZE_CUBIC, RESIZE_LINEAR, RESIZE_NEAREST,
                       RESIZE_NEAREST_EXACT, ROLL, TRANSPOSE)
 from .ops_nn import conv as conv2d_mapper, pair
@@ -22,7 +22,7 @@ def emit_pad(cv, x, pads, mode, value, out=None, name=None):
 
 
 def pad(cv, node, a):
-    """aten::pad (any mode), constant_pad_nd, reflection/replication_pad1d/2d/3d."""
+    """aten::pad (any mode), constant_pad_nd, _pad_circular, reflection/replication_pad1d/2d/3d."""
     kind = node.kind()
     pads = list(cv.const(a['pad'] if 'pad' in a else a['padding']))
     value = 0.0
@@ -35,10 +35,10 @@ def pad(cv, node, a):
             value = cv.const(a['value'])
     elif kind == 'aten::constant_pad_nd':
         mode, value = PAD_CONSTANT, cv.const(a['value'])
+    elif kind == 'aten::_pad_circular':
+        mode = PAD_CIRCULAR
     else:
         mode = PAD_REFLECT if 'reflection' in kind else PAD_REPLICATE
-    if mode != PAD_CONSTANT and cv.dtype(node.output()) != 'f32':
-        cv.fail('non-constant padding of a non-float tensor is not supported')
     if cv.dtype(node.output()) != 'f32':
         cv.fail('padding of a non-float tensor is not supported')
     if len(pads) > 8:
@@ -151,10 +151,17 @@ def group_norm(cv, node, a):
 
 
 def instance_norm(cv, node, a):
-    """With the input's statistics (the default): a group norm with one group per channel."""
-    if not cv.const(a['use_input_stats']):
-        cv.fail('instance_norm with running statistics (track_running_stats in eval mode) is not supported')
+    """With the input's statistics (the default): a group norm with one group per channel; with running
+    statistics (track_running_stats, eval mode): a batch norm."""
     channels = cv.value(a['input']).shape[1]
+    if not cv.const(a['use_input_stats']):
+        weight = cv.tensor(torch.ones(channels), f'{cv.name}.weight') if cv.is_none(a['weight']) \
+            else cv.tensor(a['weight'])
+        bias = cv.tensor(torch.zeros(channels), f'{cv.name}.bias') if cv.is_none(a['bias']) \
+            else cv.tensor(a['bias'])
+        return cv.emit(BATCHNORM, [cv.tensor(a['input']), weight, bias, cv.tensor(a['running_mean']),
+                                   cv.tensor(a['running_var'])], [cv.output(node.output())],
+                       eps=float(cv.const(a['eps'])))
     cv.emit(GROUP_NORM, [cv.tensor(a['input']), cv.optional(a['weight']), cv.optional(a['bias'])],
             [cv.output(node.output())], groups=int(channels), eps=float(cv.const(a['eps'])))
 
@@ -219,7 +226,8 @@ def flip(cv, node, a):
 TABLE = {
     'aten::pad': pad, 'aten::constant_pad_nd': pad,
     'aten::reflection_pad1d': pad, 'aten::reflection_pad2d': pad,
-    'aten::replication_pad1d': pad, 'aten::replication_pad2d': pad,
+    'aten::reflection_pad3d': pad, 'aten::replication_pad1d': pad, 'aten::replication_pad2d': pad,
+    'aten::replication_pad3d': pad, 'aten::_pad_circular': pad,
     'aten::upsample_nearest1d': resize, 'aten::upsample_nearest2d': resize,
     'aten::_upsample_nearest_exact1d': resize, 'aten::_upsample_nearest_exact2d': resize,
     'aten::upsample_linear1d': resize, 'aten::upsample_bilinear2d': resize, 'aten::upsample_bicubic2d': resize,

@@ -517,6 +517,15 @@ const op_case op_cases[] = {
       { A_INT("groups", 1) } },
     { "group_norm dynamic batch", OP_GROUP_NORM, { XF(-1, 2, 3, 8, 5, 5), WF(0.5, 1.5, 8), WF(-0.5, 0.5, 8) }, { Y(F32, 3, 8, 5, 5) },
       { A_INT("groups", 4) }, .dynamic = 1 },
+    { "resize bilinear 64ch 64x64 to 128x128 (perf)", OP_RESIZE, { XF(-1, 1, 1, 64, 64, 64) }, { Y(F32, 1, 64, 128, 128) },
+      { A_INT("mode", RESIZE_LINEAR), A_INTS("size", 128, 128) } },
+    { "conv_transpose2d 64 to 32ch 2x2 s2 64x64 (perf)", OP_CONV_TRANSPOSE2D,
+      { XF(-1, 1, 1, 64, 64, 64), WF(-0.5, 0.5, 64, 32, 2, 2), WF(-0.5, 0.5, 32) }, { Y(F32, 1, 32, 128, 128) },
+      { A_INTS("stride", 2, 2) } },
+    { "group_norm 32 groups 64ch 64x64 (perf)", OP_GROUP_NORM, { XF(-1, 2, 1, 64, 64, 64), WF(0.5, 1.5, 64), WF(-0.5, 0.5, 64) },
+      { Y(F32, 1, 64, 64, 64) }, { A_INT("groups", 32) } },
+    { "pad reflect 64ch 64x64 by 3 (perf)", OP_PAD, { XF(-1, 1, 1, 64, 64, 64) }, { Y(F32, 1, 64, 70, 70) },
+      { A_INTS("pads", 3, 3, 3, 3), A_INT("mode", PAD_REFLECT) } },
 };
 
 
