@@ -3,12 +3,20 @@
 #include "resize.h"
 #include "../../base/error.h"
 
+/* The taps of one output column, computed once per run into the workspace: linear uses col[0..1] and
+ * weight[0..1], cubic all four. */
+typedef struct {
+    int32_t col[4];
+    float weight[4];
+} resize_taps;
+
 typedef struct {
     const float *x;
     float *y;
     const resize_params *p;
     int64_t h, w, oh, ow;
     float scale_h, scale_w;
+    const resize_taps *taps; /* [ow], linear and cubic */
 } resize_job;
 
 static int64_t clamp_index(int64_t i, int64_t n) { return i < 0 ? 0 : i >= n ? n - 1 : i; }
@@ -21,35 +29,33 @@ static void resize_row_nearest(const resize_job *j, const float *x, float *y, in
 
 static void resize_row_linear(const resize_job *j, const float *x, float *y, int64_t oy) {
     int ac = j->p->align_corners;
-    float step_h = resize_area_scale(j->h, j->oh, ac, j->scale_h), step_w = resize_area_scale(j->w, j->ow, ac, j->scale_w);
-    int64_t h0, h1, w0, w1;
-    float lh, lw;
+    float step_h = resize_area_scale(j->h, j->oh, ac, j->scale_h);
+    int64_t h0, h1;
+    float lh;
     resize_linear_taps(step_h, oy, j->h, ac, &h0, &h1, &lh);
     const float *r0 = x + h0 * j->w, *r1 = x + h1 * j->w;
     for (int64_t ox = 0; ox < j->ow; ox++) {
-        resize_linear_taps(step_w, ox, j->w, ac, &w0, &w1, &lw);
-        float top = (1.0f - lw) * r0[w0] + lw * r0[w1], bottom = (1.0f - lw) * r1[w0] + lw * r1[w1];
+        const resize_taps *t = &j->taps[ox];
+        float top = t->weight[0] * r0[t->col[0]] + t->weight[1] * r0[t->col[1]];
+        float bottom = t->weight[0] * r1[t->col[0]] + t->weight[1] * r1[t->col[1]];
         y[ox] = (1.0f - lh) * top + lh * bottom;
     }
 }
 
 static void resize_row_cubic(const resize_job *j, const float *x, float *y, int64_t oy) {
     int ac = j->p->align_corners;
-    float step_h = resize_area_scale(j->h, j->oh, ac, j->scale_h), step_w = resize_area_scale(j->w, j->ow, ac, j->scale_w);
-    float sy = resize_source(step_h, oy, ac, 1), wy[4], wx[4];
+    float step_h = resize_area_scale(j->h, j->oh, ac, j->scale_h);
+    float sy = resize_source(step_h, oy, ac, 1), wy[4];
     int64_t iy = (int64_t)floorf(sy);
     resize_cubic_weights(sy - (float)iy, wy);
+    const float *rows[4];
+    for (int r = 0; r < 4; r++) rows[r] = x + clamp_index(iy - 1 + r, j->h) * j->w;
     for (int64_t ox = 0; ox < j->ow; ox++) {
-        float sx = resize_source(step_w, ox, ac, 1);
-        int64_t ix = (int64_t)floorf(sx);
-        resize_cubic_weights(sx - (float)ix, wx);
-        int64_t cols[4];
-        for (int k = 0; k < 4; k++) cols[k] = clamp_index(ix - 1 + k, j->w);
+        const resize_taps *t = &j->taps[ox];
         float acc = 0.0f;
         for (int r = 0; r < 4; r++) {
-            const float *row = x + clamp_index(iy - 1 + r, j->h) * j->w;
             float v = 0.0f;
-            for (int k = 0; k < 4; k++) v += wx[k] * row[cols[k]];
+            for (int k = 0; k < 4; k++) v += t->weight[k] * rows[r][t->col[k]];
             acc += wy[r] * v;
         }
         y[ox] = acc;
@@ -72,6 +78,33 @@ static void resize_rows(void *arg, int64_t begin, int64_t end, int thread) {
     }
 }
 
+/* The column taps of every output column (the same for every row). */
+static void resize_column_taps(const resize_job *j, resize_taps *taps) {
+    int ac = j->p->align_corners;
+    float step = resize_area_scale(j->w, j->ow, ac, j->scale_w);
+    for (int64_t ox = 0; ox < j->ow; ox++) {
+        resize_taps *t = &taps[ox];
+        if (j->p->mode == RESIZE_LINEAR) {
+            int64_t w0, w1;
+            float lw;
+            resize_linear_taps(step, ox, j->w, ac, &w0, &w1, &lw);
+            *t = (resize_taps){ { (int32_t)w0, (int32_t)w1, 0, 0 }, { 1.0f - lw, lw, 0.0f, 0.0f } };
+        } else {
+            float sx = resize_source(step, ox, ac, 1);
+            int64_t ix = (int64_t)floorf(sx);
+            resize_cubic_weights(sx - (float)ix, t->weight);
+            for (int k = 0; k < 4; k++) t->col[k] = (int32_t)clamp_index(ix - 1 + k, j->w);
+        }
+    }
+}
+
+static size_t cpu_resize_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
+    (void)in;
+    (void)threads;
+    if (out[0].ndim < 3 || n->p.resize.mode < RESIZE_LINEAR) return 0;
+    return (size_t)out[0].dims[out[0].ndim - 1] * sizeof(resize_taps);
+}
+
 CPU_KERNEL(resize) {
     const resize_params *p = &n->p.resize;
     const infer_tensor *x = &in[0], *y = &out[0];
@@ -79,20 +112,29 @@ CPU_KERNEL(resize) {
     if (x->dtype != INFER_F32 || x->ndim != nd || y->ndim != nd)
         return infer_fail(err, INFER_ERR_SHAPE, "resize: input and output must be %d-D f32 (got %d-D %s and %d-D)", nd,
                           x->ndim, infer_dtype_name(x->dtype), y->ndim);
-    resize_job j = { x->data, y->data, p, 1, x->dims[nd - 1], 1, y->dims[nd - 1], 0.0f, p->scale[1] };
+    resize_job j = { x->data, y->data, p, 1, x->dims[nd - 1], 1, y->dims[nd - 1], 0.0f, p->scale[1], NULL };
     if (nd == 4) {
         j.h = x->dims[2];
         j.oh = y->dims[2];
         j.scale_h = p->scale[0];
     }
-    if (j.h < 1 || j.w < 1) return infer_fail(err, INFER_ERR_SHAPE, "resize: input has an empty spatial dim");
+    if (j.h < 1 || j.w < 1 || j.w > INT32_MAX)
+        return infer_fail(err, INFER_ERR_SHAPE, "resize: input width %lld (at least 1, below 2^31)", (long long)j.w);
     int64_t rows = x->dims[0] * x->dims[1] * j.oh;
     if (rows == 0 || j.ow == 0) return INFER_OK;
+    if (p->mode >= RESIZE_LINEAR) {
+        size_t need = (size_t)j.ow * sizeof(resize_taps);
+        if (!ctx->workspace || ctx->workspace_bytes < need)
+            return infer_fail(err, INFER_ERR_RUNTIME, "resize: workspace of %zu bytes, needs %zu", ctx->workspace_bytes,
+                              need);
+        resize_column_taps(&j, ctx->workspace);
+        j.taps = ctx->workspace;
+    }
     pool_parallel_for(ctx->pool, rows, 4096 / (j.ow + 1) + 1, resize_rows, &j);
     return INFER_OK;
 }
 
 const cpu_kernel cpu_kernels_resize[] = {
-    { .storages = CPU_DENSE, .run = cpu_resize },
+    { .storages = CPU_DENSE, .run = cpu_resize, .workspace = cpu_resize_workspace },
     { 0 },
 };
