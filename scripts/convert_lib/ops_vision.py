@@ -51,8 +51,9 @@ RESIZE_KINDS = {'nearest': RESIZE_NEAREST, 'nearest_exact': RESIZE_NEAREST_EXACT
 
 
 def resize(cv, node, a):
-    """upsample_{nearest,_nearest_exact,linear,bilinear,bicubic}{1d,2d}: the .vec overloads (scale_factors)
-    and the ones with scales_h / scales_w; output sizes from the traced output."""
+    """upsample_{nearest,_nearest_exact,linear,bilinear,bicubic}{1d,2d}: the .vec overloads (output_size or
+    scale_factors) and the ones with output_size and scales_h / scales_w, whose kernels use the scales given
+    for the coordinates; output sizes from the traced output."""
     kind = node.kind().split('::')[1].lstrip('_')
     mode = RESIZE_KINDS[kind.replace('upsample_', '')[:-2]]  # drop 1d / 2d
     out = node.output()
@@ -68,8 +69,6 @@ def resize(cv, node, a):
         for i, k in enumerate(keys[-spatial:]):
             if not cv.is_none(a[k]):
                 scales[i] = float(cv.const(a[k]))
-    if 'output_size' in a and not cv.is_none(a['output_size']):
-        scales = [0.0] * spatial  # PyTorch derives the scale from the sizes when they are given
     if spatial not in (1, 2):
         cv.fail(f'{spatial}-D resizing is not supported (1-D and 2-D are)')
     align = int(bool(cv.const(a['align_corners']))) if 'align_corners' in a and not cv.is_none(

@@ -175,6 +175,9 @@ class Resample(nn.Module):
                F.interpolate(line, size=50, mode='linear', align_corners=True),
                F.interpolate(line, size=20, mode='nearest'), F.pad(line, (4, 3), mode='reflect')]
         ys += [torch.roll(x, (2, -3), (2, 3)), torch.roll(x, 1, -1), torch.flip(x, [1, 3])]
+        # the overloads with output_size and per-dim scales (the kernel's coordinates use the scales)
+        ys += [torch.ops.aten.upsample_bilinear2d(x, [8, 11], False, 1.7, 1.7),
+               torch.ops.aten.upsample_nearest2d(x, [12, 17], 2.5, 2.5)]
         return tuple(y.flatten(1) for y in ys)
 
 
