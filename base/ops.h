@@ -38,7 +38,14 @@ extern "C" {
     X(COMPARE, compare, 23, 1, 2, 1)                        \
     X(WHERE, where, 24, 3, 3, 1)                            \
     X(UNARY, unary, 25, 1, 1, 1)                            \
-    X(EXPAND, expand, 26, 1, 1, 1)
+    X(EXPAND, expand, 26, 1, 1, 1)                          \
+    /* opsvision: padding, resizing, transposed convolution, roll, flip, group norm */ \
+    X(PAD, pad, 27, 1, 1, 1)                                \
+    X(RESIZE, resize, 28, 1, 1, 1)                          \
+    X(CONV_TRANSPOSE2D, conv_transpose2d, 29, 2, 3, 1)      \
+    X(ROLL, roll, 30, 1, 1, 1)                              \
+    X(FLIP, flip, 31, 1, 1, 1)                              \
+    X(GROUP_NORM, group_norm, 32, 1, 3, 1)
 
 typedef enum {
     OP_INVALID = 0,
@@ -96,6 +103,17 @@ typedef struct { int hidden, layers, batch_first; } lstm_params;
 typedef struct { infer_dtype dtype; } cast_params;
 typedef struct { compare_kind kind; float scalar; } compare_params;
 typedef struct { unary_kind kind; } unary_params;
+/* opsvision */
+typedef enum { PAD_CONSTANT = 0, PAD_REFLECT, PAD_REPLICATE, PAD_CIRCULAR, PAD_COUNT } pad_mode;
+/* pads as F.pad gives them: (begin, end) of the last dim, then of the one before, ...; negative crops */
+typedef struct { pad_mode mode; int npads; int64_t pads[INFER_MAX_DIMS]; float value; } pad_params;
+typedef enum { RESIZE_NEAREST = 0, RESIZE_NEAREST_EXACT, RESIZE_LINEAR, RESIZE_CUBIC, RESIZE_COUNT } resize_mode;
+/* spatial dims: the last nsize (1 or 2); scale 0: in/out, else PyTorch's given scale_factor */
+typedef struct { resize_mode mode; int align_corners; int nsize; int64_t size[2]; float scale[2]; } resize_params;
+typedef struct { int stride[2], padding[2], output_padding[2], dilation[2], groups; } conv_transpose2d_params;
+typedef struct { int n; int dims[INFER_MAX_DIMS]; int64_t shifts[INFER_MAX_DIMS]; } roll_params;
+typedef struct { int n; int dims[INFER_MAX_DIMS]; } flip_params;
+typedef struct { int groups; float eps; } group_norm_params;
 
 /* Exactly one member is meaningful, chosen by the node's op. */
 typedef union {
@@ -119,6 +137,12 @@ typedef union {
     cast_params cast;
     compare_params compare;
     unary_params unary;
+    pad_params pad; /* opsvision */
+    resize_params resize;
+    conv_transpose2d_params conv_transpose2d;
+    roll_params roll;
+    flip_params flip;
+    group_norm_params group_norm;
 } op_params;
 
 /* Scalar activation, the definition every backend matches. */

@@ -16,7 +16,9 @@ OPS_MD = os.path.join(ROOT, 'docs', 'OPS.md')
 
 # C enum -> (prefix stripped in Python, names kept as they are)
 ENUMS = (('act_kind', '', 'ACT_'), ('binary_kind', 'BIN_', ''), ('compare_kind', 'CMP_', ''),
-         ('reduce_kind', '', 'RED_'), ('unary_kind', 'UN_', ''))
+         ('reduce_kind', '', 'RED_'), ('unary_kind', 'UN_', ''),
+         # opsvision
+         ('pad_mode', '', 'PAD_'), ('resize_mode', '', 'RESIZE_'))
 
 
 def read_ops(text):

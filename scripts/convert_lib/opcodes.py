@@ -26,6 +26,12 @@ COMPARE = 23
 WHERE = 24
 UNARY = 25
 EXPAND = 26
+PAD = 27
+RESIZE = 28
+CONV_TRANSPOSE2D = 29
+ROLL = 30
+FLIP = 31
+GROUP_NORM = 32
 
 ACT_NONE = 0
 ACT_RELU = 1
@@ -66,6 +72,16 @@ RSQRT = 4
 ABS = 5
 RECIPROCAL = 6
 
+PAD_CONSTANT = 0
+PAD_REFLECT = 1
+PAD_REPLICATE = 2
+PAD_CIRCULAR = 3
+
+RESIZE_NEAREST = 0
+RESIZE_NEAREST_EXACT = 1
+RESIZE_LINEAR = 2
+RESIZE_CUBIC = 3
+
 OP_NAMES = {
     IDENTITY: 'identity',
     CONV2D: 'conv2d',
@@ -93,4 +109,10 @@ OP_NAMES = {
     WHERE: 'where',
     UNARY: 'unary',
     EXPAND: 'expand',
+    PAD: 'pad',
+    RESIZE: 'resize',
+    CONV_TRANSPOSE2D: 'conv_transpose2d',
+    ROLL: 'roll',
+    FLIP: 'flip',
+    GROUP_NORM: 'group_norm',
 }

@@ -2,6 +2,7 @@
 from . import ops_attention as attn
 from . import ops_basic as b
 from . import ops_nn as nn
+from . import ops_vision as vision
 from .opcodes import (ABS, ACT_HARDSIGMOID, ACT_HARDSWISH, ACT_RELU, ACT_SIGMOID, ACT_SILU, ACT_TANH, ADD,
                       DIV, EQ, EXP, GE, GT, LE, LOG, LT, MAX, MIN, MUL, NE, NEG, POW, RECIPROCAL, RED_MAX,
                       RED_MEAN, RED_MIN, RED_SUM, RSQRT, SQRT, SUB)
@@ -62,3 +63,5 @@ TABLE = {
     'aten::_native_multi_head_attention': attn.multi_head_attention,
     'aten::scaled_dot_product_attention': attn.scaled_dot_product_attention,
 }
+# opsvision: pad, resize, transposed and 1-D convs, group/instance norm, shuffles, roll, flip
+TABLE.update(vision.TABLE)

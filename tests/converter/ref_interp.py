@@ -190,6 +190,93 @@ OPS = {
 }
 
 
+# ---- opsvision: pad, resize, conv_transpose2d, roll, flip, group_norm ----
+def pad(x, pads, mode=0, value=0.0):
+    for k in range(len(pads) // 2):  # negative (constant) pads crop first
+        axis, before, after = x.ndim - 1 - k, pads[2 * k], pads[2 * k + 1]
+        x = np.take(x, range(max(0, -before), x.shape[axis] - max(0, -after)), axis=axis)
+    width = [(0, 0)] * x.ndim
+    for k in range(len(pads) // 2):
+        width[x.ndim - 1 - k] = (max(0, pads[2 * k]), max(0, pads[2 * k + 1]))
+    np_mode = ['constant', 'reflect', 'edge', 'wrap'][mode]
+    return np.pad(x, width, np_mode, **({'constant_values': value} if mode == 0 else {}))
+
+
+def resize_axis(x, axis, out, mode, align_corners, scale):
+    """PyTorch's upsample along one axis: source coordinates, then nearest, linear or cubic taps."""
+    size = x.shape[axis]
+    o = np.arange(out, dtype=np.float64)
+    step = 1 / scale if scale > 0 else size / out
+    if mode in (0, 1):
+        src = np.floor((o + 0.5) * step if mode == 1 else o * step).astype(np.int64)
+        return np.take(x, np.minimum(src, size - 1), axis=axis)
+    if align_corners:
+        real = o * ((size - 1) / (out - 1) if out > 1 else 0.0)
+    else:
+        real = step * (o + 0.5) - 0.5
+    shape = [1] * x.ndim
+    shape[axis] = out
+    if mode == 2:
+        real = np.maximum(real, 0)
+        i0 = np.minimum(np.floor(real).astype(np.int64), size - 1)
+        i1 = np.minimum(i0 + 1, size - 1)
+        lam = (real - i0).reshape(shape)
+        return np.take(x, i0, axis=axis) * (1 - lam) + np.take(x, i1, axis=axis) * lam
+    i = np.floor(real).astype(np.int64)
+    t = real - i
+    a = -0.75
+    near = lambda d: ((a + 2) * d - (a + 3)) * d * d + 1  # noqa: E731  |d| <= 1
+    far = lambda d: ((a * d - 5 * a) * d + 8 * a) * d - 4 * a  # noqa: E731  1 < |d| < 2
+    weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    return sum(np.take(x, np.clip(i - 1 + k, 0, size - 1), axis=axis) * w.reshape(shape)
+               for k, w in enumerate(weights))
+
+
+def resize(x, mode, size, align_corners=0, scale_h=0.0, scale_w=0.0):
+    scales = [scale_h, scale_w] if len(size) == 2 else [scale_w]
+    for k, (out, scale) in enumerate(zip(size, scales)):
+        x = resize_axis(x, 2 + k, out, mode, align_corners, scale)
+    return x
+
+
+def conv_transpose2d(x, w, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), dilation=(1, 1),
+                     groups=1):
+    stride, padding, output_padding, dilation = (list(v) * 2 if len(v) == 1 else list(v) for v in (
+        [stride] if isinstance(stride, int) else stride, [padding] if isinstance(padding, int) else padding,
+        [output_padding] if isinstance(output_padding, int) else output_padding,
+        [dilation] if isinstance(dilation, int) else dilation))
+    n, c, h, wd = x.shape
+    cg, og, kh, kw = c // groups, w.shape[1], w.shape[2], w.shape[3]
+    full = [(h - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + output_padding[0],
+            (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1 + output_padding[1]]
+    y = np.zeros((n, og * groups, full[0], full[1]))
+    for g in range(groups):
+        xg, wg = x[:, g * cg:(g + 1) * cg], w[g * cg:(g + 1) * cg]
+        for i in range(kh):
+            for j in range(kw):
+                contrib = np.einsum('nchw,co->nohw', xg, wg[:, :, i, j])
+                r0, c0 = i * dilation[0], j * dilation[1]
+                y[:, g * og:(g + 1) * og, r0:r0 + (h - 1) * stride[0] + 1:stride[0],
+                  c0:c0 + (wd - 1) * stride[1] + 1:stride[1]] += contrib
+    y = y[:, :, padding[0]:full[0] - padding[0], padding[1]:full[1] - padding[1]]
+    return y + (0 if b is None else b[None, :, None, None])
+
+
+def group_norm(x, weight=None, bias=None, groups=1, eps=1e-5):
+    grouped = x.reshape(x.shape[0], groups, -1)
+    mean, var = grouped.mean(-1, keepdims=True), grouped.var(-1, keepdims=True)
+    y = ((grouped - mean) / np.sqrt(var + eps)).reshape(x.shape)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return y * (1 if weight is None else weight.reshape(shape)) + (0 if bias is None else bias.reshape(shape))
+
+
+OPS.update({
+    op.PAD: pad, op.RESIZE: resize, op.CONV_TRANSPOSE2D: conv_transpose2d,
+    op.ROLL: lambda x, shifts, dims: np.roll(x, shifts, axis=dims), op.FLIP: lambda x, dims: np.flip(x, dims),
+    op.GROUP_NORM: group_norm,
+})
+
+
 def as_declared(array, dtype):
     """Float tensors are kept in float64; others take their declared dtype."""
     return np.asarray(array, np.float64 if dtype in FLOATS else ifg.NUMPY_DTYPES[dtype])

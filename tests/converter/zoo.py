@@ -120,11 +120,11 @@ class Branches(nn.Module):
 
 
 class Unsupported(nn.Module):
-    """Uses two ops with no mapper: cumsum (twice) and flip."""
+    """Uses two ops with no mapper: cumsum (twice) and logcumsumexp."""
 
     def forward(self, x):
         y = torch.cumsum(x, 1)
-        return torch.flip(torch.cumsum(y, 1), [1])
+        return torch.logcumsumexp(torch.cumsum(y, 1), 1)
 
 
 class InPlaceReuse(nn.Module):
@@ -156,6 +156,60 @@ class TimeMajor(nn.Module):
         return torch.tanh(x.transpose(0, 1)).sum(0)
 
 
+# ---- opsvision: padding, resizing, transposed and 1-D convolutions, group/instance norm, shuffles, roll, flip ----
+class Resample(nn.Module):
+    """Every interpolate mode by size and by scale, with and without align_corners; pads of every mode."""
+
+    def forward(self, x):  # [B, 3, 5, 7]
+        ys = [F.interpolate(x, scale_factor=2, mode='bilinear', align_corners=False),
+              F.interpolate(x, size=(9, 4), mode='bilinear', align_corners=True),
+              F.interpolate(x, scale_factor=1.7, mode='bilinear'),
+              F.interpolate(x, size=(11, 16), mode='nearest'), F.interpolate(x, scale_factor=2.5, mode='nearest'),
+              F.interpolate(x, size=(3, 13), mode='nearest-exact'),
+              F.interpolate(x, scale_factor=2, mode='bicubic', align_corners=False),
+              F.interpolate(x, size=(8, 5), mode='bicubic', align_corners=True),
+              F.pad(x, (1, 2, 3, 4), mode='reflect'), F.pad(x, (2, 1, 0, 3), mode='replicate'),
+              F.pad(x, (1, 1, 2, 2), mode='circular'), F.pad(x, (1, -2, 2, 0), value=0.5)]
+        line = x.flatten(2)  # [B, 3, 35]
+        ys += [F.interpolate(line, scale_factor=1.5, mode='linear'),
+               F.interpolate(line, size=50, mode='linear', align_corners=True),
+               F.interpolate(line, size=20, mode='nearest'), F.pad(line, (4, 3), mode='reflect')]
+        ys += [torch.roll(x, (2, -3), (2, 3)), torch.roll(x, 1, -1), torch.flip(x, [1, 3])]
+        # the overloads with output_size and per-dim scales (the kernel's coordinates use the scales)
+        ys += [torch.ops.aten.upsample_bilinear2d(x, [8, 11], False, 1.7, 1.7),
+               torch.ops.aten.upsample_nearest2d(x, [12, 17], 2.5, 2.5)]
+        return tuple(y.flatten(1) for y in ys)
+
+
+class Decoder(nn.Module):
+    """ConvTranspose2d/1d (stride, output padding, groups, dilation), Conv1d with reflect and circular
+    padding modes, group and instance norm (input and running statistics), pixel (un)shuffle, channel shuffle."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(6, 4, 3, stride=2, padding=1, output_padding=1)
+        self.up_groups = nn.ConvTranspose2d(4, 6, 3, dilation=2, groups=2, bias=False)
+        self.gn = nn.GroupNorm(3, 6)
+        self.inorm = nn.InstanceNorm2d(6, affine=True)
+        self.conv_reflect = nn.Conv1d(6, 4, 5, padding=2, padding_mode='reflect')
+        self.conv_circular = nn.Conv2d(6, 8, 3, padding=1, padding_mode='circular')
+        self.up1d = nn.ConvTranspose1d(4, 3, 4, stride=2, padding=1)
+        self.running = nn.InstanceNorm1d(4, track_running_stats=True)  # eval: the running statistics
+        self.running.running_mean.uniform_(-0.5, 0.5)
+        self.running.running_var.uniform_(0.5, 2.0)
+        for m in (self.gn, self.inorm):
+            nn.init.normal_(m.weight, 1.0, 0.2)
+            nn.init.normal_(m.bias, 0.0, 0.2)
+
+    def forward(self, x):  # [B, 6, 5, 7]
+        y = self.inorm(self.up_groups(torch.relu(self.up(x))))  # [B, 6, 14, 18]
+        y = self.gn(y) + F.instance_norm(y)
+        s = F.pixel_unshuffle(F.pixel_shuffle(self.conv_circular(y), 2), 2)  # [B, 8, 14, 18]
+        s = F.channel_shuffle(s, 2) if hasattr(F, 'channel_shuffle') else s
+        a = self.up1d(self.running(self.conv_reflect(y.mean(2))))  # [B, 3, 36]
+        return s, a
+
+
 # name: (module, example input shapes, static batch); torch 1.x traces masked attention with the batch
 # in dim 1, which only a static batch can express
 TORCH2 = hasattr(F, 'scaled_dot_product_attention')
@@ -166,6 +220,8 @@ MODELS = {
     'attention_fused': (Attention, [[1, 5, 32]], False),
     'attention_masked': (MaskedAttention, [[2, 5, 32]], not TORCH2),
     'branches': (Branches, [[1, 3, 8]], False),
+    'resample': (Resample, [[1, 3, 5, 7]], False),  # opsvision
+    'decoder': (Decoder, [[1, 6, 5, 7]], False),
 }
 if TORCH2:
     MODELS['sdpa'] = (ScaledDotProduct, [[1, 6, 32]], False)

@@ -80,10 +80,45 @@ class LSTMHead(nn.Module):
         return self.fc(out[:, -1, :])
 
 
+# ---- opsvision: a U-Net (transposed conv, bilinear upsampling) and a 1-D audio CNN (reflect padding, conv1d) ----
+class UNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+        def block(i, o):
+            return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU())
+        self.d1, self.d2, self.d3 = block(3, 8), block(8, 16), block(16, 32)
+        self.up2 = nn.ConvTranspose2d(32, 16, 2, stride=2)
+        self.u2, self.u1 = block(32, 16), block(16 + 8, 8)
+        self.head = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x):
+        a = self.d1(x)
+        b = self.d2(F.max_pool2d(a, 2))
+        c = self.d3(F.max_pool2d(b, 2))
+        u = self.u2(torch.cat([self.up2(c), b], 1))
+        u = F.interpolate(u, scale_factor=2, mode='bilinear', align_corners=False)
+        return self.head(self.u1(torch.cat([u, a], 1)))
+
+
+class AudioCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv1d(1, 16, 9, stride=2, padding=4, padding_mode='reflect')
+        self.c2 = nn.Conv1d(16, 32, 5, padding=2, padding_mode='reflect')
+        self.norm = nn.GroupNorm(4, 32)
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):  # [B, 1, T]
+        y = F.relu(self.c1(F.pad(x, (8, 8), mode='reflect')))
+        y = F.relu(self.norm(self.c2(y)))
+        return self.fc(y.mean(-1))
+
+
 def randomize_norms(model):
     """Non-trivial normalization parameters and statistics, so the graphs exercise them."""
     for m in model.modules():
-        if isinstance(m, (nn.BatchNorm2d, nn.LayerNorm)):
+        if isinstance(m, (nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm)):
             nn.init.normal_(m.weight, 1.0, 0.1)
             nn.init.normal_(m.bias, 0.0, 0.1)
         if isinstance(m, nn.BatchNorm2d):
@@ -109,6 +144,8 @@ MODELS = {
     'encoder': (TextEncoder, 'trace', [ids], ['1x16:int64']),
     'attention': (CausalAttention, 'trace', [lambda b: torch.randn(b, 16, 64)], ['1x16x64']),
     'lstm': (LSTMHead, 'trace', [lambda b: torch.randn(b, 8, 32)], ['1x8x32']),
+    'unet': (UNet, 'trace', [lambda b: torch.randn(b, 3, 32, 48)], ['1x3x32x48']),  # opsvision
+    'audio_cnn': (AudioCNN, 'trace', [lambda b: torch.randn(b, 1, 400)], ['1x1x400']),
 }
 
 

@@ -614,3 +614,58 @@ Test(shape, lstm_state_batch_not_compared) {
     cr_assert(strstr(err.message, "tensor 'c_n'"), "%s", err.message);
     ir_free(&g);
 }
+
+/* ---- opsvision: pad, resize, conv_transpose2d, roll, flip, group_norm ---- */
+Test(shape, vision_ops) {
+    op_params p = { .pad = { PAD_CONSTANT, 4, { 1, 2, -1, 0 }, 0.5f } };
+    shape_result r = SHAPE(OP_PAD, p, 1, F32(2, 3, 7, 5));
+    EXPECT(r, 2, 3, 6, 8);
+    p.pad.mode = PAD_REFLECT;
+    p.pad.pads[2] = 7;
+    r = SHAPE(OP_PAD, p, 1, F32(2, 3, 7, 5));
+    expect_error(&r, INFER_ERR_SHAPE, "reflect padding (7, 0) of dim 2 must be smaller than its size 7");
+    p.pad.mode = PAD_CIRCULAR;
+    r = SHAPE(OP_PAD, p, 1, F32(2, 3, 7, 5));
+    EXPECT(r, 2, 3, 14, 8);
+    p.pad.npads = 8;
+    r = SHAPE(OP_PAD, p, 1, F32(7, 5));
+    expect_error(&r, INFER_ERR_SHAPE, "8 pads for input [7,5]");
+
+    op_params z = { .resize = { RESIZE_LINEAR, 0, 2, { 11, 16 }, { 0, 0 } } };
+    r = SHAPE(OP_RESIZE, z, 1, F32(2, 3, 5, 7));
+    EXPECT(r, 2, 3, 11, 16);
+    r = SHAPE(OP_RESIZE, z, 1, F32(2, 3, 5));
+    expect_error(&r, INFER_ERR_SHAPE, "must be 4-D [N,C,H,W] for 2 output sizes");
+    z.resize.nsize = 1;
+    r = SHAPE(OP_RESIZE, z, 1, F32(2, 3, 5));
+    EXPECT(r, 2, 3, 11);
+
+    op_params t = { .conv_transpose2d = { { 2, 2 }, { 1, 1 }, { 1, 1 }, { 1, 1 }, 1 } };
+    r = SHAPE(OP_CONV_TRANSPOSE2D, t, 1, F32(2, 5, 7, 6), F32(5, 4, 3, 3), F32(4));
+    EXPECT(r, 2, 4, 14, 12);
+    t.conv_transpose2d.groups = 2;
+    r = SHAPE(OP_CONV_TRANSPOSE2D, t, 1, F32(2, 6, 7, 6), F32(6, 4, 3, 3));
+    EXPECT(r, 2, 8, 14, 12);
+    r = SHAPE(OP_CONV_TRANSPOSE2D, t, 1, F32(2, 6, 7, 6), F32(6, 4, 3, 3), F32(4));
+    expect_error(&r, INFER_ERR_SHAPE, "bias [4], expected [8]");
+    r = SHAPE(OP_CONV_TRANSPOSE2D, t, 1, F32(2, 5, 7, 6), F32(6, 4, 3, 3));
+    expect_error(&r, INFER_ERR_SHAPE, "input has 5 channels");
+
+    op_params o = { .roll = { 2, { 1, -1 }, { 3, -2 } } };
+    r = SHAPE(OP_ROLL, o, 1, TEN(INFER_I64, 4, 5));
+    EXPECT_TYPED(r, 0, INFER_I64, 4, 5);
+    o.roll.dims[0] = 2;
+    r = SHAPE(OP_ROLL, o, 1, F32(4, 5));
+    expect_error(&r, INFER_ERR_SHAPE, "dim 2 is out of range for input [4,5]");
+    op_params f = { .flip = { 2, { 0, -2 } } };
+    r = SHAPE(OP_FLIP, f, 1, F32(4, 5));
+    expect_error(&r, INFER_ERR_SHAPE, "dim 0 is listed twice");
+
+    op_params g = { .group_norm = { 3, 1e-5f } };
+    r = SHAPE(OP_GROUP_NORM, g, 1, F32(2, 6, 7), F32(6), ABSENT);
+    EXPECT(r, 2, 6, 7);
+    r = SHAPE(OP_GROUP_NORM, g, 1, F32(2, 8, 7));
+    expect_error(&r, INFER_ERR_SHAPE, "8 channels, not divisible by 3 groups");
+    r = SHAPE(OP_GROUP_NORM, g, 1, F32(2, 6, 7), F32(3));
+    expect_error(&r, INFER_ERR_SHAPE, "weight [3], expected [6]");
+}
