@@ -59,8 +59,8 @@ def resize(cv, node, a):
     out = node.output()
     spatial = cv.value(out).dim() - 2
     size = list(cv.value(out).shape[2:])
-    if cv.varies(out) and list(cv.value(out, 1).shape[2:]) != size:
-        cv.fail('resize output size depends on the batch size')
+    if cv.varies(out) and any(list(v.shape[2:]) != size for v in cv.values(out)):
+        cv.fail('resize output size depends on a dynamic dim (sizes that follow a named dim are not supported yet)')
     scales = [0.0] * spatial
     if 'scale_factors' in a and not cv.is_none(a['scale_factors']):
         scales = [float(s) for s in cv.const(a['scale_factors'])]
