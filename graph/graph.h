@@ -177,6 +177,10 @@ infer_status ir_eliminate_dead(ir_graph *g, infer_error *err);
  * constant by a dense copy the graph owns (for backends without sparse kernels) and drops the side tensors. */
 int ir_is_sparse(const ir_tensor *t);
 int ir_sparse_decode(const ir_graph *g, const ir_tensor *t, float *dst);
+/* Replaces constant tensor t's encoded storage by its dense decoding (decode fills ir_logical_bytes; 0: the
+ * storage cannot be decoded). what names the work in the out-of-memory message ("densifying"). */
+infer_status ir_store_decoded(ir_graph *g, int t, int (*decode)(const ir_graph *, const ir_tensor *, float *),
+                              const char *what, infer_error *err);
 infer_status ir_densify_sparse(ir_graph *g, infer_error *err);
 /* Replaces every int8 f32 constant (per tensor, per channel) by a dense f32 copy the graph owns (for backends
  * without INT8 kernels) and drops the side tensors (pass_dequantize.c). */

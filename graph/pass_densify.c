@@ -60,21 +60,26 @@ int ir_is_sparse(const ir_tensor *t) {
             t->storage.kind == IR_STORAGE_SPARSE_2_4);
 }
 
+infer_status ir_store_decoded(ir_graph *g, int t, int (*decode)(const ir_graph *, const ir_tensor *, float *),
+                              const char *what, infer_error *err) {
+    uint64_t bytes = ir_logical_bytes(&g->tensors[t]);
+    float *dense = ir_alloc(g, bytes ? bytes : 1);
+    ir_tensor *x = &g->tensors[t]; /* after ir_alloc */
+    if (!dense) return infer_fail(err, INFER_ERR_MEMORY, "out of memory %s '%s'", what, x->name);
+    if (!decode(g, x, dense))
+        return infer_fail(err, INFER_ERR_FORMAT, "tensor '%s': its %s storage cannot be decoded", x->name,
+                          ir_storage_name(x->storage.kind));
+    x->data = dense;
+    x->nbytes = bytes;
+    x->storage = (ir_storage){ .kind = IR_STORAGE_DENSE, .aux = { IR_NONE, IR_NONE, IR_NONE } };
+    return INFER_OK;
+}
+
 infer_status ir_densify_sparse(ir_graph *g, infer_error *err) {
     int any = 0;
     for (int t = 0; t < g->n_tensors; t++) {
-        ir_tensor *x = &g->tensors[t];
-        if (!ir_is_sparse(x)) continue;
-        uint64_t bytes = ir_logical_bytes(x);
-        float *dense = ir_alloc(g, bytes ? bytes : 1);
-        x = &g->tensors[t];
-        if (!dense) return infer_fail(err, INFER_ERR_MEMORY, "out of memory densifying '%s'", x->name);
-        if (!ir_sparse_decode(g, x, dense))
-            return infer_fail(err, INFER_ERR_FORMAT, "tensor '%s': its %s storage cannot be decoded", x->name,
-                              ir_storage_name(x->storage.kind));
-        x->data = dense;
-        x->nbytes = bytes;
-        x->storage = (ir_storage){ .kind = IR_STORAGE_DENSE, .aux = { IR_NONE, IR_NONE, IR_NONE } };
+        if (!ir_is_sparse(&g->tensors[t])) continue;
+        INFER_TRY(ir_store_decoded(g, t, ir_sparse_decode, "densifying", err));
         any = 1;
     }
     return any ? ir_eliminate_dead(g, err) : INFER_OK; /* drops the side tensors */

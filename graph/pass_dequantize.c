@@ -37,16 +37,7 @@ infer_status ir_dequantize_int8(ir_graph *g, infer_error *err) {
         if (!x->is_constant || x->dtype != INFER_F32 ||
             (x->storage.kind != IR_STORAGE_INT8_TENSOR && x->storage.kind != IR_STORAGE_INT8_CHANNEL))
             continue;
-        uint64_t bytes = ir_logical_bytes(x);
-        float *dense = ir_alloc(g, bytes ? bytes : 1);
-        x = &g->tensors[t];
-        if (!dense) return infer_fail(err, INFER_ERR_MEMORY, "out of memory dequantizing '%s'", x->name);
-        if (!dequantize(g, x, dense))
-            return infer_fail(err, INFER_ERR_FORMAT, "tensor '%s': its %s storage cannot be decoded", x->name,
-                              ir_storage_name(x->storage.kind));
-        x->data = dense;
-        x->nbytes = bytes;
-        x->storage = (ir_storage){ .kind = IR_STORAGE_DENSE, .aux = { IR_NONE, IR_NONE, IR_NONE } };
+        INFER_TRY(ir_store_decoded(g, t, dequantize, "dequantizing", err));
         any = 1;
     }
     return any ? ir_eliminate_dead(g, err) : INFER_OK; /* drops the scales and zero points */
