@@ -45,7 +45,14 @@ extern "C" {
     X(CONV_TRANSPOSE2D, conv_transpose2d, 29, 2, 3, 1)      \
     X(ROLL, roll, 30, 1, 1, 1)                              \
     X(FLIP, flip, 31, 1, 1, 1)                              \
-    X(GROUP_NORM, group_norm, 32, 1, 3, 1)
+    X(GROUP_NORM, group_norm, 32, 1, 3, 1)                  \
+    /* opsseq: recurrent, scans, sorting, indexing */      \
+    X(GRU, gru, 33, 4, -1, 2)                               \
+    X(CUMSUM, cumsum, 34, 1, 1, 1)                          \
+    X(TOPK, topk, 35, 1, 1, 2)                              \
+    X(GATHER, gather, 36, 2, 2, 1)                          \
+    X(INDEX_SELECT, index_select, 37, 2, 2, 1)              \
+    X(TRIANGLE, triangle, 38, 1, 1, 1)
 
 typedef enum {
     OP_INVALID = 0,
@@ -99,7 +106,7 @@ typedef struct { int axis; int64_t start, end, step; int end_expr; /* 1 + dim ex
 typedef struct { float value; } masked_fill_params;
 typedef struct { reduce_kind kind; int naxes; int axes[INFER_MAX_DIMS]; int keepdim; } reduce_params;
 typedef struct { int heads; int causal; float scale; } attention_params;
-typedef struct { int hidden, layers, batch_first; } lstm_params;
+typedef struct { int hidden, layers, batch_first, bidirectional; } lstm_params; /* lstm, gru */
 typedef struct { infer_dtype dtype; } cast_params;
 typedef struct { compare_kind kind; float scalar; } compare_params;
 typedef struct { unary_kind kind; } unary_params;
@@ -114,6 +121,10 @@ typedef struct { int stride[2], padding[2], output_padding[2], dilation[2], grou
 typedef struct { int n; int dims[INFER_MAX_DIMS]; int64_t shifts[INFER_MAX_DIMS]; } roll_params;
 typedef struct { int n; int dims[INFER_MAX_DIMS]; } flip_params;
 typedef struct { int groups; float eps; } group_norm_params;
+/* opsseq */
+typedef struct { int axis; } axis_params; /* cumsum, gather, index_select */
+typedef struct { int axis; int64_t k; int largest; } topk_params;
+typedef struct { int upper; int64_t diagonal; } triangle_params;
 
 /* Exactly one member is meaningful, chosen by the node's op. */
 typedef union {
@@ -143,6 +154,11 @@ typedef union {
     roll_params roll;
     flip_params flip;
     group_norm_params group_norm;
+    /* opsseq */
+    lstm_params gru;
+    axis_params axis;              /* cumsum, gather, index_select */
+    topk_params topk;
+    triangle_params triangle;
 } op_params;
 
 /* Scalar activation, the definition every backend matches. */

@@ -28,6 +28,8 @@ enum {
 #define OP_COMPUTE_FLOATS OP_DTYPE(INFER_F32)
 /* LSTM: h0, c0, and each layer's b_ih and b_hh (inputs 5, 6, 9, 10, ...) may be absent. */
 #define LSTM_OPTIONAL_INPUTS UINT64_C(0x6666666666666666)
+/* GRU: h0, and each layer's b_ih and b_hh (inputs 4, 5, 8, 9, ...) may be absent. */
+#define GRU_OPTIONAL_INPUTS UINT64_C(0x3333333333333332)
 
 typedef struct {
     op_code code;

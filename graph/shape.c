@@ -188,7 +188,7 @@ infer_status ir_infer_shapes_at(const ir_graph *g, const int64_t *values, int64_
         for (int k = 0; k < n->n_out; k++) {
             int id = n->out[k];
             const ir_tensor *t = &g->tensors[id];
-            if (!declared_holds(g, t, &out[k], values, n->op == OP_LSTM && k > 0 ? 1 : -1)) {
+            if (!declared_holds(g, t, &out[k], values, (n->op == OP_LSTM || n->op == OP_GRU) && k > 0 ? 1 : -1)) {
                 char want[256], at[256];
                 declared_text(g, t, want, sizeof want);
                 values_text(g, values, at, sizeof at);

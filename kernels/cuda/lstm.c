@@ -9,6 +9,7 @@ static int supports_lstm(const ir_graph *g, const ir_node *n, int fp16, char *wh
     int L = n->p.lstm.layers;
     if (L < 1 || n->n_in != 3 + 4 * L) return cuda_refuse(why, len, "lstm with %d layers and %d inputs", L, n->n_in);
     if (n->n_out != 3) return cuda_refuse(why, len, "lstm with %d outputs", n->n_out);
+    if (n->p.lstm.bidirectional) return cuda_refuse(why, len, "bidirectional lstm (runs on the CPU)");
     return cuda_floats_only(g, n, fp16, 0, 0, why, len);
 }
 

@@ -32,6 +32,12 @@ CONV_TRANSPOSE2D = 29
 ROLL = 30
 FLIP = 31
 GROUP_NORM = 32
+GRU = 33
+CUMSUM = 34
+TOPK = 35
+GATHER = 36
+INDEX_SELECT = 37
+TRIANGLE = 38
 
 ACT_NONE = 0
 ACT_RELU = 1
@@ -115,4 +121,10 @@ OP_NAMES = {
     ROLL: 'roll',
     FLIP: 'flip',
     GROUP_NORM: 'group_norm',
+    GRU: 'gru',
+    CUMSUM: 'cumsum',
+    TOPK: 'topk',
+    GATHER: 'gather',
+    INDEX_SELECT: 'index_select',
+    TRIANGLE: 'triangle',
 }

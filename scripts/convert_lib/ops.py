@@ -3,9 +3,11 @@ from . import ops_attention as attn
 from . import ops_basic as b
 from . import ops_nn as nn
 from . import ops_vision as vision
+from . import ops_seq as seq
 from .opcodes import (ABS, ACT_HARDSIGMOID, ACT_HARDSWISH, ACT_RELU, ACT_SIGMOID, ACT_SILU, ACT_TANH, ADD,
                       DIV, EQ, EXP, GE, GT, LE, LOG, LT, MAX, MIN, MUL, NE, NEG, POW, RECIPROCAL, RED_MAX,
                       RED_MEAN, RED_MIN, RED_SUM, RSQRT, SQRT, SUB)
+from .opcodes import GRU, LSTM
 
 TABLE = {
     # activations
@@ -58,10 +60,21 @@ TABLE = {
     'aten::batch_norm': nn.batch_norm, 'aten::layer_norm': nn.layer_norm,
     'aten::max_pool2d': nn.max_pool2d, 'aten::avg_pool2d': nn.avg_pool2d,
     'aten::adaptive_avg_pool2d': nn.adaptive_avg_pool2d,
-    'aten::embedding': nn.embedding, 'aten::lstm': nn.lstm,
+    'aten::embedding': nn.embedding,
     'aten::_transformer_encoder_layer_fwd': attn.transformer_encoder_layer,
     'aten::_native_multi_head_attention': attn.multi_head_attention,
     'aten::scaled_dot_product_attention': attn.scaled_dot_product_attention,
+    # opsseq: recurrent layers, norms, scans, sorting, indexing
+    'aten::lstm': seq.rnn(LSTM), 'aten::gru': seq.rnn(GRU),
+    'aten::norm': seq.norm, 'aten::frobenius_norm': seq.norm, 'aten::linalg_vector_norm': seq.norm,
+    'aten::linalg_norm': seq.norm, 'aten::clamp_min': seq.clamp_side(True), 'aten::clamp_max': seq.clamp_side(False),
+    'aten::cumsum': seq.cumsum,
+    'aten::topk': seq.topk, 'aten::sort': seq.topk, 'aten::argsort': seq.topk,
+    'aten::argmax': seq.arg_extreme(True), 'aten::argmin': seq.arg_extreme(False),
+    'aten::max': seq.arg_extreme(True), 'aten::min': seq.arg_extreme(False),
+    'aten::gather': seq.gather, 'aten::index_select': seq.index_select, 'aten::index': seq.index,
+    'aten::masked_select': seq.data_dependent, 'aten::nonzero': seq.data_dependent,
+    'aten::triu': seq.triangle(True), 'aten::tril': seq.triangle(False),
 }
 # opsvision: pad, resize, transposed and 1-D convs, group/instance norm, shuffles, roll, flip
 TABLE.update(vision.TABLE)

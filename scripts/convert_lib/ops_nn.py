@@ -1,8 +1,8 @@
-"""Mappers of layer ops: linear, conv, norms, pools, embedding, LSTM (see ops.TABLE)."""
+"""Mappers of layer ops: linear, conv, norms, pools, embedding, (see ops.TABLE)."""
 import ifg
 from .bridge import torch
 from .opcodes import (ADAPTIVE_AVGPOOL2D, ADD, AVGPOOL2D, BATCHNORM, BINARY, CONV2D, EMBEDDING, LAYERNORM,
-                      LINEAR, LSTM, MATMUL, MAXPOOL2D, MUL)
+                      LINEAR, MATMUL, MAXPOOL2D, MUL)
 
 
 def pair(values):
@@ -114,29 +114,3 @@ def adaptive_avg_pool2d(cv, node, a):
 
 def embedding(cv, node, a):
     cv.emit(EMBEDDING, [cv.tensor(a['indices']), cv.tensor(a['weight'])], [cv.output(node.output())])
-
-
-def lstm(cv, node, a):
-    """aten::lstm: x, h0?, c0?, then w_ih, w_hh, b_ih?, b_hh? per layer; all-zero states are absent."""
-    if cv.const(a['bidirectional']):
-        cv.fail('bidirectional LSTM is not supported')
-    layers, has_biases = cv.const(a['num_layers']), cv.const(a['has_biases'])
-    states = []
-    for ref, label in zip(cv.items(a['hx']), ('h0', 'c0')):
-        zeros = not cv.is_dynamic(ref) and not any(bool(t.any()) for t in cv.values(ref))
-        states.append(ifg.NONE if zeros else cv.tensor(ref, f'{cv.name}.{label}'))
-    params = cv.items(a['params'])
-    per_layer = 4 if has_biases else 2
-    weights = []
-    for layer in range(layers):
-        names = ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh')
-        group = params[layer * per_layer:(layer + 1) * per_layer]
-        weights += [cv.tensor(p, f'{cv.name}.{n}_l{layer}') for p, n in zip(group, names)]
-        weights += [ifg.NONE] * (4 - per_layer)
-    hidden, batch_first = cv.values(params[1])[0].shape[1], int(cv.const(a['batch_first']))
-    x = cv.tensor(a['input'])
-    state_dims = [layers, cv.value(a['input']).shape[1 - batch_first], hidden]  # unused: example batch
-    outputs = [cv.output(v, suffix) if v.uses() else cv.activation(cv.name + suffix, 'f32', dims)
-               for v, suffix, dims in zip(node.outputs(), ('', '.h_n', '.c_n'),
-                                          (cv.info(x).dims[:-1] + [hidden], state_dims, state_dims))]
-    cv.emit(LSTM, [x] + states + weights, outputs, hidden=hidden, layers=layers, batch_first=batch_first)

@@ -96,27 +96,83 @@ def softmax(x, axis=-1, log=0):
     return shifted - logsum if log else np.exp(shifted - logsum)
 
 
-def lstm(x, h0, c0, *weights, hidden, layers, batch_first=0):
-    sigmoid = lambda t: 1 / (1 + np.exp(-t))  # noqa: E731
+def recurrent(x, states, weights, hidden, layers, batch_first, bidirectional, cell):
+    """Multi-layer, uni- or bidirectional recurrence; cell(x_t, states, w_ih, w_hh, b_ih, b_hh) -> states (h first)."""
+    dirs = 2 if bidirectional else 1
     seq = x if batch_first else x.transpose(1, 0, 2)
     batch = seq.shape[0]
-    h_n, c_n = [], []
+    finals = [[] for _ in states]
     for layer in range(layers):
-        w_ih, w_hh, b_ih, b_hh = weights[4 * layer: 4 * layer + 4]
-        h = np.zeros((batch, hidden)) if h0 is None else h0[layer]
-        c = np.zeros((batch, hidden)) if c0 is None else c0[layer]
         outs = []
-        for t in range(seq.shape[1]):
-            gates = seq[:, t] @ w_ih.T + h @ w_hh.T
-            gates = gates + (0 if b_ih is None else b_ih) + (0 if b_hh is None else b_hh)
-            i, f, g, o = np.split(gates, 4, axis=1)
-            c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
-            h = sigmoid(o) * np.tanh(c)
-            outs.append(h)
-        seq = np.stack(outs, axis=1)
-        h_n.append(h)
-        c_n.append(c)
-    return [seq if batch_first else seq.transpose(1, 0, 2), np.stack(h_n), np.stack(c_n)]
+        for d in range(dirs):
+            g = layer * dirs + d
+            w_ih, w_hh, b_ih, b_hh = weights[4 * g: 4 * g + 4]
+            st = [np.zeros((batch, hidden)) if s is None else s[g] for s in states]
+            steps = [None] * seq.shape[1]
+            for t in (range(seq.shape[1] - 1, -1, -1) if d else range(seq.shape[1])):
+                st = cell(seq[:, t], st, w_ih, w_hh, b_ih, b_hh)
+                steps[t] = st[0]
+            outs.append(np.stack(steps, axis=1) if steps else np.zeros((batch, 0, hidden)))
+            for k, s in enumerate(st):
+                finals[k].append(s)
+        seq = np.concatenate(outs, axis=2)
+    return [seq if batch_first else seq.transpose(1, 0, 2)] + [np.stack(f) for f in finals]
+
+
+def sigmoid(t):
+    return 1 / (1 + np.exp(-t))
+
+
+def lstm_cell(x, st, w_ih, w_hh, b_ih, b_hh):
+    h, c = st
+    gates = x @ w_ih.T + h @ w_hh.T + (0 if b_ih is None else b_ih) + (0 if b_hh is None else b_hh)
+    i, f, g, o = np.split(gates, 4, axis=1)
+    c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+    return [sigmoid(o) * np.tanh(c), c]
+
+
+def gru_cell(x, st, w_ih, w_hh, b_ih, b_hh):
+    h = st[0]
+    xr, xz, xn = np.split(x @ w_ih.T + (0 if b_ih is None else b_ih), 3, axis=1)
+    hr, hz, hn = np.split(h @ w_hh.T + (0 if b_hh is None else b_hh), 3, axis=1)
+    r, z = sigmoid(xr + hr), sigmoid(xz + hz)
+    return [(1 - z) * np.tanh(xn + r * hn) + z * h]
+
+
+def lstm(x, h0, c0, *weights, hidden, layers, batch_first=0, bidirectional=0):
+    return recurrent(x, [h0, c0], weights, hidden, layers, batch_first, bidirectional, lstm_cell)
+
+
+def gru(x, h0, *weights, hidden, layers, batch_first=0, bidirectional=0):
+    return recurrent(x, [h0], weights, hidden, layers, batch_first, bidirectional, gru_cell)
+
+
+def cumsum(x, axis):
+    return np.cumsum(x, axis=axis)
+
+
+def topk(x, axis, k, largest=1):
+    order = np.argsort(-x if largest else x, axis=axis, kind='stable')
+    if k >= 0:
+        order = np.take(order, np.arange(k), axis=axis)
+    return [np.take_along_axis(x, order, axis=axis), order]
+
+
+def gather(x, index, axis):
+    if index.min(initial=0) < 0 or index.max(initial=0) >= x.shape[axis]:
+        raise ValueError('gather index out of range')
+    return np.take_along_axis(x, index.astype(np.int64), axis=axis)
+
+
+def index_select(x, index, axis):
+    size = x.shape[axis]
+    if index.min(initial=0) < -size or index.max(initial=0) >= size:
+        raise ValueError('index_select index out of range')
+    return np.take(x, np.where(index < 0, index + size, index), axis=axis)
+
+
+def triangle(x, upper, diagonal=0):
+    return np.triu(x, diagonal) if upper else np.tril(x, diagonal)
 
 
 def binary(a, b=None, kind=0, scalar=0.0, reverse=0):
@@ -187,7 +243,11 @@ OPS = {
     op.UNARY: lambda x, kind: [np.negative, np.exp, np.log, np.sqrt, lambda t: 1 / np.sqrt(t), np.abs,
                                np.reciprocal][kind](x),
     op.EXPAND: expand,
+    # opsseq
+    op.GRU: gru, op.CUMSUM: cumsum, op.TOPK: topk, op.GATHER: gather, op.INDEX_SELECT: index_select,
+    op.TRIANGLE: triangle,
 }
+MULTI_OUTPUT = {op.LSTM, op.GRU, op.TOPK}
 
 
 # ---- opsvision: pad, resize, conv_transpose2d, roll, flip, group_norm ----
@@ -300,7 +360,7 @@ def run(graph, inputs):
         if 'end_expr' in attrs:
             attrs['end'] = graph.dim_value(ifg.expr_code(attrs.pop('end_expr')), sizes)
         results = OPS[node.op](*args, **attrs)
-        for tid, result in zip(node.outputs, results if node.op == 21 else [results]):
+        for tid, result in zip(node.outputs, results if node.op in MULTI_OUTPUT else [results]):
             info = graph.tensors[tid]
             values[tid] = as_declared(result, info.dtype)
             want = [graph.dim_value(d, sizes) if d <= -2 else d for d in info.dims]

@@ -120,11 +120,18 @@ class Branches(nn.Module):
 
 
 class Unsupported(nn.Module):
-    """Uses two ops with no mapper: cumsum (twice) and logcumsumexp."""
+    """Uses two ops with no mapper: logcumsumexp (twice) and erfinv."""
 
     def forward(self, x):
-        y = torch.cumsum(x, 1)
-        return torch.logcumsumexp(torch.cumsum(y, 1), 1)
+        y = torch.logcumsumexp(x, 1)
+        return torch.erfinv(torch.logcumsumexp(y, 1))
+
+
+class MaskedSelect(nn.Module):
+    """masked_select: an output whose size depends on the data (refused with the source line)."""
+
+    def forward(self, x):  # [B, 4, 8]
+        return torch.masked_select(x, x > 0)
 
 
 class InPlaceReuse(nn.Module):

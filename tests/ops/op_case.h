@@ -7,7 +7,7 @@
 #include "../../base/ops.h"
 #include "../../loaders/ifg.h"
 
-#define OPC_MAX_IN 12
+#define OPC_MAX_IN 20
 #define OPC_MAX_OUT 3
 #define OPC_MAX_ATTRS 10
 #define OPC_MAX_THEN 4

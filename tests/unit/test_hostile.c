@@ -70,7 +70,7 @@ Test(hostile, lstm_f16_weights_refused) {
     float xd[5 * I] = { 0 }, yd[5 * H], hd[H], cd[H];
     ir_node n = kernel_node(OP_LSTM, 7);
     n.n_out = 3;
-    n.p.lstm = (lstm_params){ H, 1, 1 };
+    n.p.lstm = (lstm_params){ H, 1, 1, 0 };
     infer_tensor in[7] = { tview(INFER_F32, xd, DIMS(1, 5, I)), { 0 }, { 0 }, tview(INFER_F32, wih, DIMS(4 * H, I)),
                            tview(INFER_F16, whh, DIMS(4 * H, H)), { 0 }, { 0 } };
     infer_tensor out[3] = { tview(INFER_F32, yd, DIMS(1, 5, H)), tview(INFER_F32, hd, DIMS(1, 1, H)),
@@ -105,7 +105,7 @@ Test(hostile, workspace_sizes_do_not_wrap) {
     const int64_t big = (int64_t)1 << 31;
     ir_node l = kernel_node(OP_LSTM, 7);
     l.n_out = 3;
-    l.p.lstm = (lstm_params){ 1 << 30, 2, 1 };
+    l.p.lstm = (lstm_params){ 1 << 30, 2, 1, 0 };
     infer_tensor lin[1] = { tview(INFER_F32, tiny, DIMS(big, big, 4)) };
     cr_assert_eq(cpu_lstm_workspace(&l, lin, NULL, 1), SIZE_MAX);
     l.p.lstm.hidden = 4;

@@ -16,7 +16,7 @@ Test(registry, every_op_has_a_descriptor) {
                   info->name);
         for (int i = 0; i < info->min_inputs && i < 64; i++)
             if (d->optional_inputs & OP_INPUT(i))
-                cr_assert(op == OP_LSTM, "%s: input %d is both required and optional", info->name, i);
+                cr_assert(op == OP_LSTM || op == OP_GRU, "%s: input %d is both required and optional", info->name, i);
     }
     cr_assert_eq(ops, OP_COUNT - 1, "the op codes are 1..%d without gaps", OP_COUNT - 1);
     cr_assert_null(op_describe(0));
@@ -33,4 +33,10 @@ Test(registry, in_place_and_optional_inputs) {
         cr_assert(lstm->optional_inputs & OP_INPUT(optional[i]), "lstm input %d", optional[i]);
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
         cr_assert(!(lstm->optional_inputs & OP_INPUT(required[i])), "lstm input %d", required[i]);
+    const op_desc *gru = op_describe(OP_GRU); /* x, h0?, then w_ih, w_hh, b_ih?, b_hh? per layer and direction */
+    int gru_optional[] = { 1, 4, 5, 8, 9 }, gru_required[] = { 0, 2, 3, 6, 7 };
+    for (size_t i = 0; i < sizeof gru_optional / sizeof *gru_optional; i++)
+        cr_assert(gru->optional_inputs & OP_INPUT(gru_optional[i]), "gru input %d", gru_optional[i]);
+    for (size_t i = 0; i < sizeof gru_required / sizeof *gru_required; i++)
+        cr_assert(!(gru->optional_inputs & OP_INPUT(gru_required[i])), "gru input %d", gru_required[i]);
 }

@@ -602,7 +602,7 @@ Test(shape, lstm_state_batch_not_compared) {
     int y = gb_output(&g, gb_act(&g, "y", DIMS(-1, 5, 4)));
     int h = gb_act(&g, "h_n", DIMS(1, 1, 4)), c = gb_act(&g, "c_n", DIMS(1, 1, 4));
     gb_node(&g, OP_LSTM, "lstm", 7, (const int[]){ x, IR_NONE, IR_NONE, a, b, IR_NONE, IR_NONE }, 3,
-            (const int[]){ y, h, c })->p.lstm = (lstm_params){ 4, 1, 1 };
+            (const int[]){ y, h, c })->p.lstm = (lstm_params){ 4, 1, 1, 0 };
     int64_t dims[6 * INFER_MAX_DIMS];
     int ndims[6];
     infer_error err;

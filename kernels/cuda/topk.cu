@@ -1,0 +1,6 @@
+/* topk.cu — topk has no CUDA kernel yet: its nodes run on the CPU (listed by `infer info --device cuda`). */
+#include "cuda_ops.h"
+
+extern "C" const cuda_kernel cuda_kernels_topk[] = {
+    { 0, NULL, NULL, NULL, NULL, 0, NULL },
+};
