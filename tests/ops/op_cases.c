@@ -718,6 +718,28 @@ const op_case op_cases[] = {
     { "index_select dynamic batch", OP_INDEX_SELECT, { XF(-1, 1, 3, 9, 5), WI(I64, -9, 8, 4) }, { Y(F32, 3, 4, 5) },
       { A_INT("axis", 1) }, .dynamic = 1 },
     { "triangle lower bool beyond", OP_TRIANGLE, { XB(50, 4, 6) }, { Y(BOOL, 4, 6) }, { A_INT("upper", 0), A_INT("diagonal", 20) } },
+    /* ---- opselem: erf, sign, rounding; logical and/or/xor/not; expand to another input's dims ---- */
+    { "unary quarters erf..trunc", OP_UNARY, { XQ(3, 7, 29) }, { Y(F32, 7, 29) }, .sweep = "kind", .sweep_from = UN_ERF,
+      .sweep_to = UN_TRUNC },
+    { "unary signed erf..trunc", OP_UNARY, { XF(-3, 3, 3, 65) }, { Y(F32, 3, 65) }, .sweep = "kind", .sweep_from = UN_ERF,
+      .sweep_to = UN_TRUNC },
+    { "unary i64 sign", OP_UNARY, { XI(I64, -9, 9, 17) }, { Y(I64, 17) }, { A_INT("kind", UN_SIGN) } },
+    { "unary i32 floor", OP_UNARY, { XI(I32, -9, 9, 33) }, { Y(I32, 33) }, { A_INT("kind", UN_FLOOR) } },
+    { "unary i8 round", OP_UNARY, { XI(I8, -9, 9, 7) }, { Y(I8, 7) }, { A_INT("kind", UN_ROUND) } },
+    { "unary i64 erf", OP_UNARY, { XI(I64, -3, 3, 17) }, { Y(F32, 17) }, { A_INT("kind", UN_ERF) } },
+    { "compare bool logical", OP_COMPARE, { XB(50, 5, 7), XB(50, 7) }, { Y(BOOL, 5, 7) }, .sweep = "kind",
+      .sweep_from = CMP_AND, .sweep_to = CMP_XOR },
+    { "compare f32 logical", OP_COMPARE, { XQ(1, 3, 17), XQ(1, 3, 1) }, { Y(BOOL, 3, 17) }, .sweep = "kind",
+      .sweep_from = CMP_AND, .sweep_to = CMP_XOR },
+    { "compare i64 logical scalar", OP_COMPARE, { XI(I64, -2, 2, 33) }, { Y(BOOL, 33) }, { A_FLOAT("scalar", 1) },
+      .sweep = "kind", .sweep_from = CMP_AND, .sweep_to = CMP_XOR },
+    { "compare bool not (eq 0)", OP_COMPARE, { XB(50, 17) }, { Y(BOOL, 17) }, { A_INT("kind", CMP_EQ), A_FLOAT("scalar", 0) } },
+    { "expand like batch", OP_EXPAND, { WF(-1, 1, 1, 3, 5), XF(-1, 1, 4, 7) }, { Y(F32, 4, 3, 5) },
+      { A_INTS("shape", -1, -1, -1), A_INTS("like_dims", 0, -1, -1) }, .dynamic = 1 },
+    { "expand like i64 from f32", OP_EXPAND, { WI(I64, -5, 5, 1, 1, 3), XF(-1, 1, 5, 2) }, { Y(I64, 5, 2, 3) },
+      { A_INTS("shape", -1, 2, -1), A_INTS("like_dims", 0, -1, -1) } },
+    { "expand like to dim 1", OP_EXPAND, { XF(-1, 1, 3, 1), XI(I64, 0, 5, 4, 9) }, { Y(F32, 2, 3, 9) },
+      { A_INTS("shape", 2, -1, -1), A_INTS("like_dims", -1, -1, 1) } },
 };
 
 
