@@ -84,6 +84,7 @@ def attention(q, k, v, mask=None, heads=1, causal=0, scale=0.0):
     split = lambda t: t.reshape(b, t.shape[1], heads, d).transpose(0, 2, 1, 3)  # noqa: E731
     scores = split(q) @ split(k).transpose(0, 1, 3, 2) * (scale or 1 / math.sqrt(d))
     if mask is not None:
+        mask = mask[:, None] if mask.ndim == 3 else mask  # one mask per batch, shared by the heads
         scores = np.where(mask, -np.inf, scores) if mask.dtype == np.bool_ else scores + mask
     if causal:
         scores = np.where(np.triu(np.ones((lq, lk), bool), 1), -np.inf, scores)

@@ -100,6 +100,23 @@ class ScaledDotProduct(nn.Module):
         return (causal + masked).transpose(1, 2).reshape(x.size(0), 6, 32)
 
 
+class MaskedScaledDotProduct(nn.Module):
+    """F.scaled_dot_product_attention (torch 2.x) with masks computed from a second input: bool [B, 1, L, L]
+    (True keeps) and float [B, L, L]."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv = nn.Linear(32, 96)
+
+    def forward(self, x, keep):  # [B, 6, 32], [B, 6]
+        q, k, v = (t.view(x.size(0), 6, 4, 8).transpose(1, 2) for t in self.qkv(x).chunk(3, dim=-1))
+        visible = (keep[:, None, None, :] > -0.5) | torch.eye(6, dtype=torch.bool)
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=visible)
+        bias = (keep[:, None, :] * keep[:, :, None]).unsqueeze(1)
+        b = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=0.3)
+        return (a + b).transpose(1, 2).reshape(x.size(0), 6, 32)
+
+
 class Branches(nn.Module):
     """Scripted, with branches on shapes that are the same at every batch (inlined by the converter)."""
     scripted = True
@@ -268,3 +285,4 @@ MODELS = {
 }
 if TORCH2:
     MODELS['sdpa'] = (ScaledDotProduct, [[1, 6, 32]], False)
+    MODELS['sdpa_masked'] = (MaskedScaledDotProduct, [[1, 6, 32], [1, 6]], False)

@@ -740,6 +740,14 @@ const op_case op_cases[] = {
       { A_INTS("shape", -1, 2, -1), A_INTS("like_dims", 0, -1, -1) } },
     { "expand like to dim 1", OP_EXPAND, { XF(-1, 1, 3, 1), XI(I64, 0, 5, 4, 9) }, { Y(F32, 2, 3, 9) },
       { A_INTS("shape", 2, -1, -1), A_INTS("like_dims", -1, -1, 1) } },
+    { "attention mask per batch f32", OP_ATTENTION, { XF(-1, 1, 3, 5, 16), XF(-1, 1, 3, 7, 16), XF(-1, 1, 3, 7, 16),
+      XF(-2, 0, 3, 5, 7) }, { Y(F32, 3, 5, 16) }, { A_INT("heads", 2) } },
+    { "attention mask per batch bool causal", OP_ATTENTION, { XF(-1, 1, 2, 9, 8), XF(-1, 1, 2, 9, 8),
+      XF(-1, 1, 2, 9, 8), XB(30, 2, 9, 9) }, { Y(F32, 2, 9, 8) }, { A_INT("heads", 1), A_INT("causal", 1) } },
+    { "attention mask 1xLqxLk", OP_ATTENTION, { XF(-1, 1, 3, 5, 16), XF(-1, 1, 3, 7, 16), XF(-1, 1, 3, 7, 16),
+      WF(-2, 0, 1, 5, 7) }, { Y(F32, 3, 5, 16) }, { A_INT("heads", 4) } },
+    { "attention mask per batch dynamic", OP_ATTENTION, { XF(-1, 1, 3, 5, 16), XF(-1, 1, 3, 7, 16),
+      XF(-1, 1, 3, 7, 16), XF(-2, 0, 3, 5, 7) }, { Y(F32, 3, 5, 16) }, { A_INT("heads", 2) }, .dynamic = 1 },
 };
 
 
