@@ -198,25 +198,31 @@ def sum_out(cv, tid, spec, keep):
 
 def contract(cv, a, sa, b, sb, keep):
     """The product of operands a (indices sa) and b (sb) summed over the shared indices not in `keep`, as one
-    batched matmul: [batch..., left, k] @ [batch..., k, right]. Returns (tid, indices)."""
+    batched matmul: [batch..., left, k] @ [batch..., k, right]. An index carrying the batch (-1) stays a batch
+    index of the matmul (size 1 in the operand without it) so that no reshape merges the batch. Returns (tid,
+    indices)."""
     sizes = {}
     for tid, spec in ((a, sa), (b, sb)):
         for c, d in zip(spec, cv.info(tid).dims):
             sizes[c] = d if sizes.get(c, 1) == 1 else sizes[c]
-    batch = [c for c in sa if c in sb and c in keep]
+    batch = [c for c in sa + sb if (c in sa and c in sb and c in keep) or (sizes[c] == -1 and c in keep)]
+    batch = list(dict.fromkeys(batch))
     summed = [c for c in sa if c in sb and c not in keep]
-    left = [c for c in sa if c not in sb]
-    right = [c for c in sb if c not in sa]
+    if any(sizes[c] == -1 for c in summed):
+        cv.fail('einsum summing over the batch dimension is not supported')
+    left = [c for c in sa if c not in sb and c not in batch]
+    right = [c for c in sb if c not in sa and c not in batch]
 
-    def own(tid, spec, c):
-        return cv.info(tid).dims[spec.index(c)]
+    def operand(tid, spec, inner, tag):
+        order = ''.join([c for c in batch if c in spec] + inner)
+        tid = transpose_to(cv, tid, spec, order)
+        own = dict(zip(order, cv.info(tid).dims))
+        groups = [product([sizes[c] for c in g]) for g in ((inner[:len(inner) - len(summed)], summed)
+                                                           if tag == 'lhs' else (summed, inner[len(summed):]))]
+        return reshape_to(cv, tid, [own.get(c, 1) for c in batch] + groups, tag)
 
-    a = transpose_to(cv, a, sa, ''.join(batch + left + summed))
-    a = reshape_to(cv, a, [own(a, ''.join(batch + left + summed), c) for c in batch] +
-                   [product([sizes[c] for c in left]), product([sizes[c] for c in summed])], 'lhs')
-    b = transpose_to(cv, b, sb, ''.join(batch + summed + right))
-    b = reshape_to(cv, b, [own(b, ''.join(batch + summed + right), c) for c in batch] +
-                   [product([sizes[c] for c in summed]), product([sizes[c] for c in right])], 'rhs')
+    a = operand(a, sa, left + summed, 'lhs')
+    b = operand(b, sb, summed + right, 'rhs')
     mm_dims = [sizes[c] for c in batch] + [product([sizes[c] for c in left]), product([sizes[c] for c in right])]
     y = cv.emit(MATMUL, [a, b], [cv.activation(f'{cv.name}.matmul', cv.info(a).dtype, mm_dims)])
     spec = ''.join(batch + left + right)
