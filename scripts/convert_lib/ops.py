@@ -61,12 +61,13 @@ TABLE = {
     'aten::clamp_max': e.clamp_max, 'aten::clamp_max_': e.clamp_max,
     'aten::maximum': e.elementwise(MAX), 'aten::minimum': e.elementwise(MIN),
     'aten::fmax': e.elementwise(MAX), 'aten::fmin': e.elementwise(MIN),
-    'aten::max': e.extremum(RED_MAX, MAX), 'aten::min': e.extremum(RED_MIN, MIN),
     'aten::logical_and': e.logical(AND), 'aten::logical_or': e.logical(OR), 'aten::logical_xor': e.logical(XOR),
     'aten::__and__': e.logical(AND), 'aten::__or__': e.logical(OR), 'aten::__xor__': e.logical(XOR),
     'aten::bitwise_and': e.logical(AND), 'aten::bitwise_or': e.logical(OR), 'aten::bitwise_xor': e.logical(XOR),
     'aten::logical_not': e.logical_not, 'aten::bitwise_not': e.logical_not,
     'aten::repeat': e.repeat, 'aten::tile': e.tile, 'aten::einsum': e.einsum,
+    'aten::zeros_like': e.filled_like, 'aten::ones_like': e.filled_like, 'aten::full_like': e.filled_like,
+    'aten::new_zeros': e.filled_like, 'aten::new_ones': e.filled_like, 'aten::new_full': e.filled_like,
     # layers
     'aten::linear': nn.linear, 'aten::addmm': nn.addmm, 'aten::matmul': nn.matmul, 'aten::bmm': nn.matmul,
     'aten::baddbmm': nn.baddbmm,
@@ -81,7 +82,7 @@ TABLE = {
     # opsseq: recurrent layers, norms, scans, sorting, indexing
     'aten::lstm': seq.rnn(LSTM), 'aten::gru': seq.rnn(GRU),
     'aten::norm': seq.norm, 'aten::frobenius_norm': seq.norm, 'aten::linalg_vector_norm': seq.norm,
-    'aten::linalg_norm': seq.norm, 'aten::clamp_min': seq.clamp_side(True), 'aten::clamp_max': seq.clamp_side(False),
+    'aten::linalg_norm': seq.norm,
     'aten::cumsum': seq.cumsum,
     'aten::topk': seq.topk, 'aten::sort': seq.topk, 'aten::argsort': seq.topk,
     'aten::argmax': seq.arg_extreme(True), 'aten::argmin': seq.arg_extreme(False),

@@ -1,5 +1,4 @@
 """Mappers of elementwise, reduction and shape ops (see ops.TABLE)."""
-import math
 
 import ifg
 from .bridge import torch

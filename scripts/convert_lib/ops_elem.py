@@ -2,13 +2,14 @@
 ops lowered onto reshape / expand / transpose / matmul / reduce (repeat, tile, einsum); see ops.TABLE."""
 import math
 
+import ifg
 from .ops_basic import compare, scalar_of, tensor_as
-from .opcodes import (ACTIVATION, ACT_CLIP, AND, BINARY, COMPARE, EQ, EXPAND, IDENTITY, MATMUL, MAX, MIN, OR,
-                      RED_MAX, RED_MIN, RED_SUM, REDUCE, RESHAPE, TRANSPOSE, XOR)
+from .opcodes import (ACTIVATION, ACT_CLIP, BINARY, COMPARE, EQ, EXPAND, IDENTITY, MATMUL, MAX, MIN, RED_SUM, REDUCE,
+                      RESHAPE, TRANSPOSE)
 
 
 def broadcast_dims(a, b):
-    """numpy broadcasting of two declared shapes (-1: the batch)."""
+    """numpy broadcasting of two declared shapes (dim codes)."""
     a, b = [1] * (len(b) - len(a)) + list(a), [1] * (len(a) - len(b)) + list(b)
     return [y if x == 1 else x for x, y in zip(a, b)]
 
@@ -49,23 +50,6 @@ def clamp_max(cv, node, a):
     return clamp_bounds(cv, node, a['self'], None, a['max'])
 
 
-def extremum(red_kind, bin_kind):
-    """aten::max / aten::min: of all elements, along a dim (values only), or elementwise with `other`."""
-    def mapper(cv, node, a):
-        if 'other' in a:
-            return elementwise(bin_kind)(cv, node, a)
-        x = a['self']
-        rank = cv.value(x).dim()
-        if 'dim' not in a:
-            return cv.emit(REDUCE, [cv.tensor(x)], [cv.output(node.output())], kind=red_kind,
-                           axes=list(range(rank)), keepdim=0)
-        if node.outputsAt(1).uses():
-            cv.fail('max/min along a dim with its indices is not supported (only the values)')
-        cv.emit(REDUCE, [cv.tensor(x)], [cv.output(node.outputsAt(0))], kind=red_kind,
-                axes=[cv.const(a['dim']) % max(rank, 1)], keepdim=int(cv.const(a['keepdim'])))
-    return mapper
-
-
 def elementwise(kind):
     """maximum / minimum / max.other / min.other (a number operand becomes the scalar)."""
     def mapper(cv, node, a):
@@ -102,21 +86,20 @@ def logical_not(cv, node, a):
 
 def repeat_as_expand(cv, x, repeats, out):
     """x.repeat(repeats): x reshaped to [1, d0, 1, d1, ...], expanded to [r0, d0, r1, d1, ...], reshaped to
-    [r0*d0, r1*d1, ...] (no 1 is inserted before a dim repeated once). The batch dim may only be repeated once."""
+    [r0*d0, r1*d1, ...] (no 1 is inserted before a dim repeated once); sizes that follow the dynamic dims are
+    expressions over them."""
     dims = cv.info(x).dims
     if len(repeats) < len(dims):
         cv.fail(f'repeat with {len(repeats)} sizes of a {len(dims)}-d tensor')
     dims = [1] * (len(repeats) - len(dims)) + list(dims)
-    if any(d == -1 and r != 1 for d, r in zip(dims, repeats)):
-        cv.fail('repeating along the batch dimension is not supported')
     dtype = cv.info(x).dtype
     if all(r == 1 for r in repeats):
-        return cv.emit(RESHAPE, [x], [out], shape=dims)
+        return cv.emit(RESHAPE, [x], [out], shape=cv.reshape_target(dims))
     spread = [v for r, d in zip(repeats, dims) for v in ((1, d) if r != 1 else (d,))]
     expanded = [v for r, d in zip(repeats, dims) for v in ((r, d) if r != 1 else (d,))]
-    x = cv.emit(RESHAPE, [x], [cv.activation(f'{cv.name}.spread', dtype, spread)], shape=spread)
+    x = cv.emit(RESHAPE, [x], [cv.activation(f'{cv.name}.spread', dtype, spread)], shape=cv.reshape_target(spread))
     x = cv.emit(EXPAND, [x], [cv.activation(f'{cv.name}.expand', dtype, expanded)], shape=expanded)
-    return cv.emit(RESHAPE, [x], [out], shape=[-1 if d == -1 else r * d for r, d in zip(repeats, dims)])
+    return cv.emit(RESHAPE, [x], [out], shape=cv.reshape_target([cv.mul_dims(r, d) for r, d in zip(repeats, dims)]))
 
 
 def repeat(cv, node, a):
@@ -174,14 +157,16 @@ def reshape_to(cv, tid, dims, tag):
     info = cv.info(tid)
     if list(info.dims) == list(dims):
         return tid
-    if sum(d == -1 for d in dims) > 1:
-        cv.fail('einsum would need the batch in two places of one reshape; not supported')
-    return cv.emit(RESHAPE, [tid], [cv.activation(f'{cv.name}.{tag}', info.dtype, dims)], shape=dims)
+    return cv.emit(RESHAPE, [tid], [cv.activation(f'{cv.name}.{tag}', info.dtype, dims)],
+                   shape=cv.reshape_target(dims))
 
 
-def product(sizes):
-    """Product of declared sizes; -1 (the batch) makes it -1."""
-    return -1 if -1 in sizes else math.prod(sizes)
+def product(cv, sizes):
+    """The dim code of the product of dim codes (an expression when one follows the dynamic dims)."""
+    code = 1
+    for d in sizes:
+        code = cv.mul_dims(code, d)
+    return code
 
 
 def sum_out(cv, tid, spec, keep):
@@ -198,18 +183,16 @@ def sum_out(cv, tid, spec, keep):
 
 def contract(cv, a, sa, b, sb, keep):
     """The product of operands a (indices sa) and b (sb) summed over the shared indices not in `keep`, as one
-    batched matmul: [batch..., left, k] @ [batch..., k, right]. An index carrying the batch (-1) stays a batch
-    index of the matmul (size 1 in the operand without it) so that no reshape merges the batch. Returns (tid,
+    batched matmul: [batch..., left, k] @ [batch..., k, right]. An index whose size follows the dynamic dims
+    stays a batch index of the matmul (size 1 in the operand without it) so that no reshape merges the batch. Returns (tid,
     indices)."""
     sizes = {}
     for tid, spec in ((a, sa), (b, sb)):
         for c, d in zip(spec, cv.info(tid).dims):
             sizes[c] = d if sizes.get(c, 1) == 1 else sizes[c]
-    batch = [c for c in sa + sb if (c in sa and c in sb and c in keep) or (sizes[c] == -1 and c in keep)]
+    batch = [c for c in sa + sb if (c in sa and c in sb and c in keep) or (sizes[c] < 0 and c in keep)]
     batch = list(dict.fromkeys(batch))
     summed = [c for c in sa if c in sb and c not in keep]
-    if any(sizes[c] == -1 for c in summed):
-        cv.fail('einsum summing over the batch dimension is not supported')
     left = [c for c in sa if c not in sb and c not in batch]
     right = [c for c in sb if c not in sa and c not in batch]
 
@@ -217,13 +200,13 @@ def contract(cv, a, sa, b, sb, keep):
         order = ''.join([c for c in batch if c in spec] + inner)
         tid = transpose_to(cv, tid, spec, order)
         own = dict(zip(order, cv.info(tid).dims))
-        groups = [product([sizes[c] for c in g]) for g in ((inner[:len(inner) - len(summed)], summed)
+        groups = [product(cv, [sizes[c] for c in g]) for g in ((inner[:len(inner) - len(summed)], summed)
                                                            if tag == 'lhs' else (summed, inner[len(summed):]))]
         return reshape_to(cv, tid, [own.get(c, 1) for c in batch] + groups, tag)
 
     a = operand(a, sa, left + summed, 'lhs')
     b = operand(b, sb, summed + right, 'rhs')
-    mm_dims = [sizes[c] for c in batch] + [product([sizes[c] for c in left]), product([sizes[c] for c in right])]
+    mm_dims = [sizes[c] for c in batch] + [product(cv, [sizes[c] for c in left]), product(cv, [sizes[c] for c in right])]
     y = cv.emit(MATMUL, [a, b], [cv.activation(f'{cv.name}.matmul', cv.info(a).dtype, mm_dims)])
     spec = ''.join(batch + left + right)
     return reshape_to(cv, y, [sizes[c] for c in spec], 'product'), spec
@@ -246,6 +229,24 @@ def einsum(cv, node, a):
     perm = [spec.index(c) for c in out_spec]
     out = cv.output(node.output())
     if perm == list(range(len(perm))):
-        return cv.emit(RESHAPE, [cur], [out], shape=cv.info(out).dims)
+        return cv.emit(RESHAPE, [cur], [out], shape=cv.reshape_target(cv.info(out).dims))
     cv.emit(TRANSPOSE, [cur], [out], perm=perm)
 
+
+
+def filled_like(cv, node, a):
+    """zeros_like / ones_like / full_like / new_zeros / new_ones / new_full of a tensor whose shape follows the
+    dynamic dims: the fill value, stored once with size 1 everywhere, expanded to the output's dims."""
+    out = node.output()
+    values = [v for v in cv.values(out) if v.numel()]
+    if not values:
+        cv.fail('a filled tensor that is empty at every traced size')
+    fill = values[0].reshape(-1)[:1]
+    if not all(bool((v == fill).all()) for v in values):
+        cv.fail('a filled tensor whose values are not all equal')
+    dims = cv.dims(out)
+    if any(d < -1 and cv.graph.exprs[ifg.expr_index(d)].unchecked for d in dims):
+        cv.fail(f'filling {cv.dims_text(dims)}: a size follows the dynamic dims in a way no expression '
+                'c*prod(dim^p)+k expresses')
+    one = cv.constant(f'{cv.name}.fill', fill.reshape([1] * len(dims)).contiguous())
+    cv.emit(EXPAND, [one], [cv.output(out)], shape=dims)
