@@ -72,7 +72,7 @@ endif
 INFER_BIN ?= infer
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all lib test unit optest golden serve-test plugin-check sanitize fuzz fuzz-build fuzz-ci demo clean deps help drop-plugin opcodes opcodes-check
+.PHONY: all lib test unit optest golden serve-test models-test models-report plugin-check sanitize fuzz fuzz-build fuzz-ci demo clean deps help drop-plugin opcodes opcodes-check
 all: $(LIB) infer $(EXAMPLES)
 lib: $(LIB)
 
@@ -165,6 +165,15 @@ test: all unit optest golden plugin-check opcodes-check
 	$(PYTHON) tests/converter/test_dyndims.py
 	$(PYTHON) tests/converter/test_seq_models.py
 	PYTHON=$(PYTHON) tests/gpu/gpu_check_dry.sh
+	$(MAKE) models-test
+
+# The coverage suite of real architectures (tests/models): traced, converted, run by ./infer, compared with
+# PyTorch. It needs `transformers` (scripts/install-deps puts it in build/venv); without it those models skip.
+MODELS_PYTHON ?= $(shell build/venv/bin/python -c 'import transformers' >/dev/null 2>&1 && echo build/venv/bin/python || echo $(PYTHON))
+models-test: all
+	$(MODELS_PYTHON) tests/models/suite.py --light
+models-report: all
+	$(MODELS_PYTHON) tests/models/suite.py --report docs/OPS.md
 
 # `infer serve` on loopback: protocol, official clients, faults, a short load run (after golden: its fixtures).
 serve-test: all
@@ -241,6 +250,7 @@ help:
 	@echo "make optest                       the op test table on every backend here (build/op_test --help)"
 	@echo "make sanitize                     C tests and the server's short tests under ASan + UBSan"
 	@echo "make fuzz | fuzz-ci [FUZZ_SECONDS=20]  build the libFuzzer targets | run each briefly (docs/FUZZING.md)"
+	@echo "make models-test | models-report   real architectures vs PyTorch: the light subset | all, table into docs/OPS.md"
 	@echo "make serve-test                   infer serve: protocol, tritonclient, faults, short load run"
 	@echo "make demo                         install what is missing, build, convert and run a small model"
 
