@@ -164,6 +164,7 @@ test: all unit optest golden plugin-check opcodes-check
 	$(PYTHON) tests/int8/digits.py $(BUILD)/int8
 	$(PYTHON) tests/converter/test_dyndims.py
 	$(PYTHON) tests/converter/test_seq_models.py
+	$(PYTHON) tests/converter/test_script.py
 	PYTHON=$(PYTHON) tests/gpu/gpu_check_dry.sh
 	$(MAKE) models-test
 

@@ -4,6 +4,7 @@ import os
 import re
 
 from . import ConvertError
+from . import state
 from .bridge import torch
 
 # Nodes that read only the metadata (shape, dtype, device) of their first input, never its data.
@@ -30,6 +31,7 @@ class Model:
         torch._C._jit_pass_inline(self.graph)
         torch._C._jit_pass_dce(self.graph)
         self_input = self.graph.inputs().__next__()
+        self.state = state.lift(self.graph, self.frozen, source_line)  # attributes updated in forward
         if self_input.uses():
             raise ConvertError('the frozen model still reads module attributes at run time')
         self.graph.eraseInput(0)
@@ -81,7 +83,8 @@ class Model:
         changed = False
         for node in self.nodes:
             condition = node.inputsAt(0).unique() if node.kind() == 'prim::If' else None
-            if condition is None or condition in self.dynamic or len({r[condition] for r in self.runs}) != 1:
+            if (condition is None or condition in self.dynamic or condition not in self.runs[0] or  # new: rerun
+                    len({r[condition] for r in self.runs}) != 1):
                 continue
             block = list(node.blocks())[0 if self.runs[0][condition] else 1]
             mapping = {}

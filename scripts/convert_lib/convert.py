@@ -5,7 +5,7 @@ import os
 import re
 
 import ifg
-from . import ConvertError
+from . import ConvertError, script_fold, state
 from .bridge import torch
 from .capture import Model, example_inputs, source_line
 from .context import Converter, layer_name
@@ -110,6 +110,15 @@ def dim_spec(specs, ranges):
     return DimSpec(order, examples, ranges)
 
 
+def state_specs(model, specs, static_batch):
+    """Specs of the state inputs (module attributes carried from call to call): their shapes at save time, with
+    dim 0 following the batch when the inputs have a dynamic `batch` of the same example size."""
+    batch = next((dims[0] for dims, _, names in named_specs(specs, static_batch) if names and names[0] == 'batch'),
+                 None)
+    return [(dims, dtype, ['batch' if d == 0 and size == batch else None for d, size in enumerate(dims)])
+            for dims, dtype in state.specs(model)]
+
+
 def run_all(model, specs, spec):
     """Record concrete values at the example sizes and at each run of the dim spec."""
     model.runs = []
@@ -186,18 +195,21 @@ def metadata(path, user_meta):
     return meta
 
 
-def convert(path, specs, static_batch=False, user_meta=(), ranges=None):
-    """Convert the TorchScript file `path` given one (dims, dtype[, dim names]) spec per forward argument;
-    ranges: {dim name: (min, max)}."""
-    specs = named_specs(specs, static_batch)
-    spec = dim_spec(specs, dict(ranges or {}))
+def convert(path, specs, static_batch=False, user_meta=(), ranges=None, consts=()):
+    """Convert the TorchScript file `path` given one (dims, dtype[, dim names]) spec per tensor forward argument,
+    ranges {dim name: (min, max)} and (name, text) values of the other arguments (--const)."""
     model = Model(path)
-    if len(specs) != len(model.inputs):
-        raise ConvertError(f'forward takes {len(model.inputs)} input(s) ({", ".join(model.input_names)}), '
+    script_fold.fix_arguments(model, consts)
+    arguments = model.input_names[:len(model.inputs) - len(model.state)]  # the state inputs come last
+    if len(specs) != len(arguments):
+        raise ConvertError(f'forward takes {len(arguments)} input(s) ({", ".join(arguments)}), '
                            f'got {len(specs)} --input')
+    specs = named_specs(specs, static_batch) + state_specs(model, specs, static_batch)
+    spec = dim_spec(specs, dict(ranges or {}))
     run_all(model, specs, spec)
-    while model.inline_constant_branches():
+    while model.inline_constant_branches() or script_fold.unroll_loops(model):
         run_all(model, specs, spec)
+    script_fold.check_control_flow(model)
     missing = unsupported_ops(model)
     if missing:
         lines = [f'  {kind}  x{count}  first at {where}' for kind, (count, where) in sorted(missing.items())]
@@ -215,6 +227,7 @@ def convert(path, specs, static_batch=False, user_meta=(), ranges=None):
     add_outputs(cv)
     as_version_1_0(cv.graph)
     cv.graph.meta = metadata(path, user_meta)
+    state.name_io(cv, model.state)
     return cv.graph
 
 

@@ -111,7 +111,7 @@ def other_cases():
              light=True),
         Case('scripted, constant-foldable control flow', 'scripted', small.ScriptedFlow, [image(B, 3, 8)],
              'script', light=True, consts=[('scale', 0.5), ('mode', 'mean')]),
-        Case('streaming conv with a cache attribute', 'scripted', small.Streaming, [image(1, 4, FRAMES)],
+        Case('streaming filter with a cache attribute', 'scripted', small.Streaming, [image(1, FRAMES, 4)],
              'script', light=True, state=['cache']),
     ]
 
