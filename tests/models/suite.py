@@ -26,7 +26,7 @@ sys.path[:0] = [HERE, os.path.join(ROOT, 'scripts')]
 import catalog  # noqa: E402
 import ifg  # noqa: E402
 from convert_lib.opcodes import OP_NAMES  # noqa: E402
-from inputs import make_all  # noqa: E402
+from inputs import Dim, make_all  # noqa: E402
 
 TOLERANCE = 1e-4
 BEGIN, END = '<!-- models-report begin -->', '<!-- models-report end -->'
@@ -189,10 +189,16 @@ def main():
     parser.add_argument('--filter', default='', help='only models whose name contains this text')
     parser.add_argument('--report', metavar='FILE', help='write the table into FILE (docs/OPS.md)')
     parser.add_argument('--infer', default=os.path.join(ROOT, 'infer'), help='the infer binary')
+    parser.add_argument('--batch-only', action='store_true',
+                        help='diagnosis: keep every dynamic dim but `batch` at its first size')
     parser.add_argument('--keep', metavar='DIR', help='keep each model\'s files in a folder under DIR')
     args = parser.parse_args()
     torch.set_num_threads(1)
     cases = [c for c in catalog.all_cases() if (c.light or not args.light) and args.filter in c.name]
+    if args.batch_only:
+        for case in cases:
+            for spec in case.inputs:
+                spec.dims = [d.sizes[0] if isinstance(d, Dim) and d.name != 'batch' else d for d in spec.dims]
     rows, unexpected = [], []
     for case in cases:
         row = run_case(case, args)
