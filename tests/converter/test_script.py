@@ -18,6 +18,7 @@ from convert_lib import ConvertError  # noqa: E402
 from convert_lib.bridge import torch  # noqa: E402
 from convert_lib.convert import convert  # noqa: E402
 import ifg  # noqa: E402
+import convert_lib.opcodes as ifg_ops  # noqa: E402
 import ref_interp  # noqa: E402
 
 nn = torch.nn
@@ -207,6 +208,22 @@ class Scripted(unittest.TestCase):
         result = subprocess.run(command + ['--const', 'bias'], capture_output=True, text=True)
         self.assertEqual(result.returncode, 2)
         self.assertIn("bad --const 'bias'", result.stderr)
+
+
+class ZeroDimConstant(unittest.TestCase):
+    def test_round_trip(self):
+        """A 0-d constant (GPT-2 divides by `torch.full([], ...)`) is written with dims [] and read back."""
+        g = ifg.Graph()
+        x = g.add_tensor(ifg.Tensor('x', 'f32', [-1, 4]))
+        scale = g.add_tensor(ifg.Tensor('scale', 'f32', [], np.array(2.5, np.float32)))
+        g.nodes.append(ifg.Node(ifg_ops.BINARY, 'div', [x, scale], [g.add_tensor(ifg.Tensor('y', 'f32', [-1, 4]))],
+                                {'kind': ifg_ops.DIV}))
+        g.inputs, g.outputs = [x], [2]
+        back = ifg.from_bytes(ifg.to_bytes(g))
+        self.assertEqual((back.tensors[1].dims, back.tensors[1].data.shape, float(back.tensors[1].data)),
+                         ([], (), 2.5))
+        (y,) = ref_interp.run(back, [np.ones([3, 4], np.float32)])
+        np.testing.assert_allclose(y, np.full([3, 4], 0.4), rtol=1e-6)
 
 
 if __name__ == '__main__':
