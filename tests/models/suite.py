@@ -163,7 +163,8 @@ def markdown(rows):
     for r in rows:
         converts = 'yes' if r['ok'] else 'no'
         ops = ' '.join(r['ops']) if r['ops'] else ''
-        err = r['err'].replace('|', '\\|')
+        err = r['err'] if len(r['err']) <= 160 else r['err'][:157] + '...'
+        err = err.replace('|', '\\|')
         lines.append(f"| {r['case'].name} | {r['case'].group} | {converts} | {ops} | {err} |")
     return '\n'.join(lines)
 
