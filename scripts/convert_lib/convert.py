@@ -42,7 +42,8 @@ def unsupported_ops(model):
         if node.kind() in DATA_DEPENDENT:
             raise ConvertError(f'{node.kind()} at {source_line(node)}: its output size depends on the input '
                                'data, which an .ifg graph cannot declare')
-        if is_emitted(model, node) and node.kind() not in TABLE and node.kind() not in STRUCTURAL:
+        if (is_emitted(model, node) and node.kind() not in TABLE and node.kind() not in STRUCTURAL and
+                node.kind() not in script_fold.CONTROL_FLOW and not script_fold.feeds_control_flow(node)):
             found.setdefault(node.kind(), [0, source_line(node)])[0] += 1
     return found
 
@@ -209,11 +210,11 @@ def convert(path, specs, static_batch=False, user_meta=(), ranges=None, consts=(
     run_all(model, specs, spec)
     while model.inline_constant_branches() or script_fold.unroll_loops(model):
         run_all(model, specs, spec)
-    script_fold.check_control_flow(model)
     missing = unsupported_ops(model)
-    if missing:
+    flow = script_fold.unresolved(model)  # data-dependent branches and loops, reported with the ops
+    if missing or flow:
         lines = [f'  {kind}  x{count}  first at {where}' for kind, (count, where) in sorted(missing.items())]
-        raise ConvertError(f'{len(missing)} unsupported op kind(s):\n' + '\n'.join(lines))
+        raise ConvertError('\n'.join(([f'{len(missing)} unsupported op kind(s):'] + lines if missing else []) + flow))
     check_in_place(model)
     cv = Converter(model, spec)
     cv.names.update(f'output{k}' for k in range(len(model.outputs)))

@@ -1,10 +1,14 @@
 """Scripted models: fixes non-tensor forward arguments (--const), unrolls loops whose trip count is known at
 conversion, and lists the control flow that depends on the input (data or size) with its source line."""
+import linecache
+import re
+
 from . import ConvertError
 from .bridge import torch
 from .capture import source_line
 
 MAX_UNROLL = 4096   # iterations of one loop; a longer loop is refused rather than written out
+CONTROL_FLOW = ('prim::If', 'prim::Loop')
 
 
 def typed(name, kind, text):
@@ -115,6 +119,22 @@ def unroll_loops(model):
     return changed
 
 
+def flow_line(node):
+    """'file:line: code' of a branch or loop (source_line quotes the last line of a multi-line range)."""
+    where = source_line(node)
+    match = re.match(r'(.+):(\d+): ', where)
+    code = linecache.getline(match.group(1), int(match.group(2))).strip() if match else ''
+    return f'{match.group(1)}:{match.group(2)}: {code}' if code else where
+
+
+def feeds_control_flow(node):
+    """Whether every use of the node's outputs is the condition (or trip count) of a branch or loop (then
+    the branch or loop is what is reported, not the tensor-to-number conversion feeding it)."""
+    uses = [u for o in node.outputs() for u in o.uses()]
+    return bool(uses) and all(u.user.kind() in CONTROL_FLOW and u.offset <= (u.user.kind() == 'prim::Loop')
+                              for u in uses)
+
+
 def why_unresolved(model, node):
     """Why a prim::If or prim::Loop left after folding cannot be resolved at conversion."""
     first = node.inputsAt(0)
@@ -130,10 +150,8 @@ def why_unresolved(model, node):
     return 'not resolved'
 
 
-def check_control_flow(model):
-    """Refuses, all at once with their source lines, the branches and loops that are still in the graph."""
-    problems = [f'  {node.kind()} at {source_line(node)}: {why_unresolved(model, node)}'
-                for node in model.nodes if node.kind() in ('prim::If', 'prim::Loop') and list(node.outputs())]
-    if problems:
-        raise ConvertError(f'{len(problems)} branch(es) or loop(s) cannot be resolved at conversion:\n' +
-                           '\n'.join(problems))
+def unresolved(model):
+    """Error lines, with source lines, for the branches and loops still in the graph (empty: none)."""
+    problems = [f'  {node.kind()} at {flow_line(node)}: {why_unresolved(model, node)}'
+                for node in model.nodes if node.kind() in CONTROL_FLOW and list(node.outputs())]
+    return [f'{len(problems)} branch(es) or loop(s) cannot be resolved at conversion:'] + problems if problems else []
