@@ -25,8 +25,9 @@ def tv(name, size=64, **kwargs):
     """A torchvision model builder, random weights (no download)."""
     def build():
         import torchvision.models as models
-        model = getattr(models, name)(weights=None, **kwargs)
-        return Outputs(model, 'out') if name.split('_')[0] in ('fcn', 'deeplabv3', 'lraspp') else model
+        segmentation = name.split('_')[0] in ('fcn', 'deeplabv3', 'lraspp')
+        model = getattr(models.segmentation if segmentation else models, name)(weights=None, **kwargs)
+        return Outputs(model, 'out') if segmentation else model
     return build
 
 

@@ -150,6 +150,8 @@ def run_case(case, args):
         row = dict(ok=False, ops=None, err=str(e))
     except ImportError as e:
         row = dict(ok=False, ops=None, err=f'skipped: {e}', skipped=True)
+    except Exception as e:  # noqa: BLE001 - building or running the PyTorch model failed: that model's row
+        row = dict(ok=False, ops=None, err=f'{type(e).__name__}: {str(e).strip().splitlines()[0]}')
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
