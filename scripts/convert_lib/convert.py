@@ -208,7 +208,7 @@ def convert(path, specs, static_batch=False, user_meta=(), ranges=None, consts=(
     specs = named_specs(specs, static_batch) + state_specs(model, specs, static_batch)
     spec = dim_spec(specs, dict(ranges or {}))
     run_all(model, specs, spec)
-    while model.inline_constant_branches() or script_fold.unroll_loops(model):
+    while model.inline_constant_branches() or script_fold.unroll_loops(model) or script_fold.fold_lists(model):
         run_all(model, specs, spec)
     missing = unsupported_ops(model)
     flow = script_fold.unresolved(model)  # data-dependent branches and loops, reported with the ops

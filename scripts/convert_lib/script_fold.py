@@ -9,6 +9,8 @@ from .capture import source_line
 
 MAX_UNROLL = 4096   # iterations of one loop; a longer loop is refused rather than written out
 CONTROL_FLOW = ('prim::If', 'prim::Loop')
+LIST_MUTATIONS = {'aten::append', 'aten::insert', 'aten::pop', 'aten::clear', 'aten::extend', 'aten::_set_item',
+                  'aten::remove', 'aten::reverse', 'aten::sort'}
 
 
 def typed(name, kind, text):
@@ -133,6 +135,44 @@ def feeds_control_flow(node):
     uses = [u for o in node.outputs() for u in o.uses()]
     return bool(uses) and all(u.user.kind() in CONTROL_FLOW and u.offset <= (u.user.kind() == 'prim::Loop')
                               for u in uses)
+
+
+def fold_lists(model):
+    """Rewrites a list built by `aten::append` (`outs = []; for ...: outs.append(y)`, as scripting emits for
+    loops over a ModuleList) into one list of its items, when every append comes before any other use and
+    nothing else mutates it, and `items[k]` of such a list with a constant k into the item; returns whether
+    anything was."""
+    changed = False
+    for node in [n for n in model.nodes if n.kind() == 'prim::ListConstruct']:
+        order = list(model.graph.nodes())   # top level, without the appends already folded
+        uses = sorted((u.user for u in node.output().uses()), key=lambda n: order.index(n) if n in order else -1)
+        appends = [u for u in uses if u.kind() == 'aten::append']
+        readers = uses[len(appends):]
+        if (not appends or uses[:len(appends)] != appends or any(u not in order for u in uses) or
+                any(r.kind().endswith('_') or r.kind() in LIST_MUTATIONS for r in readers) or
+                any(a.outputs().__next__().uses() for a in appends)):
+            continue
+        items = list(node.inputs()) + [a.inputsAt(1) for a in appends]
+        built = model.graph.create('prim::ListConstruct', items)
+        built.output().setType(node.output().type())
+        built.insertAfter(appends[-1])
+        for reader in readers:
+            for k, value in enumerate(reader.inputs()):
+                if value.unique() == node.output().unique():
+                    reader.replaceInput(k, built.output())
+        for a in appends:
+            a.destroy()
+        changed = True
+    for node in [n for n in model.graph.nodes() if n.kind() == 'aten::__getitem__']:
+        items, index = node.inputsAt(0).node(), node.inputsAt(1)
+        mutated = any(u.user.kind() in LIST_MUTATIONS for u in node.inputsAt(0).uses())
+        if items.kind() == 'prim::ListConstruct' and index.node().kind() == 'prim::Constant' and not mutated:
+            node.output().replaceAllUsesWith(list(items.inputs())[index.toIValue()])
+            changed = True
+    if changed:
+        torch._C._jit_pass_dce(model.graph)
+        model._analyze()
+    return changed
 
 
 def why_unresolved(model, node):

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 
@@ -46,6 +46,25 @@ class Flow(nn.Module):
         if x.dim() == 3 and scale > 0:
             y = y * 2.0
         return y
+
+
+class Appends(nn.Module):
+    """Builds lists with append over a ModuleList and in a loop, as scripted feature pyramids do."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(8, 8) for _ in range(3)])
+
+    def forward(self, x):
+        outs = [x]
+        for layer in self.layers:
+            outs.append(torch.relu(layer(x)))
+        for i in range(2):
+            outs.append(x * float(i + 1))
+        scales: List[torch.Tensor] = []
+        for y in outs:
+            scales.append(y.mean(-1, keepdim=True))
+        return torch.cat(outs, -1) + torch.cat(scales, -1).sum(-1, keepdim=True)
 
 
 class DataDependent(nn.Module):
@@ -144,6 +163,10 @@ class Scripted(unittest.TestCase):
             graph = convert(path, [([1, 3, 8], 'float32')], consts=consts)
             self.assertEqual([graph.tensors[t].name for t in graph.inputs], ['x'])
             self.check(model, graph, args)
+
+    def test_lists_built_by_append(self):
+        model, path = self.save(Appends)
+        self.check(model, convert(path, [([1, 3, 8], 'float32')]), ())
 
     def test_const_errors(self):
         _, path = self.save(Flow)
