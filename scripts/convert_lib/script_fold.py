@@ -76,6 +76,8 @@ def fix_arguments(model, consts):
 
 
 def same_in_every_run(model, value):
+    if value.unique() not in model.runs[0]:  # made by an unroll or inlining since the runs: run again first
+        return False
     values = [run[value.unique()] for run in model.runs]
     return value.unique() not in model.dynamic and all(v == values[0] for v in values)
 
@@ -167,8 +169,10 @@ def fold_lists(model):
         items, index = node.inputsAt(0).node(), node.inputsAt(1)
         mutated = any(u.user.kind() in LIST_MUTATIONS for u in node.inputsAt(0).uses())
         if items.kind() == 'prim::ListConstruct' and index.node().kind() == 'prim::Constant' and not mutated:
-            node.output().replaceAllUsesWith(list(items.inputs())[index.toIValue()])
-            changed = True
+            values = list(items.inputs())
+            if -len(values) <= index.toIValue() < len(values):
+                node.output().replaceAllUsesWith(values[index.toIValue()])
+                changed = True
     if changed:
         torch._C._jit_pass_dce(model.graph)
         model._analyze()
