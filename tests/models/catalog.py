@@ -56,13 +56,16 @@ VISION = [  # name, input size, constructor arguments, in the light subset
     ('lraspp_mobilenet_v3_large', 64, {'weights_backbone': None}, False),
 ]
 HEAVY = {'vgg11_bn', 'vit_b_16', 'fcn_resnet50', 'wide_resnet50_2'}  # traced once only (big weights)
+SCRIPTED = {'resnet18', 'mobilenet_v3_small', 'shufflenet_v2_x1_0'}    # also torch.jit.script-ed
 
 
 def vision_cases():
     cases = []
     for name, size, kwargs, light in VISION:
-        for mode in ('no_grad',) if name in HEAVY else ('no_grad', 'grad'):
-            label = name if mode == 'no_grad' else f'{name} (grad)'
+        modes = ('no_grad',) if name in HEAVY else ('no_grad', 'grad', 'script') if name in SCRIPTED else \
+            ('no_grad', 'grad')
+        for mode in modes:
+            label = name if mode == 'no_grad' else f'{name} ({"scripted" if mode == "script" else mode})'
             cases.append(Case(label, 'torchvision', tv(name, **kwargs), [image(B, 3, size, size)], mode,
                               light=light and mode == 'no_grad'))
     return cases
