@@ -77,7 +77,8 @@ def first_error(stderr):
     if kinds:
         return 'unsupported: ' + ', '.join(kinds)
     line = next((s for s in lines if 'error:' in s or 'failed:' in s), lines[-1])
-    return re.sub(r'^.*?(error|failed): ', '', line.strip())
+    line = re.sub(r'^.*?(error|failed): (argument \S+: )?', '', line.strip())
+    return re.sub(r'(bad --input .*?): expected SHAPE.*', r'\1', line)  # the usage hint is the same every time
 
 
 def convert(case, pt, out):
