@@ -718,6 +718,29 @@ const op_case op_cases[] = {
     { "index_select dynamic batch", OP_INDEX_SELECT, { XF(-1, 1, 3, 9, 5), WI(I64, -9, 8, 4) }, { Y(F32, 3, 4, 5) },
       { A_INT("axis", 1) }, .dynamic = 1 },
     { "triangle lower bool beyond", OP_TRIANGLE, { XB(50, 4, 6) }, { Y(BOOL, 4, 6) }, { A_INT("upper", 0), A_INT("diagonal", 20) } },
+
+    /* ---- cpuspeed: the vectorized pool and broadcast paths at odd sizes (vector bodies plus tails), and the
+     * model-sized shapes they were written for (--perf) ---- */
+    { "cpuspeed binary per-channel [2,37,13,11]", OP_BINARY, { XF(0.5, 2, 2, 37, 13, 11), XF(0.5, 2, 2, 37, 1, 1) },
+      { Y(F32, 2, 37, 13, 11) }, .sweep = "kind", .sweep_to = BIN_MIN },
+    { "cpuspeed binary per-channel reversed", OP_BINARY, { XF(0.5, 2, 3, 19, 1, 1), XF(-2, 2, 3, 19, 5, 7) },
+      { Y(F32, 3, 19, 5, 7) }, .sweep = "kind", .sweep_to = BIN_MIN },
+    { "cpuspeed adaptive_avgpool2d global 37x41", OP_ADAPTIVE_AVGPOOL2D, { XF(-2, 2, 2, 5, 37, 41) }, { Y(F32, 2, 5, 1, 1) },
+      { A_INTS("output_size", 1, 1) } },
+    { "cpuspeed adaptive_avgpool2d global 3x5", OP_ADAPTIVE_AVGPOOL2D, { XF(-2, 2, 3, 33, 3, 5) }, { Y(F32, 3, 33, 1, 1) },
+      { A_INTS("output_size", 1, 1) } },
+    { "cpuspeed maxpool2d 3x3 s2 p1 wide", OP_MAXPOOL2D, { XF(-2, 2, 2, 3, 19, 75) }, { Y(F32, 2, 3, 10, 38) },
+      { A_INTS("kernel", 3, 3), A_INTS("stride", 2, 2), A_INTS("padding", 1, 1) } },
+    { "cpuspeed maxpool2d 3x3 s2 ceil wide", OP_MAXPOOL2D, { XF(-2, 2, 1, 3, 20, 74) }, { Y(F32, 1, 3, 10, 37) },
+      { A_INTS("kernel", 3, 3), A_INTS("stride", 2, 2), A_INT("ceil_mode", 1) } },
+    { "cpuspeed maxpool2d 2x2 s2 wide", OP_MAXPOOL2D, { XF(-2, 2, 1, 5, 9, 67) }, { Y(F32, 1, 5, 4, 33) },
+      { A_INTS("kernel", 2, 2) } },
+    { "cpuspeed maxpool2d 3x3 s2 p1 resnet (perf)", OP_MAXPOOL2D, { XF(-2, 2, 1, 64, 112, 112) }, { Y(F32, 1, 64, 56, 56) },
+      { A_INTS("kernel", 3, 3), A_INTS("stride", 2, 2), A_INTS("padding", 1, 1) } },
+    { "cpuspeed adaptive_avgpool2d global 32x112x112 (perf)", OP_ADAPTIVE_AVGPOOL2D, { XF(-2, 2, 1, 32, 112, 112) },
+      { Y(F32, 1, 32, 1, 1) }, { A_INTS("output_size", 1, 1) } },
+    { "cpuspeed binary mul SE 144x56x56 (perf)", OP_BINARY, { XF(-2, 2, 1, 144, 56, 56), XF(0.5, 2, 1, 144, 1, 1) },
+      { Y(F32, 1, 144, 56, 56) }, { A_INT("kind", BIN_MUL) } },
 };
 
 
