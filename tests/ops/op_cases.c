@@ -741,6 +741,11 @@ const op_case op_cases[] = {
       { Y(F32, 1, 32, 1, 1) }, { A_INTS("output_size", 1, 1) } },
     { "cpuspeed binary mul SE 144x56x56 (perf)", OP_BINARY, { XF(-2, 2, 1, 144, 56, 56), XF(0.5, 2, 1, 144, 1, 1) },
       { Y(F32, 1, 144, 56, 56) }, { A_INT("kind", BIN_MUL) } },
+    { "cpuspeed linear silu sigmoid wide range", OP_LINEAR, { XF(-30, 30, 3, 5, 33), WF(-1, 1, 37, 33), WF(-0.5, 0.5, 37) },
+      { Y(F32, 3, 5, 37) }, .sweep = "act", .sweep_from = ACT_SILU, .sweep_to = ACT_SIGMOID },
+    { "cpuspeed conv2d 1x1 16->96 112x112 silu (perf)", OP_CONV2D,
+      { XF(-1, 1, 1, 16, 112, 112), WF(-0.5, 0.5, 96, 16, 1, 1), WF(-0.5, 0.5, 96) }, { Y(F32, 1, 96, 112, 112) },
+      { A_INT("act", ACT_SILU) } },
 };
 
 
