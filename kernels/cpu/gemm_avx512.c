@@ -3,6 +3,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "sigmoid_avx512.h"
 
 #define TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
 #define MR 8
@@ -54,6 +55,8 @@ TARGET static inline __attribute__((always_inline)) void tile_cols(int rows, int
                 if (ep->clamp == GEMM_CLAMP_RELU) x[v] = _mm512_max_ps(x[v], _mm512_setzero_ps());
                 else if (ep->clamp == GEMM_CLAMP_CLIP)
                     x[v] = _mm512_min_ps(_mm512_set1_ps(ep->hi), _mm512_max_ps(_mm512_set1_ps(ep->lo), x[v]));
+                else if (ep->clamp == GEMM_CLAMP_SILU) x[v] = _mm512_mul_ps(x[v], sigmoid_avx512(x[v]));
+                else if (ep->clamp == GEMM_CLAMP_SIGMOID) x[v] = sigmoid_avx512(x[v]);
             }
         }
 #pragma GCC unroll 4
@@ -189,7 +192,7 @@ TARGET static void small_m(int64_t m, int64_t n, int64_t k, const float *a, int6
 /* kc x nc of B (384 KiB) and mc x kc of A (144 KiB) both stay in L2 (2 MiB per core on the Xeon of
  * bench/RESULTS.md) while the micro-kernel streams them; with nc 1536 the 1.5 MiB B block pushed A out of
  * L2 and a 64-row GEMM ran at 45-60% of the FMA peak instead of 70% (bench/gemm_bench, one thread). */
-static const gemm_arch arch = { MR, NR, 256, 144, 384, ukernel, ukernel_rows, small_m, ukernel_m, ukernel_edge };
+static const gemm_arch arch = { MR, NR, 256, 144, 384, ukernel, ukernel_rows, small_m, ukernel_m, ukernel_edge, 1 };
 
 const gemm_arch *gemm_arch_avx512(void) { return &arch; }
 
