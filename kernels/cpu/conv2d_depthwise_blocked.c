@@ -131,7 +131,7 @@ AVX512 static inline __attribute__((always_inline)) void columns(const float *xr
     for (int j = 0; j < n; j++) {
         if (clamp == GEMM_CLAMP_RELU) acc[j] = _mm512_max_ps(acc[j], _mm512_setzero_ps());
         else if (clamp == GEMM_CLAMP_CLIP) acc[j] = _mm512_min_ps(vhi, _mm512_max_ps(vlo, acc[j]));
-        else if (clamp == GEMM_CLAMP_SILU) acc[j] = _mm512_mul_ps(acc[j], sigmoid_avx512(acc[j]));
+        else if (clamp == GEMM_CLAMP_SILU) acc[j] = silu_avx512(acc[j]);
         else if (clamp == GEMM_CLAMP_SIGMOID) acc[j] = sigmoid_avx512(acc[j]);
         _mm512_store_ps(yr + (ow + j) * BLOCK, acc[j]);
     }

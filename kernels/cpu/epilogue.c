@@ -42,7 +42,7 @@ void cpu_apply_epilogue(float *C, int64_t rows, int64_t cols, int64_t ldc, const
 #define VW 16
 #define VNAME(name) name##_avx512
 #define VSIGMOID(x) ((vf)sigmoid_avx512((__m512)(x)))
-#define VSILU(x) ((x) * VSIGMOID(x))
+#define VSILU(x) ((vf)silu_avx512((__m512)(x)))
 #include "epilogue_vec.h"
 #undef VSIGMOID
 #undef VSILU

@@ -55,7 +55,7 @@ TARGET static inline __attribute__((always_inline)) void tile_cols(int rows, int
                 if (ep->clamp == GEMM_CLAMP_RELU) x[v] = _mm512_max_ps(x[v], _mm512_setzero_ps());
                 else if (ep->clamp == GEMM_CLAMP_CLIP)
                     x[v] = _mm512_min_ps(_mm512_set1_ps(ep->hi), _mm512_max_ps(_mm512_set1_ps(ep->lo), x[v]));
-                else if (ep->clamp == GEMM_CLAMP_SILU) x[v] = _mm512_mul_ps(x[v], sigmoid_avx512(x[v]));
+                else if (ep->clamp == GEMM_CLAMP_SILU) x[v] = silu_avx512(x[v]);
                 else if (ep->clamp == GEMM_CLAMP_SIGMOID) x[v] = sigmoid_avx512(x[v]);
             }
         }

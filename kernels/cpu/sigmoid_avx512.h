@@ -1,4 +1,4 @@
-/* sigmoid_avx512.h — 1 / (1 + exp(-x)) on 16 floats without a division, shared by the AVX-512 epilogues. */
+/* sigmoid_avx512.h — sigmoid and SiLU on 16 floats without a division, shared by the AVX-512 epilogues. */
 #ifndef INFER_CPU_SIGMOID_AVX512_H
 #define INFER_CPU_SIGMOID_AVX512_H
 
@@ -24,6 +24,13 @@ __attribute__((target("avx512f,fma"))) static inline __m512 sigmoid_avx512(__m51
     __m512 d = _mm512_add_ps(_mm512_scalef_ps(p, n), _mm512_set1_ps(1.0f));
     __m512 inv = _mm512_rcp14_ps(d);
     return _mm512_fmadd_ps(inv, _mm512_fnmadd_ps(d, inv, _mm512_set1_ps(1.0f)), inv);
+}
+
+/* x * sigmoid(x), and NaN at -inf as act_apply's x / (1 + exp(-x)) gives (-inf / inf). */
+__attribute__((target("avx512f,fma"))) static inline __m512 silu_avx512(__m512 x) {
+    __m512 y = _mm512_mul_ps(x, sigmoid_avx512(x));
+    return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_set1_ps(-__builtin_inff()), _CMP_EQ_OQ),
+                              _mm512_set1_ps(__builtin_nanf("")));
 }
 
 #endif
