@@ -746,6 +746,12 @@ const op_case op_cases[] = {
     { "cpuspeed conv2d 1x1 16->96 112x112 silu (perf)", OP_CONV2D,
       { XF(-1, 1, 1, 16, 112, 112), WF(-0.5, 0.5, 96, 16, 1, 1), WF(-0.5, 0.5, 96) }, { Y(F32, 1, 96, 112, 112) },
       { A_INT("act", ACT_SILU) } },
+    { "cpuspeed conv2d 1x1 edge of 4 columns silu", OP_CONV2D,
+      { XF(-1, 1, 1, 19, 6, 6), WF(-0.5, 0.5, 21, 19, 1, 1), WF(-0.5, 0.5, 21) }, { Y(F32, 1, 21, 6, 6) },
+      { A_INT("act", ACT_SILU) } },
+    { "cpuspeed conv2d 3x3 one edge tile of 15 columns residual", OP_CONV2D,
+      { XF(-1, 1, 1, 7, 3, 5), WF(-0.5, 0.5, 21, 7, 3, 3), WF(-0.5, 0.5, 21), XF(-1, 1, 1, 21, 3, 5) },
+      { Y(F32, 1, 21, 3, 5) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) } },
 };
 
 
