@@ -25,9 +25,10 @@
 static inline float max_nan(float u, float v) { return (u > v || u != u) ? u : v; }
 static inline float min_nan(float u, float v) { return (u < v || u != u) ? u : v; }
 
-/* y may alias a (in place): every loop reads a[i] before writing y[i]. */
-static void binary_row_f32(binary_kind kind, float *y, const float *a, int64_t sa, const float *b, int64_t sb,
-                           int64_t n) {
+/* y may alias a (in place): every loop reads a[i] before writing y[i]. Compiled once per ISA below (the same
+ * operations elementwise, so every copy gives the same bits). */
+static inline __attribute__((always_inline)) void binary_row(binary_kind kind, float *y, const float *a, int64_t sa,
+                                                             const float *b, int64_t sb, int64_t n) {
     switch (kind) {
     case BIN_ADD: BINARY_LOOPS(u + v); break;
     case BIN_SUB: BINARY_LOOPS(u - v); break;
@@ -46,7 +47,37 @@ static void binary_row_f32(binary_kind kind, float *y, const float *a, int64_t s
     }
 }
 
+typedef void (*binary_row_fn)(binary_kind kind, float *y, const float *a, int64_t sa, const float *b, int64_t sb,
+                              int64_t n);
+
+static void binary_row_f32(binary_kind kind, float *y, const float *a, int64_t sa, const float *b, int64_t sb,
+                           int64_t n) {
+    binary_row(kind, y, a, sa, b, sb, n);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) static void binary_row_avx512(
+    binary_kind kind, float *y, const float *a, int64_t sa, const float *b, int64_t sb, int64_t n) {
+    binary_row(kind, y, a, sa, b, sb, n);
+}
+
+__attribute__((target("avx2"))) static void binary_row_avx2(binary_kind kind, float *y, const float *a, int64_t sa,
+                                                            const float *b, int64_t sb, int64_t n) {
+    binary_row(kind, y, a, sa, b, sb, n);
+}
+#endif
+
+static binary_row_fn binary_row_for(int isa) {
+#if defined(__x86_64__)
+    if (isa == CPU_ISA_AVX512) return binary_row_avx512;
+    if (isa == CPU_ISA_AVX2) return binary_row_avx2;
+#endif
+    (void)isa;
+    return binary_row_f32;
+}
+
 typedef struct {
+    binary_row_fn row;
     const bcast_plan *plan;
     binary_kind kind;
     const infer_tensor *a, *b; /* b NULL: the scalar */
@@ -67,8 +98,8 @@ static void binary_run_f32(void *arg, const int64_t *off, int64_t out_off, int64
         sb = p->stride[1][p->ndim - 1];
     }
     float *y = (float *)A->y->data + out_off;
-    if (A->reverse) binary_row_f32(A->kind, y, b, sb, a, sa, n);
-    else binary_row_f32(A->kind, y, a, sa, b, sb, n);
+    if (A->reverse) A->row(A->kind, y, b, sb, a, sa, n);
+    else A->row(A->kind, y, a, sa, b, sb, n);
 }
 
 static float binary_scalar_f32(binary_kind kind, float u, float v) {
@@ -140,7 +171,7 @@ CPU_KERNEL(binary) {
     bcast_plan plan;
     infer_status st = bcast_plan_init(&plan, &out[0], ins, b ? 2 : 1, "binary", err);
     if (st != INFER_OK) return st;
-    binary_args args = { &plan, bp->kind, &in[0], b, &out[0], bp->scalar, b ? 0 : bp->reverse };
+    binary_args args = { binary_row_for(ctx->isa), &plan, bp->kind, &in[0], b, &out[0], bp->scalar, b ? 0 : bp->reverse };
     bcast_for_each(ctx->pool, &plan, all_f32 ? binary_run_f32 : binary_run_generic, &args);
     return INFER_OK;
 }

@@ -32,6 +32,7 @@ int conv_depthwise_blocked_fits(const conv_geometry *g, int isa) {
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "sigmoid_avx512.h"
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
 
 /* r[i][j] -> r[j][i] for a 16 x 16 block of floats. */
@@ -130,6 +131,8 @@ AVX512 static inline __attribute__((always_inline)) void columns(const float *xr
     for (int j = 0; j < n; j++) {
         if (clamp == GEMM_CLAMP_RELU) acc[j] = _mm512_max_ps(acc[j], _mm512_setzero_ps());
         else if (clamp == GEMM_CLAMP_CLIP) acc[j] = _mm512_min_ps(vhi, _mm512_max_ps(vlo, acc[j]));
+        else if (clamp == GEMM_CLAMP_SILU) acc[j] = silu_avx512(acc[j]);
+        else if (clamp == GEMM_CLAMP_SIGMOID) acc[j] = sigmoid_avx512(acc[j]);
         _mm512_store_ps(yr + (ow + j) * BLOCK, acc[j]);
     }
 }
@@ -196,10 +199,12 @@ AVX512 static void blocked_task(void *arg, int64_t begin, int64_t end, int threa
     float *xp = (float *)(((uintptr_t)(job->scratch + (size_t)thread * CPU_SCRATCH_BYTES) + 63) & ~(uintptr_t)63);
     float *yb = xp + padded_rows(g) * padded_cols(g) * BLOCK;
     const act_params *act = job->act;
-    /* relu and clip without a residual go into the store (NaN as act_apply: relu 0, clip NaN) */
+    /* relu, clip, silu and sigmoid without a residual go into the store (NaN as act_apply: relu 0, clip NaN) */
     int clamp = job->residual ? GEMM_CLAMP_NONE
                 : act->kind == ACT_RELU ? GEMM_CLAMP_RELU
-                : act->kind == ACT_CLIP ? GEMM_CLAMP_CLIP : GEMM_CLAMP_NONE;
+                : act->kind == ACT_CLIP ? GEMM_CLAMP_CLIP
+                : act->kind == ACT_SILU ? GEMM_CLAMP_SILU
+                : act->kind == ACT_SIGMOID ? GEMM_CLAMP_SIGMOID : GEMM_CLAMP_NONE;
     int fused = !job->residual && (act->kind == ACT_NONE || clamp != GEMM_CLAMP_NONE);
     for (int64_t t = begin; t < end; t++) {
         int64_t part = t % job->row_parts, image = t / job->row_parts / blocks;

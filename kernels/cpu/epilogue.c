@@ -26,6 +26,8 @@ void cpu_apply_epilogue(float *C, int64_t rows, int64_t cols, int64_t ldc, const
 }
 
 #if defined(__x86_64__)
+#include "sigmoid_avx512.h"
+
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 #define VW 8
@@ -39,7 +41,11 @@ void cpu_apply_epilogue(float *C, int64_t rows, int64_t cols, int64_t ldc, const
 #pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,fma")
 #define VW 16
 #define VNAME(name) name##_avx512
+#define VSIGMOID(x) ((vf)sigmoid_avx512((__m512)(x)))
+#define VSILU(x) ((vf)silu_avx512((__m512)(x)))
 #include "epilogue_vec.h"
+#undef VSIGMOID
+#undef VSILU
 #undef VW
 #undef VNAME
 #pragma GCC pop_options

@@ -1,5 +1,12 @@
 /* epilogue_vec.h — vectorized epilogue (bias, residual, every act), instantiated by epilogue.c once per
- * vector width: VW lanes, function names made by VNAME(); included nowhere else. */
+ * vector width: VW lanes, function names made by VNAME(), sigmoid and SiLU by VSIGMOID() and VSILU(); included
+ * nowhere else. */
+
+#ifndef VSIGMOID /* the includer may give its own (epilogue.c: AVX-512 without a division) */
+#define VSIGMOID(x) (1.0f / VNAME(sigmoid_den)(x))
+#define VSILU(x) ((x) / VNAME(sigmoid_den)(x))
+#define VSIGMOID_DEFAULT
+#endif
 
 #define vf VNAME(vf)
 #define vi VNAME(vi)
@@ -75,8 +82,8 @@ static inline vf VNAME(act)(const act_params *act, vf x) {
                              VNAME(select)(x > act->max, VNAME(splat)(act->max), x));
     case ACT_GELU: return VNAME(gelu)(x);
     case ACT_GELU_TANH: return 0.5f * x * (1.0f + VNAME(tanh)(0.79788456080286536f * (x + 0.044715f * x * x * x)));
-    case ACT_SILU: return x / VNAME(sigmoid_den)(x);
-    case ACT_SIGMOID: return 1.0f / VNAME(sigmoid_den)(x);
+    case ACT_SILU: return VSILU(x);
+    case ACT_SIGMOID: return VSIGMOID(x);
     case ACT_TANH: return VNAME(tanh)(x);
     case ACT_HARDSWISH:
     case ACT_HARDSIGMOID: {
@@ -126,3 +133,8 @@ static void VNAME(rows)(float *C, int64_t rows, int64_t cols, int64_t ldc, const
 
 #undef vf
 #undef vi
+#ifdef VSIGMOID_DEFAULT
+#undef VSIGMOID
+#undef VSILU
+#undef VSIGMOID_DEFAULT
+#endif

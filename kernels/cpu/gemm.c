@@ -64,7 +64,7 @@ static void small_m_scalar(int64_t m, int64_t n, int64_t k, const float *a, int6
 
 const gemm_arch *gemm_arch_scalar(void) {
     static const gemm_arch arch = { SCALAR_MR, SCALAR_NR, 256, 144, 1536, ukernel_scalar, NULL, small_m_scalar, NULL,
-                                    NULL };
+                                    NULL, 0 };
     return &arch;
 }
 
@@ -87,8 +87,8 @@ static const float *b_at(const gemm_problem *p, int64_t k, int64_t j) {
 
 /* The fused part of the epilogue for the full tile at (row, col); *post_act: an activation that
  * the micro-kernel cannot apply remains. Returns NULL when nothing is fused. */
-static const gemm_tile_ep *tile_ep(const gemm_epilogue *ep, int64_t row, int64_t col, gemm_tile_ep *te,
-                                   int *post_act) {
+static const gemm_tile_ep *tile_ep(const gemm_arch *arch, const gemm_epilogue *ep, int64_t row, int64_t col,
+                                   gemm_tile_ep *te, int *post_act) {
     *post_act = 0;
     if (!ep) return NULL;
     memset(te, 0, sizeof *te);
@@ -105,7 +105,9 @@ static const gemm_tile_ep *tile_ep(const gemm_epilogue *ep, int64_t row, int64_t
         te->clamp = GEMM_CLAMP_CLIP;
         te->lo = ep->act.min;
         te->hi = ep->act.max;
-    } else if (ep->act.kind != ACT_NONE) *post_act = 1;
+    } else if (ep->act.kind == ACT_SILU && arch->fuses_sigmoid) te->clamp = GEMM_CLAMP_SILU;
+    else if (ep->act.kind == ACT_SIGMOID && arch->fuses_sigmoid) te->clamp = GEMM_CLAMP_SIGMOID;
+    else if (ep->act.kind != ACT_NONE) *post_act = 1;
     return te;
 }
 
@@ -125,7 +127,7 @@ static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, c
     if (n == arch->nr && (m == arch->mr || lda)) {
         gemm_tile_ep te;
         int post_act = 0;
-        const gemm_tile_ep *ep = last ? tile_ep(p->ep, row, col, &te, &post_act) : NULL;
+        const gemm_tile_ep *ep = last ? tile_ep(arch, p->ep, row, col, &te, &post_act) : NULL;
         if (m < arch->mr) arch->kernel_m((int)m, kc, a, lda, b, c, p->ldc, accumulate, ep);
         else if (lda) arch->kernel_rows(kc, a, lda, b, c, p->ldc, accumulate, ep);
         else arch->kernel(kc, a, b, c, p->ldc, accumulate, ep);
@@ -135,7 +137,7 @@ static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, c
     if (arch->kernel_edge) { /* masked: straight into C with the epilogue fused, as for a whole tile */
         gemm_tile_ep te;
         int post_act = 0;
-        const gemm_tile_ep *ep = last ? tile_ep(p->ep, row, col, &te, &post_act) : NULL;
+        const gemm_tile_ep *ep = last ? tile_ep(arch, p->ep, row, col, &te, &post_act) : NULL;
         arch->kernel_edge((int)m, (int)n, kc, a, lda, b, c, p->ldc, accumulate, ep);
         if (post_act) apply_post_act(p->isa, c, m, n, p->ldc, p->ep);
         return;

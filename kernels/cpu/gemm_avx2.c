@@ -186,7 +186,7 @@ TARGET static void small_m(int64_t m, int64_t n, int64_t k, const float *a, int6
 /* kc x nc of B (384 KiB) and mc x kc of A (144 KiB) both stay in L2 (2 MiB per core on the Xeon of
  * bench/RESULTS.md) while the micro-kernel streams them; with nc 1536 the 1.5 MiB B block pushed A out of
  * L2 and a 64-row GEMM ran at 45-60% of the FMA peak instead of 70% (bench/gemm_bench, one thread). */
-static const gemm_arch arch = { MR, NR, 256, 144, 384, ukernel, ukernel_rows, small_m, ukernel_m, NULL };
+static const gemm_arch arch = { MR, NR, 256, 144, 384, ukernel, ukernel_rows, small_m, ukernel_m, NULL, 0 };
 
 const gemm_arch *gemm_arch_avx2(void) { return &arch; }
 

@@ -3,6 +3,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "sigmoid_avx512.h"
 
 #define TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
 #define MR 8
@@ -11,25 +12,26 @@
 
 /* The tile body for rows <= MR rows and the columns of mask[] (all of them but at the right edge): element
  * (i, k) of A is a[i * a_row + k * a_step] (packed: 1, MR; rows of A: lda, 1). B slivers are zero-padded, so
- * only C, the bias and the residual are accessed through the masks. */
+ * only C, the bias and the residual are accessed through the masks. Only the first nv of the NV vectors are
+ * computed (an edge tile of at most 16 columns: nv 1, half the FMAs). */
 TARGET static inline __attribute__((always_inline)) void tile_cols(int rows, int64_t kc, const float *a, int64_t a_row,
                                                                    int64_t a_step, const float *b, float *c,
                                                                    int64_t ldc, int accumulate, const gemm_tile_ep *ep,
-                                                                   const __mmask16 mask[NV]) {
+                                                                   const __mmask16 mask[NV], int nv) {
     __m512 acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < rows; i++)
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+        for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
     for (int64_t k = 0; k < kc; k++) {
         __m512 bv[NV];
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_ps(b + 16 * v);
+        for (int v = 0; v < nv; v++) bv[v] = _mm512_loadu_ps(b + 16 * v);
 #pragma GCC unroll 16
         for (int i = 0; i < rows; i++) {
             __m512 ai = _mm512_set1_ps(a[i * a_row]);
 #pragma GCC unroll 4
-            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+            for (int v = 0; v < nv; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
         a += a_step;
         b += NR;
@@ -39,13 +41,13 @@ TARGET static inline __attribute__((always_inline)) void tile_cols(int rows, int
         float *ci = c + i * ldc;
         __m512 x[NV];
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) {
+        for (int v = 0; v < nv; v++) {
             x[v] = acc[i][v];
             if (accumulate) x[v] = _mm512_add_ps(x[v], _mm512_maskz_loadu_ps(mask[v], ci + 16 * v));
         }
         if (ep) {
 #pragma GCC unroll 4
-            for (int v = 0; v < NV; v++) {
+            for (int v = 0; v < nv; v++) {
                 if (ep->bias)
                     x[v] = _mm512_add_ps(x[v], ep->bias_per_row ? _mm512_set1_ps(ep->bias[i])
                                                                  : _mm512_maskz_loadu_ps(mask[v], ep->bias + 16 * v));
@@ -54,10 +56,12 @@ TARGET static inline __attribute__((always_inline)) void tile_cols(int rows, int
                 if (ep->clamp == GEMM_CLAMP_RELU) x[v] = _mm512_max_ps(x[v], _mm512_setzero_ps());
                 else if (ep->clamp == GEMM_CLAMP_CLIP)
                     x[v] = _mm512_min_ps(_mm512_set1_ps(ep->hi), _mm512_max_ps(_mm512_set1_ps(ep->lo), x[v]));
+                else if (ep->clamp == GEMM_CLAMP_SILU) x[v] = silu_avx512(x[v]);
+                else if (ep->clamp == GEMM_CLAMP_SIGMOID) x[v] = sigmoid_avx512(x[v]);
             }
         }
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) _mm512_mask_storeu_ps(ci + 16 * v, mask[v], x[v]);
+        for (int v = 0; v < nv; v++) _mm512_mask_storeu_ps(ci + 16 * v, mask[v], x[v]);
     }
 }
 
@@ -66,7 +70,7 @@ static const __mmask16 all_columns[NV] = { 0xFFFF, 0xFFFF };
 TARGET static inline __attribute__((always_inline)) void tile(int rows, int64_t kc, const float *a, int64_t a_row,
                                                               int64_t a_step, const float *b, float *c, int64_t ldc,
                                                               int accumulate, const gemm_tile_ep *ep) {
-    tile_cols(rows, kc, a, a_row, a_step, b, c, ldc, accumulate, ep, all_columns);
+    tile_cols(rows, kc, a, a_row, a_step, b, c, ldc, accumulate, ep, all_columns, NV);
 }
 
 TARGET static void ukernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int accumulate,
@@ -104,8 +108,10 @@ TARGET static void ukernel_edge(int m, int n, int64_t kc, const float *a, int64_
     for (int v = 0; v < NV; v++) mask[v] = n > 16 * v ? tail_mask(n - 16 * v) : 0;
 #define EDGE_CASE(rows)                                                                                     \
     case rows:                                                                                              \
-        if (lda) tile_cols(rows, kc, a, lda, 1, b, c, ldc, accumulate, ep, mask);                           \
-        else tile_cols(rows, kc, a, 1, MR, b, c, ldc, accumulate, ep, mask);                                \
+        if (n <= 16 && lda) tile_cols(rows, kc, a, lda, 1, b, c, ldc, accumulate, ep, mask, 1);             \
+        else if (n <= 16) tile_cols(rows, kc, a, 1, MR, b, c, ldc, accumulate, ep, mask, 1);                \
+        else if (lda) tile_cols(rows, kc, a, lda, 1, b, c, ldc, accumulate, ep, mask, NV);                  \
+        else tile_cols(rows, kc, a, 1, MR, b, c, ldc, accumulate, ep, mask, NV);                            \
         break;
     switch (m) {
         EDGE_CASE(1)
@@ -189,7 +195,7 @@ TARGET static void small_m(int64_t m, int64_t n, int64_t k, const float *a, int6
 /* kc x nc of B (384 KiB) and mc x kc of A (144 KiB) both stay in L2 (2 MiB per core on the Xeon of
  * bench/RESULTS.md) while the micro-kernel streams them; with nc 1536 the 1.5 MiB B block pushed A out of
  * L2 and a 64-row GEMM ran at 45-60% of the FMA peak instead of 70% (bench/gemm_bench, one thread). */
-static const gemm_arch arch = { MR, NR, 256, 144, 384, ukernel, ukernel_rows, small_m, ukernel_m, ukernel_edge };
+static const gemm_arch arch = { MR, NR, 256, 144, 384, ukernel, ukernel_rows, small_m, ukernel_m, ukernel_edge, 1 };
 
 const gemm_arch *gemm_arch_avx512(void) { return &arch; }
 

@@ -15,12 +15,13 @@ typedef struct {
     int bias_per_row;
     const float *residual;    /* NULL, or the tile's top-left residual element */
     int64_t ld_residual;
-    int clamp;                /* GEMM_CLAMP_*: relu, or clip to [lo, hi] */
+    int clamp;                /* GEMM_CLAMP_*: relu, clip to [lo, hi], silu or sigmoid */
     float lo, hi;
 } gemm_tile_ep;
 
-/* As act_apply: relu maps NaN to 0, clip lets NaN through. */
-enum { GEMM_CLAMP_NONE = 0, GEMM_CLAMP_RELU, GEMM_CLAMP_CLIP };
+/* As act_apply: relu maps NaN to 0, clip lets NaN through. SILU and SIGMOID only for kernels whose
+ * gemm_arch sets fuses_sigmoid (and the AVX-512 depthwise path), through sigmoid_avx512.h. */
+enum { GEMM_CLAMP_NONE = 0, GEMM_CLAMP_RELU, GEMM_CLAMP_CLIP, GEMM_CLAMP_SILU, GEMM_CLAMP_SIGMOID };
 
 /* C[MR,NR] (=|+=) a·b over kc, where a is an MR-row sliver and b an NR-column sliver as packed
  * below; ep (NULL: none) is applied before the store. */
@@ -53,6 +54,7 @@ typedef struct {
     gemm_small_m_fn small_m;
     gemm_ukernel_m kernel_m;  /* NULL: rows past the last whole sliver are packed and padded */
     gemm_ukernel_edge kernel_edge; /* NULL: edge tiles go through a temporary tile and the generic epilogue */
+    int fuses_sigmoid;        /* the kernels apply GEMM_CLAMP_SILU and GEMM_CLAMP_SIGMOID */
 } gemm_arch;
 
 const gemm_arch *gemm_arch_avx512(void);

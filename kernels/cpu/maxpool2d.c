@@ -1,6 +1,6 @@
 /* maxpool2d.c — 2-D max pooling (NCHW) with padding, dilation and ceil_mode as in PyTorch; NaN wins. */
 #include <math.h>
-#include "pool2d.h"
+#include "maxpool2d_avx512.h"
 #include "../../base/error.h"
 
 /* One output row: every tap folds a stretch of an input row into it (stride 1 or 2 vectorizes). Compiled
@@ -50,7 +50,8 @@ CPU_KERNEL(maxpool2d) {
         return infer_fail(err, INFER_ERR_ARGUMENT, "maxpool2d: bad kernel (%d,%d), stride (%d,%d), padding (%d,%d) "
                           "or dilation (%d,%d)", p->kernel[0], p->kernel[1], p->stride[0], p->stride[1],
                           p->padding[0], p->padding[1], p->dilation[0], p->dilation[1]);
-    pool2d_run(ctx, p, in, out, pool_row_for(ctx->isa));
+    pool2d_row_fn row = ctx->isa == CPU_ISA_AVX512 ? maxpool2d_row_avx512(p, in[0].dims[3], out[0].dims[3]) : NULL;
+    pool2d_run(ctx, p, in, out, row ? row : pool_row_for(ctx->isa));
     return INFER_OK;
 }
 
