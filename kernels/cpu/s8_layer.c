@@ -93,33 +93,6 @@ infer_status s8_weights_missing(const ir_node *n, infer_error *err) {
                       op_name(n->op), n->name, GEMM_S8_K_MAX);
 }
 
-typedef struct {
-    const float *x;
-    int64_t cols, ldx, ldq;
-    float inv;
-    int32_t zero;
-    uint8_t *q;
-} quant_job;
-
-static void quant_task(void *arg, int64_t begin, int64_t end, int thread) {
-    const quant_job *j = arg;
-    (void)thread;
-    for (int64_t r = begin; r < end; r++) {
-        const float *x = j->x + r * j->ldx;
-        uint8_t *q = j->q + r * j->ldq;
-        for (int64_t i = 0; i < j->cols; i++) {
-            float v = nearbyintf(fminf(fmaxf(x[i] * j->inv, -1e9f), 1e9f)) + (float)j->zero;
-            q[i] = (uint8_t)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v); /* NaN became -1e9 above: 0 */
-        }
-    }
-}
-
-void s8_quantize_rows(cpu_ctx *ctx, int64_t rows, int64_t cols, const float *x, int64_t ldx, float scale,
-                      int32_t zero, uint8_t *q, int64_t ldq) {
-    quant_job job = { x, cols, ldx, ldq, 1.0f / scale, zero, q };
-    pool_parallel_for(ctx->threads > 1 ? ctx->pool : NULL, rows, 1 + 16384 / (cols + 1), quant_task, &job);
-}
-
 void s8_describe(const void *packed, char *buf, size_t size) {
     const s8_weights *h = packed;
     const char *depthwise = h->path >= S8_PATH_AVX512_VNNI ? "depthwise avx512" : h->path >= S8_PATH_AVX2 ? "depthwise avx2"

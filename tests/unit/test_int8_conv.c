@@ -3,12 +3,12 @@
  * 1x1, groups, u8 and f32 outputs, serial and threaded, exact. */
 #include "int8_util.h"
 
-typedef struct { int64_t c, h, w, o, kh, kw, s, p, d, g; } conv_case; /* g: groups (0: 1) */
+typedef struct { int64_t c, h, w, o, kh, kw, s, p, d, g; } conv_case; /* g: groups */
 
 static const conv_case cases[] = {
-    { 3, 7, 9, 5, 3, 3, 1, 1, 1 },   { 1, 17, 17, 3, 7, 7, 2, 3, 1 }, { 17, 5, 7, 33, 1, 1, 1, 0, 1 },
-    { 7, 9, 11, 13, 3, 3, 2, 1, 1 }, { 4, 12, 10, 7, 3, 3, 1, 2, 2 }, { 5, 3, 1, 65, 3, 1, 1, 1, 1 },
-    { 33, 4, 4, 17, 3, 3, 1, 1, 1 }, { 2, 1, 1, 1, 1, 1, 1, 0, 1 },
+    { 3, 7, 9, 5, 3, 3, 1, 1, 1, 1 },   { 1, 17, 17, 3, 7, 7, 2, 3, 1, 1 }, { 17, 5, 7, 33, 1, 1, 1, 0, 1, 1 },
+    { 7, 9, 11, 13, 3, 3, 2, 1, 1, 1 }, { 4, 12, 10, 7, 3, 3, 1, 2, 2, 1 }, { 5, 3, 1, 65, 3, 1, 1, 1, 1, 1 },
+    { 33, 4, 4, 17, 3, 3, 1, 1, 1, 1 }, { 2, 1, 1, 1, 1, 1, 1, 0, 1, 1 },
     /* grouped: ResNeXt-like 3x3, ShuffleNet-like 1x1, stride 2 with dilation, groups of one input channel */
     { 15, 9, 11, 21, 3, 3, 1, 1, 1, 3 }, { 18, 7, 5, 22, 1, 1, 1, 0, 1, 2 }, { 12, 13, 11, 36, 3, 3, 2, 2, 2, 4 },
     { 5, 6, 7, 15, 3, 3, 1, 1, 1, 5 },
@@ -18,7 +18,7 @@ static void check_path(int path, int threads) {
     cpu_ctx ctx = int8_ctx(threads);
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         const conv_case *k = &cases[t];
-        int64_t groups = k->g ? k->g : 1, cg = k->c / groups, og = k->o / groups;
+        int64_t groups = k->g, cg = k->c / groups, og = k->o / groups;
         conv_s8_geometry g = { 2, k->c, k->h, k->w, k->o, 0, 0, k->kh, k->kw, k->s, k->s, k->p, k->p, k->d, k->d };
         g.out_height = (k->h + 2 * k->p - k->d * (k->kh - 1) - 1) / k->s + 1;
         g.out_width = (k->w + 2 * k->p - k->d * (k->kw - 1) - 1) / k->s + 1;
