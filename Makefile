@@ -116,6 +116,7 @@ endif
 UNIT_BIN := $(BUILD)/unit_tests
 GOLDEN_BIN := $(BUILD)/golden_check
 BF16_CHECK_BIN := $(BUILD)/bf16_check
+INT8_CHECK_BIN := $(BUILD)/int8_check
 OPTEST_SRC := $(wildcard tests/ops/*.c)
 OPTEST_BIN := $(BUILD)/op_test
 
@@ -132,6 +133,10 @@ $(GOLDEN_BIN): tests/golden/golden_check.c $(LIB) | $(CUDA_PLUGIN)
 
 # CPU BF16 against FP32 on the golden models (tests/golden/run.sh runs it).
 $(BF16_CHECK_BIN): tests/golden/bf16_check.c $(LIB) | $(CUDA_PLUGIN)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(RUNPATH)
+
+# INT8 (infer quantize's library, static and dynamic) against FP32 on the golden models (tests/golden/run.sh runs it).
+$(INT8_CHECK_BIN): tests/golden/int8_check.c $(LIB) | $(CUDA_PLUGIN)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(RUNPATH)
 
 # Linked as a product links libinfer.a: checks that CPU engines map no CUDA library (tests/plugin).
@@ -151,7 +156,7 @@ unit: $(UNIT_BIN)
 optest: $(OPTEST_BIN)
 	$(OPTEST_BIN)
 
-golden: all $(GOLDEN_BIN) $(BF16_CHECK_BIN)
+golden: all $(GOLDEN_BIN) $(BF16_CHECK_BIN) $(INT8_CHECK_BIN)
 	tests/golden/run.sh $(BUILD)/golden
 
 plugin-check: all $(PLUGIN_CHECK)

@@ -74,8 +74,8 @@ static void describe_layer(const ifg_file *f, const ifg_node *nd, const quant_op
     l->per_channel = w->dims[1] * (conv ? w->dims[2] * w->dims[3] : 1);
     l->taps = conv ? w->dims[2] * w->dims[3] : 1;
     l->in_channels = conv ? w->dims[1] * l->groups : w->dims[1];
-    if (conv && l->groups != 1 && !(l->groups == l->in_channels && w->dims[1] == 1 && l->channels == l->groups)) {
-        l->why_float = "grouped convolution (no INT8 kernel)";
+    if (conv && (l->groups < 1 || l->channels % l->groups)) {
+        l->why_float = "groups do not divide the output channels";
         return;
     }
     if (l->channels < 1 || l->per_channel < 1 || l->per_channel > K_MAX) {

@@ -87,10 +87,10 @@ static infer_status add_layer(rewrite *r, const quant_layer *l, int idx, int bia
         s = infer_fail(err, INFER_ERR_ARGUMENT, "weight '%s' has a NaN or infinite value", wt->name);
         goto done;
     }
-    char name[300];
-    snprintf(name, sizeof name, "%s%s", wt->name, used[l->w] ? ".int8" : "");
-    r->qw[idx] = ifg_writer_tensor(r->w, name, INFER_F32, wt->ndim, wt->dims, q, (uint64_t)(n * k));
-    snprintf(name, sizeof name, "%s.scale", wt->name);
+    char qname[280], name[300];
+    snprintf(qname, sizeof qname, "%s%s", wt->name, used[l->w] ? ".int8" : "");
+    r->qw[idx] = ifg_writer_tensor(r->w, qname, INFER_F32, wt->ndim, wt->dims, q, (uint64_t)(n * k));
+    snprintf(name, sizeof name, "%s.scale", qname);
     uint32_t sid = ifg_writer_tensor(r->w, name, INFER_F32, 1, &n, scales, (uint64_t)n * sizeof(float));
     const uint32_t aux[3] = { sid, IFG_NONE, IFG_NONE };
     ifg_writer_encoding(r->w, r->qw[idx], IFG_ENC_INT8_CHANNEL, aux, 0, 0.0f, 0, 0);
@@ -100,7 +100,8 @@ static infer_status add_layer(rewrite *r, const quant_layer *l, int idx, int bia
             for (int64_t j = 0; j < k; j++) mean[j] = mean_for(l, c, j);
             quant_bias_correction((const float *)wt->data + c * k, q + c * k, &scales[c], 1, k, mean, &bias[c]);
         }
-        snprintf(name, sizeof name, "%s.bias_corrected", f->nodes[l->node].name);
+        /* named after the weight: node names need not be unique (an encoder layer's projections share theirs) */
+        snprintf(name, sizeof name, "%s.bias_corrected", qname);
         r->qb[idx] = ifg_writer_tensor(r->w, name, INFER_F32, 1, &n, bias, (uint64_t)n * sizeof(float));
     }
 done:

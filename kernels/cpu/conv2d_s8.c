@@ -4,6 +4,10 @@
 #include <string.h>
 #include "gemm_s8_internal.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 static int64_t positions(const conv_s8_geometry *g) { return g->out_height * g->out_width; }
 static int64_t reduction(const conv_s8_geometry *g) { return g->channels * g->kernel_h * g->kernel_w; }
 static int64_t round64(int64_t x) { return (x + 63) / 64 * 64; }
@@ -21,6 +25,7 @@ typedef struct {
     const uint8_t *c; /* [positions, out_channels] */
     uint8_t *y;       /* one image */
     int64_t elem;
+    int avx512;       /* the f32 transpose gathers 16 positions at a time */
 } conv_job;
 
 /* Rows of the columns for output rows [begin, end): per output row (whose ow_n x K bytes stay in cache),
@@ -55,18 +60,47 @@ static void columns_task(void *arg, int64_t begin, int64_t end, int thread) {
             }
 }
 
-/* Output channels [begin, end) of the transpose into NCHW. */
+#define TILE 32 /* the transpose's square tiles: 32 positions x 32 channels of C (4 KiB of f32) stay in L1 */
+
+#if defined(__x86_64__)
+/* y[o][p0 .. p1) = c[p0 .. p1)[o] for o in [o0, o1): 16 positions per gather (byte offsets p * n * 4 < 2^31 for
+ * a tile), the rest one by one. */
+__attribute__((target("avx512f"))) static void tile_f32_avx512(const float *c, float *y, int64_t n, int64_t m,
+                                                               int64_t p0, int64_t p1, int64_t o0, int64_t o1) {
+    __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                      _mm512_set1_epi32((int)n));
+    for (int64_t o = o0; o < o1; o++) {
+        int64_t p = p0;
+        for (; p + 16 <= p1; p += 16) _mm512_storeu_ps(y + o * m + p, _mm512_i32gather_ps(rows, c + p * n + o, 4));
+        for (; p < p1; p++) y[o * m + p] = c[p * n + o];
+    }
+}
+#endif
+
+/* Position tiles [begin, end) of the transpose into NCHW: per tile, every channel tile; each reads 32 rows of C
+ * once (instead of one strided pass over all of C per channel) and writes 32-element runs of y. */
 static void transpose_task(void *arg, int64_t begin, int64_t end, int thread) {
     const conv_job *job = arg;
     int64_t n = job->g->out_channels, m = positions(job->g);
-    for (int64_t o = begin; o < end; o++) {
-        if (job->elem == 1) {
-            uint8_t *y = job->y + o * m;
-            for (int64_t p = 0; p < m; p++) y[p] = job->c[p * n + o];
-        } else {
-            float *y = (float *)job->y + o * m;
-            const float *c = (const float *)job->c;
-            for (int64_t p = 0; p < m; p++) y[p] = c[p * n + o];
+    for (int64_t p0 = begin * TILE; p0 < end * TILE && p0 < m; p0 += TILE) {
+        int64_t p1 = p0 + TILE < m ? p0 + TILE : m;
+        for (int64_t o0 = 0; o0 < n; o0 += TILE) {
+            int64_t o1 = o0 + TILE < n ? o0 + TILE : n;
+            if (job->elem == 1) {
+                for (int64_t o = o0; o < o1; o++)
+                    for (int64_t p = p0; p < p1; p++) job->y[o * m + p] = job->c[p * n + o];
+            } else {
+                float *y = (float *)job->y;
+#if defined(__x86_64__)
+                if (job->avx512 && n * TILE < (int64_t)1 << 28) {
+                    tile_f32_avx512((const float *)job->c, y, n, m, p0, p1, o0, o1);
+                    continue;
+                }
+#endif
+                const float *c = (const float *)job->c;
+                for (int64_t o = o0; o < o1; o++)
+                    for (int64_t p = p0; p < p1; p++) y[o * m + p] = c[p * n + o];
+            }
         }
     }
 }
@@ -79,9 +113,9 @@ void cpu_conv2d_s8(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, co
     thread_pool *pool = ctx->threads > 1 ? ctx->pool : NULL;
     for (int64_t b = 0; b < g->batch; b++) {
         conv_job job = { g, x + b * g->channels * g->height * g->width, cols, (uint8_t)ep->a_zero[0], c,
-                         (uint8_t *)y + (size_t)(b * g->out_channels * m * elem), elem };
+                         (uint8_t *)y + (size_t)(b * g->out_channels * m * elem), elem, ctx->isa >= CPU_ISA_AVX512 };
         pool_parallel_for(pool, g->out_height, 1 + 16384 / (g->out_width * K + 1), columns_task, &job);
         cpu_gemm_s8(ctx, m, cols, K, packed_w, c, g->out_channels, ep);
-        pool_parallel_for(pool, g->out_channels, 1 + 16384 / m, transpose_task, &job);
+        pool_parallel_for(pool, (m + TILE - 1) / TILE, 1 + 16384 / (TILE * g->out_channels), transpose_task, &job);
     }
 }

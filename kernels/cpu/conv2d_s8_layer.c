@@ -1,6 +1,6 @@
-/* conv2d_s8_layer.c — conv2d with an int8 per-channel weight (groups 1, or depthwise): each image quantized to u8
- * per tensor with the node's calibrated (in_scale, in_zero) (static) or its own range (dynamic), then the INT8
- * convolution (conv2d_s8.c, conv2d_depthwise_s8.c) with f32 output, bias and act. */
+/* conv2d_s8_layer.c — conv2d with an int8 per-channel weight (any groups): each image quantized to u8 per tensor
+ * with the node's calibrated (in_scale, in_zero) (static) or its own range (dynamic), then the INT8 convolution
+ * (conv2d_s8.c, conv2d_grouped_s8.c, conv2d_depthwise_s8.c) with f32 output, bias and act. */
 #include <string.h>
 #include "conv2d.h"
 #include "s8_layer.h"
@@ -8,11 +8,13 @@
 
 static size_t round64(size_t x) { return (x + 63) & ~(size_t)63; }
 
-/* 1: depthwise (groups == channels == out_channels); 0: groups 1; -1: neither (no INT8 kernel). */
+/* 1: depthwise (groups == channels == out_channels); 0: GEMM (groups 1, or groups dividing the output channels);
+ * -1: neither (no INT8 kernel). */
 static int depthwise_kind(const ir_node *n, const ir_tensor *w) {
     int groups = n->p.conv2d.groups;
     if (groups == 1) return 0;
-    return w->ndim == 4 && w->dims[1] == 1 && w->dims[0] == groups ? 1 : -1;
+    if (w->ndim == 4 && w->dims[1] == 1 && w->dims[0] == groups) return 1;
+    return groups > 1 && w->ndim == 4 && w->dims[0] % groups == 0 ? 0 : -1;
 }
 
 static conv_s8_geometry image_geometry(const conv_geometry *c) {
@@ -29,20 +31,22 @@ size_t cpu_conv2d_s8_layer_workspace(const ir_node *n, const infer_tensor *in, c
     conv_geometry_of(n, in, out, &c);
     conv_s8_geometry g = image_geometry(&c);
     size_t image = round64((size_t)(c.channels * c.height * c.width));
-    return 64 + image + (c.groups == 1 ? cpu_conv2d_s8_workspace(&g, 0) : 0);
+    int depthwise = c.groups > 1 && c.channels == c.groups && c.out_channels == c.groups;
+    if (c.groups < 1 || c.channels % c.groups || c.out_channels % c.groups) return 0;
+    return 64 + image + (depthwise ? 0 : cpu_conv2d_grouped_s8_workspace(&g, c.groups, 0));
 }
 
 size_t cpu_conv2d_s8_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads) {
     (void)in, (void)threads;
     const ir_tensor *w = &g->tensors[n->in[1]];
     int dw = depthwise_kind(n, w);
-    return w->ndim == 4 && dw >= 0 ? s8_weights_size(g, w, isa, dw) : 0;
+    return w->ndim == 4 && dw >= 0 ? s8_weights_size(g, w, isa, dw, n->p.conv2d.groups) : 0;
 }
 
 void cpu_conv2d_s8_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads, void *dst) {
     (void)in, (void)threads;
     const ir_tensor *w = &g->tensors[n->in[1]];
-    s8_weights_pack(g, w, isa, depthwise_kind(n, w), n->p.conv2d.in_q.scale > 0.0f, dst);
+    s8_weights_pack(g, w, isa, depthwise_kind(n, w), n->p.conv2d.groups, n->p.conv2d.in_q.scale > 0.0f, dst);
 }
 
 CPU_KERNEL(conv2d_s8_layer) {
@@ -53,7 +57,9 @@ CPU_KERNEL(conv2d_s8_layer) {
         return infer_fail(err, INFER_ERR_SHAPE, "conv2d '%s': the int8 kernel takes 4-D f32 input and output", n->name);
     conv_geometry c;
     conv_geometry_of(n, in, out, &c);
-    if (c.out_channels != w->n || (w->depthwise ? c.channels != w->n : c.groups != 1 || c.channels * c.kernel_h * c.kernel_w != w->k))
+    if (c.out_channels != w->n || (w->depthwise ? c.channels != w->n
+                                                : c.groups != w->groups || c.channels % c.groups ||
+                                                      c.channels / c.groups * c.kernel_h * c.kernel_w != w->k))
         return infer_fail(err, INFER_ERR_SHAPE, "conv2d '%s': input and output do not match the int8 weight", n->name);
     const float *bias = n->n_in > 2 ? in[2].data : NULL, *residual = n->n_in > 3 ? in[3].data : NULL;
     int64_t ohw = c.out_height * c.out_width, in_image = c.channels * c.height * c.width;
@@ -76,7 +82,8 @@ CPU_KERNEL(conv2d_s8_layer) {
         gemm_s8_epilogue ep = { &scale, &zero, 0, w->w_scale, bias, 0, 0.0f, 0, act };
         float *y = (float *)out[0].data + b * c.out_channels * ohw;
         if (w->depthwise) cpu_conv2d_depthwise_s8(ctx, w->path, &g, xq, w->dw, &ep, y);
-        else cpu_conv2d_s8(ctx, &g, xq, w->gemm, &ep, y, rest);
+        else if (w->groups == 1) cpu_conv2d_s8(ctx, &g, xq, w->gemm, &ep, y, rest);
+        else cpu_conv2d_grouped_s8(ctx, &g, w->groups, xq, w->gemm, w->group_bytes, &ep, y, rest);
     }
     if (residual) {
         gemm_epilogue ep = { NULL, 0, residual, ohw, n->p.conv2d.act };

@@ -102,6 +102,17 @@ size_t cpu_conv2d_s8_workspace(const conv_s8_geometry *g, int out_u8);
 void cpu_conv2d_s8(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, const void *packed_w,
                    const gemm_s8_epilogue *ep, void *y, void *workspace);
 
+/* Workspace bytes of cpu_conv2d_grouped_s8: one group's cpu_conv2d_s8 workspace. */
+size_t cpu_conv2d_grouped_s8_workspace(const conv_s8_geometry *g, int64_t groups, int out_u8);
+
+/* The grouped convolution (groups > 0 dividing channels and out_channels; g's channels and out_channels are the
+ * totals): group k of each image is cpu_conv2d_s8 on input channels [k C/groups, (k+1) C/groups) with the
+ * weights packed_w + k * group_bytes (rows [k O/groups, (k+1) O/groups) of W [O, C/groups*kh*kw] packed by
+ * gemm_s8_pack with K = C/groups*kh*kw, N = O/groups), and ep's w_scale and bias from k O/groups; y as above. */
+void cpu_conv2d_grouped_s8(cpu_ctx *ctx, const conv_s8_geometry *g, int64_t groups, const uint8_t *x,
+                           const void *packed_w, size_t group_bytes, const gemm_s8_epilogue *ep, void *y,
+                           void *workspace);
+
 /* y = epilogue(depthwise_conv(x - a_zero, w)) in NCHW (out_channels == channels): x u8 [batch, C, H, W],
  * w s8 [C, kh, kw] (symmetric, per channel w_scale[c]), padding reads as a_zero (real 0); ep as above with
  * n = channel; y u8 or f32 [batch, C, oh, ow]. Parallel over planes. path: the S8_PATH_* to run (AVX-512

@@ -17,12 +17,12 @@ size_t cpu_linear_s8_workspace(const ir_node *n, const infer_tensor *in, const i
 size_t cpu_linear_s8_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads) {
     (void)in, (void)threads;
     const ir_tensor *w = &g->tensors[n->in[1]];
-    return w->ndim == 2 ? s8_weights_size(g, w, isa, 0) : 0;
+    return w->ndim == 2 ? s8_weights_size(g, w, isa, 0, 1) : 0;
 }
 
 void cpu_linear_s8_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads, void *dst) {
     (void)in, (void)threads;
-    s8_weights_pack(g, &g->tensors[n->in[1]], isa, 0, n->p.linear.in_q.scale > 0.0f, dst);
+    s8_weights_pack(g, &g->tensors[n->in[1]], isa, 0, 1, n->p.linear.in_q.scale > 0.0f, dst);
 }
 
 CPU_KERNEL(linear_s8) {

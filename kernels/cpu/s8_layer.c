@@ -41,17 +41,27 @@ static const float *channel_scales(const ir_graph *g, const ir_tensor *w, int64_
     return s->data;
 }
 
-size_t s8_weights_size(const ir_graph *g, const ir_tensor *w, int isa, int depthwise) {
-    int64_t n = 0, k = 0;
-    if (!channel_scales(g, w, &n, &k)) return 0;
-    size_t weights = depthwise ? (size_t)(n * k) : gemm_s8_packed_size(s8_path_for_isa(isa), k, n);
-    if (weights == SIZE_MAX) return 0;
-    return HEAD_BYTES + round64((size_t)n * sizeof(float)) + round64(weights);
+/* Bytes of one group's GEMM block (64-byte aligned), SIZE_MAX when too large. */
+static size_t group_block(int isa, int64_t k, int64_t n_group) {
+    size_t b = gemm_s8_packed_size(s8_path_for_isa(isa), k, n_group);
+    return b == SIZE_MAX ? b : round64(b);
 }
 
-void s8_weights_pack(const ir_graph *g, const ir_tensor *w, int isa, int depthwise, int is_static, void *dst) {
+size_t s8_weights_size(const ir_graph *g, const ir_tensor *w, int isa, int depthwise, int64_t groups) {
+    int64_t n = 0, k = 0;
+    if (!channel_scales(g, w, &n, &k)) return 0;
+    if (depthwise) groups = 1;
+    if (groups < 1 || n % groups) return 0;
+    size_t weights = depthwise ? (size_t)(n * k) : group_block(isa, k, n / groups);
+    if (weights == SIZE_MAX || weights > SIZE_MAX / 2 / (size_t)groups) return 0;
+    return HEAD_BYTES + round64((size_t)n * sizeof(float)) + round64(weights * (size_t)groups);
+}
+
+void s8_weights_pack(const ir_graph *g, const ir_tensor *w, int isa, int depthwise, int64_t groups, int is_static,
+                     void *dst) {
     int64_t n = 0, k = 0;
     const float *scales = channel_scales(g, w, &n, &k);
+    if (depthwise) groups = 1;
     s8_weights *h = dst;
     memset(h, 0, sizeof *h);
     h->path = s8_path_for_isa(isa);
@@ -59,6 +69,7 @@ void s8_weights_pack(const ir_graph *g, const ir_tensor *w, int isa, int depthwi
     h->is_static = is_static;
     h->n = n;
     h->k = k;
+    h->groups = groups;
     float *s = (float *)((uint8_t *)dst + HEAD_BYTES);
     memcpy(s, scales, (size_t)n * sizeof(float));
     h->w_scale = s;
@@ -67,7 +78,10 @@ void s8_weights_pack(const ir_graph *g, const ir_tensor *w, int isa, int depthwi
         memcpy(wdst, w->data, (size_t)(n * k));
         h->dw = wdst;
     } else {
-        gemm_s8_pack(h->path, k, n, w->data, k, wdst);
+        h->group_bytes = group_block(isa, k, n / groups);
+        for (int64_t j = 0; j < groups; j++)
+            gemm_s8_pack(h->path, k, n / groups, (const int8_t *)w->data + j * (n / groups) * k, k,
+                         (uint8_t *)wdst + (size_t)j * h->group_bytes);
         h->gemm = wdst;
     }
 }
@@ -79,39 +93,12 @@ infer_status s8_weights_missing(const ir_node *n, infer_error *err) {
                       op_name(n->op), n->name, GEMM_S8_K_MAX);
 }
 
-typedef struct {
-    const float *x;
-    int64_t cols, ldx, ldq;
-    float inv;
-    int32_t zero;
-    uint8_t *q;
-} quant_job;
-
-static void quant_task(void *arg, int64_t begin, int64_t end, int thread) {
-    const quant_job *j = arg;
-    (void)thread;
-    for (int64_t r = begin; r < end; r++) {
-        const float *x = j->x + r * j->ldx;
-        uint8_t *q = j->q + r * j->ldq;
-        for (int64_t i = 0; i < j->cols; i++) {
-            float v = nearbyintf(fminf(fmaxf(x[i] * j->inv, -1e9f), 1e9f)) + (float)j->zero;
-            q[i] = (uint8_t)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v); /* NaN became -1e9 above: 0 */
-        }
-    }
-}
-
-void s8_quantize_rows(cpu_ctx *ctx, int64_t rows, int64_t cols, const float *x, int64_t ldx, float scale,
-                      int32_t zero, uint8_t *q, int64_t ldq) {
-    quant_job job = { x, cols, ldx, ldq, 1.0f / scale, zero, q };
-    pool_parallel_for(ctx->threads > 1 ? ctx->pool : NULL, rows, 1 + 16384 / (cols + 1), quant_task, &job);
-}
-
 void s8_describe(const void *packed, char *buf, size_t size) {
     const s8_weights *h = packed;
     const char *depthwise = h->path >= S8_PATH_AVX512_VNNI ? "depthwise avx512" : h->path >= S8_PATH_AVX2 ? "depthwise avx2"
                                                                                                   : "depthwise scalar";
-    snprintf(buf, size, "int8 per-channel, %s, %s", h->is_static ? "static" : "dynamic",
-             h->depthwise ? depthwise : s8_path_name(h->path));
+    snprintf(buf, size, "int8 per-channel, %s, %s%s", h->is_static ? "static" : "dynamic",
+             h->depthwise ? depthwise : s8_path_name(h->path), !h->depthwise && h->groups > 1 ? ", grouped" : "");
 }
 
 int cpu_s8_weight_input(const ir_node *n, int k) { return k == 1; }

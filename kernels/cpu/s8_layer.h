@@ -12,7 +12,9 @@ typedef struct {
     int32_t path;           /* s8_path the weights are packed for */
     int32_t depthwise;      /* 1: dw holds the raw [C, kh*kw] s8 weights; 0: gemm holds the GEMM's panels */
     int32_t is_static;      /* the node's input is quantized with calibrated (in_scale, in_zero) */
-    int64_t n, k;           /* output channels, reduction */
+    int64_t n, k;           /* output channels, reduction (per group) */
+    int64_t groups;         /* gemm: that many GEMM blocks of n / groups columns, group_bytes apart */
+    size_t group_bytes;
     const float *w_scale;   /* n */
     const void *gemm;
     const int8_t *dw;
@@ -22,11 +24,14 @@ typedef struct {
  * avx512 -> the best this CPU runs (amx, avx512-vnni). */
 int s8_path_for_isa(int isa);
 
-/* Bytes of the block for weight tensor w viewed as [n, k] (k = the rest of its dims) for isa; 0 when w is not
- * an int8 per-channel constant along axis 0 with zero points absent or all zero, or the size overflows. */
-size_t s8_weights_size(const ir_graph *g, const ir_tensor *w, int isa, int depthwise);
+/* Bytes of the block for weight tensor w viewed as [n, k] (k = the rest of its dims) for isa, its rows packed
+ * as `groups` GEMM blocks of n / groups rows each (a grouped convolution; 1 otherwise; ignored for depthwise);
+ * 0 when w is not an int8 per-channel constant along axis 0 with zero points absent or all zero, groups does
+ * not divide n, or the size overflows. */
+size_t s8_weights_size(const ir_graph *g, const ir_tensor *w, int isa, int depthwise, int64_t groups);
 /* Fills the block (s8_weights_size bytes, 64-byte aligned). */
-void s8_weights_pack(const ir_graph *g, const ir_tensor *w, int isa, int depthwise, int is_static, void *dst);
+void s8_weights_pack(const ir_graph *g, const ir_tensor *w, int isa, int depthwise, int64_t groups, int is_static,
+                     void *dst);
 
 /* The message of a node whose block is missing (its weight's storage does not fit, or memory ran out). */
 infer_status s8_weights_missing(const ir_node *n, infer_error *err);

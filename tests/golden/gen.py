@@ -115,6 +115,23 @@ class AudioCNN(nn.Module):
         return self.fc(y.mean(-1))
 
 
+# ---- int8eval: grouped convolutions (ResNeXt-style 3x3, ShuffleNet-style 1x1), for the grouped INT8 kernels ----
+class GroupedCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 24, 3, stride=2, padding=1)
+        self.g1 = nn.Conv2d(24, 48, 3, padding=1, groups=4)
+        self.bn = nn.BatchNorm2d(48)
+        self.g2 = nn.Conv2d(48, 36, 1, groups=3)
+        self.fc = nn.Linear(36, 10)
+
+    def forward(self, x):
+        y = F.relu(self.stem(x))
+        y = F.relu(self.bn(self.g1(y)))
+        y = F.relu(self.g2(y))
+        return self.fc(y.mean((2, 3)))
+
+
 def randomize_norms(model):
     """Non-trivial normalization parameters and statistics, so the graphs exercise them."""
     for m in model.modules():
@@ -146,6 +163,7 @@ MODELS = {
     'lstm': (LSTMHead, 'trace', [lambda b: torch.randn(b, 8, 32)], ['1x8x32']),
     'unet': (UNet, 'trace', [lambda b: torch.randn(b, 3, 32, 48)], ['1x3x32x48']),  # opsvision
     'audio_cnn': (AudioCNN, 'trace', [lambda b: torch.randn(b, 1, 400)], ['1x1x400']),
+    'grouped_cnn': (GroupedCNN, 'trace', [lambda b: torch.randn(b, 3, 32, 32)], ['1x3x32x32']),  # int8eval
 }
 
 

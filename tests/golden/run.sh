@@ -35,6 +35,11 @@ if [ -x "$BF16_BIN" ]; then
     rc=$?
     [ $rc -ne 0 ] && [ $rc -ne 77 ] && lib_rc=$rc
 fi
+# CPU INT8 (static and dynamic, infer quantize's library) against FP32 (tests/golden/int8_check.c).
+INT8_BIN=${INT8_CHECK_BIN:-$(dirname "$GOLDEN_BIN")/int8_check}
+if [ -x "$INT8_BIN" ]; then
+    "$INT8_BIN" "$DIR" || lib_rc=1
+fi
 [ "$NO_CLI" = 1 ] && exit $lib_rc
 
 # ---- the CLI ------------------------------------------------------------------

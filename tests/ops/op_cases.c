@@ -533,6 +533,17 @@ const op_case op_cases[] = {
       { A_INTS("stride", 2, 2), A_INTS("padding", 1, 1), A_INT("groups", 17) }, .int8_tol = INT8_TOL },
     { "int8 conv2d dynamic batch relu", OP_CONV2D, { XF(-1, 1, 3, 5, 7, 7), WQ8(-0.5, 0.5, 7, 5, 3, 3), WF(-0.5, 0.5, 7) },
       { Y(F32, 3, 7, 5, 5) }, { A_INT("act", ACT_RELU) }, .dynamic = 1, .int8_tol = INT8_TOL },
+    /* int8eval: grouped (not depthwise) INT8 convolutions, one GEMM per group */
+    { "int8 conv2d grouped 3 static bias relu", OP_CONV2D,
+      { XF(-1, 1, 2, 15, 9, 11), WQ8(-0.5, 0.5, 21, 5, 3, 3), WF(-0.5, 0.5, 21) }, { Y(F32, 2, 21, 9, 11) },
+      { A_INTS("padding", 1, 1), A_INT("groups", 3), A_INT("act", ACT_RELU), IN_Q_SYM }, .int8_tol = INT8_TOL },
+    { "int8 conv2d grouped 1x1 dynamic residual", OP_CONV2D,
+      { XF(-1, 1, 1, 18, 7, 5), WQ8(-0.5, 0.5, 22, 9, 1, 1), ABSENT, XF(-1, 1, 1, 22, 7, 5) }, { Y(F32, 1, 22, 7, 5) },
+      { A_INT("groups", 2) }, .int8_tol = INT8_TOL },
+    { "int8 conv2d grouped s2 dilation 2 dynamic batch", OP_CONV2D,
+      { XF(-1, 1, 3, 12, 13, 11), WQ8(-0.5, 0.5, 36, 3, 3, 3), WF(-0.5, 0.5, 36) }, { Y(F32, 3, 36, 7, 6) },
+      { A_INTS("stride", 2, 2), A_INTS("padding", 2, 2), A_INTS("dilation", 2, 2), A_INT("groups", 4) }, .dynamic = 1,
+      .int8_tol = INT8_TOL },
     /* ---- opsvision: pad (mode 0 constant, 1 reflect, 2 replicate, 3 circular; pads last dim first),
      *      resize (mode 0 nearest, 1 nearest-exact, 2 linear, 3 cubic), conv_transpose2d, roll, flip, group_norm ---- */
     { "pad constant 2d", OP_PAD, { XF(-1, 1, 2, 3, 7, 5) }, { Y(F32, 2, 3, 10, 8) },
