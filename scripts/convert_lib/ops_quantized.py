@@ -1,0 +1,210 @@
+"""Mappers of quantized TorchScript (quantize_dynamic, eager static quantization) onto the runtime's INT8 layers.
+
+The int8 weights and their scales are taken from the packed parameters (unpacked here, never re-derived) and
+stored int8 per channel (encoding 2); a static layer's input quantization (in_scale, in_zero) is the scale and
+zero point PyTorch recorded on its input tensor. Activations stay f32 in the runtime (docs/INT8.md): a
+quantized value is carried as f32 and quantized again, with the same parameters, at the next INT8 layer's entry.
+"""
+import numpy as np
+
+import ifg
+from . import ops_basic as b
+from .bridge import from_numpy, to_numpy, torch
+from .opcodes import ACT_RELU, ADD, BINARY, CONCAT, CONV2D, LINEAR, LSTM, GRU, ACTIVATION
+
+PACKED = ('__torch__.torch.classes.quantized.LinearPackedParamsBase',
+          '__torch__.torch.classes.quantized.Conv2dPackedParamsBase')
+
+
+def packed_object(cv, v, what):
+    """The ScriptObject of a packed-parameters constant (a model attribute frozen into the graph)."""
+    if v.node().kind() != 'prim::Constant':
+        cv.fail(f'{what} are computed in the graph; only packed parameters of the model are supported')
+    return v.toIValue()
+
+
+def int8_weight(cv, w, what):
+    """(int8 array, f32 per-output-channel scales) of a quantized weight tensor; symmetric weights only."""
+    if w.dtype != torch.qint8:
+        cv.fail(f'{what} is {w.dtype}; the runtime takes qint8 weights')
+    channels = w.shape[0]
+    if w.qscheme() in (torch.per_tensor_affine, torch.per_tensor_symmetric):
+        scales, zeros, axis = np.full(channels, w.q_scale(), np.float64), np.array([w.q_zero_point()]), 0
+    elif w.qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric):
+        scales, zeros = to_numpy(w.q_per_channel_scales().double()), to_numpy(w.q_per_channel_zero_points())
+        axis = w.q_per_channel_axis()
+    else:
+        cv.fail(f'{what} uses quantization scheme {w.qscheme()}, which the runtime does not take')
+    if axis != 0:
+        cv.fail(f'{what} is quantized per channel along axis {axis}; the runtime takes axis 0 (output channels)')
+    if np.any(zeros != 0):
+        cv.fail(f'{what} has non-zero zero points; the runtime\'s INT8 kernels take symmetric weights only')
+    return to_numpy(w.int_repr()), scales.astype(np.float32)
+
+
+def weight_tensor(cv, name, w, what):
+    """A constant stored int8 per channel (its scales an f32 aux tensor); returns its id."""
+    q, scales = int8_weight(cv, w, what)
+    scale_tid = cv.constant(f'{name}.scale', from_numpy(scales))
+    tensor = ifg.Tensor(cv.unique_name(name), 'f32', list(q.shape), np.ascontiguousarray(q), encoding=2,
+                        aux=[scale_tid, ifg.NONE, ifg.NONE], quant_axis=0)
+    return cv.graph.add_tensor(tensor)
+
+
+def bias_tensor(cv, name, bias):
+    return ifg.NONE if bias is None else cv.constant(f'{name}.bias', bias.detach().float())
+
+
+def qparams(cv, v, what):
+    """(scale, zero point) of a quint8 per-tensor activation value."""
+    x = cv.value(v)
+    if not x.is_quantized:
+        cv.fail(f'{what} is not a quantized tensor')
+    if x.qscheme() != torch.per_tensor_affine or x.dtype != torch.quint8:
+        cv.fail(f'{what} is {x.dtype} {x.qscheme()}; the runtime takes quint8 per-tensor activations')
+    return float(x.q_scale()), int(x.q_zero_point())
+
+
+# ---- static (eager-mode prepare/convert) -------------------------------------------------------
+
+def quantize_per_tensor(cv, node, a):
+    """The runtime quantizes at each INT8 layer's entry with the scale and zero point of its input value, so the
+    f32 tensor itself stands for the quantized one."""
+    qparams(cv, node.output(), 'the quantized tensor')
+    cv.refs[node.output().unique()] = cv.tensor(a['self'])
+
+
+def dequantize(cv, node, a):
+    x = node.inputsAt(0)
+    if not cv.value(x).is_quantized:
+        return b.identity('dequantize')(cv, node, a)
+    cv.refs[node.output().unique()] = cv.tensor(x)
+
+
+def static_layer(op, relu):
+    """quantized::conv2d(_relu) / quantized::linear(_relu) (x, packed params, output scale, output zero point)."""
+    def mapper(cv, node, a):
+        x, params = node.inputsAt(0), node.inputsAt(1)
+        in_scale, in_zero = qparams(cv, x, 'the input')
+        obj = packed_object(cv, params, 'the weights')
+        attrs = {'in_scale': in_scale, 'in_zero': in_zero}
+        if op == CONV2D:
+            ops = torch.ops.quantized
+            if ops.conv2d_transpose(obj):
+                cv.fail('transposed quantized convolutions are not supported')
+            w, bias = ops.conv2d_unpack(obj)
+            groups = int(ops.conv2d_groups(obj))
+            if groups != 1 and not (groups == w.shape[0] and w.shape[1] == 1):
+                cv.fail(f'grouped INT8 convolution ({groups} groups, not depthwise) is not supported by the runtime')
+            attrs.update(stride=list(ops.conv2d_stride(obj)), padding=list(ops.conv2d_padding(obj)),
+                         dilation=list(ops.conv2d_dilation(obj)), groups=groups)
+        else:
+            w, bias = torch.ops.quantized.linear_unpack(obj)
+        if relu:
+            attrs['act'] = ACT_RELU
+        inputs = [cv.tensor(x), weight_tensor(cv, f'{cv.name}.weight', w, f'the weight of {cv.name}'),
+                  bias_tensor(cv, cv.name, bias)]
+        cv.emit(op, inputs, [cv.output(node.output())], **attrs)
+        cv.graph.meta['quantized'] = 'imported'
+    return mapper
+
+
+def add(relu):
+    """quantized::add(_relu)(a, b, scale, zero point): an f32 add (PyTorch adds the dequantized inputs)."""
+    def mapper(cv, node, a):
+        out = cv.output(node.output())
+        if relu:
+            dims = cv.info(out).dims
+            total = cv.emit(BINARY, [cv.tensor(node.inputsAt(0)), cv.tensor(node.inputsAt(1))],
+                            [cv.activation(f'{cv.name}.sum', 'f32', dims)], kind=ADD)
+            cv.emit(ACTIVATION, [total], [out], kind=ACT_RELU)
+        else:
+            cv.emit(BINARY, [cv.tensor(node.inputsAt(0)), cv.tensor(node.inputsAt(1))], [out], kind=ADD)
+    return mapper
+
+
+def cat(cv, node, a):
+    """quantized::cat(tensors, dim, scale, zero point)."""
+    items = [cv.tensor(r) for r in cv.items(node.inputsAt(0))]
+    rank = cv.value(node.output()).dim()
+    cv.emit(CONCAT, items, [cv.output(node.output())], axis=cv.const(node.inputsAt(1)) % rank)
+
+
+# ---- dynamic (quantize_dynamic) ------------------------------------------------------------------
+
+def linear_dynamic(cv, node, a):
+    """quantized::linear_dynamic(x, packed params, reduce_range): a linear with int8 weights and no in_scale,
+    which the runtime runs with its inputs quantized per row at run time."""
+    obj = packed_object(cv, node.inputsAt(1), 'the weights')
+    w, bias = torch.ops.quantized.linear_unpack(obj)
+    inputs = [cv.tensor(node.inputsAt(0)), weight_tensor(cv, f'{cv.name}.weight', w, f'the weight of {cv.name}'),
+              bias_tensor(cv, cv.name, bias)]
+    cv.emit(LINEAR, inputs, [cv.output(node.output())])
+    cv.graph.meta['quantized'] = 'imported'
+
+
+def cell_weights(cv, obj, what):
+    """[w_ih, w_hh, b_ih, b_hh] (float; the int8 weights dequantized exactly) of a dynamic CellParams object."""
+    state = obj.__getstate__()[0]
+    if state[0] != 'quantized_dynamic':
+        cv.fail(f'{what}: cell parameters of kind {state[0]!r}; only quantize_dynamic int8 ones are supported')
+    tensors, packed = state[1], state[4]
+    weights = []
+    for p, label in zip(packed, ('weight_ih', 'weight_hh')):
+        w, _ = torch.ops.quantized.linear_unpack(p)
+        q, scales = int8_weight(cv, w, f'{what} {label}')
+        weights.append(from_numpy(q.reshape(q.shape[0], -1).astype(np.float32) * scales[:, None]))
+    return weights + [t.detach().float() for t in tensors]
+
+
+def rnn_dynamic(op):
+    """aten::quantized_lstm / quantized_gru (dynamic): the recurrent node with the int8 weights dequantized; the
+    runtime has no INT8 recurrent kernel, so the gates run in f32 (PyTorch also quantizes the inputs of each
+    step's matrix products: the two agree to that rounding). Noted in the file's metadata."""
+    def mapper(cv, node, a):
+        if 'use_dynamic' in a and not cv.const(a['use_dynamic']):
+            cv.fail('only dynamic (quantize_dynamic) quantized recurrent layers are supported')
+        if not cv.const(a['has_biases']):
+            cv.fail('quantized recurrent layers without biases are not supported')
+        layers, dirs = cv.const(a['num_layers']), 2 if cv.const(a['bidirectional']) else 1
+        hx = cv.items(a['hx']) if op == LSTM else [a['hx']]
+        states = []
+        for ref, label in zip(hx, ('h0', 'c0')):
+            zeros = not cv.is_dynamic(ref) and not any(bool(t.any()) for t in cv.values(ref))
+            states.append(ifg.NONE if zeros else cv.tensor(ref, f'{cv.name}.{label}'))
+        params = cv.items(a['params'])
+        if len(params) != layers * dirs:
+            cv.fail(f'{len(params)} cell parameter objects for {layers} layer(s) x {dirs} direction(s)')
+        weights, hidden = [], None
+        for group, ref in enumerate(params):
+            suffix = f'_l{group // dirs}' + ('_reverse' if group % dirs else '')
+            obj = packed_object(cv, ref, 'the recurrent weights')
+            tensors = cell_weights(cv, obj, f'{cv.name} layer {group // dirs}')
+            hidden = tensors[1].shape[1]
+            names = ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh')
+            weights += [cv.constant(f'{cv.name}.{n}{suffix}.dequantized', t) for t, n in zip(tensors, names)]
+        batch_first = int(cv.const(a['batch_first']))
+        x = cv.tensor(a['input'])
+        state_dims = [layers * dirs, cv.value(a['input']).shape[1 - batch_first], hidden]
+        suffixes = ('', '.h_n', '.c_n')
+        dims = (cv.info(x).dims[:-1] + [dirs * hidden], state_dims, state_dims)
+        outputs = [cv.output(v, s) if v.uses() else cv.activation(cv.name + s, 'f32', d)
+                   for v, s, d in zip(node.outputs(), suffixes, dims)]
+        cv.emit(op, [x] + states + weights, outputs, hidden=hidden, layers=layers, batch_first=batch_first,
+                bidirectional=dirs - 1)
+        cv.graph.meta['quantized'] = 'imported'
+        cv.graph.meta[f'quantized.f32.{cv.name}'] = ('int8 weights dequantized: the runtime has no INT8 '
+                                                      f'{"LSTM" if op == LSTM else "GRU"}; runs in f32')
+    return mapper
+
+
+TABLE = {
+    'aten::quantize_per_tensor': quantize_per_tensor,
+    'aten::dequantize': dequantize,
+    'quantized::conv2d': static_layer(CONV2D, False), 'quantized::conv2d_relu': static_layer(CONV2D, True),
+    'quantized::linear': static_layer(LINEAR, False), 'quantized::linear_relu': static_layer(LINEAR, True),
+    'quantized::add': add(False), 'quantized::add_relu': add(True),
+    'quantized::cat': cat,
+    'quantized::linear_dynamic': linear_dynamic,
+    'aten::quantized_lstm': rnn_dynamic(LSTM), 'aten::quantized_gru': rnn_dynamic(GRU),
+}
