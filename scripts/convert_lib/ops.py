@@ -80,4 +80,4 @@ TABLE = {
 TABLE.update(vision.TABLE)
 # int8import: quantized TorchScript (quantize_dynamic, eager static quantization)
 from . import ops_quantized as quantized  # noqa: E402
-TABLE.update(quantized.TABLE)
+TABLE = quantized.wrap_table(TABLE)

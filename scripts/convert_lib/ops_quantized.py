@@ -2,15 +2,17 @@
 
 The int8 weights and their scales are taken from the packed parameters (unpacked here, never re-derived) and
 stored int8 per channel (encoding 2); a static layer's input quantization (in_scale, in_zero) is the scale and
-zero point PyTorch recorded on its input tensor. Activations stay f32 in the runtime (docs/INT8.md): a
-quantized value is carried as f32 and quantized again, with the same parameters, at the next INT8 layer's entry.
+zero point PyTorch recorded on its input tensor. Activations stay f32 in the runtime (docs/INT8.md): a quantized
+value is carried as f32, and quantizing it again at the next INT8 layer's entry (the same scale and zero point)
+gives PyTorch's integers. Where PyTorch's rounding of a value to its grid matters otherwise (an add, a pool
+average, the final dequantize), a fake_quant node rounds it first; max pool, relu and reshapes commute with it.
 """
 import numpy as np
 
 import ifg
 from . import ops_basic as b
 from .bridge import from_numpy, to_numpy, torch
-from .opcodes import ACT_RELU, ADD, BINARY, CONCAT, CONV2D, LINEAR, LSTM, GRU, ACTIVATION
+from .opcodes import ACT_RELU, ACTIVATION, ADD, BINARY, CONCAT, CONV2D, FAKE_QUANT, GRU, LINEAR, LSTM
 
 PACKED = ('__torch__.torch.classes.quantized.LinearPackedParamsBase',
           '__torch__.torch.classes.quantized.Conv2dPackedParamsBase')
@@ -65,6 +67,65 @@ def qparams(cv, v, what):
     return float(x.q_scale()), int(x.q_zero_point())
 
 
+# ---- rounding to the grid -------------------------------------------------------------------------
+
+# Ops that commute with rounding to a quantized value's grid (monotone, or moving values): their quantized output
+# has the input's scale and zero point, so rounding before or after gives the same numbers.
+COMMUTING = {'aten::max_pool2d', 'aten::relu', 'aten::relu_', 'aten::flatten', 'aten::reshape', 'aten::view',
+             'aten::squeeze', 'aten::unsqueeze', 'aten::contiguous', 'aten::clone', 'aten::detach',
+             'aten::dropout', 'aten::dropout_', 'aten::transpose', 'aten::permute', 'aten::slice', 'aten::select'}
+
+
+def exact_ids(cv):
+    """Ids of tensors that hold a quantized value exactly on its grid (per conversion)."""
+    return cv.__dict__.setdefault('quantized_exact', set())
+
+
+def is_quantized(cv, v):
+    if not isinstance(v.type(), torch._C.TensorType) or v.unique() not in cv.model.runs[0]:
+        return False
+    x = cv.value(v)
+    return isinstance(x, torch.Tensor) and x.is_quantized
+
+
+def rounded(cv, v):
+    """The tensor id of quantized value v rounded to its grid (a fake_quant node, once); the value's ref is
+    moved there, so later readers take the rounded tensor."""
+    tid = cv.tensor(v)
+    if tid in exact_ids(cv):
+        return tid
+    scale, zero = qparams(cv, v, f'input {v.debugName()}')
+    info = cv.info(tid)
+    out = cv.emit(FAKE_QUANT, [tid], [cv.activation(f'{info.name}.rounded', 'f32', info.dims)], scale=scale,
+                  zero=zero, qmin=0, qmax=255)
+    cv.refs[v.unique()] = out
+    exact_ids(cv).add(out)
+    return out
+
+
+def aware(kind, mapper):
+    """A float op's mapper made to read quantized inputs as PyTorch does: rounded to their grid first, except
+    for the ops that commute with the rounding (their outputs then stay exact when the inputs were)."""
+    def wrapped(cv, node, a):
+        quantized = [v for v in node.inputs() if is_quantized(cv, v)]
+        if not quantized:
+            return mapper(cv, node, a)
+        if kind not in COMMUTING:
+            for v in quantized:
+                rounded(cv, v)
+        mapper(cv, node, a)
+        if kind in COMMUTING and all(cv.tensor(v) in exact_ids(cv) for v in quantized):
+            exact_ids(cv).update(cv.refs[o.unique()] for o in node.outputs() if o.unique() in cv.refs)
+    return wrapped
+
+
+def wrap_table(table):
+    """The op table with every float op made aware of quantized inputs (ops_quantized's own entries added)."""
+    wrapped = {kind: aware(kind, mapper) for kind, mapper in table.items()}
+    wrapped.update(TABLE)
+    return wrapped
+
+
 # ---- static (eager-mode prepare/convert) -------------------------------------------------------
 
 def quantize_per_tensor(cv, node, a):
@@ -74,11 +135,21 @@ def quantize_per_tensor(cv, node, a):
     cv.refs[node.output().unique()] = cv.tensor(a['self'])
 
 
+def fake_quantize(cv, node, a):
+    """aten::fake_quantize_per_tensor_affine (quantization-aware training graphs): the runtime's fake_quant."""
+    scale, zero = float(cv.const(a['scale'], 'the scale')), int(cv.const(a['zero_point'], 'the zero point'))
+    qmin, qmax = int(cv.const(a['quant_min'])), int(cv.const(a['quant_max']))
+    if not (scale > 0 and qmin <= zero <= qmax):
+        cv.fail(f'scale {scale}, zero point {zero}, range [{qmin}, {qmax}]: need scale > 0 and the zero point in range')
+    cv.emit(FAKE_QUANT, [cv.tensor(a['self'])], [cv.output(node.output())], scale=scale, zero=zero, qmin=qmin,
+            qmax=qmax)
+
+
 def dequantize(cv, node, a):
     x = node.inputsAt(0)
     if not cv.value(x).is_quantized:
         return b.identity('dequantize')(cv, node, a)
-    cv.refs[node.output().unique()] = cv.tensor(x)
+    cv.refs[node.output().unique()] = rounded(cv, x)
 
 
 def static_layer(op, relu):
@@ -110,22 +181,22 @@ def static_layer(op, relu):
 
 
 def add(relu):
-    """quantized::add(_relu)(a, b, scale, zero point): an f32 add (PyTorch adds the dequantized inputs)."""
+    """quantized::add(_relu)(a, b, scale, zero point): an f32 add of the inputs rounded to their grids (PyTorch
+    adds the dequantized inputs, then quantizes the sum: the next reader rounds it)."""
     def mapper(cv, node, a):
+        x, y = rounded(cv, node.inputsAt(0)), rounded(cv, node.inputsAt(1))
         out = cv.output(node.output())
         if relu:
-            dims = cv.info(out).dims
-            total = cv.emit(BINARY, [cv.tensor(node.inputsAt(0)), cv.tensor(node.inputsAt(1))],
-                            [cv.activation(f'{cv.name}.sum', 'f32', dims)], kind=ADD)
+            total = cv.emit(BINARY, [x, y], [cv.activation(f'{cv.name}.sum', 'f32', cv.info(out).dims)], kind=ADD)
             cv.emit(ACTIVATION, [total], [out], kind=ACT_RELU)
         else:
-            cv.emit(BINARY, [cv.tensor(node.inputsAt(0)), cv.tensor(node.inputsAt(1))], [out], kind=ADD)
+            cv.emit(BINARY, [x, y], [out], kind=ADD)
     return mapper
 
 
 def cat(cv, node, a):
     """quantized::cat(tensors, dim, scale, zero point)."""
-    items = [cv.tensor(r) for r in cv.items(node.inputsAt(0))]
+    items = [rounded(cv, r) if not isinstance(r, int) else r for r in cv.items(node.inputsAt(0))]
     rank = cv.value(node.output()).dim()
     cv.emit(CONCAT, items, [cv.output(node.output())], axis=cv.const(node.inputsAt(1)) % rank)
 
@@ -201,6 +272,7 @@ def rnn_dynamic(op):
 TABLE = {
     'aten::quantize_per_tensor': quantize_per_tensor,
     'aten::dequantize': dequantize,
+    'aten::fake_quantize_per_tensor_affine': fake_quantize,
     'quantized::conv2d': static_layer(CONV2D, False), 'quantized::conv2d_relu': static_layer(CONV2D, True),
     'quantized::linear': static_layer(LINEAR, False), 'quantized::linear_relu': static_layer(LINEAR, True),
     'quantized::add': add(False), 'quantized::add_relu': add(True),

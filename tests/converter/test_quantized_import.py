@@ -188,6 +188,31 @@ class QuantizedImport(unittest.TestCase):
     def test_static_cnn(self):
         self.check(static_cnn(), 'cnn', (2, 3, 15, 15), 1e-2, 5)
 
+    def test_fake_quantize(self):
+        """fake_quantize_per_tensor_affine (QAT graphs) maps to fake_quant: PyTorch's numbers up to f32 rounding of
+        the linear around it; values sit on rounding boundaries too (x a multiple of scale / 2)."""
+        class FakeQuant(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(23, 9)
+
+            def forward(self, x):
+                x = torch.fake_quantize_per_tensor_affine(x, 0.05, 17, 0, 255)
+                return torch.fake_quantize_per_tensor_affine(self.fc(x), 0.013, 0, -128, 127)
+
+        model = seeded(FakeQuant(), 6)
+        path = save(model, 'fake_quant', torch.randn(2, 23))
+        ifg_path, _ = convert(path, (2, 23))
+        x = torch.randn(5, 23, generator=torch.Generator().manual_seed(8))
+        x[0] = torch.arange(23) * 0.025 - 0.3  # halfway points of the input grid
+        with torch.no_grad():
+            expected = to_numpy(model(x))
+        actual = run_infer(ifg_path, x)
+        steps = np.abs(actual - expected) / 0.013
+        # the linear's f32 sums may differ in the last bit: then an output on a boundary moves one step
+        self.assertLessEqual(int((steps > 1e-3).sum()), 1, steps)
+        self.assertLessEqual(float(steps.max()), 1.001)
+
     def test_grouped_conv_refused(self):
         """A grouped (not depthwise) INT8 convolution has no runtime kernel: refused naming the layer and op."""
         model = nn.Sequential(quant.QuantStub(), nn.Conv2d(4, 6, 3, groups=2), quant.DeQuantStub()).eval()

@@ -718,6 +718,14 @@ const op_case op_cases[] = {
     { "index_select dynamic batch", OP_INDEX_SELECT, { XF(-1, 1, 3, 9, 5), WI(I64, -9, 8, 4) }, { Y(F32, 3, 4, 5) },
       { A_INT("axis", 1) }, .dynamic = 1 },
     { "triangle lower bool beyond", OP_TRIANGLE, { XB(50, 4, 6) }, { Y(BOOL, 4, 6) }, { A_INT("upper", 0), A_INT("diagonal", 20) } },
+    /* ---- int8import: fake_quant (rounding to a quantized tensor's grid); both ends clamp. fp16: x rounded to f16
+     * first moves values across a rounding boundary (one step each, a few percent of them), hence fp16_tol ---- */
+    { "fake_quant u8 zero 128 clamps", OP_FAKE_QUANT, { XF(-3, 3, 3, 37, 5) }, { Y(F32, 3, 37, 5) },
+      { A_FLOAT("scale", 0.02), A_INT("zero", 128) }, .fp16_tol = 5e-2 },
+    { "fake_quant s8 symmetric 1031", OP_FAKE_QUANT, { XF(-5, 5, 1031) }, { Y(F32, 1031) },
+      { A_FLOAT("scale", 0.031), A_INT("zero", 0), A_INT("qmin", -128), A_INT("qmax", 127) }, .fp16_tol = 5e-2 },
+    { "fake_quant u7 zero 3 dynamic batch", OP_FAKE_QUANT, { XF(-1, 4, 3, 9, 17) }, { Y(F32, 3, 9, 17) },
+      { A_FLOAT("scale", 0.0371), A_INT("zero", 3), A_INT("qmax", 127) }, .dynamic = 1, .fp16_tol = 5e-2 },
 };
 
 
