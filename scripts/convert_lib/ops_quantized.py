@@ -67,6 +67,21 @@ def qparams(cv, v, what):
     return float(x.q_scale()), int(x.q_zero_point())
 
 
+# ---- the file's record of what was imported -----------------------------------------------------
+
+def record(cv, kind):
+    """Counts an imported layer (kind: 'static', 'dynamic' or 'f32') and rewrites the metadata `quantized`."""
+    counts = cv.__dict__.setdefault('quantized_counts', {'static': 0, 'dynamic': 0, 'f32': 0})
+    counts[kind] += 1
+    parts = [f'int8 {k}: {counts[k]} linear/conv2d' for k in ('static', 'dynamic') if counts[k]]
+    if counts['f32']:
+        parts.append(f'{counts["f32"]} recurrent in f32 on dequantized int8 weights')
+    cv.graph.meta['quantized'] = 'imported from TorchScript; ' + ', '.join(parts)
+    if counts['dynamic']:
+        cv.graph.meta['quantized.dynamic'] = ('inputs quantized per row to 8 bits at run time (PyTorch: per tensor, '
+                                              '7 bits with reduce_range)')
+
+
 # ---- rounding to the grid -------------------------------------------------------------------------
 
 # Ops that commute with rounding to a quantized value's grid (monotone, or moving values): their quantized output
@@ -176,7 +191,7 @@ def static_layer(op, relu):
         inputs = [cv.tensor(x), weight_tensor(cv, f'{cv.name}.weight', w, f'the weight of {cv.name}'),
                   bias_tensor(cv, cv.name, bias)]
         cv.emit(op, inputs, [cv.output(node.output())], **attrs)
-        cv.graph.meta['quantized'] = 'imported'
+        record(cv, 'static')
     return mapper
 
 
@@ -211,7 +226,7 @@ def linear_dynamic(cv, node, a):
     inputs = [cv.tensor(node.inputsAt(0)), weight_tensor(cv, f'{cv.name}.weight', w, f'the weight of {cv.name}'),
               bias_tensor(cv, cv.name, bias)]
     cv.emit(LINEAR, inputs, [cv.output(node.output())])
-    cv.graph.meta['quantized'] = 'imported'
+    record(cv, 'dynamic')
 
 
 def cell_weights(cv, obj, what):
@@ -263,7 +278,7 @@ def rnn_dynamic(op):
                    for v, s, d in zip(node.outputs(), suffixes, dims)]
         cv.emit(op, [x] + states + weights, outputs, hidden=hidden, layers=layers, batch_first=batch_first,
                 bidirectional=dirs - 1)
-        cv.graph.meta['quantized'] = 'imported'
+        record(cv, 'f32')
         cv.graph.meta[f'quantized.f32.{cv.name}'] = ('int8 weights dequantized: the runtime has no INT8 '
                                                       f'{"LSTM" if op == LSTM else "GRU"}; runs in f32')
     return mapper
