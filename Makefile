@@ -164,6 +164,7 @@ test: all unit optest golden plugin-check opcodes-check
 	$(PYTHON) tests/int8/digits.py $(BUILD)/int8
 	$(PYTHON) tests/converter/test_dyndims.py
 	$(PYTHON) tests/converter/test_seq_models.py
+	$(PYTHON) tests/converter/test_quantized_import.py
 	PYTHON=$(PYTHON) tests/gpu/gpu_check_dry.sh
 
 # `infer serve` on loopback: protocol, official clients, faults, a short load run (after golden: its fixtures).

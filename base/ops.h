@@ -123,8 +123,9 @@ typedef struct { int stride[2], padding[2], output_padding[2], dilation[2], grou
 typedef struct { int n; int dims[INFER_MAX_DIMS]; int64_t shifts[INFER_MAX_DIMS]; } roll_params;
 typedef struct { int n; int dims[INFER_MAX_DIMS]; } flip_params;
 typedef struct { int groups; float eps; } group_norm_params;
-/* int8import: y = (clamp(round_half_even(x * (1/scale)) + zero, qmin, qmax) - zero) * scale */
-typedef struct { float scale; int zero, qmin, qmax; } fake_quant_params;
+/* int8import: y = (clamp(round_half_even(x * (1/scale)) + zero, qmin, qmax) - zero) * out_scale (out_scale: scale
+ * unless given; 1 gives the integers, for ops PyTorch computes on them) */
+typedef struct { float scale, out_scale; int zero, qmin, qmax; } fake_quant_params;
 /* opsseq */
 typedef struct { int axis; } axis_params; /* cumsum, gather, index_select */
 typedef struct { int axis; int64_t k; int largest; } topk_params;

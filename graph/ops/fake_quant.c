@@ -1,5 +1,5 @@
 /* fake_quant.c — op descriptor of fake_quant: x rounded to a per-tensor integer grid and back (PyTorch's
- * quantize_per_tensor then dequantize), elementwise. */
+ * quantize_per_tensor then dequantize; with out_scale 1 the integers minus the zero point), elementwise. */
 #include <math.h>
 #include "../op_rules.h"
 
@@ -14,6 +14,9 @@ static infer_status decode_fake_quant(const op_attrs *a, op_params *p) {
     INFER_TRY(attr_float(a, "scale", ATTR_REQUIRED, 0.0, &q->scale));
     if (!(q->scale > 0.0f) || !isfinite(q->scale) || !isfinite(1.0f / q->scale))
         return attr_fail(a, "scale", "is %g, must be a finite positive scale with a finite inverse", q->scale);
+    INFER_TRY(attr_float(a, "out_scale", ATTR_OPTIONAL, q->scale, &q->out_scale));
+    if (!(q->out_scale > 0.0f) || !isfinite(q->out_scale))
+        return attr_fail(a, "out_scale", "is %g, must be a finite positive scale", q->out_scale);
     INFER_TRY(attr_small(a, "qmin", ATTR_OPTIONAL, 0, -65536, 65536, &q->qmin));
     INFER_TRY(attr_small(a, "qmax", ATTR_OPTIONAL, 255, -65536, 65536, &q->qmax));
     if (q->qmin > q->qmax) return attr_fail(a, "qmax", "is %d, below qmin %d", q->qmax, q->qmin);

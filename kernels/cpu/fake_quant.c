@@ -1,4 +1,4 @@
-/* fake_quant.c — y = (clamp(round_half_even(x * (1/scale)) + zero, qmin, qmax) - zero) * scale, elementwise,
+/* fake_quant.c — y = (clamp(round_half_even(x * (1/scale)) + zero, qmin, qmax) - zero) * out_scale, elementwise,
  * in the order of operations PyTorch's quantize_per_tensor / fake_quantize_per_tensor_affine use. */
 #include <math.h>
 #include "cpu_kernels.h"
@@ -7,7 +7,7 @@
 typedef struct {
     const float *x;
     float *y;
-    float scale, inv, zero, lo, hi;
+    float out_scale, inv, zero, lo, hi;
 } fake_quant_job;
 
 /* nearbyintf under the default rounding mode rounds half to even; a NaN becomes qmin (fmaxf drops it). */
@@ -16,7 +16,7 @@ static void fake_quant_range(void *arg, int64_t begin, int64_t end, int thread) 
     (void)thread;
     for (int64_t i = begin; i < end; i++) {
         float q = fminf(fmaxf(nearbyintf(j->x[i] * j->inv) + j->zero, j->lo), j->hi);
-        j->y[i] = (q - j->zero) * j->scale;
+        j->y[i] = (q - j->zero) * j->out_scale;
     }
 }
 
@@ -30,7 +30,7 @@ CPU_KERNEL(fake_quant) {
     if (count != infer_tensor_elements(&out[0]))
         return infer_fail(err, INFER_ERR_SHAPE, "fake_quant: %lld inputs for %lld outputs", (long long)count,
                           (long long)infer_tensor_elements(&out[0]));
-    fake_quant_job j = { x->data, out[0].data, p->scale, 1.0f / p->scale, (float)p->zero, (float)p->qmin,
+    fake_quant_job j = { x->data, out[0].data, p->out_scale, 1.0f / p->scale, (float)p->zero, (float)p->qmin,
                          (float)p->qmax };
     pool_parallel_for(ctx->pool, count, 16384, fake_quant_range, &j);
     return INFER_OK;

@@ -1,13 +1,13 @@
-/* fake_quant.cu — y = (clamp(round_half_even(x * (1/scale)) + zero, qmin, qmax) - zero) * scale, elementwise, in f32
+/* fake_quant.cu — y = (clamp(round_half_even(x * (1/scale)) + zero, qmin, qmax) - zero) * out_scale, elementwise, in f32
  * (f16 storage is read and written through f32), the same operations as the CPU kernel. */
 #include "cuda_common.cuh"
 #include "cuda_ops.h"
 
 template <typename T>
-__global__ void fake_quant_kernel(const T *x, T *y, int64_t n, float scale, float inv, float zero, float lo, float hi) {
+__global__ void fake_quant_kernel(const T *x, T *y, int64_t n, float out_scale, float inv, float zero, float lo, float hi) {
     GRID_STRIDE(i, n) {
         float q = fminf(fmaxf(nearbyintf(__fmul_rn(ldf(x, i), inv)) + zero, lo), hi);
-        stf(y, i, __fmul_rn(q - zero, scale));
+        stf(y, i, __fmul_rn(q - zero, out_scale));
     }
 }
 
@@ -22,11 +22,11 @@ static infer_status run_fake_quant(const cuda_launch *l, const ir_node *n, struc
     cudaStream_t s = KSTREAM(l->stream);
     if (y->dtype == INFER_F16)
         fake_quant_kernel<__half><<<kernel_grid(total), KERNEL_BLOCK, 0, s>>>((const __half *)in[0].data,
-                                                                               (__half *)y->data, total, q->scale, inv,
+                                                                               (__half *)y->data, total, q->out_scale, inv,
                                                                                zero, lo, hi);
     else
         fake_quant_kernel<float><<<kernel_grid(total), KERNEL_BLOCK, 0, s>>>((const float *)in[0].data, (float *)y->data,
-                                                                             total, q->scale, inv, zero, lo, hi);
+                                                                             total, q->out_scale, inv, zero, lo, hi);
     KERNEL_CHECK("fake_quant");
     return INFER_OK;
 }

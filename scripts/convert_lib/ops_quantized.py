@@ -12,7 +12,8 @@ import numpy as np
 import ifg
 from . import ops_basic as b
 from .bridge import from_numpy, to_numpy, torch
-from .opcodes import ACT_RELU, ACTIVATION, ADD, BINARY, CONCAT, CONV2D, FAKE_QUANT, GRU, LINEAR, LSTM
+from .opcodes import (ACT_HARDSWISH, ACT_RELU, ACTIVATION, ADD, BINARY, CONCAT, CONV2D, FAKE_QUANT, GRU, LINEAR, LSTM,
+                      MUL)
 
 PACKED = ('__torch__.torch.classes.quantized.LinearPackedParamsBase',
           '__torch__.torch.classes.quantized.Conv2dPackedParamsBase')
@@ -118,6 +119,35 @@ def rounded(cv, v):
     return out
 
 
+# Quantized average pools sum the integers and round the mean (their output has the input's scale and zero point):
+# done on the integers here too, so that a mean exactly halfway between two levels rounds as PyTorch rounds it.
+INTEGER_POOLS = {'aten::adaptive_avg_pool2d', 'aten::avg_pool2d'}
+
+
+def integer_pool(cv, node, mapper, a):
+    """fake_quant to the integers (q - zero), the float pool, fake_quant rounding the mean and scaling it back."""
+    v, out = node.inputsAt(0), node.output()
+    scale, zero = qparams(cv, v, 'the pooled input')
+    if qparams(cv, out, 'the pooled output') != (scale, zero):
+        return False
+    tid = cv.tensor(v)
+    info = cv.info(tid)
+    ints = cv.emit(FAKE_QUANT, [tid], [cv.activation(f'{info.name}.integers', 'f32', info.dims)], scale=scale,
+                   zero=zero, qmin=0, qmax=255, out_scale=1.0)
+    cv.refs[v.unique()] = ints
+    try:
+        mapper(cv, node, a)
+    finally:
+        cv.refs[v.unique()] = tid
+    mean = cv.refs[out.unique()]
+    info = cv.info(mean)
+    rounded_mean = cv.emit(FAKE_QUANT, [mean], [cv.activation(f'{info.name}.rounded', 'f32', info.dims)], scale=1.0,
+                           zero=zero, qmin=0, qmax=255, out_scale=scale)
+    cv.refs[out.unique()] = rounded_mean
+    exact_ids(cv).add(rounded_mean)
+    return True
+
+
 def aware(kind, mapper):
     """A float op's mapper made to read quantized inputs as PyTorch does: rounded to their grid first, except
     for the ops that commute with the rounding (their outputs then stay exact when the inputs were)."""
@@ -125,6 +155,8 @@ def aware(kind, mapper):
         quantized = [v for v in node.inputs() if is_quantized(cv, v)]
         if not quantized:
             return mapper(cv, node, a)
+        if kind in INTEGER_POOLS and is_quantized(cv, node.output()) and integer_pool(cv, node, mapper, a):
+            return None
         if kind not in COMMUTING:
             for v in quantized:
                 rounded(cv, v)
@@ -209,6 +241,25 @@ def add(relu):
     return mapper
 
 
+def multiply(relu):
+    """quantized::mul(_relu)(a, b, scale, zero point): an f32 product of the rounded inputs."""
+    def mapper(cv, node, a):
+        x, y = rounded(cv, node.inputsAt(0)), rounded(cv, node.inputsAt(1))
+        out = cv.output(node.output())
+        if relu:
+            product = cv.emit(BINARY, [x, y], [cv.activation(f'{cv.name}.product', 'f32', cv.info(out).dims)],
+                              kind=MUL)
+            cv.emit(ACTIVATION, [product], [out], kind=ACT_RELU)
+        else:
+            cv.emit(BINARY, [x, y], [out], kind=MUL)
+    return mapper
+
+
+def hardswish(cv, node, a):
+    """quantized::hardswish(x, output scale, output zero point)."""
+    cv.emit(ACTIVATION, [rounded(cv, node.inputsAt(0))], [cv.output(node.output())], kind=ACT_HARDSWISH)
+
+
 def cat(cv, node, a):
     """quantized::cat(tensors, dim, scale, zero point)."""
     items = [rounded(cv, r) if not isinstance(r, int) else r for r in cv.items(node.inputsAt(0))]
@@ -291,6 +342,8 @@ TABLE = {
     'quantized::conv2d': static_layer(CONV2D, False), 'quantized::conv2d_relu': static_layer(CONV2D, True),
     'quantized::linear': static_layer(LINEAR, False), 'quantized::linear_relu': static_layer(LINEAR, True),
     'quantized::add': add(False), 'quantized::add_relu': add(True),
+    'quantized::mul': multiply(False), 'quantized::mul_relu': multiply(True),
+    'quantized::hardswish': hardswish,
     'quantized::cat': cat,
     'quantized::linear_dynamic': linear_dynamic,
     'aten::quantized_lstm': rnn_dynamic(LSTM), 'aten::quantized_gru': rnn_dynamic(GRU),

@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 
+warnings.filterwarnings('ignore', category=DeprecationWarning)  # torch 2.x: torch.ao.quantization
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path[:0] = [os.path.join(ROOT, 'scripts'), HERE]
@@ -53,21 +55,25 @@ class Recurrent(nn.Module):
 
 
 class CNN(nn.Module):
-    """conv-bn-relu (fused), conv-relu (fused) with a residual add, max pool, global pool, linear head."""
+    """conv-bn-relu (fused), conv-relu (fused) with a residual add and a relu after it, a depthwise conv-relu
+    concatenated with its input, max pool, a strided conv, global pool, flatten, linear-relu (fused), linear."""
 
     def __init__(self):
         super().__init__()
         self.quant, self.dequant = quant.QuantStub(), quant.DeQuantStub()
         self.conv1, self.bn1, self.relu1 = nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU()
         self.conv2, self.relu2 = nn.Conv2d(16, 16, 3, padding=1), nn.ReLU()
-        self.conv3 = nn.Conv2d(16, 24, 3, stride=2)
-        self.skip = nn.quantized.FloatFunctional()
+        self.skip, self.relu_after = nn.quantized.FloatFunctional(), nn.ReLU()
+        self.depthwise, self.relu_dw = nn.Conv2d(16, 16, 3, padding=1, groups=16), nn.ReLU()
+        self.join = nn.quantized.FloatFunctional()
+        self.conv3 = nn.Conv2d(32, 24, 3, stride=2)
         self.pool, self.gap = nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1)
         self.fc1, self.relu3, self.fc2 = nn.Linear(24, 32), nn.ReLU(), nn.Linear(32, 10)
 
     def forward(self, x):
         x = self.relu1(self.bn1(self.conv1(self.quant(x))))
-        x = self.skip.add(x, self.relu2(self.conv2(x)))
+        x = self.relu_after(self.skip.add(x, self.relu2(self.conv2(x))))
+        x = self.join.cat([x, self.relu_dw(self.depthwise(x))], 1)
         x = self.gap(self.conv3(self.pool(x)))
         x = self.relu3(self.fc1(torch.flatten(x, 1)))
         return self.dequant(self.fc2(x))
@@ -84,10 +90,13 @@ def seeded(model, seed):
     return model.eval()
 
 
-def static_cnn():
+def static_cnn(per_tensor_weights=False):
     model = seeded(CNN(), 3)
     model.qconfig = quant.get_default_qconfig('fbgemm')
-    model = quant.fuse_modules(model, [['conv1', 'bn1', 'relu1'], ['conv2', 'relu2'], ['fc1', 'relu3']])
+    if per_tensor_weights:
+        model.qconfig = quant.QConfig(activation=model.qconfig.activation, weight=quant.default_weight_observer)
+    model = quant.fuse_modules(model, [['conv1', 'bn1', 'relu1'], ['conv2', 'relu2'], ['depthwise', 'relu_dw'],
+                                       ['fc1', 'relu3']])
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         quant.prepare(model, inplace=True)
@@ -214,7 +223,9 @@ class QuantizedImport(unittest.TestCase):
 
     def test_static_cnn(self):
         # measured: bit-identical (rel L2 0); the margin allows one rounding boundary crossed differently
-        self.check(static_cnn(), 'cnn', (2, 3, 15, 15), 2e-3, 5)
+        self.check(static_cnn(), 'cnn', (2, 3, 15, 15), 2e-3, 6)
+        self.check(static_cnn(), 'cnn_scripted', (2, 3, 15, 15), 2e-3, 6, script=True)
+        self.check(static_cnn(per_tensor_weights=True), 'cnn_per_tensor', (2, 3, 15, 15), 2e-3, 6)
 
     def test_fake_quantize(self):
         """fake_quantize_per_tensor_affine (QAT graphs) maps to fake_quant: PyTorch's numbers up to f32 rounding of

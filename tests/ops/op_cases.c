@@ -726,6 +726,10 @@ const op_case op_cases[] = {
       { A_FLOAT("scale", 0.031), A_INT("zero", 0), A_INT("qmin", -128), A_INT("qmax", 127) }, .fp16_tol = 5e-2 },
     { "fake_quant u7 zero 3 dynamic batch", OP_FAKE_QUANT, { XF(-1, 4, 3, 9, 17) }, { Y(F32, 3, 9, 17) },
       { A_FLOAT("scale", 0.0371), A_INT("zero", 3), A_INT("qmax", 127) }, .dynamic = 1, .fp16_tol = 5e-2 },
+    { "fake_quant to integers and back", OP_FAKE_QUANT, { XF(-2, 6, 2, 33) }, { Y(F32, 2, 33) },
+      { A_FLOAT("scale", 0.043), A_INT("zero", 50), A_FLOAT("out_scale", 1) }, .fp16_tol = 5e-2 },
+    { "fake_quant integers rounded scale 1", OP_FAKE_QUANT, { XF(-60, 210, 3, 17) }, { Y(F32, 3, 17) },
+      { A_FLOAT("scale", 1), A_INT("zero", 50), A_FLOAT("out_scale", 0.043) }, .fp16_tol = 5e-2 },
 };
 
 
