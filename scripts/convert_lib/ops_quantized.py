@@ -15,10 +15,6 @@ from .bridge import from_numpy, to_numpy, torch
 from .opcodes import (ACT_HARDSWISH, ACT_RELU, ACTIVATION, ADD, BINARY, CONCAT, CONV2D, FAKE_QUANT, GRU, LINEAR, LSTM,
                       MUL)
 
-PACKED = ('__torch__.torch.classes.quantized.LinearPackedParamsBase',
-          '__torch__.torch.classes.quantized.Conv2dPackedParamsBase')
-
-
 def packed_object(cv, v, what):
     """The ScriptObject of a packed-parameters constant (a model attribute frozen into the graph)."""
     if v.node().kind() != 'prim::Constant':

@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path[:0] = [os.path.join(ROOT, 'scripts'), HERE]
 
-from convert_lib.bridge import from_numpy, to_numpy, torch  # noqa: E402
+from convert_lib.bridge import to_numpy, torch  # noqa: E402
 import ifg  # noqa: E402
 
 nn = torch.nn

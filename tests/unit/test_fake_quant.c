@@ -5,7 +5,8 @@
 #include "engine_util.h"
 
 /* x [batch, n] -> fake_quant -> y; out_scale 0 leaves the attribute out (its default, scale). */
-static infer_model *fake_quant_model(int64_t n, double scale, int64_t zero, int64_t qmin, int64_t qmax, double out_scale) {
+static infer_model *fake_quant_model(int64_t n, double scale, int64_t zero, int64_t qmin, int64_t qmax,
+                                     double out_scale) {
     ifg_writer *w = tw_new();
     uint32_t x = tw_act(w, "x", INFER_F32, DIMS(-1, n)), y = tw_act(w, "y", INFER_F32, DIMS(-1, n));
     tw_node(w, OP_FAKE_QUANT, "fq", TW_IDS(x), TW_IDS(y));
@@ -34,8 +35,8 @@ static void run_expect(infer_model *m, const float *x, const float *expected, in
         cr_assert_eq(infer_engine_run(e, &in, 1, &out, 1, &err), INFER_OK, "%s", err.message);
         const float *y = out.data;
         for (int i = 0; i < n; i++)
-            cr_assert(y[i] == expected[i], "isa %d, x[%d] = %.9g: y %.9g, expected %.9g", isa, i, (double)x[i], (double)y[i],
-                      (double)expected[i]);
+            cr_assert(y[i] == expected[i], "isa %d, x[%d] = %.9g: y %.9g, expected %.9g", isa, i, (double)x[i],
+                      (double)y[i], (double)expected[i]);
         infer_engine_destroy(e);
     }
 }
@@ -53,7 +54,8 @@ Test(fake_quant, ties_clamps_nan) {
 /* out_scale 1 gives q - zero; scale 1 with out_scale s rounds integers' means back to the grid. */
 Test(fake_quant, integer_form) {
     enum { N = 5 };
-    const float x[N] = { 0.1f, 0.2f, 0.25f, 2.0f, -1.0f }, ints[N] = { 2, 4, 5, 15, 0 }; /* round(x / 0.05) in [-5, 10] + 5 */
+    /* round(x / 0.05) clamped to [-5, 10], + 5 */
+    const float x[N] = { 0.1f, 0.2f, 0.25f, 2.0f, -1.0f }, ints[N] = { 2, 4, 5, 15, 0 };
     infer_model *m = fake_quant_model(N, 0.05, -5, -5, 10, 1.0);
     run_expect(m, x, ints, N);
     infer_model_free(m);
