@@ -170,6 +170,7 @@ test: all unit optest golden plugin-check opcodes-check
 	$(PYTHON) tests/converter/test_dyndims.py
 	$(PYTHON) tests/converter/test_seq_models.py
 	$(PYTHON) tests/converter/test_script.py
+	$(PYTHON) tests/converter/test_quantized_import.py
 	PYTHON=$(PYTHON) tests/gpu/gpu_check_dry.sh
 	$(MAKE) models-test
 

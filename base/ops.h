@@ -52,7 +52,9 @@ extern "C" {
     X(TOPK, topk, 35, 1, 1, 2)                              \
     X(GATHER, gather, 36, 2, 2, 1)                          \
     X(INDEX_SELECT, index_select, 37, 2, 2, 1)              \
-    X(TRIANGLE, triangle, 38, 1, 1, 1)
+    X(TRIANGLE, triangle, 38, 1, 1, 1)                      \
+    /* int8import: PyTorch's quantize-then-dequantize of a quantized tensor (rounding to its grid) */ \
+    X(FAKE_QUANT, fake_quant, 39, 1, 1, 1)
 
 typedef enum {
     OP_INVALID = 0,
@@ -131,6 +133,9 @@ typedef struct { int stride[2], padding[2], output_padding[2], dilation[2], grou
 typedef struct { int n; int dims[INFER_MAX_DIMS]; int64_t shifts[INFER_MAX_DIMS]; } roll_params;
 typedef struct { int n; int dims[INFER_MAX_DIMS]; } flip_params;
 typedef struct { int groups; float eps; } group_norm_params;
+/* int8import: y = (clamp(round_half_even(x * (1/scale)) + zero, qmin, qmax) - zero) * out_scale (out_scale: scale
+ * unless given; 1 gives the integers, for ops PyTorch computes on them) */
+typedef struct { float scale, out_scale; int zero, qmin, qmax; } fake_quant_params;
 /* opsseq */
 typedef struct { int axis; } axis_params; /* cumsum, gather, index_select */
 typedef struct { int axis; int64_t k; int largest; } topk_params;
@@ -169,6 +174,7 @@ typedef union {
     axis_params axis;              /* cumsum, gather, index_select */
     topk_params topk;
     triangle_params triangle;
+    fake_quant_params fake_quant; /* int8import */
 } op_params;
 
 /* Scalar activation, the definition every backend matches. */

@@ -24,6 +24,7 @@ IFG_DTYPES = {torch.float32: 'f32', torch.float64: 'f32', torch.float16: 'f16', 
               torch.int8: 'i8', torch.uint8: 'u8', torch.int32: 'i32', torch.int64: 'i64',
               torch.bool: 'bool'}
 TORCH_DTYPES = {name: dtype for dtype, name in IFG_DTYPES.items() if dtype != torch.float64}
+IFG_DTYPES[torch.quint8] = 'f32'  # quantized activations are carried as f32 (ops_quantized)
 
 
 def same(a, b):

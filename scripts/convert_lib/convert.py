@@ -227,7 +227,7 @@ def convert(path, specs, static_batch=False, user_meta=(), ranges=None, consts=(
             (STRUCTURAL.get(node.kind()) or TABLE[node.kind()])(cv, node, named)
     add_outputs(cv)
     as_version_1_0(cv.graph)
-    cv.graph.meta = metadata(path, user_meta)
+    cv.graph.meta = {**cv.graph.meta, **metadata(path, user_meta)}  # mappers' records (ops_quantized) kept
     state.name_io(cv, model.state)
     return cv.graph
 

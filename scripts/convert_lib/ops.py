@@ -93,3 +93,6 @@ TABLE = {
 }
 # opsvision: pad, resize, transposed and 1-D convs, group/instance norm, shuffles, roll, flip
 TABLE.update(vision.TABLE)
+# int8import: quantized TorchScript (quantize_dynamic, eager static quantization)
+from . import ops_quantized as quantized  # noqa: E402
+TABLE = quantized.wrap_table(TABLE)

@@ -347,6 +347,16 @@ OPS.update({
 })
 
 
+
+# ---- int8import: rounding to a quantized tensor's grid, in f32 as the kernels do ----
+def fake_quant(x, scale, zero, qmin=0, qmax=255, out_scale=None):
+    x, scale = np.asarray(x, np.float32), np.float32(scale)
+    q = np.clip(np.rint(x * (np.float32(1) / scale)) + np.float32(zero), qmin, qmax).astype(np.float32)
+    return (q - np.float32(zero)) * np.float32(scale if out_scale is None else out_scale)
+
+
+OPS[op.FAKE_QUANT] = fake_quant
+
 def as_declared(array, dtype):
     """Float tensors are kept in float64; others take their declared dtype."""
     return np.asarray(array, np.float64 if dtype in FLOATS else ifg.NUMPY_DTYPES[dtype])

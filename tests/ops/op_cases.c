@@ -793,6 +793,18 @@ const op_case op_cases[] = {
     { "cpuspeed conv2d 3x3 one edge tile of 15 columns residual", OP_CONV2D,
       { XF(-1, 1, 1, 7, 3, 5), WF(-0.5, 0.5, 21, 7, 3, 3), WF(-0.5, 0.5, 21), XF(-1, 1, 1, 21, 3, 5) },
       { Y(F32, 1, 21, 3, 5) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) } },
+    /* ---- int8import: fake_quant (rounding to a quantized tensor's grid); both ends clamp. fp16: x rounded to f16
+     * first moves values across a rounding boundary (one step each, a few percent of them), hence fp16_tol ---- */
+    { "fake_quant u8 zero 128 clamps", OP_FAKE_QUANT, { XF(-3, 3, 3, 37, 5) }, { Y(F32, 3, 37, 5) },
+      { A_FLOAT("scale", 0.02), A_INT("zero", 128) }, .fp16_tol = 5e-2 },
+    { "fake_quant s8 symmetric 1031", OP_FAKE_QUANT, { XF(-5, 5, 1031) }, { Y(F32, 1031) },
+      { A_FLOAT("scale", 0.031), A_INT("zero", 0), A_INT("qmin", -128), A_INT("qmax", 127) }, .fp16_tol = 5e-2 },
+    { "fake_quant u7 zero 3 dynamic batch", OP_FAKE_QUANT, { XF(-1, 4, 3, 9, 17) }, { Y(F32, 3, 9, 17) },
+      { A_FLOAT("scale", 0.0371), A_INT("zero", 3), A_INT("qmax", 127) }, .dynamic = 1, .fp16_tol = 5e-2 },
+    { "fake_quant to integers and back", OP_FAKE_QUANT, { XF(-2, 6, 2, 33) }, { Y(F32, 2, 33) },
+      { A_FLOAT("scale", 0.043), A_INT("zero", 50), A_FLOAT("out_scale", 1) }, .fp16_tol = 5e-2 },
+    { "fake_quant integers rounded scale 1", OP_FAKE_QUANT, { XF(-60, 210, 3, 17) }, { Y(F32, 3, 17) },
+      { A_FLOAT("scale", 1), A_INT("zero", 50), A_FLOAT("out_scale", 0.043) }, .fp16_tol = 5e-2 },
 };
 
 
