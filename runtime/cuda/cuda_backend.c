@@ -6,6 +6,7 @@
 #include "cuda_check.h"
 #include "../../kernels/cuda/dispatch.h"
 #include "cuda_dtypes.h"
+#include "../../kernels/cuda/encoded_weights.h"
 
 static void cuda_destroy(infer_engine *e) {
     cuda_state *st = e->state;
@@ -203,10 +204,15 @@ static int cuda_usable(const infer_engine_options *opt, char *why, size_t n) {
     return cuda_device_usable(why, n);
 }
 
+static int cuda_keeps_encoded_of(const infer_engine *e, const ir_graph *g, int t) {
+    return cuda_keeps_encoded(g, t, e->opt.precision == INFER_PRECISION_FP16);
+}
+
 static const backend_ops cuda_ops = {
     .name = "cuda",
     .device = INFER_DEVICE_CUDA,
     .caps = { .fuse_conv_act = 1, .fuse_linear_act = 1, .fuse_residual = 1, .allowed_acts = (1 << ACT_COUNT) - 1 },
+    .keeps_encoded = cuda_keeps_encoded_of,
     .create = cuda_create,
     .run = cuda_run,
     .destroy = cuda_destroy,
