@@ -34,7 +34,7 @@ PLUGIN  := $(patsubst ./%,%,$(dir $(LIB))libinfer_cuda.so)
 ifeq ($(CUDA),1)
 CUDA_PLUGIN := $(PLUGIN)
 CUDA_CFLAGS := -I$(CUDA_HOME)/include
-CUDA_LIBS   := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcudart -lstdc++
+CUDA_LIBS   := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcusparse -lcudart -lstdc++
 NVCCFLAGS   += -std=c++17 -O3 -g -lineinfo $(CUDA_ARCH) -Iinclude -Xcompiler -fPIC,-Wall -MMD -MP
 CUDA_OBJ    := $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard runtime/cuda/*.c kernels/cuda/*.c)) \
                $(patsubst %.cu,$(OBJDIR)/%.cu.o,$(wildcard kernels/cuda/*.cu runtime/cuda/*.cu))

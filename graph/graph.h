@@ -185,6 +185,11 @@ infer_status ir_densify_sparse(ir_graph *g, infer_error *err);
 /* Replaces every int8 f32 constant (per tensor, per channel) by a dense f32 copy the graph owns (for backends
  * without INT8 kernels) and drops the side tensors (pass_dequantize.c). */
 infer_status ir_dequantize_int8(ir_graph *g, infer_error *err);
+/* The same two passes for a backend that runs some encoded constants itself: keep(g, t, ctx) returning 1
+ * leaves constant t as stored (the backend has a kernel for every node reading it); NULL keeps none. */
+typedef int (*ir_keep_encoded_fn)(const ir_graph *g, int t, void *ctx);
+infer_status ir_densify_sparse_except(ir_graph *g, ir_keep_encoded_fn keep, void *ctx, infer_error *err);
+infer_status ir_dequantize_int8_except(ir_graph *g, ir_keep_encoded_fn keep, void *ctx, infer_error *err);
 
 /* ---- memory plan ------------------------------------------------------- */
 

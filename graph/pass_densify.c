@@ -75,10 +75,12 @@ infer_status ir_store_decoded(ir_graph *g, int t, int (*decode)(const ir_graph *
     return INFER_OK;
 }
 
-infer_status ir_densify_sparse(ir_graph *g, infer_error *err) {
+infer_status ir_densify_sparse(ir_graph *g, infer_error *err) { return ir_densify_sparse_except(g, NULL, NULL, err); }
+
+infer_status ir_densify_sparse_except(ir_graph *g, ir_keep_encoded_fn keep, void *ctx, infer_error *err) {
     int any = 0;
     for (int t = 0; t < g->n_tensors; t++) {
-        if (!ir_is_sparse(&g->tensors[t])) continue;
+        if (!ir_is_sparse(&g->tensors[t]) || (keep && keep(g, t, ctx))) continue;
         INFER_TRY(ir_store_decoded(g, t, ir_sparse_decode, "densifying", err));
         any = 1;
     }

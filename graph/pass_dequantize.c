@@ -30,13 +30,16 @@ static int dequantize(const ir_graph *g, const ir_tensor *t, float *dst) {
     return 1;
 }
 
-infer_status ir_dequantize_int8(ir_graph *g, infer_error *err) {
+infer_status ir_dequantize_int8(ir_graph *g, infer_error *err) { return ir_dequantize_int8_except(g, NULL, NULL, err); }
+
+infer_status ir_dequantize_int8_except(ir_graph *g, ir_keep_encoded_fn keep, void *ctx, infer_error *err) {
     int any = 0;
     for (int t = 0; t < g->n_tensors; t++) {
         ir_tensor *x = &g->tensors[t];
         if (!x->is_constant || x->dtype != INFER_F32 ||
             (x->storage.kind != IR_STORAGE_INT8_TENSOR && x->storage.kind != IR_STORAGE_INT8_CHANNEL))
             continue;
+        if (keep && keep(g, t, ctx)) continue;
         INFER_TRY(ir_store_decoded(g, t, dequantize, "dequantizing", err));
         any = 1;
     }

@@ -217,6 +217,12 @@ static infer_status plan_memory(infer_engine *e, infer_error *err) {
     return memplan_build(g, e->tensor_bytes, &e->plan, err);
 }
 
+/* The decoding passes ask the backend which encoded constants it runs as stored. */
+static int backend_keeps_encoded(const ir_graph *g, int t, void *ctx) {
+    const infer_engine *e = ctx;
+    return e->backend->keeps_encoded(e, g, t);
+}
+
 infer_status infer_engine_create(const infer_model *model, const infer_engine_options *options, infer_engine **out,
                                  infer_error *err) {
     infer_error_clear(err);
@@ -237,8 +243,9 @@ infer_status infer_engine_create(const infer_model *model, const infer_engine_op
         e->graph.release_hint = release_file_pages;
         e->graph.release_ctx = (void *)&model->file;
     }
-    if (s == INFER_OK && !e->backend->sparse_weights) s = ir_densify_sparse(&e->graph, err);
-    if (s == INFER_OK && !e->backend->int8_weights) s = ir_dequantize_int8(&e->graph, err);
+    ir_keep_encoded_fn keep = e->backend->keeps_encoded ? backend_keeps_encoded : NULL;
+    if (s == INFER_OK && !e->backend->sparse_weights) s = ir_densify_sparse_except(&e->graph, keep, e, err);
+    if (s == INFER_OK && !e->backend->int8_weights) s = ir_dequantize_int8_except(&e->graph, keep, e, err);
     if (s == INFER_OK && e->opt.optimize) s = ir_optimize(&e->graph, &e->backend->caps, err);
     if (s == INFER_OK) s = resolve_dims(e, err);
     if (s == INFER_OK) s = plan_memory(e, err);

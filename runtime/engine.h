@@ -58,6 +58,9 @@ struct backend_ops {
     ir_fusion_caps caps;          /* what the backend's epilogues support */
     int sparse_weights;           /* runs CSR, BSR and 2:4 weights; else they are densified at engine build */
     int int8_weights;             /* runs int8 per-channel weights; else int8 constants are dequantized at engine build */
+    /* Optional, for a backend with sparse_weights or int8_weights 0: 1 when it runs encoded constant t of g
+     * as stored all the same (a kernel of its own takes every node reading it); that one is not decoded. */
+    int (*keeps_encoded)(const infer_engine *e, const ir_graph *g, int t);
     /* Allocates everything the engine needs (arena, workspaces, device weights) from e->plan. */
     infer_status (*create)(infer_engine *e, infer_error *err);
     /* Runs at e->dim_cur (cur_batch) with shapes in e->dims; inputs already checked; fills outputs. */

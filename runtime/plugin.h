@@ -10,9 +10,9 @@ extern "C" {
 
 /* Raised whenever backend_ops, infer_engine or anything they reach changes meaning; the entry symbol's
  * name carries it, so a plugin from another version of infer is not even found. */
-#define INFER_PLUGIN_ABI 1
+#define INFER_PLUGIN_ABI 2 /* 2: backend_ops.keeps_encoded */
 #define INFER_CUDA_PLUGIN_FILE "libinfer_cuda.so"
-#define INFER_CUDA_PLUGIN_ENTRY "infer_cuda_plugin_v1" /* runtime/cuda/cuda_plugin.c defines it */
+#define INFER_CUDA_PLUGIN_ENTRY "infer_cuda_plugin_v2" /* runtime/cuda/cuda_plugin.c defines it */
 
 /* The layout of what crosses the boundary, as the side that fills it was compiled. A plugin built from
  * other sources than the core (same ABI number, changed structs) refuses to load instead of crashing. */

@@ -1,4 +1,5 @@
-/* conv2d.c — conv2d on CUDA: cuDNN with the fused epilogue, or the depthwise kernel (depthwise_conv2d.cu). */
+/* conv2d.c — conv2d on CUDA: cuDNN with the fused epilogue, or the depthwise kernel (depthwise_conv2d.cu); int8
+ * weights: conv2d_s8.c. */
 #include "cuda_plan.h"
 
 static int supports_conv2d(const ir_graph *g, const ir_node *n, int fp16, char *why, size_t len) {
@@ -32,5 +33,7 @@ static infer_status run_conv2d(const cuda_launch *l, const ir_node *n, cuda_node
 
 const cuda_kernel cuda_kernels_conv2d[] = {
     { CUDA_DENSE, supports_conv2d, prepare_conv2d, tune_conv2d, run_conv2d, 0, NULL },
+    { CUDA_DENSE | IR_STORAGE_BIT(IR_STORAGE_INT8_CHANNEL), cuda_supports_conv2d_s8, cuda_prepare_conv2d_s8, NULL,
+      cuda_run_conv2d_s8, 0, NULL },
     { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

@@ -144,6 +144,29 @@ infer_status cuda_lstm_step(void *stream, infer_dtype dtype, const void *gx, int
                             const void *b_ih, const void *b_hh, const void *h_prev, int64_t hp_stride, void *c,
                             void *h_out, int64_t ho_stride, int64_t B, int64_t H, infer_error *err);
 
+/* ---- INT8 (s8_gemm.cu): u8 activations are stored as s8 = q - 128, weights s8 rows of K4 bytes (K rounded
+ * up to 4, zero-filled), sums in int32; see kernels/cuda/encoded_weights.h for the weight's layout. */
+/* Quantizes x [rows, len] row by row to s8 rows of ldq bytes (zero past len): static_scale > 0 uses
+ * (static_scale, static_zero), else each row's range [min(0, lo), max(0, hi)] as the CPU's dynamic INT8
+ * does; writes each row's u8 (scale, zero) to scale_out[r], zero_out[r]. */
+infer_status cuda_s8_quantize(void *stream, infer_dtype dtype, const void *x, int64_t rows, int64_t len, int8_t *q,
+                              int64_t ldq, float static_scale, int static_zero, float *scale_out, int *zero_out,
+                              infer_error *err);
+/* Columns of an s8 NCHW input for a groups-1 convolution: [images * OH * OW][K4], k = (c, i, j) in OIHW order,
+ * padding taps at each image's zero point (zero[img], u8). kernel, stride, pad, dil: (h, w) pairs. */
+infer_status cuda_s8_im2col(void *stream, const int8_t *x, const int *zero, int8_t *cols, int64_t images, int64_t C,
+                            int64_t H, int64_t W, int64_t OH, int64_t OW, const int *kernel, const int *stride,
+                            const int *pad, const int *dil, int64_t K4, infer_error *err);
+/* acc[M][N] = a[M][K4] · w[N][K4]ᵀ in int32 through dp4a (K4 a multiple of 4, rows 4-byte aligned). */
+infer_status cuda_s8_gemm_dp4a(void *stream, const int8_t *a, const int8_t *w, int32_t *acc, int64_t M, int64_t N,
+                               int64_t K4, infer_error *err);
+/* y = act((acc - (a_zero[g] - 128) * colsum[n]) * a_scale[g] * w_scale[n] + bias[n] + residual), g = m / group;
+ * positions 1: y [M, N] row-major; else y NCHW [M / positions, N, positions]. bias, residual may be NULL. */
+infer_status cuda_s8_epilogue(void *stream, infer_dtype dtype, const int32_t *acc, int64_t M, int64_t N, int64_t group,
+                              int64_t positions, const float *a_scale, const int *a_zero, const int32_t *colsum,
+                              const float *w_scale, const void *bias, const void *residual, void *y, act_params act,
+                              infer_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,8 @@ void cuda_node_plan_free(cuda_node_plan *p) {
     if (!p) return;
     cuda_gemm_destroy(&p->gemm);
     cuda_conv_destroy(&p->conv);
+    cuda_s8_gemm_destroy(&p->s8.gemm);
+    cuda_spmm_destroy(&p->spmm);
     for (int l = 0; l < p->lstm_layers; l++) cuda_gemm_destroy(&p->lstm[l]);
     free(p->lstm);
     free(p);
@@ -45,6 +47,7 @@ infer_status cuda_node_prepare(cuda_ctx *c, const ir_graph *g, const ir_node *n,
     if (!p) return infer_fail(err, INFER_ERR_MEMORY, "out of memory planning a node");
     p->kernel = kernel;
     p->op = n->op;
+    p->graph = g;
     infer_status s = kernel->prepare ? kernel->prepare(c, n, in, out, p, err) : INFER_OK;
     if (s != INFER_OK) {
         cuda_node_plan_free(p);

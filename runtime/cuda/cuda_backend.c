@@ -6,6 +6,7 @@
 #include "cuda_check.h"
 #include "../../kernels/cuda/dispatch.h"
 #include "cuda_dtypes.h"
+#include "../../kernels/cuda/encoded_weights.h"
 
 static void cuda_destroy(infer_engine *e) {
     cuda_state *st = e->state;
@@ -203,15 +204,34 @@ static int cuda_usable(const infer_engine_options *opt, char *why, size_t n) {
     return cuda_device_usable(why, n);
 }
 
+/* A node reading a weight kept encoded: how it runs (static strings; the choice is per weight, not per shape). */
+static const char *cuda_node_weights(const infer_engine *e, int node) {
+    const cuda_state *st = e->state;
+    if (!st || node < 0 || node >= e->graph.n_nodes || st->fallback[node]) return NULL;
+    const ir_node *n = &e->graph.nodes[node];
+    if (n->n_in < 2 || n->in[1] == IR_NONE) return NULL;
+    switch (e->graph.tensors[n->in[1]].storage.kind) {
+    case IR_STORAGE_INT8_CHANNEL: return "int8 per-channel, CUDA INT8 (cuBLASLt IMMA or dp4a)";
+    case IR_STORAGE_CSR: return "CSR sparse, cuSPARSE SpMM";
+    default: return NULL;
+    }
+}
+
+static int cuda_keeps_encoded_of(const infer_engine *e, const ir_graph *g, int t) {
+    return cuda_keeps_encoded(g, t, e->opt.precision == INFER_PRECISION_FP16);
+}
+
 static const backend_ops cuda_ops = {
     .name = "cuda",
     .device = INFER_DEVICE_CUDA,
     .caps = { .fuse_conv_act = 1, .fuse_linear_act = 1, .fuse_residual = 1, .allowed_acts = (1 << ACT_COUNT) - 1 },
+    .keeps_encoded = cuda_keeps_encoded_of,
     .create = cuda_create,
     .run = cuda_run,
     .destroy = cuda_destroy,
     .stats = cuda_stats,
     .node_device = cuda_node_device,
+    .node_weights = cuda_node_weights,
     .warnings = cuda_warnings,
     .usable = cuda_usable,
 };

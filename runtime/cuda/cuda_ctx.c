@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "cuda_ctx.h"
+#define DISABLE_CUSPARSE_DEPRECATED /* the header's deprecated legacy API is not used */
+#include <cusparse.h>
 #include "cuda_check.h"
 
 infer_status cuda_alloc(void **p, size_t bytes, const char *what, infer_error *err) {
@@ -104,8 +106,21 @@ infer_status cuda_ctx_blas(cuda_ctx *c, infer_error *err) {
     return INFER_OK;
 }
 
+infer_status cuda_ctx_sparse(cuda_ctx *c, infer_error *err) {
+    if (c->sparse) return INFER_OK;
+    cusparseHandle_t h = NULL;
+    cusparseStatus_t s = cusparseCreate(&h);
+    if (s == CUSPARSE_STATUS_SUCCESS) c->sparse = h;
+    if (s == CUSPARSE_STATUS_SUCCESS) s = cusparseSetStream(h, c->stream);
+    if (s != CUSPARSE_STATUS_SUCCESS)
+        return infer_fail(err, INFER_ERR_DEVICE, "cuSPARSE handle: %s (%d)", cusparseGetErrorString(s), (int)s);
+    return INFER_OK;
+}
+
 void cuda_ctx_destroy(cuda_ctx *c) {
     if (c->stream) cudaStreamSynchronize(c->stream);
+    if (c->sparse) cusparseDestroy((cusparseHandle_t)c->sparse);
+    c->sparse = NULL;
     if (c->blas) cublasDestroy(c->blas);
     c->blas = NULL;
     if (c->dnn) cudnnDestroy(c->dnn);

@@ -25,6 +25,7 @@ typedef struct cuda_ctx {
     cublasLtHandle_t lt;
     cublasHandle_t blas;           /* cuBLAS, created only when a GEMM falls back to cublasGemmEx */
     cudnnHandle_t dnn;
+    void *sparse;                  /* cusparseHandle_t, created only for CSR weights (cuda_ctx_sparse) */
     infer_precision precision;
     int fp16;                      /* float activations and weights are stored as half */
     void *lt_ws;                   /* cuBLASLt workspace, CUDA_LT_WORKSPACE bytes once allocated */
@@ -53,6 +54,8 @@ void cuda_device_leave(int previous);
 void cuda_ctx_destroy(cuda_ctx *c);
 /* The cuBLAS handle on c->stream, created at the first call (planning time, never inside a capture). */
 infer_status cuda_ctx_blas(cuda_ctx *c, infer_error *err);
+/* The cuSPARSE handle on c->stream, created at the first call (planning time). */
+infer_status cuda_ctx_sparse(cuda_ctx *c, infer_error *err);
 /* Appends a line to c->warnings: once only (an identical line is not repeated); when the buffer is
  * full, a last line CUDA_WARN_TRUNCATED says that later warnings were dropped. */
 void cuda_ctx_warn(cuda_ctx *c, const char *fmt, ...)

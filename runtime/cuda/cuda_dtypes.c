@@ -50,6 +50,10 @@ int cuda_plan_dtypes(const ir_graph *g, int fp16, int *fallback, infer_dtype *dd
     if (why && len) why[0] = 0;
     for (int t = 0; t < g->n_tensors; t++)
         ddt[t] = fp16 && g->tensors[t].dtype == INFER_F32 ? INFER_F16 : g->tensors[t].dtype;
+    /* encoded weights the backend kept (cuda_keeps_encoded) live in their own layout: int8 bytes, f32 values */
+    for (int t = 0; t < g->n_tensors; t++)
+        if (g->tensors[t].is_constant && g->tensors[t].storage.kind != IR_STORAGE_DENSE)
+            ddt[t] = g->tensors[t].storage.kind == IR_STORAGE_INT8_CHANNEL ? INFER_I8 : INFER_F32;
     if (!fp16 || g->n_tensors == 0) return 0;
     size_t nt = (size_t)g->n_tensors;
     unsigned char *keep = calloc(nt, 1), *set = calloc(nt, 1);

@@ -16,6 +16,13 @@ infer_status cuda_fallback_init(infer_engine *e, cuda_state *st, infer_error *er
     for (int i = 0; i < g->n_nodes; i++) {
         if (!st->fallback[i]) continue;
         const ir_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_in; k++) /* kept for a CUDA kernel, but the CPU kernels would need it packed */
+            if (n->in[k] != IR_NONE && g->tensors[n->in[k]].is_constant &&
+                g->tensors[n->in[k]].storage.kind != IR_STORAGE_DENSE)
+                return infer_fail(err, INFER_ERR_UNSUPPORTED, "node %d '%s' (%s) would run on the CPU with its %s "
+                                  "weight '%s' kept encoded for CUDA; run it at another precision or on the CPU", i,
+                                  n->name ? n->name : "", op_name(n->op), ir_storage_name(g->tensors[n->in[k]].storage.kind),
+                                  g->tensors[n->in[k]].name);
         const cpu_kernel *kernel = cpu_kernel_lookup(g, n, i, err);
         if (!kernel) return infer_fail_context(err, "neither cuda nor cpu");
         infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];

@@ -4,6 +4,7 @@
 #include "cuda_state.h"
 #include "cuda_check.h"
 #include "../../base/half.h"
+#include "../../kernels/cuda/encoded_weights.h"
 
 #define STAGE_CHUNK ((size_t)16 << 20)
 
@@ -20,6 +21,28 @@ infer_tensor cuda_view(const infer_engine *e, const cuda_state *st, int t) {
     v.dtype = st->ddt[t];
     v.data = st->dptr[t];
     return v;
+}
+
+size_t cuda_weight_bytes(const ir_graph *g, int t, infer_dtype ddt) {
+    size_t encoded = cuda_encoded_bytes(g, &g->tensors[t]);
+    return up256(encoded ? encoded : (size_t)elements(&g->tensors[t]) * infer_dtype_size(ddt));
+}
+
+/* An encoded weight (cuda_encoded_bytes): its device layout built in host memory, then copied. */
+static infer_status upload_encoded(const ir_graph *g, const ir_tensor *t, void *dev, size_t bytes, cudaStream_t s,
+                                   infer_error *err) {
+    void *host = malloc(bytes);
+    if (!host) return infer_fail(err, INFER_ERR_MEMORY, "out of memory laying out weight '%s'", t->name);
+    if (!cuda_encoded_fill(g, t, host)) {
+        free(host);
+        return infer_fail(err, INFER_ERR_INTERNAL, "weight '%s': its %s storage does not fit the CUDA layout", t->name,
+                          ir_storage_name(t->storage.kind));
+    }
+    cudaError_t ce = cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, s);
+    if (ce == cudaSuccess) ce = cudaStreamSynchronize(s);
+    free(host);
+    if (ce != cudaSuccess) return cuda_fail_rt(err, ce, "cudaMemcpyAsync (encoded weight upload)", __FILE__, __LINE__);
+    return INFER_OK;
 }
 
 int64_t cuda_weight_count(const ir_tensor *t) {
@@ -44,6 +67,11 @@ infer_status cuda_upload_weights(infer_engine *e, cuda_state *st, const unsigned
     for (int t = 0; t < g->n_tensors && s == INFER_OK; t++) {
         const ir_tensor *tt = &g->tensors[t];
         if (cls[t] != which || !tt->is_constant || !st->dptr[t] || !tt->data) continue;
+        size_t encoded = cuda_encoded_bytes(g, tt);
+        if (encoded) {
+            s = upload_encoded(g, tt, st->dptr[t], encoded, st->ctx.stream, err);
+            continue;
+        }
         int convert = st->ddt[t] != tt->dtype; /* f32 -> f16 */
         size_t src_es = infer_dtype_size(tt->dtype), dst_es = infer_dtype_size(st->ddt[t]);
         size_t count = (size_t)cuda_weight_count(tt), per_chunk = STAGE_CHUNK / (src_es > dst_es ? src_es : dst_es);
@@ -101,8 +129,10 @@ infer_status cuda_state_memory(infer_engine *e, cuda_state *st, size_t scratch, 
     for (int t = 0; t < g->n_tensors; t++) {
         const ir_tensor *tt = &g->tensors[t];
         if (!tt->is_constant || !tt->data || ir_consumer_count(g, t) == 0) continue;
-        cls[t] = e->model->shared && in_file_map(&e->model->file, tt) ? CUDA_WEIGHT_SHARED : CUDA_WEIGHT_OWN;
-        if (cls[t] == CUDA_WEIGHT_OWN) wbytes += up256((size_t)elements(tt) * infer_dtype_size(st->ddt[t]));
+        /* an encoded layout also holds side tensors a pass may have changed (folded scales): never shared */
+        cls[t] = e->model->shared && in_file_map(&e->model->file, tt) && !cuda_encoded_bytes(g, tt) ? CUDA_WEIGHT_SHARED
+                                                                                                     : CUDA_WEIGHT_OWN;
+        if (cls[t] == CUDA_WEIGHT_OWN) wbytes += cuda_weight_bytes(g, t, st->ddt[t]);
     }
     infer_status s = cuda_shared_acquire(e, st, cls, err);
     if (s == INFER_OK) s = cuda_alloc(&st->weights, wbytes, "weights", err);
@@ -112,7 +142,7 @@ infer_status cuda_state_memory(infer_engine *e, cuda_state *st, size_t scratch, 
         for (int t = 0; t < g->n_tensors; t++) {
             if (cls[t] != CUDA_WEIGHT_OWN) continue;
             st->dptr[t] = (uint8_t *)st->weights + off;
-            off += up256((size_t)elements(&g->tensors[t]) * infer_dtype_size(st->ddt[t]));
+            off += cuda_weight_bytes(g, t, st->ddt[t]);
         }
         s = cuda_upload_weights(e, st, cls, CUDA_WEIGHT_OWN, err);
     }

@@ -70,7 +70,7 @@ int cuda_lib_versions_ok(const cuda_lib_versions *v, char *why, size_t n) {
     return 1;
 }
 
-__attribute__((visibility("default"))) const backend_ops *infer_cuda_plugin_v1(const plugin_layout *core,
+__attribute__((visibility("default"))) const backend_ops *infer_cuda_plugin_v2(const plugin_layout *core,
                                                                                infer_error *err) {
     if (plugin_layout_check(core, err) != INFER_OK) return NULL;
     cuda_lib_versions v;

@@ -14,6 +14,7 @@ typedef struct {
     uint64_t nbytes;
     int64_t elements, count;
     infer_dtype src_dt, dev_dt;
+    size_t dev_bytes;       /* its device size (an encoded layout's, or dense) */
     size_t offset;          /* in the block */
 } shared_entry;
 
@@ -30,9 +31,7 @@ struct cuda_shared_block {
 };
 typedef struct cuda_shared_block cuda_shared_block;
 
-static size_t up256(size_t n) { return (n + 255) & ~(size_t)255; }
-
-static shared_entry entry_of(const cuda_state *st, const ir_tensor *tt, int t) {
+static shared_entry entry_of(const cuda_state *st, const ir_graph *g, const ir_tensor *tt, int t) {
     shared_entry k;
     memset(&k, 0, sizeof k);
     k.src = tt->data;
@@ -42,6 +41,7 @@ static shared_entry entry_of(const cuda_state *st, const ir_tensor *tt, int t) {
     k.count = cuda_weight_count(tt);
     k.src_dt = tt->dtype;
     k.dev_dt = st->ddt[t];
+    k.dev_bytes = cuda_weight_bytes(g, t, k.dev_dt);
     return k;
 }
 
@@ -50,7 +50,7 @@ static int find_entry(const cuda_shared_block *b, const shared_entry *k) {
     for (int i = 0; i < b->n_entries; i++) {
         const shared_entry *x = &b->entries[i];
         if (x->src == k->src && x->nbytes == k->nbytes && x->elements == k->elements && x->count == k->count &&
-            x->src_dt == k->src_dt && x->dev_dt == k->dev_dt)
+            x->src_dt == k->src_dt && x->dev_dt == k->dev_dt && x->dev_bytes == k->dev_bytes)
             return i;
     }
     return -1;
@@ -62,7 +62,7 @@ static int block_covers(const cuda_shared_block *b, const infer_engine *e, const
     if (b->device != st->ctx.device) return 0;
     for (int t = 0; t < g->n_tensors; t++) {
         if (cls[t] != CUDA_WEIGHT_SHARED) continue;
-        shared_entry k = entry_of(st, &g->tensors[t], t);
+        shared_entry k = entry_of(st, g, &g->tensors[t], t);
         if (find_entry(b, &k) < 0) return 0;
     }
     return 1;
@@ -105,9 +105,9 @@ static infer_status new_block(infer_engine *e, cuda_state *st, const unsigned ch
     b->device = st->ctx.device;
     for (int t = 0; t < g->n_tensors; t++) {
         if (cls[t] != CUDA_WEIGHT_SHARED) continue;
-        shared_entry k = entry_of(st, &g->tensors[t], t);
+        shared_entry k = entry_of(st, g, &g->tensors[t], t);
         k.offset = b->bytes;
-        b->bytes += up256((size_t)k.elements * infer_dtype_size(k.dev_dt));
+        b->bytes += k.dev_bytes;
         b->entries[b->n_entries++] = k;
     }
     infer_status s = cuda_alloc(&b->base, b->bytes, "shared weights", err);
@@ -141,7 +141,7 @@ infer_status cuda_shared_acquire(infer_engine *e, cuda_state *st, const unsigned
     if (b) {
         for (int t = 0; t < g->n_tensors; t++) {
             if (cls[t] != CUDA_WEIGHT_SHARED) continue;
-            shared_entry k = entry_of(st, &g->tensors[t], t);
+            shared_entry k = entry_of(st, g, &g->tensors[t], t);
             st->dptr[t] = b->base ? (uint8_t *)b->base + b->entries[find_entry(b, &k)].offset : NULL;
         }
     } else {

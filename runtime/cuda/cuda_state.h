@@ -69,6 +69,8 @@ infer_status cuda_state_memory(infer_engine *e, cuda_state *st, size_t scratch, 
 void cuda_state_free_memory(cuda_state *st);
 /* Where a weight's device copy lives (cuda_state_memory classifies every tensor). */
 enum { CUDA_WEIGHT_NONE = 0, CUDA_WEIGHT_SHARED = 1, CUDA_WEIGHT_OWN = 2 };
+/* Device bytes of constant t (a multiple of 256): its encoded layout (kernels/cuda/encoded_weights.h) or dense. */
+size_t cuda_weight_bytes(const ir_graph *g, int t, infer_dtype ddt);
 /* Elements of constant t that are uploaded (its shape, capped to its data). */
 int64_t cuda_weight_count(const ir_tensor *t);
 /* Uploads every constant t with cls[t] == which to st->dptr[t] (set by the caller) through pinned staging

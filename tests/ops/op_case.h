@@ -23,6 +23,8 @@ enum {
     GEN_BAD_ID,      /* ids uniform in [lo, hi], except one equal to hi + 1: out of range for a table of hi + 1 rows */
     GEN_INT8_CHANNEL,/* f32 uniform in [lo, hi), stored int8 per output channel (axis 0) in the backends' model and
                         as f32 in the reference's: rows with it set int8_tol */
+    GEN_CSR,         /* f32 uniform in [lo, hi) with about 90% zeros (row 0 and column 1 all zero), stored CSR in
+                        the backends' model (2-D) and dense in the reference's */
 };
 
 typedef struct {
@@ -87,6 +89,7 @@ extern const int op_case_count;
 #define WF(lo, hi, ...) OPC_T(OPT_CONST, INFER_F32, GEN_UNIFORM, lo, hi, __VA_ARGS__)   /* f32 constant */
 #define WI(dt, lo, hi, ...) OPC_T(OPT_CONST, dt, GEN_UNIFORM, lo, hi, __VA_ARGS__)      /* integer constant */
 #define WQ8(lo, hi, ...) OPC_T(OPT_CONST, INFER_F32, GEN_INT8_CHANNEL, lo, hi, __VA_ARGS__) /* int8 weight */
+#define WCSR(lo, hi, ...) OPC_T(OPT_CONST, INFER_F32, GEN_CSR, lo, hi, __VA_ARGS__) /* CSR weight, ~10% dense */
 #define WH(...) OPC_T(OPT_CONST, INFER_F16, GEN_UNIFORM, 0, 0, __VA_ARGS__)             /* f16 constant */
 #define X0F(lo, hi) { OPT_INPUT, INFER_F32, GEN_UNIFORM, lo, hi, 0, { 0 } }             /* 0-d f32 input */
 #define ABSENT { OPT_ABSENT, 0, 0, 0, 0, 0, { 0 } }
