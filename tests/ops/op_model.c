@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "op_model.h"
+#include "op_sparse.h"
 #include "../../quant/quant_params.h"
 
 static infer_status fail(infer_error *err, infer_status s, const char *fmt, ...) {
@@ -78,6 +79,7 @@ static void *make_data(const op_tensor *t, uint64_t *s) {
     for (int64_t i = 0; i < n; i++) {
         if (t->dtype == INFER_F32) {
             double v = t->gen == GEN_QUARTERS ? (double)((int64_t)(next_u64(s) % (uint64_t)(8 * t->lo + 1)) - 4 * (int64_t)t->lo) / 4
+                       : op_gen_is_sparse(t->gen) ? -1.0 + 2.0 * next_unit(s) /* lo, hi: the pruning's */
                                               : t->lo + (t->hi - t->lo) * next_unit(s);
             ((float *)data)[i] = (float)v;
         } else if (t->dtype == INFER_F16) {
@@ -103,7 +105,7 @@ static op_tensor residual_of(const op_tensor *y) {
 /* Batchnorm parameter p (0 weight, 1 bias, 2 mean, 3 var) for c channels. */
 static op_tensor bn_param(int p, int64_t c) {
     static const double lo[4] = { 0.5, -0.5, -0.5, 0.5 }, hi[4] = { 1.5, 0.5, 0.5, 2.0 };
-    op_tensor t = { OPT_CONST, INFER_F32, GEN_UNIFORM, lo[p], hi[p], 1, { c } };
+    op_tensor t = { OPT_CONST, INFER_F32, GEN_UNIFORM, lo[p], hi[p], 1, { c }, 0 };
     return t;
 }
 
@@ -133,6 +135,13 @@ int op_case_has_int8(const op_case *row) {
     return 0;
 }
 
+int op_case_has_encoded(const op_case *row) {
+    for (int k = 0; k < OPC_MAX_IN; k++)
+        if (row->in[k].kind == OPT_CONST && (row->in[k].gen == GEN_INT8_CHANNEL || op_gen_is_sparse(row->in[k].gen)))
+            return 1;
+    return 0;
+}
+
 static uint32_t add_tensor_as(ifg_writer *w, const char *name, const op_tensor *t, int dynamic, uint64_t *s,
                               int as_float, int *failed);
 
@@ -155,6 +164,15 @@ static uint32_t add_tensor_as(ifg_writer *w, const char *name, const op_tensor *
             uint32_t q = add_int8_channel(w, name, t, data, failed);
             free(data);
             return q;
+        }
+        if (data && op_gen_is_sparse(t->gen)) {
+            op_sparse_prune(t, data);
+            if (!as_float) {
+                uint32_t id = op_sparse_add(w, name, t, data);
+                if (id == IFG_NONE) *failed = 1;
+                free(data);
+                return id;
+            }
         }
     }
     uint32_t id = ifg_writer_tensor(w, name, t->dtype, t->ndim, dims, data, bytes);
