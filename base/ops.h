@@ -38,7 +38,7 @@ extern "C" {
     X(COMPARE, compare, 23, 1, 2, 1)                        \
     X(WHERE, where, 24, 3, 3, 1)                            \
     X(UNARY, unary, 25, 1, 1, 1)                            \
-    X(EXPAND, expand, 26, 1, 1, 1)                          \
+    X(EXPAND, expand, 26, 1, 2, 1)                          \
     /* opsvision: padding, resizing, transposed convolution, roll, flip, group norm */ \
     X(PAD, pad, 27, 1, 1, 1)                                \
     X(RESIZE, resize, 28, 1, 1, 1)                          \
@@ -83,9 +83,18 @@ typedef struct {
 } act_params;
 
 typedef enum { BIN_ADD = 0, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MAX, BIN_MIN, BIN_COUNT } binary_kind;
-typedef enum { CMP_EQ = 0, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE, CMP_COUNT } compare_kind;
+/* and, or, xor: logical, on the operands' truth (nonzero). */
+typedef enum { CMP_EQ = 0, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE, CMP_AND, CMP_OR, CMP_XOR, CMP_COUNT } compare_kind;
 typedef enum { RED_MEAN = 0, RED_SUM, RED_MAX, RED_MIN, RED_COUNT } reduce_kind;
-typedef enum { UN_NEG = 0, UN_EXP, UN_LOG, UN_SQRT, UN_RSQRT, UN_ABS, UN_RECIPROCAL, UN_COUNT } unary_kind;
+/* round: half to even, as torch.round. */
+typedef enum {
+    UN_NEG = 0, UN_EXP, UN_LOG, UN_SQRT, UN_RSQRT, UN_ABS, UN_RECIPROCAL, UN_ERF, UN_SIGN, UN_ROUND, UN_FLOOR, UN_CEIL,
+    UN_TRUNC, UN_COUNT
+} unary_kind;
+/* The unary kinds whose output keeps an integer input's dtype (the others give f32). */
+#define UNARY_KEEPS_DTYPE(k) \
+    ((k) == UN_NEG || (k) == UN_ABS || (k) == UN_SIGN || (k) == UN_ROUND || (k) == UN_FLOOR || (k) == UN_CEIL || \
+     (k) == UN_TRUNC)
 
 /* Static INT8 (docs/INT8.md): the input's per-tensor u8 quantization from calibration, attributes "in_scale"
  * and "in_zero" of a linear or conv2d whose weight is stored int8; scale 0: none (dynamic at run time). */
@@ -99,7 +108,8 @@ typedef struct { binary_kind kind; float scalar; int reverse; } binary_params;
 typedef struct { int axis; int log; } softmax_params;
 typedef struct { int kernel[2], stride[2], padding[2], dilation[2], ceil_mode, count_include_pad; } pool2d_params;
 typedef struct { int output_size[2]; } adaptive_pool_params;
-typedef struct { int ndim; int64_t shape[INFER_MAX_DIMS]; } shape_params; /* reshape, expand */
+/* reshape, expand. expand with input 1 ("like"): output dim i is like's dim like[i] where like[i] >= 0. */
+typedef struct { int ndim; int64_t shape[INFER_MAX_DIMS]; int8_t like[INFER_MAX_DIMS]; } shape_params;
 typedef struct { int ndim; int perm[INFER_MAX_DIMS]; } transpose_params;
 typedef struct { int axis; } concat_params;
 typedef struct { int axis; int64_t start, end, step; int end_expr; /* 1 + dim expression of a symbolic end; 0: none */ } slice_params;

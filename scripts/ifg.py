@@ -149,10 +149,10 @@ def _align(n, a):
 
 def _stored_bytes(t):
     if t.encoding == 0 and t.dtype in NUMPY_DTYPES:
-        arr = np.ascontiguousarray(t.data, dtype=NUMPY_DTYPES[t.dtype])
+        arr = np.asarray(t.data, dtype=NUMPY_DTYPES[t.dtype])  # not ascontiguousarray: it makes 0-dim 1-dim
         if list(arr.shape) != list(t.dims):
             raise FormatError(f'tensor {t.name}: data shape {list(arr.shape)} != dims {t.dims}')
-        return arr.tobytes()
+        return arr.tobytes(order='C')
     return np.ascontiguousarray(t.data).tobytes()
 
 

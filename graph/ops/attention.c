@@ -27,9 +27,12 @@ static infer_status shape_attention(const shape_ctx *c) {
         if (mask->dtype != q->dtype && mask->dtype != INFER_BOOL)
             return SHAPE_FAIL_DTYPE(c, "mask is %s, expected %s or bool", infer_dtype_name(mask->dtype),
                                     infer_dtype_name(q->dtype));
-        if (mask->ndim != 2 || mask->dims[0] != q->dims[1] || mask->dims[1] != k->dims[1])
-            return SHAPE_FAIL(c, "mask %s, expected [%lld,%lld]", DIMS(mask), (long long)q->dims[1],
-                              (long long)k->dims[1]);
+        int batched = mask->ndim == 3 && (mask->dims[0] == 1 || mask->dims[0] == q->dims[0]);
+        if ((mask->ndim != 2 && !batched) || mask->dims[mask->ndim - 2] != q->dims[1] ||
+            mask->dims[mask->ndim - 1] != k->dims[1])
+            return SHAPE_FAIL(c, "mask %s, expected [%lld,%lld] or [%lld or 1,%lld,%lld]", DIMS(mask),
+                              (long long)q->dims[1], (long long)k->dims[1], (long long)q->dims[0],
+                              (long long)q->dims[1], (long long)k->dims[1]);
     }
     shape_set_out(c, 0, q->dtype, 3, q->dims);
     return INFER_OK;

@@ -1,4 +1,5 @@
-/* compare.c — op descriptor of compare: eq, ne, lt, le, gt, ge with broadcasting, or with a scalar; bool output. */
+/* compare.c — op descriptor of compare: eq, ne, lt, le, gt, ge, logical and/or/xor with broadcasting, or with a
+ * scalar; bool output. */
 #include <string.h>
 #include "../op_rules.h"
 

@@ -1,13 +1,13 @@
-/* unary.c — op descriptor of unary: neg, exp, log, sqrt, rsqrt, abs, reciprocal, elementwise. */
+/* unary.c — op descriptor of unary: neg, exp, log, sqrt, rsqrt, abs, reciprocal, erf, sign, rounding, elementwise. */
 #include <string.h>
 #include "../op_rules.h"
 
-/* neg and abs keep the dtype; the others compute in float and give f32 (as PyTorch does for integers). */
+/* neg, abs, sign and the roundings keep the dtype; the others compute in float and give f32 (as PyTorch does). */
 static infer_status shape_unary(const shape_ctx *c) {
     INFER_TRY(shape_need_elementwise(c, 0));
     unary_kind kind = c->n->p.unary.kind;
     const infer_tensor *x = &c->in[0];
-    shape_set_out(c, 0, kind == UN_NEG || kind == UN_ABS || dtype_is_float(x->dtype) ? x->dtype : DEFAULT_FLOAT,
+    shape_set_out(c, 0, UNARY_KEEPS_DTYPE(kind) || dtype_is_float(x->dtype) ? x->dtype : DEFAULT_FLOAT,
                   x->ndim, x->dims);
     return INFER_OK;
 }

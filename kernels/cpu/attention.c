@@ -12,8 +12,9 @@
 typedef struct {
     const float *q, *k, *v;
     float *y;
-    const float *mask_add;   /* [Lq, Lk] added to the scores, or NULL */
-    const uint8_t *mask_out; /* [Lq, Lk] true = masked out, or NULL */
+    const float *mask_add;   /* [Lq, Lk] (per batch: [B, Lq, Lk]) added to the scores, or NULL */
+    const uint8_t *mask_out; /* [Lq, Lk] (per batch: [B, Lq, Lk]) true = masked out, or NULL */
+    int64_t mask_stride;     /* elements from one batch's mask to the next; 0: one mask for all */
     int64_t lq, lk, e, d;
     int heads, causal, isa;
     float scale;
@@ -23,16 +24,16 @@ typedef struct {
 } attention_args;
 
 /* Row i of the scores: scale, mask, then a max-subtracted softmax. All masked gives NaN, like PyTorch. */
-static void softmax_scores(const attention_args *A, float *s, int64_t i) {
+static void softmax_scores(const attention_args *A, float *s, int64_t b, int64_t i) {
     int64_t lk = A->lk, visible = A->causal && i + 1 < lk ? i + 1 : lk; /* causal: j > i is masked */
     const float scale = A->scale;
     for (int64_t j = 0; j < visible; j++) s[j] *= scale;
     if (A->mask_add) {
-        const float *add = A->mask_add + i * lk;
+        const float *add = A->mask_add + b * A->mask_stride + i * lk;
         for (int64_t j = 0; j < visible; j++) s[j] += add[j];
     }
     if (A->mask_out) {
-        const uint8_t *out = A->mask_out + i * lk;
+        const uint8_t *out = A->mask_out + b * A->mask_stride + i * lk;
         for (int64_t j = 0; j < visible; j++) s[j] = out[j] ? -INFINITY : s[j];
     }
     float m = vexp_row_max(A->isa, s, visible);
@@ -53,7 +54,7 @@ static void attention_units(void *arg, int64_t begin, int64_t end, int thread) {
         const float *k = A->k + b * A->lk * A->e + h * A->d, *v = A->v + b * A->lk * A->e + h * A->d;
         float *y = A->y + (b * A->lq + i0) * A->e + h * A->d;
         cpu_sgemm_serial(scratch, A->isa, 0, 1, rows, A->lk, A->d, q, A->e, k, A->e, scores, A->lk, NULL);
-        for (int64_t i = 0; i < rows; i++) softmax_scores(A, scores + i * A->lk, i0 + i);
+        for (int64_t i = 0; i < rows; i++) softmax_scores(A, scores + i * A->lk, b, i0 + i);
         cpu_sgemm_serial(scratch, A->isa, 0, 0, rows, A->d, A->lk, scores, A->lk, v, A->e, y, A->e, NULL);
     }
 }
@@ -83,10 +84,11 @@ CPU_KERNEL(attention) {
     if (q->dtype != INFER_F32 || k->dtype != INFER_F32 || v->dtype != INFER_F32 || out[0].dtype != INFER_F32)
         return infer_fail(err, INFER_ERR_DTYPE, "attention: q, k, v and y must be f32");
     int64_t B = q->dims[0], lq = q->dims[1], lk = k->dims[1], e = q->dims[2];
-    if (mask && (mask->ndim != 2 || mask->dims[0] != lq || mask->dims[1] != lk ||
+    if (mask && (mask->ndim < 2 || mask->ndim > 3 || (mask->ndim == 3 && mask->dims[0] != 1 && mask->dims[0] != B) ||
+                 mask->dims[mask->ndim - 2] != lq || mask->dims[mask->ndim - 1] != lk ||
                  (mask->dtype != INFER_F32 && mask->dtype != INFER_BOOL)))
-        return infer_fail(err, INFER_ERR_SHAPE, "attention: mask must be f32 or bool [%lld,%lld]", (long long)lq,
-                          (long long)lk);
+        return infer_fail(err, INFER_ERR_SHAPE, "attention: mask must be f32 or bool [%lld,%lld] or [%lld,%lld,%lld]",
+                          (long long)lq, (long long)lk, (long long)B, (long long)lq, (long long)lk);
     size_t need = cpu_attention_workspace(n, in, out, ctx->threads);
     if (need == SIZE_MAX || ctx->workspace_bytes < need || !ctx->scratch)
         return infer_fail(err, INFER_ERR_INTERNAL, "attention: workspace of %zu bytes, %zu needed", ctx->workspace_bytes,
@@ -96,6 +98,7 @@ CPU_KERNEL(attention) {
         .q = q->data, .k = k->data, .v = v->data, .y = out[0].data,
         .mask_add = mask && mask->dtype == INFER_F32 ? mask->data : NULL,
         .mask_out = mask && mask->dtype == INFER_BOOL ? mask->data : NULL,
+        .mask_stride = mask && mask->ndim == 3 && mask->dims[0] != 1 ? lq * lk : 0,
         .lq = lq, .lk = lk, .e = e, .d = e / p->heads, .heads = p->heads, .causal = p->causal, .isa = ctx->isa,
         .scale = p->scale != 0.0f ? p->scale : (float)(1.0 / sqrt((double)(e / p->heads))),
         .workspace = ctx->workspace, .scratch = ctx->scratch,

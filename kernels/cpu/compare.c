@@ -1,46 +1,62 @@
-/* compare.c — elementwise eq/ne/lt/le/gt/ge with broadcasting or a scalar, giving bool (u8 0/1). */
+/* compare.c — elementwise eq/ne/lt/le/gt/ge and logical and/or/xor with broadcasting or a scalar, giving bool. */
 #include "cpu_kernels.h"
 #include "broadcast.h"
 #include "../../base/error.h"
 
-/* Loops of y[i] = u OP v for each combination of the operands' strides (0 or 1). */
+/* Loops of y[i] = OP(u, v) for each combination of the operands' strides (0 or 1). */
 #define COMPARE_LOOPS(OP)                                                                       \
     do {                                                                                        \
         if (sa && sb) {                                                                         \
-            for (int64_t i = 0; i < n; i++) y[i] = a[i] OP b[i];                                \
+            for (int64_t i = 0; i < n; i++) y[i] = OP(a[i], b[i]);                                \
         } else if (sa) {                                                                        \
             const float v = b[0];                                                               \
-            for (int64_t i = 0; i < n; i++) y[i] = a[i] OP v;                                   \
+            for (int64_t i = 0; i < n; i++) y[i] = OP(a[i], v);                                   \
         } else if (sb) {                                                                        \
             const float u = a[0];                                                               \
-            for (int64_t i = 0; i < n; i++) y[i] = u OP b[i];                                   \
+            for (int64_t i = 0; i < n; i++) y[i] = OP(u, b[i]);                                   \
         } else {                                                                                \
-            const uint8_t r = a[0] OP b[0];                                                     \
+            const uint8_t r = OP(a[0], b[0]);                                                     \
             for (int64_t i = 0; i < n; i++) y[i] = r;                                           \
         }                                                                                       \
     } while (0)
 
+#define CMP_EQ_OF(u, v) ((u) == (v))
+#define CMP_NE_OF(u, v) ((u) != (v))
+#define CMP_LT_OF(u, v) ((u) < (v))
+#define CMP_LE_OF(u, v) ((u) <= (v))
+#define CMP_GT_OF(u, v) ((u) > (v))
+#define CMP_GE_OF(u, v) ((u) >= (v))
+#define CMP_AND_OF(u, v) ((u) != 0 && (v) != 0)
+#define CMP_OR_OF(u, v) ((u) != 0 || (v) != 0)
+#define CMP_XOR_OF(u, v) (((u) != 0) != ((v) != 0))
+
 static void compare_row_f32(compare_kind kind, uint8_t *y, const float *a, int64_t sa, const float *b, int64_t sb,
                             int64_t n) {
     switch (kind) {
-    case CMP_EQ: COMPARE_LOOPS(==); break;
-    case CMP_NE: COMPARE_LOOPS(!=); break;
-    case CMP_LT: COMPARE_LOOPS(<); break;
-    case CMP_LE: COMPARE_LOOPS(<=); break;
-    case CMP_GT: COMPARE_LOOPS(>); break;
-    case CMP_GE: COMPARE_LOOPS(>=); break;
+    case CMP_EQ: COMPARE_LOOPS(CMP_EQ_OF); break;
+    case CMP_NE: COMPARE_LOOPS(CMP_NE_OF); break;
+    case CMP_LT: COMPARE_LOOPS(CMP_LT_OF); break;
+    case CMP_LE: COMPARE_LOOPS(CMP_LE_OF); break;
+    case CMP_GT: COMPARE_LOOPS(CMP_GT_OF); break;
+    case CMP_GE: COMPARE_LOOPS(CMP_GE_OF); break;
+    case CMP_AND: COMPARE_LOOPS(CMP_AND_OF); break;
+    case CMP_OR: COMPARE_LOOPS(CMP_OR_OF); break;
+    case CMP_XOR: COMPARE_LOOPS(CMP_XOR_OF); break;
     default: break;
     }
 }
 
 static uint8_t compare_f64(compare_kind kind, double u, double v) {
     switch (kind) {
-    case CMP_EQ: return u == v;
-    case CMP_NE: return u != v;
-    case CMP_LT: return u < v;
-    case CMP_LE: return u <= v;
-    case CMP_GT: return u > v;
-    case CMP_GE: return u >= v;
+    case CMP_EQ: return CMP_EQ_OF(u, v);
+    case CMP_NE: return CMP_NE_OF(u, v);
+    case CMP_LT: return CMP_LT_OF(u, v);
+    case CMP_LE: return CMP_LE_OF(u, v);
+    case CMP_GT: return CMP_GT_OF(u, v);
+    case CMP_GE: return CMP_GE_OF(u, v);
+    case CMP_AND: return CMP_AND_OF(u, v);
+    case CMP_OR: return CMP_OR_OF(u, v);
+    case CMP_XOR: return CMP_XOR_OF(u, v);
     default: return 0;
     }
 }

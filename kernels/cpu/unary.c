@@ -1,4 +1,5 @@
-/* unary.c — elementwise neg/exp/log/sqrt/rsqrt/abs/reciprocal: f32 loops, a generic path for other dtypes. */
+/* unary.c — elementwise neg/exp/log/sqrt/rsqrt/abs/reciprocal/erf/sign/rounding: f32 loops, a generic path for
+ * other dtypes. */
 #include <math.h>
 #include "cpu_kernels.h"
 #include "broadcast.h"
@@ -34,11 +35,27 @@ static void unary_chunk(void *arg, int64_t begin, int64_t end, int thread) {
     case UN_RSQRT: UNARY_LOOP(1.0f / sqrtf(v)); break;
     case UN_ABS: UNARY_LOOP(fabsf(v)); break;
     case UN_RECIPROCAL: UNARY_LOOP(1.0f / v); break;
+    case UN_ERF: UNARY_LOOP(erff(v)); break;
+    case UN_SIGN: UNARY_LOOP((float)((v > 0.0f) - (v < 0.0f))); break; /* NaN gives 0 (torch gives NaN) */
+    case UN_ROUND: UNARY_LOOP(rintf(v)); break;                         /* half to even in the default mode */
+    case UN_FLOOR: UNARY_LOOP(floorf(v)); break;
+    case UN_CEIL: UNARY_LOOP(ceilf(v)); break;
+    case UN_TRUNC: UNARY_LOOP(truncf(v)); break;
     default: break;
     }
 }
 
-/* Other dtypes, one element at a time: f32 outputs compute in float, integer outputs (neg, abs) in int64. */
+/* An integer kept in its dtype: neg, abs, sign; the roundings leave it as it is. */
+static int64_t unary_integer(unary_kind kind, int64_t v) {
+    switch (kind) {
+    case UN_NEG: return (int64_t)(0 - (uint64_t)v);
+    case UN_ABS: return v < 0 ? (int64_t)(0 - (uint64_t)v) : v;
+    case UN_SIGN: return (v > 0) - (v < 0);
+    default: return v;
+    }
+}
+
+/* Other dtypes, one element at a time: f32 outputs compute in float, integer outputs in int64. */
 static void unary_chunk_generic(void *arg, int64_t begin, int64_t end, int thread) {
     const unary_generic_args *A = arg;
     for (int64_t i = begin; i < end; i++) {
@@ -47,9 +64,7 @@ static void unary_chunk_generic(void *arg, int64_t begin, int64_t end, int threa
             unary_args one = { A->kind, &v, &((float *)A->y->data)[i] };
             unary_chunk(&one, 0, 1, thread);
         } else {
-            int64_t v = elem_get_i64(A->x->data, A->x->dtype, i);
-            int64_t r = A->kind == UN_NEG ? (int64_t)(0 - (uint64_t)v) : (v < 0 ? (int64_t)(0 - (uint64_t)v) : v);
-            elem_set_i64(A->y->data, A->y->dtype, i, r);
+            elem_set_i64(A->y->data, A->y->dtype, i, unary_integer(A->kind, elem_get_i64(A->x->data, A->x->dtype, i)));
         }
     }
 }
@@ -59,7 +74,7 @@ CPU_KERNEL(unary) {
     if (kind < 0 || kind >= UN_COUNT) return infer_fail(err, INFER_ERR_UNSUPPORTED, "unary: unknown kind %d", (int)kind);
     infer_dtype from = in[0].dtype, to = out[0].dtype;
     if (!elem_dtype_supported(from) || !elem_dtype_supported(to) ||
-        (to != INFER_F32 && kind != UN_NEG && kind != UN_ABS))
+        (to != INFER_F32 && !UNARY_KEEPS_DTYPE(kind)))
         return infer_fail(err, INFER_ERR_DTYPE, "unary: kind %d from %s to %s is not supported", (int)kind,
                           infer_dtype_name(from), infer_dtype_name(to));
     int64_t count = infer_tensor_elements(&in[0]);

@@ -5,7 +5,8 @@
 #define ATT_PER_LANE (CUDA_ATTENTION_MAX_HEAD / 32)
 
 template <typename T>
-__global__ void attention_kernel(const T *q, const T *k, const T *v, const void *mask, int mask_kind, T *y, int64_t B,
+__global__ void attention_kernel(const T *q, const T *k, const T *v, const void *mask, int mask_kind, int64_t mstride, T *y,
+                                 int64_t B,
                                  int64_t Lq, int64_t Lk, int64_t E, int heads, int causal, float scale) {
     int lane = threadIdx.x & 31;
     int64_t hd = E / heads;
@@ -32,9 +33,10 @@ __global__ void attention_kernel(const T *q, const T *k, const T *v, const void 
                 if (d < hd) s += qv[t] * ldf(kr, d);
             }
             s = warp_sum(s);
-            if (mask_kind == 1) s += ldf((const T *)mask, i * Lk + j);
-            else if (mask_kind == 3) s += ((const float *)mask)[i * Lk + j]; /* an f32 mask with half q, k, v */
-            else if (mask_kind == 2 && ((const uint8_t *)mask)[i * Lk + j]) continue;
+            int64_t mi = b * mstride + i * Lk + j; /* mstride: 0, or Lq * Lk for a mask per batch */
+            if (mask_kind == 1) s += ldf((const T *)mask, mi);
+            else if (mask_kind == 3) s += ((const float *)mask)[mi]; /* an f32 mask with half q, k, v */
+            else if (mask_kind == 2 && ((const uint8_t *)mask)[mi]) continue;
             if (s == -INFINITY) continue;
             float mn = fmaxf(m, s);
             float corr = expf(m - mn), p = expf(s - mn);
@@ -58,7 +60,8 @@ __global__ void attention_kernel(const T *q, const T *k, const T *v, const void 
 }
 
 extern "C" infer_status cuda_attention(void *stream, infer_dtype dtype, const void *q, const void *k, const void *v,
-                                       const void *mask, int mask_kind, void *y, int64_t B, int64_t Lq, int64_t Lk,
+                                       const void *mask, int mask_kind, int64_t mask_stride, void *y, int64_t B,
+                                       int64_t Lq, int64_t Lk,
                                        int64_t E, int heads, int causal, float scale, infer_error *err) {
     NEED_FLOAT_STORAGE("attention", dtype);
     if (heads < 1 || E % heads != 0 || E / heads > CUDA_ATTENTION_MAX_HEAD)
@@ -71,11 +74,11 @@ extern "C" infer_status cuda_attention(void *stream, infer_dtype dtype, const vo
     unsigned g = kernel_grid(warps * 32, 128);
     if (dtype == INFER_F16)
         attention_kernel<__half><<<g, 128, 0, KSTREAM(stream)>>>((const __half *)q, (const __half *)k, (const __half *)v,
-                                                                 mask, mask_kind, (__half *)y, B, Lq, Lk, E, heads,
+                                                                 mask, mask_kind, mask_stride, (__half *)y, B, Lq, Lk, E, heads,
                                                                  causal, scale);
     else
         attention_kernel<float><<<g, 128, 0, KSTREAM(stream)>>>((const float *)q, (const float *)k, (const float *)v,
-                                                                mask, mask_kind, (float *)y, B, Lq, Lk, E, heads,
+                                                                mask, mask_kind, mask_stride, (float *)y, B, Lq, Lk, E, heads,
                                                                 causal, scale);
     KERNEL_CHECK("attention");
     return INFER_OK;
@@ -92,7 +95,7 @@ static int supports_attention(const ir_graph *g, const ir_node *n, int fp16, cha
     if (E / h > CUDA_ATTENTION_MAX_HEAD)
         return cuda_refuse(why, len, "head size %lld > %d", (long long)(E / h), CUDA_ATTENTION_MAX_HEAD);
     if (m) {
-        if (m->ndim != 2) return cuda_refuse(why, len, "attention mask is %d-D", m->ndim);
+        if (m->ndim != 2 && m->ndim != 3) return cuda_refuse(why, len, "attention mask is %d-D", m->ndim);
         if (m->dtype == INFER_BOOL || m->dtype == INFER_U8) return cuda_floats_only(g, n, fp16, 1u << 3, 0, why, len);
     }
     return cuda_floats_only(g, n, fp16, 0, 0, why, len);
@@ -103,7 +106,8 @@ static infer_status run_attention(const cuda_launch *l, const ir_node *n, struct
     const infer_tensor *y = &out[0];
     const infer_tensor *m = n->n_in > 3 && in[3].data ? &in[3] : NULL;
     int mk = !m ? 0 : (m->dtype == INFER_BOOL || m->dtype == INFER_U8) ? 2 : m->dtype != y->dtype ? 3 : 1;
-    return cuda_attention(l->stream, y->dtype, in[0].data, in[1].data, in[2].data, m ? m->data : NULL, mk, y->data,
+    int64_t stride = m && m->ndim == 3 && m->dims[0] != 1 ? m->dims[1] * m->dims[2] : 0;
+    return cuda_attention(l->stream, y->dtype, in[0].data, in[1].data, in[2].data, m ? m->data : NULL, mk, stride, y->data,
                           in[0].dims[0], in[0].dims[1], in[1].dims[1], in[0].dims[2], n->p.attention.heads,
                           n->p.attention.causal, n->p.attention.scale, err);
 }

@@ -1,4 +1,4 @@
-/* compare.cu — y (bool) = a cmp b with broadcasting, or a cmp scalar: eq, ne, lt, le, gt, ge. */
+/* compare.cu — y (bool) = a cmp b with broadcasting, or a cmp scalar: eq, ne, lt, le, gt, ge, and, or, xor. */
 #include "cuda_common.cuh"
 #include "cuda_ops.h"
 
@@ -11,6 +11,9 @@ __device__ __forceinline__ uint8_t cmp_dev(int kind, V a, V b) {
     case CMP_LE: return a <= b;
     case CMP_GT: return a > b;
     case CMP_GE: return a >= b;
+    case CMP_AND: return a != V(0) && b != V(0);
+    case CMP_OR: return a != V(0) || b != V(0);
+    case CMP_XOR: return (a != V(0)) != (b != V(0));
     default: return 0;
     }
 }

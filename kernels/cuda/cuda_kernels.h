@@ -128,11 +128,12 @@ infer_status cuda_reduce(void *stream, infer_dtype dtype, const void *x, void *y
 
 /* Multi-head attention, fused (online softmax in float): q [B,Lq,E], k, v [B,Lk,E], y [B,Lq,E].
  * mask_kind: 0 none, 1 additive [Lq,Lk] of the float storage type, 2 bool [Lq,Lk] (true masks out), 3 additive f32
- * [Lq,Lk] with half q, k, v (FP16 keeps float masks in f32: cuda_dtypes.h).
+ * [Lq,Lk] with half q, k, v (FP16 keeps float masks in f32: cuda_dtypes.h). mask_stride: 0, or Lq*Lk for a mask per
+ * batch [B,Lq,Lk].
  * Head size E/heads must be at most CUDA_ATTENTION_MAX_HEAD. */
 #define CUDA_ATTENTION_MAX_HEAD 256
 infer_status cuda_attention(void *stream, infer_dtype dtype, const void *q, const void *k, const void *v, const void *mask,
-                            int mask_kind, void *y, int64_t B, int64_t Lq, int64_t Lk, int64_t E, int heads,
+                            int mask_kind, int64_t mask_stride, void *y, int64_t B, int64_t Lq, int64_t Lk, int64_t E, int heads,
                             int causal, float scale, infer_error *err);
 
 /* One LSTM time step for all of the batch, gates i, f, g, o:

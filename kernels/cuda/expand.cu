@@ -38,7 +38,12 @@ static infer_status run_expand(const cuda_launch *l, const ir_node *n, struct cu
     return cuda_expand(l->stream, cuda_esize(y), &bc, x->data, y->data, cuda_numel(y), err);
 }
 
+/* Input 1 ("like", when present) lends only its shape: its dtype does not matter. */
+static int expand_rule(const ir_graph *g, const ir_node *n, int fp16, char *why, size_t len) {
+    return cuda_same_elem(g, n, fp16, 1u << 1, why, len);
+}
+
 extern "C" const cuda_kernel cuda_kernels_expand[] = {
-    { CUDA_DENSE, cuda_same_elem_rule, NULL, NULL, run_expand, 1 },
+    { CUDA_DENSE, expand_rule, NULL, NULL, run_expand, 1 },
     { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

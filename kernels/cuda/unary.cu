@@ -1,4 +1,4 @@
-/* unary.cu — y = f(x) elementwise: neg, exp, log, sqrt, rsqrt, abs, reciprocal. */
+/* unary.cu — y = f(x) elementwise: neg, exp, log, sqrt, rsqrt, abs, reciprocal, erf, sign, rounding. */
 #include "cuda_common.cuh"
 #include "cuda_ops.h"
 
@@ -11,6 +11,12 @@ __device__ __forceinline__ float unary_dev(int kind, float x) {
     case UN_RSQRT: return 1.0f / sqrtf(x);
     case UN_ABS: return fabsf(x);
     case UN_RECIPROCAL: return 1.0f / x;
+    case UN_ERF: return erff(x);
+    case UN_SIGN: return (float)((x > 0.0f) - (x < 0.0f));
+    case UN_ROUND: return rintf(x);
+    case UN_FLOOR: return floorf(x);
+    case UN_CEIL: return ceilf(x);
+    case UN_TRUNC: return truncf(x);
     default: return x;
     }
 }

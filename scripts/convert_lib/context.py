@@ -18,6 +18,7 @@ from . import ConvertError
 from . import dims as dyn
 from .bridge import to_numpy, torch
 from .capture import source_line
+from .opcodes import EXPAND
 
 IFG_DTYPES = {torch.float32: 'f32', torch.float64: 'f32', torch.float16: 'f16', torch.bfloat16: 'bf16',
               torch.int8: 'i8', torch.uint8: 'u8', torch.int32: 'i32', torch.int64: 'i64',
@@ -164,12 +165,49 @@ class Converter:
         if isinstance(ref, torch.Tensor):
             return self.constant(name or f'{self.name}.const', ref)
         uid = ref.unique()
+        if uid not in self.refs and not self.is_dynamic(ref) and self.varies(ref):
+            self.refs[uid] = self.dims_expanded(ref, name)
         if uid not in self.refs:
             value = self.const(ref)
             if not isinstance(value, torch.Tensor):
                 self.fail(f'{ref.debugName()} is not a tensor')
             self.refs[uid] = self.constant(name or self.const_name(ref), value)
         return self.refs[uid]
+
+    def sizes_code(self, sizes, what):
+        """A dim code for a size seen in every run (an int when it never changes)."""
+        if all(x == sizes[0] for x in sizes):
+            return sizes[0]
+        expr = dyn.fit(sizes, self.spec)
+        if expr[0] == 'unchecked':
+            self.fail(f'{what} follows the dynamic dims in a way no expression c*prod(dim^p)+k expresses '
+                      f'(sizes {sizes} at {"; ".join(self.spec.label(r) for r in range(len(sizes)))})')
+        return dyn.code(self.graph, expr, self.spec)
+
+    def dims_expanded(self, v, name=None):
+        """A value computed from the input shapes only whose size follows the dynamic dims (ones(x.size(0), n),
+        a mask built for the batch): repeated along the dims that change, it is stored once with size 1 there
+        and expanded to sizes that are expressions over the dims."""
+        values = self.values(v)
+        what = f'input {v.debugName()} (computed by {v.node().kind()})'
+        first = values[0]
+        if not all(isinstance(x, torch.Tensor) and x.dim() == first.dim() for x in values) or first.dim() == 0:
+            self.fail(f'{what} depends on the dynamic dims ({self.following(v)}) and must be constant')
+        changing = [a for a in range(first.dim()) if any(x.shape[a] != first.shape[a] for x in values)]
+        if not changing or any(x.shape[a] == 0 for x in values for a in changing):
+            self.fail(f'{what} depends on the dynamic dims ({self.following(v)}) and must be constant')
+        row = first
+        for a in changing:
+            row = row.narrow(a, 0, 1)
+        if not all(bool((x == row).all()) for x in values):
+            self.fail(f'{what} differs along the dims that follow the dynamic dims ({self.following(v)}); only a '
+                      'value repeated along them can follow them')
+        target = [self.sizes_code([x.shape[a] for x in values], f'{what} dim {a}') if a in changing else -1
+                  for a in range(first.dim())]
+        row_id = self.constant(name or self.const_name(v), row.contiguous())
+        dims = [target[a] if a in changing else first.shape[a] for a in range(first.dim())]
+        out = self.activation(f'{self.info(row_id).name}.expanded', self.info(row_id).dtype, dims)
+        return self.emit(EXPAND, [row_id], [out], shape=target)
 
     def optional(self, v, name=None):
         return ifg.NONE if self.is_none(v) else self.tensor(v, name)

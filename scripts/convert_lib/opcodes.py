@@ -64,6 +64,9 @@ LT = 2
 LE = 3
 GT = 4
 GE = 5
+AND = 6
+OR = 7
+XOR = 8
 
 RED_MEAN = 0
 RED_SUM = 1
@@ -77,6 +80,12 @@ SQRT = 3
 RSQRT = 4
 ABS = 5
 RECIPROCAL = 6
+ERF = 7
+SIGN = 8
+ROUND = 9
+FLOOR = 10
+CEIL = 11
+TRUNC = 12
 
 PAD_CONSTANT = 0
 PAD_REFLECT = 1

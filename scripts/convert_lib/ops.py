@@ -1,12 +1,13 @@
 """THE op table: TorchScript node kind -> mapper(converter, node, args) emitting runtime nodes."""
 from . import ops_attention as attn
 from . import ops_basic as b
+from . import ops_elem as e
 from . import ops_nn as nn
 from . import ops_vision as vision
 from . import ops_seq as seq
-from .opcodes import (ABS, ACT_HARDSIGMOID, ACT_HARDSWISH, ACT_RELU, ACT_SIGMOID, ACT_SILU, ACT_TANH, ADD,
-                      DIV, EQ, EXP, GE, GT, LE, LOG, LT, MAX, MIN, MUL, NE, NEG, POW, RECIPROCAL, RED_MAX,
-                      RED_MEAN, RED_MIN, RED_SUM, RSQRT, SQRT, SUB)
+from .opcodes import (ABS, ACT_HARDSIGMOID, ACT_HARDSWISH, ACT_RELU, ACT_SIGMOID, ACT_SILU, ACT_TANH, ADD, AND,
+                      CEIL, DIV, EQ, ERF, EXP, FLOOR, GE, GT, LE, LOG, LT, MAX, MIN, MUL, NE, NEG, OR, POW,
+                      RECIPROCAL, RED_MAX, RED_MEAN, RED_MIN, RED_SUM, ROUND, RSQRT, SIGN, SQRT, SUB, TRUNC, XOR)
 from .opcodes import GRU, LSTM
 
 TABLE = {
@@ -18,7 +19,6 @@ TABLE = {
     'aten::hardswish': b.activation(ACT_HARDSWISH), 'aten::hardswish_': b.activation(ACT_HARDSWISH),
     'aten::hardsigmoid': b.activation(ACT_HARDSIGMOID), 'aten::hardsigmoid_': b.activation(ACT_HARDSIGMOID),
     'aten::hardtanh': b.clip(), 'aten::hardtanh_': b.clip(),
-    'aten::clamp': b.clamp, 'aten::clamp_': b.clamp,
     'aten::relu6': b.clip(0.0, 6.0), 'aten::relu6_': b.clip(0.0, 6.0),
     'aten::gelu': b.gelu, 'aten::gelu_': b.gelu,
     # elementwise arithmetic
@@ -27,7 +27,6 @@ TABLE = {
     'aten::mul': b.binary(MUL), 'aten::mul_': b.binary(MUL),
     'aten::div': b.binary(DIV), 'aten::div_': b.binary(DIV),
     'aten::pow': b.binary(POW, 'self', 'exponent'),
-    'aten::maximum': b.binary(MAX), 'aten::minimum': b.binary(MIN),
     'aten::neg': b.unary(NEG), 'aten::exp': b.unary(EXP), 'aten::log': b.unary(LOG),
     'aten::sqrt': b.unary(SQRT), 'aten::rsqrt': b.unary(RSQRT), 'aten::abs': b.unary(ABS),
     'aten::reciprocal': b.unary(RECIPROCAL),
@@ -53,6 +52,22 @@ TABLE = {
     'aten::detach': b.identity('detach'), 'aten::dropout': b.identity('dropout'),
     'aten::dropout_': b.identity('dropout'), 'aten::feature_dropout': b.identity('dropout'),
     'aten::alpha_dropout': b.identity('dropout'),
+    # opselem: rounding, erf, sign, clamp with tensor bounds, max/min overloads, logical ops, repeat, einsum
+    'aten::erf': b.unary(ERF), 'aten::sign': b.unary(SIGN), 'aten::round': b.unary(ROUND),
+    'aten::floor': b.unary(FLOOR), 'aten::ceil': b.unary(CEIL), 'aten::trunc': b.unary(TRUNC),
+    'aten::fix': b.unary(TRUNC),
+    'aten::clamp': e.clamp, 'aten::clamp_': e.clamp, 'aten::clip': e.clamp, 'aten::clip_': e.clamp,
+    'aten::clamp_min': e.clamp_min, 'aten::clamp_min_': e.clamp_min,
+    'aten::clamp_max': e.clamp_max, 'aten::clamp_max_': e.clamp_max,
+    'aten::maximum': e.elementwise(MAX), 'aten::minimum': e.elementwise(MIN),
+    'aten::fmax': e.elementwise(MAX), 'aten::fmin': e.elementwise(MIN),
+    'aten::logical_and': e.logical(AND), 'aten::logical_or': e.logical(OR), 'aten::logical_xor': e.logical(XOR),
+    'aten::__and__': e.logical(AND), 'aten::__or__': e.logical(OR), 'aten::__xor__': e.logical(XOR),
+    'aten::bitwise_and': e.logical(AND), 'aten::bitwise_or': e.logical(OR), 'aten::bitwise_xor': e.logical(XOR),
+    'aten::logical_not': e.logical_not, 'aten::bitwise_not': e.logical_not,
+    'aten::repeat': e.repeat, 'aten::tile': e.tile, 'aten::einsum': e.einsum,
+    'aten::zeros_like': e.filled_like, 'aten::ones_like': e.filled_like, 'aten::full_like': e.filled_like,
+    'aten::new_zeros': e.filled_like, 'aten::new_ones': e.filled_like, 'aten::new_full': e.filled_like,
     # layers
     'aten::linear': nn.linear, 'aten::addmm': nn.addmm, 'aten::matmul': nn.matmul, 'aten::bmm': nn.matmul,
     'aten::baddbmm': nn.baddbmm,
@@ -67,7 +82,7 @@ TABLE = {
     # opsseq: recurrent layers, norms, scans, sorting, indexing
     'aten::lstm': seq.rnn(LSTM), 'aten::gru': seq.rnn(GRU),
     'aten::norm': seq.norm, 'aten::frobenius_norm': seq.norm, 'aten::linalg_vector_norm': seq.norm,
-    'aten::linalg_norm': seq.norm, 'aten::clamp_min': seq.clamp_side(True), 'aten::clamp_max': seq.clamp_side(False),
+    'aten::linalg_norm': seq.norm,
     'aten::cumsum': seq.cumsum,
     'aten::topk': seq.topk, 'aten::sort': seq.topk, 'aten::argsort': seq.topk,
     'aten::argmax': seq.arg_extreme(True), 'aten::argmin': seq.arg_extreme(False),

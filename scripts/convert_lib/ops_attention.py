@@ -1,8 +1,8 @@
 """Mappers of fused attention ops, decomposed into linear / slice / attention / layernorm nodes."""
 import ifg
 from .bridge import torch
-from .opcodes import (ACTIVATION, ACT_GELU, ACT_RELU, ADD, ATTENTION, BINARY, LAYERNORM, LINEAR, RESHAPE,
-                      SLICE)
+from .opcodes import (ACTIVATION, ACT_GELU, ACT_RELU, ADD, ATTENTION, BINARY, COMPARE, EQ, LAYERNORM, LINEAR,
+                      RESHAPE, SLICE, TRANSPOSE)
 
 
 def attention_mask(cv, v, keep_if_true=False):
@@ -82,27 +82,63 @@ def transformer_encoder_layer(cv, node, a):
     norm(x, 2, cv.output(out))
 
 
+def sdpa_mask(cv, v, batch_dims):
+    """The attention op's mask for SDPA's attn_mask (bool: True keeps): a constant [Lq, Lk] as attention_mask
+    makes it, or one computed from the input, [B, 1, Lq, Lk] / [B, Lq, Lk] / [Lq, Lk], as [B, Lq, Lk]
+    (bool inverted: the attention op's True masks out)."""
+    if cv.is_none(v) or not cv.is_dynamic(v):
+        return attention_mask(cv, v, keep_if_true=True)
+    tid = cv.tensor(v)
+    info = cv.info(tid)
+    dims = list(info.dims)
+    if len(dims) == 4 and dims[1] == 1:
+        dims = [dims[0]] + dims[2:]
+    if len(dims) != 3 and len(dims) != 2 or (len(dims) == 3 and dims[0] not in (1, batch_dims[0])):
+        cv.fail(f'attention mask of shape {list(cv.value(v).shape)} is not supported (one mask per batch: '
+                '[B, 1, Lq, Lk], [B, Lq, Lk] or [Lq, Lk])')
+    if dims != list(info.dims):
+        tid = cv.emit(RESHAPE, [tid], [cv.activation(f'{cv.name}.mask', info.dtype, dims)], shape=cv.reshape_target(dims))
+    if info.dtype == 'bool':
+        tid = cv.emit(COMPARE, [tid], [cv.activation(f'{cv.name}.masked_out', 'bool', dims)], kind=EQ, scalar=0.0)
+    elif info.dtype != 'f32':
+        cv.fail(f'attention mask of dtype {info.dtype} is not supported (bool or f32)')
+    return tid
+
+
 def scaled_dot_product_attention(cv, node, a):
-    """aten::scaled_dot_product_attention on [B, L, D] or [B, H, L, D]: heads folded into the batch."""
+    """aten::scaled_dot_product_attention on [B, L, E] or [B, H, L, D]: the heads are moved beside the
+    embedding ([B, L, H*D]) so that the batch stays in dim 0."""
     out = node.output()
     query = cv.value(a['query'])
     if 'enable_gqa' in a and cv.const(a['enable_gqa']):
         cv.fail('grouped-query attention is not supported')
+    if 'dropout_p' in a and float(cv.const(a['dropout_p'])) != 0.0:
+        cv.fail('attention dropout is not supported (dropout_p must be 0)')
     scale = 0.0 if 'scale' not in a or cv.is_none(a['scale']) else float(cv.const(a['scale']))
     causal = int(cv.const(a['is_causal']))
-    mask = attention_mask(cv, a['attn_mask'], keep_if_true=True)
+    if query.dim() not in (3, 4):
+        cv.fail(f'scaled_dot_product_attention of {query.dim()}-D inputs is not supported (3-D or 4-D)')
+    heads = 1 if query.dim() == 3 else query.shape[1]
+    if query.dim() == 4 and (cv.value(a['key']).shape[1] != heads or cv.value(a['value']).shape[-1] != query.shape[-1]):
+        cv.fail('attention with different head counts or value sizes is not supported')
     inputs = []
     for name in ('query', 'key', 'value'):
         tid = cv.tensor(a[name])
         if query.dim() == 4:
-            dims = cv.info(tid).dims
-            flat = [cv.mul_dims(dims[0], dims[1])] + dims[2:]
-            tid = cv.emit(RESHAPE, [tid], [cv.activation(f'{cv.name}.{name}', 'f32', flat)],
+            b, h, length, d = cv.info(tid).dims
+            moved = cv.emit(TRANSPOSE, [tid], [cv.activation(f'{cv.name}.{name}_t', 'f32', [b, length, h, d])],
+                            perm=[0, 2, 1, 3])
+            flat = [b, length, cv.mul_dims(h, d)]
+            tid = cv.emit(RESHAPE, [moved], [cv.activation(f'{cv.name}.{name}', 'f32', flat)],
                           shape=cv.reshape_target(flat))
         inputs.append(tid)
+    mask = sdpa_mask(cv, a['attn_mask'], cv.info(inputs[0]).dims)
     if query.dim() == 3:
         return cv.emit(ATTENTION, inputs + [mask], [cv.output(out)], heads=1, causal=causal, scale=scale)
-    flat = cv.info(inputs[0]).dims[:-1] + [cv.info(inputs[2]).dims[-1]]
-    att = cv.emit(ATTENTION, inputs + [mask], [cv.activation(f'{cv.name}.attention', 'f32', flat)], heads=1,
+    dims = cv.info(inputs[0]).dims
+    att = cv.emit(ATTENTION, inputs + [mask], [cv.activation(f'{cv.name}.attention', 'f32', dims)], heads=heads,
                   causal=causal, scale=scale)
-    cv.emit(RESHAPE, [att], [cv.output(out)], shape=cv.reshape_target(cv.dims(out)))
+    b, length, _ = dims
+    split = [b, length, heads, query.shape[-1]]
+    att = cv.emit(RESHAPE, [att], [cv.activation(f'{cv.name}.heads', 'f32', split)], shape=cv.reshape_target(split))
+    cv.emit(TRANSPOSE, [att], [cv.output(out)], perm=[0, 2, 1, 3])

@@ -1,5 +1,4 @@
 """Mappers of elementwise, reduction and shape ops (see ops.TABLE)."""
-import math
 
 import ifg
 from .bridge import torch
@@ -14,7 +13,7 @@ MIRRORED = {LT: GT, GT: LT, LE: GE, GE: LE}
 
 def scalar_of(cv, v):
     """A Python number if `v` is a constant number or 0-dim constant tensor, else None."""
-    if cv.is_dynamic(v):
+    if cv.is_dynamic(v) or (not isinstance(v, torch.Tensor) and cv.varies(v)):
         return None
     value = cv.const(v)
     if isinstance(value, torch.Tensor):
@@ -24,8 +23,8 @@ def scalar_of(cv, v):
 
 def tensor_as(cv, ref, dtype, name=None):
     """Tensor id of `ref` in `dtype`: constants are converted here, activations get a cast node."""
-    if not cv.is_dynamic(ref):
-        given = isinstance(ref, torch.Tensor)
+    given = isinstance(ref, torch.Tensor)
+    if not cv.is_dynamic(ref) and (given or not cv.varies(ref)):  # a value following the batch: cv.tensor
         value = ref if given else cv.const(ref)
         if value.dtype != TORCH_DTYPES[dtype]:
             name = name or (f'{cv.name}.const' if given else cv.const_name(ref))
@@ -57,15 +56,6 @@ def clip(low=None, high=None):
         cv.emit(ACTIVATION, [cv.tensor(a['self'])], [cv.output(node.output())], kind=ACT_CLIP,
                 act_min=lo, act_max=hi)
     return mapper
-
-
-def clamp(cv, node, a):
-    low, high = (None if cv.is_none(a[k]) else scalar_of(cv, a[k]) for k in ('min', 'max'))
-    if (low is None and not cv.is_none(a['min'])) or (high is None and not cv.is_none(a['max'])):
-        cv.fail('clamp with tensor bounds is not supported')
-    low, high = (-math.inf if low is None else float(low)), (math.inf if high is None else float(high))
-    cv.emit(ACTIVATION, [cv.tensor(a['self'])], [cv.output(node.output())], kind=ACT_CLIP, act_min=low,
-            act_max=high)
 
 
 def gelu(cv, node, a):

@@ -4,8 +4,9 @@ import math
 import ifg
 from .bridge import torch
 from .capture import source_line
-from .opcodes import (ABS, ACTIVATION, ACT_CLIP, BINARY, CUMSUM, GATHER, INDEX_SELECT, MAX, MIN, MUL, POW,
-                      RED_MAX, RED_MIN, RED_SUM, REDUCE, RESHAPE, SQRT, TOPK, TRIANGLE, UNARY)
+from .ops_elem import elementwise
+from .opcodes import (ABS, BINARY, CUMSUM, GATHER, INDEX_SELECT, MAX, MIN, MUL, POW, RED_MAX, RED_MIN, RED_SUM,
+                      REDUCE, RESHAPE, SQRT, TOPK, TRIANGLE, UNARY)
 
 # ---- recurrent layers ------------------------------------------------------------------------------
 
@@ -108,19 +109,6 @@ def norm(cv, node, a):
     emit_vector_norm(cv, x, p, _axes(cv, a, 'dim', rank), keepdim, cv.output(node.output()))
 
 
-def clamp_side(low):
-    """aten::clamp_min / clamp_max with a constant bound: a clip open on the other side."""
-    def mapper(cv, node, a):
-        key = 'min' if low else 'max'
-        bound = cv.const(a[key])
-        if not isinstance(bound, (int, float)):
-            cv.fail(f'clamp_{key} with a tensor bound is not supported')
-        lo, hi = (float(bound), math.inf) if low else (-math.inf, float(bound))
-        cv.emit(ACTIVATION, [cv.tensor(a['self'])], [cv.output(node.output())], kind=ACT_CLIP, act_min=lo,
-                act_max=hi)
-    return mapper
-
-
 # ---- scans, sorting, selection ------------------------------------------------------------------------
 
 def cumsum(cv, node, a):
@@ -152,17 +140,20 @@ def arg_extreme(largest):
     def mapper(cv, node, a):
         outs = list(node.outputs())
         x = a['self']
-        if 'other' in a:
-            return cv.emit(BINARY, [cv.tensor(x), cv.tensor(a['other'])], [cv.output(outs[0])],
-                           kind=MAX if largest else MIN)
+        if 'other' in a:  # elementwise, with a tensor or a number
+            return elementwise(MAX if largest else MIN)(cv, node, a)
         rank = cv.value(x).dim()
         if node.kind() in ('aten::max', 'aten::min') and len(outs) == 1:
             return cv.emit(REDUCE, [cv.tensor(x)], [cv.output(outs[0])], kind=RED_MAX if largest else RED_MIN,
                            axes=list(range(rank)), keepdim=0)
         src, dims = cv.tensor(x), cv.info(cv.tensor(x)).dims
         if 'dim' not in a or cv.is_none(a['dim']):  # argmax over everything: of the flattened tensor
-            flat = [-1] if any(d < 0 for d in dims) else [math.prod(dims)]
-            src = cv.emit(RESHAPE, [src], [cv.activation(f'{cv.name}.flat', cv.info(src).dtype, flat)], shape=flat)
+            size = 1
+            for d in dims:
+                size = cv.mul_dims(size, d)
+            flat = [size]
+            src = cv.emit(RESHAPE, [src], [cv.activation(f'{cv.name}.flat', cv.info(src).dtype, flat)],
+                          shape=cv.reshape_target(flat))
             axis, dims = 0, flat
         else:
             axis = cv.const(a['dim']) % max(rank, 1)
@@ -173,7 +164,7 @@ def arg_extreme(largest):
         results = [indices] if len(outs) == 1 else [values, indices]
         for v, t in zip(outs, results):
             if v.uses():
-                cv.emit(RESHAPE, [t], [cv.output(v)], shape=cv.dims(v))
+                cv.emit(RESHAPE, [t], [cv.output(v)], shape=cv.reshape_target(cv.dims(v)))
     return mapper
 
 

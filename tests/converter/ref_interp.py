@@ -84,6 +84,7 @@ def attention(q, k, v, mask=None, heads=1, causal=0, scale=0.0):
     split = lambda t: t.reshape(b, t.shape[1], heads, d).transpose(0, 2, 1, 3)  # noqa: E731
     scores = split(q) @ split(k).transpose(0, 1, 3, 2) * (scale or 1 / math.sqrt(d))
     if mask is not None:
+        mask = mask[:, None] if mask.ndim == 3 else mask  # one mask per batch, shared by the heads
         scores = np.where(mask, -np.inf, scores) if mask.dtype == np.bool_ else scores + mask
     if causal:
         scores = np.where(np.triu(np.ones((lq, lk), bool), 1), -np.inf, scores)
@@ -182,15 +183,23 @@ def binary(a, b=None, kind=0, scalar=0.0, reverse=0):
 
 
 def compare(a, b=None, kind=0, scalar=0.0):
-    return [np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal][kind](
+    logical = [lambda u, v: np.logical_and(u != 0, v != 0), lambda u, v: np.logical_or(u != 0, v != 0),
+               lambda u, v: np.logical_xor(u != 0, v != 0)]
+    return ([np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal] + logical)[kind](
         a, scalar if b is None else b)
 
 
-def expand(x, shape):
+def expand(x, like=None, shape=(), like_dims=None):
     shape = list(shape)
+    if like is not None:
+        shape = [like.shape[d] if d >= 0 else s for s, d in zip(shape, like_dims)]
     offset = len(shape) - x.ndim
     target = [x.shape[i - offset] if s == -1 else s for i, s in enumerate(shape)]
     return np.broadcast_to(x, target)
+
+
+def round_half_even(x):
+    return np.round(x) if np.issubdtype(np.asarray(x).dtype, np.floating) else x
 
 
 def reshape(x, shape):
@@ -241,7 +250,8 @@ OPS = {
     op.ATTENTION: attention, op.LSTM: lstm, op.CAST: lambda x, dtype: x, op.COMPARE: compare,
     op.WHERE: lambda c, x, y: np.where(c, x, y),
     op.UNARY: lambda x, kind: [np.negative, np.exp, np.log, np.sqrt, lambda t: 1 / np.sqrt(t), np.abs,
-                               np.reciprocal][kind](x),
+                               np.reciprocal, np.vectorize(math.erf, otypes=[np.float64]), np.sign,
+                               round_half_even, np.floor, np.ceil, np.trunc][kind](x),
     op.EXPAND: expand,
     # opsseq
     op.GRU: gru, op.CUMSUM: cumsum, op.TOPK: topk, op.GATHER: gather, op.INDEX_SELECT: index_select,

@@ -100,6 +100,23 @@ class ScaledDotProduct(nn.Module):
         return (causal + masked).transpose(1, 2).reshape(x.size(0), 6, 32)
 
 
+class MaskedScaledDotProduct(nn.Module):
+    """F.scaled_dot_product_attention (torch 2.x) with masks computed from a second input: bool [B, 1, L, L]
+    (True keeps) and float [B, L, L]."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv = nn.Linear(32, 96)
+
+    def forward(self, x, keep):  # [B, 6, 32], [B, 6]
+        q, k, v = (t.view(x.size(0), 6, 4, 8).transpose(1, 2) for t in self.qkv(x).chunk(3, dim=-1))
+        visible = (keep[:, None, None, :] > -0.5) | torch.eye(6, dtype=torch.bool)
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=visible)
+        bias = (keep[:, None, :] * keep[:, :, None]).unsqueeze(1)
+        b = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=0.3)
+        return (a + b).transpose(1, 2).reshape(x.size(0), 6, 32)
+
+
 class Branches(nn.Module):
     """Scripted, with branches on shapes that are the same at every batch (inlined by the converter)."""
     scripted = True
@@ -217,6 +234,38 @@ class Decoder(nn.Module):
         return s, a
 
 
+# ---- opselem ----
+class ElementwiseExtras(nn.Module):
+    """erf, sign, rounding, clamp with tensor bounds, max/min overloads, logical ops; 2 in, 3 out."""
+
+    def forward(self, x, y):  # [B, 7] each
+        a = torch.erf(x) + torch.sign(y) * torch.round(x * 3) + torch.floor(y * 2) - torch.ceil(x) + torch.trunc(y * 5)
+        b = torch.clamp(x, min=y - 1, max=y + 1) + x.clamp_min(0.2) + torch.clamp_max(y, -0.1) + x.clamp(max=0.5)
+        c = torch.max(x, y) - torch.min(x, 0.25 * y) + torch.max(x, dim=1, keepdim=True)[0] + torch.min(y)
+        m = torch.logical_and(x > 0, y < 0) | ((x > 1) ^ (y > 0.5)) | torch.logical_not(x < -1)
+        m = m & ~(y > 1.5) | torch.logical_xor(x > 0.3, torch.logical_or(y > 0, x < 0))
+        return a + b, c + torch.pow(x.abs() + 1, y.clamp(-2, 2)), torch.where(m, x, 2 ** y)
+
+
+class ShapeBuilding(nn.Module):
+    """repeat, tile, einsum contractions, and constants that follow the batch (ones, zeros, full)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(4, 6, 5))
+        self.proj = nn.Parameter(torch.randn(6, 3))
+
+    def forward(self, x):  # [B, 4, 6]
+        r = x.repeat(1, 2, 1) + torch.tile(x, (2, 1))
+        q = torch.einsum('bld,hde->bhle', x, self.w)          # per-head projection
+        s = torch.einsum('bhle,bhme->bhlm', q, q)             # attention scores
+        t = torch.einsum('bij,jk->bik', x, self.proj) + torch.einsum('bij->bji', x).sum(1, keepdim=True)[..., :3]
+        u = torch.einsum('...d,d->...', x, self.proj[:, 0]) + torch.einsum('bld->b', x).unsqueeze(1)
+        mask = torch.ones(x.size(0), 1, 4, dtype=torch.bool)  # follows the batch, built from shapes only
+        bias = torch.full((x.size(0), 4, 1), 0.5) + torch.zeros_like(x)
+        return r, s.sum(1) + bias.sum(-1, keepdim=True), t, u, x.masked_fill(~mask.transpose(1, 2), 0.0) + bias
+
+
 # name: (module, example input shapes, static batch); torch 1.x traces masked attention with the batch
 # in dim 1, which only a static batch can express
 TORCH2 = hasattr(F, 'scaled_dot_product_attention')
@@ -229,6 +278,11 @@ MODELS = {
     'branches': (Branches, [[1, 3, 8]], False),
     'resample': (Resample, [[1, 3, 5, 7]], False),  # opsvision
     'decoder': (Decoder, [[1, 6, 5, 7]], False),
+    # opselem
+    'elementwise_extras': (ElementwiseExtras, [[1, 7], [1, 7]], False),
+    'shape_building': (ShapeBuilding, [[1, 4, 6]], False),
+    'batch_to_front': (BatchToFront, [[1, 4, 8]], False),
 }
 if TORCH2:
     MODELS['sdpa'] = (ScaledDotProduct, [[1, 6, 32]], False)
+    MODELS['sdpa_masked'] = (MaskedScaledDotProduct, [[1, 6, 32], [1, 6]], False)

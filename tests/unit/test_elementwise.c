@@ -218,9 +218,11 @@ Test(elementwise, unary_all_kinds) {
     for (int k = 0; k < UN_COUNT; k++) {
         int positive = k == UN_LOG || k == UN_SQRT || k == UN_RSQRT;
         rng_fill(&r, x, count, positive ? 0.1f : -4.0f, 4.0f);
+        if (!positive) x[0] = k == UN_RECIPROCAL ? 0.5f : 0.0f, x[1] = 2.5f, x[2] = -1.5f; /* sign of 0; halves */
         for (int64_t i = 0; i < count; i++) {
             double v = x[i];
-            double e[UN_COUNT] = { -v, exp(v), log(v), sqrt(v), 1 / sqrt(v), fabs(v), 1 / v };
+            double e[UN_COUNT] = { -v, exp(v), log(v), sqrt(v), 1 / sqrt(v), fabs(v), 1 / v, erf(v), (v > 0) - (v < 0),
+                                   nearbyint(v), floor(v), ceil(v), trunc(v) };
             ref[i] = (float)e[k];
         }
         ir_node n = kernel_node(OP_UNARY, 1);
@@ -410,6 +412,7 @@ Test(elementwise, compare_broadcast_and_scalar) {
     int64_t ad[3] = { 3, 1, 5 }, bd[2] = { 7, 1 }, od[3] = { 3, 7, 5 };
     infer_tensor a = tview(INFER_F32, rng_array(&r, 15, -1, 1), 3, ad), b = tview(INFER_F32, rng_array(&r, 7, -1, 1), 2, bd);
     ((float *)b.data)[2] = ((float *)a.data)[3]; /* some equal pairs */
+    ((float *)a.data)[0] = ((float *)b.data)[1] = 0.0f; /* falsy operands for and/or/xor */
     uint8_t y[105];
     infer_tensor out = tview(INFER_BOOL, y, 3, od);
     for (int k = 0; k < CMP_COUNT; k++) {
@@ -425,7 +428,8 @@ Test(elementwise, compare_broadcast_and_scalar) {
                 unravel(i, &out, idx);
                 float u = ((float *)a.data)[bcast_offset(&a, idx, 3)];
                 float v = scalar ? n.p.compare.scalar : ((float *)b.data)[bcast_offset(&b, idx, 3)];
-                int want[CMP_COUNT] = { u == v, u != v, u < v, u <= v, u > v, u >= v };
+                int want[CMP_COUNT] = { u == v, u != v, u < v, u <= v, u > v, u >= v, u != 0 && v != 0, u != 0 || v != 0,
+                                        (u != 0) != (v != 0) };
                 cr_assert_eq(y[i], want[k], "kind %d scalar %d at %ld", k, scalar, (long)i);
             }
         }

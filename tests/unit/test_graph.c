@@ -252,11 +252,13 @@ Test(graph, build_refuses_bad_attributes) {
           "attribute 'padding' (2) must be at most half the window (2)" },
         { OP_BATCHNORM, 5, { FLOAT("eps", -1.0) }, "attribute 'eps' is -1" },
         { OP_LSTM, 7, { INT("hidden", 0), INT("layers", 1) }, "attribute 'hidden' is 0" },
-        { OP_UNARY, 1, { INT("kind", 7) }, "(unary): attribute 'kind' is 7" },
-        { OP_COMPARE, 2, { INT("kind", 6) }, "(compare): attribute 'kind' is 6" },
+        { OP_UNARY, 1, { INT("kind", 13) }, "(unary): attribute 'kind' is 13" },
+        { OP_COMPARE, 2, { INT("kind", 9) }, "(compare): attribute 'kind' is 9" },
         { OP_SOFTMAX, 1, { FLOAT("axis", 1.5) }, "attribute 'axis' must be an int" },
         { OP_SOFTMAX, 1, { INT("axis", 8) }, "attribute 'axis' is 8" },
         { OP_EXPAND, 1, { INTS("shape", 2, 3, -4) }, "attribute 'shape' value 1 is -4" },
+        { OP_EXPAND, 2, { INTS("shape", 2, 3) }, "like_dims" },
+        { OP_EXPAND, 2, { INTS("shape", 2, 3), INTS("like_dims", 0) }, "like_dims" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const bad_case *c = &cases[i];
