@@ -26,6 +26,11 @@ const char *infer_cpu_isa_name(infer_cpu_isa isa) {
     return (unsigned)isa < sizeof names / sizeof names[0] ? names[isa] : "?";
 }
 
+const char *infer_sparse_name(infer_sparse sparse) {
+    static const char *const names[] = { "auto", "sparse", "dense" };
+    return (unsigned)sparse < sizeof names / sizeof names[0] ? names[sparse] : "?";
+}
+
 const char *infer_precision_name(infer_precision p) {
     return p == INFER_PRECISION_TF32 ? "tf32" : p == INFER_PRECISION_FP16 ? "fp16" : p == INFER_PRECISION_BF16 ? "bf16" : "fp32";
 }

@@ -149,6 +149,15 @@ typedef enum {
     INFER_CPU_ISA_AVX512    /* AVX-512 F, DQ, BW, VL */
 } infer_cpu_isa;
 
+/* How a CPU engine runs a layer whose weight the file stores sparse (CSR, block-sparse, 2:4). */
+typedef enum {
+    INFER_SPARSE_AUTO = 0,   /* per layer, the faster of its sparse kernel and the dense kernel on a copy densified
+                                once: both timed at engine build at the planned shapes */
+    INFER_SPARSE_SPARSE,     /* the sparse kernel wherever one fits the layer (the rest densified) */
+    INFER_SPARSE_DENSE       /* every sparse weight densified once at engine build */
+} infer_sparse;
+
+const char *infer_sparse_name(infer_sparse sparse); /* "auto", "sparse", "dense"; "?" when unknown */
 const char *infer_device_name(infer_device device);
 const char *infer_cpu_isa_name(infer_cpu_isa isa); /* "auto", "scalar", "avx2", "avx512"; "?" when unknown */
 const char *infer_precision_name(infer_precision precision);
@@ -181,6 +190,8 @@ typedef struct {
                                   search path (docs/CUDA.md) */
     infer_cpu_bf16 cpu_bf16;   /* precision BF16: AUTO (default); forcing one this CPU lacks is
                                   INFER_ERR_UNSUPPORTED */
+    infer_sparse sparse;       /* sparse weights on the CPU: AUTO (default, timed per layer), SPARSE or DENSE;
+                                  the CUDA backend densifies them */
 } infer_engine_options;
 
 typedef struct infer_engine infer_engine;

@@ -1,8 +1,10 @@
 /* cpu_backend.c — the CPU backend: one arena from the memory plan, a thread pool, kernels node by node. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "engine.h"
+#include "cpu_choose.h"
 #include "../base/error.h"
 #include "residency.h"
 #include "threadpool.h"
@@ -18,7 +20,7 @@ typedef struct {
     const cpu_kernel **kernels; /* per node: the kernel its op and input storages select */
     uint8_t *packed;        /* one block: every node's prepacked weights (cpu_prepack), or NULL */
     const void **node_packed; /* per node: its part of packed, or NULL */
-    char (*weights)[64];    /* per node: how its sparse weight runs (kernel describe), else "" */
+    char (*weights)[112];   /* per node: how its sparse weight runs (kernel describe and timing), else "" */
 } cpu_state;
 
 static void *alloc_aligned(size_t bytes) {
@@ -27,12 +29,23 @@ static void *alloc_aligned(size_t bytes) {
     return aligned_alloc(256, rounded ? rounded : 256);
 }
 
-/* Every node's kernel, by its op and its inputs' storages: a node no kernel takes refuses the engine. */
+/* Every node's kernel, by its op and its inputs' storages: a node no kernel takes refuses the engine. A sparse
+ * weight's kernel is one of its forms (sparse or densified) chosen later, by choose_forms. */
 static infer_status find_kernels(const infer_engine *e, cpu_state *st, infer_error *err) {
     const ir_graph *g = &e->graph;
     for (int i = 0; i < g->n_nodes; i++) {
         if (e->cpu_bf16 && (st->kernels[i] = cpu_bf16_kernel_lookup(g, &g->nodes[i], e->cpu_bf16))) continue;
         if (!(st->kernels[i] = cpu_kernel_lookup(g, &g->nodes[i], i, err))) return INFER_ERR_UNSUPPORTED;
+    }
+    return INFER_OK;
+}
+
+/* The form of each sparse weight's kernel (cpu_choose.c); what was timed goes into the node's weights text. */
+static infer_status choose_forms(const infer_engine *e, cpu_state *st, infer_error *err) {
+    for (int i = 0; i < e->graph.n_nodes; i++) {
+        if (!st->kernels[i]->sparse_form) continue;
+        INFER_TRY(cpu_choose_form(e, &st->ctx, i, st->kernels[i], &st->kernels[i], st->weights[i],
+                                  sizeof st->weights[i], err));
     }
     return INFER_OK;
 }
@@ -133,7 +146,13 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
             if (k->pack) k->pack(g, n, in, st->ctx.isa, st->ctx.threads, st->packed + offset[i]);
             else k->prepack(n, in, st->ctx.isa, st->packed + offset[i]);
             st->node_packed[i] = st->packed + offset[i];
-            if (k->describe) k->describe(st->node_packed[i], st->weights[i], sizeof st->weights[i]);
+            if (k->describe) { /* the description, then what was timed (choose_forms left it there) */
+                char timed[sizeof st->weights[i]];
+                snprintf(timed, sizeof timed, "%s", st->weights[i]);
+                k->describe(st->node_packed[i], st->weights[i], sizeof st->weights[i]);
+                size_t used = strlen(st->weights[i]);
+                snprintf(st->weights[i] + used, sizeof st->weights[i] - used, "%s", timed);
+            }
         }
         release_packed_originals(e, st);
     }
@@ -174,11 +193,14 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
     st->ctx.pool = st->pool;
     st->ctx.threads = pool_size(st->pool);
     st->ctx.isa = e->cpu_isa;
+    st->ctx.scratch = alloc_aligned(CPU_SCRATCH_BYTES * (size_t)st->ctx.threads);
+    if (!st->ctx.scratch) return infer_fail(err, INFER_ERR_MEMORY, "out of host memory for the threads' scratch");
+    s = choose_forms(e, st, err);
+    if (s != INFER_OK) return s;
     st->ctx.workspace_bytes = max_workspace(e, st, st->ctx.threads);
     st->arena = alloc_aligned(e->plan.arena_bytes);
     st->ctx.workspace = alloc_aligned(st->ctx.workspace_bytes);
-    st->ctx.scratch = alloc_aligned(CPU_SCRATCH_BYTES * (size_t)st->ctx.threads);
-    if (!st->arena || !st->ctx.workspace || !st->ctx.scratch)
+    if (!st->arena || !st->ctx.workspace)
         return infer_fail(err, INFER_ERR_MEMORY, "out of host memory: arena %llu bytes, workspace %zu bytes asked",
                           (unsigned long long)e->plan.arena_bytes, st->ctx.workspace_bytes);
     for (int t = 0; t < g->n_tensors; t++) {

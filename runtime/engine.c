@@ -236,6 +236,9 @@ infer_status infer_engine_create(const infer_model *model, const infer_engine_op
     if (e->opt.threads <= 0) e->opt.threads = cpu_online_cores();
 
     infer_status s = choose_cpu_isa(e, err);
+    if (s == INFER_OK && (unsigned)e->opt.sparse > INFER_SPARSE_DENSE)
+        s = infer_fail(err, INFER_ERR_ARGUMENT, "sparse %d is not a sparse-weight choice (auto, sparse or dense)",
+                       (int)e->opt.sparse);
     if (s == INFER_OK) s = choose_backend(&e->opt, &e->backend, err);
     if (s == INFER_OK) s = choose_cpu_bf16(e, err);
     if (s == INFER_OK) s = ir_build(&model->file, &e->graph, err);

@@ -226,7 +226,7 @@ CPU_KERNEL(conv2d) {
 
 const cpu_kernel cpu_kernels_conv2d[] = {
     { .storages = CPU_DENSE, .run = cpu_conv2d, .workspace = cpu_conv2d_workspace },
-    CPU_CONV2D_SPARSE_KERNEL,
+    CPU_CONV2D_SPARSE_KERNELS,
     CPU_CONV2D_S8_KERNEL,
     { 0 },
 };

@@ -1,6 +1,6 @@
 /* conv2d_sparse.c — 2-D convolution with a sparse weight (CSR, BSR, 2:4): per image and group, the weight's
  * rows times the im2col columns (the image itself for 1x1 convs; else packed per tile by the dense path's
- * packer), or the dense kernel on a copy densified at engine build when the cost model says so. */
+ * packer), or (the densified form) the dense kernel on a copy densified at engine build. */
 #include <string.h>
 #include "conv2d.h"
 #include "gemm_internal.h"
@@ -46,9 +46,9 @@ static int sparse_fits(const ir_graph *g, const ir_node *n, const infer_tensor *
     return pointwise(&geo) || tile_cols(kg) > 0;
 }
 
-/* The plan of node n's weight: its output's positions per image from the input's shape, and whether the
- * sparse path takes it; returns the packed block's bytes (sparse_plan). */
-static size_t conv_plan(const ir_graph *g, const ir_node *n, const infer_tensor *in, int threads, sparse_packed *plan) {
+/* The plan of node n's weight for run (SPARSE_RUN_*): its output's shape from the input's, and whether the
+ * sparse path takes it; returns the packed block's bytes (sparse_plan), 0 when the sparse path does not fit. */
+static size_t conv_plan(const ir_graph *g, const ir_node *n, const infer_tensor *in, int run, sparse_packed *plan) {
     const ir_tensor *w = &g->tensors[n->in[1]];
     const conv2d_params *p = &n->p.conv2d;
     if (w->ndim != 4 || in[0].ndim != 4 || p->stride[0] < 1 || p->stride[1] < 1) return 0;
@@ -59,26 +59,43 @@ static size_t conv_plan(const ir_graph *g, const ir_node *n, const infer_tensor 
     out.dims[2] = (in[0].dims[2] + 2 * p->padding[0] - p->dilation[0] * (w->dims[2] - 1) - 1) / p->stride[0] + 1;
     out.dims[3] = (in[0].dims[3] + 2 * p->padding[1] - p->dilation[1] * (w->dims[3] - 1) - 1) / p->stride[1] + 1;
     if (out.dims[2] < 1 || out.dims[3] < 1) return 0;
-    return sparse_plan(g, w, out.dims[2] * out.dims[3], threads, sparse_fits(g, n, in, &out), ir_logical_bytes(w),
-                       plan);
-}
-
-size_t cpu_conv2d_sparse_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads) {
-    sparse_packed plan;
-    (void)isa;
-    return conv_plan(g, n, in, threads, &plan);
+    if (run == SPARSE_RUN_SPARSE && !sparse_fits(g, n, in, &out)) return 0;
+    return sparse_plan(g, w, run, ir_logical_bytes(w), plan);
 }
 
 static void copy_dense(const float *w, void *arg, float *dst) { memcpy(dst, w, *(const size_t *)arg); }
 
-void cpu_conv2d_sparse_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads,
-                            void *dst) {
+static void conv_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int run, void *dst) {
     const ir_tensor *w = &g->tensors[n->in[1]];
     size_t dense = ir_logical_bytes(w);
     sparse_packed plan;
-    (void)isa;
-    conv_plan(g, n, in, threads, &plan);
+    conv_plan(g, n, in, run, &plan);
     sparse_fill(g, w, &plan, dst, copy_dense, &dense);
+}
+
+size_t cpu_conv2d_sparse_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads) {
+    sparse_packed plan;
+    (void)isa, (void)threads;
+    return conv_plan(g, n, in, SPARSE_RUN_SPARSE, &plan);
+}
+
+void cpu_conv2d_sparse_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads,
+                            void *dst) {
+    (void)isa, (void)threads;
+    conv_pack(g, n, in, SPARSE_RUN_SPARSE, dst);
+}
+
+size_t cpu_conv2d_densified_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa,
+                                      int threads) {
+    sparse_packed plan;
+    (void)isa, (void)threads;
+    return conv_plan(g, n, in, SPARSE_RUN_DENSE, &plan);
+}
+
+void cpu_conv2d_densified_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads,
+                               void *dst) {
+    (void)isa, (void)threads;
+    conv_pack(g, n, in, SPARSE_RUN_DENSE, dst);
 }
 
 typedef struct {

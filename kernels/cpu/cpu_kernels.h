@@ -56,7 +56,12 @@ typedef struct {
     void (*pack)(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads, void *dst);
     /* Optional: how the packed block runs the node's weight, for infer_layer_info.weights. */
     void (*describe)(const void *packed, char *buf, size_t size);
+    /* CPU_FORM_*: one of the forms of a sparse weight's kernel, listed together (sparse first); the backend
+     * picks one per node by infer_engine_options.sparse, timing them at build (runtime/cpu_choose.c). */
+    int sparse_form;
 } cpu_kernel;
+
+enum { CPU_FORM_NONE = 0, CPU_FORM_SPARSE, CPU_FORM_DENSIFIED };
 
 #define CPU_DENSE IR_STORAGE_BIT(IR_STORAGE_DENSE)
 #define CPU_SPARSE (IR_STORAGE_BIT(IR_STORAGE_CSR) | IR_STORAGE_BIT(IR_STORAGE_BSR) | IR_STORAGE_BIT(IR_STORAGE_SPARSE_2_4))

@@ -62,7 +62,7 @@ const cpu_kernel cpu_kernels_linear[] = {
       .prepack_input = prepacks_weight,
       .prepack_size = cpu_linear_prepack_size,
       .prepack = cpu_linear_prepack },
-    CPU_LINEAR_SPARSE_KERNEL,
+    CPU_LINEAR_SPARSE_KERNELS,
     CPU_LINEAR_S8_KERNEL,
     { 0 },
 };

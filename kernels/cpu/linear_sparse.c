@@ -1,5 +1,5 @@
 /* linear_sparse.c — linear with a sparse weight (CSR, BSR, 2:4): y = act(x · wᵀ + b + residual) as the sparse
- * product yᵀ = w · xᵀ, or the dense GEMM on a copy densified at engine build when the cost model says so. */
+ * product yᵀ = w · xᵀ, or (the densified form) the dense GEMM on a copy densified at engine build. */
 #include <string.h>
 #include "gemm_internal.h"
 #include "sparse.h"
@@ -26,14 +26,12 @@ static size_t dense_bytes(int isa, int64_t n_dim, int64_t k_dim) {
     return cpu_sgemm_packed_b_size(isa, k_dim, n_dim);
 }
 
-size_t cpu_linear_sparse_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa,
-                                      int threads) {
+static size_t plan(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int run,
+                   sparse_packed *p) {
     const ir_tensor *w = &g->tensors[n->in[1]];
     if (w->ndim != 2 || w->dims[0] < 1 || w->dims[1] < 1 || in[0].ndim < 1) return 0;
     size_t dense = dense_bytes(isa, w->dims[0], w->dims[1]);
-    if (dense == SIZE_MAX) return 0;
-    sparse_packed plan;
-    return sparse_plan(g, w, rows_of_x(&in[0], w->dims[1]), threads, 1, dense, &plan);
+    return dense == SIZE_MAX ? 0 : sparse_plan(g, w, run, dense, p);
 }
 
 typedef struct {
@@ -47,13 +45,37 @@ static void fill_dense(const float *w, void *arg, float *dst) {
     else cpu_sgemm_pack_b(f->isa, 1, f->k, f->n, w, f->k, dst);
 }
 
+static void pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int run, void *dst) {
+    const ir_tensor *w = &g->tensors[n->in[1]];
+    sparse_packed p;
+    plan(g, n, in, isa, run, &p);
+    dense_form form = { isa, w->dims[0], w->dims[1] };
+    sparse_fill(g, w, &p, dst, fill_dense, &form);
+}
+
+size_t cpu_linear_sparse_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads) {
+    sparse_packed p;
+    (void)threads;
+    return plan(g, n, in, isa, SPARSE_RUN_SPARSE, &p);
+}
+
 void cpu_linear_sparse_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads,
                             void *dst) {
-    const ir_tensor *w = &g->tensors[n->in[1]];
-    sparse_packed plan;
-    sparse_plan(g, w, rows_of_x(&in[0], w->dims[1]), threads, 1, dense_bytes(isa, w->dims[0], w->dims[1]), &plan);
-    dense_form form = { isa, w->dims[0], w->dims[1] };
-    sparse_fill(g, w, &plan, dst, fill_dense, &form);
+    (void)threads;
+    pack(g, n, in, isa, SPARSE_RUN_SPARSE, dst);
+}
+
+size_t cpu_linear_densified_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa,
+                                      int threads) {
+    sparse_packed p;
+    (void)threads;
+    return plan(g, n, in, isa, SPARSE_RUN_DENSE, &p);
+}
+
+void cpu_linear_densified_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads,
+                               void *dst) {
+    (void)threads;
+    pack(g, n, in, isa, SPARSE_RUN_DENSE, dst);
 }
 
 typedef struct {

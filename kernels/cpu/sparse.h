@@ -20,8 +20,8 @@ typedef struct {
     const float *val;
 } sparse_matrix;
 
-/* What a node with a sparse weight runs, chosen at engine build: the sparse kernel, or the dense one on a
- * densified copy (no sparse path fits, or the measured cost model says dense is faster). */
+/* What a node with a sparse weight runs, chosen at engine build (runtime/cpu_choose.c): the sparse kernel, or the
+ * dense one on a densified copy (no sparse path fits, dense was timed faster, or infer_engine_options.sparse). */
 enum { SPARSE_RUN_SPARSE = 1, SPARSE_RUN_DENSE = 2 };
 
 /* The head of a node's packed block: the matrix's arrays (or the dense copy) follow it in the block. */
@@ -41,13 +41,6 @@ int64_t sparse_count(const ir_graph *g, const ir_tensor *t, int *bh, int *bw, si
 /* Fills the packed matrix of t at dst (matrix_bytes from sparse_count) and points *m into it. */
 void sparse_pack_matrix(const ir_graph *g, const ir_tensor *t, void *dst, sparse_matrix *m);
 
-/* The measured cost model: whether the sparse kernel beats the dense one for a weight of this density with
- * columns dense columns per product (linear: rows of x; conv2d: output positions of an image). */
-int sparse_is_faster(double density, int bh, int64_t rows, int64_t cols, int64_t columns, int threads);
-/* Forces the choice for tests and measurements: SPARSE_RUN_SPARSE or SPARSE_RUN_DENSE, 0 for the model.
- * Read from the INFER_SPARSE environment variable ("sparse", "dense") at engine build. */
-int sparse_forced_run(void);
-
 /* C[r, 0..ncols) = sum over the non-zeros of row r of m: value x B[col, 0..ncols), for rows [r0, r1) (multiples
  * of m->bh); B has ldb floats per row, C ldc. Serial. */
 void sparse_spmm_rows(int isa, const sparse_matrix *m, int64_t r0, int64_t r1, const float *B, int64_t ldb,
@@ -56,13 +49,11 @@ void sparse_spmm_rows(int isa, const sparse_matrix *m, int64_t r0, int64_t r1, c
 void sparse_spmm_reference(const sparse_matrix *m, int64_t r0, int64_t r1, const float *B, int64_t ldb,
                            int64_t ncols, float *C, int64_t ldc);
 
-/* The choice for a node's sparse weight t with `columns` dense columns per product: fills p's run, storage
- * and density and returns the packed block's bytes: the header (SPARSE_HEADER_BYTES) and the matrix when
- * sparse runs, or the header and dense_bytes (the kernel's dense form) when it is densified (no sparse
- * path fits: sparse_fits 0; or dense is faster). 0 when t cannot be decoded. */
+/* The packed block of sparse weight t for run SPARSE_RUN_SPARSE (the matrix) or SPARSE_RUN_DENSE (dense_bytes of
+ * the kernel's dense form): fills p's run, storage and density and returns the block's bytes, the header
+ * (SPARSE_HEADER_BYTES) included. 0 when t cannot be decoded. */
 #define SPARSE_HEADER_BYTES ((sizeof(sparse_packed) + 63) & ~(size_t)63)
-size_t sparse_plan(const ir_graph *g, const ir_tensor *t, int64_t columns, int threads, int sparse_fits,
-                   size_t dense_bytes, sparse_packed *p);
+size_t sparse_plan(const ir_graph *g, const ir_tensor *t, int run, size_t dense_bytes, sparse_packed *p);
 /* Fills the block planned by sparse_plan: the header and the matrix, or the header and, through
  * fill_dense(dense weight [rows, cols], arg, dst), the kernel's dense form. Returns the header; its run is
  * 0 when the dense copy could not be made (out of memory). */
@@ -82,16 +73,25 @@ void sparse_describe(const sparse_packed *p, char *buf, size_t size);
 int cpu_sparse_weight_input(const ir_node *n, int k);  /* input 1 */
 void cpu_sparse_describe(const void *packed, char *buf, size_t size);
 
+/* Each op's two kernels of a sparse weight, in its kernel list: the sparse form (pack_size 0 when no sparse path
+ * fits the node) and the densified form; the CPU backend picks one per node (runtime/cpu_choose.c). */
 infer_status cpu_linear_sparse(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out,
                                infer_error *err);
 size_t cpu_linear_sparse_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads);
 size_t cpu_linear_sparse_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads);
 void cpu_linear_sparse_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads,
                             void *dst);
-#define CPU_LINEAR_SPARSE_KERNEL                                                                                \
+size_t cpu_linear_densified_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa,
+                                      int threads);
+void cpu_linear_densified_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads,
+                               void *dst);
+#define CPU_LINEAR_SPARSE_KERNELS                                                                               \
     { .storages = CPU_DENSE | CPU_SPARSE, .run = cpu_linear_sparse, .workspace = cpu_linear_sparse_workspace,  \
       .prepack_input = cpu_sparse_weight_input, .pack_size = cpu_linear_sparse_pack_size,                       \
-      .pack = cpu_linear_sparse_pack, .describe = cpu_sparse_describe }
+      .pack = cpu_linear_sparse_pack, .describe = cpu_sparse_describe, .sparse_form = CPU_FORM_SPARSE },        \
+    { .storages = CPU_DENSE | CPU_SPARSE, .run = cpu_linear_sparse,                                             \
+      .prepack_input = cpu_sparse_weight_input, .pack_size = cpu_linear_densified_pack_size,                    \
+      .pack = cpu_linear_densified_pack, .describe = cpu_sparse_describe, .sparse_form = CPU_FORM_DENSIFIED }
 
 infer_status cpu_conv2d_sparse(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out,
                                infer_error *err);
@@ -99,9 +99,16 @@ size_t cpu_conv2d_sparse_workspace(const ir_node *n, const infer_tensor *in, con
 size_t cpu_conv2d_sparse_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads);
 void cpu_conv2d_sparse_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads,
                             void *dst);
-#define CPU_CONV2D_SPARSE_KERNEL                                                                                \
+size_t cpu_conv2d_densified_pack_size(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa,
+                                      int threads);
+void cpu_conv2d_densified_pack(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads,
+                               void *dst);
+#define CPU_CONV2D_SPARSE_KERNELS                                                                               \
     { .storages = CPU_DENSE | CPU_SPARSE, .run = cpu_conv2d_sparse, .workspace = cpu_conv2d_sparse_workspace,  \
       .prepack_input = cpu_sparse_weight_input, .pack_size = cpu_conv2d_sparse_pack_size,                       \
-      .pack = cpu_conv2d_sparse_pack, .describe = cpu_sparse_describe }
+      .pack = cpu_conv2d_sparse_pack, .describe = cpu_sparse_describe, .sparse_form = CPU_FORM_SPARSE },        \
+    { .storages = CPU_DENSE | CPU_SPARSE, .run = cpu_conv2d_sparse, .workspace = cpu_conv2d_workspace,        \
+      .prepack_input = cpu_sparse_weight_input, .pack_size = cpu_conv2d_densified_pack_size,                    \
+      .pack = cpu_conv2d_densified_pack, .describe = cpu_sparse_describe, .sparse_form = CPU_FORM_DENSIFIED }
 
 #endif

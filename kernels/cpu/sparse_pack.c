@@ -1,5 +1,5 @@
 /* sparse_pack.c — sparse weights at engine build: decoding CSR, BSR and 2:4 storage, the packed matrix the
- * SpMM reads, and the measured cost model that picks sparse or dense per layer. */
+ * SpMM reads, or the dense copy of the densified form. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,20 +93,16 @@ void sparse_pack_matrix(const ir_graph *g, const ir_tensor *t, void *dst, sparse
     *m = (sparse_matrix){ rows, cols, b, b, w ? nnz : 0, ptr, idx, val };
 }
 
-size_t sparse_plan(const ir_graph *g, const ir_tensor *t, int64_t columns, int threads, int sparse_fits,
-                   size_t dense_bytes, sparse_packed *p) {
+size_t sparse_plan(const ir_graph *g, const ir_tensor *t, int run, size_t dense_bytes, sparse_packed *p) {
     int bh, bw;
     size_t mbytes;
     int64_t nnz = sparse_count(g, t, &bh, &bw, &mbytes), rows = t->ndim ? t->dims[0] : 1, cols = view_cols(t);
-    if (nnz < 0) return 0;
+    if (nnz < 0 || (run != SPARSE_RUN_SPARSE && run != SPARSE_RUN_DENSE)) return 0;
     memset(p, 0, sizeof *p);
+    p->run = run;
     p->storage = t->storage.kind;
     p->density = rows * cols > 0 ? (double)nnz / (double)(rows * cols) : 0.0;
-    int forced = sparse_forced_run();
-    int sparse = sparse_fits && (forced ? forced == SPARSE_RUN_SPARSE
-                                        : sparse_is_faster(p->density, bh, rows, cols, columns, threads));
-    p->run = sparse ? SPARSE_RUN_SPARSE : SPARSE_RUN_DENSE;
-    size_t body = sparse ? mbytes : dense_bytes;
+    size_t body = run == SPARSE_RUN_SPARSE ? mbytes : dense_bytes;
     return body > SIZE_MAX - SPARSE_HEADER_BYTES ? 0 : SPARSE_HEADER_BYTES + body;
 }
 
@@ -126,29 +122,6 @@ const sparse_packed *sparse_fill(const ir_graph *g, const ir_tensor *t, const sp
     free(w);
     p->dense = body;
     return p;
-}
-
-/* Measured with bench/sparse_bench (2 threads, AVX-512, bench/RESULTS.md "Sparse weights"): the density at or
- * below which the sparse kernel beats infer's dense GEMM, by packing (CSR; 4 x 4 blocks, whose density counts
- * whole blocks' values) and dense columns per product. One column is a gathered dot product against a GEMV
- * that streams the weight at full bandwidth; a few columns (a small batch) pay the transposes; many columns
- * (convolutions, long sequences) vectorize fully. */
-int sparse_is_faster(double density, int bh, int64_t rows, int64_t cols, int64_t columns, int threads) {
-    (void)rows;
-    (void)cols;
-    (void)threads;
-    double limit;
-    if (bh > 1) limit = columns <= 1 ? 0.25 : columns < 32 ? 0.12 : 0.5;
-    else limit = columns <= 1 ? 0.1 : columns < 32 ? 0.2 : 0.25;
-    return density <= limit;
-}
-
-int sparse_forced_run(void) {
-    const char *s = getenv("INFER_SPARSE");
-    if (!s) return 0;
-    if (!strcmp(s, "sparse")) return SPARSE_RUN_SPARSE;
-    if (!strcmp(s, "dense")) return SPARSE_RUN_DENSE;
-    return 0;
 }
 
 void sparse_describe(const sparse_packed *p, char *buf, size_t size) {

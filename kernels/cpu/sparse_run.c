@@ -16,6 +16,20 @@ typedef struct {
     const gemm_epilogue *ep;
 } spmm_job;
 
+/* The epilogue on C rows [r, r + rows) x columns [j, j + nc) at c (ldc). A single column stored contiguously (a
+ * linear's one row of x: C is yᵀ) runs as one row of `rows` values, so that it vectorizes. */
+static void epilogue(const spmm_job *job, float *c, int64_t rows, int64_t nc, int64_t ldc, int64_t r, int64_t j) {
+    const gemm_epilogue *ep = job->ep;
+    if (nc == 1 && j == 0 && (ldc == 1 || rows == 1) && (!ep->residual || ep->ld_residual == 1)) {
+        gemm_epilogue row = *ep;
+        row.bias_per_row = 0; /* bias[r + i] is the bias of column i of the row */
+        row.ld_residual = 0;
+        cpu_epilogue_isa(job->ctx->isa, c, 1, rows, rows, &row, 0, r);
+        return;
+    }
+    cpu_epilogue_isa(job->ctx->isa, c, rows, nc, ldc, ep, r, j);
+}
+
 static void spmm_task(void *arg, int64_t begin, int64_t end, int thread) {
     const spmm_job *job = arg;
     for (int64_t t = begin; t < end; t++) {
@@ -29,12 +43,12 @@ static void spmm_task(void *arg, int64_t begin, int64_t end, int thread) {
             sparse_matrix rows = *job->m; /* rows r.. as rows 0.. */
             rows.ptr += r / rows.bh;
             sparse_spmm_rows(job->ctx->isa, &rows, 0, r_end - r, job->B + j, job->ldb, nc, own, nc);
-            cpu_epilogue_isa(job->ctx->isa, own, r_end - r, nc, nc, job->ep, r, j);
+            epilogue(job, own, r_end - r, nc, nc, r, j);
             for (int64_t i = r; i < r_end; i++) memcpy(c + i * job->ldc, own + (i - r) * nc, (size_t)nc * sizeof *c);
             continue;
         }
         sparse_spmm_rows(job->ctx->isa, job->m, r, r_end, job->B + j, job->ldb, nc, c, job->ldc);
-        if (job->ep) cpu_epilogue_isa(job->ctx->isa, c + r * job->ldc, r_end - r, nc, job->ldc, job->ep, r, j);
+        if (job->ep) epilogue(job, c + r * job->ldc, r_end - r, nc, job->ldc, r, j);
     }
 }
 

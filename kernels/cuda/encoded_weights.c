@@ -107,14 +107,13 @@ static int only_weight_of(const ir_graph *g, int t, op_code op, op_code op2) {
     return uses > 0 && !g->tensors[t].is_output;
 }
 
-int cuda_keeps_encoded(const ir_graph *g, int t, int fp16) {
+int cuda_keeps_encoded(const ir_graph *g, int t, int fp16, infer_sparse sparse) {
     const ir_tensor *x = &g->tensors[t];
     cuda_s8_layout s;
     cuda_csr_layout c;
     if (cuda_s8_layout_of(g, x, &s)) return only_weight_of(g, t, OP_LINEAR, OP_CONV2D);
     if (fp16 || !cuda_csr_layout_of(g, x, &c) || !only_weight_of(g, t, OP_LINEAR, OP_LINEAR)) return 0;
-    const char *force = getenv("INFER_SPARSE");
-    if (force && !strcmp(force, "sparse")) return 1;
-    if (force && !strcmp(force, "dense")) return 0;
+    if (sparse == INFER_SPARSE_SPARSE) return 1;
+    if (sparse == INFER_SPARSE_DENSE) return 0;
     return (double)c.nnz <= CUDA_CSR_MAX_DENSITY * (double)c.rows * (double)c.cols;
 }

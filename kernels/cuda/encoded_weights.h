@@ -43,10 +43,11 @@ int cuda_encoded_fill(const ir_graph *g, const ir_tensor *t, void *dst);
 
 /* 1 when the CUDA backend runs encoded constant t as stored: int8 per channel read only as the weight of
  * linear or groups-1 conv2d nodes; CSR read only as the weight of linear nodes, in FP32/TF32 engines (fp16 0),
- * at density <= CUDA_CSR_MAX_DENSITY unless INFER_SPARSE says "sparse" (always) or "dense" (never). Everything
+ * at density <= CUDA_CSR_MAX_DENSITY unless the engine's sparse option forces INFER_SPARSE_SPARSE (always) or
+ * INFER_SPARSE_DENSE (never). Everything
  * else is decoded at engine build (ir_dequantize_int8_except, ir_densify_sparse_except). */
 #define CUDA_CSR_MAX_DENSITY 0.2
-int cuda_keeps_encoded(const ir_graph *g, int t, int fp16);
+int cuda_keeps_encoded(const ir_graph *g, int t, int fp16, infer_sparse sparse);
 
 #ifdef __cplusplus
 }

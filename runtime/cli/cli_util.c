@@ -70,6 +70,11 @@ int cli_engine_option(const char *command, int argc, char **argv, int *i, infer_
             return cli_usage_error(command, "--bf16-kernel takes auto, avx512 or amx"), -1;
         opt->cpu_bf16 = !strcmp(val, "avx512") ? INFER_CPU_BF16_AVX512 : !strcmp(val, "amx") ? INFER_CPU_BF16_AMX
                                                                                            : INFER_CPU_BF16_AUTO;
+    } else if (!strcmp(s, "--sparse")) {
+        if (!val || (strcmp(val, "auto") && strcmp(val, "sparse") && strcmp(val, "dense")))
+            return cli_usage_error(command, "--sparse takes auto, sparse or dense"), -1;
+        opt->sparse = !strcmp(val, "sparse") ? INFER_SPARSE_SPARSE : !strcmp(val, "dense") ? INFER_SPARSE_DENSE
+                                                                                       : INFER_SPARSE_AUTO;
     } else if (!strcmp(s, "--threads")) {
         if (cli_parse_int(val, 1, 1024, &opt->threads))
             return cli_usage_error(command, "--threads takes a number from 1 to 1024"), -1;

@@ -19,6 +19,7 @@ static void help(FILE *f) {
             "  --precision fp32|tf32|fp16|bf16  CUDA: fp32, tf32, fp16; CPU: fp32, bf16 (AVX512-BF16 or\n"
             "                              AMX-BF16 CPUs) (default fp32)\n"
             "  --bf16-kernel auto|avx512|amx  CPU bf16: vdpbf16ps or AMX tiles (default auto: AMX when present)\n"
+            "  --sparse auto|sparse|dense     CPU, sparse weights: per layer the faster (timed at build), or forced\n"
             "  --threads N              CPU threads (default: all cores)\n"
             "  --no-optimize            skip graph passes (BN folding, fusion)\n"
             "  --no-graph               no CUDA Graph capture\n"

@@ -218,7 +218,7 @@ static const char *cuda_node_weights(const infer_engine *e, int node) {
 }
 
 static int cuda_keeps_encoded_of(const infer_engine *e, const ir_graph *g, int t) {
-    return cuda_keeps_encoded(g, t, e->opt.precision == INFER_PRECISION_FP16);
+    return cuda_keeps_encoded(g, t, e->opt.precision == INFER_PRECISION_FP16, e->opt.sparse);
 }
 
 static const backend_ops cuda_ops = {

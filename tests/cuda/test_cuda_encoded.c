@@ -88,26 +88,26 @@ Test(cuda_encoded, int8_layout_pads_k_and_holds_colsums_and_scales) {
 Test(cuda_encoded, int8_kept_only_where_a_cuda_kernel_takes_it) {
     ir_graph g;
     int w = int8_graph(&g, NULL);
-    cr_assert(cuda_keeps_encoded(&g, w, 0));
-    cr_assert(cuda_keeps_encoded(&g, w, 1), "FP16 engines run INT8 too");
+    cr_assert(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_AUTO));
+    cr_assert(cuda_keeps_encoded(&g, w, 1, INFER_SPARSE_AUTO), "FP16 engines run INT8 too");
     ir_free(&g);
     int32_t zero[5] = { 0, 0, 0, 0, 0 }, nonzero[5] = { 0, 1, 0, 0, 0 };
     w = int8_graph(&g, zero);
-    cr_assert(cuda_keeps_encoded(&g, w, 0), "all-zero zero points are symmetric");
+    cr_assert(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_AUTO), "all-zero zero points are symmetric");
     ir_free(&g);
     w = int8_graph(&g, nonzero);
-    cr_assert_not(cuda_keeps_encoded(&g, w, 0), "asymmetric weights are dequantized");
+    cr_assert_not(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_AUTO), "asymmetric weights are dequantized");
     ir_free(&g);
     w = int8_graph(&g, NULL);
     add_node(&g, OP_BINARY, w, g.nodes[0].in[0], g.nodes[0].out[0], 1); /* read as another op's input 0 */
-    cr_assert_not(cuda_keeps_encoded(&g, w, 0));
+    cr_assert_not(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_AUTO));
     ir_free(&g);
     w = int8_graph(&g, NULL);
     g.nodes[0].op = OP_CONV2D;
     g.nodes[0].p.conv2d.groups = 5;
-    cr_assert_not(cuda_keeps_encoded(&g, w, 0), "grouped int8 convolutions are dequantized");
+    cr_assert_not(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_AUTO), "grouped int8 convolutions are dequantized");
     g.nodes[0].p.conv2d.groups = 1;
-    cr_assert(cuda_keeps_encoded(&g, w, 0));
+    cr_assert(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_AUTO));
     ir_free(&g);
 }
 
@@ -170,10 +170,9 @@ static int csr_graph(ir_graph *g, int nnz) {
 
 Test(cuda_encoded, csr_layout_and_density_rule) {
     ir_graph g;
-    unsetenv("INFER_SPARSE");
     int w = csr_graph(&g, 4); /* 4 of 24: density 0.17 */
-    cr_assert(cuda_keeps_encoded(&g, w, 0));
-    cr_assert_not(cuda_keeps_encoded(&g, w, 1), "FP16 engines densify CSR");
+    cr_assert(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_AUTO));
+    cr_assert_not(cuda_keeps_encoded(&g, w, 1, INFER_SPARSE_AUTO), "FP16 engines densify CSR");
     cuda_csr_layout l;
     cr_assert(cuda_csr_layout_of(&g, &g.tensors[w], &l));
     uint8_t *d = malloc(l.bytes);
@@ -182,14 +181,13 @@ Test(cuda_encoded, csr_layout_and_density_rule) {
     cr_assert_eq(memcmp(d + l.off_idx, g.tensors[g.tensors[w].storage.aux[0]].data, 4 * sizeof(int32_t)), 0);
     cr_assert_eq(memcmp(d + l.off_ptr, g.tensors[g.tensors[w].storage.aux[1]].data, 5 * sizeof(int32_t)), 0);
     free(d);
-    setenv("INFER_SPARSE", "dense", 1);
-    cr_assert_not(cuda_keeps_encoded(&g, w, 0));
+    cr_assert_not(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_DENSE), "--sparse dense densifies");
     ir_free(&g);
-    unsetenv("INFER_SPARSE");
     w = csr_graph(&g, 12); /* density 0.5 */
-    cr_assert_not(cuda_keeps_encoded(&g, w, 0), "dense enough to run as a dense GEMM");
+    cr_assert_not(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_AUTO), "dense enough to run as a dense GEMM");
+    cr_assert(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_SPARSE), "--sparse sparse keeps it");
     setenv("INFER_SPARSE", "sparse", 1);
-    cr_assert(cuda_keeps_encoded(&g, w, 0));
+    cr_assert(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_AUTO));
     unsetenv("INFER_SPARSE");
     ir_free(&g);
 }

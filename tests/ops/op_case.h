@@ -23,8 +23,12 @@ enum {
     GEN_BAD_ID,      /* ids uniform in [lo, hi], except one equal to hi + 1: out of range for a table of hi + 1 rows */
     GEN_INT8_CHANNEL,/* f32 uniform in [lo, hi), stored int8 per output channel (axis 0) in the backends' model and
                         as f32 in the reference's: rows with it set int8_tol */
-    GEN_CSR,         /* f32 uniform in [lo, hi) with about 90% zeros (row 0 and column 1 all zero), stored CSR in
-                        the backends' model (2-D) and dense in the reference's */
+    /* Sparse weights (op_sparse.c): f32 uniform in [-1, 1), pruned over the [dims[0], rest] 2-D view to density lo,
+     * with all-zero rows and columns (blocks) when hi is 1; stored in that encoding in the backends' model and
+     * dense in the reference's. */
+    GEN_SPARSE_CSR,  /* each value kept with probability lo; stored CSR */
+    GEN_SPARSE_BSR,  /* each block of op_tensor.block kept with probability lo; stored BSR of those blocks */
+    GEN_SPARSE_2_4,  /* 2 of every 4 along the row kept (then each with probability 2 lo); stored 2:4 */
 };
 
 typedef struct {
@@ -34,6 +38,7 @@ typedef struct {
     double lo, hi;
     int ndim;
     int64_t dims[INFER_MAX_DIMS];
+    int block;       /* GEN_SPARSE_BSR: block rows << 8 | block cols */
 } op_tensor;
 
 typedef struct {
@@ -69,6 +74,8 @@ typedef struct {
     double fp16_tol;             /* 0: the backend's; else the FP16 tolerance of this row (named reason in the row) */
     double int8_tol;             /* rows with GEN_INT8_CHANNEL weights: every backend's tolerance against the FP32
                                     reference (the quantization error of weights and activations) */
+    int densified;               /* rows with GEN_SPARSE_* weights: 0, the CPU backends run the sparse kernels
+                                    (infer_engine_options.sparse forced); 1, the dense ones on densified copies */
 } op_case;
 
 extern const op_case op_cases[];
@@ -89,7 +96,12 @@ extern const int op_case_count;
 #define WF(lo, hi, ...) OPC_T(OPT_CONST, INFER_F32, GEN_UNIFORM, lo, hi, __VA_ARGS__)   /* f32 constant */
 #define WI(dt, lo, hi, ...) OPC_T(OPT_CONST, dt, GEN_UNIFORM, lo, hi, __VA_ARGS__)      /* integer constant */
 #define WQ8(lo, hi, ...) OPC_T(OPT_CONST, INFER_F32, GEN_INT8_CHANNEL, lo, hi, __VA_ARGS__) /* int8 weight */
-#define WCSR(lo, hi, ...) OPC_T(OPT_CONST, INFER_F32, GEN_CSR, lo, hi, __VA_ARGS__) /* CSR weight, ~10% dense */
+#define WCSR(density, zeros, ...) /* sparse f32 constant, CSR; zeros 1: with all-zero rows and columns */         \
+    { OPT_CONST, INFER_F32, GEN_SPARSE_CSR, density, zeros, OPC_NARGS(__VA_ARGS__), { __VA_ARGS__ }, 0 }
+#define WBSR(density, zeros, bh, bw, ...) /* block-sparse f32 constant, bh x bw blocks */                        \
+    { OPT_CONST, INFER_F32, GEN_SPARSE_BSR, density, zeros, OPC_NARGS(__VA_ARGS__), { __VA_ARGS__ }, (bh) << 8 | (bw) }
+#define W24(density, zeros, ...) /* 2:4 structured f32 constant */                                               \
+    { OPT_CONST, INFER_F32, GEN_SPARSE_2_4, density, zeros, OPC_NARGS(__VA_ARGS__), { __VA_ARGS__ }, 0 }
 #define WH(...) OPC_T(OPT_CONST, INFER_F16, GEN_UNIFORM, 0, 0, __VA_ARGS__)             /* f16 constant */
 #define X0F(lo, hi) { OPT_INPUT, INFER_F32, GEN_UNIFORM, lo, hi, 0, { 0 } }             /* 0-d f32 input */
 #define ABSENT { OPT_ABSENT, 0, 0, 0, 0, 0, { 0 } }

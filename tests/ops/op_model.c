@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "op_model.h"
+#include "op_sparse.h"
 #include "../../quant/quant_params.h"
 
 static infer_status fail(infer_error *err, infer_status s, const char *fmt, ...) {
@@ -78,6 +79,7 @@ static void *make_data(const op_tensor *t, uint64_t *s) {
     for (int64_t i = 0; i < n; i++) {
         if (t->dtype == INFER_F32) {
             double v = t->gen == GEN_QUARTERS ? (double)((int64_t)(next_u64(s) % (uint64_t)(8 * t->lo + 1)) - 4 * (int64_t)t->lo) / 4
+                       : op_gen_is_sparse(t->gen) ? -1.0 + 2.0 * next_unit(s) /* lo, hi: the pruning's */
                                               : t->lo + (t->hi - t->lo) * next_unit(s);
             ((float *)data)[i] = (float)v;
         } else if (t->dtype == INFER_F16) {
@@ -103,7 +105,7 @@ static op_tensor residual_of(const op_tensor *y) {
 /* Batchnorm parameter p (0 weight, 1 bias, 2 mean, 3 var) for c channels. */
 static op_tensor bn_param(int p, int64_t c) {
     static const double lo[4] = { 0.5, -0.5, -0.5, 0.5 }, hi[4] = { 1.5, 0.5, 0.5, 2.0 };
-    op_tensor t = { OPT_CONST, INFER_F32, GEN_UNIFORM, lo[p], hi[p], 1, { c } };
+    op_tensor t = { OPT_CONST, INFER_F32, GEN_UNIFORM, lo[p], hi[p], 1, { c }, 0 };
     return t;
 }
 
@@ -127,50 +129,16 @@ static uint32_t add_int8_channel(ifg_writer *w, const char *name, const op_tenso
     return id;
 }
 
-/* GEN_CSR data: about 9 in 10 values zeroed by a hash of the index (the seed stream is left as it was), row 0
- * and column 1 all zero. */
-static void sparsify(const op_tensor *t, float *data) {
-    int64_t rows = t->dims[0], cols = rows ? count_of(t) / rows : 0;
-    for (int64_t i = 0; i < rows * cols; i++) {
-        uint64_t h = (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull;
-        h ^= h >> 29;
-        if (h % 10 != 0 || i < cols || i % cols == 1) data[i] = 0.0f;
-    }
-}
-
-/* Constant t's dense f32 data stored CSR: values, then "<name>.idx" (columns) and "<name>.ptr" (row pointers). */
-static uint32_t add_csr(ifg_writer *w, const char *name, const op_tensor *t, const float *data, int *failed) {
-    int64_t rows = t->dims[0], cols = rows ? count_of(t) / rows : 0, nnz = 0;
-    float *val = malloc((size_t)(rows * cols + 1) * sizeof *val);
-    int32_t *idx = malloc((size_t)(rows * cols + 1) * sizeof *idx), *ptr = malloc((size_t)(rows + 1) * sizeof *ptr);
-    uint32_t id = IFG_NONE;
-    if (val && idx && ptr && t->ndim == 2) {
-        ptr[0] = 0;
-        for (int64_t r = 0; r < rows; r++) {
-            for (int64_t c = 0; c < cols; c++)
-                if (data[r * cols + c] != 0.0f) val[nnz] = data[r * cols + c], idx[nnz++] = (int32_t)c;
-            ptr[r + 1] = (int32_t)nnz;
-        }
-        char iname[48], pname[48];
-        snprintf(iname, sizeof iname, "%s.idx", name);
-        snprintf(pname, sizeof pname, "%s.ptr", name);
-        int64_t np = rows + 1;
-        id = ifg_writer_tensor(w, name, INFER_F32, t->ndim, t->dims, val, (uint64_t)nnz * sizeof(float));
-        uint32_t iid = ifg_writer_tensor(w, iname, INFER_I32, 1, &nnz, idx, (uint64_t)nnz * sizeof(int32_t));
-        uint32_t pid = ifg_writer_tensor(w, pname, INFER_I32, 1, &np, ptr, (uint64_t)np * sizeof(int32_t));
-        const uint32_t aux[3] = { iid, pid, IFG_NONE };
-        ifg_writer_encoding(w, id, IFG_ENC_CSR, aux, 0, 0.0f, 0, 0);
-    }
-    free(val);
-    free(idx);
-    free(ptr);
-    if (id == IFG_NONE) *failed = 1;
-    return id;
-}
-
 int op_case_has_int8(const op_case *row) {
     for (int k = 0; k < OPC_MAX_IN; k++)
-        if (row->in[k].kind == OPT_CONST && (row->in[k].gen == GEN_INT8_CHANNEL || row->in[k].gen == GEN_CSR)) return 1;
+        if (row->in[k].kind == OPT_CONST && row->in[k].gen == GEN_INT8_CHANNEL) return 1;
+    return 0;
+}
+
+int op_case_has_encoded(const op_case *row) {
+    for (int k = 0; k < OPC_MAX_IN; k++)
+        if (row->in[k].kind == OPT_CONST && (row->in[k].gen == GEN_INT8_CHANNEL || op_gen_is_sparse(row->in[k].gen)))
+            return 1;
     return 0;
 }
 
@@ -192,16 +160,19 @@ static uint32_t add_tensor_as(ifg_writer *w, const char *name, const op_tensor *
         data = make_data(t, s);
         if (!data) *failed = 1;
         bytes = (uint64_t)count_of(t) * infer_dtype_size(t->dtype);
-        if (data && t->gen == GEN_CSR) sparsify(t, data);
-        if (data && t->gen == GEN_CSR && !as_float) {
-            uint32_t c = add_csr(w, name, t, data, failed);
-            free(data);
-            return c;
-        }
         if (data && t->gen == GEN_INT8_CHANNEL && !as_float) {
             uint32_t q = add_int8_channel(w, name, t, data, failed);
             free(data);
             return q;
+        }
+        if (data && op_gen_is_sparse(t->gen)) {
+            op_sparse_prune(t, data);
+            if (!as_float) {
+                uint32_t id = op_sparse_add(w, name, t, data);
+                if (id == IFG_NONE) *failed = 1;
+                free(data);
+                return id;
+            }
         }
     }
     uint32_t id = ifg_writer_tensor(w, name, t->dtype, t->ndim, dims, data, bytes);

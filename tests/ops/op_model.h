@@ -23,10 +23,13 @@ typedef struct {
 void op_instance_init(op_instance *ci, const op_case *row, int sweep_value);
 
 /* Writes the case as a model file at path: the op node, then the row's `then` nodes on its output 0.
- * GEN_INT8_CHANNEL constants are stored int8 per channel (the backends' model), or f32 when as_float. */
+ * GEN_INT8_CHANNEL constants are stored int8 per channel, GEN_SPARSE_* ones sparse (the backends' model), or
+ * f32 when as_float. */
 infer_status op_model_save(const op_instance *ci, const char *path, infer_error *err);
 infer_status op_model_save_as(const op_instance *ci, const char *path, int as_float, infer_error *err);
-int op_case_has_int8(const op_case *row); /* a GEN_INT8_CHANNEL or GEN_CSR input: the reference runs the f32 model */
+int op_case_has_int8(const op_case *row); /* a GEN_INT8_CHANNEL input */
+/* a GEN_INT8_CHANNEL or GEN_SPARSE_* input: the reference runs the model written as_float (dense f32 weights) */
+int op_case_has_encoded(const op_case *row);
 
 /* Fills in with the case's inputs (malloc'ed; op_inputs_free releases them). */
 infer_status op_inputs_make(const op_instance *ci, op_inputs *in, infer_error *err);

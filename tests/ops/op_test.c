@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "op_compare.h"
 #include "op_model.h"
+#include "op_sparse.h"
 
 typedef struct {
     const char *name;
@@ -86,7 +87,7 @@ typedef struct {
     runner *r;
     const op_instance *ci;
     infer_model *model;
-    infer_model *ref_model;     /* rows with int8 weights: the same model with f32 weights; else NULL */
+    infer_model *ref_model;     /* rows with int8 or sparse weights: the same model with dense f32 weights; else NULL */
     op_inputs in;
     int n_out;
     int n_batches;              /* 1, or 2 for a dynamic row: its batch, then 1 */
@@ -113,6 +114,25 @@ static void case_fail(case_run *c, const char *backend, const char *fmt, ...) {
     va_end(ap);
     printf("FAIL %s [%s]: %s\n", c->ci->name, backend, msg);
     c->r->failed++;
+}
+
+/* A CPU engine of a row with a sparse weight runs it as the row asks: with the sparse kernel (one that fits:
+ * not depthwise), or densified. */
+static int sparse_form_as_asked(case_run *c, const char *backend, const infer_engine *e) {
+    const op_case *row = c->ci->row;
+    int sparse = 0, depthwise = 0;
+    for (int k = 0; k < OPC_MAX_IN; k++) sparse |= row->in[k].kind == OPT_CONST && op_gen_is_sparse(row->in[k].gen);
+    for (int a = 0; a < OPC_MAX_ATTRS && row->attrs[a].key; a++)
+        depthwise |= !strcmp(row->attrs[a].key, "groups") && row->attrs[a].i > 1 && row->attrs[a].i == row->in[0].dims[1] &&
+                     row->in[1].dims[1] == 1;
+    if (!sparse) return 1;
+    const char *want = row->densified || depthwise ? "densified" : "sparse kernel";
+    for (int i = 0; i < infer_engine_layer_count(e); i++) {
+        infer_layer_info li;
+        if (infer_engine_layer(e, i, &li) == INFER_OK && li.weights && strstr(li.weights, want)) return 1;
+    }
+    case_fail(c, backend, "no layer runs its sparse weight as '%s'", want);
+    return 0;
 }
 
 /* Runs the reference: refused bad data when the row expects it, then the good data; keeps the outputs. */
@@ -196,11 +216,16 @@ static double run_backend(case_run *c, int bi) {
     const op_case *row = c->ci->row;
     infer_engine_options o;
     engine_options(c->r, b, max_batch_of(c), &o);
+    o.sparse = row->densified ? INFER_SPARSE_DENSE : INFER_SPARSE_SPARSE; /* sparse rows: the kernels, not a timing */
     infer_engine *e = NULL;
     infer_error err;
     if (infer_engine_create(c->model, &o, &e, &err) != INFER_OK) return case_fail(c, b->name, "engine: %s", err.message), -1;
     infer_engine_stats st;
     if (infer_engine_stats_get(e, &st) == INFER_OK && st.fallback_nodes > 0) c->r->be[bi].fallback_cases++;
+    if (b->device == INFER_DEVICE_CPU && !sparse_form_as_asked(c, b->name, e)) {
+        infer_engine_destroy(e);
+        return -1;
+    }
     double tol = b->precision == INFER_PRECISION_FP16 && row->fp16_tol > 0 ? row->fp16_tol : b->tol;
     if (row->int8_tol > 0) tol = row->int8_tol;
     double worst = 0;
@@ -264,7 +289,7 @@ static void run_case(runner *r, const op_instance *ci) {
         return;
     }
     unlink(path);
-    if (op_case_has_int8(ci->row)) {
+    if (op_case_has_encoded(ci->row)) {
         if (op_model_save_as(ci, path, 1, &err) != INFER_OK || infer_model_load(path, &c.ref_model, &err) != INFER_OK) {
             case_fail(&c, "model", "the f32 reference model: %s", err.message);
             unlink(path);

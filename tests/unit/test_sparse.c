@@ -179,10 +179,20 @@ Test(sparse, densify_restores_every_storage) {
     }
 }
 
-/* Runs the kernel at n with its sparse weight input 1 packed by pack_size/pack (forced path), threads. */
-static void run_sparse(const cpu_kernel *k, ir_graph *g, ir_node *n, infer_tensor *in, infer_tensor *out,
-                       int threads, const char *force) {
-    setenv("INFER_SPARSE", force, 1);
+/* The form of op's sparse-weight kernel that force names: "sparse" or "dense" (the densified form). */
+static const cpu_kernel *sparse_kernel(op_code op, const char *force) {
+    int form = !strcmp(force, "sparse") ? CPU_FORM_SPARSE : CPU_FORM_DENSIFIED;
+    const cpu_kernel *k = cpu_kernels_of(op);
+    while (k->run && k->sparse_form != form) k++;
+    cr_assert_not_null(k->run);
+    cr_assert(k->storages & IR_STORAGE_BIT(IR_STORAGE_CSR));
+    return k;
+}
+
+/* Runs op's kernel form `force` at n with its sparse weight input 1 packed by pack_size/pack, threads. */
+static void run_sparse(op_code op, ir_graph *g, ir_node *n, infer_tensor *in, infer_tensor *out, int threads,
+                       const char *force) {
+    const cpu_kernel *k = sparse_kernel(op, force);
     cpu_ctx ctx = kernel_ctx(threads);
     size_t bytes = k->pack_size(g, n, in, ctx.isa, ctx.threads);
     cr_assert_gt(bytes, 0);
@@ -198,14 +208,6 @@ static void run_sparse(const cpu_kernel *k, ir_graph *g, ir_node *n, infer_tenso
     cr_assert_eq(k->run(&ctx, n, in, out, &err), INFER_OK, "%s", err.message);
     free(ctx.workspace), free(ctx.scratch), free(block);
     pool_destroy(ctx.pool);
-    unsetenv("INFER_SPARSE");
-}
-
-static const cpu_kernel *sparse_kernel(op_code op) {
-    const cpu_kernel *k = cpu_kernels_of(op);
-    while (k->run && !(k->storages & IR_STORAGE_BIT(IR_STORAGE_CSR))) k++;
-    cr_assert_not_null(k->run);
-    return k;
 }
 
 /* y = relu(x · wᵀ + b + residual), M rows, against the dense kernel; residual in place when asked. */
@@ -236,7 +238,7 @@ static void check_linear(int64_t m, int64_t nn, int64_t kk, ir_storage_kind kind
         in[3].data = got;
     }
     out.data = got;
-    run_sparse(sparse_kernel(OP_LINEAR), &g, &n, in, &out, threads, force);
+    run_sparse(OP_LINEAR, &g, &n, in, &out, threads, force);
     double e = rel_l2(got, want, m * nn);
     cr_assert(e <= 1e-6, "linear %lldx%lldx%lld %s density %.2f %s threads %d in place %d: rel L2 %g", (long long)m,
               (long long)nn, (long long)kk, ir_storage_name(kind), density, force, threads, in_place, e);
@@ -292,7 +294,7 @@ static void check_conv(int64_t cin, int64_t cout, int64_t k, int stride, int pad
         in[3].data = got;
     }
     out.data = got;
-    run_sparse(sparse_kernel(OP_CONV2D), &g, &n, in, &out, threads, force);
+    run_sparse(OP_CONV2D, &g, &n, in, &out, threads, force);
     double e = rel_l2(got, want, total);
     cr_assert(e <= 1e-6, "conv %lld->%lld k%lld s%d p%d g%d %s density %.2f %s: rel L2 %g", (long long)cin,
               (long long)cout, (long long)k, stride, pad, groups, ir_storage_name(kind), density, force, e);
