@@ -186,8 +186,5 @@ Test(cuda_encoded, csr_layout_and_density_rule) {
     w = csr_graph(&g, 12); /* density 0.5 */
     cr_assert_not(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_AUTO), "dense enough to run as a dense GEMM");
     cr_assert(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_SPARSE), "--sparse sparse keeps it");
-    setenv("INFER_SPARSE", "sparse", 1);
-    cr_assert(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_AUTO));
-    unsetenv("INFER_SPARSE");
     ir_free(&g);
 }
