@@ -52,7 +52,9 @@ extern "C" {
     X(TOPK, topk, 35, 1, 1, 2)                              \
     X(GATHER, gather, 36, 2, 2, 1)                          \
     X(INDEX_SELECT, index_select, 37, 2, 2, 1)              \
-    X(TRIANGLE, triangle, 38, 1, 1, 1)
+    X(TRIANGLE, triangle, 38, 1, 1, 1)                      \
+    /* dimvalues: values that follow the named dims */      \
+    X(RANGE, range, 39, 0, 0, 1)
 
 typedef enum {
     OP_INVALID = 0,
@@ -135,6 +137,13 @@ typedef struct { int groups; float eps; } group_norm_params;
 typedef struct { int axis; } axis_params; /* cumsum, gather, index_select */
 typedef struct { int axis; int64_t k; int largest; } topk_params;
 typedef struct { int upper; int64_t diagonal; } triangle_params;
+/* dimvalues: start + i * step for i < length (i64: the integer start and step; f32: the float ones) */
+typedef struct {
+    infer_dtype dtype;
+    int64_t length, start, step;
+    float fstart, fstep;
+    int length_expr; /* 1 + dim expression of a symbolic length; 0: none */
+} range_params;
 
 /* Exactly one member is meaningful, chosen by the node's op. */
 typedef union {
@@ -169,6 +178,7 @@ typedef union {
     axis_params axis;              /* cumsum, gather, index_select */
     topk_params topk;
     triangle_params triangle;
+    range_params range; /* dimvalues */
 } op_params;
 
 /* Scalar activation, the definition every backend matches. */

@@ -38,6 +38,7 @@ TOPK = 35
 GATHER = 36
 INDEX_SELECT = 37
 TRIANGLE = 38
+RANGE = 39
 
 ACT_NONE = 0
 ACT_RELU = 1
@@ -136,4 +137,5 @@ OP_NAMES = {
     GATHER: 'gather',
     INDEX_SELECT: 'index_select',
     TRIANGLE: 'triangle',
+    RANGE: 'range',
 }

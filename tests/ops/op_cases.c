@@ -748,6 +748,14 @@ const op_case op_cases[] = {
       WF(-2, 0, 1, 5, 7) }, { Y(F32, 3, 5, 16) }, { A_INT("heads", 4) } },
     { "attention mask per batch dynamic", OP_ATTENTION, { XF(-1, 1, 3, 5, 16), XF(-1, 1, 3, 7, 16),
       XF(-1, 1, 3, 7, 16), XF(-2, 0, 3, 5, 7) }, { Y(F32, 3, 5, 16) }, { A_INT("heads", 2) }, .dynamic = 1 },
+    /* ---- dimvalues: range (no inputs; a length that follows the named dims is tested by the converter's models) ---- */
+    { "range i64 from -3 by 2", OP_RANGE, { { 0 } }, { Y(I64, 17) },
+      { A_INT("dtype", INFER_I64), A_INT("length", 17), A_INT("start", -3), A_INT("step", 2) } },
+    { "range i64 down by 5", OP_RANGE, { { 0 } }, { Y(I64, 9) },
+      { A_INT("dtype", INFER_I64), A_INT("length", 9), A_INT("start", 40), A_INT("step", -5) } },
+    { "range f32 quarters", OP_RANGE, { { 0 } }, { Y(F32, 1031) },
+      { A_INT("dtype", INFER_F32), A_INT("length", 1031), A_FLOAT("start", 0.5), A_FLOAT("step", -0.25) } },
+    { "range i64 empty", OP_RANGE, { { 0 } }, { Y(I64, 0) }, { A_INT("dtype", INFER_I64), A_INT("length", 0) } },
 };
 
 
