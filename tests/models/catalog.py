@@ -129,7 +129,7 @@ def all_cases():
 KNOWN_FAILING = {
     'vit_b_16', 'swin_t', 'swin_t (grad)', 'fcn_resnet50', 'deeplabv3_mobilenet_v3_large',
     'deeplabv3_mobilenet_v3_large (grad)', 'lraspp_mobilenet_v3_large', 'lraspp_mobilenet_v3_large (grad)',
-    'bert', 'distilbert', 'roberta', 'gpt2 (lm logits)', 't5 encoder', 'vit', 'whisper encoder',
+    'bert', 'distilbert', 'roberta', 'vit', 'whisper encoder',
     'sentence embedding (bert + mean pool + normalize)',
     'lstm seq-first bidirectional 2-layer', 'lstm batch-first bidirectional 2-layer',
     'gru seq-first bidirectional 2-layer', 'gru batch-first 2-layer with h0', 'lstm (grad, sequence-first)',
