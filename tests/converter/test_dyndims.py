@@ -127,6 +127,13 @@ class PositionsAndBuckets(nn.Module):
         return torch.softmax(scores.masked_fill(mask == 0, -1e4), -1) @ h
 
 
+class BatchPositions(nn.Module):
+    """dimvalues: an arange of the batch only (the graph keeps its dim expressions: format 1.1)."""
+
+    def forward(self, x):  # [batch, 5]
+        return x * torch.arange(x.size(0), dtype=torch.float32)[:, None]
+
+
 class Conv1dPools(nn.Module):
     """dimvalues: a strided conv1d and the 1-D pools: lengths floor((L-k)/s)+1 that no dim expression
     expresses, so every reshape to the 2-D ops' unit height must infer them (-1)."""
@@ -152,6 +159,7 @@ MODELS = {
     'tiny_bert': (TinyBert, 'batch=2xseq=7', 'int64', [{'batch': 3, 'seq': 12}, {'batch': 1, 'seq': 3}]),
     'positions_and_buckets': (PositionsAndBuckets, 'batch=2xseq=7x8', 'float32',
                               [{'batch': 3, 'seq': 13}, {'batch': 1, 'seq': 2}]),
+    'batch_positions': (BatchPositions, 'batch=2x5', 'float32', [{'batch': 4}, {'batch': 1}]),
     'conv1d_pools': (Conv1dPools, 'batch=2x4xsamples=50', 'float32',
                      [{'batch': 3, 'samples': 61}, {'batch': 1, 'samples': 37}]),
 }
@@ -240,6 +248,9 @@ class Models(unittest.TestCase):
 
     def test_positions_and_buckets(self):  # dimvalues: range
         self.check('positions_and_buckets')
+
+    def test_batch_positions(self):  # dimvalues
+        self.check('batch_positions')
 
     def test_conv1d_pools(self):  # dimvalues
         self.check('conv1d_pools')
