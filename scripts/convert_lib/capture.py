@@ -76,7 +76,8 @@ class Model:
                              any(r[u].shape != self.runs[0][u].shape for r in self.runs[1:]) for u in outs)
                 reads = any(i.unique() in self.dynamic for i in node.inputs()) and node.kind() not in METADATA_OPS
                 takes_tensor = any(isinstance(i.type(), torch._C.TensorType) for i in node.inputs())
-                if (varies and (takes_tensor or node.kind() in DIM_VALUE_OPS)) or (reads and any(isinstance(self.runs[0][u], torch.Tensor) for u in outs)):
+                makes_tensor = any(isinstance(self.runs[0][u], torch.Tensor) for u in outs)
+                if (varies and (takes_tensor or node.kind() in DIM_VALUE_OPS)) or (reads and makes_tensor):
                     self.dynamic.update(outs)
                     changed = True
 

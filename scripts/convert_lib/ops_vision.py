@@ -1,7 +1,8 @@
-"""Mappers of vision and audio ops: pad, resize, transposed and 1-D convolutions, group/instance norm,
+"""Mappers of vision and audio ops: pad, resize, transposed and 1-D convolutions, 1-D pools, group/instance norm,
 pixel (un)shuffle, channel shuffle, roll, flip (see ops.TABLE)."""
 from .bridge import torch
-from .opcodes import (ADAPTIVE_AVGPOOL2D, AVGPOOL2D, BATCHNORM, MAXPOOL2D, CONV2D, CONV_TRANSPOSE2D, FLIP, GROUP_NORM, PAD, PAD_CIRCULAR, PAD_CONSTANT, PAD_REFLECT,
+from .opcodes import (ADAPTIVE_AVGPOOL2D, AVGPOOL2D, BATCHNORM, CONV2D, CONV_TRANSPOSE2D, FLIP, GROUP_NORM, MAXPOOL2D,
+                      PAD, PAD_CIRCULAR, PAD_CONSTANT, PAD_REFLECT,
                       PAD_REPLICATE, RESHAPE, RESIZE, RESIZE_CUBIC, RESIZE_LINEAR, RESIZE_NEAREST,
                       RESIZE_NEAREST_EXACT, ROLL, TRANSPOSE)
 from .ops_nn import conv as conv2d_mapper, pair
