@@ -129,6 +129,5 @@ def all_cases():
 KNOWN_FAILING = {
     'vit_b_16', 'swin_t', 'swin_t (grad)', 'deeplabv3_mobilenet_v3_large',
     'deeplabv3_mobilenet_v3_large (grad)', 'lraspp_mobilenet_v3_large', 'lraspp_mobilenet_v3_large (grad)',
-    'vit', 'lstm seq-first bidirectional 2-layer', 'gru seq-first bidirectional 2-layer',
-    'gru batch-first 2-layer with h0', 'lstm (grad, sequence-first)',
+    'vit',
 }
