@@ -54,7 +54,9 @@ extern "C" {
     X(INDEX_SELECT, index_select, 37, 2, 2, 1)              \
     X(TRIANGLE, triangle, 38, 1, 1, 1)                      \
     /* int8import: PyTorch's quantize-then-dequantize of a quantized tensor (rounding to its grid) */ \
-    X(FAKE_QUANT, fake_quant, 39, 1, 1, 1)
+    X(FAKE_QUANT, fake_quant, 39, 1, 1, 1)                  \
+    /* dimvalues: values that follow the named dims */      \
+    X(RANGE, range, 40, 0, 0, 1)
 
 typedef enum {
     OP_INVALID = 0,
@@ -140,6 +142,13 @@ typedef struct { float scale, out_scale; int zero, qmin, qmax; } fake_quant_para
 typedef struct { int axis; } axis_params; /* cumsum, gather, index_select */
 typedef struct { int axis; int64_t k; int largest; } topk_params;
 typedef struct { int upper; int64_t diagonal; } triangle_params;
+/* dimvalues: start + i * step for i < length (i64: the integer start and step; f32: the float ones) */
+typedef struct {
+    infer_dtype dtype;
+    int64_t length, start, step;
+    float fstart, fstep;
+    int length_expr; /* 1 + dim expression of a symbolic length; 0: none */
+} range_params;
 
 /* Exactly one member is meaningful, chosen by the node's op. */
 typedef union {
@@ -175,6 +184,7 @@ typedef union {
     topk_params topk;
     triangle_params triangle;
     fake_quant_params fake_quant; /* int8import */
+    range_params range; /* dimvalues */
 } op_params;
 
 /* Scalar activation, the definition every backend matches. */

@@ -160,6 +160,8 @@ static infer_status check_symbolic_params(const ir_graph *g, int index, infer_er
             }
     if (n->op == OP_SLICE && n->p.slice.end_expr)
         INFER_TRY(check_expr_ref(g, index, n->p.slice.end_expr - 1, "'end_expr' + 2", err));
+    if (n->op == OP_RANGE && n->p.range.length_expr)
+        INFER_TRY(check_expr_ref(g, index, n->p.range.length_expr - 1, "'length_expr' + 2", err));
     return INFER_OK;
 }
 

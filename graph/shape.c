@@ -104,15 +104,21 @@ static void declared_text(const ir_graph *g, const ir_tensor *t, char *buf, size
     if (used < n) snprintf(buf + used, n - used, "]");
 }
 
-/* A node whose reshape / expand shape or slice end refers to dim expressions, with them evaluated. */
+/* A node whose reshape / expand shape, slice end or range length refers to dim expressions, with them evaluated. */
 static const ir_node *resolved_node(const ir_graph *g, const ir_node *n, const int64_t *values, ir_node *copy,
                                     int index, infer_error *err, infer_status *s) {
-    int symbolic = (n->op == OP_RESHAPE || n->op == OP_EXPAND) || (n->op == OP_SLICE && n->p.slice.end_expr);
+    int symbolic = (n->op == OP_RESHAPE || n->op == OP_EXPAND) || (n->op == OP_SLICE && n->p.slice.end_expr) ||
+                   (n->op == OP_RANGE && n->p.range.length_expr);
     if (!symbolic) return n;
-    int any = n->op == OP_SLICE;
-    for (int i = 0; n->op != OP_SLICE && i < n->p.shape.ndim; i++) any |= n->p.shape.shape[i] <= -2;
+    int any = n->op == OP_SLICE || n->op == OP_RANGE;
+    for (int i = 0; !any && i < n->p.shape.ndim; i++) any |= n->p.shape.shape[i] <= -2;
     if (!any) return n;
     *copy = *n;
+    if (n->op == OP_RANGE) {
+        copy->p.range.length = ir_expr_value(g, n->p.range.length_expr - 1, values);
+        if (copy->p.range.length < 0) goto bad;
+        return copy;
+    }
     if (n->op == OP_SLICE) {
         copy->p.slice.end = ir_expr_value(g, n->p.slice.end_expr - 1, values);
         if (copy->p.slice.end < 0) goto bad;

@@ -12,6 +12,8 @@ METADATA_OPS = {'aten::size', 'aten::dim', 'aten::numel', 'aten::len', 'prim::de
                 'prim::layout', 'prim::is_cuda', 'aten::is_floating_point', 'prim::shape',
                 'aten::zeros_like', 'aten::ones_like', 'aten::full_like',
                 'aten::new_zeros', 'aten::new_ones', 'aten::new_full'}
+# Nodes computed from ints only whose output length may follow the named dims (dimvalues: made by `range`).
+DIM_VALUE_OPS = {'aten::arange'}
 TORCH_DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'int64': torch.int64,
                 'int32': torch.int32, 'bool': torch.bool}
 
@@ -61,7 +63,8 @@ class Model:
 
     def mark_varying(self):
         """Tensors folded from constants whose shape follows the named dims (a parameter expanded to the
-        batch, positions sliced to the sequence) are computed at run time: counted as dynamic from here."""
+        batch, positions sliced to the sequence, an arange of the sequence's length) are computed at run
+        time: counted as dynamic from here, and so is everything computed from them."""
         changed = True
         while changed:
             changed = False
@@ -73,7 +76,8 @@ class Model:
                              any(r[u].shape != self.runs[0][u].shape for r in self.runs[1:]) for u in outs)
                 reads = any(i.unique() in self.dynamic for i in node.inputs()) and node.kind() not in METADATA_OPS
                 takes_tensor = any(isinstance(i.type(), torch._C.TensorType) for i in node.inputs())
-                if (varies and takes_tensor) or (reads and any(isinstance(self.runs[0][u], torch.Tensor) for u in outs)):
+                makes_tensor = any(isinstance(self.runs[0][u], torch.Tensor) for u in outs)
+                if (varies and (takes_tensor or node.kind() in DIM_VALUE_OPS)) or (reads and makes_tensor):
                     self.dynamic.update(outs)
                     changed = True
 

@@ -168,7 +168,8 @@ def as_version_1_0(graph):
     if [d.name for d in graph.dims] != ['batch'] or (graph.dims[0].min, graph.dims[0].max) != (1, DEFAULT_MAX):
         return
     batch = ifg.Expr(1, ((0, 1),), 0)
-    if any(e != batch for e in graph.exprs) or any('end_expr' in n.attrs for n in graph.nodes):
+    if any(e != batch for e in graph.exprs) or any('end_expr' in n.attrs or 'length_expr' in n.attrs
+                                                   for n in graph.nodes):
         return
     code = ifg.expr_code(0)
     if any(d == code and i for t in graph.tensors for i, d in enumerate(t.dims)):

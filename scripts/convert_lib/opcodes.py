@@ -39,6 +39,7 @@ GATHER = 36
 INDEX_SELECT = 37
 TRIANGLE = 38
 FAKE_QUANT = 39
+RANGE = 40
 
 ACT_NONE = 0
 ACT_RELU = 1
@@ -138,4 +139,5 @@ OP_NAMES = {
     INDEX_SELECT: 'index_select',
     TRIANGLE: 'triangle',
     FAKE_QUANT: 'fake_quant',
+    RANGE: 'range',
 }

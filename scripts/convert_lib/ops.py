@@ -1,6 +1,7 @@
 """THE op table: TorchScript node kind -> mapper(converter, node, args) emitting runtime nodes."""
 from . import ops_attention as attn
 from . import ops_basic as b
+from . import ops_dims as dims
 from . import ops_elem as e
 from . import ops_nn as nn
 from . import ops_vision as vision
@@ -93,6 +94,8 @@ TABLE = {
 }
 # opsvision: pad, resize, transposed and 1-D convs, group/instance norm, shuffles, roll, flip
 TABLE.update(vision.TABLE)
+# dimvalues: values that follow the named dims (arange of a dynamic length)
+TABLE.update(dims.TABLE)
 # int8import: quantized TorchScript (quantize_dynamic, eager static quantization)
 from . import ops_quantized as quantized  # noqa: E402
 TABLE = quantized.wrap_table(TABLE)

@@ -98,7 +98,8 @@ def repeat_as_expand(cv, x, repeats, out):
     spread = [v for r, d in zip(repeats, dims) for v in ((1, d) if r != 1 else (d,))]
     expanded = [v for r, d in zip(repeats, dims) for v in ((r, d) if r != 1 else (d,))]
     x = cv.emit(RESHAPE, [x], [cv.activation(f'{cv.name}.spread', dtype, spread)], shape=cv.reshape_target(spread))
-    x = cv.emit(EXPAND, [x], [cv.activation(f'{cv.name}.expand', dtype, expanded)], shape=expanded)
+    x = cv.emit(EXPAND, [x], [cv.activation(f'{cv.name}.expand', dtype, expanded)],
+                shape=cv.reshape_target(expanded))
     return cv.emit(RESHAPE, [x], [out], shape=cv.reshape_target([cv.mul_dims(r, d) for r, d in zip(repeats, dims)]))
 
 

@@ -1,7 +1,8 @@
-"""Mappers of vision and audio ops: pad, resize, transposed and 1-D convolutions, group/instance norm,
+"""Mappers of vision and audio ops: pad, resize, transposed and 1-D convolutions, 1-D pools, group/instance norm,
 pixel (un)shuffle, channel shuffle, roll, flip (see ops.TABLE)."""
 from .bridge import torch
-from .opcodes import (BATCHNORM, CONV2D, CONV_TRANSPOSE2D, FLIP, GROUP_NORM, PAD, PAD_CIRCULAR, PAD_CONSTANT, PAD_REFLECT,
+from .opcodes import (ADAPTIVE_AVGPOOL2D, AVGPOOL2D, BATCHNORM, CONV2D, CONV_TRANSPOSE2D, FLIP, GROUP_NORM, MAXPOOL2D,
+                      PAD, PAD_CIRCULAR, PAD_CONSTANT, PAD_REFLECT,
                       PAD_REPLICATE, RESHAPE, RESIZE, RESIZE_CUBIC, RESIZE_LINEAR, RESIZE_NEAREST,
                       RESIZE_NEAREST_EXACT, ROLL, TRANSPOSE)
 from .ops_nn import conv as conv2d_mapper, pair
@@ -86,7 +87,7 @@ def unit_dim(cv, x, at, name):
     info = cv.info(x)
     dims = list(info.dims)
     dims.insert(at, 1)
-    return cv.emit(RESHAPE, [x], [cv.activation(name, info.dtype, dims)], shape=dims)
+    return cv.emit(RESHAPE, [x], [cv.activation(name, info.dtype, dims)], shape=cv.reshape_target(dims))
 
 
 def conv(cv, node, a):
@@ -141,7 +142,37 @@ def conv(cv, node, a):
         y = cv.emit(CONV2D, [x, weight_id, bias], [target], stride=stride, padding=padding, dilation=dilation,
                     groups=groups)
     if one_d:
-        cv.emit(RESHAPE, [y], [cv.output(out)], shape=cv.dims(out))
+        cv.emit(RESHAPE, [y], [cv.output(out)], shape=cv.reshape_target(cv.dims(out)))
+
+
+def first(v):
+    """The single value of a 1-D pool's kernel / stride / padding argument (an int or a 1-list)."""
+    return int(v) if isinstance(v, int) else int(list(v)[0])
+
+
+def pool1d(cv, node, a):
+    """max_pool1d, avg_pool1d, adaptive_avg_pool1d: the 2-D pools on [N, C, 1, L] (unit height)."""
+    kind, out = node.kind(), node.output()
+    x = cv.tensor(a['self'])
+    if len(cv.info(x).dims) != 3:
+        cv.fail(f'{kind} of a tensor that is not 3-D [N, C, L]')
+    x = unit_dim(cv, x, 2, f'{cv.name}.unsqueeze')
+    dims = cv.dims(out)
+    dims.insert(2, 1)
+    target = cv.activation(f'{cv.name}.2d', cv.dtype(out), dims)
+    if kind == 'aten::adaptive_avg_pool1d':
+        y = cv.emit(ADAPTIVE_AVGPOOL2D, [x], [target], output_size=[1, int(cv.value(out).shape[-1])])
+    else:
+        kernel = first(cv.const(a['kernel_size']))
+        stride = first(cv.const(a['stride'])) if list(cv.const(a['stride']) or []) else kernel
+        padding, ceil_mode = first(cv.const(a['padding'])), int(cv.const(a['ceil_mode']))
+        common = dict(kernel=[1, kernel], stride=[1, stride], padding=[0, padding], ceil_mode=ceil_mode)
+        if kind == 'aten::max_pool1d':
+            y = cv.emit(MAXPOOL2D, [x], [target], dilation=[1, first(cv.const(a['dilation']))], **common)
+        else:
+            y = cv.emit(AVGPOOL2D, [x], [target], count_include_pad=int(cv.const(a['count_include_pad'])),
+                        **common)
+    cv.emit(RESHAPE, [y], [cv.output(out)], shape=cv.reshape_target(cv.dims(out)))
 
 
 def group_norm(cv, node, a):
@@ -168,10 +199,11 @@ def instance_norm(cv, node, a):
 def shuffle_chain(cv, x, split_dims, perm, out):
     """x reshaped to split_dims, permuted by perm and reshaped to the output's dims."""
     info = cv.info(x)
-    split = cv.emit(RESHAPE, [x], [cv.activation(f'{cv.name}.split', info.dtype, split_dims)], shape=split_dims)
+    split = cv.emit(RESHAPE, [x], [cv.activation(f'{cv.name}.split', info.dtype, split_dims)],
+                    shape=cv.reshape_target(split_dims))
     moved_dims = [split_dims[p] for p in perm]
     moved = cv.emit(TRANSPOSE, [split], [cv.activation(f'{cv.name}.perm', info.dtype, moved_dims)], perm=perm)
-    cv.emit(RESHAPE, [moved], [cv.output(out)], shape=cv.dims(out))
+    cv.emit(RESHAPE, [moved], [cv.output(out)], shape=cv.reshape_target(cv.dims(out)))
 
 
 def pixel_shuffle(cv, node, a):
@@ -212,13 +244,14 @@ def roll(cv, node, a):
     flat = cv.emit(RESHAPE, [x], [cv.activation(f'{cv.name}.flat', info.dtype, flat_dims)], shape=flat_dims)
     rolled = cv.emit(ROLL, [flat], [cv.activation(f'{cv.name}.rolled', info.dtype, flat_dims)],
                      shifts=[int(shifts[0])], dims=[0])
-    cv.emit(RESHAPE, [rolled], [cv.output(out)], shape=cv.dims(out))
+    cv.emit(RESHAPE, [rolled], [cv.output(out)], shape=cv.reshape_target(cv.dims(out)))
 
 
 def flip(cv, node, a):
     dims = [int(d) for d in cv.const(a['dims'])]
     if not dims:
-        return cv.emit(RESHAPE, [cv.tensor(a['self'])], [cv.output(node.output())], shape=cv.dims(node.output()))
+        return cv.emit(RESHAPE, [cv.tensor(a['self'])], [cv.output(node.output())],
+                       shape=cv.reshape_target(cv.dims(node.output())))
     cv.emit(FLIP, [cv.tensor(a['self'])], [cv.output(node.output())], dims=dims)
 
 
@@ -231,6 +264,7 @@ TABLE = {
     'aten::_upsample_nearest_exact1d': resize, 'aten::_upsample_nearest_exact2d': resize,
     'aten::upsample_linear1d': resize, 'aten::upsample_bilinear2d': resize, 'aten::upsample_bicubic2d': resize,
     'aten::_convolution': conv, 'aten::conv1d': conv, 'aten::conv_transpose1d': conv, 'aten::conv_transpose2d': conv,
+    'aten::max_pool1d': pool1d, 'aten::avg_pool1d': pool1d, 'aten::adaptive_avg_pool1d': pool1d,
     'aten::group_norm': group_norm, 'aten::instance_norm': instance_norm,
     'aten::pixel_shuffle': pixel_shuffle, 'aten::pixel_unshuffle': pixel_unshuffle,
     'aten::channel_shuffle': channel_shuffle, 'aten::native_channel_shuffle': channel_shuffle,

@@ -260,6 +260,14 @@ OPS = {
 MULTI_OUTPUT = {op.LSTM, op.GRU, op.TOPK}
 
 
+# ---- dimvalues: range ----
+def range_(length, dtype, start=0, step=1):
+    return start + step * np.arange(length, dtype=np.float64 if dtype == ifg.DTYPES['f32'] else np.int64)
+
+
+OPS[op.RANGE] = range_
+
+
 # ---- opsvision: pad, resize, conv_transpose2d, roll, flip, group_norm ----
 def pad(x, pads, mode=0, value=0.0):
     for k in range(len(pads) // 2):  # negative (constant) pads crop first
@@ -379,6 +387,8 @@ def run(graph, inputs):
             attrs['shape'] = [graph.dim_value(d, sizes) if d <= -2 else d for d in attrs['shape']]
         if 'end_expr' in attrs:
             attrs['end'] = graph.dim_value(ifg.expr_code(attrs.pop('end_expr')), sizes)
+        if 'length_expr' in attrs:  # dimvalues: range
+            attrs['length'] = graph.dim_value(ifg.expr_code(attrs.pop('length_expr')), sizes)
         results = OPS[node.op](*args, **attrs)
         for tid, result in zip(node.outputs, results if node.op in MULTI_OUTPUT else [results]):
             info = graph.tensors[tid]

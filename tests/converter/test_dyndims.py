@@ -1,5 +1,6 @@
 """Named dynamic dims: models whose dynamic dims are not (only) dim 0, converted and run by ./infer at two
 sizes of every dynamic dim against PyTorch; the CLI's refusals; the expression fitting."""
+import math
 import os
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ import ifg  # noqa: E402
 import zoo  # noqa: E402
 
 nn = torch.nn
+F = torch.nn.functional
 TOLERANCE = 1e-5
 
 
@@ -102,6 +104,49 @@ class TinyBert(nn.Module):
         return self.head(self.layer(x))
 
 
+class PositionsAndBuckets(nn.Module):
+    """dimvalues: GPT-2's positions (arange of seq) and causal mask sliced from a buffer, T5's relative
+    position buckets (log, min, where over arange(seq)[None] - arange(seq)[:, None]), an f32 arange."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer('causal', torch.tril(torch.ones(32, 32)).view(1, 1, 32, 32))
+        self.positions = nn.Embedding(32, 8)
+        self.buckets = nn.Embedding(8, 1)
+
+    def forward(self, x):  # [batch, seq, 8]
+        n = x.size(1)
+        h = x + self.positions(torch.arange(0, n, dtype=torch.long).unsqueeze(0))
+        h = h + torch.arange(n, dtype=torch.float32)[None, :, None] * 0.125
+        distance = (torch.arange(n)[None, :] - torch.arange(n)[:, None]).abs()
+        far = 4 + (torch.log(distance.float() / 4) / math.log(8) * 4).to(torch.long)
+        far = torch.min(far, torch.full_like(far, 7))
+        bias = self.buckets(torch.where(distance < 4, distance, far))[..., 0]
+        scores = h @ h.transpose(1, 2) / 8 + bias
+        mask = self.causal[:, :, n - n:n, :n][:, 0]
+        return torch.softmax(scores.masked_fill(mask == 0, -1e4), -1) @ h
+
+
+class BatchPositions(nn.Module):
+    """dimvalues: an arange of the batch only (the graph keeps its dim expressions: format 1.1)."""
+
+    def forward(self, x):  # [batch, 5]
+        return x * torch.arange(x.size(0), dtype=torch.float32)[:, None]
+
+
+class Conv1dPools(nn.Module):
+    """dimvalues: a strided conv1d and the 1-D pools: lengths floor((L-k)/s)+1 that no dim expression
+    expresses, so every reshape to the 2-D ops' unit height must infer them (-1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 6, 5, stride=3)
+
+    def forward(self, x):  # [batch, 4, samples]
+        y = F.avg_pool1d(F.max_pool1d(torch.relu(self.conv(x)), 3, 2), 2, ceil_mode=True)
+        return F.adaptive_avg_pool1d(y, 4)
+
+
 # name: (module, --input spec, dtype, [other sizes of the named dims])
 MODELS = {
     'seq_first_lstm': (SeqFirstLSTM, 'seq=5xbatch=2x8', 'float32', [{'seq': 9, 'batch': 3}, {'seq': 1, 'batch': 1}]),
@@ -112,6 +157,11 @@ MODELS = {
     'flatten_rows': (FlattenRows, 'batch=2xseq=3x8', 'float32', [{'batch': 4, 'seq': 7}, {'batch': 1, 'seq': 1}]),
     'class_token': (ClassToken, 'batch=2xseq=4x8', 'float32', [{'batch': 3, 'seq': 9}, {'batch': 1, 'seq': 1}]),
     'tiny_bert': (TinyBert, 'batch=2xseq=7', 'int64', [{'batch': 3, 'seq': 12}, {'batch': 1, 'seq': 3}]),
+    'positions_and_buckets': (PositionsAndBuckets, 'batch=2xseq=7x8', 'float32',
+                              [{'batch': 3, 'seq': 13}, {'batch': 1, 'seq': 2}]),
+    'batch_positions': (BatchPositions, 'batch=2x5', 'float32', [{'batch': 4}, {'batch': 1}]),
+    'conv1d_pools': (Conv1dPools, 'batch=2x4xsamples=50', 'float32',
+                     [{'batch': 3, 'samples': 61}, {'batch': 1, 'samples': 37}]),
 }
 
 
@@ -195,6 +245,15 @@ class Models(unittest.TestCase):
 
     def test_tiny_bert(self):
         self.check('tiny_bert')
+
+    def test_positions_and_buckets(self):  # dimvalues: range
+        self.check('positions_and_buckets')
+
+    def test_batch_positions(self):  # dimvalues
+        self.check('batch_positions')
+
+    def test_conv1d_pools(self):  # dimvalues
+        self.check('conv1d_pools')
 
     def test_zoo_models_once_refused(self):
         for module in (zoo.BatchToFront, zoo.TimeMajor):

@@ -112,6 +112,9 @@ def compare(actual, expected, label):
         if a.shape != e.shape:
             raise Failed(f'{label}: output {k} has shape {list(a.shape)}, PyTorch {list(e.shape)}')
         worst = max(worst, rel_l2(a, e))
+    if all(not np.any(np.asarray(e.detach().float().numpy() if e.is_floating_point() else e.numpy()))
+           for e in expected):
+        raise Failed(f'{label}: every PyTorch output is 0, which compares nothing (a zero-initialized layer?)')
     if not worst <= TOLERANCE:
         raise Failed(f'{label}: rel L2 {worst:.2e} > {TOLERANCE:.0e}')
     return worst

@@ -899,6 +899,14 @@ const op_case op_cases[] = {
       { A_FLOAT("scale", 0.043), A_INT("zero", 50), A_FLOAT("out_scale", 1) }, .fp16_tol = 5e-2 },
     { "fake_quant integers rounded scale 1", OP_FAKE_QUANT, { XF(-60, 210, 3, 17) }, { Y(F32, 3, 17) },
       { A_FLOAT("scale", 1), A_INT("zero", 50), A_FLOAT("out_scale", 0.043) }, .fp16_tol = 5e-2 },
+    /* ---- dimvalues: range (no inputs; a length that follows the named dims is tested by the converter's models) ---- */
+    { "range i64 from -3 by 2", OP_RANGE, { { 0 } }, { Y(I64, 17) },
+      { A_INT("dtype", INFER_I64), A_INT("length", 17), A_INT("start", -3), A_INT("step", 2) } },
+    { "range i64 down by 5", OP_RANGE, { { 0 } }, { Y(I64, 9) },
+      { A_INT("dtype", INFER_I64), A_INT("length", 9), A_INT("start", 40), A_INT("step", -5) } },
+    { "range f32 quarters", OP_RANGE, { { 0 } }, { Y(F32, 1031) },
+      { A_INT("dtype", INFER_F32), A_INT("length", 1031), A_FLOAT("start", 0.5), A_FLOAT("step", -0.25) } },
+    { "range i64 empty", OP_RANGE, { { 0 } }, { Y(I64, 0) }, { A_INT("dtype", INFER_I64), A_INT("length", 0) } },
 };
 
 
