@@ -152,7 +152,7 @@ typedef enum {
 /* How a CPU engine runs a layer whose weight the file stores sparse (CSR, block-sparse, 2:4). */
 typedef enum {
     INFER_SPARSE_AUTO = 0,   /* per layer, the faster of its sparse kernel and the dense kernel on a copy densified
-                                once: both timed at engine build at the planned shapes */
+                                once: both timed at engine build at the planned (largest) shapes */
     INFER_SPARSE_SPARSE,     /* the sparse kernel wherever one fits the layer (the rest densified) */
     INFER_SPARSE_DENSE       /* every sparse weight densified once at engine build */
 } infer_sparse;
@@ -190,8 +190,8 @@ typedef struct {
                                   search path (docs/CUDA.md) */
     infer_cpu_bf16 cpu_bf16;   /* precision BF16: AUTO (default); forcing one this CPU lacks is
                                   INFER_ERR_UNSUPPORTED */
-    infer_sparse sparse;       /* sparse weights on the CPU: AUTO (default, timed per layer), SPARSE or DENSE;
-                                  the CUDA backend densifies them */
+    infer_sparse sparse;       /* sparse weights: AUTO (default; CPU: timed per layer; CUDA: CSR
+                                  linear weights at density <= 0.2 on cuSPARSE), SPARSE or DENSE */
 } infer_engine_options;
 
 typedef struct infer_engine infer_engine;

@@ -104,7 +104,8 @@ static int time_forms(const cpu_ctx *ctx, const ir_node *n, node_data *d, form_r
     for (int i = 0; i < 2; i++)
         if ((warm[i] = form_time(ctx, n, d, &f[i])) < 0) return -1;
     double round_ms = warm[0] + warm[1];
-    int rounds = round_ms > 0 ? (int)(CHOOSE_BUDGET_MS / round_ms) : CHOOSE_MAX_ROUNDS;
+    double fit = round_ms > 0 ? CHOOSE_BUDGET_MS / round_ms : CHOOSE_MAX_ROUNDS;
+    int rounds = fit > CHOOSE_MAX_ROUNDS ? CHOOSE_MAX_ROUNDS : (int)fit;
     rounds = rounds < CHOOSE_MIN_ROUNDS ? CHOOSE_MIN_ROUNDS : rounds > CHOOSE_MAX_ROUNDS ? CHOOSE_MAX_ROUNDS : rounds;
     for (int r = 0; r < rounds; r++)
         for (int i = 0; i < 2; i++) {

@@ -8,8 +8,9 @@
 
 /* Node `node`'s kernel among the forms that follow `first` in its op's list (first->sparse_form set):
  * sets *chosen and writes what was timed into note ("" when nothing was: forced, or only one form fits).
- * ctx: the engine's pool, threads, isa and scratch (its workspace and prepacked are not used). Fails only
- * when no form fits the node. */
+ * ctx: the engine's pool, threads, isa and scratch (its workspace and prepacked are not used). Auto times both
+ * at the planned (largest) shapes. Fails only when the op lists no densified form; when the sparse form does
+ * not fit, the densified one is chosen. */
 infer_status cpu_choose_form(const infer_engine *e, const cpu_ctx *ctx, int node, const cpu_kernel *first,
                              const cpu_kernel **chosen, char *note, size_t note_size, infer_error *err);
 

@@ -246,7 +246,7 @@ infer_status infer_engine_create(const infer_model *model, const infer_engine_op
         e->graph.release_hint = release_file_pages;
         e->graph.release_ctx = (void *)&model->file;
     }
-    ir_keep_encoded_fn keep = e->backend->keeps_encoded ? backend_keeps_encoded : NULL;
+    ir_keep_encoded_fn keep = e->backend && e->backend->keeps_encoded ? backend_keeps_encoded : NULL;
     if (s == INFER_OK && !e->backend->sparse_weights) s = ir_densify_sparse_except(&e->graph, keep, e, err);
     if (s == INFER_OK && !e->backend->int8_weights) s = ir_dequantize_int8_except(&e->graph, keep, e, err);
     if (s == INFER_OK && e->opt.optimize) s = ir_optimize(&e->graph, &e->backend->caps, err);

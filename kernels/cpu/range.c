@@ -11,7 +11,8 @@ CPU_KERNEL(range) {
     int64_t length = y->dims[0];
     if (p->dtype == INFER_I64) {
         int64_t *v = y->data;
-        for (int64_t i = 0; i < length; i++) v[i] = p->start + i * p->step;
+        for (int64_t i = 0; i < length; i++) /* wrapping (unsigned) arithmetic: no signed overflow */
+            v[i] = (int64_t)((uint64_t)p->start + (uint64_t)i * (uint64_t)p->step);
     } else {
         float *v = y->data;
         for (int64_t i = 0; i < length; i++) v[i] = (float)((double)p->fstart + (double)i * (double)p->fstep);

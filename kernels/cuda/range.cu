@@ -3,7 +3,7 @@
 #include "cuda_ops.h"
 
 __global__ void range_i64_kernel(int64_t *y, int64_t n, int64_t start, int64_t step) {
-    GRID_STRIDE(i, n) y[i] = start + i * step;
+    GRID_STRIDE(i, n) y[i] = (int64_t)((uint64_t)start + (uint64_t)i * (uint64_t)step); /* no signed overflow */
 }
 
 template <typename T>

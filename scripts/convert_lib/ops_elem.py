@@ -243,7 +243,7 @@ def filled_like(cv, node, a):
     if not values:
         cv.fail('a filled tensor that is empty at every traced size')
     fill = values[0].reshape(-1)[:1]
-    if not all(bool((v == fill).all()) for v in values):
+    if not all(bool(((v == fill) | (v.isnan() & fill.isnan())).all()) for v in values):
         cv.fail('a filled tensor whose values are not all equal')
     dims = cv.dims(out)
     if any(d < -1 and cv.graph.exprs[ifg.expr_index(d)].unchecked for d in dims):

@@ -318,7 +318,7 @@ def rnn_dynamic(op):
             weights += [cv.constant(f'{cv.name}.{n}{suffix}.dequantized', t) for t, n in zip(tensors, names)]
         batch_first = int(cv.const(a['batch_first']))
         x = cv.tensor(a['input'])
-        state_dims = [layers * dirs, cv.value(a['input']).shape[1 - batch_first], hidden]
+        state_dims = [layers * dirs, cv.info(x).dims[1 - batch_first], hidden]  # the batch may be a dim expression
         suffixes = ('', '.h_n', '.c_n')
         dims = (cv.info(x).dims[:-1] + [dirs * hidden], state_dims, state_dims)
         outputs = [cv.output(v, s) if v.uses() else cv.activation(cv.name + s, 'f32', d)
