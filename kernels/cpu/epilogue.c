@@ -28,17 +28,28 @@ void cpu_apply_epilogue(float *C, int64_t rows, int64_t cols, int64_t ldc, const
 #if defined(__x86_64__)
 #include "sigmoid_avx512.h"
 
+/* GCC takes the target pragmas; clang ignores them and takes the attribute pushes (the AVX-512 block calls
+ * sigmoid_avx512, which clang only lets a function with the AVX-512 target call). */
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#endif
 #define VW 8
 #define VNAME(name) name##_avx2
 #include "epilogue_vec.h"
 #undef VW
 #undef VNAME
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
 #pragma GCC pop_options
 
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,fma")
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma"))), apply_to = function)
+#endif
 #define VW 16
 #define VNAME(name) name##_avx512
 #define VSIGMOID(x) ((vf)sigmoid_avx512((__m512)(x)))
@@ -48,6 +59,9 @@ void cpu_apply_epilogue(float *C, int64_t rows, int64_t cols, int64_t ldc, const
 #undef VSILU
 #undef VW
 #undef VNAME
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
 #pragma GCC pop_options
 #endif
 
