@@ -24,6 +24,8 @@ infer_status attr_fail(const op_attrs *a, const char *key, const char *fmt, ...)
 infer_status attr_int(const op_attrs *a, const char *key, int required, int64_t def, int64_t lo, int64_t hi,
                       int64_t *out);
 infer_status attr_small(const op_attrs *a, const char *key, int required, int def, int lo, int hi, int *out);
+/* axis_params (cumsum, gather, index_select): the required "axis", negative counting from the end. */
+infer_status decode_axis_params(const op_attrs *a, op_params *p);
 /* A float; an int is accepted as its value; NaN is refused. */
 infer_status attr_float(const op_attrs *a, const char *key, int required, double def, float *out);
 /* An int list of min_count..max_count values in [lo, hi]; an int counts as a list of one. */
@@ -80,6 +82,10 @@ void shape_set_out(const shape_ctx *c, int k, infer_dtype dtype, int ndim, const
 int shape_same_dims(const infer_tensor *a, const infer_tensor *b);
 int64_t shape_elements(int ndim, const int64_t *dims);                                /* -1 past INT64_MAX */
 int shape_norm_axis(int axis, int ndim, int *out);                                    /* 0 when outside [-ndim, ndim) */
+/* The node's axis_params axis normalized against input 0's rank; fails naming it when out of range. */
+infer_status shape_axis_of_input(const shape_ctx *c, int *axis);
+/* gather / index_select: index (input 1) i64 or i32, input 0 of a sized dtype, and the normalized axis. */
+infer_status shape_indexing(const shape_ctx *c, int *axis);
 int shape_broadcast(const infer_tensor *a, const infer_tensor *b, infer_tensor *out); /* 0: incompatible */
 /* PyTorch's sliding-window output size; < 1 when the window does not fit. */
 int64_t shape_window_out(int64_t in, int64_t k, int stride, int pad, int dil, int ceil_mode);

@@ -42,6 +42,10 @@ infer_status attr_small(const op_attrs *c, const char *key, int required, int de
     return INFER_OK;
 }
 
+infer_status decode_axis_params(const op_attrs *a, op_params *p) {
+    return attr_small(a, "axis", ATTR_REQUIRED, 0, -INFER_MAX_DIMS, INFER_MAX_DIMS - 1, &p->axis.axis);
+}
+
 /* A float attribute; an int is accepted as its value. NaN is refused. */
 infer_status attr_float(const op_attrs *c, const char *key, int required, double def, float *out) {
     const ifg_attr *a;

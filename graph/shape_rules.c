@@ -85,6 +85,21 @@ int shape_norm_axis(int axis, int ndim, int *out) {
     return 1;
 }
 
+infer_status shape_axis_of_input(const shape_ctx *c, int *axis) {
+    const infer_tensor *x = &c->in[0];
+    if (!shape_norm_axis(c->n->p.axis.axis, x->ndim, axis))
+        return SHAPE_FAIL(c, "axis %d is out of range for input %s", c->n->p.axis.axis, DIMS(x));
+    return INFER_OK;
+}
+
+infer_status shape_indexing(const shape_ctx *c, int *axis) {
+    const infer_tensor *x = &c->in[0], *index = &c->in[1];
+    if (index->dtype != INFER_I64 && index->dtype != INFER_I32)
+        return SHAPE_FAIL_DTYPE(c, "index is %s, expected i64 or i32", infer_dtype_name(index->dtype));
+    if (infer_dtype_size(x->dtype) == 0) return SHAPE_FAIL_DTYPE(c, "input of dtype %s", infer_dtype_name(x->dtype));
+    return shape_axis_of_input(c, axis);
+}
+
 /* numpy broadcasting of a and b into out; 0 when incompatible. */
 int shape_broadcast(const infer_tensor *a, const infer_tensor *b, infer_tensor *out) {
     int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
