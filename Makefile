@@ -128,16 +128,18 @@ $(UNIT_BIN): $(UNIT_SRC) tests/unit/testutil.h $(LIB) $(CUDA_OBJ) | $(CUDA_PLUGI
 	$(CC) $(CFLAGS) $(CUDA_CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) $(CUDA_OBJ) $(LIB) -lcriterion $(CUDA_LIBS) \
 	      $(LDLIBS) $(RUNPATH)
 
-$(GOLDEN_BIN): tests/golden/golden_check.c $(LIB) | $(CUDA_PLUGIN)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(RUNPATH)
+# The golden checks share tests/golden/golden_harness.c (result lines, error measures, seeded inputs, manifest).
+GOLDEN_HARNESS := tests/golden/golden_harness.c tests/golden/golden_harness.h
+$(GOLDEN_BIN): tests/golden/golden_check.c $(GOLDEN_HARNESS) $(LIB) | $(CUDA_PLUGIN)
+	$(CC) $(CFLAGS) -o $@ $< tests/golden/golden_harness.c $(LIB) $(LDLIBS) $(RUNPATH)
 
 # CPU BF16 against FP32 on the golden models (tests/golden/run.sh runs it).
-$(BF16_CHECK_BIN): tests/golden/bf16_check.c $(LIB) | $(CUDA_PLUGIN)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(RUNPATH)
+$(BF16_CHECK_BIN): tests/golden/bf16_check.c $(GOLDEN_HARNESS) $(LIB) | $(CUDA_PLUGIN)
+	$(CC) $(CFLAGS) -o $@ $< tests/golden/golden_harness.c $(LIB) $(LDLIBS) $(RUNPATH)
 
 # INT8 (infer quantize's library, static and dynamic) against FP32 on the golden models (tests/golden/run.sh runs it).
-$(INT8_CHECK_BIN): tests/golden/int8_check.c $(LIB) | $(CUDA_PLUGIN)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(RUNPATH)
+$(INT8_CHECK_BIN): tests/golden/int8_check.c $(GOLDEN_HARNESS) $(LIB) | $(CUDA_PLUGIN)
+	$(CC) $(CFLAGS) -o $@ $< tests/golden/golden_harness.c $(LIB) $(LDLIBS) $(RUNPATH)
 
 # Linked as a product links libinfer.a: checks that CPU engines map no CUDA library (tests/plugin).
 $(PLUGIN_CHECK): tests/plugin/plugin_check.c $(LIB) | $(CUDA_PLUGIN)

@@ -1,15 +1,13 @@
 /* golden_check.c — runs every golden model through libinfer (CPU or CUDA) and compares with PyTorch's outputs. */
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "infer.h"
+#include "golden_harness.h"
 #include "../../loaders/npy.h"
 
-#define MAX_IO 16
+#define MAX_IO GOLDEN_MAX_IO
 #define TOLERANCE 1e-5 /* relative L2 error against PyTorch, float32 on the CPU */
-#define EXIT_SKIP 77   /* --device cuda without a usable GPU: nothing ran */
 
 /* What to run: the device and precision, the tolerance, which model. */
 typedef struct {
@@ -21,36 +19,6 @@ typedef struct {
 } run_config;
 
 static run_config cfg = { INFER_DEVICE_CPU, INFER_PRECISION_FP32, TOLERANCE, NULL, 0 };
-static int passed, failed;
-
-static void check(int ok, const char *model, const char *what, const char *detail) {
-    if (ok) passed++;
-    else failed++;
-    printf("%s %-14s %-34s %s\n", ok ? "[PASS]" : "[FAIL]", model, what, detail);
-}
-
-static double rel_l2(const infer_tensor *a, const infer_tensor *b) {
-    int64_t n = infer_tensor_elements(b);
-    double num = 0, den = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double x, y;
-        if (b->dtype == INFER_F32) {
-            x = ((const float *)a->data)[i];
-            y = ((const float *)b->data)[i];
-        } else if (b->dtype == INFER_I64) {
-            x = (double)((const int64_t *)a->data)[i];
-            y = (double)((const int64_t *)b->data)[i];
-        } else {
-            x = ((const uint8_t *)a->data)[i];
-            y = ((const uint8_t *)b->data)[i];
-        }
-        num += (x - y) * (x - y);
-        den += y * y;
-    }
-    if (num != num) return INFINITY;
-    return sqrt(num) / (den > 0 ? sqrt(den) : 1e-30);
-}
-
 static int same_shape(const infer_tensor *a, const infer_tensor *b) {
     if (a->ndim != b->ndim || a->dtype != b->dtype) return 0;
     for (int i = 0; i < a->ndim; i++)
@@ -63,12 +31,12 @@ static int compare(const char *model, const char *what, const infer_tensor *got,
     if (!same_shape(got, want)) {
         snprintf(detail, sizeof detail, "shape or dtype differs (%s %dd vs %s %dd)", infer_dtype_name(got->dtype),
                  got->ndim, infer_dtype_name(want->dtype), want->ndim);
-        check(0, model, what, detail);
+        golden_result(0, model, what, detail);
         return 0;
     }
-    double err = rel_l2(got, want);
+    double err = golden_rel_l2(got, want);
     snprintf(detail, sizeof detail, "rel L2 %.3g (tolerance %.0e)", err, cfg.tol);
-    check(err <= cfg.tol, model, what, detail);
+    golden_result(err <= cfg.tol, model, what, detail);
     return err <= cfg.tol;
 }
 
@@ -117,7 +85,7 @@ static void run_case(const infer_model *m, const char *name, const char *what, c
     infer_tensor out[MAX_IO];
     if (infer_engine_create(m, &opt, &e, &err) != INFER_OK ||
         infer_engine_run(e, c->in, c->n_in, out, c->n_out, &err) != INFER_OK) {
-        check(0, name, what, err.message);
+        golden_result(0, name, what, err.message);
         infer_engine_destroy(e);
         return;
     }
@@ -170,14 +138,14 @@ static void check_threads(const infer_model *m, const char *name, case_files *c)
         infer_tensor a = c->out[0], b = c->out[0];
         a.data = jobs[0].result;
         b.data = jobs[1].result;
-        ok = rel_l2(&a, &b) <= 1e-6;
+        ok = golden_rel_l2(&a, &b) <= 1e-6;
     }
     if (ok) {
         infer_tensor got = c->out[0];
         got.data = jobs[0].result;
-        ok = rel_l2(&got, &c->out[0]) <= cfg.tol;
+        ok = golden_rel_l2(&got, &c->out[0]) <= cfg.tol;
     }
-    check(ok, name, "two engines in two threads", ok ? "the same, within tolerance" : "differ or failed");
+    golden_result(ok, name, "two engines in two threads", ok ? "the same, within tolerance" : "differ or failed");
     free(jobs[0].result);
     free(jobs[1].result);
 }
@@ -194,14 +162,14 @@ static int cpu_reference(const infer_model *m, const char *name, case_files *c) 
     infer_tensor out[MAX_IO];
     if (infer_engine_create(m, &opt, &e, &err) != INFER_OK ||
         infer_engine_run(e, c->in, c->n_in, out, c->n_out, &err) != INFER_OK) {
-        check(0, name, "CPU reference", err.message);
+        golden_result(0, name, "CPU reference", err.message);
         infer_engine_destroy(e);
         return 0;
     }
     for (int i = 0; i < c->n_out; i++) {
         size_t bytes = (size_t)infer_tensor_elements(&out[i]) * infer_dtype_size(out[i].dtype);
         if (bytes > (size_t)infer_tensor_elements(&c->out[i]) * infer_dtype_size(c->out[i].dtype)) {
-            check(0, name, "CPU reference", "output larger than PyTorch's");
+            golden_result(0, name, "CPU reference", "output larger than PyTorch's");
             infer_engine_destroy(e);
             return 0;
         }
@@ -219,7 +187,7 @@ static void cuda_runs(const infer_model *m, const char *name, case_files *b2, ca
     infer_engine *e = NULL;
     infer_error err;
     if (infer_engine_create(m, &opt, &e, &err) != INFER_OK) {
-        check(0, name, "CUDA engine", err.message);
+        golden_result(0, name, "CUDA engine", err.message);
         return;
     }
     static const char *run_name[3] = { "stream", "capture", "replay" };
@@ -234,7 +202,7 @@ static void cuda_runs(const infer_model *m, const char *name, case_files *b2, ca
             snprintf(what, sizeof what, "batch %lld run %d (%s)", (long long)batch, r + 1,
                      k == 2 ? "replay after another batch" : run_name[r]);
             if (infer_engine_run(e, c->in, c->n_in, out, c->n_out, &err) != INFER_OK) {
-                check(0, name, what, err.message);
+                golden_result(0, name, what, err.message);
                 continue;
             }
             for (int i = 0; i < c->n_out; i++) {
@@ -255,7 +223,7 @@ static void cuda_runs(const infer_model *m, const char *name, case_files *b2, ca
 static void check_model_cuda(const infer_model *m, const char *dir, const char *name, int n_in, int n_out) {
     case_files b2, b3;
     int have2 = load_case(dir, name, "", n_in, n_out, &b2), have3 = load_case(dir, name, ".b3", n_in, n_out, &b3);
-    if (!have2) check(0, name, "reference files", "missing or unreadable .npy");
+    if (!have2) golden_result(0, name, "reference files", "missing or unreadable .npy");
     if (have2 && cfg.precision == INFER_PRECISION_FP16) have2 = cpu_reference(m, name, &b2);
     if (have3 && cfg.precision == INFER_PRECISION_FP16) have3 = cpu_reference(m, name, &b3);
     if (have2) {
@@ -266,15 +234,11 @@ static void check_model_cuda(const infer_model *m, const char *dir, const char *
     free_case(&b3);
 }
 
-static void check_model(const char *dir, const char *name, int n_in, int n_out) {
+static void check_model(void *arg, const char *dir, const char *name, int n_in, int n_out) {
+    if (n_in <= 0 || n_in > MAX_IO || n_out <= 0 || n_out > MAX_IO || (cfg.only && strcmp(cfg.only, name))) return;
     char path[4096];
-    infer_error err;
-    infer_model *m = NULL;
-    snprintf(path, sizeof path, "%s/%s.ifg", dir, name);
-    if (infer_model_load(path, &m, &err) != INFER_OK) {
-        check(0, name, "load", err.message);
-        return;
-    }
+    infer_model *m = golden_load(dir, name, path, sizeof path);
+    if (!m) return;
     if (cfg.device == INFER_DEVICE_CUDA) {
         check_model_cuda(m, dir, name, n_in, n_out);
         infer_model_free(m);
@@ -282,7 +246,7 @@ static void check_model(const char *dir, const char *name, int n_in, int n_out) 
     }
     case_files c;
     if (!load_case(dir, name, "", n_in, n_out, &c)) {
-        check(0, name, "reference files", "missing or unreadable .npy");
+        golden_result(0, name, "reference files", "missing or unreadable .npy");
     } else {
         int batch = c.in[0].ndim ? (int)c.in[0].dims[0] : 1;
         run_case(m, name, "optimized", &c, batch, 1);
@@ -304,7 +268,7 @@ static int compare_files(const char *a, const char *b) {
         fprintf(stderr, "%s\n", err.message);
         return 1;
     }
-    int ok = same_shape(&ta, &tb) && rel_l2(&ta, &tb) <= TOLERANCE;
+    int ok = same_shape(&ta, &tb) && golden_rel_l2(&ta, &tb) <= TOLERANCE;
     if (!ok) fprintf(stderr, "%s and %s differ\n", a, b);
     npy_free(&ta);
     npy_free(&tb);
@@ -357,22 +321,12 @@ int main(int argc, char **argv) {
         cfg.tol = cfg.precision == INFER_PRECISION_FP16 ? 5e-2 : cfg.precision == INFER_PRECISION_TF32 ? 1e-2 : 1e-4;
     if (cfg.device == INFER_DEVICE_CUDA && !infer_cuda_available()) {
         printf("[SKIP] golden models on CUDA: no usable CUDA device (or a build without CUDA)\n");
-        return EXIT_SKIP;
+        return GOLDEN_EXIT_SKIP;
     }
-    char path[4096], name[256];
-    snprintf(path, sizeof path, "%s/manifest.txt", argv[1]);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "golden_check: cannot open %s\n", path);
-        return 2;
-    }
+    FILE *f = golden_open_manifest("golden_check", argv[1]);
+    if (!f) return 2;
     printf("golden_check: %s, %s, tolerance %.0e (relative L2)%s\n", infer_device_name(cfg.device),
            infer_precision_name(cfg.precision), cfg.tol, cfg.debug_sync ? ", debug_sync" : "");
-    int n_in, n_out;
-    while (fscanf(f, "%255s %d %d", name, &n_in, &n_out) == 3)
-        if (n_in > 0 && n_in <= MAX_IO && n_out > 0 && n_out <= MAX_IO && (!cfg.only || !strcmp(cfg.only, name)))
-            check_model(argv[1], name, n_in, n_out);
-    fclose(f);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed || !passed ? 1 : 0;
+    golden_for_each_model(f, argv[1], check_model, NULL);
+    return golden_summary();
 }
