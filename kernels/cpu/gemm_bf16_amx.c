@@ -1,6 +1,7 @@
 /* gemm_bf16_amx.c — the AMX-BF16 tile: up to 32 rows x 32 columns as 2 x 2 FP32 tile sums of tdpbf16ps over 32-wide K
  * steps; the panels' 128-byte pair rows are read as two B tiles (stride 128). */
 #include <string.h>
+#include "amx_tiles.h"
 #include "gemm_bf16.h"
 
 #if defined(__x86_64__)
@@ -8,30 +9,11 @@
 
 #define TARGET __attribute__((target("amx-tile,amx-bf16")))
 
-/* ldtilecfg's 64-byte operand (palette 1). */
-typedef struct {
-    uint8_t palette, start_row;
-    uint8_t reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} tile_config;
-
 /* tmm0-3: C (16 x 16 f32: rows 0-15 / 16-31 x columns 0-15 / 16-31); tmm4, tmm5: A (16 rows x 32 bf16);
  * tmm6, tmm7: B (16 pair rows x 16 columns x 2 bf16). All 16 rows x 64 bytes. */
-TARGET void bf16_amx_configure(void) {
-    _Alignas(64) tile_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 8; t++) {
-        cfg.colsb[t] = 64;
-        cfg.rows[t] = 16;
-    }
-    /* GCC 12 does not see ldtilecfg read all 64 bytes and drops the stores above without this */
-    __asm__ volatile("" : : "r"(&cfg) : "memory");
-    _tile_loadconfig(&cfg);
-}
+void bf16_amx_configure(void) { amx_tiles_configure(8); }
 
-TARGET void bf16_amx_release(void) { _tile_release(); }
+void bf16_amx_release(void) { amx_tiles_release(); }
 
 TARGET void bf16_tile_amx(int rows, int64_t kp, const uint16_t *a, int64_t lda, const uint16_t *panel, float *tmp) {
     int64_t a_stride = lda * 2, pair_rows = BF16_KB / 2;

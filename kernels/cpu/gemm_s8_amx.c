@@ -1,6 +1,7 @@
 /* gemm_s8_amx.c — the AMX-INT8 tile: 16 rows x 32 columns as two 16x16 int32 tile accumulators of tdpbusd
  * over 64-byte K blocks; the packed panels' 128-byte k-quad rows are read as two B tiles (stride 128). */
 #include <string.h>
+#include "amx_tiles.h"
 #include "gemm_s8_internal.h"
 
 #if defined(__x86_64__)
@@ -13,25 +14,10 @@
 #define NR 32
 #define KB 64 /* bytes of K per tile row */
 
-/* ldtilecfg's 64-byte operand (palette 1). */
-typedef struct {
-    uint8_t palette, start_row;
-    uint8_t reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} tile_config;
-
 /* tmm0, tmm1: C (16 x 16 int32); tmm2: A (16 rows x 64 u8); tmm3, tmm4: B (16 k-quads x 16 columns x 4 s8). */
 S8_TARGET512 static void tile_amx(int rows, int cols, int64_t K, const void *a_rows, int64_t lda, const void *panel,
                                   const s8_tile_ep *ep, void *c, int64_t ldc) {
-    tile_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 5; t++) {
-        cfg.colsb[t] = 64;
-        cfg.rows[t] = 16;
-    }
-    _tile_loadconfig(&cfg);
+    amx_tiles_configure(5);
     _tile_zero(0);
     _tile_zero(1);
     const uint8_t *a = a_rows;
@@ -54,7 +40,7 @@ S8_TARGET512 static void tile_amx(int rows, int cols, int64_t K, const void *a_r
     _Alignas(64) int32_t acc[MR * NR];
     _tile_stored(0, acc, NR * 4);
     _tile_stored(1, acc + 16, NR * 4);
-    _tile_release();
+    amx_tiles_release();
     __mmask16 m0 = s8_cols16(cols, 0), m1 = s8_cols16(cols, 16);
     for (int i = 0; i < rows; i++) {
         s8_ep16(_mm512_load_si512(acc + i * NR), i, 0, m0, ep, c, ldc);
