@@ -1,12 +1,15 @@
-/* activation.c — the act enum applied elementwise (same math as act_apply), in parallel chunks. */
+/* activation.c — the act enum applied elementwise in parallel chunks: AVX2 / AVX-512 (the epilogue's vector
+ * activations, cpu_activation_isa) by the engine's ISA, else the scalar loops (same math as act_apply). */
 #include <math.h>
 #include "cpu_kernels.h"
+#include "gemm_internal.h"
 #include "../../base/error.h"
 
 #define ACT_GRAIN_CHEAP 65536   /* elements per task: relu, clip, hard* */
 #define ACT_GRAIN_MATH 8192     /* elements per task: erf, tanh, exp */
 
 typedef struct {
+    int isa;
     const act_params *act;
     const float *x;
     float *y;
@@ -20,6 +23,7 @@ static void act_chunk(void *arg, int64_t begin, int64_t end, int thread) {
     const act_args *A = arg;
     const float *x = A->x;
     float *y = A->y;
+    if (cpu_activation_isa(A->isa, x + begin, y + begin, end - begin, A->act)) return;
     const float lo = A->act->min, hi = A->act->max;
     switch (A->act->kind) {
     case ACT_RELU: ACT_LOOP(v > 0.0f ? v : 0.0f); break;
@@ -47,7 +51,7 @@ CPU_KERNEL(activation) {
                           (long long)infer_tensor_elements(&out[0]), (long long)count);
     int cheap = act->kind == ACT_RELU || act->kind == ACT_CLIP || act->kind == ACT_HARDSWISH ||
                 act->kind == ACT_HARDSIGMOID;
-    act_args args = { act, in[0].data, out[0].data };
+    act_args args = { ctx->isa, act, in[0].data, out[0].data };
     pool_parallel_for(ctx->pool, count, cheap ? ACT_GRAIN_CHEAP : ACT_GRAIN_MATH, act_chunk, &args);
     return INFER_OK;
 }

@@ -4,7 +4,8 @@
 #include "../../base/error.h"
 
 #define BCAST_RUN 16384      /* elements of one run at most */
-#define BCAST_TASK 65536     /* elements a parallel task gets at least */
+#define BCAST_TASK 65536     /* elements a parallel task gets at least, when there are enough for every thread */
+#define BCAST_SPLIT 16384    /* fewer elements than this run on one thread */
 
 /* Strides of t right-aligned at out's dims: 0 along broadcast dims. 0 when t does not broadcast. */
 static int input_strides(const infer_tensor *t, const infer_tensor *out, int64_t *stride) {
@@ -122,8 +123,13 @@ void bcast_for_each(thread_pool *pool, const bcast_plan *p, bcast_run_fn fn, voi
     if (p->rows == 0 || p->inner == 0) return;
     walk_args w = { p, fn, arg, p->inner < BCAST_RUN ? p->inner : BCAST_RUN, 0 };
     w.runs_per_row = (p->inner + w.run - 1) / w.run;
-    int64_t grain = BCAST_TASK / w.run;
-    pool_parallel_for(pool, p->rows * w.runs_per_row, grain > 1 ? grain : 1, walk_runs, &w);
+    /* Tasks of at least BCAST_TASK elements; fewer elements than threads x BCAST_TASK are shared evenly, so that
+     * every thread works (an SE block's channel scale on a 7x7 map: 1152 runs of 49), unless below BCAST_SPLIT. */
+    int64_t units = p->rows * w.runs_per_row, threads = pool_size(pool);
+    int64_t grain = BCAST_TASK / w.run, even = (units + threads - 1) / threads;
+    if (units * w.run < BCAST_SPLIT) grain = units;
+    else if (even < grain) grain = even;
+    pool_parallel_for(pool, units, grain > 1 ? grain : 1, walk_runs, &w);
 }
 
 typedef struct {

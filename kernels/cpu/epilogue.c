@@ -1,5 +1,6 @@
 /* epilogue.c — bias, residual and activation applied to a block of C in place: the scalar definition
- * (cpu_apply_epilogue) and AVX2 / AVX-512 versions chosen by ISA (cpu_epilogue_isa). */
+ * (cpu_apply_epilogue) and AVX2 / AVX-512 versions chosen by ISA (cpu_epilogue_isa); the same vector
+ * activations for the standalone activation op (cpu_activation_isa). */
 #include <string.h>
 #include "gemm_internal.h"
 
@@ -80,4 +81,19 @@ void cpu_epilogue_isa(int isa, float *C, int64_t rows, int64_t cols, int64_t ldc
 #endif
     (void)isa;
     cpu_apply_epilogue(C, rows, cols, ldc, ep, row0, col0);
+}
+
+int cpu_activation_isa(int isa, const float *x, float *y, int64_t n, const act_params *act) {
+#if defined(__x86_64__)
+    if (isa == CPU_ISA_AVX512) {
+        act_row_avx512(x, y, n, act);
+        return 1;
+    }
+    if (isa == CPU_ISA_AVX2) {
+        act_row_avx2(x, y, n, act);
+        return 1;
+    }
+#endif
+    (void)isa, (void)x, (void)y, (void)n, (void)act;
+    return 0;
 }

@@ -131,6 +131,18 @@ static void VNAME(rows)(float *C, int64_t rows, int64_t cols, int64_t ldc, const
     }
 }
 
+/* y[j] = act(x[j]) for j < n (y may alias x): the standalone activation op. */
+static void VNAME(act_row)(const float *x, float *y, int64_t n, const act_params *act) {
+    int64_t j = 0;
+    for (; j + VW <= n; j += VW) VNAME(store)(y + j, VNAME(act)(act, VNAME(load)(x + j)));
+    if (j < n) { /* the tail through a full-width buffer, so that it gets the same math */
+        float buf[VW] = { 0 };
+        memcpy(buf, x + j, (size_t)(n - j) * sizeof *x);
+        VNAME(store)(buf, VNAME(act)(act, VNAME(load)(buf)));
+        memcpy(y + j, buf, (size_t)(n - j) * sizeof *y);
+    }
+}
+
 #undef vf
 #undef vi
 #ifdef VSIGMOID_DEFAULT

@@ -82,4 +82,8 @@ void gemm_sourced_b(cpu_ctx *ctx, uint8_t *scratch, int isa, int64_t M, int64_t 
 void cpu_epilogue_isa(int isa, float *C, int64_t rows, int64_t cols, int64_t ldc, const gemm_epilogue *ep,
                       int64_t row0, int64_t col0);
 
+/* y[i] = act(x[i]) for i < n (y may alias x) with the ISA's vectors, as cpu_epilogue_isa computes them; 0 (and
+ * nothing done) when the ISA has no vector path: the caller computes act_apply. */
+int cpu_activation_isa(int isa, const float *x, float *y, int64_t n, const act_params *act);
+
 #endif

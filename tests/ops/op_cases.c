@@ -146,6 +146,12 @@ const op_case op_cases[] = {
       .sweep_to = ACT_COUNT - 1 },
     { "activation single", OP_ACTIVATION, { XF(-2, 2, 1) }, { Y(F32, 1) }, { ACT_RANGE }, .sweep = "kind",
       .sweep_to = ACT_COUNT - 1 },
+    /* dedupe: the vector activations in two threads' chunks (odd length, odd chunk starts); the SE-block channel
+     * scale on a 7x7 map (1155 runs of 49: shared by the threads) */
+    { "activation 70001 threaded", OP_ACTIVATION, { XF(-6, 6, 70001) }, { Y(F32, 70001) }, { ACT_RANGE },
+      .sweep = "kind", .sweep_to = ACT_COUNT - 1 },
+    { "binary SE scale 7x7", OP_BINARY, { XF(-2, 2, 1, 1155, 7, 7), XF(0, 1, 1, 1155, 1, 1) }, { Y(F32, 1, 1155, 7, 7) },
+      { A_INT("kind", BIN_MUL) } },
 
     /* ---- binary: kind 0 add, 1 sub, 2 mul, 3 div, 4 pow, 5 max, 6 min ---- */
     { "binary same shape", OP_BINARY, { XF(0.5, 2, 5, 7, 9), XF(0.5, 2, 5, 7, 9) }, { Y(F32, 5, 7, 9) }, .sweep = "kind",
