@@ -26,6 +26,8 @@ infer_status attr_int(const op_attrs *a, const char *key, int required, int64_t 
 infer_status attr_small(const op_attrs *a, const char *key, int required, int def, int lo, int hi, int *out);
 /* axis_params (cumsum, gather, index_select): the required "axis", negative counting from the end. */
 infer_status decode_axis_params(const op_attrs *a, op_params *p);
+/* flip / roll: the required "dims" list (1..INFER_MAX_DIMS dims, negative counting from the end) into dims[*n]. */
+infer_status attr_dim_list(const op_attrs *a, int *dims, int *n);
 /* A float; an int is accepted as its value; NaN is refused. */
 infer_status attr_float(const op_attrs *a, const char *key, int required, double def, float *out);
 /* An int list of min_count..max_count values in [lo, hi]; an int counts as a list of one. */
@@ -84,6 +86,9 @@ int64_t shape_elements(int ndim, const int64_t *dims);                          
 int shape_norm_axis(int axis, int ndim, int *out);                                    /* 0 when outside [-ndim, ndim) */
 /* The node's axis_params axis normalized against input 0's rank; fails naming it when out of range. */
 infer_status shape_axis_of_input(const shape_ctx *c, int *axis);
+/* flip / roll: every listed dim in range of input 0's rank (listed once when distinct), and input 0 of a sized
+ * dtype; the output has its dtype and shape. */
+infer_status shape_dims_of_input(const shape_ctx *c, const int *dims, int n, int distinct);
 /* gather / index_select: index (input 1) i64 or i32, input 0 of a sized dtype, and the normalized axis. */
 infer_status shape_indexing(const shape_ctx *c, int *axis);
 int shape_broadcast(const infer_tensor *a, const infer_tensor *b, infer_tensor *out); /* 0: incompatible */

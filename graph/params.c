@@ -46,6 +46,13 @@ infer_status decode_axis_params(const op_attrs *a, op_params *p) {
     return attr_small(a, "axis", ATTR_REQUIRED, 0, -INFER_MAX_DIMS, INFER_MAX_DIMS - 1, &p->axis.axis);
 }
 
+infer_status attr_dim_list(const op_attrs *a, int *dims, int *n) {
+    int64_t v[INFER_MAX_DIMS];
+    INFER_TRY(attr_ints(a, "dims", ATTR_REQUIRED, 1, INFER_MAX_DIMS, -INFER_MAX_DIMS, INFER_MAX_DIMS - 1, v, n));
+    for (int i = 0; i < *n; i++) dims[i] = (int)v[i];
+    return INFER_OK;
+}
+
 /* A float attribute; an int is accepted as its value. NaN is refused. */
 infer_status attr_float(const op_attrs *c, const char *key, int required, double def, float *out) {
     const ifg_attr *a;

@@ -92,6 +92,21 @@ infer_status shape_axis_of_input(const shape_ctx *c, int *axis) {
     return INFER_OK;
 }
 
+infer_status shape_dims_of_input(const shape_ctx *c, const int *dims, int n, int distinct) {
+    const infer_tensor *x = &c->in[0];
+    unsigned seen = 0;
+    for (int i = 0; i < n; i++) {
+        int axis;
+        if (!shape_norm_axis(dims[i], x->ndim, &axis))
+            return SHAPE_FAIL(c, "dim %d is out of range for input %s", dims[i], DIMS(x));
+        if (distinct && (seen & (1u << axis))) return SHAPE_FAIL(c, "dim %d is listed twice", axis);
+        seen |= 1u << axis;
+    }
+    if (infer_dtype_size(x->dtype) == 0) return SHAPE_FAIL_DTYPE(c, "input has dtype %s", infer_dtype_name(x->dtype));
+    shape_set_out(c, 0, x->dtype, x->ndim, x->dims);
+    return INFER_OK;
+}
+
 infer_status shape_indexing(const shape_ctx *c, int *axis) {
     const infer_tensor *x = &c->in[0], *index = &c->in[1];
     if (index->dtype != INFER_I64 && index->dtype != INFER_I32)
