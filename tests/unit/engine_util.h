@@ -87,6 +87,14 @@ static inline infer_model *model_from_writer(ifg_writer *w) {
     return m;
 }
 
+/* Builds an engine with o and destroys it: the status (with err's message), for tests of what is refused. */
+static inline infer_status engine_builds(const infer_model *m, const infer_engine_options *o, infer_error *err) {
+    infer_engine *e = NULL;
+    infer_status s = infer_engine_create(m, o, &e, err);
+    infer_engine_destroy(e);
+    return s;
+}
+
 static inline infer_status engine_for(const infer_model *m, int max_batch, int optimize, int threads,
                                       infer_engine **e, infer_error *err) {
     infer_engine_options o;

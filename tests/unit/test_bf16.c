@@ -25,10 +25,7 @@ static infer_status create_bf16(const infer_model *m, infer_device device, infer
     o.precision = INFER_PRECISION_BF16;
     o.cpu_isa = isa;
     o.cpu_bf16 = kernel;
-    infer_engine *e = NULL;
-    infer_status s = infer_engine_create(m, &o, &e, err);
-    infer_engine_destroy(e);
-    return s;
+    return engine_builds(m, &o, err);
 }
 
 Test(bf16, the_choice_of_kernels_follows_the_cpu_and_refuses_what_it_lacks) {

@@ -16,10 +16,7 @@ static infer_status create_with_isa(const infer_model *m, infer_cpu_isa isa, inf
     infer_engine_options_init(&o);
     o.device = INFER_DEVICE_CPU;
     o.cpu_isa = isa;
-    infer_engine *e = NULL;
-    infer_status s = infer_engine_create(m, &o, &e, err);
-    infer_engine_destroy(e);
-    return s;
+    return engine_builds(m, &o, err);
 }
 
 Test(cpu_isa, every_isa_the_cpu_runs_builds_and_the_others_are_refused) {
