@@ -25,6 +25,11 @@ typedef struct {
  * error and returns -1; returns 0 for any other argument. */
 int cli_dim_max_option(const char *command, const char *s, const char *val, cli_dim_maxes *m);
 
+/* The options run and bench share: an engine option (cli_engine_option) or --max; returns 1 with *i past what it
+ * used, -1 after a usage error, 0 for any other argument. */
+int cli_engine_or_max_option(const char *command, int argc, char **argv, int *i, infer_engine_options *opt,
+                             cli_dim_maxes *m);
+
 typedef struct {
     const char *model;
     const char *inputs[CLI_MAX_FILES];

@@ -112,6 +112,15 @@ int cli_dim_max_option(const char *command, const char *s, const char *val, cli_
     return 1;
 }
 
+int cli_engine_or_max_option(const char *command, int argc, char **argv, int *i, infer_engine_options *opt,
+                             cli_dim_maxes *m) {
+    int used = cli_engine_option(command, argc, argv, i, opt);
+    if (used) return used;
+    used = cli_dim_max_option(command, argv[*i], *i + 1 < argc ? argv[*i + 1] : NULL, m);
+    if (used > 0) (*i)++;
+    return used;
+}
+
 void cli_print_model_shape(FILE *f, const infer_model *m, const infer_tensor_info *t) {
     fputc('[', f);
     for (int i = 0; i < t->ndim; i++) {

@@ -80,15 +80,9 @@ int cli_parse_bench(int argc, char **argv, bench_args *a) {
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
-        int engine_opt = cli_engine_option("bench", argc, argv, &i, &a->opt);
-        if (engine_opt < 0) return EXIT_USAGE;
-        if (engine_opt > 0) continue;
-        int max_opt = cli_dim_max_option("bench", s, val, &a->maxes);
-        if (max_opt < 0) return EXIT_USAGE;
-        if (max_opt > 0) {
-            i++;
-            continue;
-        }
+        int used = cli_engine_or_max_option("bench", argc, argv, &i, &a->opt, &a->maxes);
+        if (used < 0) return EXIT_USAGE;
+        if (used > 0) continue;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
             return CLI_HELP;
         } else if (!strcmp(s, "--shape")) {
