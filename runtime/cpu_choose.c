@@ -10,6 +10,9 @@
 #define CHOOSE_BUDGET_MS 60.0 /* timed runs of one layer, both forms together, after one warm-up run each */
 #define CHOOSE_MIN_ROUNDS 2
 #define CHOOSE_MAX_ROUNDS 6
+/* The sparse form must beat the dense one by this factor: a near tie timed on a busy machine goes to dense,
+ * which costs at most a few percent, where a noise-made win for sparse could cost more. */
+#define CHOOSE_SPARSE_MARGIN 0.97
 
 /* One form set up to run node n: its packed block and workspace, or why not (bytes 0: does not fit). */
 typedef struct {
@@ -98,8 +101,8 @@ static double form_time(const cpu_ctx *engine_ctx, const ir_node *n, node_data *
     return engine_now_ms() - t0;
 }
 
-/* Times the two forms interleaved; returns the index of the faster (ties: the densified one), or -1 when a
- * run failed. */
+/* Times the two forms interleaved; returns the index of the faster (the sparse one only when faster by
+ * CHOOSE_SPARSE_MARGIN), or -1 when a run failed. */
 static int time_forms(const cpu_ctx *ctx, const ir_node *n, node_data *d, form_run *f) {
     double warm[2];
     for (int i = 0; i < 2; i++)
@@ -115,7 +118,7 @@ static int time_forms(const cpu_ctx *ctx, const ir_node *n, node_data *d, form_r
             if (ms < 0) return -1;
             if (ms < f[at].best_ms) f[at].best_ms = ms;
         }
-    return f[0].best_ms < f[1].best_ms ? 0 : 1;
+    return f[0].best_ms < CHOOSE_SPARSE_MARGIN * f[1].best_ms ? 0 : 1;
 }
 
 /* Shrinks the activations of d (not the constants) from the planned max batch to batch 1: each one's leading

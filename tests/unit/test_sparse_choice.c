@@ -130,7 +130,7 @@ Test(sparse_choice, sparse_kept_only_when_faster_at_batch_one_too) {
             cr_assert_not_null(one, "sparse chosen without a timing at batch 1: %s", li.weights);
             double s1 = 0, d1 = 0;
             cr_assert_eq(sscanf(one, "; batch 1: %lf ms sparse, %lf ms dense", &s1, &d1), 2, "%s", li.weights);
-            cr_expect_lt(s1, d1, "%s", li.weights);
+            cr_expect_lt(s1, 0.97 * d1, "sparse must win by 3%%: %s", li.weights);
         }
         float x[16 * COLS];
         for (int i = 0; i < 16 * COLS; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
