@@ -35,10 +35,32 @@ ifeq ($(CUDA),1)
 CUDA_PLUGIN := $(PLUGIN)
 CUDA_CFLAGS := -I$(CUDA_HOME)/include
 CUDA_LIBS   := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcusparse -lcudart -lstdc++
+# 2:4 sparse weights on cuSPARSELt (PyPI nvidia-cusparselt-cu13, which scripts/install-deps puts in build/venv;
+# or CUSPARSELT_HOME=DIR with include/cusparseLt.h and lib/libcusparseLt.so*). Not found: the 2:4 path is compiled
+# out and 2:4 weights densify on the GPU (`infer info --device cuda` says why), never a link failure.
+CUSPARSELT_HOME ?= $(patsubst %/include/cusparseLt.h,%,$(firstword $(wildcard \
+                   build/venv/lib/python3*/site-packages/nvidia/cu13/include/cusparseLt.h \
+                   $(CUDA_HOME)/include/cusparseLt.h /usr/include/cusparseLt.h)))
+CUSPARSELT_LIB  := $(firstword $(wildcard $(addprefix $(CUSPARSELT_HOME)/,lib/libcusparseLt.so lib/libcusparseLt.so.0 \
+                   lib64/libcusparseLt.so lib64/libcusparseLt.so.0 lib/x86_64-linux-gnu/libcusparseLt.so.0)))
+ifneq ($(and $(CUSPARSELT_HOME),$(CUSPARSELT_LIB)),)
+CUDA_CFLAGS += -DINFER_HAVE_CUSPARSELT -I$(CUSPARSELT_HOME)/include
+CUDA_LIBS   += $(abspath $(CUSPARSELT_LIB)) -Wl,-rpath,$(abspath $(dir $(CUSPARSELT_LIB)))
+CUSPARSELT_STATE := cuSPARSELt $(abspath $(CUSPARSELT_LIB)): 2:4 sparse weights on the GPU compiled in
+else
+CUSPARSELT_STATE := cuSPARSELt not found (scripts/install-deps, or CUSPARSELT_HOME=DIR): 2:4 weights densify on the GPU
+endif
+ifeq ($(filter help clean,$(MAKECMDGOALS)),)
+$(info $(CUSPARSELT_STATE))
+endif
 NVCCFLAGS   += -std=c++17 -O3 -g -lineinfo $(CUDA_ARCH) -Iinclude -Xcompiler -fPIC,-Wall -MMD -MP
 CUDA_OBJ    := $(patsubst %.c,$(OBJDIR)/%.o,$(wildcard runtime/cuda/*.c kernels/cuda/*.c)) \
                $(patsubst %.cu,$(OBJDIR)/%.cu.o,$(wildcard kernels/cuda/*.cu runtime/cuda/*.cu))
 $(CUDA_OBJ): CFLAGS += $(CUDA_CFLAGS)
+# Switching cuSPARSELt in or out recompiles the files that read INFER_HAVE_CUSPARSELT.
+CUSPARSELT_CONFIG := $(BUILD)/cusparselt-$(notdir $(LIB)).txt
+$(shell mkdir -p $(BUILD) && (echo "$(CUSPARSELT_STATE)" | cmp -s - $(CUSPARSELT_CONFIG) || echo "$(CUSPARSELT_STATE)" > $(CUSPARSELT_CONFIG)))
+$(patsubst %.c,$(OBJDIR)/%.o,$(wildcard kernels/cuda/*sparse*.c kernels/cuda/encoded_weights.c runtime/cuda/*.c)): $(CUSPARSELT_CONFIG)
 
 # The oldest toolkit the backend builds with, checked before anything compiles: CUDA 12 (the signature
 # of cudaGraphInstantiate) and cuDNN 9 (README.md). The versions are the headers' own.

@@ -47,6 +47,7 @@ typedef struct {
     int64_t dims[INFER_MAX_DIMS]; /* as declared: >= 0, IR_DIM_EXPR(e), or (graphs without syms) -1 batch */
     int is_constant;
     ir_storage storage;
+    ir_storage_kind densified_from; /* a sparse constant densified at engine build: its encoding in the file */
     const void *data;             /* constants: into the file, or into a buffer the graph owns */
     uint64_t nbytes;              /* constants: bytes of data as stored (see ir_logical_bytes) */
     int producer;                 /* node index, or IR_NONE (constants, graph inputs) */

@@ -81,7 +81,9 @@ infer_status ir_densify_sparse_except(ir_graph *g, ir_keep_encoded_fn keep, void
     int any = 0;
     for (int t = 0; t < g->n_tensors; t++) {
         if (!ir_is_sparse(&g->tensors[t]) || (keep && keep(g, t, ctx))) continue;
+        ir_storage_kind was = g->tensors[t].storage.kind;
         INFER_TRY(ir_store_decoded(g, t, ir_sparse_decode, "densifying", err));
+        g->tensors[t].densified_from = was;
         any = 1;
     }
     return any ? ir_eliminate_dead(g, err) : INFER_OK; /* drops the side tensors */

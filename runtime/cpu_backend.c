@@ -20,7 +20,7 @@ typedef struct {
     const cpu_kernel **kernels; /* per node: the kernel its op and input storages select */
     uint8_t *packed;        /* one block: every node's prepacked weights (cpu_prepack), or NULL */
     const void **node_packed; /* per node: its part of packed, or NULL */
-    char (*weights)[112];   /* per node: how its sparse weight runs (kernel describe and timing), else "" */
+    char (*weights)[176];   /* per node: how its sparse weight runs (kernel describe and timing), else "" */
 } cpu_state;
 
 static void *alloc_aligned(size_t bytes) {

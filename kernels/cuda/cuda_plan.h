@@ -9,6 +9,7 @@
 #include "gemm_cublaslt.h"
 #include "gemm_s8.h"
 #include "spmm_cusparse.h"
+#include "spmm_cusparselt.h"
 
 /* Made by cuda_node_prepare for every node the GPU runs; the op's prepare fills its part. */
 struct cuda_node_plan {
@@ -22,10 +23,12 @@ struct cuda_node_plan {
     cuda_gemm *lstm; /* lstm, per layer: the input projection */
     int lstm_layers;
     cuda_s8_plan s8;   /* linear, conv2d with an int8 weight */
-    cuda_spmm spmm;    /* linear with a CSR weight */
+    cuda_spmm spmm;    /* linear with a CSR (or BSR) weight */
+    cuda_spmm24 spmm24; /* linear with a 2:4 weight */
 };
 
-/* The INT8 and sparse entries of the linear and conv2d kernel lists (linear_s8.c, conv2d_s8.c, linear_sparse.c). */
+/* The INT8 and sparse entries of the linear and conv2d kernel lists (linear_s8.c, conv2d_s8.c, linear_sparse.c,
+ * linear_sparse24.c). */
 int cuda_supports_linear_s8(const ir_graph *g, const ir_node *n, int fp16, char *why, size_t len);
 infer_status cuda_prepare_linear_s8(cuda_ctx *c, const ir_node *n, const infer_tensor *in, const infer_tensor *out,
                                     cuda_node_plan *p, infer_error *err);
@@ -41,5 +44,10 @@ infer_status cuda_prepare_linear_csr(cuda_ctx *c, const ir_node *n, const infer_
                                      cuda_node_plan *p, infer_error *err);
 infer_status cuda_run_linear_csr(const cuda_launch *l, const ir_node *n, cuda_node_plan *p, const infer_tensor *in,
                                  const infer_tensor *out, infer_error *err);
+int cuda_supports_linear_24(const ir_graph *g, const ir_node *n, int fp16, char *why, size_t len);
+infer_status cuda_prepare_linear_24(cuda_ctx *c, const ir_node *n, const infer_tensor *in, const infer_tensor *out,
+                                    cuda_node_plan *p, infer_error *err);
+infer_status cuda_run_linear_24(const cuda_launch *l, const ir_node *n, cuda_node_plan *p, const infer_tensor *in,
+                                const infer_tensor *out, infer_error *err);
 
 #endif

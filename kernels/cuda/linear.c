@@ -1,5 +1,5 @@
-/* linear.c — linear on CUDA: one cuBLASLt GEMM with the bias, residual and activation epilogue (int8 and CSR
- * weights: linear_s8.c, linear_sparse.c). */
+/* linear.c — linear on CUDA: one cuBLASLt GEMM with the bias, residual and activation epilogue (int8, CSR/BSR
+ * and 2:4 weights: linear_s8.c, linear_sparse.c, linear_sparse24.c). */
 #include <string.h>
 #include "cuda_plan.h"
 
@@ -42,7 +42,9 @@ const cuda_kernel cuda_kernels_linear[] = {
     { CUDA_DENSE, supports_linear, prepare_linear, tune_linear, run_linear, 0, NULL },
     { CUDA_DENSE | IR_STORAGE_BIT(IR_STORAGE_INT8_CHANNEL), cuda_supports_linear_s8, cuda_prepare_linear_s8, NULL,
       cuda_run_linear_s8, 0, NULL },
-    { CUDA_DENSE | IR_STORAGE_BIT(IR_STORAGE_CSR), cuda_supports_linear_csr, cuda_prepare_linear_csr, NULL,
-      cuda_run_linear_csr, 0, NULL },
+    { CUDA_DENSE | IR_STORAGE_BIT(IR_STORAGE_CSR) | IR_STORAGE_BIT(IR_STORAGE_BSR), cuda_supports_linear_csr,
+      cuda_prepare_linear_csr, NULL, cuda_run_linear_csr, 0, NULL },
+    { CUDA_DENSE | IR_STORAGE_BIT(IR_STORAGE_SPARSE_2_4), cuda_supports_linear_24, cuda_prepare_linear_24, NULL,
+      cuda_run_linear_24, 0, NULL },
     { 0, NULL, NULL, NULL, NULL, 0, NULL },
 };

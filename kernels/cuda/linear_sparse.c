@@ -1,5 +1,5 @@
-/* linear_sparse.c — linear with a CSR weight on CUDA (FP32/TF32 engines): cuSPARSE SpMM, then bias, residual and
- * activation in one epilogue kernel. Other sparse encodings (BSR, 2:4) are densified at engine build. */
+/* linear_sparse.c — linear with a CSR or BSR weight on CUDA (FP32/TF32 engines): cuSPARSE SpMM (BSR blocks laid out
+ * as CSR at upload, encoded_weights.c), then bias, residual and activation in one epilogue kernel (2:4: linear_sparse24.c). */
 #include <string.h>
 #include "cuda_plan.h"
 #include "encoded_weights.h"
@@ -8,7 +8,7 @@ int cuda_supports_linear_csr(const ir_graph *g, const ir_node *n, int fp16, char
     const ir_tensor *w = cuda_node_input(g, n, 1);
     cuda_csr_layout l;
     if (fp16) return cuda_refuse(why, len, "the CUDA CSR linear runs in FP32 only");
-    if (!w || !cuda_csr_layout_of(g, w, &l)) return cuda_refuse(why, len, "linear weight is not a 2-D CSR weight");
+    if (!w || !cuda_csr_layout_of(g, w, &l)) return cuda_refuse(why, len, "linear weight is not a 2-D CSR weight or BSR one of square blocks");
     return cuda_floats_only(g, n, fp16, 1u << 1, 0, why, len);
 }
 

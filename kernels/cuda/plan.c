@@ -10,6 +10,7 @@ void cuda_node_plan_free(cuda_node_plan *p) {
     cuda_conv_destroy(&p->conv);
     cuda_s8_gemm_destroy(&p->s8.gemm);
     cuda_spmm_destroy(&p->spmm);
+    cuda_spmm24_destroy(&p->spmm24);
     for (int l = 0; l < p->lstm_layers; l++) cuda_gemm_destroy(&p->lstm[l]);
     free(p->lstm);
     free(p);

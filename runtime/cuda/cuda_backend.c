@@ -210,10 +210,13 @@ static const char *cuda_node_weights(const infer_engine *e, int node) {
     if (!st || node < 0 || node >= e->graph.n_nodes || st->fallback[node]) return NULL;
     const ir_node *n = &e->graph.nodes[node];
     if (n->n_in < 2 || n->in[1] == IR_NONE) return NULL;
-    switch (e->graph.tensors[n->in[1]].storage.kind) {
+    const ir_tensor *w = &e->graph.tensors[n->in[1]];
+    switch (w->storage.kind) {
     case IR_STORAGE_INT8_CHANNEL: return "int8 per-channel, CUDA INT8 (cuBLASLt IMMA or dp4a)";
     case IR_STORAGE_CSR: return "CSR sparse, cuSPARSE SpMM";
-    default: return NULL;
+    case IR_STORAGE_BSR: return "BSR sparse, cuSPARSE SpMM (blocks laid out as CSR)";
+    case IR_STORAGE_SPARSE_2_4: return "2:4 sparse, cuSPARSELt (FP16, compressed at engine build)";
+    default: return cuda_densified_why(w->densified_from, n->op, e->opt.precision == INFER_PRECISION_FP16, e->opt.sparse);
     }
 }
 

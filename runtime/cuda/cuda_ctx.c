@@ -6,6 +6,7 @@
 #define DISABLE_CUSPARSE_DEPRECATED /* the header's deprecated legacy API is not used */
 #include <cusparse.h>
 #include "cuda_check.h"
+#include "../../kernels/cuda/spmm_cusparselt.h"
 
 infer_status cuda_alloc(void **p, size_t bytes, const char *what, infer_error *err) {
     *p = NULL;
@@ -121,6 +122,7 @@ void cuda_ctx_destroy(cuda_ctx *c) {
     if (c->stream) cudaStreamSynchronize(c->stream);
     if (c->sparse) cusparseDestroy((cusparseHandle_t)c->sparse);
     c->sparse = NULL;
+    cuda_ctx_sparselt_release(c);
     if (c->blas) cublasDestroy(c->blas);
     c->blas = NULL;
     if (c->dnn) cudnnDestroy(c->dnn);

@@ -26,6 +26,7 @@ typedef struct cuda_ctx {
     cublasHandle_t blas;           /* cuBLAS, created only when a GEMM falls back to cublasGemmEx */
     cudnnHandle_t dnn;
     void *sparse;                  /* cusparseHandle_t, created only for CSR weights (cuda_ctx_sparse) */
+    void *sparselt;                /* cusparseLtHandle_t *, created only for 2:4 weights (spmm_cusparselt.c) */
     infer_precision precision;
     int fp16;                      /* float activations and weights are stored as half */
     void *lt_ws;                   /* cuBLASLt workspace, CUDA_LT_WORKSPACE bytes once allocated */

@@ -5,6 +5,7 @@
 #include "cuda_check.h"
 #include "../../base/half.h"
 #include "../../kernels/cuda/encoded_weights.h"
+#include "../../kernels/cuda/spmm_cusparselt.h"
 
 #define STAGE_CHUNK ((size_t)16 << 20)
 
@@ -29,8 +30,9 @@ size_t cuda_weight_bytes(const ir_graph *g, int t, infer_dtype ddt) {
 }
 
 /* An encoded weight (cuda_encoded_bytes): its device layout built in host memory, then copied. */
-static infer_status upload_encoded(const ir_graph *g, const ir_tensor *t, void *dev, size_t bytes, cudaStream_t s,
+static infer_status upload_encoded(const ir_graph *g, const ir_tensor *t, void *dev, size_t bytes, cuda_ctx *c,
                                    infer_error *err) {
+    cudaStream_t s = c->stream;
     void *host = malloc(bytes);
     if (!host) return infer_fail(err, INFER_ERR_MEMORY, "out of memory laying out weight '%s'", t->name);
     if (!cuda_encoded_fill(g, t, host)) {
@@ -42,6 +44,11 @@ static infer_status upload_encoded(const ir_graph *g, const ir_tensor *t, void *
     if (ce == cudaSuccess) ce = cudaStreamSynchronize(s);
     free(host);
     if (ce != cudaSuccess) return cuda_fail_rt(err, ce, "cudaMemcpyAsync (encoded weight upload)", __FILE__, __LINE__);
+    cuda_24_layout q;
+    if (cuda_24_layout_of(g, t, &q)) { /* 2:4: cuSPARSELt's compressed form beside the dense half, once */
+        infer_status st = cuda_24_compress(c, q.N, q.K, dev, (uint8_t *)dev + q.off_comp, q.comp_reserve, err);
+        if (st != INFER_OK) return infer_fail_context(err, "weight '%s'", t->name);
+    }
     return INFER_OK;
 }
 
@@ -69,7 +76,7 @@ infer_status cuda_upload_weights(infer_engine *e, cuda_state *st, const unsigned
         if (cls[t] != which || !tt->is_constant || !st->dptr[t] || !tt->data) continue;
         size_t encoded = cuda_encoded_bytes(g, tt);
         if (encoded) {
-            s = upload_encoded(g, tt, st->dptr[t], encoded, st->ctx.stream, err);
+            s = upload_encoded(g, tt, st->dptr[t], encoded, &st->ctx, err);
             continue;
         }
         int convert = st->ddt[t] != tt->dtype; /* f32 -> f16 */

@@ -220,7 +220,7 @@ class EndToEnd(unittest.TestCase):
         self.assertEqual(done.returncode, 0, done.stderr)
         for layer in LAYERS:  # each layer timed both ways at engine build, the faster kept
             self.assertRegex(done.stdout, layer + r' .*\(CSR sparse, density [0-9.]+%, (sparse kernel|densified); '
-                             r'timed [0-9.e-]+ ms sparse, [0-9.e-]+ ms dense\)')
+                             r'timed [0-9.e-]+ ms sparse, [0-9.e-]+ ms dense(; batch 1: [0-9.e-]+ ms sparse, [0-9.e-]+ ms dense)?\)')
         done = subprocess.run([*info, '--sparse', 'fast'], capture_output=True, text=True)
         self.assertEqual(done.returncode, 2)
         self.assertIn('--sparse takes auto, sparse or dense', done.stderr)

@@ -1,10 +1,11 @@
-/* test_cuda_encoded.c — which int8 and CSR weights the CUDA backend keeps encoded, and their device layout (host
- * side: runs without a GPU); the decoding passes leave exactly those. */
+/* test_cuda_encoded.c — which int8, CSR, BSR and 2:4 weights the CUDA backend keeps encoded, and their device layout
+ * (host side: runs without a GPU); the decoding passes leave exactly those. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../../graph/graph.h"
 #include "../../kernels/cuda/encoded_weights.h"
+#include "../../base/half.h"
 
 static int add_t(ir_graph *g, const char *name, infer_dtype dt, int ndim, const int64_t *dims, const void *data,
                  size_t bytes) {
@@ -186,5 +187,139 @@ Test(cuda_encoded, csr_layout_and_density_rule) {
     w = csr_graph(&g, 12); /* density 0.5 */
     cr_assert_not(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_AUTO), "dense enough to run as a dense GEMM");
     cr_assert(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_SPARSE), "--sparse sparse keeps it");
+    ir_free(&g);
+}
+
+/* A BSR weight [8, 12] in 4 x 4 blocks (block row 0: block column 1; block row 1: block columns 0 and 2) read by a
+ * linear, values seeded and never zero. */
+static int bsr_graph(ir_graph *g) {
+    memset(g, 0, sizeof *g);
+    float v[48];
+    int32_t idx[3] = { 1, 0, 2 }, ptr[3] = { 0, 1, 3 };
+    for (int i = 0; i < 48; i++) v[i] = (float)((i * 37) % 23) - 11.5f;
+    int64_t wd[2] = { 8, 12 }, xd[2] = { 2, 12 }, yd[2] = { 2, 8 }, ni = 3, np = 3;
+    int w = add_t(g, "w", INFER_F32, 2, wd, v, sizeof v);
+    int it = add_t(g, "w.idx", INFER_I32, 1, &ni, idx, sizeof idx);
+    int pt = add_t(g, "w.ptr", INFER_I32, 1, &np, ptr, sizeof ptr);
+    g->tensors[w].storage.kind = IR_STORAGE_BSR;
+    g->tensors[w].storage.block_rows = g->tensors[w].storage.block_cols = 4;
+    g->tensors[w].storage.aux[0] = it;
+    g->tensors[w].storage.aux[1] = pt;
+    int x = add_t(g, "x", INFER_F32, 2, xd, NULL, 0), y = add_t(g, "y", INFER_F32, 2, yd, NULL, 0);
+    add_node(g, OP_LINEAR, x, w, y, 1);
+    return w;
+}
+
+Test(cuda_encoded, bsr_laid_out_as_csr_decodes_to_the_same_matrix) {
+    ir_graph g;
+    int w = bsr_graph(&g); /* 3 of 6 blocks: density 0.5 */
+    cuda_csr_layout l;
+    cr_assert(cuda_csr_layout_of(&g, &g.tensors[w], &l));
+    cr_assert_eq(l.nnz, 48);
+    cr_assert_eq(cuda_encoded_bytes(&g, &g.tensors[w]), l.bytes);
+    uint8_t *d = malloc(l.bytes);
+    cr_assert(cuda_encoded_fill(&g, &g.tensors[w], d));
+    float want[96], got[96];
+    cr_assert(ir_sparse_decode(&g, &g.tensors[w], want));
+    memset(got, 0, sizeof got);
+    const float *v = (const float *)d;
+    const int32_t *idx = (const int32_t *)(d + l.off_idx), *ptr = (const int32_t *)(d + l.off_ptr);
+    cr_assert_eq(ptr[0], 0);
+    cr_assert_eq(ptr[8], 48);
+    for (int r = 0; r < 8; r++)
+        for (int k = ptr[r]; k < ptr[r + 1]; k++) {
+            cr_assert(idx[k] >= 0 && idx[k] < 12);
+            if (k > ptr[r]) cr_assert_gt(idx[k], idx[k - 1], "columns ascending within a row");
+            got[r * 12 + idx[k]] = v[k];
+        }
+    cr_assert_eq(memcmp(got, want, sizeof got), 0);
+    free(d);
+    cr_assert_not(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_AUTO), "block density 0.5: dense GEMM");
+    cr_assert(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_SPARSE));
+    cr_assert_not(cuda_keeps_encoded(&g, w, 1, INFER_SPARSE_SPARSE), "FP16 engines densify BSR");
+    g.tensors[w].storage.block_cols = 2; /* 4 x 2 blocks: not square */
+    cr_assert_not(cuda_csr_layout_of(&g, &g.tensors[w], &l));
+    ir_free(&g);
+}
+
+/* A 2:4 weight [16, 32] read by a linear: per group of 4 two values (never zero) at seeded positions. */
+static int sparse24_graph(ir_graph *g, int64_t n, int64_t k) {
+    memset(g, 0, sizeof *g);
+    int64_t groups = n * k / 4;
+    float *v = malloc((size_t)groups * 2 * sizeof(float));
+    uint8_t *meta = calloc((size_t)(groups + 1) / 2, 1);
+    for (int64_t q = 0; q < groups; q++) {
+        unsigned a = (unsigned)(q * 7 % 4), b = (a + 1 + (unsigned)(q % 3)) % 4;
+        if (a > b) a ^= b, b ^= a, a ^= b;
+        meta[q / 2] |= (uint8_t)((a | b << 2) << (4 * (q % 2)));
+        v[2 * q] = 0.25f + (float)(q % 13), v[2 * q + 1] = -0.5f - (float)(q % 5);
+    }
+    int64_t wd[2] = { n, k }, xd[2] = { 3, k }, yd[2] = { 3, n }, nm = (groups + 1) / 2;
+    int w = add_t(g, "w", INFER_F32, 2, wd, v, (size_t)groups * 2 * sizeof(float));
+    int mt = add_t(g, "w.meta", INFER_U8, 1, &nm, meta, (size_t)nm);
+    g->tensors[w].storage.kind = IR_STORAGE_SPARSE_2_4;
+    g->tensors[w].storage.aux[0] = mt;
+    int x = add_t(g, "x", INFER_F32, 2, xd, NULL, 0), y = add_t(g, "y", INFER_F32, 2, yd, NULL, 0);
+    add_node(g, OP_LINEAR, x, w, y, 1);
+    free(v);
+    free(meta);
+    return w;
+}
+
+Test(cuda_encoded, sparse24_dense_half_layout_and_rule) {
+    ir_graph g;
+    int w = sparse24_graph(&g, 16, 32);
+    cuda_24_layout l;
+    cr_assert(cuda_24_layout_of(&g, &g.tensors[w], &l));
+    cr_assert_eq(l.off_comp % 256, 0);
+    cr_assert_geq(l.comp_reserve, (size_t)16 * 32 * 2, "room for cuSPARSELt's padding");
+    cr_assert_eq(cuda_encoded_bytes(&g, &g.tensors[w]), l.bytes);
+    uint8_t *d = malloc(l.bytes);
+    cr_assert(cuda_encoded_fill(&g, &g.tensors[w], d));
+    float want[16 * 32];
+    cr_assert(ir_sparse_decode(&g, &g.tensors[w], want));
+    const uint16_t *h = (const uint16_t *)d;
+    for (int i = 0; i < 16 * 32; i++) cr_assert_eq(half_to_float(h[i]), want[i], "element %d", i);
+    free(d);
+#ifdef INFER_HAVE_CUSPARSELT
+    cr_assert(cuda_keeps_encoded(&g, w, 1, INFER_SPARSE_AUTO), "FP16 engines keep 2:4 for cuSPARSELt");
+#else
+    cr_assert_not(cuda_keeps_encoded(&g, w, 1, INFER_SPARSE_AUTO), "without cuSPARSELt 2:4 densifies");
+    cr_assert(strstr(cuda_densified_why(IR_STORAGE_SPARSE_2_4, OP_LINEAR, 1, INFER_SPARSE_AUTO), "not built in"));
+#endif
+    cr_assert_not(cuda_keeps_encoded(&g, w, 0, INFER_SPARSE_SPARSE), "FP32 needs 1:2 on cuSPARSELt: densified");
+    cr_assert_not(cuda_keeps_encoded(&g, w, 1, INFER_SPARSE_DENSE));
+    ir_free(&g);
+    w = sparse24_graph(&g, 20, 32); /* N not a multiple of 16 */
+    cr_assert_not(cuda_24_layout_of(&g, &g.tensors[w], &l));
+    cr_assert_not(cuda_keeps_encoded(&g, w, 1, INFER_SPARSE_SPARSE));
+    ir_free(&g);
+}
+
+static int keep_none(const ir_graph *g, int t, void *ctx) {
+    (void)g, (void)t, (void)ctx;
+    return 0;
+}
+
+Test(cuda_encoded, densified_weights_say_why) {
+    ir_graph g;
+    int w = bsr_graph(&g);
+    g.outputs = malloc(sizeof *g.outputs);
+    g.outputs[0] = g.nodes[0].out[0];
+    g.n_outputs = 1;
+    g.inputs = malloc(sizeof *g.inputs);
+    g.inputs[0] = g.nodes[0].in[0];
+    g.n_inputs = 1;
+    g.tensors[g.inputs[0]].is_input = 1;
+    g.tensors[g.outputs[0]].is_output = 1;
+    infer_error err;
+    cr_assert_eq(ir_densify_sparse_except(&g, keep_none, NULL, &err), INFER_OK, "%s", err.message);
+    const ir_tensor *t = &g.tensors[g.nodes[0].in[1]];
+    cr_assert_eq(t->storage.kind, IR_STORAGE_DENSE);
+    cr_assert_eq(t->densified_from, IR_STORAGE_BSR, "the file's encoding is remembered");
+    cr_assert(strstr(cuda_densified_why(t->densified_from, OP_LINEAR, 0, INFER_SPARSE_AUTO), "BSR sparse, densified"));
+    cr_assert(strstr(cuda_densified_why(IR_STORAGE_CSR, OP_CONV2D, 0, INFER_SPARSE_AUTO), "no CUDA sparse kernel"));
+    cr_assert_null(cuda_densified_why(IR_STORAGE_DENSE, OP_LINEAR, 0, INFER_SPARSE_AUTO));
+    (void)w;
     ir_free(&g);
 }

@@ -829,6 +829,25 @@ const op_case op_cases[] = {
       { Y(F32, 2, 8, 7, 5) } },
     { "sparse conv2d bsr4 1x1 densified", OP_CONV2D, { XF(-1, 1, 2, 16, 7, 5), WBSR(0.5, 1, 4, 4, 32, 16, 1, 1) },
       { Y(F32, 2, 32, 7, 5) }, .densified = 1 },
+    /* ---- sparsecuda: shapes the CUDA sparse kernels take (every backend runs them; CUDA ones skip without a GPU):
+     * 2:4 with N, K multiples of 16 on cuSPARSELt in cuda-fp16 (rows not a multiple of 16 go through the padded
+     * copies), BSR of square blocks on cuSPARSE SpMM in cuda-fp32/tf32 (blocks laid out as CSR) ---- */
+    { "sparsecuda linear 2:4 5x64->32 bias relu", OP_LINEAR, { XF(-1, 1, 5, 64), W24(0.5, 0, 32, 64), WF(-0.5, 0.5, 32) },
+      { Y(F32, 5, 32) }, { A_INT("act", ACT_RELU) } },
+    { "sparsecuda linear 2:4 16 rows 48->16 zero rows residual", OP_LINEAR,
+      { XF(-1, 1, 16, 48), W24(0.5, 1, 16, 48), WF(-0.5, 0.5, 16), XF(-1, 1, 16, 16) }, { Y(F32, 16, 16) } },
+    { "sparsecuda linear 2:4 dynamic batch 32->48 gelu", OP_LINEAR,
+      { XF(-1, 1, 3, 7, 32), W24(0.5, 0, 48, 32), WF(-0.5, 0.5, 48) }, { Y(F32, 3, 7, 48) }, { A_INT("act", ACT_GELU) },
+      .dynamic = 1 },
+    { "sparsecuda linear 2:4 25% one row no bias", OP_LINEAR, { XF(-1, 1, 1, 80), W24(0.25, 1, 64, 80) }, { Y(F32, 1, 64) } },
+    { "sparsecuda linear bsr4 10% zero blocks relu", OP_LINEAR,
+      { XF(-1, 1, 5, 64), WBSR(0.1, 1, 4, 4, 48, 64), WF(-0.5, 0.5, 48) }, { Y(F32, 5, 48) }, { A_INT("act", ACT_RELU) } },
+    { "sparsecuda linear bsr8 1% dynamic batch", OP_LINEAR,
+      { XF(-1, 1, 4, 3, 64), WBSR(0.01, 0, 8, 8, 32, 64), WF(-0.5, 0.5, 32) }, { Y(F32, 4, 3, 32) }, .dynamic = 1 },
+    { "sparsecuda linear bsr2 50% residual", OP_LINEAR,
+      { XF(-1, 1, 3, 34), WBSR(0.5, 1, 2, 2, 18, 34), WF(-0.5, 0.5, 18), XF(-1, 1, 3, 18) }, { Y(F32, 3, 18) } },
+    { "sparsecuda linear bsr4 90% then gelu", OP_LINEAR, { XF(-1, 1, 7, 36), WBSR(0.9, 1, 4, 4, 20, 36) },
+      { Y(F32, 7, 20) }, { { 0 } }, .then = { T_ACT(ACT_GELU) } },
     /* ---- opselem: erf, sign, rounding; logical and/or/xor/not; expand to another input's dims ---- */
     { "unary quarters erf..trunc", OP_UNARY, { XQ(3, 7, 29) }, { Y(F32, 7, 29) }, .sweep = "kind", .sweep_from = UN_ERF,
       .sweep_to = UN_TRUNC },

@@ -7,8 +7,9 @@
 #define ROWS 64
 #define COLS 96
 
-/* y = x · wᵀ + b with w [ROWS, COLS] stored CSR at about 5% density; the dense weight in *dense. */
-static infer_model *csr_linear_model(float *dense) {
+/* y = x · wᵀ + b with w [ROWS, COLS] stored CSR at about 5% density; the dense weight in *dense; x [batch, COLS]
+ * (-1: a dynamic batch). */
+static infer_model *csr_linear_model_at(float *dense, int64_t batch) {
     static float val[ROWS * COLS];
     static int32_t idx[ROWS * COLS], ptr[ROWS + 1];
     float bias[ROWS];
@@ -26,7 +27,7 @@ static infer_model *csr_linear_model(float *dense) {
         bias[r] = (float)r / ROWS - 0.5f;
     }
     ifg_writer *w = tw_new();
-    uint32_t x = tw_act(w, "x", INFER_F32, DIMS(3, COLS)), y = tw_act(w, "y", INFER_F32, DIMS(3, ROWS));
+    uint32_t x = tw_act(w, "x", INFER_F32, DIMS(batch, COLS)), y = tw_act(w, "y", INFER_F32, DIMS(batch, ROWS));
     uint32_t wt = ifg_writer_tensor(w, "w", INFER_F32, DIMS(ROWS, COLS), val, (uint64_t)nnz * sizeof(float));
     uint32_t aux[3] = { tw_const(w, "w.col_idx", INFER_I32, DIMS(nnz), idx),
                         tw_const(w, "w.row_ptr", INFER_I32, DIMS(ROWS + 1), ptr), IFG_NONE };
@@ -36,6 +37,8 @@ static infer_model *csr_linear_model(float *dense) {
     tw_graph(w, TW_IDS(x), TW_IDS(y));
     return model_from_writer(w);
 }
+
+static infer_model *csr_linear_model(float *dense) { return csr_linear_model_at(dense, 3); }
 
 /* Builds an engine with option sparse, runs it on x and checks y against the dense product; returns the layer's
  * weights text in text. */
@@ -103,4 +106,37 @@ Test(sparse_choice, names) {
     cr_expect_str_eq(infer_sparse_name(INFER_SPARSE_SPARSE), "sparse");
     cr_expect_str_eq(infer_sparse_name(INFER_SPARSE_DENSE), "dense");
     cr_expect_str_eq(infer_sparse_name((infer_sparse)9), "?");
+}
+
+/* An engine planned for batch 16 keeps the sparse kernel only when it was timed faster at batch 16 and at batch
+ * 1 too (no batch runs slower than dense); the note says both timings. */
+Test(sparse_choice, sparse_kept_only_when_faster_at_batch_one_too) {
+    static float dense[ROWS * COLS];
+    infer_model *m = csr_linear_model_at(dense, -1);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        infer_engine_options o;
+        infer_engine_options_init(&o);
+        o.device = INFER_DEVICE_CPU;
+        o.threads = 2;
+        o.max_batch = 16;
+        infer_engine *e = NULL;
+        infer_error err;
+        cr_assert_eq(infer_engine_create(m, &o, &e, &err), INFER_OK, "%s", err.message);
+        infer_layer_info li;
+        cr_assert_eq(infer_engine_layer(e, 0, &li), INFER_OK);
+        cr_assert_not_null(li.weights);
+        const char *one = strstr(li.weights, "; batch 1: ");
+        if (strstr(li.weights, "sparse kernel")) {
+            cr_assert_not_null(one, "sparse chosen without a timing at batch 1: %s", li.weights);
+            double s1 = 0, d1 = 0;
+            cr_assert_eq(sscanf(one, "; batch 1: %lf ms sparse, %lf ms dense", &s1, &d1), 2, "%s", li.weights);
+            cr_expect_lt(s1, 0.97 * d1, "sparse must win by 3%%: %s", li.weights);
+        }
+        float x[16 * COLS];
+        for (int i = 0; i < 16 * COLS; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+        infer_tensor in = model_input(m, 0, 1, x), out;
+        cr_assert_eq(infer_engine_run(e, &in, 1, &out, 1, &err), INFER_OK, "%s", err.message);
+        infer_engine_destroy(e);
+    }
+    infer_model_free(m);
 }
