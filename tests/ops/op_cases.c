@@ -907,6 +907,43 @@ const op_case op_cases[] = {
     { "range f32 quarters", OP_RANGE, { { 0 } }, { Y(F32, 1031) },
       { A_INT("dtype", INFER_F32), A_INT("length", 1031), A_FLOAT("start", 0.5), A_FLOAT("step", -0.25) } },
     { "range i64 empty", OP_RANGE, { { 0 } }, { Y(I64, 0) }, { A_INT("dtype", INFER_I64), A_INT("length", 0) } },
+    /* ---- int8rnn: lstm and gru with int8 per-gate-row w_ih and w_hh (WQ8): dynamic INT8 (rows quantized at run
+     * time, the input projection of all steps as one INT8 GEMM, h·w_hhᵀ per step), f32 gates and states; the
+     * reference runs the same weights in f32. RNN_INT8_TOL: activation rounding over the sequence ---- */
+#define RNN_INT8_TOL 1e-2 /* measured worst 0.66% */
+    { "int8 lstm 2 layers bidirectional batch-first states hidden 17", OP_LSTM,
+      { XF(-1, 1, 3, 5, 9), XF(-1, 1, 4, 3, 17), XF(-1, 1, 4, 3, 17), WQ8(-0.4, 0.4, 68, 9), WQ8(-0.4, 0.4, 68, 17),
+        WF(-0.5, 0.5, 68), WF(-0.5, 0.5, 68), WQ8(-0.4, 0.4, 68, 9), WQ8(-0.4, 0.4, 68, 17), WF(-0.5, 0.5, 68),
+        WF(-0.5, 0.5, 68), WQ8(-0.4, 0.4, 68, 34), WQ8(-0.4, 0.4, 68, 17), WF(-0.5, 0.5, 68), WF(-0.5, 0.5, 68),
+        WQ8(-0.4, 0.4, 68, 34), WQ8(-0.4, 0.4, 68, 17), WF(-0.5, 0.5, 68), WF(-0.5, 0.5, 68) },
+      { Y(F32, 3, 5, 34), Y(F32, 4, 3, 17), Y(F32, 4, 3, 17) },
+      { A_INT("hidden", 17), A_INT("layers", 2), A_INT("batch_first", 1), A_INT("bidirectional", 1) },
+      .int8_tol = RNN_INT8_TOL },
+    { "int8 lstm seq-first no states no biases hidden 33", OP_LSTM,
+      { XF(-1, 1, 7, 1, 65), ABSENT, ABSENT, WQ8(-0.3, 0.3, 132, 65), WQ8(-0.3, 0.3, 132, 33), ABSENT, ABSENT },
+      { Y(F32, 7, 1, 33), Y(F32, 1, 1, 33), Y(F32, 1, 1, 33) }, { A_INT("hidden", 33), A_INT("layers", 1) },
+      .int8_tol = RNN_INT8_TOL },
+    { "int8 gru one step h0", OP_GRU,
+      { XF(-1, 1, 1, 2, 33), XF(-1, 1, 1, 2, 5), WQ8(-0.5, 0.5, 15, 33), WQ8(-0.5, 0.5, 15, 5), WF(-0.5, 0.5, 15),
+        WF(-0.5, 0.5, 15) },
+      { Y(F32, 1, 2, 5), Y(F32, 1, 2, 5) }, { A_INT("hidden", 5), A_INT("layers", 1) }, .int8_tol = RNN_INT8_TOL },
+    { "int8 gru 2 layers bidirectional seq-first h0 hidden 17", OP_GRU,
+      { XF(-1, 1, 5, 3, 9), XF(-1, 1, 4, 3, 17), WQ8(-0.4, 0.4, 51, 9), WQ8(-0.4, 0.4, 51, 17), WF(-0.5, 0.5, 51),
+        WF(-0.5, 0.5, 51), WQ8(-0.4, 0.4, 51, 9), WQ8(-0.4, 0.4, 51, 17), WF(-0.5, 0.5, 51), WF(-0.5, 0.5, 51),
+        WQ8(-0.4, 0.4, 51, 34), WQ8(-0.4, 0.4, 51, 17), WF(-0.5, 0.5, 51), WF(-0.5, 0.5, 51), WQ8(-0.4, 0.4, 51, 34),
+        WQ8(-0.4, 0.4, 51, 17), WF(-0.5, 0.5, 51), WF(-0.5, 0.5, 51) },
+      { Y(F32, 5, 3, 34), Y(F32, 4, 3, 17) },
+      { A_INT("hidden", 17), A_INT("layers", 2), A_INT("bidirectional", 1) }, .int8_tol = RNN_INT8_TOL },
+    { "int8 gru batch-first no h0 hidden 65 batch 7", OP_GRU,
+      { XF(-1, 1, 7, 4, 33), ABSENT, WQ8(-0.3, 0.3, 195, 33), WQ8(-0.3, 0.3, 195, 65), WF(-0.5, 0.5, 195),
+        WF(-0.5, 0.5, 195) },
+      { Y(F32, 7, 4, 65), Y(F32, 1, 7, 65) }, { A_INT("hidden", 65), A_INT("layers", 1), A_INT("batch_first", 1) },
+      .int8_tol = RNN_INT8_TOL },
+    { "int8 lstm T32 B8 H128 (perf)", OP_LSTM,
+      { XF(-1, 1, 32, 8, 64), ABSENT, ABSENT, WQ8(-0.1, 0.1, 512, 64), WQ8(-0.1, 0.1, 512, 128), WF(-0.5, 0.5, 512),
+        WF(-0.5, 0.5, 512) },
+      { Y(F32, 32, 8, 128), Y(F32, 1, 8, 128), Y(F32, 1, 8, 128) }, { A_INT("hidden", 128), A_INT("layers", 1) },
+      .int8_tol = RNN_INT8_TOL },
 };
 
 
