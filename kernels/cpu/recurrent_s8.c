@@ -6,13 +6,25 @@
 #include "s8_layer.h"
 #include "../../base/error.h"
 
-/* The node's block: this head, then per layer and direction the s8_weights blocks of w_ih and w_hh. */
+/* One weight in the node's block: its row scales, then its GEMM panels. */
+typedef struct {
+    int32_t path;  /* the s8_path it is packed for */
+    int64_t n, k;
+    size_t gemm;   /* offset of the panels from this head */
+} rnn_s8_weight;
+
+/* The node's block: this head, then per layer and direction the rnn_s8_weight blocks of w_ih and w_hh. */
 typedef struct {
     int32_t groups;
     size_t ih[IR_MAX_INPUTS], hh[IR_MAX_INPUTS]; /* offsets of the blocks from the head */
 } rnn_s8_block;
 
+/* A step's INT8 GEMM (B x G*H x H) splits over the pool from this many multiply-adds: the INT8 GEMM runs ~4x the
+ * FP32 one, so 8x recurrent.c's FP32 threshold (an estimate: the loaded 2-core machine did not time it apart). */
+#define RNN_S8_PARALLEL_MACS (1 << 20)
+
 #define HEAD_BYTES ((sizeof(rnn_s8_block) + 63) & ~(size_t)63)
+#define WEIGHT_HEAD ((sizeof(rnn_s8_weight) + 63) & ~(size_t)63)
 
 static size_t round64(size_t x) { return (x + 63) & ~(size_t)63; }
 
@@ -20,6 +32,33 @@ size_t rnn_s8_workspace(int64_t rows, int64_t in_f, int64_t B, int64_t H) {
     if (rows < 0 || in_f < 0 || B < 0 || H < 0) return SIZE_MAX;
     size_t a = cpu_linear_s8_dynamic_workspace(rows, in_f), b = cpu_linear_s8_dynamic_workspace(B, H);
     return a > b ? a : b;
+}
+
+/* The path of w_ih (rows: every step of the sequence) is the INT8 path isa allows; w_hh's GEMM has B rows per step,
+ * few: where that path is AMX (16-row tiles, a tile configuration per call) the AVX-512 VNNI path runs it. */
+static int path_for(int isa, int recurrent) {
+    int path = s8_path_for_isa(isa);
+    if (recurrent && path == S8_PATH_AMX && s8_path_supported(S8_PATH_AVX512_VNNI)) path = S8_PATH_AVX512_VNNI;
+    return path;
+}
+
+/* Bytes of weight t's block (0: it is not int8 per channel along axis 0 with zero points 0, or too large). */
+static size_t weight_bytes(const ir_graph *g, const ir_tensor *w, int isa, int recurrent) {
+    if (!s8_weights_size(g, w, isa, 0, 1)) return 0; /* the storage checks of the INT8 linear */
+    size_t panels = gemm_s8_packed_size(path_for(isa, recurrent), w->dims[1], w->dims[0]);
+    if (panels == SIZE_MAX || panels > SIZE_MAX / 4) return 0;
+    return WEIGHT_HEAD + round64((size_t)w->dims[0] * sizeof(float)) + round64(panels);
+}
+
+static void weight_pack(const ir_graph *g, const ir_tensor *w, int isa, int recurrent, void *dst) {
+    rnn_s8_weight *h = dst;
+    memset(h, 0, sizeof *h);
+    h->path = path_for(isa, recurrent);
+    h->n = w->dims[0];
+    h->k = w->dims[1];
+    h->gemm = WEIGHT_HEAD + round64((size_t)h->n * sizeof(float));
+    memcpy((uint8_t *)dst + WEIGHT_HEAD, g->tensors[w->storage.aux[0]].data, (size_t)h->n * sizeof(float));
+    gemm_s8_pack(h->path, h->k, h->n, w->data, h->k, (uint8_t *)dst + h->gemm);
 }
 
 /* The layout of the block (offsets into ih, hh); its bytes, 0 when a weight does not fit. */
@@ -36,10 +75,10 @@ static size_t layout(const rnn_kind *k, const ir_graph *g, const ir_node *n, con
             int t = n->in[first + 4 * grp + w];
             if (t == IR_NONE) return 0;
             const ir_tensor *wt = &g->tensors[t];
-            size_t bytes = wt->ndim == 2 && wt->dims[0] == k->gates * p->hidden ? s8_weights_size(g, wt, isa, 0, 1) : 0;
+            size_t bytes = wt->ndim == 2 && wt->dims[0] == k->gates * p->hidden ? weight_bytes(g, wt, isa, w) : 0;
             if (!bytes || bytes > SIZE_MAX / 4 - total) return 0;
             (w ? hh : ih)[grp] = total;
-            total += round64(bytes);
+            total += bytes;
         }
     }
     return total;
@@ -57,16 +96,21 @@ void rnn_s8_pack(const rnn_kind *k, const ir_graph *g, const ir_node *n, const i
     int first = 1 + k->n_states;
     h->groups = (n->n_in - first) / 4;
     for (int grp = 0; grp < h->groups; grp++) {
-        s8_weights_pack(g, &g->tensors[n->in[first + 4 * grp]], isa, 0, 1, 0, (uint8_t *)dst + h->ih[grp]);
-        s8_weights_pack(g, &g->tensors[n->in[first + 4 * grp + 1]], isa, 0, 1, 0, (uint8_t *)dst + h->hh[grp]);
+        weight_pack(g, &g->tensors[n->in[first + 4 * grp]], isa, 0, (uint8_t *)dst + h->ih[grp]);
+        weight_pack(g, &g->tensors[n->in[first + 4 * grp + 1]], isa, 1, (uint8_t *)dst + h->hh[grp]);
     }
 }
 
 void rnn_s8_describe(const void *packed, char *buf, size_t size) {
     const rnn_s8_block *h = packed;
-    char one[96] = "int8 per-channel, dynamic";
-    if (h->groups > 0) s8_describe((const uint8_t *)packed + h->ih[0], one, sizeof one);
-    snprintf(buf, size, "%s (w_ih, w_hh of %d layer-directions)", one, (int)h->groups);
+    if (h->groups < 1) {
+        snprintf(buf, size, "int8 per-channel, dynamic");
+        return;
+    }
+    const rnn_s8_weight *ih = (const rnn_s8_weight *)((const uint8_t *)packed + h->ih[0]);
+    const rnn_s8_weight *hh = (const rnn_s8_weight *)((const uint8_t *)packed + h->hh[0]);
+    snprintf(buf, size, "int8 per-channel, dynamic, %s (w_ih), %s (w_hh), %d layer-directions", s8_path_name(ih->path),
+             s8_path_name(hh->path), (int)h->groups);
 }
 
 infer_status rnn_s8_missing(const rnn_kind *k, const ir_node *n, infer_error *err) {
@@ -76,15 +120,18 @@ infer_status rnn_s8_missing(const rnn_kind *k, const ir_node *n, infer_error *er
                       k->name, n->name, GEMM_S8_K_MAX);
 }
 
-static const s8_weights *weights_at(const void *s8, size_t offset) {
-    return (const s8_weights *)((const uint8_t *)s8 + offset);
+static const rnn_s8_weight *weight_at(const void *s8, size_t offset) {
+    return (const rnn_s8_weight *)((const uint8_t *)s8 + offset);
 }
+static const float *scales_of(const rnn_s8_weight *w) { return (const float *)((const uint8_t *)w + WEIGHT_HEAD); }
+static const void *panels_of(const rnn_s8_weight *w) { return (const uint8_t *)w + w->gemm; }
 
 void rnn_s8_input_projection(cpu_ctx *ctx, const void *s8, int group, int64_t rows, const float *x, int64_t in_f,
                              const float *bias, float *xp, int64_t ld_xp, void *row_buffers) {
-    const s8_weights *w = weights_at(s8, ((const rnn_s8_block *)s8)->ih[group]);
+    const rnn_s8_weight *w = weight_at(s8, ((const rnn_s8_block *)s8)->ih[group]);
     act_params none = { ACT_NONE, 0, 0 };
-    if (rows > 0) cpu_linear_s8_dynamic(ctx, rows, x, in_f, w->gemm, w->w_scale, bias, &none, xp, ld_xp, row_buffers);
+    if (rows > 0)
+        cpu_linear_s8_dynamic(ctx, rows, x, in_f, panels_of(w), scales_of(w), bias, &none, xp, ld_xp, row_buffers);
 }
 
 /* The gate math of one step for hidden units [chunk begin, end) x nr (LSTM: hh += x first). */
@@ -99,11 +146,15 @@ static void cells_task(void *arg, int64_t begin, int64_t end, int thread) {
     const cells_args *a = arg;
     const rnn_step_io *io = a->io;
     int64_t H = io->H, j0 = begin * a->nr, j1 = end * a->nr < H ? end * a->nr : H;
-    if (io->hh && !a->kind->hh_bias) {
-        float *hh = (float *)io->hh;
-        for (int64_t b = 0; b < io->B; b++)
-            for (int q = 0; q < a->kind->gates; q++)
-                for (int64_t j = j0; j < j1; j++) hh[b * io->ld_hh + q * H + j] += io->x[b * io->ld_x + q * H + j];
+    if (io->hh && !a->kind->hh_bias) { /* (locals: -fno-strict-aliasing would reload io's fields per element) */
+        int64_t B = io->B, ld_hh = io->ld_hh, ld_x = io->ld_x, gates = a->kind->gates;
+        const float *restrict x = io->x;
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t q = 0; q < gates; q++) {
+                float *restrict dst = (float *)io->hh + b * ld_hh + q * H;
+                const float *restrict src = x + b * ld_x + q * H;
+                for (int64_t j = j0; j < j1; j++) dst[j] += src[j];
+            }
     }
     a->kind->cell(a->isa, io, j0, j1);
 }
@@ -113,10 +164,12 @@ void rnn_s8_step(cpu_ctx *ctx, const void *s8, int group, const rnn_kind *k, con
     rnn_step_io step = *io;
     int64_t GH = k->gates * io->H;
     if (io->h_prev) {
-        const s8_weights *w = weights_at(s8, ((const rnn_s8_block *)s8)->hh[group]);
+        const rnn_s8_weight *w = weight_at(s8, ((const rnn_s8_block *)s8)->hh[group]);
         act_params none = { ACT_NONE, 0, 0 };
-        cpu_linear_s8_dynamic(ctx, io->B, io->h_prev, io->ld_prev, w->gemm, w->w_scale, k->hh_bias ? b_hh : NULL, &none,
-                              hh, GH, row_buffers);
+        cpu_ctx one = *ctx; /* a small step's GEMM in the calling thread: a dispatch costs more than it saves */
+        if (chunks <= 1 || io->B * GH * io->H < RNN_S8_PARALLEL_MACS) one.pool = NULL, one.threads = 1;
+        cpu_linear_s8_dynamic(&one, io->B, io->h_prev, io->ld_prev, panels_of(w), scales_of(w), k->hh_bias ? b_hh : NULL,
+                              &none, hh, GH, row_buffers);
         step.hh = hh;
         step.ld_hh = GH;
     }
