@@ -262,6 +262,7 @@ static infer_status fill_report(const ifg_file *f, const quant_layer *l, int n, 
         quant_layer_report *x = &r->layers[i];
         snprintf(x->name, sizeof x->name, "%s", l[i].weight_only ? f->tensors[l[i].w].name : f->nodes[l[i].node].name);
         x->op = op_name(f->nodes[l[i].node].op);
+        x->weight_only = l[i].weight_only;
         x->quantized = l[i].quantize;
         x->why_float = l[i].quantize ? NULL : l[i].why_float ? l[i].why_float : "not quantized";
         x->method = l[i].method;
