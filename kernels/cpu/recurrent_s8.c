@@ -37,25 +37,24 @@ size_t rnn_s8_workspace(int64_t rows, int64_t in_f, int64_t B, int64_t H) {
 /* The INT8 path isa allows, but AVX-512 VNNI where that is AMX: w_hh's GEMM has B rows per step, and w_ih's T*B
  * are few in most sequence models, where AMX's 16-row tiles and per-call tile configuration cost more than they
  * save (measured: the golden lstm, hidden 64, spent 59% of its INT8 time in AMX calls of 8 rows). */
-static int path_for(int isa, int recurrent) {
-    (void)recurrent;
+static int path_for(int isa) {
     int path = s8_path_for_isa(isa);
     if (path == S8_PATH_AMX && s8_path_supported(S8_PATH_AVX512_VNNI)) path = S8_PATH_AVX512_VNNI;
     return path;
 }
 
-/* Bytes of weight t's block (0: it is not int8 per channel along axis 0 with zero points 0, or too large). */
-static size_t weight_bytes(const ir_graph *g, const ir_tensor *w, int isa, int recurrent) {
+/* Bytes of weight w's block (0: it is not int8 per channel along axis 0 with zero points 0, or too large). */
+static size_t weight_bytes(const ir_graph *g, const ir_tensor *w, int isa) {
     if (!s8_weights_size(g, w, isa, 0, 1)) return 0; /* the storage checks of the INT8 linear */
-    size_t panels = gemm_s8_packed_size(path_for(isa, recurrent), w->dims[1], w->dims[0]);
+    size_t panels = gemm_s8_packed_size(path_for(isa), w->dims[1], w->dims[0]);
     if (panels == SIZE_MAX || panels > SIZE_MAX / 4) return 0;
     return WEIGHT_HEAD + round64((size_t)w->dims[0] * sizeof(float)) + round64(panels);
 }
 
-static void weight_pack(const ir_graph *g, const ir_tensor *w, int isa, int recurrent, void *dst) {
+static void weight_pack(const ir_graph *g, const ir_tensor *w, int isa, void *dst) {
     rnn_s8_weight *h = dst;
     memset(h, 0, sizeof *h);
-    h->path = path_for(isa, recurrent);
+    h->path = path_for(isa);
     h->n = w->dims[0];
     h->k = w->dims[1];
     h->gemm = WEIGHT_HEAD + round64((size_t)h->n * sizeof(float));
@@ -77,7 +76,7 @@ static size_t layout(const rnn_kind *k, const ir_graph *g, const ir_node *n, con
             int t = n->in[first + 4 * grp + w];
             if (t == IR_NONE) return 0;
             const ir_tensor *wt = &g->tensors[t];
-            size_t bytes = wt->ndim == 2 && wt->dims[0] == k->gates * p->hidden ? weight_bytes(g, wt, isa, w) : 0;
+            size_t bytes = wt->ndim == 2 && wt->dims[0] == k->gates * p->hidden ? weight_bytes(g, wt, isa) : 0;
             if (!bytes || bytes > SIZE_MAX / 4 - total) return 0;
             (w ? hh : ih)[grp] = total;
             total += bytes;
@@ -98,8 +97,8 @@ void rnn_s8_pack(const rnn_kind *k, const ir_graph *g, const ir_node *n, const i
     int first = 1 + k->n_states;
     h->groups = (n->n_in - first) / 4;
     for (int grp = 0; grp < h->groups; grp++) {
-        weight_pack(g, &g->tensors[n->in[first + 4 * grp]], isa, 0, (uint8_t *)dst + h->ih[grp]);
-        weight_pack(g, &g->tensors[n->in[first + 4 * grp + 1]], isa, 1, (uint8_t *)dst + h->hh[grp]);
+        weight_pack(g, &g->tensors[n->in[first + 4 * grp]], isa, (uint8_t *)dst + h->ih[grp]);
+        weight_pack(g, &g->tensors[n->in[first + 4 * grp + 1]], isa, (uint8_t *)dst + h->hh[grp]);
     }
 }
 
