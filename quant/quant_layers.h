@@ -9,6 +9,9 @@
 
 typedef struct {
     uint32_t node;               /* file node index */
+    int w_input;                 /* the weight's input index in the node (1; lstm/gru: each w_ih and w_hh) */
+    int weight_only;             /* lstm/gru and embedding weights: no activation parameters, bias or observation
+                                    (recurrent layers run dynamic INT8 in either mode; a table is lookup-only) */
     uint32_t x, w, b;            /* tensor ids: input, weight, bias (IFG_NONE: none) */
     int64_t channels, per_channel; /* the weight as [channels, per_channel] */
     int64_t in_channels;         /* of x: linear its last dim; conv2d its dim 1 */

@@ -1,4 +1,4 @@
-/* quant_model.c — infer quantize's library: finds the linear and conv2d layers, runs the FP32 model over the
+/* quant_model.c — infer quantize's library: finds the linear, conv2d, lstm/gru and embedding weights, runs the FP32 model over the
  * calibration data observing their inputs, picks each layer's method by the model's error with that layer
  * alone quantized, keeps the most sensitive layers float while the error bound is missed, writes the file. */
 #include <math.h>
@@ -41,6 +41,8 @@ static int kept(const quant_options *o, const char *node, const char *weight) {
         if (!strcmp(o->keep[i], node) || !strcmp(o->keep[i], weight)) return 1;
     return 0;
 }
+
+#define IFG_MAX_RNN_GROUPS 64 /* layers x directions of one lstm/gru (IR_MAX_INPUTS bounds its inputs) */
 
 static int dense_f32_const(const ifg_tensor *t) {
     return t->is_constant && t->encoding == IFG_ENC_DENSE && t->dtype == INFER_F32 && t->data;
@@ -95,18 +97,82 @@ static void describe_layer(const ifg_file *f, const ifg_node *nd, const quant_op
     l->candidate = 1;
 }
 
+/* A weight-only layer: lstm/gru w_ih or w_hh (int8 per gate row, dynamic INT8 at run time) or an embedding table
+ * (int8 per row, dequantized as gathered). */
+static void describe_weight_only(const ifg_file *f, const ifg_node *nd, int input, const quant_options *o,
+                                 quant_layer *l) {
+    l->x = l->b = IFG_NONE;
+    l->w = nd->inputs[input];
+    l->w_input = input;
+    l->weight_only = 1;
+    l->method = CALIB_MINMAX;
+    l->alone_error = -1;
+    l->taps = l->groups = 1;
+    const ifg_tensor *w = l->w == IFG_NONE ? NULL : &f->tensors[l->w];
+    if (!w || !dense_f32_const(w) || w->ndim != 2) {
+        l->why_float = "weight not a dense f32 constant";
+        return;
+    }
+    l->channels = w->dims[0];
+    l->per_channel = w->dims[1];
+    if (l->channels < 1 || l->per_channel < 1 || (nd->op != OP_EMBEDDING && l->per_channel > K_MAX)) {
+        l->why_float = "weight shape outside the INT8 kernels' range";
+        return;
+    }
+    if (kept(o, nd->name, w->name)) {
+        l->why_float = "--keep";
+        return;
+    }
+    l->candidate = 1;
+}
+
+/* lstm/gru: the input of each w_ih and w_hh (after x and the states, per layer and direction w_ih, w_hh, b_ih,
+ * b_hh); embedding: its table; linear/conv2d: 1; else 0 (not quantizable). Fills inputs, returns the count. */
+static int weight_inputs(const ifg_node *nd, int *inputs) {
+    if (nd->op == OP_LINEAR || nd->op == OP_CONV2D || nd->op == OP_EMBEDDING) return inputs[0] = 1, 1;
+    if (nd->op != OP_LSTM && nd->op != OP_GRU) return 0;
+    int first = nd->op == OP_LSTM ? 3 : 2, n = 0;
+    for (int k = first; k + 1 < (int)nd->n_inputs && n + 2 <= 2 * IFG_MAX_RNN_GROUPS; k += 4) inputs[n++] = k, inputs[n++] = k + 1;
+    return n;
+}
+
+/* Weight-only layers of one node (an lstm/gru's w_ih and w_hh) are quantized together: the kernel takes all of them
+ * int8 or none. Gives l[i]'s siblings its choice. */
+static void link_siblings(quant_layer *l, int n, int i) {
+    for (int j = 0; j < n; j++)
+        if (j != i && l[i].weight_only && l[j].weight_only && l[j].node == l[i].node) {
+            l[j].quantize = l[i].quantize;
+            if (!l[i].quantize && l[i].why_float) l[j].why_float = l[i].why_float;
+        }
+}
+
+/* A weight-only layer that cannot be quantized keeps its siblings float too. */
+static void group_candidates(quant_layer *l, int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; l[i].weight_only && !l[i].candidate && j < n; j++)
+            if (l[j].weight_only && l[j].node == l[i].node && l[j].candidate) {
+                l[j].candidate = 0;
+                l[j].why_float = "another weight of the node stays float";
+            }
+}
+
 static int find_layers(const ifg_file *f, const quant_options *o, quant_layer **out) {
-    int n = 0;
-    for (uint32_t i = 0; i < f->n_nodes; i++) n += f->nodes[i].op == OP_LINEAR || f->nodes[i].op == OP_CONV2D;
+    int n = 0, inputs[2 * IFG_MAX_RNN_GROUPS];
+    for (uint32_t i = 0; i < f->n_nodes; i++) n += weight_inputs(&f->nodes[i], inputs);
     quant_layer *l = calloc((size_t)n + 1, sizeof *l);
     if (!l) return -1;
     n = 0;
     for (uint32_t i = 0; i < f->n_nodes; i++) {
-        if (f->nodes[i].op != OP_LINEAR && f->nodes[i].op != OP_CONV2D) continue;
-        l[n].node = i;
-        describe_layer(f, &f->nodes[i], o, &l[n]);
-        n++;
+        const ifg_node *nd = &f->nodes[i];
+        int count = weight_inputs(nd, inputs);
+        for (int k = 0; k < count; k++, n++) {
+            l[n].node = i;
+            l[n].w_input = 1;
+            if (nd->op == OP_LINEAR || nd->op == OP_CONV2D) describe_layer(f, nd, o, &l[n]);
+            else describe_weight_only(f, nd, inputs[k], o, &l[n]);
+        }
     }
+    group_candidates(l, n);
     *out = l;
     return n;
 }
@@ -120,7 +186,7 @@ static void free_layers(quant_layer *l, int n) {
  * candidate saw no finite value (then not quantized). */
 static void set_params(quant_layer *l, int n) {
     for (int i = 0; i < n; i++) {
-        if (!l[i].candidate) continue;
+        if (!l[i].candidate || l[i].weight_only) continue;
         if (calib_params_u8(&l[i].hist, l[i].method, &l[i].in_scale, &l[i].in_zero) != 0) {
             l[i].candidate = l[i].quantize = 0;
             l[i].why_float = "no finite calibration value reached it";
@@ -138,11 +204,19 @@ static infer_status choose_methods(quant_run *qr, quant_layer *l, int n, const q
     if (o->mode == QUANT_DYNAMIC) first = last = CALIB_MINMAX; /* the method only sets static parameters */
     for (int i = 0; i < n; i++) {
         if (!l[i].candidate) continue;
+        int sibling = -1; /* an earlier weight of the same node: measured with it */
+        for (int j = 0; j < i && l[i].weight_only && sibling < 0; j++)
+            if (l[j].weight_only && l[j].node == l[i].node) sibling = j;
+        if (sibling >= 0) {
+            l[i].alone_error = l[sibling].alone_error;
+            continue;
+        }
         int best = first;
         double best_err = INFINITY;
-        for (int m = first; m <= last; m++) {
+        for (int m = first; m <= (l[i].weight_only ? first : last); m++) { /* the method is the input's */
             set_all(l, n, 0);
             l[i].quantize = 1;
+            link_siblings(l, n, i);
             l[i].method = m;
             set_params(l, n);
             if (!l[i].candidate) break;
@@ -153,8 +227,9 @@ static infer_status choose_methods(quant_run *qr, quant_layer *l, int n, const q
         if (!l[i].candidate) continue;
         l[i].method = best;
         l[i].alone_error = best_err;
-        quant_progress(o, "layer %d/%d %s: %s, model error alone %.3g", i + 1, n, qr->f->nodes[l[i].node].name,
-                       o->mode == QUANT_STATIC ? calib_method_name(best) : "dynamic", best_err);
+        quant_progress(o, "layer %d/%d %s: %s, model error alone %.3g", i + 1, n,
+                       l[i].weight_only ? qr->f->tensors[l[i].w].name : qr->f->nodes[l[i].node].name,
+                       l[i].weight_only ? "int8 weights" : o->mode == QUANT_STATIC ? calib_method_name(best) : "dynamic", best_err);
     }
     set_all(l, n, 1);
     set_params(l, n);
@@ -172,6 +247,7 @@ static infer_status meet_bound(quant_run *qr, quant_layer *l, int n, const quant
         if (worst < 0) break;
         l[worst].quantize = 0;
         l[worst].why_float = "sensitivity (--max-error)";
+        link_siblings(l, n, worst);
         INFER_TRY(quant_run_error(qr, l, n, error, err));
         quant_progress(o, "keeping %s float: model error %.3g", qr->f->nodes[l[worst].node].name, *error);
     }
@@ -184,8 +260,9 @@ static infer_status fill_report(const ifg_file *f, const quant_layer *l, int n, 
     r->n_layers = n;
     for (int i = 0; i < n; i++) {
         quant_layer_report *x = &r->layers[i];
-        snprintf(x->name, sizeof x->name, "%s", f->nodes[l[i].node].name);
+        snprintf(x->name, sizeof x->name, "%s", l[i].weight_only ? f->tensors[l[i].w].name : f->nodes[l[i].node].name);
         x->op = op_name(f->nodes[l[i].node].op);
+        x->weight_only = l[i].weight_only;
         x->quantized = l[i].quantize;
         x->why_float = l[i].quantize ? NULL : l[i].why_float ? l[i].why_float : "not quantized";
         x->method = l[i].method;
@@ -204,8 +281,8 @@ static infer_status save(const ifg_file *f, quant_layer *l, int n, const quant_o
     int q = 0;
     for (int i = 0; i < n; i++) q += l[i].quantize;
     char note[96];
-    snprintf(note, sizeof note, "int8 %s, %d of %d linear/conv2d layers", o->mode == QUANT_STATIC ? "static" : "dynamic",
-             q, n);
+    snprintf(note, sizeof note, "int8 %s, %d of %d weights (linear, conv2d, lstm/gru dynamic, embedding)",
+             o->mode == QUANT_STATIC ? "static" : "dynamic", q, n);
     ifg_writer_meta(w, "quantized", note);
     uint8_t *image = NULL;
     infer_status s = ifg_writer_to_memory(w, &image, bytes, err);
@@ -247,7 +324,8 @@ infer_status quant_model(const char *in_path, const char *out_path, const infer_
             found = !strcmp(o->keep[i], f.nodes[l[j].node].name) ||
                     (l[j].w != IFG_NONE && !strcmp(o->keep[i], f.tensors[l[j].w].name));
         if (!found) {
-            s = infer_fail(err, INFER_ERR_ARGUMENT, "--keep %s: no linear or conv2d node or weight of that name", o->keep[i]);
+            s = infer_fail(err, INFER_ERR_ARGUMENT, "--keep %s: no linear, conv2d, lstm, gru or embedding node or weight of "
+                           "that name", o->keep[i]);
             goto done;
         }
     }
@@ -255,7 +333,7 @@ infer_status quant_model(const char *in_path, const char *out_path, const infer_
     report->model_error = -1;
     if (n_batches > 0) {
         if ((s = quant_run_open(&qr, &f, calib, n_batches, o, err)) != INFER_OK) goto done;
-        quant_progress(o, "calibrating: %d batch(es), %d linear/conv2d layers", qr.n_chunks, n);
+        quant_progress(o, "calibrating: %d batch(es), %d weights", qr.n_chunks, n);
         if ((s = quant_run_observe(&qr, l, n, err)) != INFER_OK) goto done;
         set_all(l, n, 0);
         if ((s = quant_run_error(&qr, l, n, &report->float_error, err)) != INFER_OK) goto done;

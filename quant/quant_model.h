@@ -29,8 +29,9 @@ void quant_options_init(quant_options *o); /* static, auto, no bound, bias corre
 
 /* What became of one linear / conv2d layer. */
 typedef struct {
-    char name[96];               /* the node's */
-    const char *op;              /* "linear", "conv2d" */
+    char name[96];               /* the node's (lstm, gru, embedding: the weight's) */
+    const char *op;              /* "linear", "conv2d", "lstm", "gru", "embedding" */
+    int weight_only;             /* lstm/gru weight (dynamic INT8 in either mode) or embedding table (int8 rows) */
     int quantized;
     const char *why_float;       /* quantized 0: why ("--keep", "sensitivity", "weight not dense f32", ...) */
     int method;                  /* static: the calib_method used */
@@ -41,7 +42,7 @@ typedef struct {
 } quant_layer_report;
 
 typedef struct {
-    int n_layers;                /* linear and conv2d nodes of the model */
+    int n_layers;                /* linear and conv2d nodes, lstm/gru weights and embedding tables of the model */
     quant_layer_report *layers;  /* n_layers, in node order; quant_report_free */
     int n_quantized;
     double model_error;          /* relative L2 of all float outputs over the calibration data, as written */

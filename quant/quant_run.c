@@ -132,7 +132,7 @@ infer_status quant_run_observe(quant_run *r, quant_layer *l, int n, infer_error 
     int n_extra = 0;
     if (!extra) return infer_fail(err, INFER_ERR_MEMORY, "out of memory");
     for (int i = 0; i < n; i++) {
-        if (!l[i].candidate || source_of(r, l[i].x, extra, n_extra) != -1 - (r->n_out + n_extra)) continue;
+        if (!l[i].candidate || l[i].weight_only || source_of(r, l[i].x, extra, n_extra) != -1 - (r->n_out + n_extra)) continue;
         extra[n_extra++] = l[i].x;
     }
     built b;
@@ -152,7 +152,7 @@ infer_status quant_run_observe(quant_run *r, quant_layer *l, int n, infer_error 
             r->ref_count[c * r->n_out + k] = cnt;
         }
         for (int i = 0; s == INFER_OK && i < n; i++) {
-            if (!l[i].candidate) continue;
+            if (!l[i].candidate || l[i].weight_only) continue;
             int src = source_of(r, l[i].x, extra, n_extra);
             observe_input(&l[i], src >= 0 ? &in[src] : &out[-1 - src]);
         }

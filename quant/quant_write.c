@@ -16,10 +16,17 @@ typedef struct {
     uint32_t *qw, *qb;    /* per layer: its new weight and bias ids, IFG_NONE when not replaced */
 } rewrite;
 
-static const quant_layer *layer_of(const quant_layer *layers, int n, uint32_t node) {
+/* The quantized layer whose weight is input k of node (NULL: none). */
+static const quant_layer *quantized_at(const quant_layer *layers, int n, uint32_t node, uint32_t k) {
     for (int i = 0; i < n; i++)
-        if (layers[i].node == node) return &layers[i];
+        if (layers[i].node == node && layers[i].quantize && (uint32_t)layers[i].w_input == k) return &layers[i];
     return NULL;
+}
+
+/* The quantized linear/conv2d layer of node (it has activation parameters and a bias); NULL: none. */
+static const quant_layer *quantized_layer(const quant_layer *layers, int n, uint32_t node) {
+    const quant_layer *l = quantized_at(layers, n, node, 1);
+    return l && !l->weight_only ? l : NULL;
 }
 
 /* Marks the tensors the rewritten file still reads. */
@@ -27,10 +34,10 @@ static void mark_used(const ifg_file *f, const quant_layer *layers, int n, int b
                       int n_extra, uint8_t *used) {
     for (uint32_t i = 0; i < f->n_nodes; i++) {
         const ifg_node *nd = &f->nodes[i];
-        const quant_layer *l = layer_of(layers, n, i);
+        const quant_layer *l = quantized_layer(layers, n, i);
         for (uint32_t k = 0; k < nd->n_inputs; k++) {
             if (nd->inputs[k] == IFG_NONE) continue;
-            if (l && l->quantize && (k == 1 || (k == 2 && bias_correction))) continue;
+            if (quantized_at(layers, n, i, k) || (l && k == 2 && bias_correction)) continue;
             used[nd->inputs[k]] = 1;
         }
         for (uint32_t k = 0; k < nd->n_outputs; k++) used[nd->outputs[k]] = 1;
@@ -148,21 +155,20 @@ static infer_status copy_nodes(rewrite *r, const quant_layer *layers, int n_laye
     uint32_t ids[MAX_IDS];
     for (uint32_t i = 0; i < f->n_nodes; i++) {
         const ifg_node *nd = &f->nodes[i];
-        const quant_layer *l = layer_of(layers, n_layers, i);
+        const quant_layer *l = quantized_layer(layers, n_layers, i);
         int idx = l ? (int)(l - layers) : -1;
         uint32_t n_in = nd->n_inputs;
-        if (l && l->quantize && r->qb[idx] != IFG_NONE && n_in < 3) n_in = 3;
+        if (l && r->qb[idx] != IFG_NONE && n_in < 3) n_in = 3;
         if (n_in + nd->n_outputs > MAX_IDS) return INFER_ERR_FORMAT;
-        for (uint32_t k = 0; k < n_in; k++)
-            ids[k] = k < nd->n_inputs && nd->inputs[k] != IFG_NONE ? r->map[nd->inputs[k]] : IFG_NONE;
-        if (l && l->quantize) {
-            ids[1] = r->qw[idx];
-            if (r->qb[idx] != IFG_NONE) ids[2] = r->qb[idx];
+        for (uint32_t k = 0; k < n_in; k++) {
+            const quant_layer *q = quantized_at(layers, n_layers, i, k);
+            ids[k] = q ? r->qw[q - layers] : k < nd->n_inputs && nd->inputs[k] != IFG_NONE ? r->map[nd->inputs[k]] : IFG_NONE;
         }
+        if (l && r->qb[idx] != IFG_NONE) ids[2] = r->qb[idx];
         for (uint32_t k = 0; k < nd->n_outputs; k++) ids[n_in + k] = r->map[nd->outputs[k]];
         ifg_writer_node(r->w, nd->op, nd->name, ids, n_in, ids + n_in, nd->n_outputs);
         if (copy_attrs(r->w, nd)) return INFER_ERR_MEMORY;
-        if (l && l->quantize && mode == QUANT_STATIC) {
+        if (l && mode == QUANT_STATIC) {
             ifg_writer_attr_float(r->w, "in_scale", l->in_scale);
             ifg_writer_attr_int(r->w, "in_zero", l->in_zero);
         }

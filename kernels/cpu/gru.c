@@ -70,7 +70,7 @@ static const rnn_kind gru_kind = { "gru", 3, 1, 1, gru_cell };
 
 static size_t gru_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
     (void)out, (void)threads;
-    return rnn_workspace(&gru_kind, n, in);
+    return rnn_workspace(&gru_kind, n, in, 0);
 }
 static size_t gru_prepack_size(const ir_node *n, const infer_tensor *in, int isa) {
     return rnn_prepack_size(&gru_kind, n, in, isa);
@@ -80,7 +80,9 @@ static void gru_prepack(const ir_node *n, const infer_tensor *in, int isa, void 
 }
 static int prepacks_input(const ir_node *n, int k) { return rnn_prepacks_input(&gru_kind, n, k); }
 
-CPU_KERNEL(gru) { return rnn_run(&gru_kind, ctx, n, in, out, err); }
+RNN_S8_KERNEL_FUNCTIONS(gru, gru_kind)
+
+CPU_KERNEL(gru) { return rnn_run(&gru_kind, ctx, n, in, out, NULL, err); }
 
 const cpu_kernel cpu_kernels_gru[] = {
     { .storages = CPU_DENSE,
@@ -89,5 +91,6 @@ const cpu_kernel cpu_kernels_gru[] = {
       .prepack_input = prepacks_input,
       .prepack_size = gru_prepack_size,
       .prepack = gru_prepack },
+    RNN_S8_KERNEL(gru, prepacks_input), /* w_ih and w_hh int8 per gate row: dynamic INT8 */
     { 0 },
 };

@@ -79,7 +79,7 @@ static const rnn_kind lstm_kind = { "lstm", 4, 2, 0, lstm_cell };
 
 size_t cpu_lstm_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
     (void)out, (void)threads;
-    return rnn_workspace(&lstm_kind, n, in);
+    return rnn_workspace(&lstm_kind, n, in, 0);
 }
 size_t cpu_lstm_prepack_size(const ir_node *n, const infer_tensor *in, int isa) {
     return rnn_prepack_size(&lstm_kind, n, in, isa);
@@ -89,7 +89,9 @@ void cpu_lstm_prepack(const ir_node *n, const infer_tensor *in, int isa, void *d
 }
 static int prepacks_input(const ir_node *n, int k) { return rnn_prepacks_input(&lstm_kind, n, k); }
 
-CPU_KERNEL(lstm) { return rnn_run(&lstm_kind, ctx, n, in, out, err); }
+RNN_S8_KERNEL_FUNCTIONS(lstm, lstm_kind)
+
+CPU_KERNEL(lstm) { return rnn_run(&lstm_kind, ctx, n, in, out, NULL, err); }
 
 const cpu_kernel cpu_kernels_lstm[] = {
     { .storages = CPU_DENSE,
@@ -98,5 +100,6 @@ const cpu_kernel cpu_kernels_lstm[] = {
       .prepack_input = prepacks_input,
       .prepack_size = cpu_lstm_prepack_size,
       .prepack = cpu_lstm_prepack },
+    RNN_S8_KERNEL(lstm, prepacks_input), /* w_ih and w_hh int8 per gate row: dynamic INT8 */
     { 0 },
 };

@@ -45,9 +45,10 @@ static size_t gate_pack_bytes(int64_t H, int isa) {
 
 /* Workspace (floats): input projections of every direction [D, T*B, G*H], one step's recurrent products
  * [B, G*H], the summed bias [G*H], a zero state [B, H], with more than one layer the sequence between
- * layers [T*B, D*H]; then (64-byte aligned, used when the engine did not prepack) one w_hh packed per gate.
- * SIZE_MAX when the size overflows or exceeds PTRDIFF_MAX. */
-size_t rnn_workspace(const rnn_kind *k, const ir_node *n, const infer_tensor *in) {
+ * layers [T*B, D*H]; then (64-byte aligned) f32: one w_hh packed per gate (used when the engine did not
+ * prepack); int8: the dynamic INT8 linear's row buffers (rnn_s8_workspace). SIZE_MAX when the size overflows
+ * or exceeds PTRDIFF_MAX. */
+size_t rnn_workspace(const rnn_kind *k, const ir_node *n, const infer_tensor *in, int int8) {
     rnn_dims d = rnn_dims_of(k, n, &in[0]);
     if (d.T < 0 || d.B < 0 || d.H < 0) return SIZE_MAX;
     size_t T = (size_t)d.T, B = (size_t)d.B, H = (size_t)d.H, D = (size_t)d.dirs, gh, tb, gates, step, zero, seq = 0,
@@ -60,8 +61,14 @@ size_t rnn_workspace(const rnn_kind *k, const ir_node *n, const infer_tensor *in
         __builtin_add_overflow(floats, zero, &floats) || __builtin_add_overflow(floats, seq, &floats) ||
         __builtin_mul_overflow(floats, sizeof(float), &bytes) || bytes > PTRDIFF_MAX)
         return SIZE_MAX;
-    size_t gate = gate_pack_bytes(d.H, -1), packed;
-    if (gate == SIZE_MAX || __builtin_mul_overflow(gate, (size_t)d.gates, &packed) ||
+    size_t gate = int8 ? 0 : gate_pack_bytes(d.H, -1), packed = 0;
+    if (int8) {
+        int64_t most_in = d.I > d.dirs * d.H ? d.I : d.dirs * d.H;
+        packed = rnn_s8_workspace(d.T * d.B, most_in, d.B, d.H);
+        if (packed == SIZE_MAX) return SIZE_MAX;
+    }
+    if (gate == SIZE_MAX || __builtin_mul_overflow(gate, (size_t)d.gates, &gate) ||
+        __builtin_add_overflow(packed, gate, &packed) ||
         __builtin_add_overflow(round64(bytes), packed, &bytes) || __builtin_add_overflow(bytes, (size_t)64, &bytes))
         return SIZE_MAX;
     return bytes > PTRDIFF_MAX ? SIZE_MAX : bytes;
@@ -202,10 +209,10 @@ static infer_status check_rnn(const rnn_kind *k, const ir_node *n, const rnn_dim
 }
 
 infer_status rnn_run(const rnn_kind *k, cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out,
-                     infer_error *err) {
+                     const void *s8, infer_error *err) {
     rnn_dims d = rnn_dims_of(k, n, &in[0]);
     INFER_TRY(check_rnn(k, n, &d, in, out, err));
-    size_t need = rnn_workspace(k, n, in);
+    size_t need = rnn_workspace(k, n, in, s8 != NULL);
     if (need == SIZE_MAX || ctx->workspace_bytes < need)
         return infer_fail(err, INFER_ERR_INTERNAL, "%s: workspace of %zu bytes, %zu needed", k->name,
                           ctx->workspace_bytes, need);
@@ -218,8 +225,8 @@ infer_status rnn_run(const rnn_kind *k, cpu_ctx *ctx, const ir_node *n, const in
     /* w_hh packed per gate: the engine's prepacked copy, or packed here per layer and direction */
     size_t ih_off[IR_MAX_INPUTS], hh_off[IR_MAX_INPUTS], gate_bytes = gate_pack_bytes(H, ctx->isa);
     const uint8_t *prepacked =
-        ctx->prepacked && prepack_layout(k, n, in, ctx->isa, ih_off, hh_off) ? ctx->prepacked : NULL;
-    uint8_t *whh_ws = (uint8_t *)(((uintptr_t)end + 63) & ~(uintptr_t)63);
+        !s8 && ctx->prepacked && prepack_layout(k, n, in, ctx->isa, ih_off, hh_off) ? ctx->prepacked : NULL;
+    uint8_t *whh_ws = (uint8_t *)(((uintptr_t)end + 63) & ~(uintptr_t)63); /* int8: the row buffers */
     int nr = cpu_sgemm_nr(ctx->isa);
     int64_t chunks = (H + nr - 1) / nr, bs = batch_stride(&d);
     int parallel = ctx->pool && ctx->threads > 1 && chunks > 1 && B * GH * H >= RNN_PARALLEL_MACS;
@@ -241,7 +248,8 @@ infer_status rnn_run(const rnn_kind *k, cpu_ctx *ctx, const ir_node *n, const in
                 ep.bias = b_ih ? b_ih : b_hh;
             }
             float *xp = xproj + dir * T * B * GH;
-            if (prepacked && in_f > 0)
+            if (s8) rnn_s8_input_projection(ctx, s8, g, T * B, layer_in, in_f, ep.bias, xp, GH, whh_ws);
+            else if (prepacked && in_f > 0)
                 cpu_sgemm_packed(ctx, T * B, GH, in_f, layer_in, in_f, (const float *)(prepacked + ih_off[g]), xp, GH,
                                  &ep);
             else cpu_sgemm(ctx, 0, 1, T * B, GH, in_f, layer_in, in_f, w[0].data, in_f, xp, GH, &ep);
@@ -250,7 +258,7 @@ infer_status rnn_run(const rnn_kind *k, cpu_ctx *ctx, const ir_node *n, const in
             int g = l * (int)D + dir;
             const infer_tensor *w = &in[d.first_weight + 4 * g];
             const uint8_t *whh = prepacked ? prepacked + hh_off[g] : whh_ws;
-            if (!prepacked && T > 0) pack_gates(ctx->isa, d.gates, w[1].data, H, (float *)whh_ws, gate_bytes);
+            if (!s8 && !prepacked && T > 0) pack_gates(ctx->isa, d.gates, w[1].data, H, (float *)whh_ws, gate_bytes);
             float *c = c_n ? c_n + g * B * H : NULL;
             if (c) {
                 if (c0) memcpy(c, c0 + g * B * H, (size_t)(B * H) * sizeof *c);
@@ -271,7 +279,8 @@ infer_status rnn_run(const rnn_kind *k, cpu_ctx *ctx, const ir_node *n, const in
                 s.io.x = xp + row_of(&d, t, 0) * GH;
                 s.io.hh = NULL;
                 s.io.h = layer_out + row_of(&d, t, 0) * DH + dir * H;
-                if (parallel) pool_parallel_for(ctx->pool, chunks, 1, step_task, &s);
+                if (s8) rnn_s8_step(ctx, s8, g, k, &s.io, s.b_hh, hh, parallel ? chunks : 1, nr, whh_ws);
+                else if (parallel) pool_parallel_for(ctx->pool, chunks, 1, step_task, &s);
                 else step_units(&s, ctx->scratch, 0, H);
             }
             /* h_n: the last step's hidden state (h0, or zeros, for an empty sequence). */

@@ -78,10 +78,11 @@ static void print_engine(const infer_engine *e, int list_layers) {
     for (int i = 0; i < n; i++) {
         infer_layer_info l;
         if (infer_engine_layer(e, i, &l) != INFER_OK) continue;
-        weighted += !strcmp(l.op, "linear") || !strcmp(l.op, "conv2d");
+        weighted += !strcmp(l.op, "linear") || !strcmp(l.op, "conv2d") || !strcmp(l.op, "lstm") || !strcmp(l.op, "gru") ||
+                    !strcmp(l.op, "embedding");
         int8 += l.weights && !strncmp(l.weights, "int8", 4);
     }
-    if (int8) printf("  INT8 layers               %d of %d linear/conv2d\n", int8, weighted);
+    if (int8) printf("  INT8 layers               %d of %d linear/conv2d/lstm/gru/embedding\n", int8, weighted);
     for (int i = 0; i < n; i++) {
         infer_layer_info l;
         infer_engine_layer(e, i, &l);

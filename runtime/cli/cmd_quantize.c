@@ -9,13 +9,15 @@
 
 static void help(FILE *f) {
     fprintf(f,
-            "usage: infer quantize MODEL.ifg -o OUT.ifg --calib (IN.npy... | NAME=IN.npy...) [options]\n\n"
-            "Stores the weights of linear and conv2d layers as int8 per output channel. Static mode also fixes each\n"
+            "usage: infer quantize MODEL.ifg -o OUT.ifg [--calib (IN.npy... | NAME=IN.npy...)] [options]\n\n"
+            "Stores the weights of linear, conv2d, lstm and gru layers as int8 per output channel (gate row) and\n"
+            "embedding tables as int8 per row. Static mode also fixes each linear and conv2d\n"
             "layer's input quantization from the calibration data; dynamic mode quantizes inputs at run time.\n\n"
             "  -o, --output OUT.ifg       the quantized model (written atomically; nothing on failure)\n"
             "  --calib FILE.npy...        one calibration batch: a file per model input, in order, or NAME=FILE;\n"
             "                             repeat --calib for more batches (the leading dimension is the batch)\n"
-            "  --mode static|dynamic      default static (needs --calib)\n"
+            "  --mode static|dynamic      default static with --calib, dynamic without (lstm/gru: dynamic\n"
+            "                             in both; embedding tables int8 per row in both)\n"
             "  --method minmax|percentile|entropy|mse|auto   static input ranges (default auto: per layer,\n"
             "                             the method with the smallest model error)\n"
             "  --max-error X              keep the most sensitive layers float until the relative L2 error of\n"
@@ -49,16 +51,18 @@ static int input_of(const infer_model *m, const char *spec, int k, const char **
 }
 
 static void print_report(const quant_report *r, int mode) {
-    printf("%-32s %-7s %-5s %-11s %10s %7s %12s\n", "layer", "op", "int8", "method", "in_scale", "in_zero",
+    printf("%-32s %-9s %-5s %-11s %10s %7s %12s\n", "layer", "op", "int8", "method", "in_scale", "in_zero",
            "error alone");
     for (int i = 0; i < r->n_layers; i++) {
         const quant_layer_report *l = &r->layers[i];
         if (!l->quantized) {
-            printf("%-32.32s %-7s no    (%s)\n", l->name, l->op, l->why_float);
+            printf("%-32.32s %-9s no    (%s)\n", l->name, l->op, l->why_float);
             continue;
         }
-        printf("%-32.32s %-7s yes   %-11s", l->name, l->op, mode == QUANT_STATIC ? calib_method_name(l->method) : "dynamic");
-        if (mode == QUANT_STATIC) printf(" %10.4g %7d", l->in_scale, l->in_zero);
+        const char *how = l->weight_only ? (strcmp(l->op, "embedding") ? "dynamic" : "rows")
+                          : mode == QUANT_STATIC ? calib_method_name(l->method) : "dynamic";
+        printf("%-32.32s %-9s yes   %-11s", l->name, l->op, how);
+        if (mode == QUANT_STATIC && !l->weight_only) printf(" %10.4g %7d", l->in_scale, l->in_zero);
         else printf(" %10s %7s", "-", "-");
         if (l->alone_error >= 0) printf(" %12.4g\n", l->alone_error);
         else printf(" %12s\n", "-");

@@ -7,7 +7,7 @@
 
 int cli_parse_quantize(int argc, char **argv, quantize_args *a) {
     memset(a, 0, sizeof *a);
-    a->mode = QUANT_STATIC;
+    a->mode = -1; /* not given: static with --calib, else dynamic */
     a->method = QUANT_METHOD_AUTO;
     a->bias_correction = 1;
     for (int i = 1; i < argc; i++) {
@@ -64,6 +64,7 @@ int cli_parse_quantize(int argc, char **argv, quantize_args *a) {
     }
     if (!a->model) return cli_usage_error("quantize", "no model file given");
     if (!a->out) return cli_usage_error("quantize", "no output file given (-o OUT.ifg)");
+    if (a->mode < 0) a->mode = a->n_batches ? QUANT_STATIC : QUANT_DYNAMIC;
     if (a->mode == QUANT_STATIC && !a->n_batches)
         return cli_usage_error("quantize", "static quantization needs calibration data: --calib FILE.npy... "
                                "(or --mode dynamic)");

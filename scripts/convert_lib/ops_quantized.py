@@ -67,12 +67,10 @@ def qparams(cv, v, what):
 # ---- the file's record of what was imported -----------------------------------------------------
 
 def record(cv, kind):
-    """Counts an imported layer (kind: 'static', 'dynamic' or 'f32') and rewrites the metadata `quantized`."""
-    counts = cv.__dict__.setdefault('quantized_counts', {'static': 0, 'dynamic': 0, 'f32': 0})
+    """Counts an imported layer (kind: 'static' or 'dynamic') and rewrites the metadata `quantized`."""
+    counts = cv.__dict__.setdefault('quantized_counts', {'static': 0, 'dynamic': 0})
     counts[kind] += 1
-    parts = [f'int8 {k}: {counts[k]} linear/conv2d' for k in ('static', 'dynamic') if counts[k]]
-    if counts['f32']:
-        parts.append(f'{counts["f32"]} recurrent in f32 on dequantized int8 weights')
+    parts = [f'int8 {k}: {counts[k]} layers' for k in ('static', 'dynamic') if counts[k]]
     cv.graph.meta['quantized'] = 'imported from TorchScript; ' + ', '.join(parts)
     if counts['dynamic']:
         cv.graph.meta['quantized.dynamic'] = ('inputs quantized per row to 8 bits at run time (PyTorch: per tensor, '
@@ -276,24 +274,25 @@ def linear_dynamic(cv, node, a):
     record(cv, 'dynamic')
 
 
-def cell_weights(cv, obj, what):
-    """[w_ih, w_hh, b_ih, b_hh] (float; the int8 weights dequantized exactly) of a dynamic CellParams object."""
+def cell_weights(cv, obj, what, suffix):
+    """[w_ih, w_hh, b_ih, b_hh] tensor ids of a dynamic CellParams object: the weights stored int8 per gate row with
+    PyTorch's values and scales (per tensor: one scale repeated), the biases f32."""
     state = obj.__getstate__()[0]
     if state[0] != 'quantized_dynamic':
         cv.fail(f'{what}: cell parameters of kind {state[0]!r}; only quantize_dynamic int8 ones are supported')
     tensors, packed = state[1], state[4]
-    weights = []
+    ids = []
     for p, label in zip(packed, ('weight_ih', 'weight_hh')):
         w, _ = torch.ops.quantized.linear_unpack(p)
-        q, scales = int8_weight(cv, w, f'{what} {label}')
-        weights.append(from_numpy(q.reshape(q.shape[0], -1).astype(np.float32) * scales[:, None]))
-    return weights + [t.detach().float() for t in tensors]
+        ids.append(weight_tensor(cv, f'{cv.name}.{label}{suffix}', w, f'{what} {label}'))
+    for t, label in zip(tensors, ('bias_ih', 'bias_hh')):
+        ids.append(cv.constant(f'{cv.name}.{label}{suffix}', t.detach().float()))
+    return ids
 
 
 def rnn_dynamic(op):
-    """aten::quantized_lstm / quantized_gru (dynamic): the recurrent node with the int8 weights dequantized; the
-    runtime has no INT8 recurrent kernel, so the gates run in f32 (PyTorch also quantizes the inputs of each
-    step's matrix products: the two agree to that rounding). Noted in the file's metadata."""
+    """aten::quantized_lstm / quantized_gru (dynamic): the recurrent node with int8 w_ih and w_hh, which the runtime
+    runs as dynamic INT8 (both projections' inputs quantized per row at run time, f32 gates and states)."""
     def mapper(cv, node, a):
         if 'use_dynamic' in a and not cv.const(a['use_dynamic']):
             cv.fail('only dynamic (quantize_dynamic) quantized recurrent layers are supported')
@@ -312,10 +311,8 @@ def rnn_dynamic(op):
         for group, ref in enumerate(params):
             suffix = f'_l{group // dirs}' + ('_reverse' if group % dirs else '')
             obj = packed_object(cv, ref, 'the recurrent weights')
-            tensors = cell_weights(cv, obj, f'{cv.name} layer {group // dirs}')
-            hidden = tensors[1].shape[1]
-            names = ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh')
-            weights += [cv.constant(f'{cv.name}.{n}{suffix}.dequantized', t) for t, n in zip(tensors, names)]
+            weights += cell_weights(cv, obj, f'{cv.name} layer {group // dirs}', suffix)
+            hidden = cv.graph.tensors[weights[-3]].dims[1]
         batch_first = int(cv.const(a['batch_first']))
         x = cv.tensor(a['input'])
         state_dims = [layers * dirs, cv.info(x).dims[1 - batch_first], hidden]  # the batch may be a dim expression
@@ -325,9 +322,7 @@ def rnn_dynamic(op):
                    for v, s, d in zip(node.outputs(), suffixes, dims)]
         cv.emit(op, [x] + states + weights, outputs, hidden=hidden, layers=layers, batch_first=batch_first,
                 bidirectional=dirs - 1)
-        record(cv, 'f32')
-        cv.graph.meta[f'quantized.f32.{cv.name}'] = ('int8 weights dequantized: the runtime has no INT8 '
-                                                      f'{"LSTM" if op == LSTM else "GRU"}; runs in f32')
+        record(cv, 'dynamic')
     return mapper
 
 

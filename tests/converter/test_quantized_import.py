@@ -147,6 +147,10 @@ def run_infer(ifg_path, x, *flags):
     return np.load(os.path.join(TMP, 'y.npy'))
 
 
+def graph_path(name):
+    return os.path.join(TMP, name + '.ifg')
+
+
 def info(ifg_path):
     return subprocess.run([INFER, 'info', ifg_path], capture_output=True, text=True, check=True).stdout
 
@@ -215,11 +219,17 @@ class QuantizedImport(unittest.TestCase):
         for cell in (nn.LSTM, nn.GRU):
             float_model = seeded(Recurrent(cell), 2)
             model = quant.quantize_dynamic(float_model, {nn.Linear, cell}, dtype=torch.qint8)
-            # the recurrent layer runs in f32 on its dequantized int8 weights (no INT8 LSTM/GRU kernel)
-            graph = self.check(model, cell.__name__.lower(), (2, 9, 19), 4e-2, 1,
+            # w_ih and w_hh int8 (PyTorch's values and scales), run as dynamic INT8: 3 int8 weights with the head's
+            graph = self.check(model, cell.__name__.lower(), (2, 9, 19), 4e-2, 3,
                                twin=dequantized_twin(float_model, model))
-            notes = [k for k in graph.meta if k.startswith('quantized.f32.')]
-            self.assertEqual(notes, ['quantized.f32.rnn'])
+            self.assertFalse([k for k in graph.meta if k.startswith('quantized.f32.')])
+            self.assertIn('int8 per-channel, dynamic', info(graph_path(cell.__name__.lower())))
+            by_name = {t.name: t for t in graph.tensors}
+            for key, w in model.rnn._weight_bias()['weight'].items():  # weight_ih_l0, weight_hh_l0: bit for bit
+                t = by_name[f'rnn.{key}']
+                np.testing.assert_array_equal(np.asarray(t.data).view(np.int8).reshape(t.dims), to_numpy(w.int_repr()))
+                np.testing.assert_array_equal(np.asarray(graph.tensors[t.aux[0]].data),
+                                              np.full(w.shape[0], w.q_scale(), np.float32))
 
     def test_static_cnn(self):
         # measured: bit-identical (rel L2 0); the margin allows one rounding boundary crossed differently

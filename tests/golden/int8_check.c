@@ -100,7 +100,7 @@ static void check_model(void *arg, const char *dir, const char *name, int n_in_l
         if (!run(qpath, &in, &got, why, sizeof why)) golden_result(0, name, mname, why);
         else {
             char detail[256];
-            snprintf(detail, sizeof detail, "%d of %d linear/conv2d layers int8 (%s); quantized in %.1f s CPU; file %.1f%% of fp32",
+            snprintf(detail, sizeof detail, "%d of %d weights int8 (%s); quantized in %.1f s CPU; file %.1f%% of fp32",
                      r.n_quantized, r.n_layers, mode == QUANT_DYNAMIC ? "dynamic" : o.method == QUANT_METHOD_AUTO ? "auto"
                      : calib_method_name(o.method), secs, 100.0 * (double)r.bytes_out / (double)r.bytes_in);
             golden_result(r.n_layers == 0 || r.n_quantized > 0, name, mname, detail);

@@ -119,8 +119,13 @@ def main():
           'calibration data of the wrong shape refused, nothing written (%s)' % r.stderr.strip())
     r = run('quantize', fp32, '-o', bad, '--calib', calib, '--keep', 'nosuchlayer')
     check(r.returncode == 2 and not os.path.exists(bad), '--keep of an unknown layer refused')
-    r = run('quantize', fp32, '-o', bad)
+    r = run('quantize', fp32, '-o', bad, '--mode', 'static')
     check(r.returncode == 2 and not os.path.exists(bad), 'static without --calib refused')
+    default = os.path.join(work, 'default.int8.ifg')
+    if os.path.exists(default):
+        os.remove(default)
+    r = run('quantize', fp32, '-o', default)  # no --mode, no --calib: dynamic (the default without data)
+    check(r.returncode == 0 and os.path.exists(default) and 'dynamic' in r.stdout, 'without --calib: dynamic by default')
     print('digits INT8: %s' % ('ok' if not failures else '%d failure(s): %s' % (len(failures), '; '.join(failures))))
     return 1 if failures else 0
 
