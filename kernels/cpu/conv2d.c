@@ -78,10 +78,8 @@ size_t cpu_conv2d_workspace(const ir_node *n, const infer_tensor *in, const infe
         return 0; /* the kernel refuses these */
     conv_geometry g;
     conv_geometry_of(n, in, out, &g);
-    /* the transposed form's Cᵀ (whether the weights get packed for it is known only at prepacking) */
-    size_t ct = conv_ct_fits(&g, CPU_ISA_AVX512) ? conv_ct_workspace(&g) : 0;
-    size_t bytes = merges_images(&g) ? merged_bytes(&g) : 0;
-    if (ct != SIZE_MAX && ct > bytes) bytes = ct;
+    if (!merges_images(&g)) return 0;
+    size_t bytes = merged_bytes(&g);
     return bytes == SIZE_MAX ? 0 : bytes;
 }
 
@@ -210,11 +208,6 @@ CPU_KERNEL(conv2d) {
         conv2d_depthwise(ctx, &g, in[0].data, in[1].data, bias, residual, &n->p.conv2d.act, out[0].data);
         return INFER_OK;
     }
-    /* weights packed as wᵀ at build (conv_ct_prepack): the transposed form, when its buffer fits */
-    if (ctx->prepacked && ctx->workspace && conv_ct_workspace(&g) <= ctx->workspace_bytes) {
-        conv2d_ct(ctx, &g, in[0].data, ctx->prepacked, bias, residual, &n->p.conv2d.act, out[0].data, ctx->workspace);
-        return INFER_OK;
-    }
     conv_job job = { &g, in[0].data, in[1].data, bias, residual, &n->p.conv2d.act, out[0].data, ctx };
     if (merges_images(&g) && ctx->workspace && ctx->workspace_bytes >= merged_bytes(&g)) {
         conv_merged(&job, ctx->workspace);
@@ -231,19 +224,8 @@ CPU_KERNEL(conv2d) {
     return INFER_OK;
 }
 
-/* The weight is packed (as wᵀ) only for the layers conv_ct_prepack_size takes; the rest read it as given. */
-static int prepacks_weight(const ir_node *n, int k) {
-    (void)n;
-    return k == 1;
-}
-
 const cpu_kernel cpu_kernels_conv2d[] = {
-    { .storages = CPU_DENSE,
-      .run = cpu_conv2d,
-      .workspace = cpu_conv2d_workspace,
-      .prepack_input = prepacks_weight,
-      .prepack_size = conv_ct_prepack_size,
-      .prepack = conv_ct_prepack },
+    { .storages = CPU_DENSE, .run = cpu_conv2d, .workspace = cpu_conv2d_workspace },
     CPU_CONV2D_SPARSE_KERNELS,
     CPU_CONV2D_S8_KERNEL,
     { 0 },

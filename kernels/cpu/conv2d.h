@@ -46,14 +46,4 @@ int conv_depthwise_blocked_fits(const conv_geometry *g, int isa);
 void conv2d_depthwise_blocked(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
                               const float *residual, const act_params *act, float *y);
 
-/* The transposed form for few output positions per image (conv2d_ct.c): whether it takes g on isa, the
- * prepack pair of wᵀ (0 bytes: not taken), its Cᵀ buffer's bytes (SIZE_MAX: too large), and the run with
- * wᵀ as packed and ct that buffer. */
-int conv_ct_fits(const conv_geometry *g, int isa);
-size_t conv_ct_prepack_size(const ir_node *n, const infer_tensor *in, int isa);
-void conv_ct_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
-size_t conv_ct_workspace(const conv_geometry *g);
-void conv2d_ct(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *wt_packed, const float *b,
-               const float *residual, const act_params *act, float *y, float *ct);
-
 #endif

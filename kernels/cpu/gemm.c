@@ -18,7 +18,6 @@ typedef struct {
     const gemm_epilogue *ep;
     const gemm_b_source *b_source; /* when set, B is packed by it (and B, ldb, trans_b are unused) */
     const float *b_packed;         /* when set, op(B) packed whole by cpu_sgemm_pack_b (B, ldb, trans_b unused) */
-    const gemm_b_source *a_source; /* when set, op(A) is packed by it into MR-row slivers (A, lda, trans_a unused) */
 } gemm_problem;
 
 /* ---- portable micro-kernel ---------------------------------------------- */
@@ -160,7 +159,7 @@ static float *align64(uint8_t *p) { return (float *)(((uintptr_t)p + 63) & ~(uin
  * kernel for it (all its rows with kernel_m, else whole slivers). */
 static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_problem *p, int64_t i0,
                          int64_t i1, int64_t j0, int64_t j1) {
-    int direct_a = arch->kernel_rows && !p->trans_a && !p->a_source;
+    int direct_a = arch->kernel_rows && !p->trans_a;
     float *ap = align64(scratch);
     float *bp = align64((uint8_t *)(ap + (size_t)arch->mc * arch->kc));
     int64_t b_step = p->b_packed ? p->K : 0; /* floats between B slivers' columns: kc when packed here */
@@ -178,9 +177,7 @@ static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_pro
                 int64_t mc = i1 - ic < arch->mc ? i1 - ic : arch->mc;
                 /* rows read in place: whole slivers; the rest is packed (at ap) */
                 int64_t in_place = !direct_a ? 0 : arch->kernel_m ? mc : mc / arch->mr * arch->mr;
-                if (in_place < mc && p->a_source) /* its packer's slivers: rows as the columns of op(A)ᵀ */
-                    p->a_source->pack(p->a_source->src, p->isa, arch->mr, pc, kc, ic + in_place, mc - in_place, ap);
-                else if (in_place < mc)
+                if (in_place < mc)
                     gemm_pack_a(p->isa, arch->mr, mc - in_place, kc, a_at(p, ic + in_place, pc), p->lda, p->trans_a,
                                 ap);
                 for (int64_t jr = 0; jr < nc; jr += arch->nr) {
@@ -271,7 +268,7 @@ static void gemm_range(uint8_t *scratch, const gemm_problem *p, int64_t i0, int6
 void cpu_sgemm_serial(uint8_t *scratch, int isa, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                       const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
                       const gemm_epilogue *ep) {
-    gemm_problem p = { isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep, NULL, NULL, NULL };
+    gemm_problem p = { isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep, NULL, NULL };
     gemm_range(scratch, &p, 0, M, 0, N);
 }
 
@@ -333,13 +330,13 @@ static void gemm_parallel(cpu_ctx *ctx, const gemm_problem *p) {
 
 void cpu_sgemm(cpu_ctx *ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
                int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc, const gemm_epilogue *ep) {
-    gemm_problem p = { ctx->isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep, NULL, NULL, NULL };
+    gemm_problem p = { ctx->isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep, NULL, NULL };
     gemm_parallel(ctx, &p);
 }
 
 void gemm_sourced_b(cpu_ctx *ctx, uint8_t *scratch, int isa, int64_t M, int64_t N, int64_t K, const float *A,
                     int64_t lda, const gemm_b_source *b, float *C, int64_t ldc, const gemm_epilogue *ep) {
-    gemm_problem p = { isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, b, NULL, NULL };
+    gemm_problem p = { isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, b, NULL };
     if (scratch) gemm_range(scratch, &p, 0, M, 0, N);
     else gemm_parallel(ctx, &p);
 }
@@ -360,21 +357,15 @@ void cpu_sgemm_pack_b(int isa, int trans_b, int64_t K, int64_t N, const float *B
 
 void cpu_sgemm_packed(cpu_ctx *ctx, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *Bp,
                       float *C, int64_t ldc, const gemm_epilogue *ep) {
-    gemm_problem p = { ctx->isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, NULL, Bp, NULL };
+    gemm_problem p = { ctx->isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, NULL, Bp };
     gemm_parallel(ctx, &p);
 }
 
 void cpu_sgemm_packed_cols(uint8_t *scratch, int isa, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                            const float *Bp, float *C, int64_t ldc, const gemm_epilogue *ep, int64_t j0, int64_t j1) {
-    gemm_problem p = { isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, NULL, Bp, NULL };
+    gemm_problem p = { isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, NULL, Bp };
     if (j1 > N) j1 = N;
     gemm_range(scratch, &p, 0, M, j0, j1);
 }
 
 int cpu_sgemm_nr(int isa) { return arch_for(isa)->nr; }
-
-void gemm_sourced_a_packed_b(cpu_ctx *ctx, int64_t M, int64_t N, int64_t K, const gemm_b_source *a, const float *Bp,
-                             float *C, int64_t ldc, const gemm_epilogue *ep) {
-    gemm_problem p = { ctx->isa, 0, 0, M, N, K, NULL, NULL, 0, 0, C, ldc, ep, NULL, Bp, a };
-    gemm_parallel(ctx, &p);
-}

@@ -78,12 +78,6 @@ typedef struct {
 void gemm_sourced_b(cpu_ctx *ctx, uint8_t *scratch, int isa, int64_t M, int64_t N, int64_t K, const float *A,
                     int64_t lda, const gemm_b_source *b, float *C, int64_t ldc, const gemm_epilogue *ep);
 
-/* C[M,N] = act(op(A)[M,K] · B + epilogue) with op(A) given by a packer that writes its rows [j0, j0+nc) x
- * columns [k0, k0+kc) as MR-row slivers (the layout gemm_pack_b gives for op(A)ᵀ with nr = MR) and B
- * prepacked by cpu_sgemm_pack_b; threaded like cpu_sgemm. */
-void gemm_sourced_a_packed_b(cpu_ctx *ctx, int64_t M, int64_t N, int64_t K, const gemm_b_source *a, const float *Bp,
-                             float *C, int64_t ldc, const gemm_epilogue *ep);
-
 /* cpu_apply_epilogue with the ISA's vectors (its activations within a few ulp of act_apply). */
 void cpu_epilogue_isa(int isa, float *C, int64_t rows, int64_t cols, int64_t ldc, const gemm_epilogue *ep,
                       int64_t row0, int64_t col0);

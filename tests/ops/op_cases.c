@@ -887,31 +887,6 @@ const op_case op_cases[] = {
     { "cpuspeed conv2d 3x3 one edge tile of 15 columns residual", OP_CONV2D,
       { XF(-1, 1, 1, 7, 3, 5), WF(-0.5, 0.5, 21, 7, 3, 3), WF(-0.5, 0.5, 21), XF(-1, 1, 1, 21, 3, 5) },
       { Y(F32, 1, 21, 3, 5) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) } },
-    /* ---- cpuspeed (transposed form): convolutions of 5..63 output positions per image that are no multiple of
-     * 16 run as Cᵀ = columnsᵀ · wᵀ with wᵀ packed at build (conv2d_ct.c; AVX2 and AVX-512, the scalar reference
-     * keeps the plain path): 8-row edges (49 = 6x8 + 1 positions), output channels past a 32 multiple, images
-     * of a batch in one product, K over several cache blocks, activations fused or after a residual ---- */
-    { "cpuspeed ct conv2d 3x3 37->45 7x7 bias residual relu", OP_CONV2D,
-      { XF(-1, 1, 1, 37, 7, 7), WF(-0.2, 0.2, 45, 37, 3, 3), WF(-0.5, 0.5, 45), XF(-1, 1, 1, 45, 7, 7) },
-      { Y(F32, 1, 45, 7, 7) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) } },
-    { "cpuspeed ct conv2d 1x1 70->19 5x5 batch 2 silu", OP_CONV2D,
-      { XF(-1, 1, 2, 70, 5, 5), WF(-0.2, 0.2, 19, 70, 1, 1), WF(-0.5, 0.5, 19) }, { Y(F32, 2, 19, 5, 5) },
-      { A_INT("act", ACT_SILU) } },
-    { "cpuspeed ct conv2d 3x3 s2 13x11 no bias clip dynamic batch", OP_CONV2D,
-      { XF(-1, 1, 3, 9, 13, 11), WF(-0.3, 0.3, 33, 9, 3, 3) }, { Y(F32, 3, 33, 7, 6) },
-      { A_INTS("stride", 2, 2), A_INTS("padding", 1, 1), A_INT("act", ACT_CLIP), ACT_RANGE }, .dynamic = 1 },
-    { "cpuspeed ct conv2d 3x3 300->40 6x6 K blocks residual gelu", OP_CONV2D,
-      { XF(-1, 1, 1, 300, 6, 6), WF(-0.05, 0.05, 40, 300, 3, 3), WF(-0.5, 0.5, 40), XF(-1, 1, 1, 40, 6, 6) },
-      { Y(F32, 1, 40, 6, 6) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_GELU) } },
-    { "cpuspeed ct conv2d 1x1 s2 64->65 13x17 then batchnorm relu6", OP_CONV2D,
-      { XF(-1, 1, 2, 64, 13, 17), WF(-0.2, 0.2, 65, 64, 1, 1) }, { Y(F32, 2, 65, 7, 9) },
-      { A_INTS("stride", 2, 2) }, { T_BATCHNORM, T_CLIP(0, 6) } },
-    { "cpuspeed ct conv2d 1x1 512->2048 7x7 residual relu (perf)", OP_CONV2D,
-      { XF(-1, 1, 1, 512, 7, 7), WF(-0.05, 0.05, 2048, 512, 1, 1), WF(-0.5, 0.5, 2048), XF(-1, 1, 1, 2048, 7, 7) },
-      { Y(F32, 1, 2048, 7, 7) }, { A_INT("act", ACT_RELU) } },
-    { "cpuspeed ct conv2d 3x3 512->512 7x7 relu (perf)", OP_CONV2D,
-      { XF(-1, 1, 1, 512, 7, 7), WF(-0.02, 0.02, 512, 512, 3, 3), WF(-0.5, 0.5, 512) }, { Y(F32, 1, 512, 7, 7) },
-      { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) } },
     /* ---- int8import: fake_quant (rounding to a quantized tensor's grid); both ends clamp. fp16: x rounded to f16
      * first moves values across a rounding boundary (one step each, a few percent of them), hence fp16_tol ---- */
     { "fake_quant u8 zero 128 clamps", OP_FAKE_QUANT, { XF(-3, 3, 3, 37, 5) }, { Y(F32, 3, 37, 5) },
