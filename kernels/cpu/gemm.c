@@ -152,6 +152,54 @@ static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, c
     if (last) cpu_epilogue_isa(p->isa, c, m, n, p->ldc, p->ep, row, col);
 }
 
+/* Rows of A read in place (a convolution's weights) come from memory when a block's first column sliver
+ * reads them (a model's other layers evicted them), in streams of kc floats per row: too short for the
+ * hardware prefetcher, so the tiles waited for memory (bench/conv_bench "cold": a 1x1 512->2048 layer at
+ * 7x7 took 1.5x its time with the weights in cache). The next block's rows are fetched into L2 instead, a
+ * share with each tile of this block, so that the reads spread over the whole block. */
+typedef struct {
+    const char *base;          /* the next block's first row at its k offset; NULL: no next block */
+    int64_t row_bytes, ld;     /* bytes of each row to fetch, bytes between rows */
+    int64_t lines_per_row, lines, per_tile, done;
+    int64_t row, col; /* where line `done` is: no division per line */
+} a_prefetch;
+
+static void a_prefetch_plan(const gemm_problem *p, const gemm_arch *arch, int64_t ic, int64_t mc, int64_t i0,
+                            int64_t i1, int64_t pc, int64_t kc_even, int64_t nc, a_prefetch *f) {
+    int64_t row = ic + mc, k = pc, rows;
+    if (row >= i1) {
+        row = i0;
+        k = pc + kc_even;
+    }
+    f->base = NULL;
+    if (k >= p->K || p->trans_a) return;
+    rows = i1 - row < arch->mc ? i1 - row : arch->mc;
+    int64_t kc = p->K - k < kc_even ? p->K - k : kc_even;
+    f->base = (const char *)a_at(p, row, k);
+    f->row_bytes = kc * (int64_t)sizeof(float);
+    f->ld = p->lda * (int64_t)sizeof(float);
+    f->lines_per_row = (f->row_bytes + 63) / 64;
+    f->lines = rows * f->lines_per_row;
+    int64_t tiles = (nc + arch->nr - 1) / arch->nr * ((mc + arch->mr - 1) / arch->mr);
+    f->per_tile = (f->lines + tiles - 1) / tiles;
+    f->done = 0;
+    f->row = 0;
+    f->col = 0;
+}
+
+static void a_prefetch_step(a_prefetch *f) {
+    if (!f->base) return;
+    int64_t end = f->done + f->per_tile < f->lines ? f->done + f->per_tile : f->lines;
+    for (int64_t l = f->done; l < end; l++) {
+        __builtin_prefetch(f->base + f->row * f->ld + f->col * 64, 0, 2);
+        if (++f->col == f->lines_per_row) {
+            f->col = 0;
+            f->row++;
+        }
+    }
+    f->done = end;
+}
+
 static float *align64(uint8_t *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
 /* C[i0:i1, j0:j1] by the Goto loop nest: B block kc x nc and A block mc x kc packed into scratch (B not
@@ -180,11 +228,14 @@ static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_pro
                 if (in_place < mc)
                     gemm_pack_a(p->isa, arch->mr, mc - in_place, kc, a_at(p, ic + in_place, pc), p->lda, p->trans_a,
                                 ap);
+                a_prefetch pf = { NULL, 0, 0, 0, 0, 0, 0, 0, 0 };
+                if (in_place) a_prefetch_plan(p, arch, ic, mc, i0, i1, pc, kc_even, nc, &pf);
                 for (int64_t jr = 0; jr < nc; jr += arch->nr) {
                     int64_t n = nc - jr < arch->nr ? nc - jr : arch->nr;
                     for (int64_t ir = 0; ir < mc; ir += arch->mr) {
                         int64_t m = mc - ir < arch->mr ? mc - ir : arch->mr;
                         int direct = ir < in_place;
+                        if (direct) a_prefetch_step(&pf); /* a share of the next block's rows of A */
                         const float *a = direct ? a_at(p, ic + ir, pc) : ap + (ir - in_place) * kc;
                         run_tile(arch, p, kc, a, direct ? p->lda : 0, b_block + jr * (b_step ? b_step : kc), ic + ir,
                                  jc + jr, m, n, pc > 0, last);
