@@ -1,8 +1,9 @@
 /* conv_bench.c — GFLOP/s of cpu_conv2d on ResNet, MobileNet and EfficientNet layers, 1 and all threads, and the
  * share of the measured FMA peak (fp32_peak.h). */
 /* build: cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o conv_bench bench/conv_bench.c libinfer.a -lm
- * usage: ./conv_bench [max threads [name filter]]   (best of many runs; keep the machine otherwise idle)
- * The filter keeps the layers whose name contains it, e.g. "b8" for the batch-8 layers. */
+ * usage: ./conv_bench [max threads [name filter [cold]]]   (best of many runs; keep the machine otherwise idle)
+ * The filter keeps the layers whose name contains it, e.g. "b8" for the batch-8 layers ("" for all); "cold"
+ * reads the weights from memory on every run, as in a whole model, instead of from the cache. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,11 +68,15 @@ int main(int argc, char **argv) {
         { "dw 5x5 480 @14 eff", 1, 480, 14, 480, 5, 1, 2, 480 },
         { "dw 5x5 1152 @7 eff", 1, 1152, 7, 1152, 5, 1, 2, 1152 },
         { "dw 3x3 960 @7 mbv2", 1, 960, 7, 960, 3, 1, 1, 960 },
+        { "1x1 320->1280 @7 mbv2", 1, 320, 7, 1280, 1, 1, 0, 1 },
+        { "1x1 960->320 @7 mbv2", 1, 960, 7, 320, 1, 1, 0, 1 },
+        { "1x1 2048->512 @7", 1, 2048, 7, 512, 1, 1, 0, 1 },
         { "dw 3x3 576 @14 mbv2", 1, 576, 14, 576, 3, 1, 1, 576 },
         { "dw 3x3 192 @28 mbv2", 1, 192, 28, 192, 3, 1, 1, 192 },
     };
     int threads_max = argc > 1 ? atoi(argv[1]) : cpu_online_cores();
     const char *filter = argc > 2 ? argv[2] : NULL;
+    int cold = argc > 3 && !strcmp(argv[3], "cold");
     uint8_t *scratch = aligned_alloc(64, (size_t)threads_max * CPU_SCRATCH_BYTES);
     double peak[8] = { 0 };
     for (int threads = 1; threads <= threads_max && threads < 8; threads *= 2) {
@@ -86,6 +91,12 @@ int main(int argc, char **argv) {
         int64_t b_dims[1] = { ly->o }, y_dims[4] = { ly->n, ly->o, oh, oh };
         float *x = calloc((size_t)(ly->n * ly->c * ly->h * ly->h), 4), *w = calloc((size_t)(w_dims[0] * w_dims[1] * ly->k * ly->k), 4);
         float *b = calloc((size_t)ly->o, 4), *y = calloc((size_t)(ly->n * ly->o * oh * oh), 4);
+        /* cold: the weights rotate through copies of at least 256 MiB in all, so each run reads them from memory
+         * as a model's layer does (its weights were evicted by the other layers') instead of from L2 */
+        int64_t w_floats = w_dims[0] * w_dims[1] * ly->k * ly->k, copies = 1;
+        if (cold) copies = ((int64_t)256 << 20) / (w_floats * 4) + 1;
+        float *w_copies = cold ? malloc((size_t)(copies * w_floats) * 4) : w;
+        for (int64_t i = 0; cold && i < copies * w_floats; i++) w_copies[i] = (float)(i % 7) * 0.01f;
         ir_node node;
         memset(&node, 0, sizeof node);
         node.op = OP_CONV2D;
@@ -108,6 +119,7 @@ int main(int argc, char **argv) {
             double best = 1e9;
             int reps = (int)(4e9 / flops) + 20;
             for (int r = 0; r < reps; r++) {
+                in[1].data = w_copies + r % copies * w_floats;
                 double t0 = now();
                 cpu_conv2d(&ctx, &node, in, &out, NULL);
                 double t = now() - t0;
@@ -119,6 +131,7 @@ int main(int argc, char **argv) {
             free(ws);
             pool_destroy(pool);
         }
+        if (cold) free(w_copies);
         free(x);
         free(w);
         free(b);

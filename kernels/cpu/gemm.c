@@ -6,6 +6,10 @@
 /* Products with at most this many multiply-adds skip packing; below PARALLEL_MIN threads do not pay. */
 #define GEMM_TINY_MACS 4096
 #define GEMM_PARALLEL_MIN_MACS (64 * 64 * 64)
+/* k blocks up to this long run their tiles along the rows of C (gemm_blocked): bench/conv_bench, one thread,
+ * 1x1 16->96 at 112x112 and 64->256 at 56x56 9-15% faster; with k up to 256 the 1x1 layers of k 144-480 at
+ * 7x7-56x56 were 20-40% slower (the B sliver no longer stays in L1) */
+#define GEMM_SHORT_K 64
 
 typedef struct {
     int isa;
@@ -152,6 +156,54 @@ static void run_tile(const gemm_arch *arch, const gemm_problem *p, int64_t kc, c
     if (last) cpu_epilogue_isa(p->isa, c, m, n, p->ldc, p->ep, row, col);
 }
 
+/* Rows of A read in place (a convolution's weights) come from memory when a block's first column sliver
+ * reads them (a model's other layers evicted them), in streams of kc floats per row: too short for the
+ * hardware prefetcher, so the tiles waited for memory (bench/conv_bench "cold": a 1x1 512->2048 layer at
+ * 7x7 took 1.5x its time with the weights in cache). The next block's rows are fetched into L2 instead, a
+ * share with each tile of this block, so that the reads spread over the whole block. */
+typedef struct {
+    const char *base;          /* the next block's first row at its k offset; NULL: no next block */
+    int64_t row_bytes, ld;     /* bytes of each row to fetch, bytes between rows */
+    int64_t lines_per_row, lines, per_tile, done;
+    int64_t row, col; /* where line `done` is: no division per line */
+} a_prefetch;
+
+static void a_prefetch_plan(const gemm_problem *p, const gemm_arch *arch, int64_t ic, int64_t mc, int64_t i0,
+                            int64_t i1, int64_t pc, int64_t kc_even, int64_t nc, a_prefetch *f) {
+    int64_t row = ic + mc, k = pc, rows;
+    if (row >= i1) {
+        row = i0;
+        k = pc + kc_even;
+    }
+    f->base = NULL;
+    if (k >= p->K || p->trans_a) return;
+    rows = i1 - row < arch->mc ? i1 - row : arch->mc;
+    int64_t kc = p->K - k < kc_even ? p->K - k : kc_even;
+    f->base = (const char *)a_at(p, row, k);
+    f->row_bytes = kc * (int64_t)sizeof(float);
+    f->ld = p->lda * (int64_t)sizeof(float);
+    f->lines_per_row = (f->row_bytes + 63) / 64;
+    f->lines = rows * f->lines_per_row;
+    int64_t tiles = (nc + arch->nr - 1) / arch->nr * ((mc + arch->mr - 1) / arch->mr);
+    f->per_tile = (f->lines + tiles - 1) / tiles;
+    f->done = 0;
+    f->row = 0;
+    f->col = 0;
+}
+
+static void a_prefetch_step(a_prefetch *f) {
+    if (!f->base) return;
+    int64_t end = f->done + f->per_tile < f->lines ? f->done + f->per_tile : f->lines;
+    for (int64_t l = f->done; l < end; l++) {
+        __builtin_prefetch(f->base + f->row * f->ld + f->col * 64, 0, 2);
+        if (++f->col == f->lines_per_row) {
+            f->col = 0;
+            f->row++;
+        }
+    }
+    f->done = end;
+}
+
 static float *align64(uint8_t *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
 /* C[i0:i1, j0:j1] by the Goto loop nest: B block kc x nc and A block mc x kc packed into scratch (B not
@@ -180,15 +232,23 @@ static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_pro
                 if (in_place < mc)
                     gemm_pack_a(p->isa, arch->mr, mc - in_place, kc, a_at(p, ic + in_place, pc), p->lda, p->trans_a,
                                 ap);
-                for (int64_t jr = 0; jr < nc; jr += arch->nr) {
+                a_prefetch pf = { NULL, 0, 0, 0, 0, 0, 0, 0, 0 };
+                if (in_place) a_prefetch_plan(p, arch, ic, mc, i0, i1, pc, kc_even, nc, &pf);
+                /* Tiles column sliver by column sliver (the B sliver stays in L1 while A streams from L2), but
+                 * row sliver by row sliver when k is short: then a tile is mostly its stores, and going along
+                 * the rows of C keeps mr write streams instead of one per row of the block */
+                int64_t slivers_j = (nc + arch->nr - 1) / arch->nr, slivers_i = (mc + arch->mr - 1) / arch->mr;
+                int rows_outer = kc <= GEMM_SHORT_K;
+                for (int64_t t = 0; t < slivers_j * slivers_i; t++) {
+                    int64_t jr = (rows_outer ? t % slivers_j : t / slivers_i) * arch->nr;
+                    int64_t ir = (rows_outer ? t / slivers_j : t % slivers_i) * arch->mr;
                     int64_t n = nc - jr < arch->nr ? nc - jr : arch->nr;
-                    for (int64_t ir = 0; ir < mc; ir += arch->mr) {
-                        int64_t m = mc - ir < arch->mr ? mc - ir : arch->mr;
-                        int direct = ir < in_place;
-                        const float *a = direct ? a_at(p, ic + ir, pc) : ap + (ir - in_place) * kc;
-                        run_tile(arch, p, kc, a, direct ? p->lda : 0, b_block + jr * (b_step ? b_step : kc), ic + ir,
-                                 jc + jr, m, n, pc > 0, last);
-                    }
+                    int64_t m = mc - ir < arch->mr ? mc - ir : arch->mr;
+                    int direct = ir < in_place;
+                    if (direct) a_prefetch_step(&pf); /* a share of the next block's rows of A */
+                    const float *a = direct ? a_at(p, ic + ir, pc) : ap + (ir - in_place) * kc;
+                    run_tile(arch, p, kc, a, direct ? p->lda : 0, b_block + jr * (b_step ? b_step : kc), ic + ir,
+                             jc + jr, m, n, pc > 0, last);
                 }
             }
         }

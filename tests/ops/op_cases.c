@@ -912,6 +912,14 @@ const op_case op_cases[] = {
     { "cpuspeed conv2d 3x3 one edge tile of 15 columns residual", OP_CONV2D,
       { XF(-1, 1, 1, 7, 3, 5), WF(-0.5, 0.5, 21, 7, 3, 3), WF(-0.5, 0.5, 21), XF(-1, 1, 1, 21, 3, 5) },
       { Y(F32, 1, 21, 3, 5) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) } },
+    /* cpuspeed: k up to 64 runs its tiles along the rows of C (gemm.c GEMM_SHORT_K): edge rows (37 = 4x8 + 5) and
+     * columns (221 = 6x32 + 29) with bias, residual and relu, and k 64 exactly (3x3 over 7 channels: 63) */
+    { "cpuspeed conv2d 1x1 k40 rows first 37x13x17 residual relu", OP_CONV2D,
+      { XF(-1, 1, 2, 40, 13, 17), WF(-0.3, 0.3, 37, 40, 1, 1), WF(-0.5, 0.5, 37), XF(-1, 1, 2, 37, 13, 17) },
+      { Y(F32, 2, 37, 13, 17) }, { A_INT("act", ACT_RELU) } },
+    { "cpuspeed conv2d 3x3 k63 rows first 19x23 clip", OP_CONV2D,
+      { XF(-1, 1, 1, 7, 19, 23), WF(-0.3, 0.3, 70, 7, 3, 3), WF(-0.5, 0.5, 70) }, { Y(F32, 1, 70, 19, 23) },
+      { A_INTS("padding", 1, 1), A_INT("act", ACT_CLIP), ACT_RANGE } },
     /* ---- int8import: fake_quant (rounding to a quantized tensor's grid); both ends clamp. fp16: x rounded to f16
      * first moves values across a rounding boundary (one step each, a few percent of them), hence fp16_tol ---- */
     { "fake_quant u8 zero 128 clamps", OP_FAKE_QUANT, { XF(-3, 3, 3, 37, 5) }, { Y(F32, 3, 37, 5) },
