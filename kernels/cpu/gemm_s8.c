@@ -104,7 +104,13 @@ static const uint8_t *panel_of(const void *packed, int64_t p) {
     return (const uint8_t *)packed + HEADER_BYTES + sums_bytes(h) + p * h->panel_bytes;
 }
 
-void gemm_s8_pack(int path, int64_t K, int64_t N, const int8_t *W, int64_t ldw, void *dst) {
+/* W's column of packed k: k itself, or with taps > 0 (k = tap * channels + c) the column c * taps + tap. */
+static int64_t source_column(int64_t k, int64_t channels, int64_t taps) {
+    return taps > 0 ? k % channels * taps + k / channels : k;
+}
+
+static void pack_columns(int path, int64_t K, int64_t N, const int8_t *W, int64_t ldw, int64_t channels, int64_t taps,
+                         void *dst) {
     s8_packed_header h;
     if (!layout(path, K, N, &h)) return;
     h.evex = path == S8_PATH_AVX_VNNI && !(cpu_detect_features() & CPU_FEAT_AVX_VNNI);
@@ -122,15 +128,25 @@ void gemm_s8_pack(int path, int64_t K, int64_t N, const int8_t *W, int64_t ldw, 
             const int8_t *w = W + (p * h.nr + j) * ldw;
             for (int64_t k = 0; k < K; k++) {
                 int64_t at = (k / h.k_group * h.nr + j) * h.k_group + k % h.k_group;
+                int8_t wk = w[source_column(k, channels, taps)];
                 if (h.k_group == 2) {
-                    int16_t v = w[k];
+                    int16_t v = wk;
                     memcpy(panel + at * 2, &v, 2);
                 } else {
-                    ((int8_t *)panel)[at] = w[k];
+                    ((int8_t *)panel)[at] = wk;
                 }
             }
         }
     }
+}
+
+void gemm_s8_pack(int path, int64_t K, int64_t N, const int8_t *W, int64_t ldw, void *dst) {
+    pack_columns(path, K, N, W, ldw, 0, 0, dst);
+}
+
+void gemm_s8_pack_taps_last(int path, int64_t channels, int64_t taps, int64_t N, const int8_t *W, void *dst) {
+    if (channels < 1 || taps < 1) return;
+    pack_columns(path, channels * taps, N, W, channels * taps, channels, taps, dst);
 }
 
 int gemm_s8_packed_path(const void *packed) { return header_of(packed)->path; }
