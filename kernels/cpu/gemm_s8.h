@@ -62,6 +62,12 @@ int64_t gemm_s8_packed_n(const void *packed);
 void cpu_gemm_s8(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, void *C, int64_t ldc,
                  const gemm_s8_epilogue *ep);
 
+/* cpu_gemm_s8 with f32 output (ep->out_u8 0) written transposed: value (i, n) to Y[n * ldy + i] (a convolution's
+ * NCHW output: n the channel, i the position) from each finished tile while it is in L1, plus residual[n * ldy + i]
+ * when residual is not NULL, then post (ep->act applies before the residual: ACT_NONE when post is not). */
+void cpu_gemm_s8_nchw(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, float *Y,
+                      int64_t ldy, const gemm_s8_epilogue *ep, const float *residual, act_params post);
+
 /* ---- dynamic INT8 linear ------------------------------------------------------ */
 
 /* Row i of X quantized to u8: the range [min(0, min x), max(0, max x)] mapped onto [0, 255]: scale =

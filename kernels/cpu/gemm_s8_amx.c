@@ -21,17 +21,19 @@ typedef struct {
     uint8_t rows[16];
 } tile_config;
 
-/* tmm0, tmm1: C (16 x 16 int32); tmm2: A (16 rows x 64 u8); tmm3, tmm4: B (16 k-quads x 16 columns x 4 s8). */
+/* tmm0, tmm1: C (16 x 16 int32); tmm2: A (16 rows x 64 u8); tmm3, tmm4: B (16 k-quads x 16 columns x 4 s8). Loaded
+ * once per thread's run of tiles (ldtilecfg costs as much as a small tile's arithmetic). */
+S8_TARGET512 static void setup_amx(void) {
+    /* a constant: GCC drops stores into a stack copy that only ldtilecfg reads */
+    static const _Alignas(64) tile_config config = { .palette = 1, .colsb = { 64, 64, 64, 64, 64 },
+                                                     .rows = { 16, 16, 16, 16, 16 } };
+    _tile_loadconfig(&config);
+}
+
+S8_TARGET512 static void release_amx(void) { _tile_release(); }
+
 S8_TARGET512 static void tile_amx(int rows, int cols, int64_t K, const void *a_rows, int64_t lda, const void *panel,
                                   const s8_tile_ep *ep, void *c, int64_t ldc) {
-    tile_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 5; t++) {
-        cfg.colsb[t] = 64;
-        cfg.rows[t] = 16;
-    }
-    _tile_loadconfig(&cfg);
     _tile_zero(0);
     _tile_zero(1);
     const uint8_t *a = a_rows;
@@ -54,7 +56,6 @@ S8_TARGET512 static void tile_amx(int rows, int cols, int64_t K, const void *a_r
     _Alignas(64) int32_t acc[MR * NR];
     _tile_stored(0, acc, NR * 4);
     _tile_stored(1, acc + 16, NR * 4);
-    _tile_release();
     __mmask16 m0 = s8_cols16(cols, 0), m1 = s8_cols16(cols, 16);
     for (int i = 0; i < rows; i++) {
         s8_ep16(_mm512_load_si512(acc + i * NR), i, 0, m0, ep, c, ldc);
@@ -63,7 +64,7 @@ S8_TARGET512 static void tile_amx(int rows, int cols, int64_t K, const void *a_r
 }
 
 const s8_arch *s8_arch_amx(void) {
-    static const s8_arch arch = { MR, NR, 4, KB, tile_amx, NULL, NULL };
+    static const s8_arch arch = { MR, NR, 4, KB, tile_amx, NULL, NULL, setup_amx, release_amx };
     return &arch;
 }
 
