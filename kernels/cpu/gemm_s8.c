@@ -282,7 +282,7 @@ static void gemm_run(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, con
                    ctx->isa, transposed, residual, post, ctx->scratch, 0, 0, 0 };
     s8_clamp_range(ep, &job.lo, &job.hi);
     /* blocks of about 64 rows (those whose prepared copy fits the scratch) by 128 columns */
-    int64_t rows = 64 / arch->mr * arch->mr;
+    int64_t rows = (transposed ? 256 : 64) / arch->mr * arch->mr; /* transposed: longer runs of each channel row */
     if (rows < arch->mr) rows = arch->mr;
     if (arch->prep_a && arch->prep_a_bytes(1, h->K) > 0) {
         int64_t fit = ((int64_t)CPU_SCRATCH_BYTES - 64) / arch->prep_a_bytes(1, h->K) / arch->mr * arch->mr;

@@ -52,6 +52,7 @@ TARGET512 static void store_avx512(int rows, int cols, const float *t, int64_t l
         for (int k = 0; k < 16; k++) r[k] = k < rows ? _mm512_maskz_loadu_ps(cm, t + k * ldt + j0) : _mm512_setzero_ps();
         transpose16_f32(r);
         for (int j = 0; j < nc; j++) {
+            if (res) _mm_prefetch((const char *)(res + (j0 + j) * ldy + 64), _MM_HINT_T0); /* a later tile's */
             __m512 v = r[j];
             if (res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(rm, res + (j0 + j) * ldy));
             if (relu) v = _mm512_max_ps(v, _mm512_setzero_ps());
