@@ -37,7 +37,9 @@ size_t cpu_conv2d_s8_layer_workspace(const ir_node *n, const infer_tensor *in, c
     size_t image = round64((size_t)(c.channels * c.height * c.width));
     int depthwise = c.groups > 1 && c.channels == c.groups && c.out_channels == c.groups;
     if (c.groups < 1 || c.channels % c.groups || c.out_channels % c.groups) return 0;
-    if (uses_nhwc(n)) return 64 + image + cpu_conv2d_s8_nhwc_workspace(&g);
+    if (uses_nhwc(n))
+        return 64 + round64((size_t)(c.height * c.width * cpu_conv2d_s8_nhwc_stride(c.channels))) +
+               cpu_conv2d_s8_nhwc_workspace(&g);
     return 64 + image + (depthwise ? 0 : cpu_conv2d_grouped_s8_workspace(&g, c.groups, 0));
 }
 
@@ -88,11 +90,13 @@ CPU_KERNEL(conv2d_s8_layer) {
         float scale = q->scale;
         int32_t zero = q->zero;
         gemm_s8_epilogue ep = { &scale, &zero, 0, w->w_scale, bias, 0, 0.0f, 0, act };
+        int64_t stride = cpu_conv2d_s8_nhwc_stride(c.channels);
+        rest = xq + round64((size_t)(c.height * c.width * stride));
         for (int64_t b = 0; b < c.batch; b++) {
             s8_quantize_nhwc(ctx, c.channels, c.height * c.width, (const float *)in[0].data + b * in_image, scale, zero,
-                             xq);
-            cpu_conv2d_s8_nhwc(ctx, &g, xq, w->gemm, &ep, residual ? residual + b * c.out_channels * ohw : NULL, after,
-                               (float *)out[0].data + b * c.out_channels * ohw, rest);
+                             xq, stride);
+            cpu_conv2d_s8_nhwc(ctx, &g, xq, stride, w->gemm, &ep, residual ? residual + b * c.out_channels * ohw : NULL,
+                               after, (float *)out[0].data + b * c.out_channels * ohw, rest);
         }
         return INFER_OK;
     }

@@ -206,6 +206,7 @@ typedef struct {
     float lo, hi;
     int isa;                   /* for a post activation */
     int transposed;            /* cpu_gemm_s8_nchw: C is f32 Y, tiles stored transposed with residual and post */
+    int64_t k_tile;            /* K the tiles run: K, or k_padded when A's rows are readable that far (zero weights) */
     const float *residual;
     act_params post;
     uint8_t *scratch;
@@ -244,7 +245,7 @@ static void run_block(const s8_job *job, uint8_t *scratch, int64_t i0, int64_t i
                 c = (uint8_t *)tile_buf;
                 ldc = S8_NR_MAX;
             }
-            arch->tile(rows, (int)cols, h->K, ai, lda, panel_of(job->packed, p), &te, c, ldc);
+            arch->tile(rows, (int)cols, job->k_tile, ai, lda, panel_of(job->packed, p), &te, c, ldc);
             if (s8_post_activation(ep)) {
                 gemm_epilogue act_only;
                 memset(&act_only, 0, sizeof act_only);
@@ -279,7 +280,10 @@ static void gemm_run(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, con
     const s8_arch *arch = h->evex ? s8_arch_avx_vnni(1) : arch_of(h->path);
     if (M <= 0 || h->N <= 0 || !arch) return;
     s8_job job = { arch, h, packed, M, A, lda, C, ldc, ep->out_u8 ? 1 : (int64_t)sizeof(float), ep, 0, 0,
-                   ctx->isa, transposed, residual, post, ctx->scratch, 0, 0, 0 };
+                   ctx->isa, transposed, h->K, residual, post, ctx->scratch, 0, 0, 0 };
+    /* the padding of K multiplies zero weights: whole rows of lda >= k_padded bytes let the tiles skip their edge
+     * copies (amx: K not a multiple of 64) */
+    if (transposed && !arch->prep_a && lda >= h->k_padded) job.k_tile = h->k_padded;
     s8_clamp_range(ep, &job.lo, &job.hi);
     /* blocks of about 64 rows (those whose prepared copy fits the scratch) by 128 columns */
     int64_t rows = (transposed ? 256 : 64) / arch->mr * arch->mr; /* transposed: longer runs of each channel row */

@@ -65,6 +65,8 @@ void cpu_gemm_s8(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const v
 /* cpu_gemm_s8 with f32 output (ep->out_u8 0) written transposed: value (i, n) to Y[n * ldy + i] (a convolution's
  * NCHW output: n the channel, i the position) from each finished tile while it is in L1, plus residual[n * ldy + i]
  * when residual is not NULL, then post (ep->act applies before the residual: ACT_NONE when post is not). */
+/* A holds M whole rows of lda bytes: with lda >= K rounded up to 64 the tiles read the padding (times zero weights)
+ * instead of copying edges. */
 void cpu_gemm_s8_nchw(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, float *Y,
                       int64_t ldy, const gemm_s8_epilogue *ep, const float *residual, act_params post);
 
@@ -111,17 +113,21 @@ size_t cpu_conv2d_s8_workspace(const conv_s8_geometry *g, int out_u8);
 void cpu_conv2d_s8(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, const void *packed_w,
                    const gemm_s8_epilogue *ep, void *y, void *workspace);
 
-/* Workspace bytes of cpu_conv2d_s8_nhwc: one image's columns (none for a 1x1 stride-1 unpadded convolution) and its
- * f32 output before the output pass. */
+/* Workspace bytes of cpu_conv2d_s8_nhwc: one image's columns (none for a 1x1 stride-1 unpadded convolution). */
 size_t cpu_conv2d_s8_nhwc_workspace(const conv_s8_geometry *g);
 
-/* y = act(epilogue(conv(x - a_zero, W)) + residual) (groups 1) with x u8 NHWC [batch, H, W, C], W [out_channels,
+/* Bytes between positions of the u8 NHWC input cpu_conv2d_s8_nhwc reads best: C rounded up to 64. */
+int64_t cpu_conv2d_s8_nhwc_stride(int64_t channels);
+
+/* y = act(epilogue(conv(x - a_zero, W)) + residual) (groups 1) with x u8 NHWC [batch, H, W, C] (positions
+ * x_stride >= C bytes apart; cpu_conv2d_s8_nhwc_stride's lets the GEMM read rows whole), W [out_channels,
  * C, kh, kw] packed by gemm_s8_pack_taps_last, y and residual (NULL: none) f32 NCHW [batch, out_channels, oh, ow];
  * padding reads as a_zero; ep as for cpu_conv2d_s8 with f32 output (its act applies before the residual: none when
  * act is not). Per image: the columns in (i, j, c) order (a 1x1 stride-1 convolution reads x in place), the GEMM,
  * then one pass to NCHW (16x16 transposes on AVX-512) adding the residual and applying act. */
-void cpu_conv2d_s8_nhwc(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, const void *packed_w,
-                        const gemm_s8_epilogue *ep, const float *residual, act_params act, float *y, void *workspace);
+void cpu_conv2d_s8_nhwc(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, int64_t x_stride,
+                        const void *packed_w, const gemm_s8_epilogue *ep, const float *residual, act_params act, float *y,
+                        void *workspace);
 
 /* Workspace bytes of cpu_conv2d_grouped_s8: one group's cpu_conv2d_s8 workspace. */
 size_t cpu_conv2d_grouped_s8_workspace(const conv_s8_geometry *g, int64_t groups, int out_u8);

@@ -42,10 +42,11 @@ infer_status s8_weights_missing(const ir_node *n, infer_error *err);
 void s8_quantize_rows(cpu_ctx *ctx, int64_t rows, int64_t cols, const float *x, int64_t ldx, float scale,
                       int32_t zero, uint8_t *q, int64_t ldq);
 
-/* One image x f32 [channels, positions] (NCHW) to q u8 [positions, channels] (NHWC): the bytes of s8_quantize_rows,
- * transposed; 16 x 16 blocks in registers on AVX-512, else scalar; parallel over positions on ctx->pool. */
+/* One image x f32 [channels, positions] (NCHW) to q u8 [positions, channels] (NHWC, positions ldq >= channels bytes
+ * apart; the bytes between are left alone): the bytes of s8_quantize_rows, transposed; 16 x 16 blocks in registers
+ * on AVX-512, else scalar; parallel over positions on ctx->pool. */
 void s8_quantize_nhwc(cpu_ctx *ctx, int64_t channels, int64_t positions, const float *x, float scale, int32_t zero,
-                      uint8_t *q);
+                      uint8_t *q, int64_t ldq);
 
 /* Text for infer_layer_info.weights: "int8 per-channel, <static|dynamic>, <path>". */
 void s8_describe(const void *packed, char *buf, size_t size);

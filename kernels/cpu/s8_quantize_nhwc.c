@@ -14,7 +14,7 @@ static inline float round_even(float v) { return (v + 12582912.0f) - 12582912.0f
 
 typedef struct {
     const float *x;
-    int64_t channels, positions;
+    int64_t channels, positions, ldq;
     float inv;
     int32_t zero;
     uint8_t *q;
@@ -28,7 +28,7 @@ static void block_scalar(const nhwc_job *j, int64_t p0, int64_t p1) {
             float v = j->x[c * j->positions + p] * j->inv;
             v = v > lo ? v : lo;
             v = v < hi ? v : hi;
-            j->q[p * j->channels + c] = (uint8_t)((int32_t)round_even(v) + j->zero);
+            j->q[p * j->ldq + c] = (uint8_t)((int32_t)round_even(v) + j->zero);
         }
 }
 
@@ -69,7 +69,7 @@ TARGET512 static void block_avx512(const nhwc_job *j, int64_t p0, int64_t p1) {
             }
             transpose16_u8(r);
             __mmask16 cm = (__mmask16)(nc == 16 ? 0xFFFF : (1u << nc) - 1);
-            for (int64_t i = 0; i < np; i++) _mm_mask_storeu_epi8(j->q + (p + i) * C + c0, cm, r[i]);
+            for (int64_t i = 0; i < np; i++) _mm_mask_storeu_epi8(j->q + (p + i) * j->ldq + c0, cm, r[i]);
         }
     }
 }
@@ -94,8 +94,8 @@ static void nhwc_task(void *arg, int64_t begin, int64_t end, int thread) {
 }
 
 void s8_quantize_nhwc(cpu_ctx *ctx, int64_t channels, int64_t positions, const float *x, float scale, int32_t zero,
-                      uint8_t *q) {
-    nhwc_task_arg a = { { x, channels, positions, 1.0f / scale, zero, q }, ctx->isa };
+                      uint8_t *q, int64_t ldq) {
+    nhwc_task_arg a = { { x, channels, positions, ldq, 1.0f / scale, zero, q }, ctx->isa };
     int64_t blocks = (positions + BLOCK - 1) / BLOCK;
     pool_parallel_for(ctx->threads > 1 ? ctx->pool : NULL, blocks, 1, nhwc_task, &a);
 }

@@ -29,16 +29,17 @@ static void check_quantize(int isa, int threads) {
         for (int64_t i = 0; i < n; i += 7) x[i] = ((float)(i % 300) - 100.5f) * scale; /* ties, out of range */
         x[0] = NAN;
         if (n > 3) x[1] = INFINITY, x[2] = -INFINITY, x[3] = 1e30f;
-        uint8_t *q = malloc((size_t)n + 64);
-        memset(q, 0xA5, (size_t)n + 64);
-        s8_quantize_nhwc(&ctx, C, P, x, scale, zero, q);
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t p = 0; p < P; p++) {
-                uint8_t want = want_q(x[c * P + p], 1.0f / scale, zero);
-                cr_assert_eq(q[p * C + c], want, "isa %d threads %d shape %zu: q[%ld][%ld] = %d, want %d", isa, threads,
-                             s, p, c, q[p * C + c], want);
+        int64_t ldq = C + (s % 2 ? 5 : 0), bytes = P * ldq; /* odd shapes: positions 5 bytes further apart */
+        uint8_t *q = malloc((size_t)bytes + 64);
+        memset(q, 0xA5, (size_t)bytes + 64);
+        s8_quantize_nhwc(&ctx, C, P, x, scale, zero, q, ldq);
+        for (int64_t p = 0; p < P; p++)
+            for (int64_t c = 0; c < ldq; c++) {
+                uint8_t want = c < C ? want_q(x[c * P + p], 1.0f / scale, zero) : 0xA5; /* the gaps left alone */
+                cr_assert_eq(q[p * ldq + c], want, "isa %d threads %d shape %zu: q[%ld][%ld] = %d, want %d", isa,
+                             threads, s, p, c, q[p * ldq + c], want);
             }
-        for (int64_t e = n; e < n + 64; e++) cr_assert_eq(q[e], 0xA5); /* nothing past q */
+        for (int64_t e = bytes; e < bytes + 64; e++) cr_assert_eq(q[e], 0xA5); /* nothing past q */
         free(x), free(q);
     }
     int8_ctx_free(&ctx);
@@ -73,7 +74,9 @@ static void check_conv(int path, int isa, int threads) {
         g.out_width = (k->w + 2 * k->p - k->d * (k->kw - 1) - 1) / k->s + 1;
         int64_t K = k->c * k->kh * k->kw, m = g.out_height * g.out_width, outs = g.batch * k->o * m;
         test_rng r = rng_seed(1900 + t);
-        uint8_t *x = rng_u8(&r, g.batch * k->c * k->h * k->w); /* NHWC */
+        /* NHWC, positions xs apart: C (packed), or the GEMM's whole-row stride (its padding random bytes) */
+        int64_t xs = t % 2 ? k->c : cpu_conv2d_s8_nhwc_stride(k->c);
+        uint8_t *x = rng_u8(&r, g.batch * k->h * k->w * xs);
         int8_t *w = rng_s8(&r, k->o * K);                      /* OIHW */
         float *w_scale = rng_array(&r, k->o, 0.001f, 0.01f), *bias = rng_array(&r, k->o, -1.0f, 1.0f);
         float *residual = rng_array(&r, outs, -2.0f, 2.0f);
@@ -99,7 +102,7 @@ static void check_conv(int path, int isa, int threads) {
                                         int64_t ih = oh * k->s - k->p + i * k->d, iw = ow * k->s - k->p + j * k->d;
                                         int32_t xv = ih < 0 || ih >= k->h || iw < 0 || iw >= k->w
                                                          ? a_zero
-                                                         : x[((n * k->h + ih) * k->w + iw) * k->c + c];
+                                                         : x[((n * k->h + ih) * k->w + iw) * xs + c];
                                         acc += (int64_t)(xv - a_zero) * w[o * K + (c * k->kh + i) * k->kw + j];
                                     }
                             float v = fmaf((float)acc, a_scale * w_scale[o], ep.bias ? bias[o] : 0.0f);
@@ -112,7 +115,7 @@ static void check_conv(int path, int isa, int threads) {
                             want[at] = v;
                         }
             memset(got, 0xA5, (size_t)outs * sizeof(float) + 64);
-            cpu_conv2d_s8_nhwc(&ctx, &g, x, packed, &ep, res, after, got, ws);
+            cpu_conv2d_s8_nhwc(&ctx, &g, x, xs, packed, &ep, res, after, got, ws);
             for (int64_t e = 0; e < outs; e++) {
                 float tol = post == 2 ? 1e-5f * (1.0f + fabsf(want[e])) : 0.0f; /* hardswish: the vector form's ulps */
                 cr_assert(fabsf(got[e] - want[e]) <= tol, "%s isa %d case %zu post %d: y[%ld] = %.9g, want %.9g",
