@@ -6,7 +6,7 @@
 #include "gemm_s8.h"
 
 #define S8_NR_MAX 32
-#define S8_MR_MAX 16 /* the tallest tile (amx) */
+#define S8_MR_MAX 32 /* the tallest tile (amx) */
 
 /* The epilogue of one tile, its pointers moved to the tile's first row and its panel's first column. */
 typedef struct {
@@ -63,7 +63,7 @@ void s8_clamp_range(const gemm_s8_epilogue *ep, float *lo, float *hi);
 /* An f32 output whose activation is applied after the clamp (by cpu_epilogue_isa): not none/relu/clip. */
 int s8_post_activation(const gemm_s8_epilogue *ep);
 
-/* Stores rows x cols (rows <= 16 for the vector form) of an f32 tile (ldt apart) transposed: value (i, j) to
+/* Stores rows x cols of an f32 tile (ldt apart) transposed: value (i, j) to
  * y[j * ldy + i], plus residual[j * ldy + i] when residual is not NULL, then post (s8_store_nchw.c). */
 void s8_store_nchw(int isa, int rows, int cols, const float *tile, int64_t ldt, float *y, int64_t ldy,
                    const float *residual, const act_params *post);

@@ -66,8 +66,11 @@ void s8_store_nchw(int isa, int rows, int cols, const float *tile, int64_t ldt, 
                    const float *residual, const act_params *post) {
     int relu = post->kind == ACT_RELU;
 #if defined(__x86_64__)
-    if (isa >= CPU_ISA_AVX512 && rows <= 16) store_avx512(rows, cols, tile, ldt, y, ldy, residual, relu);
-    else
+    if (isa >= CPU_ISA_AVX512) {
+        for (int r0 = 0; r0 < rows; r0 += 16) /* 16 positions at a time */
+            store_avx512(rows - r0 < 16 ? rows - r0 : 16, cols, tile + r0 * ldt, ldt, y + r0, ldy,
+                         residual ? residual + r0 : NULL, relu);
+    } else
 #endif
         store_scalar(rows, cols, tile, ldt, y, ldy, residual, relu);
     if (post->kind != ACT_NONE && !relu) {
