@@ -17,6 +17,10 @@ static int depthwise_kind(const ir_node *n, const ir_tensor *w) {
     return groups > 1 && w->ndim == 4 && w->dims[0] % groups == 0 ? 0 : -1;
 }
 
+/* Static groups-1 convolutions run on u8 NHWC input (conv2d_s8_nhwc.c), their weights packed in (kh, kw, c) order;
+ * the others on u8 NCHW. */
+static int uses_nhwc(const ir_node *n) { return n->p.conv2d.groups == 1 && n->p.conv2d.in_q.scale > 0.0f; }
+
 static conv_s8_geometry image_geometry(const conv_geometry *c) {
     conv_s8_geometry g = { 1, c->channels, c->height, c->width, c->out_channels, c->out_height, c->out_width,
                            c->kernel_h, c->kernel_w, c->stride_h, c->stride_w, c->pad_h, c->pad_w, c->dilation_h,
@@ -33,6 +37,9 @@ size_t cpu_conv2d_s8_layer_workspace(const ir_node *n, const infer_tensor *in, c
     size_t image = round64((size_t)(c.channels * c.height * c.width));
     int depthwise = c.groups > 1 && c.channels == c.groups && c.out_channels == c.groups;
     if (c.groups < 1 || c.channels % c.groups || c.out_channels % c.groups) return 0;
+    if (uses_nhwc(n))
+        return 64 + round64((size_t)(c.height * c.width * cpu_conv2d_s8_nhwc_stride(c.channels))) +
+               cpu_conv2d_s8_nhwc_workspace(&g);
     return 64 + image + (depthwise ? 0 : cpu_conv2d_grouped_s8_workspace(&g, c.groups, 0));
 }
 
@@ -47,6 +54,11 @@ void cpu_conv2d_s8_pack(const ir_graph *g, const ir_node *n, const infer_tensor 
     (void)in, (void)threads;
     const ir_tensor *w = &g->tensors[n->in[1]];
     s8_weights_pack(g, w, isa, depthwise_kind(n, w), n->p.conv2d.groups, n->p.conv2d.in_q.scale > 0.0f, dst);
+    s8_weights *h = dst;
+    if (uses_nhwc(n) && w->ndim == 4) { /* the same block size: only the order of K differs */
+        h->nhwc = 1;
+        gemm_s8_pack_taps_last(h->path, w->dims[1], w->dims[2] * w->dims[3], w->dims[0], w->data, (void *)h->gemm);
+    }
 }
 
 CPU_KERNEL(conv2d_s8_layer) {
@@ -73,6 +85,21 @@ CPU_KERNEL(conv2d_s8_layer) {
     void *rest = xq + round64((size_t)in_image);
     const act_quant *q = &n->p.conv2d.in_q;
     act_params act = residual ? (act_params){ ACT_NONE, 0, 0 } : n->p.conv2d.act;
+    if (w->nhwc) { /* static, groups 1: NHWC bytes in, residual and act fused into the output pass */
+        act_params after = residual ? n->p.conv2d.act : (act_params){ ACT_NONE, 0, 0 };
+        float scale = q->scale;
+        int32_t zero = q->zero;
+        gemm_s8_epilogue ep = { &scale, &zero, 0, w->w_scale, bias, 0, 0.0f, 0, act };
+        int64_t stride = cpu_conv2d_s8_nhwc_stride(c.channels);
+        rest = xq + round64((size_t)(c.height * c.width * stride));
+        for (int64_t b = 0; b < c.batch; b++) {
+            s8_quantize_nhwc(ctx, c.channels, c.height * c.width, (const float *)in[0].data + b * in_image, scale, zero,
+                             xq, stride);
+            cpu_conv2d_s8_nhwc(ctx, &g, xq, stride, w->gemm, &ep, residual ? residual + b * c.out_channels * ohw : NULL,
+                               after, (float *)out[0].data + b * c.out_channels * ohw, rest);
+        }
+        return INFER_OK;
+    }
     for (int64_t b = 0; b < c.batch; b++) {
         const float *x = (const float *)in[0].data + b * in_image;
         float scale = q->scale;

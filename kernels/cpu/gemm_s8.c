@@ -25,7 +25,7 @@ static void tile_scalar(int rows, int cols, int64_t K, const void *a_rows, int64
         for (int j = 0; j < cols; j++) s8_ep_scalar(acc[i][j], i, j, ep, c, ldc);
 }
 
-static const s8_arch scalar_arch = { SCALAR_MR, SCALAR_NR, 4, 4, tile_scalar, NULL, NULL };
+static const s8_arch scalar_arch = { SCALAR_MR, SCALAR_NR, 4, 4, tile_scalar, NULL, NULL , NULL, NULL };
 
 static const s8_arch *arch_of(int path) {
     switch (path) {
@@ -104,7 +104,13 @@ static const uint8_t *panel_of(const void *packed, int64_t p) {
     return (const uint8_t *)packed + HEADER_BYTES + sums_bytes(h) + p * h->panel_bytes;
 }
 
-void gemm_s8_pack(int path, int64_t K, int64_t N, const int8_t *W, int64_t ldw, void *dst) {
+/* W's column of packed k: k itself, or with taps > 0 (k = tap * channels + c) the column c * taps + tap. */
+static int64_t source_column(int64_t k, int64_t channels, int64_t taps) {
+    return taps > 0 ? k % channels * taps + k / channels : k;
+}
+
+static void pack_columns(int path, int64_t K, int64_t N, const int8_t *W, int64_t ldw, int64_t channels, int64_t taps,
+                         void *dst) {
     s8_packed_header h;
     if (!layout(path, K, N, &h)) return;
     h.evex = path == S8_PATH_AVX_VNNI && !(cpu_detect_features() & CPU_FEAT_AVX_VNNI);
@@ -120,17 +126,30 @@ void gemm_s8_pack(int path, int64_t K, int64_t N, const int8_t *W, int64_t ldw, 
         uint8_t *panel = (uint8_t *)dst + HEADER_BYTES + sums_bytes(&h) + p * h.panel_bytes;
         for (int64_t j = 0; j < h.nr && p * h.nr + j < N; j++) {
             const int8_t *w = W + (p * h.nr + j) * ldw;
-            for (int64_t k = 0; k < K; k++) {
-                int64_t at = (k / h.k_group * h.nr + j) * h.k_group + k % h.k_group;
-                if (h.k_group == 2) {
-                    int16_t v = w[k];
-                    memcpy(panel + at * 2, &v, 2);
-                } else {
-                    ((int8_t *)panel)[at] = w[k];
+            /* at = (k / k_group * nr + j) * k_group + k % k_group, stepped without divisions (a build of ResNet-50
+             * packs 25M weights) */
+            int64_t row_step = h.nr * h.k_group, base = j * h.k_group;
+            for (int64_t k0 = 0; k0 < K; k0 += h.k_group, base += row_step)
+                for (int64_t r = 0; r < h.k_group && k0 + r < K; r++) {
+                    int8_t wk = w[taps > 0 ? source_column(k0 + r, channels, taps) : k0 + r];
+                    if (h.k_group == 2) {
+                        int16_t v = wk;
+                        memcpy(panel + (base + r) * 2, &v, 2);
+                    } else {
+                        ((int8_t *)panel)[base + r] = wk;
+                    }
                 }
-            }
         }
     }
+}
+
+void gemm_s8_pack(int path, int64_t K, int64_t N, const int8_t *W, int64_t ldw, void *dst) {
+    pack_columns(path, K, N, W, ldw, 0, 0, dst);
+}
+
+void gemm_s8_pack_taps_last(int path, int64_t channels, int64_t taps, int64_t N, const int8_t *W, void *dst) {
+    if (channels < 1 || taps < 1) return;
+    pack_columns(path, channels * taps, N, W, channels * taps, channels, taps, dst);
 }
 
 int gemm_s8_packed_path(const void *packed) { return header_of(packed)->path; }
@@ -189,6 +208,10 @@ typedef struct {
     const gemm_s8_epilogue *ep;
     float lo, hi;
     int isa;                   /* for a post activation */
+    int transposed;            /* cpu_gemm_s8_nchw: C is f32 Y, tiles stored transposed with residual and post */
+    int64_t k_tile;            /* K the tiles run: K, or k_padded when A's rows are readable that far (zero weights) */
+    const float *residual;
+    act_params post;
     uint8_t *scratch;
     int64_t block_m, panels_per_block, col_blocks;
 } s8_job;
@@ -205,6 +228,7 @@ static void run_block(const s8_job *job, uint8_t *scratch, int64_t i0, int64_t i
         a = buf;
     }
     float mult[S8_NR_MAX], off[S8_NR_MAX];
+    _Alignas(64) float tile_buf[S8_MR_MAX * S8_NR_MAX];
     for (int64_t p = p0; p < p1; p++) {
         int64_t j0 = p * h->nr, cols = h->N - j0 < h->nr ? h->N - j0 : h->nr;
         for (int64_t j = 0; j < h->nr; j++) {
@@ -219,12 +243,22 @@ static void run_block(const s8_job *job, uint8_t *scratch, int64_t i0, int64_t i
                               ep->a_per_row ? 1 : 0, job->lo, job->hi, ep->out_zero, ep->out_u8 };
             const uint8_t *ai = (const uint8_t *)a + (i - i0) * lda;
             uint8_t *c = job->C + (i * job->ldc + j0) * job->elem;
-            arch->tile(rows, (int)cols, h->K, ai, lda, panel_of(job->packed, p), &te, c, job->ldc);
+            int64_t ldc = job->ldc;
+            if (job->transposed) { /* the tile goes to L1 first, then transposed into C */
+                c = (uint8_t *)tile_buf;
+                ldc = S8_NR_MAX;
+            }
+            arch->tile(rows, (int)cols, job->k_tile, ai, lda, panel_of(job->packed, p), &te, c, ldc);
             if (s8_post_activation(ep)) {
                 gemm_epilogue act_only;
                 memset(&act_only, 0, sizeof act_only);
                 act_only.act = ep->act;
-                cpu_epilogue_isa(job->isa, (float *)c, rows, cols, job->ldc, &act_only, 0, 0);
+                cpu_epilogue_isa(job->isa, (float *)c, rows, cols, ldc, &act_only, 0, 0);
+            }
+            if (job->transposed) {
+                int64_t at = j0 * job->ldc + i;
+                s8_store_nchw(job->isa, rows, (int)cols, tile_buf, S8_NR_MAX, (float *)job->C + at, job->ldc,
+                              job->residual ? job->residual + at : NULL, &job->post);
             }
         }
     }
@@ -233,24 +267,29 @@ static void run_block(const s8_job *job, uint8_t *scratch, int64_t i0, int64_t i
 static void s8_task(void *arg, int64_t begin, int64_t end, int thread) {
     const s8_job *job = arg;
     int64_t panels = job->h->n_padded / job->h->nr;
+    if (job->arch->setup) job->arch->setup();
     for (int64_t t = begin; t < end; t++) {
         int64_t i0 = t / job->col_blocks * job->block_m, p0 = t % job->col_blocks * job->panels_per_block;
         int64_t i1 = i0 + job->block_m < job->M ? i0 + job->block_m : job->M;
         int64_t p1 = p0 + job->panels_per_block < panels ? p0 + job->panels_per_block : panels;
         run_block(job, job->scratch + (size_t)thread * CPU_SCRATCH_BYTES, i0, i1, p0, p1);
     }
+    if (job->arch->release) job->arch->release();
 }
 
-void cpu_gemm_s8(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, void *C, int64_t ldc,
-                 const gemm_s8_epilogue *ep) {
+static void gemm_run(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, void *C,
+                     int64_t ldc, const gemm_s8_epilogue *ep, int transposed, const float *residual, act_params post) {
     const s8_packed_header *h = header_of(packed);
     const s8_arch *arch = h->evex ? s8_arch_avx_vnni(1) : arch_of(h->path);
     if (M <= 0 || h->N <= 0 || !arch) return;
     s8_job job = { arch, h, packed, M, A, lda, C, ldc, ep->out_u8 ? 1 : (int64_t)sizeof(float), ep, 0, 0,
-                   ctx->isa, ctx->scratch, 0, 0, 0 };
+                   ctx->isa, transposed, h->K, residual, post, ctx->scratch, 0, 0, 0 };
+    /* the padding of K multiplies zero weights: whole rows of lda >= k_padded bytes let the tiles skip their edge
+     * copies (amx: K not a multiple of 64) */
+    if (transposed && !arch->prep_a && lda >= h->k_padded) job.k_tile = h->k_padded;
     s8_clamp_range(ep, &job.lo, &job.hi);
     /* blocks of about 64 rows (those whose prepared copy fits the scratch) by 128 columns */
-    int64_t rows = 64 / arch->mr * arch->mr;
+    int64_t rows = (transposed ? 256 : 64) / arch->mr * arch->mr; /* transposed: longer runs of each channel row */
     if (rows < arch->mr) rows = arch->mr;
     if (arch->prep_a && arch->prep_a_bytes(1, h->K) > 0) {
         int64_t fit = ((int64_t)CPU_SCRATCH_BYTES - 64) / arch->prep_a_bytes(1, h->K) / arch->mr * arch->mr;
@@ -265,4 +304,16 @@ void cpu_gemm_s8(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const v
     if (ctx->threads < threads) threads = ctx->threads;
     if (threads <= 1 || M * h->N * h->K < 32 * 32 * 32) s8_task(&job, 0, tasks, 0);
     else pool_parallel_for(ctx->pool, tasks, 1, s8_task, &job);
+}
+
+void cpu_gemm_s8(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, void *C, int64_t ldc,
+                 const gemm_s8_epilogue *ep) {
+    gemm_run(ctx, M, A, lda, packed, C, ldc, ep, 0, NULL, (act_params){ ACT_NONE, 0.0f, 0.0f });
+}
+
+void cpu_gemm_s8_nchw(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, float *Y,
+                      int64_t ldy, const gemm_s8_epilogue *ep, const float *residual, act_params post) {
+    gemm_s8_epilogue e = *ep;
+    e.out_u8 = 0;
+    gemm_run(ctx, M, A, lda, packed, Y, ldy, &e, 1, residual, post);
 }

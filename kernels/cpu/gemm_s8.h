@@ -49,6 +49,9 @@ const char *gemm_s8_epilogue_problem(const gemm_s8_epilogue *ep);
  * overflows; dst 64-byte aligned. The packed buffer records path, K and N. */
 size_t gemm_s8_packed_size(int path, int64_t K, int64_t N);
 void gemm_s8_pack(int path, int64_t K, int64_t N, const int8_t *W, int64_t ldw, void *dst);
+/* gemm_s8_pack of a convolution weight W [N, channels, kh*kw = taps] (OIHW) with K = channels * taps taken in
+ * (tap, channel) order, the order of columns built from NHWC input (cpu_conv2d_s8_nhwc). */
+void gemm_s8_pack_taps_last(int path, int64_t channels, int64_t taps, int64_t N, const int8_t *W, void *dst);
 int gemm_s8_packed_path(const void *packed);
 int64_t gemm_s8_packed_k(const void *packed);
 int64_t gemm_s8_packed_n(const void *packed);
@@ -58,6 +61,14 @@ int64_t gemm_s8_packed_n(const void *packed);
  * tiles on ctx->pool, with ctx->scratch (threads x CPU_SCRATCH_BYTES); must not be called from a pool task. */
 void cpu_gemm_s8(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, void *C, int64_t ldc,
                  const gemm_s8_epilogue *ep);
+
+/* cpu_gemm_s8 with f32 output (ep->out_u8 0) written transposed: value (i, n) to Y[n * ldy + i] (a convolution's
+ * NCHW output: n the channel, i the position) from each finished tile while it is in L1, plus residual[n * ldy + i]
+ * when residual is not NULL, then post (ep->act applies before the residual: ACT_NONE when post is not). */
+/* A holds M whole rows of lda bytes: with lda >= K rounded up to 64 the tiles read the padding (times zero weights)
+ * instead of copying edges. */
+void cpu_gemm_s8_nchw(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, float *Y,
+                      int64_t ldy, const gemm_s8_epilogue *ep, const float *residual, act_params post);
 
 /* ---- dynamic INT8 linear ------------------------------------------------------ */
 
@@ -101,6 +112,22 @@ size_t cpu_conv2d_s8_workspace(const conv_s8_geometry *g, int out_u8);
  * the packed weights' path, the [positions, out_channels] result transposed into y. */
 void cpu_conv2d_s8(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, const void *packed_w,
                    const gemm_s8_epilogue *ep, void *y, void *workspace);
+
+/* Workspace bytes of cpu_conv2d_s8_nhwc: one image's columns (none for a 1x1 stride-1 unpadded convolution). */
+size_t cpu_conv2d_s8_nhwc_workspace(const conv_s8_geometry *g);
+
+/* Bytes between positions of the u8 NHWC input cpu_conv2d_s8_nhwc reads best: C rounded up to 64. */
+int64_t cpu_conv2d_s8_nhwc_stride(int64_t channels);
+
+/* y = act(epilogue(conv(x - a_zero, W)) + residual) (groups 1) with x u8 NHWC [batch, H, W, C] (positions
+ * x_stride >= C bytes apart; cpu_conv2d_s8_nhwc_stride's lets the GEMM read rows whole), W [out_channels,
+ * C, kh, kw] packed by gemm_s8_pack_taps_last, y and residual (NULL: none) f32 NCHW [batch, out_channels, oh, ow];
+ * padding reads as a_zero; ep as for cpu_conv2d_s8 with f32 output (its act applies before the residual: none when
+ * act is not). Per image: the columns in (i, j, c) order (a 1x1 stride-1 convolution reads x in place), the GEMM,
+ * then one pass to NCHW (16x16 transposes on AVX-512) adding the residual and applying act. */
+void cpu_conv2d_s8_nhwc(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, int64_t x_stride,
+                        const void *packed_w, const gemm_s8_epilogue *ep, const float *residual, act_params act, float *y,
+                        void *workspace);
 
 /* Workspace bytes of cpu_conv2d_grouped_s8: one group's cpu_conv2d_s8 workspace. */
 size_t cpu_conv2d_grouped_s8_workspace(const conv_s8_geometry *g, int64_t groups, int out_u8);

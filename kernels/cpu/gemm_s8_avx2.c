@@ -74,7 +74,7 @@ S8_TARGET256 static void tile_avx2(int rows, int cols, int64_t K, const void *a_
 }
 
 const s8_arch *s8_arch_avx2(void) {
-    static const s8_arch arch = { MR, NR, 2, 2, tile_avx2, widen_rows, prep_bytes };
+    static const s8_arch arch = { MR, NR, 2, 2, tile_avx2, widen_rows, prep_bytes , NULL, NULL };
     return &arch;
 }
 

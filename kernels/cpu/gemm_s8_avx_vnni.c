@@ -84,8 +84,8 @@ VNNI256_TILE(tile_vex, __attribute__((target("avx2,fma,avxvnni"))), _mm256_dpbus
 VNNI256_TILE(tile_evex, __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni"))), _mm256_dpbusd_epi32)
 
 const s8_arch *s8_arch_avx_vnni(int evex) {
-    static const s8_arch vex_arch = { MR, NR, 4, 4, tile_vex, NULL, NULL };
-    static const s8_arch evex_arch = { MR, NR, 4, 4, tile_evex, NULL, NULL };
+    static const s8_arch vex_arch = { MR, NR, 4, 4, tile_vex, NULL, NULL , NULL, NULL };
+    static const s8_arch evex_arch = { MR, NR, 4, 4, tile_evex, NULL, NULL , NULL, NULL };
     return evex ? &evex_arch : &vex_arch;
 }
 

@@ -6,6 +6,7 @@
 #include "gemm_s8.h"
 
 #define S8_NR_MAX 32
+#define S8_MR_MAX 32 /* the tallest tile (amx) */
 
 /* The epilogue of one tile, its pointers moved to the tile's first row and its panel's first column. */
 typedef struct {
@@ -35,6 +36,8 @@ typedef struct {
     s8_tile_fn tile;
     s8_prep_a_fn prep_a;       /* NULL: the tile reads A in place */
     int64_t (*prep_a_bytes)(int64_t rows, int64_t K);
+    void (*setup)(void);       /* NULL, or called in a thread before its tiles (amx: the tile configuration) */
+    void (*release)(void);     /* NULL, or called after them */
 } s8_arch;
 
 const s8_arch *s8_arch_avx2(void);
@@ -59,6 +62,11 @@ void s8_clamp_range(const gemm_s8_epilogue *ep, float *lo, float *hi);
 
 /* An f32 output whose activation is applied after the clamp (by cpu_epilogue_isa): not none/relu/clip. */
 int s8_post_activation(const gemm_s8_epilogue *ep);
+
+/* Stores rows x cols of an f32 tile (ldt apart) transposed: value (i, j) to
+ * y[j * ldy + i], plus residual[j * ldy + i] when residual is not NULL, then post (s8_store_nchw.c). */
+void s8_store_nchw(int isa, int rows, int cols, const float *tile, int64_t ldt, float *y, int64_t ldy,
+                   const float *residual, const act_params *post);
 
 /* The scalar definition of the epilogue for one element, which every path reproduces bit for bit. */
 static inline void s8_ep_scalar(int32_t dot, int i, int j, const s8_tile_ep *ep, void *c, int64_t ldc) {

@@ -71,7 +71,7 @@ S8_TARGET512 static void tile_vnni(int rows, int cols, int64_t K, const void *a_
 }
 
 const s8_arch *s8_arch_avx512_vnni(void) {
-    static const s8_arch arch = { MR, NR, 4, 4, tile_vnni, NULL, NULL };
+    static const s8_arch arch = { MR, NR, 4, 4, tile_vnni, NULL, NULL , NULL, NULL };
     return &arch;
 }
 

@@ -12,6 +12,7 @@ typedef struct {
     int32_t path;           /* s8_path the weights are packed for */
     int32_t depthwise;      /* 1: dw holds the raw [C, kh*kw] s8 weights; 0: gemm holds the GEMM's panels */
     int32_t is_static;      /* the node's input is quantized with calibrated (in_scale, in_zero) */
+    int32_t nhwc;           /* gemm packed with K in (kh, kw, c) order for cpu_conv2d_s8_nhwc (static, groups 1) */
     int64_t n, k;           /* output channels, reduction (per group) */
     int64_t groups;         /* gemm: that many GEMM blocks of n / groups columns, group_bytes apart */
     size_t group_bytes;
@@ -40,6 +41,12 @@ infer_status s8_weights_missing(const ir_node *n, infer_error *err);
  * apart, parallel over rows on ctx->pool. */
 void s8_quantize_rows(cpu_ctx *ctx, int64_t rows, int64_t cols, const float *x, int64_t ldx, float scale,
                       int32_t zero, uint8_t *q, int64_t ldq);
+
+/* One image x f32 [channels, positions] (NCHW) to q u8 [positions, channels] (NHWC, positions ldq >= channels bytes
+ * apart; the bytes between are left alone): the bytes of s8_quantize_rows, transposed; 16 x 16 blocks in registers
+ * on AVX-512, else scalar; parallel over positions on ctx->pool. */
+void s8_quantize_nhwc(cpu_ctx *ctx, int64_t channels, int64_t positions, const float *x, float scale, int32_t zero,
+                      uint8_t *q, int64_t ldq);
 
 /* Text for infer_layer_info.weights: "int8 per-channel, <static|dynamic>, <path>". */
 void s8_describe(const void *packed, char *buf, size_t size);

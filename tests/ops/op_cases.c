@@ -550,6 +550,21 @@ const op_case op_cases[] = {
       { XF(-1, 1, 3, 12, 13, 11), WQ8(-0.5, 0.5, 36, 3, 3, 3), WF(-0.5, 0.5, 36) }, { Y(F32, 3, 36, 7, 6) },
       { A_INTS("stride", 2, 2), A_INTS("padding", 2, 2), A_INTS("dilation", 2, 2), A_INT("groups", 4) }, .dynamic = 1,
       .int8_tol = INT8_TOL },
+    /* ---- int8cnn: static groups-1 INT8 convolutions run on u8 NHWC input (1x1 stride 1 read in place, others by
+     * per-tap column copies), the residual and activation fused into the output pass to NCHW ---- */
+    { "int8 conv2d nhwc 1x1 static 37->19 residual relu", OP_CONV2D,
+      { XF(-1, 1, 2, 37, 9, 7), WQ8(-0.5, 0.5, 19, 37, 1, 1), WF(-0.5, 0.5, 19), XF(-1, 1, 2, 19, 9, 7) },
+      { Y(F32, 2, 19, 9, 7) }, { A_INT("act", ACT_RELU), IN_Q_SYM }, .int8_tol = INT8_TOL },
+    { "int8 conv2d nhwc 1x1 s2 static 33->40 then residual relu", OP_CONV2D,
+      { XF(-1, 1, 1, 33, 11, 9), WQ8(-0.5, 0.5, 40, 33, 1, 1), WF(-0.5, 0.5, 40) }, { Y(F32, 1, 40, 6, 5) },
+      { A_INTS("stride", 2, 2), IN_Q_SYM }, .then = { T_RESIDUAL, T_ACT(ACT_RELU) }, .int8_tol = INT8_TOL },
+    { "int8 conv2d nhwc 7x7 s2 p3 static 3->18 relu", OP_CONV2D,
+      { XF(-1, 1, 1, 3, 19, 17), WQ8(-0.5, 0.5, 18, 3, 7, 7), WF(-0.5, 0.5, 18) }, { Y(F32, 1, 18, 10, 9) },
+      { A_INTS("stride", 2, 2), A_INTS("padding", 3, 3), A_INT("act", ACT_RELU), IN_Q_SYM }, .int8_tol = INT8_TOL },
+    { "int8 conv2d nhwc 3x3 dilation 2 static batch residual hardswish", OP_CONV2D,
+      { XF(-1, 1, 3, 20, 10, 11), WQ8(-0.3, 0.3, 17, 20, 3, 3), WF(-0.5, 0.5, 17), XF(-1, 1, 3, 17, 10, 11) },
+      { Y(F32, 3, 17, 10, 11) },
+      { A_INTS("padding", 2, 2), A_INTS("dilation", 2, 2), A_INT("act", ACT_HARDSWISH), IN_Q_SYM }, .int8_tol = INT8_TOL },
     /* ---- cudaint8: the CUDA INT8 and CSR paths (also run on every CPU backend). INT8: N a multiple of 4 takes
      * cuBLASLt IMMA, other N the dp4a kernel; K padded to 4. CSR (WCSR, ~10% dense): cuSPARSE SpMM in FP32/TF32,
      * densified in FP16 ---- */

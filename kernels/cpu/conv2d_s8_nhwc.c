@@ -1,0 +1,81 @@
+/* conv2d_s8_nhwc.c — INT8 convolution (groups 1) of u8 NHWC input into f32 NCHW output: 1x1 stride-1 convolutions
+ * read the input as the GEMM's A in place, others build columns by contiguous copies of C bytes per tap; the GEMM
+ * stores each finished tile transposed into NCHW with the residual add and the activation (s8_store_nchw.c). */
+#include <string.h>
+#include "gemm_s8_internal.h"
+
+static int64_t positions(const conv_s8_geometry *g) { return g->out_height * g->out_width; }
+static int64_t reduction(const conv_s8_geometry *g) { return g->channels * g->kernel_h * g->kernel_w; }
+static int64_t round64(int64_t x) { return (x + 63) / 64 * 64; }
+
+/* The input itself is the GEMM's A: one output position per input position, one tap. */
+static int reads_in_place(const conv_s8_geometry *g) {
+    return g->kernel_h == 1 && g->kernel_w == 1 && g->stride_h == 1 && g->stride_w == 1 && g->pad_h == 0 &&
+           g->pad_w == 0;
+}
+
+int64_t cpu_conv2d_s8_nhwc_stride(int64_t channels) { return round64(channels); }
+
+size_t cpu_conv2d_s8_nhwc_workspace(const conv_s8_geometry *g) {
+    return (size_t)(reads_in_place(g) ? 0 : positions(g) * round64(reduction(g)) + 64);
+}
+
+typedef struct {
+    const conv_s8_geometry *g;
+    const uint8_t *x; /* one image, [H, W, C], positions x_stride apart */
+    int64_t x_stride;
+    uint8_t *cols;    /* [positions, kh * kw * C], (i, j, c) order, rows ld_cols apart */
+    int64_t ld_cols;
+    uint8_t pad;
+} nhwc_conv_job;
+
+/* Columns of output rows [begin, end): per position and kernel row, the valid taps' bytes copied as one run when the
+ * taps are adjacent (dilation 1), else one run of C bytes per tap; taps outside the image read as the zero point. */
+static void columns_task(void *arg, int64_t begin, int64_t end, int thread) {
+    const nhwc_conv_job *job = arg;
+    const conv_s8_geometry *g = job->g;
+    int64_t C = g->channels, kw = g->kernel_w, xs = job->x_stride;
+    (void)thread;
+    for (int64_t oh = begin; oh < end; oh++)
+        for (int64_t ow = 0; ow < g->out_width; ow++) {
+            uint8_t *row = job->cols + (oh * g->out_width + ow) * job->ld_cols;
+            int64_t iw0 = ow * g->stride_w - g->pad_w;
+            /* taps j in [j_lo, j_hi) fall inside the row: iw0 + j * dilation in [0, width) */
+            int64_t j_lo = iw0 >= 0 ? 0 : (-iw0 + g->dilation_w - 1) / g->dilation_w;
+            int64_t j_hi = g->width - iw0 <= 0 ? 0 : (g->width - iw0 - 1) / g->dilation_w + 1;
+            if (j_hi > kw) j_hi = kw;
+            if (j_lo > j_hi) j_lo = j_hi;
+            for (int64_t i = 0; i < g->kernel_h; i++) {
+                uint8_t *dst = row + i * kw * C;
+                int64_t ih = oh * g->stride_h - g->pad_h + i * g->dilation_h;
+                if (ih < 0 || ih >= g->height || j_lo == j_hi) {
+                    memset(dst, job->pad, (size_t)(kw * C));
+                    continue;
+                }
+                const uint8_t *src = job->x + (ih * g->width + iw0) * xs;
+                memset(dst, job->pad, (size_t)(j_lo * C));
+                if (g->dilation_w == 1 && xs == C) {
+                    memcpy(dst + j_lo * C, src + j_lo * C, (size_t)((j_hi - j_lo) * C));
+                } else {
+                    for (int64_t j = j_lo; j < j_hi; j++) memcpy(dst + j * C, src + j * g->dilation_w * xs, (size_t)C);
+                }
+                memset(dst + j_hi * C, job->pad, (size_t)((kw - j_hi) * C));
+            }
+        }
+}
+
+void cpu_conv2d_s8_nhwc(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, int64_t x_stride,
+                        const void *packed_w, const gemm_s8_epilogue *ep, const float *residual, act_params act, float *y,
+                        void *workspace) {
+    int64_t m = positions(g), K = reduction(g), n = g->out_channels, ld_cols = round64(K);
+    if (m == 0 || n == 0) return;
+    int in_place = reads_in_place(g);
+    uint8_t *cols = (uint8_t *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
+    thread_pool *pool = ctx->threads > 1 ? ctx->pool : NULL;
+    for (int64_t b = 0; b < g->batch; b++) {
+        nhwc_conv_job job = { g, x + b * g->height * g->width * x_stride, x_stride, cols, ld_cols, (uint8_t)ep->a_zero[0] };
+        if (!in_place) pool_parallel_for(pool, g->out_height, 1 + 16384 / (g->out_width * K + 1), columns_task, &job);
+        cpu_gemm_s8_nchw(ctx, m, in_place ? job.x : cols, in_place ? x_stride : ld_cols, packed_w, y + b * n * m, m, ep,
+                         residual ? residual + b * n * m : NULL, act);
+    }
+}
