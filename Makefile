@@ -35,11 +35,14 @@ ifeq ($(CUDA),1)
 CUDA_PLUGIN := $(PLUGIN)
 CUDA_CFLAGS := -I$(CUDA_HOME)/include
 CUDA_LIBS   := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcusparse -lcudart -lstdc++
-# 2:4 sparse weights on cuSPARSELt (PyPI nvidia-cusparselt-cu13, which scripts/install-deps puts in build/venv;
+# 2:4 sparse weights on cuSPARSELt (PyPI nvidia-cusparselt-cu13 / -cu12 by the toolkit, which scripts/install-deps
+# puts in build/venv;
 # or CUSPARSELT_HOME=DIR with include/cusparseLt.h and lib/libcusparseLt.so*). Not found: the 2:4 path is compiled
 # out and 2:4 weights densify on the GPU (`infer info --device cuda` says why), never a link failure.
+CUDA_MAJOR      := $(shell $(NVCC) --version 2>/dev/null | sed -n 's/.*release \([0-9]*\)\..*/\1/p')
 CUSPARSELT_HOME ?= $(patsubst %/include/cusparseLt.h,%,$(firstword $(wildcard \
-                   build/venv/lib/python3*/site-packages/nvidia/cu13/include/cusparseLt.h \
+                   build/venv/lib/python3*/site-packages/nvidia/cu$(CUDA_MAJOR)/include/cusparseLt.h \
+                   $(if $(filter 12,$(CUDA_MAJOR)),build/venv/lib/python3*/site-packages/nvidia/cusparselt/include/cusparseLt.h) \
                    $(CUDA_HOME)/include/cusparseLt.h /usr/include/cusparseLt.h)))
 CUSPARSELT_LIB  := $(firstword $(wildcard $(addprefix $(CUSPARSELT_HOME)/,lib/libcusparseLt.so lib/libcusparseLt.so.0 \
                    lib64/libcusparseLt.so lib64/libcusparseLt.so.0 lib/x86_64-linux-gnu/libcusparseLt.so.0)))
@@ -191,6 +194,7 @@ test: all unit optest golden plugin-check opcodes-check
 	$(PYTHON) tests/converter/test_convert.py
 	$(PYTHON) tests/converter/test_sparse.py
 	$(PYTHON) tests/int8/digits.py $(BUILD)/int8
+	$(PYTHON) tests/int8/tied.py $(BUILD)/int8-tied
 	$(PYTHON) tests/converter/test_dyndims.py
 	$(PYTHON) tests/converter/test_seq_models.py
 	$(PYTHON) tests/converter/test_script.py

@@ -14,6 +14,7 @@ typedef struct {
     ifg_writer *w;
     uint32_t *map;        /* old tensor id -> new id, IFG_NONE when dropped */
     uint32_t *qw, *qb;    /* per layer: its new weight and bias ids, IFG_NONE when not replaced */
+    const quant_layer *layers;
 } rewrite;
 
 /* The quantized layer whose weight is input k of node (NULL: none). */
@@ -76,9 +77,23 @@ static double mean_for(const quant_layer *l, int64_t c, int64_t k) {
     return l->count_x > 0 ? l->sum_x[ci] / l->count_x : 0.0;
 }
 
-/* Layer l's int8 weight, scales and (when corrected or new) bias as new tensors. */
-static infer_status add_layer(rewrite *r, const quant_layer *l, int idx, int bias_correction, const uint8_t *used,
-                              infer_error *err) {
+/* An earlier quantized layer with l's weight (tied weights: an embedding table that is also the output linear's
+ * weight, or two linears sharing one), or -1. Both are int8 per row of axis 0, so the same tensor serves both when
+ * the view [channels, per_channel] matches; *same_view says whether it does. */
+static int earlier_user(const quant_layer *layers, int idx, int *same_view) {
+    const quant_layer *l = &layers[idx];
+    for (int j = 0; j < idx; j++)
+        if (layers[j].quantize && layers[j].w == l->w) {
+            *same_view = layers[j].channels == l->channels && layers[j].per_channel == l->per_channel;
+            return j;
+        }
+    return -1;
+}
+
+/* Layer l's int8 weight, scales and (when corrected or new) bias as new tensors; the weight is layer `shared`'s
+ * when that earlier layer quantized the same tensor in the same view (-1: none). */
+static infer_status add_layer(rewrite *r, const quant_layer *l, int idx, int shared, int bias_correction,
+                              const uint8_t *used, infer_error *err) {
     const ifg_file *f = r->f;
     const ifg_tensor *wt = &f->tensors[l->w];
     int64_t n = l->channels, k = l->per_channel;
@@ -94,13 +109,20 @@ static infer_status add_layer(rewrite *r, const quant_layer *l, int idx, int bia
         s = infer_fail(err, INFER_ERR_ARGUMENT, "weight '%s' has a NaN or infinite value", wt->name);
         goto done;
     }
-    char qname[280], name[300];
-    snprintf(qname, sizeof qname, "%s%s", wt->name, used[l->w] ? ".int8" : "");
-    r->qw[idx] = ifg_writer_tensor(r->w, qname, INFER_F32, wt->ndim, wt->dims, q, (uint64_t)(n * k));
-    snprintf(name, sizeof name, "%s.scale", qname);
-    uint32_t sid = ifg_writer_tensor(r->w, name, INFER_F32, 1, &n, scales, (uint64_t)n * sizeof(float));
-    const uint32_t aux[3] = { sid, IFG_NONE, IFG_NONE };
-    ifg_writer_encoding(r->w, r->qw[idx], IFG_ENC_INT8_CHANNEL, aux, 0, 0.0f, 0, 0);
+    char qname[300], name[320];
+    int same_view = 0, first = earlier_user(r->layers, idx, &same_view);
+    /* names are unique in a file: a second view of a tied weight, or a second corrected bias, gets the layer's index */
+    if (first >= 0 && !same_view) snprintf(qname, sizeof qname, "%s.int8.%d", wt->name, idx);
+    else snprintf(qname, sizeof qname, "%s%s", wt->name, used[l->w] ? ".int8" : "");
+    if (shared >= 0) {
+        r->qw[idx] = r->qw[shared];
+    } else {
+        r->qw[idx] = ifg_writer_tensor(r->w, qname, INFER_F32, wt->ndim, wt->dims, q, (uint64_t)(n * k));
+        snprintf(name, sizeof name, "%s.scale", qname);
+        uint32_t sid = ifg_writer_tensor(r->w, name, INFER_F32, 1, &n, scales, (uint64_t)n * sizeof(float));
+        const uint32_t aux[3] = { sid, IFG_NONE, IFG_NONE };
+        ifg_writer_encoding(r->w, r->qw[idx], IFG_ENC_INT8_CHANNEL, aux, 0, 0.0f, 0, 0);
+    }
     if (bias_correction && l->count_x > 0) {
         if (l->b != IFG_NONE) memcpy(bias, f->tensors[l->b].data, (size_t)n * sizeof(float));
         for (int64_t c = 0; c < n; c++) {
@@ -108,7 +130,8 @@ static infer_status add_layer(rewrite *r, const quant_layer *l, int idx, int bia
             quant_bias_correction((const float *)wt->data + c * k, q + c * k, &scales[c], 1, k, mean, &bias[c]);
         }
         /* named after the weight: node names need not be unique (an encoder layer's projections share theirs) */
-        snprintf(name, sizeof name, "%s.bias_corrected", qname);
+        if (first >= 0) snprintf(name, sizeof name, "%s.bias_corrected.%d", qname, idx);
+        else snprintf(name, sizeof name, "%s.bias_corrected", qname);
         r->qb[idx] = ifg_writer_tensor(r->w, name, INFER_F32, 1, &n, bias, (uint64_t)n * sizeof(float));
     }
 done:
@@ -182,7 +205,7 @@ infer_status quant_write(const ifg_file *f, const quant_layer *layers, int n_lay
     ifg_writer *w = NULL;
     INFER_TRY(ifg_writer_create(&w, err));
     rewrite r = { f, w, calloc(f->n_tensors + 1, sizeof(uint32_t)), malloc((size_t)(n_layers + 1) * sizeof(uint32_t)),
-                  malloc((size_t)(n_layers + 1) * sizeof(uint32_t)) };
+                  malloc((size_t)(n_layers + 1) * sizeof(uint32_t)), layers };
     uint8_t *used = calloc(f->n_tensors + 1, 1);
     uint32_t *outs = malloc((f->n_outputs + (size_t)n_extra + 1) * sizeof *outs);
     uint32_t *ins = malloc((f->n_inputs + (size_t)1) * sizeof *ins);
@@ -195,7 +218,10 @@ infer_status quant_write(const ifg_file *f, const quant_layer *layers, int n_lay
     copy_tensors(&r, used);
     for (int i = 0; i < n_layers; i++) {
         r.qw[i] = r.qb[i] = IFG_NONE;
-        if (layers[i].quantize && (s = add_layer(&r, &layers[i], i, bias_correction, used, err)) != INFER_OK) goto done;
+        int same_view = 0, first = layers[i].quantize ? earlier_user(layers, i, &same_view) : -1;
+        int shared = first >= 0 && same_view ? first : -1;
+        if (layers[i].quantize && (s = add_layer(&r, &layers[i], i, shared, bias_correction, used, err)) != INFER_OK)
+            goto done;
     }
     if ((s = copy_nodes(&r, layers, n_layers, mode)) != INFER_OK) {
         infer_fail(err, s, s == INFER_ERR_MEMORY ? "out of memory writing the quantized model"
