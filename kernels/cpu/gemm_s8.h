@@ -147,4 +147,20 @@ void cpu_conv2d_grouped_s8(cpu_ctx *ctx, const conv_s8_geometry *g, int64_t grou
 void cpu_conv2d_depthwise_s8(cpu_ctx *ctx, int path, const conv_s8_geometry *g, const uint8_t *x, const int8_t *w,
                              const gemm_s8_epilogue *ep, void *y);
 
+/* Depthwise weights w s8 [C, kh*kw = taps] repacked for cpu_conv2d_depthwise_s8_nhwc on path: bytes, and the fill
+ * (dst 64-byte aligned). */
+size_t cpu_depthwise_s8_nhwc_pack_size(int path, int64_t channels, int64_t taps);
+void cpu_depthwise_s8_nhwc_pack(int path, int64_t channels, int64_t taps, const int8_t *w, void *dst);
+
+/* y = requant(depthwise_conv(x - a_zero, w)): x u8 NHWC [batch, H, W, C], positions x_stride >= C bytes apart;
+ * y u8 NHWC [batch, oh, ow, C], positions y_stride >= C bytes apart (bytes between C and the stride are left
+ * alone); packed from cpu_depthwise_s8_nhwc_pack for the same path; ep as for cpu_conv2d_depthwise_s8 with
+ * ep->out_u8 == 1, a per-tensor activation, act ACT_NONE / ACT_RELU / ACT_CLIP, n = channel; padding reads as
+ * a_zero (real 0). Bit for bit cpu_conv2d_depthwise_s8's u8 output. Channels are the vector lanes (AVX-512: 64
+ * per block, taps in quads for vpdpbusd; AVX2: 32, taps in pairs for vpmaddwd; more than 128 taps: scalar).
+ * Parallel over output rows (all images) on ctx->pool; allocates nothing. path as for cpu_conv2d_depthwise_s8. */
+void cpu_conv2d_depthwise_s8_nhwc(cpu_ctx *ctx, int path, const conv_s8_geometry *g, const uint8_t *x,
+                                  int64_t x_stride, const void *packed, const gemm_s8_epilogue *ep, uint8_t *y,
+                                  int64_t y_stride);
+
 #endif

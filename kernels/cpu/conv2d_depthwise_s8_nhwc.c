@@ -1,0 +1,319 @@
+/* conv2d_depthwise_s8_nhwc.c — depthwise INT8 convolution from u8 NHWC to u8 NHWC, channels as vector lanes. */
+#include <string.h>
+#include "gemm_s8_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+/* How the weights are packed and run. Channels go in blocks of 64 (AVX-512) or 32 (AVX2); a block's taps go
+ * in groups of 4 (u8 x s8 quads for vpdpbusd) or 2 (int16 pairs for vpmaddwd). One group of one block is four
+ * vectors V_k, k = 0..3, whose 32-bit lane j of 128-bit lane L is channel 16L + 4k + j of the block: the order
+ * in which byte and word unpacks of the taps' channel vectors leave their lanes, and which the packs of the
+ * requantized V_0..V_3 (32 -> 16 -> 8 bits) put back into channel order. The packed buffer is int32 sums over
+ * the taps per channel (channels rounded up to the block), then the groups of block 0, of block 1, ... The
+ * scalar layout is w itself [C][taps]; so are vector paths' with more than DW_TAPS_MAX taps (run scalar). */
+enum { LAYOUT_SCALAR, LAYOUT_AVX2, LAYOUT_AVX512 };
+#define DW_TAPS_MAX 128
+
+static int layout_of(int path, int64_t taps) {
+    if (taps > DW_TAPS_MAX) return LAYOUT_SCALAR;
+    if (path == S8_PATH_AVX2 || path == S8_PATH_AVX_VNNI) return LAYOUT_AVX2;
+    if (path == S8_PATH_AVX512_VNNI || path == S8_PATH_AMX) return LAYOUT_AVX512;
+    return LAYOUT_SCALAR;
+}
+
+static int64_t block_of(int layout) { return layout == LAYOUT_AVX512 ? 64 : 32; }
+static int64_t group_of(int layout) { return layout == LAYOUT_AVX512 ? 4 : 2; }
+static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+size_t cpu_depthwise_s8_nhwc_pack_size(int path, int64_t channels, int64_t taps) {
+    int layout = layout_of(path, taps);
+    if (layout == LAYOUT_SCALAR) return (size_t)round_up(channels * taps, 64);
+    int64_t c = round_up(channels, block_of(layout)), groups = round_up(taps, group_of(layout)) / group_of(layout);
+    /* per block and group: four vectors of block-width bytes (64 x u8 quads / 32 x int16 pairs = 4 x 64 / 4 x 32) */
+    return (size_t)(4 * c + c / block_of(layout) * groups * 4 * block_of(layout));
+}
+
+void cpu_depthwise_s8_nhwc_pack(int path, int64_t channels, int64_t taps, const int8_t *w, void *dst) {
+    int layout = layout_of(path, taps);
+    if (layout == LAYOUT_SCALAR) {
+        memcpy(dst, w, (size_t)(channels * taps));
+        return;
+    }
+    int64_t bw = block_of(layout), gs = group_of(layout), c_all = round_up(channels, bw);
+    int64_t groups = round_up(taps, gs) / gs;
+    int32_t *sum = dst;
+    for (int64_t c = 0; c < c_all; c++) {
+        sum[c] = 0;
+        for (int64_t t = 0; c < channels && t < taps; t++) sum[c] += w[c * taps + t];
+    }
+    int8_t *q = (int8_t *)(sum + c_all);
+    int16_t *p = (int16_t *)(sum + c_all);
+    for (int64_t b = 0; b < c_all / bw; b++)
+        for (int64_t gr = 0; gr < groups; gr++)
+            for (int k = 0; k < 4; k++)
+                for (int64_t lane = 0; lane < bw / 16; lane++)
+                    for (int j = 0; j < 4; j++) {
+                        int64_t c = b * bw + 16 * lane + 4 * k + j;
+                        for (int64_t i = 0; i < gs; i++) {
+                            int64_t t = gr * gs + i;
+                            int8_t v = c < channels && t < taps ? w[c * taps + t] : 0;
+                            if (gs == 4) *q++ = v;
+                            else *p++ = v;
+                        }
+                    }
+}
+
+/* One call: geometry, data, and the taps' offsets from the first tap of a position. */
+typedef struct {
+    const conv_s8_geometry *g;
+    const uint8_t *x;
+    int64_t xs;
+    const void *packed;
+    const gemm_s8_epilogue *ep;
+    uint8_t *y;
+    int64_t ys;
+    int layout;
+    int taps, groups, padded_taps; /* padded_taps = groups * group size */
+    float lo, hi;
+    int64_t off[DW_TAPS_MAX];      /* bytes from the position's first tap to tap k */
+    int32_t di[DW_TAPS_MAX], dj[DW_TAPS_MAX]; /* rows and columns from the first tap to tap k */
+} dw_job;
+
+/* Channel c's epilogue, computed as conv2d_depthwise_s8.c does: v = fma(acc, scale, off). */
+static inline float ep_scale(const gemm_s8_epilogue *ep, int64_t c) { return ep->a_scale[0] * (ep->w_scale[c] / ep->out_scale); }
+static inline float ep_off(const gemm_s8_epilogue *ep, int64_t c) { return ep->bias ? ep->bias[c] / ep->out_scale : 0.0f; }
+
+static inline uint8_t requant(const dw_job *job, int32_t acc, float scale, float off) {
+    float v = fmaf((float)acc, scale, off);
+    v = v > job->lo ? v : job->lo;
+    v = v < job->hi ? v : job->hi;
+    return (uint8_t)((int32_t)nearbyintf(v) + job->ep->out_zero);
+}
+
+/* Output rows [r0, r1) (of batch x out_height), every channel, taps checked (padding adds nothing). */
+static void rows_scalar(const dw_job *job, int64_t r0, int64_t r1) {
+    const conv_s8_geometry *g = job->g;
+    const int8_t *w = job->packed;
+    int32_t za = job->ep->a_zero[0];
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t n = r / g->out_height, oh = r % g->out_height;
+        for (int64_t ow = 0; ow < g->out_width; ow++) {
+            uint8_t *yp = job->y + (r * g->out_width + ow) * job->ys;
+            for (int64_t c = 0; c < g->channels; c++) {
+                int32_t acc = 0;
+                for (int t = 0; t < job->taps; t++) { /* any number of taps: no di / dj */
+                    int64_t ih = oh * g->stride_h - g->pad_h + t / g->kernel_w * g->dilation_h;
+                    int64_t iw = ow * g->stride_w - g->pad_w + t % g->kernel_w * g->dilation_w;
+                    if (ih >= 0 && ih < g->height && iw >= 0 && iw < g->width)
+                        acc += ((int32_t)job->x[((n * g->height + ih) * g->width + iw) * job->xs + c] - za) *
+                               w[c * job->taps + t];
+                }
+                yp[c] = requant(job, acc, ep_scale(job->ep, c), ep_off(job->ep, c));
+            }
+        }
+    }
+}
+
+/* The per-lane epilogue of channels [c0, c0 + bw) in vector order (see the layout): scale, offset, and the
+ * accumulator's start -a_zero * (sum of the channel's taps), so that padding taps read as a_zero add 0. */
+static void block_epilogue(const dw_job *job, int64_t c0, int64_t bw, float *scale, float *off, int32_t *start) {
+    const int32_t *sum = job->packed;
+    uint32_t za = (uint32_t)job->ep->a_zero[0];
+    for (int k = 0; k < 4; k++)
+        for (int64_t lane = 0; lane < bw / 16; lane++)
+            for (int j = 0; j < 4; j++) {
+                int64_t c = c0 + 16 * lane + 4 * k + j, at = k * (bw / 4) + 4 * lane + j;
+                int in = c < job->g->channels;
+                scale[at] = in ? ep_scale(job->ep, c) : 0.0f;
+                off[at] = in ? ep_off(job->ep, c) : 0.0f;
+                start[at] = in ? (int32_t)(0u - za * (uint32_t)sum[c]) : 0; /* wraps; the final sum fits */
+            }
+}
+
+/* Output position (r, ow)'s tap addresses in x, channel c0 on; NULL for a tap in the padding. The padded
+ * taps past the last repeat it (their weights are 0). Returns 1 when some tap is in the padding. */
+static inline int tap_pointers(const dw_job *job, int64_t r, int64_t ow, int64_t c0, const uint8_t **tp) {
+    const conv_s8_geometry *g = job->g;
+    int64_t n = r / g->out_height, ih0 = r % g->out_height * g->stride_h - g->pad_h, iw0 = ow * g->stride_w - g->pad_w;
+    const uint8_t *image = job->x + n * g->height * g->width * job->xs + c0;
+    int checked = ih0 < 0 || ih0 + job->di[job->taps - 1] >= g->height || iw0 < 0 ||
+                  iw0 + job->dj[job->taps - 1] >= g->width;
+    if (!checked) {
+        const uint8_t *base = image + (ih0 * g->width + iw0) * job->xs;
+        for (int t = 0; t < job->taps; t++) tp[t] = base + job->off[t];
+    } else {
+        for (int t = 0; t < job->taps; t++) {
+            int64_t ih = ih0 + job->di[t], iw = iw0 + job->dj[t];
+            tp[t] = ih >= 0 && ih < g->height && iw >= 0 && iw < g->width ? image + (ih * g->width + iw) * job->xs : NULL;
+        }
+    }
+    for (int t = job->taps; t < job->padded_taps; t++) tp[t] = tp[job->taps - 1];
+    return checked;
+}
+
+#if defined(__x86_64__)
+#define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512vnni,fma")))
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* 64 channels' bytes at p (lanes past `mask` 0), or the zero point for a padding tap. */
+AVX512 static inline __m512i load64(const uint8_t *p, __mmask64 mask, int full, __m512i zero_point) {
+    if (!p) return zero_point;
+    return full ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8(mask, p);
+}
+
+/* Output rows [r0, r1), channels [c0, c0 + 64). */
+AVX512 static void block_avx512(const dw_job *job, int64_t c0, int64_t r0, int64_t r1) {
+    const conv_s8_geometry *g = job->g;
+    int64_t c_all = round_up(g->channels, 64), rem = g->channels - c0;
+    const __m512i *w = (const __m512i *)((const int32_t *)job->packed + c_all) + c0 / 64 * job->groups * 4;
+    __mmask64 mask = rem >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << rem) - 1;
+    int full = rem >= 64;
+    float scale_a[64], off_a[64];
+    int32_t start_a[64];
+    block_epilogue(job, c0, 64, scale_a, off_a, start_a);
+    __m512 scale[4], off[4];
+    __m512i start[4];
+    for (int k = 0; k < 4; k++) {
+        scale[k] = _mm512_loadu_ps(scale_a + 16 * k);
+        off[k] = _mm512_loadu_ps(off_a + 16 * k);
+        start[k] = _mm512_loadu_si512(start_a + 16 * k);
+    }
+    __m512 lo = _mm512_set1_ps(job->lo), hi = _mm512_set1_ps(job->hi);
+    __m512i zo = _mm512_set1_epi32(job->ep->out_zero), za = _mm512_set1_epi8((char)job->ep->a_zero[0]);
+    const uint8_t *tp[DW_TAPS_MAX];
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t ow = 0; ow < g->out_width; ow++) {
+            tap_pointers(job, r, ow, c0, tp);
+            __m512i acc[4] = { start[0], start[1], start[2], start[3] };
+            for (int q = 0; q < job->groups; q++) {
+                __m512i t0 = load64(tp[4 * q], mask, full, za), t1 = load64(tp[4 * q + 1], mask, full, za);
+                __m512i t2 = load64(tp[4 * q + 2], mask, full, za), t3 = load64(tp[4 * q + 3], mask, full, za);
+                __m512i p01l = _mm512_unpacklo_epi8(t0, t1), p01h = _mm512_unpackhi_epi8(t0, t1);
+                __m512i p23l = _mm512_unpacklo_epi8(t2, t3), p23h = _mm512_unpackhi_epi8(t2, t3);
+                const __m512i *wq = w + 4 * q;
+                acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(p01l, p23l), _mm512_load_si512(wq));
+                acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(p01l, p23l), _mm512_load_si512(wq + 1));
+                acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(p01h, p23h), _mm512_load_si512(wq + 2));
+                acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(p01h, p23h), _mm512_load_si512(wq + 3));
+            }
+            __m512i q[4];
+            for (int k = 0; k < 4; k++) {
+                __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k]), scale[k], off[k]);
+                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                q[k] = _mm512_add_epi32(_mm512_cvtps_epi32(v), zo);
+            }
+            __m512i bytes = _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
+            uint8_t *out = job->y + (r * g->out_width + ow) * job->ys + c0;
+            if (full) _mm512_storeu_si512(out, bytes);
+            else _mm512_mask_storeu_epi8(out, mask, bytes);
+        }
+}
+
+/* 32 channels' bytes at p (rem < 32: only rem of them read, the rest 0), or the zero point. */
+AVX2 static inline __m256i load32(const uint8_t *p, int64_t rem, __m256i zero_point) {
+    if (!p) return zero_point;
+    if (rem >= 32) return _mm256_loadu_si256((const __m256i *)p);
+    uint8_t buf[32] = { 0 };
+    memcpy(buf, p, (size_t)rem);
+    return _mm256_loadu_si256((const __m256i *)buf);
+}
+
+/* Output rows [r0, r1), channels [c0, c0 + 32). */
+AVX2 static void block_avx2(const dw_job *job, int64_t c0, int64_t r0, int64_t r1) {
+    const conv_s8_geometry *g = job->g;
+    int64_t c_all = round_up(g->channels, 32), rem = g->channels - c0;
+    const __m256i *w = (const __m256i *)((const int32_t *)job->packed + c_all) + c0 / 32 * job->groups * 4;
+    float scale_a[32], off_a[32];
+    int32_t start_a[32];
+    block_epilogue(job, c0, 32, scale_a, off_a, start_a);
+    __m256 scale[4], off[4];
+    __m256i start[4];
+    for (int k = 0; k < 4; k++) {
+        scale[k] = _mm256_loadu_ps(scale_a + 8 * k);
+        off[k] = _mm256_loadu_ps(off_a + 8 * k);
+        start[k] = _mm256_loadu_si256((const __m256i *)(start_a + 8 * k));
+    }
+    __m256 lo = _mm256_set1_ps(job->lo), hi = _mm256_set1_ps(job->hi);
+    __m256i zo = _mm256_set1_epi32(job->ep->out_zero), za = _mm256_set1_epi8((char)job->ep->a_zero[0]);
+    __m256i zero = _mm256_setzero_si256();
+    const uint8_t *tp[DW_TAPS_MAX];
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t ow = 0; ow < g->out_width; ow++) {
+            tap_pointers(job, r, ow, c0, tp);
+            __m256i acc[4] = { start[0], start[1], start[2], start[3] };
+            for (int p = 0; p < job->groups; p++) {
+                __m256i t0 = load32(tp[2 * p], rem, za), t1 = load32(tp[2 * p + 1], rem, za);
+                __m256i pl = _mm256_unpacklo_epi8(t0, t1), ph = _mm256_unpackhi_epi8(t0, t1);
+                const __m256i *wp = w + 4 * p;
+                acc[0] = _mm256_add_epi32(acc[0], _mm256_madd_epi16(_mm256_unpacklo_epi8(pl, zero), _mm256_load_si256(wp)));
+                acc[1] = _mm256_add_epi32(acc[1], _mm256_madd_epi16(_mm256_unpackhi_epi8(pl, zero), _mm256_load_si256(wp + 1)));
+                acc[2] = _mm256_add_epi32(acc[2], _mm256_madd_epi16(_mm256_unpacklo_epi8(ph, zero), _mm256_load_si256(wp + 2)));
+                acc[3] = _mm256_add_epi32(acc[3], _mm256_madd_epi16(_mm256_unpackhi_epi8(ph, zero), _mm256_load_si256(wp + 3)));
+            }
+            __m256i q[4];
+            for (int k = 0; k < 4; k++) {
+                __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[k]), scale[k], off[k]);
+                v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+                q[k] = _mm256_add_epi32(_mm256_cvtps_epi32(v), zo);
+            }
+            __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(q[0], q[1]), _mm256_packus_epi32(q[2], q[3]));
+            uint8_t *out = job->y + (r * g->out_width + ow) * job->ys + c0;
+            if (rem >= 32) {
+                _mm256_storeu_si256((__m256i *)out, bytes);
+            } else {
+                uint8_t buf[32];
+                _mm256_storeu_si256((__m256i *)buf, bytes);
+                memcpy(out, buf, (size_t)rem);
+            }
+        }
+}
+#endif
+
+static void rows_task(void *arg, int64_t begin, int64_t end, int thread) {
+    const dw_job *job = arg;
+#if defined(__x86_64__)
+    if (job->layout == LAYOUT_AVX512) {
+        for (int64_t c0 = 0; c0 < job->g->channels; c0 += 64) block_avx512(job, c0, begin, end);
+        return;
+    }
+    if (job->layout == LAYOUT_AVX2) {
+        for (int64_t c0 = 0; c0 < job->g->channels; c0 += 32) block_avx2(job, c0, begin, end);
+        return;
+    }
+#endif
+    rows_scalar(job, begin, end);
+}
+
+void cpu_conv2d_depthwise_s8_nhwc(cpu_ctx *ctx, int path, const conv_s8_geometry *g, const uint8_t *x,
+                                  int64_t x_stride, const void *packed, const gemm_s8_epilogue *ep, uint8_t *y,
+                                  int64_t y_stride) {
+    int64_t taps = g->kernel_h * g->kernel_w;
+    if (taps <= 0 || g->channels <= 0) return;
+    dw_job job;
+    job.g = g;
+    job.x = x;
+    job.xs = x_stride;
+    job.packed = packed;
+    job.ep = ep;
+    job.y = y;
+    job.ys = y_stride;
+    job.layout = layout_of(path, taps);
+#if !defined(__x86_64__)
+    job.layout = LAYOUT_SCALAR;
+#endif
+    job.taps = (int)taps;
+    int64_t gs = job.layout == LAYOUT_SCALAR ? 1 : group_of(job.layout);
+    job.groups = (int)(round_up(taps, gs) / gs);
+    job.padded_taps = (int)(job.groups * gs);
+    s8_clamp_range(ep, &job.lo, &job.hi);
+    for (int64_t t = 0; t < taps && t < DW_TAPS_MAX; t++) {
+        int64_t i = t / g->kernel_w, j = t % g->kernel_w;
+        job.di[t] = (int32_t)(i * g->dilation_h);
+        job.dj[t] = (int32_t)(j * g->dilation_w);
+        job.off[t] = (job.di[t] * g->width + job.dj[t]) * x_stride;
+    }
+    int64_t rows = g->batch * g->out_height, work = g->out_width * g->channels * taps;
+    pool_parallel_for(ctx->threads > 1 ? ctx->pool : NULL, rows, work > 0 ? 65536 / work + 1 : rows, rows_task, &job);
+}
