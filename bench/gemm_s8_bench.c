@@ -4,7 +4,7 @@
  * interleave the contenders so that a shared machine's load hits all alike, and the ratios are the result
  * (absolute numbers vary with the load).
  * build: make lib && cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o gemm_s8_bench bench/gemm_s8_bench.c libinfer.a -lm
- * usage: ./gemm_s8_bench [threads] [rounds] */
+ * usage: ./gemm_s8_bench [threads] [rounds] [dw]   (dw: only the depthwise NHWC against NCHW comparison) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +145,48 @@ static void dynamic_linear(cpu_ctx *ctx, int rounds) {
     }
 }
 
+/* The depthwise INT8 convolution on u8 NHWC (cpu_conv2d_depthwise_s8_nhwc) against the NCHW one
+ * (cpu_conv2d_depthwise_s8), u8 in and out, ReLU6, per path, on MobileNet-v2's depthwise layers (3x3, pad 1),
+ * batch 1; NHWC positions C bytes apart. */
+static void depthwise_nhwc(cpu_ctx *ctx, int rounds) {
+    static const conv_layer layers[] = {
+        { "dw 3x3/2 96 @112", 96, 112, 96, 3, 2, 1, 96 },  { "dw 3x3 144 @56", 144, 56, 144, 3, 1, 1, 144 },
+        { "dw 3x3/2 144 @56", 144, 56, 144, 3, 2, 1, 144 }, { "dw 3x3 192 @28", 192, 28, 192, 3, 1, 1, 192 },
+        { "dw 3x3 384 @14", 384, 14, 384, 3, 1, 1, 384 },   { "dw 3x3 576 @14", 576, 14, 576, 3, 1, 1, 576 },
+        { "dw 3x3 960 @7", 960, 7, 960, 3, 1, 1, 960 },
+    };
+    printf("\ndepthwise INT8 3x3, u8 in and out: NHWC (cpu_conv2d_depthwise_s8_nhwc) against NCHW, batch 1\n");
+    for (int path = S8_PATH_AVX2; path < S8_PATH_COUNT; path++) {
+        if (!s8_path_supported(path) || path == S8_PATH_AVX_VNNI || path == S8_PATH_AMX) continue; /* same code */
+        for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
+            const conv_layer *ly = &layers[l];
+            int64_t c = ly->c, oh = (ly->h + 2 * ly->pad - ly->k) / ly->stride + 1, taps = ly->k * ly->k;
+            uint8_t *x = malloc((size_t)(c * ly->h * ly->h)), *y = malloc((size_t)(c * oh * oh));
+            int8_t *w = malloc((size_t)(c * taps));
+            float *w_scale = malloc(sizeof(float) * c), a_scale = 0.02f;
+            for (int64_t i = 0; i < c * ly->h * ly->h; i++) x[i] = (uint8_t)(i * 7 % 251);
+            for (int64_t i = 0; i < c * taps; i++) w[i] = (int8_t)(i * 5 % 255 - 127);
+            for (int64_t i = 0; i < c; i++) w_scale[i] = 0.01f;
+            int32_t a_zero = 3;
+            gemm_s8_epilogue ep = { &a_scale, &a_zero, 0, w_scale, w_scale, 1, 0.05f, 10, { ACT_CLIP, 0, 6 } };
+            conv_s8_geometry g = { 1, c, ly->h, ly->h, c, oh, oh, ly->k, ly->k, ly->stride, ly->stride, ly->pad,
+                                   ly->pad, 1, 1 };
+            void *packed = aligned_alloc(64, (cpu_depthwise_s8_nhwc_pack_size(path, c, taps) + 63) / 64 * 64);
+            cpu_depthwise_s8_nhwc_pack(path, c, taps, w, packed);
+            double best_nchw = 1e9, best_nhwc = 1e9;
+            for (int r = 0; r < rounds; r++) {
+                TIME_IT(best_nchw, cpu_conv2d_depthwise_s8(ctx, path, &g, x, w, &ep, y));
+                TIME_IT(best_nhwc, cpu_conv2d_depthwise_s8_nhwc(ctx, path, &g, x, c, packed, &ep, y, c));
+            }
+            double macs = (double)c * oh * oh * taps;
+            printf("%-12s %-20s nchw %8.1f us %6.1f GMAC/s   nhwc %8.1f us %6.1f GMAC/s   %5.2fx\n", s8_path_name(path),
+                   ly->name, best_nchw * 1e6, macs / best_nchw * 1e-9, best_nhwc * 1e6, macs / best_nhwc * 1e-9,
+                   best_nchw / best_nhwc);
+            free(x), free(y), free(w), free(w_scale), free(packed);
+        }
+    }
+}
+
 int main(int argc, char **argv) {
     static const shape shapes[] = {
         { "resnet50 conv1x1 256->64 @56", 3136, 64, 256 },
@@ -160,6 +202,12 @@ int main(int argc, char **argv) {
     if (threads > 1 && pool_create(threads, &pool, NULL) != INFER_OK) return 1;
     cpu_ctx ctx = { pool, threads, cpu_detect_isa(), NULL, 0, aligned_alloc(64, (size_t)threads * CPU_SCRATCH_BYTES),
                     NULL };
+    if (argc > 3 && !strcmp(argv[3], "dw")) {
+        depthwise_nhwc(&ctx, rounds);
+        free(ctx.scratch);
+        pool_destroy(pool);
+        return 0;
+    }
     int paths[S8_PATH_COUNT], n_paths = 0;
     for (int p = 0; p < S8_PATH_COUNT; p++)
         if (s8_path_supported(p)) paths[n_paths++] = p;
@@ -217,6 +265,7 @@ int main(int argc, char **argv) {
     }
     dynamic_linear(&ctx, rounds);
     convolutions(&ctx, rounds);
+    depthwise_nhwc(&ctx, rounds);
     free(ctx.scratch);
     pool_destroy(pool);
     return 0;
