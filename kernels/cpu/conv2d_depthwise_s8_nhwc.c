@@ -10,9 +10,11 @@
  * in groups of 4 (u8 x s8 quads for vpdpbusd) or 2 (int16 pairs for vpmaddwd). One group of one block is four
  * vectors V_k, k = 0..3, whose 32-bit lane j of 128-bit lane L is channel 16L + 4k + j of the block: the order
  * in which byte and word unpacks of the taps' channel vectors leave their lanes, and which the packs of the
- * requantized V_0..V_3 (32 -> 16 -> 8 bits) put back into channel order. The packed buffer is int32 sums over
- * the taps per channel (channels rounded up to the block), then the groups of block 0, of block 1, ... The
- * scalar layout is w itself [C][taps]; so are vector paths' with more than DW_TAPS_MAX taps (run scalar). */
+ * requantized V_0..V_3 (32 -> 16 -> 8 bits) put back into channel order. AVX-512 runs a last single tap (taps
+ * = 4n + 1: 3x3, 5x5, 7x7) as one vector of 64 channels whose dwords k are broadcast in each 128-bit lane
+ * (vpshufd) for V_k, weighted by byte j of lane j only. The packed buffer is int32 sums over the taps per
+ * channel (channels rounded up to the block), then the groups of block 0, of block 1, ... The scalar layout
+ * is w itself [C][taps]; so are vector paths' with more than DW_TAPS_MAX taps (run scalar). */
 enum { LAYOUT_SCALAR, LAYOUT_AVX2, LAYOUT_AVX512 };
 #define DW_TAPS_MAX 128
 
@@ -26,6 +28,8 @@ static int layout_of(int path, int64_t taps) {
 static int64_t block_of(int layout) { return layout == LAYOUT_AVX512 ? 64 : 32; }
 static int64_t group_of(int layout) { return layout == LAYOUT_AVX512 ? 4 : 2; }
 static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+/* The last tap alone (AVX-512, taps = 4n + 1). */
+static int single_tap(int layout, int64_t taps) { return layout == LAYOUT_AVX512 && taps % 4 == 1; }
 
 size_t cpu_depthwise_s8_nhwc_pack_size(int path, int64_t channels, int64_t taps) {
     int layout = layout_of(path, taps);
@@ -51,18 +55,20 @@ void cpu_depthwise_s8_nhwc_pack(int path, int64_t channels, int64_t taps, const 
     int8_t *q = (int8_t *)(sum + c_all);
     int16_t *p = (int16_t *)(sum + c_all);
     for (int64_t b = 0; b < c_all / bw; b++)
-        for (int64_t gr = 0; gr < groups; gr++)
+        for (int64_t gr = 0; gr < groups; gr++) {
+            int single = single_tap(layout, taps) && gr == groups - 1;
             for (int k = 0; k < 4; k++)
                 for (int64_t lane = 0; lane < bw / 16; lane++)
                     for (int j = 0; j < 4; j++) {
                         int64_t c = b * bw + 16 * lane + 4 * k + j;
                         for (int64_t i = 0; i < gs; i++) {
-                            int64_t t = gr * gs + i;
+                            int64_t t = single ? (i == j ? taps - 1 : taps) : gr * gs + i;
                             int8_t v = c < channels && t < taps ? w[c * taps + t] : 0;
                             if (gs == 4) *q++ = v;
                             else *p++ = v;
                         }
                     }
+        }
 }
 
 /* One call: geometry, data, and the taps' offsets from the first tap of a position. */
@@ -75,7 +81,9 @@ typedef struct {
     uint8_t *y;
     int64_t ys;
     int layout;
-    int taps, groups, padded_taps; /* padded_taps = groups * group size */
+    int taps, groups, padded_taps; /* groups of the unpacks (the last padded with repeats of the last tap) */
+    int single;                    /* and then the last tap alone */
+    int64_t col_lo, col_hi;        /* output columns whose taps are all inside the row */
     float lo, hi;
     int64_t off[DW_TAPS_MAX];      /* bytes from the position's first tap to tap k */
     int32_t di[DW_TAPS_MAX], dj[DW_TAPS_MAX]; /* rows and columns from the first tap to tap k */
@@ -132,142 +140,215 @@ static void block_epilogue(const dw_job *job, int64_t c0, int64_t bw, float *sca
             }
 }
 
-/* Output position (r, ow)'s tap addresses in x, channel c0 on; NULL for a tap in the padding. The padded
- * taps past the last repeat it (their weights are 0). Returns 1 when some tap is in the padding. */
-static inline int tap_pointers(const dw_job *job, int64_t r, int64_t ow, int64_t c0, const uint8_t **tp) {
+/* Row r's first input row, its image's channel c0, and whether all its taps' rows are inside the image. */
+static inline int row_inside(const dw_job *job, int64_t r, int64_t c0, int64_t *ih0, const uint8_t **image) {
     const conv_s8_geometry *g = job->g;
-    int64_t n = r / g->out_height, ih0 = r % g->out_height * g->stride_h - g->pad_h, iw0 = ow * g->stride_w - g->pad_w;
-    const uint8_t *image = job->x + n * g->height * g->width * job->xs + c0;
-    int checked = ih0 < 0 || ih0 + job->di[job->taps - 1] >= g->height || iw0 < 0 ||
-                  iw0 + job->dj[job->taps - 1] >= g->width;
-    if (!checked) {
-        const uint8_t *base = image + (ih0 * g->width + iw0) * job->xs;
-        for (int t = 0; t < job->taps; t++) tp[t] = base + job->off[t];
-    } else {
-        for (int t = 0; t < job->taps; t++) {
-            int64_t ih = ih0 + job->di[t], iw = iw0 + job->dj[t];
-            tp[t] = ih >= 0 && ih < g->height && iw >= 0 && iw < g->width ? image + (ih * g->width + iw) * job->xs : NULL;
-        }
+    int64_t n = r / g->out_height;
+    *ih0 = r % g->out_height * g->stride_h - g->pad_h;
+    *image = job->x + n * g->height * g->width * job->xs + c0;
+    return *ih0 >= 0 && *ih0 + job->di[job->taps - 1] < g->height;
+}
+
+/* Output column ow's tap addresses (from image, at rows from ih0), NULL for a tap in the padding; the padded
+ * taps past the last repeat it (their weights are 0). */
+static inline void tap_pointers(const dw_job *job, const uint8_t *image, int64_t ih0, int64_t ow, const uint8_t **tp) {
+    const conv_s8_geometry *g = job->g;
+    int64_t iw0 = ow * g->stride_w - g->pad_w;
+    for (int t = 0; t < job->taps; t++) {
+        int64_t ih = ih0 + job->di[t], iw = iw0 + job->dj[t];
+        tp[t] = ih >= 0 && ih < g->height && iw >= 0 && iw < g->width ? image + (ih * g->width + iw) * job->xs : NULL;
     }
     for (int t = job->taps; t < job->padded_taps; t++) tp[t] = tp[job->taps - 1];
-    return checked;
 }
 
 #if defined(__x86_64__)
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512vnni,fma")))
 #define AVX2 __attribute__((target("avx2,fma")))
 
-/* 64 channels' bytes at p (lanes past `mask` 0), or the zero point for a padding tap. */
-AVX512 static inline __m512i load64(const uint8_t *p, __mmask64 mask, int full, __m512i zero_point) {
-    if (!p) return zero_point;
-    return full ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8(mask, p);
+typedef struct {
+    __m512 scale[4], off[4], lo, hi;
+    __m512i start[4], zo, za;
+    __mmask64 mask; /* the block's channels */
+} ep512;
+
+/* 64 channels' bytes at p (past the mask 0), or the zero point for a padding tap (checked, p NULL). */
+AVX512 static inline __m512i tap64(const uint8_t *p, int checked, int full, const ep512 *e) {
+    if (checked && !p) return e->za;
+    return full ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8(e->mask, p);
 }
 
-/* Output rows [r0, r1), channels [c0, c0 + 64). */
-AVX512 static void block_avx512(const dw_job *job, int64_t c0, int64_t r0, int64_t r1) {
-    const conv_s8_geometry *g = job->g;
-    int64_t c_all = round_up(g->channels, 64), rem = g->channels - c0;
-    const __m512i *w = (const __m512i *)((const int32_t *)job->packed + c_all) + c0 / 64 * job->groups * 4;
-    __mmask64 mask = rem >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << rem) - 1;
-    int full = rem >= 64;
-    float scale_a[64], off_a[64];
-    int32_t start_a[64];
-    block_epilogue(job, c0, 64, scale_a, off_a, start_a);
-    __m512 scale[4], off[4];
-    __m512i start[4];
-    for (int k = 0; k < 4; k++) {
-        scale[k] = _mm512_loadu_ps(scale_a + 16 * k);
-        off[k] = _mm512_loadu_ps(off_a + 16 * k);
-        start[k] = _mm512_loadu_si512(start_a + 16 * k);
+/* One output position's 64 channels: taps at tp[t] (checked) or base + off[t]; requantized into out. */
+AVX512 static inline void position_avx512(const dw_job *job, const uint8_t *const *tp, const uint8_t *base,
+                                          int checked, int full, const __m512i *w, const ep512 *e, uint8_t *out) {
+#define TAP(t) tap64(checked ? tp[t] : base + job->off[t], checked, full, e)
+    __m512i acc0 = e->start[0], acc1 = e->start[1], acc2 = e->start[2], acc3 = e->start[3];
+    for (int q = 0; q < job->groups; q++, w += 4) {
+        __m512i t0 = TAP(4 * q), t1 = TAP(4 * q + 1), t2 = TAP(4 * q + 2), t3 = TAP(4 * q + 3);
+        __m512i p01l = _mm512_unpacklo_epi8(t0, t1), p01h = _mm512_unpackhi_epi8(t0, t1);
+        __m512i p23l = _mm512_unpacklo_epi8(t2, t3), p23h = _mm512_unpackhi_epi8(t2, t3);
+        acc0 = _mm512_dpbusd_epi32(acc0, _mm512_unpacklo_epi16(p01l, p23l), _mm512_load_si512(w));
+        acc1 = _mm512_dpbusd_epi32(acc1, _mm512_unpackhi_epi16(p01l, p23l), _mm512_load_si512(w + 1));
+        acc2 = _mm512_dpbusd_epi32(acc2, _mm512_unpacklo_epi16(p01h, p23h), _mm512_load_si512(w + 2));
+        acc3 = _mm512_dpbusd_epi32(acc3, _mm512_unpackhi_epi16(p01h, p23h), _mm512_load_si512(w + 3));
     }
-    __m512 lo = _mm512_set1_ps(job->lo), hi = _mm512_set1_ps(job->hi);
-    __m512i zo = _mm512_set1_epi32(job->ep->out_zero), za = _mm512_set1_epi8((char)job->ep->a_zero[0]);
-    const uint8_t *tp[DW_TAPS_MAX];
-    for (int64_t r = r0; r < r1; r++)
-        for (int64_t ow = 0; ow < g->out_width; ow++) {
-            tap_pointers(job, r, ow, c0, tp);
-            __m512i acc[4] = { start[0], start[1], start[2], start[3] };
-            for (int q = 0; q < job->groups; q++) {
-                __m512i t0 = load64(tp[4 * q], mask, full, za), t1 = load64(tp[4 * q + 1], mask, full, za);
-                __m512i t2 = load64(tp[4 * q + 2], mask, full, za), t3 = load64(tp[4 * q + 3], mask, full, za);
-                __m512i p01l = _mm512_unpacklo_epi8(t0, t1), p01h = _mm512_unpackhi_epi8(t0, t1);
-                __m512i p23l = _mm512_unpacklo_epi8(t2, t3), p23h = _mm512_unpackhi_epi8(t2, t3);
-                const __m512i *wq = w + 4 * q;
-                acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(p01l, p23l), _mm512_load_si512(wq));
-                acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(p01l, p23l), _mm512_load_si512(wq + 1));
-                acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(p01h, p23h), _mm512_load_si512(wq + 2));
-                acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(p01h, p23h), _mm512_load_si512(wq + 3));
-            }
-            __m512i q[4];
-            for (int k = 0; k < 4; k++) {
-                __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k]), scale[k], off[k]);
-                v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                q[k] = _mm512_add_epi32(_mm512_cvtps_epi32(v), zo);
-            }
-            __m512i bytes = _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
-            uint8_t *out = job->y + (r * g->out_width + ow) * job->ys + c0;
-            if (full) _mm512_storeu_si512(out, bytes);
-            else _mm512_mask_storeu_epi8(out, mask, bytes);
-        }
+    if (job->single) {
+        __m512i t = TAP(job->taps - 1);
+        acc0 = _mm512_dpbusd_epi32(acc0, _mm512_shuffle_epi32(t, 0x00), _mm512_load_si512(w));
+        acc1 = _mm512_dpbusd_epi32(acc1, _mm512_shuffle_epi32(t, 0x55), _mm512_load_si512(w + 1));
+        acc2 = _mm512_dpbusd_epi32(acc2, _mm512_shuffle_epi32(t, 0xAA), _mm512_load_si512(w + 2));
+        acc3 = _mm512_dpbusd_epi32(acc3, _mm512_shuffle_epi32(t, 0xFF), _mm512_load_si512(w + 3));
+    }
+#undef TAP
+    __m512i acc[4] = { acc0, acc1, acc2, acc3 }, q[4];
+    for (int k = 0; k < 4; k++) {
+        __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k]), e->scale[k], e->off[k]);
+        v = _mm512_min_ps(_mm512_max_ps(v, e->lo), e->hi);
+        q[k] = _mm512_add_epi32(_mm512_cvtps_epi32(v), e->zo);
+    }
+    __m512i bytes = _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
+    if (full) _mm512_storeu_si512(out, bytes);
+    else _mm512_mask_storeu_epi8(out, e->mask, bytes);
 }
 
-/* 32 channels' bytes at p (rem < 32: only rem of them read, the rest 0), or the zero point. */
-AVX2 static inline __m256i load32(const uint8_t *p, int64_t rem, __m256i zero_point) {
-    if (!p) return zero_point;
-    if (rem >= 32) return _mm256_loadu_si256((const __m256i *)p);
+/* Output rows [r0, r1), channels [c0, c0 + 64): border columns checked, the inside ones straight. */
+AVX512 static inline void rows_avx512(const dw_job *job, int64_t c0, int64_t r0, int64_t r1, int full,
+                                      const __m512i *w, const ep512 *e) {
+    const conv_s8_geometry *g = job->g;
+    const uint8_t *tp[DW_TAPS_MAX];
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t ih0, ow = 0;
+        const uint8_t *image;
+        int inside = row_inside(job, r, c0, &ih0, &image);
+        uint8_t *out = job->y + r * g->out_width * job->ys + c0;
+        int64_t lo = inside ? job->col_lo : g->out_width, hi = inside ? job->col_hi : g->out_width;
+        for (; ow < lo; ow++) {
+            tap_pointers(job, image, ih0, ow, tp);
+            position_avx512(job, tp, NULL, 1, full, w, e, out + ow * job->ys);
+        }
+        if (ow < hi) {
+            const uint8_t *base = image + (ih0 * g->width + ow * g->stride_w - g->pad_w) * job->xs;
+            for (; ow < hi; ow++, base += g->stride_w * job->xs)
+                position_avx512(job, NULL, base, 0, full, w, e, out + ow * job->ys);
+        }
+        for (; ow < g->out_width; ow++) {
+            tap_pointers(job, image, ih0, ow, tp);
+            position_avx512(job, tp, NULL, 1, full, w, e, out + ow * job->ys);
+        }
+    }
+}
+
+AVX512 static void block_avx512(const dw_job *job, int64_t c0, int64_t r0, int64_t r1) {
+    int64_t c_all = round_up(job->g->channels, 64), rem = job->g->channels - c0;
+    const __m512i *w = (const __m512i *)((const int32_t *)job->packed + c_all) + c0 / 64 * (job->groups + job->single) * 4;
+    float scale[64], off[64];
+    int32_t start[64];
+    block_epilogue(job, c0, 64, scale, off, start);
+    ep512 e;
+    for (int k = 0; k < 4; k++) {
+        e.scale[k] = _mm512_loadu_ps(scale + 16 * k);
+        e.off[k] = _mm512_loadu_ps(off + 16 * k);
+        e.start[k] = _mm512_loadu_si512(start + 16 * k);
+    }
+    e.lo = _mm512_set1_ps(job->lo);
+    e.hi = _mm512_set1_ps(job->hi);
+    e.zo = _mm512_set1_epi32(job->ep->out_zero);
+    e.za = _mm512_set1_epi8((char)job->ep->a_zero[0]);
+    e.mask = rem >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << rem) - 1;
+    if (rem >= 64) rows_avx512(job, c0, r0, r1, 1, w, &e);
+    else rows_avx512(job, c0, r0, r1, 0, w, &e);
+}
+
+typedef struct {
+    __m256 scale[4], off[4], lo, hi;
+    __m256i start[4], zo, za;
+    int64_t rem; /* the block's channels (all 32 when >= 32) */
+} ep256;
+
+/* 32 channels' bytes at p (rem < 32: only rem of them read, the rest 0), or the zero point (checked, p NULL). */
+AVX2 static inline __m256i tap32(const uint8_t *p, int checked, int full, const ep256 *e) {
+    if (checked && !p) return e->za;
+    if (full) return _mm256_loadu_si256((const __m256i *)p);
     uint8_t buf[32] = { 0 };
-    memcpy(buf, p, (size_t)rem);
+    memcpy(buf, p, (size_t)e->rem);
     return _mm256_loadu_si256((const __m256i *)buf);
 }
 
-/* Output rows [r0, r1), channels [c0, c0 + 32). */
-AVX2 static void block_avx2(const dw_job *job, int64_t c0, int64_t r0, int64_t r1) {
-    const conv_s8_geometry *g = job->g;
-    int64_t c_all = round_up(g->channels, 32), rem = g->channels - c0;
-    const __m256i *w = (const __m256i *)((const int32_t *)job->packed + c_all) + c0 / 32 * job->groups * 4;
-    float scale_a[32], off_a[32];
-    int32_t start_a[32];
-    block_epilogue(job, c0, 32, scale_a, off_a, start_a);
-    __m256 scale[4], off[4];
-    __m256i start[4];
-    for (int k = 0; k < 4; k++) {
-        scale[k] = _mm256_loadu_ps(scale_a + 8 * k);
-        off[k] = _mm256_loadu_ps(off_a + 8 * k);
-        start[k] = _mm256_loadu_si256((const __m256i *)(start_a + 8 * k));
-    }
-    __m256 lo = _mm256_set1_ps(job->lo), hi = _mm256_set1_ps(job->hi);
-    __m256i zo = _mm256_set1_epi32(job->ep->out_zero), za = _mm256_set1_epi8((char)job->ep->a_zero[0]);
+/* One output position's 32 channels: taps at tp[t] (checked) or base + off[t]; requantized into out. */
+AVX2 static inline void position_avx2(const dw_job *job, const uint8_t *const *tp, const uint8_t *base, int checked,
+                                      int full, const __m256i *w, const ep256 *e, uint8_t *out) {
+    __m256i acc0 = e->start[0], acc1 = e->start[1], acc2 = e->start[2], acc3 = e->start[3];
     __m256i zero = _mm256_setzero_si256();
+    for (int p = 0; p < job->groups; p++, w += 4) {
+        __m256i t0 = tap32(checked ? tp[2 * p] : base + job->off[2 * p], checked, full, e);
+        __m256i t1 = tap32(checked ? tp[2 * p + 1] : base + job->off[2 * p + 1], checked, full, e);
+        __m256i pl = _mm256_unpacklo_epi8(t0, t1), ph = _mm256_unpackhi_epi8(t0, t1);
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_unpacklo_epi8(pl, zero), _mm256_load_si256(w)));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(_mm256_unpackhi_epi8(pl, zero), _mm256_load_si256(w + 1)));
+        acc2 = _mm256_add_epi32(acc2, _mm256_madd_epi16(_mm256_unpacklo_epi8(ph, zero), _mm256_load_si256(w + 2)));
+        acc3 = _mm256_add_epi32(acc3, _mm256_madd_epi16(_mm256_unpackhi_epi8(ph, zero), _mm256_load_si256(w + 3)));
+    }
+    __m256i acc[4] = { acc0, acc1, acc2, acc3 }, q[4];
+    for (int k = 0; k < 4; k++) {
+        __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[k]), e->scale[k], e->off[k]);
+        v = _mm256_min_ps(_mm256_max_ps(v, e->lo), e->hi);
+        q[k] = _mm256_add_epi32(_mm256_cvtps_epi32(v), e->zo);
+    }
+    __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(q[0], q[1]), _mm256_packus_epi32(q[2], q[3]));
+    if (full) {
+        _mm256_storeu_si256((__m256i *)out, bytes);
+    } else {
+        uint8_t buf[32];
+        _mm256_storeu_si256((__m256i *)buf, bytes);
+        memcpy(out, buf, (size_t)e->rem);
+    }
+}
+
+/* Output rows [r0, r1), channels [c0, c0 + 32): border columns checked, the inside ones straight. */
+AVX2 static inline void rows_avx2(const dw_job *job, int64_t c0, int64_t r0, int64_t r1, int full, const __m256i *w,
+                                  const ep256 *e) {
+    const conv_s8_geometry *g = job->g;
     const uint8_t *tp[DW_TAPS_MAX];
-    for (int64_t r = r0; r < r1; r++)
-        for (int64_t ow = 0; ow < g->out_width; ow++) {
-            tap_pointers(job, r, ow, c0, tp);
-            __m256i acc[4] = { start[0], start[1], start[2], start[3] };
-            for (int p = 0; p < job->groups; p++) {
-                __m256i t0 = load32(tp[2 * p], rem, za), t1 = load32(tp[2 * p + 1], rem, za);
-                __m256i pl = _mm256_unpacklo_epi8(t0, t1), ph = _mm256_unpackhi_epi8(t0, t1);
-                const __m256i *wp = w + 4 * p;
-                acc[0] = _mm256_add_epi32(acc[0], _mm256_madd_epi16(_mm256_unpacklo_epi8(pl, zero), _mm256_load_si256(wp)));
-                acc[1] = _mm256_add_epi32(acc[1], _mm256_madd_epi16(_mm256_unpackhi_epi8(pl, zero), _mm256_load_si256(wp + 1)));
-                acc[2] = _mm256_add_epi32(acc[2], _mm256_madd_epi16(_mm256_unpacklo_epi8(ph, zero), _mm256_load_si256(wp + 2)));
-                acc[3] = _mm256_add_epi32(acc[3], _mm256_madd_epi16(_mm256_unpackhi_epi8(ph, zero), _mm256_load_si256(wp + 3)));
-            }
-            __m256i q[4];
-            for (int k = 0; k < 4; k++) {
-                __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[k]), scale[k], off[k]);
-                v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-                q[k] = _mm256_add_epi32(_mm256_cvtps_epi32(v), zo);
-            }
-            __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(q[0], q[1]), _mm256_packus_epi32(q[2], q[3]));
-            uint8_t *out = job->y + (r * g->out_width + ow) * job->ys + c0;
-            if (rem >= 32) {
-                _mm256_storeu_si256((__m256i *)out, bytes);
-            } else {
-                uint8_t buf[32];
-                _mm256_storeu_si256((__m256i *)buf, bytes);
-                memcpy(out, buf, (size_t)rem);
-            }
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t ih0, ow = 0;
+        const uint8_t *image;
+        int inside = row_inside(job, r, c0, &ih0, &image);
+        uint8_t *out = job->y + r * g->out_width * job->ys + c0;
+        int64_t lo = inside ? job->col_lo : g->out_width, hi = inside ? job->col_hi : g->out_width;
+        for (; ow < lo; ow++) {
+            tap_pointers(job, image, ih0, ow, tp);
+            position_avx2(job, tp, NULL, 1, full, w, e, out + ow * job->ys);
         }
+        if (ow < hi) {
+            const uint8_t *base = image + (ih0 * g->width + ow * g->stride_w - g->pad_w) * job->xs;
+            for (; ow < hi; ow++, base += g->stride_w * job->xs)
+                position_avx2(job, NULL, base, 0, full, w, e, out + ow * job->ys);
+        }
+        for (; ow < g->out_width; ow++) {
+            tap_pointers(job, image, ih0, ow, tp);
+            position_avx2(job, tp, NULL, 1, full, w, e, out + ow * job->ys);
+        }
+    }
+}
+
+AVX2 static void block_avx2(const dw_job *job, int64_t c0, int64_t r0, int64_t r1) {
+    int64_t c_all = round_up(job->g->channels, 32), rem = job->g->channels - c0;
+    const __m256i *w = (const __m256i *)((const int32_t *)job->packed + c_all) + c0 / 32 * job->groups * 4;
+    float scale[32], off[32];
+    int32_t start[32];
+    block_epilogue(job, c0, 32, scale, off, start);
+    ep256 e;
+    for (int k = 0; k < 4; k++) {
+        e.scale[k] = _mm256_loadu_ps(scale + 8 * k);
+        e.off[k] = _mm256_loadu_ps(off + 8 * k);
+        e.start[k] = _mm256_loadu_si256((const __m256i *)(start + 8 * k));
+    }
+    e.lo = _mm256_set1_ps(job->lo);
+    e.hi = _mm256_set1_ps(job->hi);
+    e.zo = _mm256_set1_epi32(job->ep->out_zero);
+    e.za = _mm256_set1_epi8((char)job->ep->a_zero[0]);
+    e.rem = rem;
+    if (rem >= 32) rows_avx2(job, c0, r0, r1, 1, w, &e);
+    else rows_avx2(job, c0, r0, r1, 0, w, &e);
 }
 #endif
 
@@ -305,8 +386,9 @@ void cpu_conv2d_depthwise_s8_nhwc(cpu_ctx *ctx, int path, const conv_s8_geometry
 #endif
     job.taps = (int)taps;
     int64_t gs = job.layout == LAYOUT_SCALAR ? 1 : group_of(job.layout);
-    job.groups = (int)(round_up(taps, gs) / gs);
-    job.padded_taps = (int)(job.groups * gs);
+    job.single = single_tap(job.layout, taps);
+    job.groups = (int)((job.single ? taps - 1 : round_up(taps, gs)) / gs);
+    job.padded_taps = (int)(job.groups * gs + job.single);
     s8_clamp_range(ep, &job.lo, &job.hi);
     for (int64_t t = 0; t < taps && t < DW_TAPS_MAX; t++) {
         int64_t i = t / g->kernel_w, j = t % g->kernel_w;
@@ -314,6 +396,14 @@ void cpu_conv2d_depthwise_s8_nhwc(cpu_ctx *ctx, int path, const conv_s8_geometry
         job.dj[t] = (int32_t)(j * g->dilation_w);
         job.off[t] = (job.di[t] * g->width + job.dj[t]) * x_stride;
     }
+    for (int64_t t = taps; t < job.padded_taps; t++) job.off[t] = job.off[taps - 1];
+    /* inside columns: ow * stride - pad >= 0 and ow * stride - pad + dj[last] < width */
+    int64_t reach = g->width - 1 + g->pad_w - (g->kernel_w - 1) * g->dilation_w;
+    job.col_lo = (g->pad_w + g->stride_w - 1) / g->stride_w;
+    job.col_hi = reach < 0 ? 0 : reach / g->stride_w + 1;
+    if (job.col_hi > g->out_width) job.col_hi = g->out_width;
+    if (job.col_lo > g->out_width) job.col_lo = g->out_width;
+    if (job.col_hi < job.col_lo) job.col_hi = job.col_lo;
     int64_t rows = g->batch * g->out_height, work = g->out_width * g->channels * taps;
     pool_parallel_for(ctx->threads > 1 ? ctx->pool : NULL, rows, work > 0 ? 65536 / work + 1 : rows, rows_task, &job);
 }
