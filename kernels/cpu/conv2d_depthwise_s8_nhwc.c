@@ -84,6 +84,8 @@ typedef struct {
     int taps, groups, padded_taps; /* groups of the unpacks (the last padded with repeats of the last tap) */
     int single;                    /* and then the last tap alone */
     int64_t col_lo, col_hi;        /* output columns whose taps are all inside the row */
+    const void *epilogues;         /* NULL, or each block's block_epilogue (scale, off, start) computed once */
+    int64_t tile_rows;             /* rows run block by block (each block's epilogue computed per tile) */
     float lo, hi;
     int64_t off[DW_TAPS_MAX];      /* bytes from the position's first tap to tap k */
     int32_t di[DW_TAPS_MAX], dj[DW_TAPS_MAX]; /* rows and columns from the first tap to tap k */
@@ -240,9 +242,17 @@ AVX512 static inline void rows_avx512(const dw_job *job, int64_t c0, int64_t r0,
 AVX512 static void block_avx512(const dw_job *job, int64_t c0, int64_t r0, int64_t r1) {
     int64_t c_all = round_up(job->g->channels, 64), rem = job->g->channels - c0;
     const __m512i *w = (const __m512i *)((const int32_t *)job->packed + c_all) + c0 / 64 * (job->groups + job->single) * 4;
-    float scale[64], off[64];
-    int32_t start[64];
-    block_epilogue(job, c0, 64, scale, off, start);
+    float scale_buf[64], off_buf[64];
+    int32_t start_buf[64];
+    const float *scale = scale_buf, *off = off_buf;
+    const int32_t *start = start_buf;
+    if (job->epilogues) {
+        scale = (const float *)job->epilogues + c0 * 3;
+        off = scale + 64;
+        start = (const int32_t *)(off + 64);
+    } else {
+        block_epilogue(job, c0, 64, scale_buf, off_buf, start_buf);
+    }
     ep512 e;
     for (int k = 0; k < 4; k++) {
         e.scale[k] = _mm512_loadu_ps(scale + 16 * k);
@@ -333,9 +343,17 @@ AVX2 static inline void rows_avx2(const dw_job *job, int64_t c0, int64_t r0, int
 AVX2 static void block_avx2(const dw_job *job, int64_t c0, int64_t r0, int64_t r1) {
     int64_t c_all = round_up(job->g->channels, 32), rem = job->g->channels - c0;
     const __m256i *w = (const __m256i *)((const int32_t *)job->packed + c_all) + c0 / 32 * job->groups * 4;
-    float scale[32], off[32];
-    int32_t start[32];
-    block_epilogue(job, c0, 32, scale, off, start);
+    float scale_buf[32], off_buf[32];
+    int32_t start_buf[32];
+    const float *scale = scale_buf, *off = off_buf;
+    const int32_t *start = start_buf;
+    if (job->epilogues) {
+        scale = (const float *)job->epilogues + c0 * 3;
+        off = scale + 32;
+        start = (const int32_t *)(off + 32);
+    } else {
+        block_epilogue(job, c0, 32, scale_buf, off_buf, start_buf);
+    }
     ep256 e;
     for (int k = 0; k < 4; k++) {
         e.scale[k] = _mm256_loadu_ps(scale + 8 * k);
@@ -355,14 +373,14 @@ AVX2 static void block_avx2(const dw_job *job, int64_t c0, int64_t r0, int64_t r
 static void rows_task(void *arg, int64_t begin, int64_t end, int thread) {
     const dw_job *job = arg;
 #if defined(__x86_64__)
-    if (job->layout == LAYOUT_AVX512) {
-        for (int64_t c0 = 0; c0 < job->g->channels; c0 += 64) block_avx512(job, c0, begin, end);
-        return;
+    for (int64_t r = begin; r < end && job->layout != LAYOUT_SCALAR; r += job->tile_rows) {
+        int64_t r_end = end - r < job->tile_rows ? end : r + job->tile_rows;
+        for (int64_t c0 = 0; c0 < job->g->channels; c0 += block_of(job->layout)) {
+            if (job->layout == LAYOUT_AVX512) block_avx512(job, c0, r, r_end);
+            else block_avx2(job, c0, r, r_end);
+        }
     }
-    if (job->layout == LAYOUT_AVX2) {
-        for (int64_t c0 = 0; c0 < job->g->channels; c0 += 32) block_avx2(job, c0, begin, end);
-        return;
-    }
+    if (job->layout != LAYOUT_SCALAR) return;
 #endif
     rows_scalar(job, begin, end);
 }
@@ -404,6 +422,19 @@ void cpu_conv2d_depthwise_s8_nhwc(cpu_ctx *ctx, int path, const conv_s8_geometry
     if (job.col_hi > g->out_width) job.col_hi = g->out_width;
     if (job.col_lo > g->out_width) job.col_lo = g->out_width;
     if (job.col_hi < job.col_lo) job.col_hi = job.col_lo;
+    /* the blocks' epilogues once into the caller's scratch (then row by row, every block, while the rows are in
+     * cache), else per tile of rows of about 32 KiB of output */
+    job.epilogues = NULL;
+    job.tile_rows = g->out_width * g->channels > 0 ? 32768 / (g->out_width * g->channels) + 1 : 1;
+    int64_t c_all = job.layout == LAYOUT_SCALAR ? 0 : round_up(g->channels, block_of(job.layout));
+    if (job.layout != LAYOUT_SCALAR && ctx->scratch && (size_t)(12 * c_all) + 64 <= CPU_SCRATCH_BYTES) {
+        float *e = (float *)(((uintptr_t)ctx->scratch + 63) & ~(uintptr_t)63);
+        for (int64_t c0 = 0; c0 < c_all; c0 += block_of(job.layout))
+            block_epilogue(&job, c0, block_of(job.layout), e + 3 * c0, e + 3 * c0 + block_of(job.layout),
+                           (int32_t *)(e + 3 * c0 + 2 * block_of(job.layout)));
+        job.epilogues = e;
+        job.tile_rows = 1;
+    }
     int64_t rows = g->batch * g->out_height, work = g->out_width * g->channels * taps;
     pool_parallel_for(ctx->threads > 1 ? ctx->pool : NULL, rows, work > 0 ? 65536 / work + 1 : rows, rows_task, &job);
 }

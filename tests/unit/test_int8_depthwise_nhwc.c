@@ -1,6 +1,7 @@
 /* test_int8_depthwise_nhwc.c — cpu_conv2d_depthwise_s8_nhwc on every path, 1 and 2 threads, bit for bit against
  * cpu_conv2d_depthwise_s8 (u8 out) on the NCHW transpose of the same input: kernel sizes, strides, padding,
- * dilation, odd channel counts, strided and packed positions, act none / relu / clip; bytes past C untouched. */
+ * dilation, odd channel counts, strided and packed positions (the latter without scratch), act none / relu /
+ * clip; bytes past C untouched. */
 #include "int8_util.h"
 
 typedef struct { int64_t batch, c, h, w, kh, kw, s, p, d; } dwn_case;
@@ -61,7 +62,9 @@ static void check_path(int path, int threads) {
                             x_nchw[(n * C + c) * k->h * k->w + i] = x[(n * k->h * k->w + i) * xs + c];
                 cpu_conv2d_depthwise_s8(&serial, S8_PATH_SCALAR, &g, x_nchw, w, &ep, want);
                 memset(got, 0xA5, (size_t)(out_pos * ys + 64));
-                cpu_conv2d_depthwise_s8_nhwc(&ctx, path, &g, x, xs, packed, &ep, got, ys);
+                cpu_ctx run = ctx; /* without scratch, the blocks' epilogues are computed per tile of rows */
+                if (packed_x) run.scratch = NULL;
+                cpu_conv2d_depthwise_s8_nhwc(&run, path, &g, x, xs, packed, &ep, got, ys);
                 for (int64_t pos = 0; pos < out_pos; pos++) {
                     int64_t n = pos / (g.out_height * g.out_width), i = pos % (g.out_height * g.out_width);
                     for (int64_t c = 0; c < C; c++) {
