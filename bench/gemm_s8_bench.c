@@ -147,7 +147,7 @@ static void dynamic_linear(cpu_ctx *ctx, int rounds) {
 
 /* The depthwise INT8 convolution on u8 NHWC (cpu_conv2d_depthwise_s8_nhwc) against the NCHW one
  * (cpu_conv2d_depthwise_s8), u8 in and out, ReLU6, per path, on MobileNet-v2's depthwise layers (3x3, pad 1),
- * batch 1; NHWC positions C bytes apart. */
+ * batch 1; NHWC positions C bytes apart, and C rounded up to 64 (cpu_conv2d_s8_nhwc_stride: aligned loads). */
 static void depthwise_nhwc(cpu_ctx *ctx, int rounds) {
     static const conv_layer layers[] = {
         { "dw 3x3/2 96 @112", 96, 112, 96, 3, 2, 1, 96 },  { "dw 3x3 144 @56", 144, 56, 144, 3, 1, 1, 144 },
@@ -173,15 +173,20 @@ static void depthwise_nhwc(cpu_ctx *ctx, int rounds) {
                                    ly->pad, 1, 1 };
             void *packed = aligned_alloc(64, (cpu_depthwise_s8_nhwc_pack_size(path, c, taps) + 63) / 64 * 64);
             cpu_depthwise_s8_nhwc_pack(path, c, taps, w, packed);
-            double best_nchw = 1e9, best_nhwc = 1e9;
+            int64_t s = cpu_conv2d_s8_nhwc_stride(c);
+            uint8_t *xa = aligned_alloc(64, (size_t)(s * ly->h * ly->h)), *ya = aligned_alloc(64, (size_t)(s * oh * oh));
+            memset(xa, 7, (size_t)(s * ly->h * ly->h));
+            double best_nchw = 1e9, best_nhwc = 1e9, best_aligned = 1e9;
             for (int r = 0; r < rounds; r++) {
                 TIME_IT(best_nchw, cpu_conv2d_depthwise_s8(ctx, path, &g, x, w, &ep, y));
                 TIME_IT(best_nhwc, cpu_conv2d_depthwise_s8_nhwc(ctx, path, &g, x, c, packed, &ep, y, c));
+                TIME_IT(best_aligned, cpu_conv2d_depthwise_s8_nhwc(ctx, path, &g, xa, s, packed, &ep, ya, s));
             }
             double macs = (double)c * oh * oh * taps;
-            printf("%-12s %-20s nchw %8.1f us %6.1f GMAC/s   nhwc %8.1f us %6.1f GMAC/s   %5.2fx\n", s8_path_name(path),
-                   ly->name, best_nchw * 1e6, macs / best_nchw * 1e-9, best_nhwc * 1e6, macs / best_nhwc * 1e-9,
-                   best_nchw / best_nhwc);
+            printf("%-12s %-20s nchw %8.1f us %5.1f GMAC/s  nhwc %7.1f us %5.1f GMAC/s %5.2fx  stride %4ld: %7.1f us %5.2fx\n",
+                   s8_path_name(path), ly->name, best_nchw * 1e6, macs / best_nchw * 1e-9, best_nhwc * 1e6,
+                   macs / best_nhwc * 1e-9, best_nchw / best_nhwc, (long)s, best_aligned * 1e6, best_nchw / best_aligned);
+            free(xa), free(ya);
             free(x), free(y), free(w), free(w_scale), free(packed);
         }
     }
