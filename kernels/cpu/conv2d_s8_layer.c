@@ -86,6 +86,7 @@ static void run_nhwc_image(cpu_ctx *ctx, const ir_node *n, const s8_weights *w, 
     const float *bias = n->n_in > 2 ? in[2].data : NULL, *residual = n->n_in > 3 ? in[3].data : NULL;
     const uint8_t *x = (const uint8_t *)in[0].data + b * hw * stride;
     if (in[0].dtype != INFER_U8) {
+        stride = cpu_conv2d_s8_nhwc_input_stride(&g);
         s8_quantize_nhwc(ctx, c->channels, hw, (const float *)in[0].data + b * c->channels * hw, scale, zero, xq,
                          stride);
         x = xq;

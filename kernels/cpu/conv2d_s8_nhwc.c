@@ -17,6 +17,10 @@ static int reads_in_place(const conv_s8_geometry *g) {
 
 int64_t cpu_conv2d_s8_nhwc_stride(int64_t channels) { return round64(channels); }
 
+int64_t cpu_conv2d_s8_nhwc_input_stride(const conv_s8_geometry *g) {
+    return reads_in_place(g) ? round64(g->channels) : g->channels;
+}
+
 size_t cpu_conv2d_s8_nhwc_workspace(const conv_s8_geometry *g) {
     return (size_t)(reads_in_place(g) ? 0 : positions(g) * round64(reduction(g)) + 64);
 }

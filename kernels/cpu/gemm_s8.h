@@ -124,6 +124,9 @@ size_t cpu_conv2d_s8_nhwc_workspace(const conv_s8_geometry *g);
 
 /* Bytes between positions of the u8 NHWC input cpu_conv2d_s8_nhwc reads best: C rounded up to 64. */
 int64_t cpu_conv2d_s8_nhwc_stride(int64_t channels);
+/* The stride a layer quantizing its own input uses: that one for a 1x1 read in place, else C (kernel rows of taps
+ * contiguous: one copy per kernel row into the columns). */
+int64_t cpu_conv2d_s8_nhwc_input_stride(const conv_s8_geometry *g);
 
 /* y = act(epilogue(conv(x - a_zero, W)) + residual) (groups 1) with x u8 NHWC [batch, H, W, C] (positions
  * x_stride >= C bytes apart; cpu_conv2d_s8_nhwc_stride's lets the GEMM read rows whole), W [out_channels,
