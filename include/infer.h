@@ -192,6 +192,8 @@ typedef struct {
                                   INFER_ERR_UNSUPPORTED */
     infer_sparse sparse;       /* sparse weights: AUTO (default; CPU: timed per layer; CUDA: CSR
                                   linear weights at density <= 0.2 on cuSPARSE), SPARSE or DENSE */
+    int int8_chain;            /* CPU: consecutive static INT8 convolutions pass u8 NHWC activations to each other
+                                  (docs/INT8.md); default 1; 0: each reads and writes f32 NCHW */
 } infer_engine_options;
 
 typedef struct infer_engine infer_engine;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "engine.h"
 #include "cpu_choose.h"
+#include "cpu_int8_chain.h"
 #include "../base/error.h"
 #include "residency.h"
 #include "threadpool.h"
@@ -21,6 +22,8 @@ typedef struct {
     uint8_t *packed;        /* one block: every node's prepacked weights (cpu_prepack), or NULL */
     const void **node_packed; /* per node: its part of packed, or NULL */
     char (*weights)[176];   /* per node: how its sparse weight runs (kernel describe and timing), else "" */
+    uint8_t *u8_nhwc;       /* per tensor: passed as u8 NHWC between INT8 convolutions (cpu_int8_chain.h) */
+    act_quant *out_q;       /* per node: its u8 output's quantization, scale 0 when none */
 } cpu_state;
 
 static void *alloc_aligned(size_t bytes) {
@@ -65,8 +68,10 @@ static size_t max_workspace(const infer_engine *e, const cpu_state *st, int thre
 
 /* Tensor t as the kernels see it: its shape at the engine's current batch, and its data. */
 static infer_tensor cpu_view(const infer_engine *e, const void *state, int t) {
+    const cpu_state *st = state;
     infer_tensor v = engine_tensor_shape(e, t);
-    v.data = ((const cpu_state *)state)->data[t];
+    v.data = st->data[t];
+    if (st->u8_nhwc && st->u8_nhwc[t]) v.dtype = INFER_U8;
     return v;
 }
 
@@ -160,6 +165,17 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
     return INFER_OK;
 }
 
+/* ", u8 NHWC in/out" after the weights text of each chained convolution. */
+static void describe_chains(const infer_engine *e, cpu_state *st) {
+    for (int i = 0; i < e->graph.n_nodes; i++) {
+        const ir_node *n = &e->graph.nodes[i];
+        int in = st->u8_nhwc[n->in[0]], out = n->n_out > 0 && st->u8_nhwc[n->out[0]];
+        if (!in && !out) continue;
+        size_t used = strlen(st->weights[i]);
+        snprintf(st->weights[i] + used, sizeof st->weights[i] - used, ", u8 NHWC %s", in && out ? "in/out" : in ? "in" : "out");
+    }
+}
+
 static void cpu_destroy(infer_engine *e) {
     cpu_state *st = e->state;
     if (!st) return;
@@ -172,6 +188,8 @@ static void cpu_destroy(infer_engine *e) {
     free(st->packed);
     free(st->node_packed);
     free(st->weights);
+    free(st->u8_nhwc);
+    free(st->out_q);
     free(st);
     e->state = NULL;
 }
@@ -209,6 +227,13 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
     }
     s = prepack_weights(e, st, err);
     if (s != INFER_OK) return s;
+    if (e->opt.int8_chain) {
+        st->u8_nhwc = calloc((size_t)g->n_tensors + 1, 1);
+        st->out_q = calloc((size_t)g->n_nodes + 1, sizeof *st->out_q);
+        if (!st->u8_nhwc || !st->out_q) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
+        cpu_int8_chain_plan(e, st->kernels, st->node_packed, st->u8_nhwc, st->out_q);
+        describe_chains(e, st);
+    }
     residency_release_unused(e);
     return INFER_OK;
 }
@@ -224,6 +249,7 @@ static infer_status cpu_run(infer_engine *e, const infer_tensor *inputs, infer_t
         engine_node_views(e, n, cpu_view, st, in, out);
         double t0 = e->opt.profile ? engine_now_ms() : 0;
         st->ctx.prepacked = st->node_packed[i];
+        st->ctx.out_q = st->out_q ? st->out_q[i] : (act_quant){ 0.0f, 0 };
         infer_status s = st->kernels[i]->run(&st->ctx, n, in, out, err);
         if (s != INFER_OK) {
             infer_fail_context(err, "node %d '%s' (%s)", i, n->name, op_name(n->op));

@@ -10,19 +10,19 @@
 #include <immintrin.h>
 #endif
 
-/* One plane: its input, taps, and epilogue (v = acc * scale + off, clamped to [lo, hi]). */
+/* One plane: its input, taps, and epilogue (v = (acc * scale + off) * inv, clamped to [lo, hi]). */
 typedef struct {
     const conv_s8_geometry *g;
     const uint8_t *x;
     const int8_t *w;
     int32_t za;
-    float scale, off, lo, hi;
+    float scale, off, inv, lo, hi;
     int32_t zo;
     int out_u8;
 } dw_plane;
 
 static inline void store_scalar(const dw_plane *p, int32_t acc, void *y, int64_t at) {
-    float v = fmaf((float)acc, p->scale, p->off); /* then max, min as vmaxps/vminps (no NaN here) */
+    float v = fmaf((float)acc, p->scale, p->off) * p->inv; /* then max, min as vmaxps/vminps (no NaN here) */
     v = v > p->lo ? v : p->lo;
     v = v < p->hi ? v : p->hi;
     if (p->out_u8) ((uint8_t *)y)[at] = (uint8_t)((int32_t)nearbyintf(v) + p->zo);
@@ -105,12 +105,12 @@ AVX512 static inline void block_avx512(const dw_plane *p, int64_t oh, void *y, i
         }
     }
     __m512i zw = _mm512_set1_epi32(p->za * w_sum);
-    __m512 scale = _mm512_set1_ps(p->scale), off = _mm512_set1_ps(p->off);
+    __m512 scale = _mm512_set1_ps(p->scale), off = _mm512_set1_ps(p->off), inv = _mm512_set1_ps(p->inv);
     __m512 lo = _mm512_set1_ps(p->lo), hi = _mm512_set1_ps(p->hi);
 #pragma GCC unroll 4
     for (int v = 0; v < 4; v++) {
         if (v >= nv) break;
-        __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[v], zw)), scale, off);
+        __m512 f = _mm512_mul_ps(_mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[v], zw)), scale, off), inv);
         f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
         int64_t at = oh * g->out_width + ow + 16 * v;
         if (p->out_u8)
@@ -150,7 +150,8 @@ AVX2 static inline void vector_avx2(const dw_plane *p, int64_t oh, void *y, int6
         }
     }
     acc = _mm256_sub_epi32(acc, _mm256_set1_epi32(p->za * w_sum));
-    __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(p->scale), _mm256_set1_ps(p->off));
+    __m256 v = _mm256_mul_ps(_mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(p->scale), _mm256_set1_ps(p->off)),
+                             _mm256_set1_ps(p->inv));
     v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(p->lo)), _mm256_set1_ps(p->hi));
     int64_t at = oh * g->out_width + ow;
     if (p->out_u8) {
@@ -221,10 +222,9 @@ static void plane_task(void *arg, int64_t begin, int64_t end, int thread) {
     size_t elem = ep->out_u8 ? 1 : sizeof(float);
     for (int64_t t = begin; t < end; t++) {
         int64_t c = t % g->channels;
-        float m = ep->out_u8 ? ep->w_scale[c] / ep->out_scale : ep->w_scale[c];
-        float o = ep->bias ? (ep->out_u8 ? ep->bias[c] / ep->out_scale : ep->bias[c]) : 0.0f;
         dw_plane p = { g, job->x + t * in_plane, job->w + c * g->kernel_h * g->kernel_w, ep->a_zero[0],
-                       ep->a_scale[0] * m, o, job->lo, job->hi, ep->out_zero, ep->out_u8 };
+                       ep->a_scale[0] * ep->w_scale[c], ep->bias ? ep->bias[c] : 0.0f,
+                       ep->out_u8 ? 1.0f / ep->out_scale : 1.0f, job->lo, job->hi, ep->out_zero, ep->out_u8 };
         uint8_t *y = job->y + (size_t)(t * out_plane) * elem;
         conv_s8_geometry padded;
         int vectors = job->path != S8_PATH_SCALAR && (g->stride_w == 1 || g->stride_w == 2);

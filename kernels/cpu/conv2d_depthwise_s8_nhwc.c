@@ -86,17 +86,17 @@ typedef struct {
     int64_t col_lo, col_hi;        /* output columns whose taps are all inside the row */
     const void *epilogues;         /* NULL, or each block's block_epilogue (scale, off, start) computed once */
     int64_t tile_rows;             /* rows run block by block (each block's epilogue computed per tile) */
-    float lo, hi;
+    float inv, lo, hi;             /* 1 / out_scale; the clamp of v */
     int64_t off[DW_TAPS_MAX];      /* bytes from the position's first tap to tap k */
     int32_t di[DW_TAPS_MAX], dj[DW_TAPS_MAX]; /* rows and columns from the first tap to tap k */
 } dw_job;
 
-/* Channel c's epilogue, computed as conv2d_depthwise_s8.c does: v = fma(acc, scale, off). */
-static inline float ep_scale(const gemm_s8_epilogue *ep, int64_t c) { return ep->a_scale[0] * (ep->w_scale[c] / ep->out_scale); }
-static inline float ep_off(const gemm_s8_epilogue *ep, int64_t c) { return ep->bias ? ep->bias[c] / ep->out_scale : 0.0f; }
+/* Channel c's epilogue, computed as conv2d_depthwise_s8.c does: v = fma(acc, scale, off) * (1 / out_scale). */
+static inline float ep_scale(const gemm_s8_epilogue *ep, int64_t c) { return ep->a_scale[0] * ep->w_scale[c]; }
+static inline float ep_off(const gemm_s8_epilogue *ep, int64_t c) { return ep->bias ? ep->bias[c] : 0.0f; }
 
 static inline uint8_t requant(const dw_job *job, int32_t acc, float scale, float off) {
-    float v = fmaf((float)acc, scale, off);
+    float v = fmaf((float)acc, scale, off) * job->inv;
     v = v > job->lo ? v : job->lo;
     v = v < job->hi ? v : job->hi;
     return (uint8_t)((int32_t)nearbyintf(v) + job->ep->out_zero);
@@ -168,7 +168,7 @@ static inline void tap_pointers(const dw_job *job, const uint8_t *image, int64_t
 #define AVX2 __attribute__((target("avx2,fma")))
 
 typedef struct {
-    __m512 scale[4], off[4], lo, hi;
+    __m512 scale[4], off[4], inv, lo, hi;
     __m512i start[4], zo, za;
     __mmask64 mask; /* the block's channels */
 } ep512;
@@ -203,7 +203,7 @@ AVX512 static inline void position_avx512(const dw_job *job, const uint8_t *cons
 #undef TAP
     __m512i acc[4] = { acc0, acc1, acc2, acc3 }, q[4];
     for (int k = 0; k < 4; k++) {
-        __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k]), e->scale[k], e->off[k]);
+        __m512 v = _mm512_mul_ps(_mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k]), e->scale[k], e->off[k]), e->inv);
         v = _mm512_min_ps(_mm512_max_ps(v, e->lo), e->hi);
         q[k] = _mm512_add_epi32(_mm512_cvtps_epi32(v), e->zo);
     }
@@ -259,6 +259,7 @@ AVX512 static void block_avx512(const dw_job *job, int64_t c0, int64_t r0, int64
         e.off[k] = _mm512_loadu_ps(off + 16 * k);
         e.start[k] = _mm512_loadu_si512(start + 16 * k);
     }
+    e.inv = _mm512_set1_ps(job->inv);
     e.lo = _mm512_set1_ps(job->lo);
     e.hi = _mm512_set1_ps(job->hi);
     e.zo = _mm512_set1_epi32(job->ep->out_zero);
@@ -269,7 +270,7 @@ AVX512 static void block_avx512(const dw_job *job, int64_t c0, int64_t r0, int64
 }
 
 typedef struct {
-    __m256 scale[4], off[4], lo, hi;
+    __m256 scale[4], off[4], inv, lo, hi;
     __m256i start[4], zo, za;
     int64_t rem; /* the block's channels (all 32 when >= 32) */
 } ep256;
@@ -299,7 +300,7 @@ AVX2 static inline void position_avx2(const dw_job *job, const uint8_t *const *t
     }
     __m256i acc[4] = { acc0, acc1, acc2, acc3 }, q[4];
     for (int k = 0; k < 4; k++) {
-        __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[k]), e->scale[k], e->off[k]);
+        __m256 v = _mm256_mul_ps(_mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[k]), e->scale[k], e->off[k]), e->inv);
         v = _mm256_min_ps(_mm256_max_ps(v, e->lo), e->hi);
         q[k] = _mm256_add_epi32(_mm256_cvtps_epi32(v), e->zo);
     }
@@ -360,6 +361,7 @@ AVX2 static void block_avx2(const dw_job *job, int64_t c0, int64_t r0, int64_t r
         e.off[k] = _mm256_loadu_ps(off + 8 * k);
         e.start[k] = _mm256_loadu_si256((const __m256i *)(start + 8 * k));
     }
+    e.inv = _mm256_set1_ps(job->inv);
     e.lo = _mm256_set1_ps(job->lo);
     e.hi = _mm256_set1_ps(job->hi);
     e.zo = _mm256_set1_epi32(job->ep->out_zero);
@@ -407,6 +409,7 @@ void cpu_conv2d_depthwise_s8_nhwc(cpu_ctx *ctx, int path, const conv_s8_geometry
     job.single = single_tap(job.layout, taps);
     job.groups = (int)((job.single ? taps - 1 : round_up(taps, gs)) / gs);
     job.padded_taps = (int)(job.groups * gs + job.single);
+    job.inv = 1.0f / ep->out_scale;
     s8_clamp_range(ep, &job.lo, &job.hi);
     for (int64_t t = 0; t < taps && t < DW_TAPS_MAX; t++) {
         int64_t i = t / g->kernel_w, j = t % g->kernel_w;

@@ -1,6 +1,7 @@
 /* conv2d_s8_layer.c — conv2d with an int8 per-channel weight (any groups): each image quantized to u8 per tensor
  * with the node's calibrated (in_scale, in_zero) (static) or its own range (dynamic), then the INT8 convolution
- * (conv2d_s8.c, conv2d_grouped_s8.c, conv2d_depthwise_s8.c) with f32 output, bias and act. */
+ * (conv2d_s8.c, conv2d_grouped_s8.c, conv2d_depthwise_s8.c) with f32 output, bias and act; in a chain of static
+ * INT8 convolutions (runtime/cpu_int8_chain.c) input and output are u8 NHWC instead. */
 #include <string.h>
 #include "conv2d.h"
 #include "s8_layer.h"
@@ -61,12 +62,61 @@ void cpu_conv2d_s8_pack(const ir_graph *g, const ir_node *n, const infer_tensor 
     }
 }
 
+unsigned cpu_conv2d_s8_chain_caps(const ir_node *n, const void *packed) {
+    const s8_weights *w = packed;
+    if (!w || !w->is_static || !(n->p.conv2d.in_q.scale > 0.0f) || !(w->nhwc || (w->depthwise && w->dw_nhwc)))
+        return 0;
+    act_kind a = n->p.conv2d.act.kind;
+    int residual = n->n_in > 3 && n->in[3] != IR_NONE;
+    unsigned caps = S8_CHAIN_IN;
+    if (!residual && (a == ACT_NONE || a == ACT_RELU || a == ACT_CLIP)) caps |= S8_CHAIN_OUT;
+    if (w->depthwise) caps = caps & S8_CHAIN_OUT ? caps | S8_CHAIN_PAIRED : 0;
+    return caps;
+}
+
+/* One image of a chained layer: u8 NHWC input (x, or f32 NCHW quantized into xq) and u8 NHWC or f32 NCHW output. */
+static void run_nhwc_image(cpu_ctx *ctx, const ir_node *n, const s8_weights *w, const conv_geometry *c,
+                           const infer_tensor *in, infer_tensor *out, int64_t b, uint8_t *xq, void *rest) {
+    conv_s8_geometry g = image_geometry(c);
+    const act_quant *q = &n->p.conv2d.in_q;
+    float scale = q->scale;
+    int32_t zero = q->zero;
+    int64_t hw = c->height * c->width, ohw = c->out_height * c->out_width;
+    int64_t stride = cpu_conv2d_s8_nhwc_stride(c->channels), out_stride = cpu_conv2d_s8_nhwc_stride(c->out_channels);
+    const float *bias = n->n_in > 2 ? in[2].data : NULL, *residual = n->n_in > 3 ? in[3].data : NULL;
+    const uint8_t *x = (const uint8_t *)in[0].data + b * hw * stride;
+    if (in[0].dtype != INFER_U8) {
+        stride = cpu_conv2d_s8_nhwc_input_stride(&g);
+        s8_quantize_nhwc(ctx, c->channels, hw, (const float *)in[0].data + b * c->channels * hw, scale, zero, xq,
+                         stride);
+        x = xq;
+    }
+    if (out[0].dtype == INFER_U8) {
+        gemm_s8_epilogue ep = { &scale, &zero, 0, w->w_scale, bias, 1, ctx->out_q.scale, ctx->out_q.zero,
+                                n->p.conv2d.act };
+        uint8_t *y = (uint8_t *)out[0].data + b * ohw * out_stride;
+        if (w->depthwise) cpu_conv2d_depthwise_s8_nhwc(ctx, w->path, &g, x, stride, w->dw_nhwc, &ep, y, out_stride);
+        else cpu_conv2d_s8_nhwc_u8(ctx, &g, x, stride, w->gemm, &ep, y, out_stride, rest);
+        return;
+    }
+    /* static, groups 1, f32 NCHW out: residual and act fused into the output pass */
+    act_params act = residual ? (act_params){ ACT_NONE, 0, 0 } : n->p.conv2d.act;
+    act_params after = residual ? n->p.conv2d.act : (act_params){ ACT_NONE, 0, 0 };
+    gemm_s8_epilogue ep = { &scale, &zero, 0, w->w_scale, bias, 0, 0.0f, 0, act };
+    cpu_conv2d_s8_nhwc(ctx, &g, x, stride, w->gemm, &ep, residual ? residual + b * c->out_channels * ohw : NULL, after,
+                       (float *)out[0].data + b * c->out_channels * ohw, rest);
+}
+
 CPU_KERNEL(conv2d_s8_layer) {
     const s8_weights *w = ctx->prepacked;
     if (!w) return s8_weights_missing(n, err);
-    if (in[0].ndim != 4 || in[1].ndim != 4 || out[0].ndim != 4 || in[0].dtype != INFER_F32 ||
-        out[0].dtype != INFER_F32)
-        return infer_fail(err, INFER_ERR_SHAPE, "conv2d '%s': the int8 kernel takes 4-D f32 input and output", n->name);
+    int chained = in[0].dtype == INFER_U8 || out[0].dtype == INFER_U8;
+    unsigned caps = cpu_conv2d_s8_chain_caps(n, w);
+    if (in[0].ndim != 4 || in[1].ndim != 4 || out[0].ndim != 4 || (in[0].dtype != INFER_F32 && !(caps & S8_CHAIN_IN)) ||
+        (out[0].dtype != INFER_F32 && !(caps & S8_CHAIN_OUT && ctx->out_q.scale > 0.0f)) ||
+        (w->depthwise && chained && (in[0].dtype != INFER_U8 || out[0].dtype != INFER_U8)))
+        return infer_fail(err, INFER_ERR_SHAPE, "conv2d '%s': the int8 kernel takes 4-D f32 (or chained u8 NHWC) input "
+                          "and output", n->name);
     conv_geometry c;
     conv_geometry_of(n, in, out, &c);
     if (c.out_channels != w->n || (w->depthwise ? c.channels != w->n
@@ -85,19 +135,9 @@ CPU_KERNEL(conv2d_s8_layer) {
     void *rest = xq + round64((size_t)in_image);
     const act_quant *q = &n->p.conv2d.in_q;
     act_params act = residual ? (act_params){ ACT_NONE, 0, 0 } : n->p.conv2d.act;
-    if (w->nhwc) { /* static, groups 1: NHWC bytes in, residual and act fused into the output pass */
-        act_params after = residual ? n->p.conv2d.act : (act_params){ ACT_NONE, 0, 0 };
-        float scale = q->scale;
-        int32_t zero = q->zero;
-        gemm_s8_epilogue ep = { &scale, &zero, 0, w->w_scale, bias, 0, 0.0f, 0, act };
-        int64_t stride = cpu_conv2d_s8_nhwc_stride(c.channels);
-        rest = xq + round64((size_t)(c.height * c.width * stride));
-        for (int64_t b = 0; b < c.batch; b++) {
-            s8_quantize_nhwc(ctx, c.channels, c.height * c.width, (const float *)in[0].data + b * in_image, scale, zero,
-                             xq, stride);
-            cpu_conv2d_s8_nhwc(ctx, &g, xq, stride, w->gemm, &ep, residual ? residual + b * c.out_channels * ohw : NULL,
-                               after, (float *)out[0].data + b * c.out_channels * ohw, rest);
-        }
+    if (w->nhwc || chained) { /* static, groups 1 (or a chained depthwise): NHWC bytes in */
+        rest = xq + round64((size_t)(c.height * c.width * cpu_conv2d_s8_nhwc_stride(c.channels)));
+        for (int64_t b = 0; b < c.batch; b++) run_nhwc_image(ctx, n, w, &c, in, out, b, xq, rest);
         return INFER_OK;
     }
     for (int64_t b = 0; b < c.batch; b++) {

@@ -1,6 +1,7 @@
 /* conv2d_s8_nhwc.c — INT8 convolution (groups 1) of u8 NHWC input into f32 NCHW output: 1x1 stride-1 convolutions
  * read the input as the GEMM's A in place, others build columns by contiguous copies of C bytes per tap; the GEMM
- * stores each finished tile transposed into NCHW with the residual add and the activation (s8_store_nchw.c). */
+ * stores each finished tile transposed into NCHW with the residual add and the activation (s8_store_nchw.c), or
+ * requantized into u8 NHWC for the next INT8 convolution. */
 #include <string.h>
 #include "gemm_s8_internal.h"
 
@@ -15,6 +16,10 @@ static int reads_in_place(const conv_s8_geometry *g) {
 }
 
 int64_t cpu_conv2d_s8_nhwc_stride(int64_t channels) { return round64(channels); }
+
+int64_t cpu_conv2d_s8_nhwc_input_stride(const conv_s8_geometry *g) {
+    return reads_in_place(g) ? round64(g->channels) : g->channels;
+}
 
 size_t cpu_conv2d_s8_nhwc_workspace(const conv_s8_geometry *g) {
     return (size_t)(reads_in_place(g) ? 0 : positions(g) * round64(reduction(g)) + 64);
@@ -64,18 +69,41 @@ static void columns_task(void *arg, int64_t begin, int64_t end, int thread) {
         }
 }
 
+/* Image b's GEMM input: x itself (1x1 stride 1) or its columns built into cols; *lda its row stride. */
+static const uint8_t *gemm_input(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, int64_t x_stride,
+                                 int64_t b, uint8_t pad, uint8_t *cols, int64_t *lda) {
+    int64_t K = reduction(g), ld_cols = round64(K);
+    nhwc_conv_job job = { g, x + b * g->height * g->width * x_stride, x_stride, cols, ld_cols, pad };
+    if (reads_in_place(g)) {
+        *lda = x_stride;
+        return job.x;
+    }
+    thread_pool *pool = ctx->threads > 1 ? ctx->pool : NULL;
+    pool_parallel_for(pool, g->out_height, 1 + 16384 / (g->out_width * K + 1), columns_task, &job);
+    *lda = ld_cols;
+    return cols;
+}
+
+static uint8_t *columns_of(void *workspace) { return (uint8_t *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63); }
+
 void cpu_conv2d_s8_nhwc(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, int64_t x_stride,
                         const void *packed_w, const gemm_s8_epilogue *ep, const float *residual, act_params act, float *y,
                         void *workspace) {
-    int64_t m = positions(g), K = reduction(g), n = g->out_channels, ld_cols = round64(K);
+    int64_t m = positions(g), n = g->out_channels, lda;
     if (m == 0 || n == 0) return;
-    int in_place = reads_in_place(g);
-    uint8_t *cols = (uint8_t *)(((uintptr_t)workspace + 63) & ~(uintptr_t)63);
-    thread_pool *pool = ctx->threads > 1 ? ctx->pool : NULL;
     for (int64_t b = 0; b < g->batch; b++) {
-        nhwc_conv_job job = { g, x + b * g->height * g->width * x_stride, x_stride, cols, ld_cols, (uint8_t)ep->a_zero[0] };
-        if (!in_place) pool_parallel_for(pool, g->out_height, 1 + 16384 / (g->out_width * K + 1), columns_task, &job);
-        cpu_gemm_s8_nchw(ctx, m, in_place ? job.x : cols, in_place ? x_stride : ld_cols, packed_w, y + b * n * m, m, ep,
-                         residual ? residual + b * n * m : NULL, act);
+        const uint8_t *a = gemm_input(ctx, g, x, x_stride, b, (uint8_t)ep->a_zero[0], columns_of(workspace), &lda);
+        cpu_gemm_s8_nchw(ctx, m, a, lda, packed_w, y + b * n * m, m, ep, residual ? residual + b * n * m : NULL, act);
+    }
+}
+
+void cpu_conv2d_s8_nhwc_u8(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, int64_t x_stride,
+                           const void *packed_w, const gemm_s8_epilogue *ep, uint8_t *y, int64_t y_stride,
+                           void *workspace) {
+    int64_t m = positions(g), lda;
+    if (m == 0 || g->out_channels == 0) return;
+    for (int64_t b = 0; b < g->batch; b++) {
+        const uint8_t *a = gemm_input(ctx, g, x, x_stride, b, (uint8_t)ep->a_zero[0], columns_of(workspace), &lda);
+        cpu_gemm_s8_whole_rows(ctx, m, a, lda, packed_w, y + b * m * y_stride, y_stride, ep);
     }
 }

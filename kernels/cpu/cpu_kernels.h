@@ -19,7 +19,12 @@ typedef struct {
     size_t workspace_bytes;
     uint8_t *scratch;         /* per-thread GEMM packing buffers: threads x CPU_SCRATCH_BYTES */
     const void *prepacked;    /* NULL, or this node's cpu_prepack() output, packed for isa (set per node) */
+    act_quant out_q;          /* a u8 output's quantization (set per node; scale 0 when none) */
 } cpu_ctx;
+
+/* A tensor the backend chains between two static INT8 convolutions (runtime/cpu_int8_chain.c) reaches their
+ * kernels with dtype INFER_U8 and its logical NCHW dims: its bytes are u8 NHWC, positions
+ * cpu_conv2d_s8_nhwc_stride(C) bytes apart, quantized with the consumer's in_q (the producer's ctx->out_q). */
 
 #define CPU_SCRATCH_BYTES ((size_t)2 << 20)
 

@@ -174,8 +174,9 @@ void s8_clamp_range(const gemm_s8_epilogue *ep, float *lo, float *hi) {
         float zo = (float)ep->out_zero, qlo = 0.0f, qhi = 255.0f;
         if (ep->act.kind == ACT_RELU) qlo = zo;
         if (ep->act.kind == ACT_CLIP) {
-            qlo = fmaxf(qlo, fminf(nearbyintf(ep->act.min / ep->out_scale) + zo, 255.0f));
-            qhi = fminf(qhi, fmaxf(nearbyintf(ep->act.max / ep->out_scale) + zo, 0.0f));
+            float inv = 1.0f / ep->out_scale; /* as the quantizer rounds the clipped value */
+            qlo = fmaxf(qlo, fminf(nearbyintf(ep->act.min * inv) + zo, 255.0f));
+            qhi = fminf(qhi, fmaxf(nearbyintf(ep->act.max * inv) + zo, 0.0f));
         }
         *lo = qlo - zo;
         *hi = qhi - zo;
@@ -233,12 +234,12 @@ static void run_block(const s8_job *job, uint8_t *scratch, int64_t i0, int64_t i
         int64_t j0 = p * h->nr, cols = h->N - j0 < h->nr ? h->N - j0 : h->nr;
         for (int64_t j = 0; j < h->nr; j++) {
             int in = j < cols;
-            mult[j] = in ? (ep->out_u8 ? ep->w_scale[j0 + j] / ep->out_scale : ep->w_scale[j0 + j]) : 0.0f;
-            off[j] = in && ep->bias ? (ep->out_u8 ? ep->bias[j0 + j] / ep->out_scale : ep->bias[j0 + j]) : 0.0f;
+            mult[j] = in ? ep->w_scale[j0 + j] : 0.0f;
+            off[j] = in && ep->bias ? ep->bias[j0 + j] : 0.0f;
         }
         for (int64_t i = i0; i < i1; i += arch->mr) {
             int rows = (int)(i1 - i < arch->mr ? i1 - i : arch->mr);
-            s8_tile_ep te = { sums_of(job->packed) + j0, mult, off,
+            s8_tile_ep te = { sums_of(job->packed) + j0, mult, off, ep->out_u8 ? 1.0f / ep->out_scale : 1.0f,
                               ep->a_scale + (ep->a_per_row ? i : 0), ep->a_zero + (ep->a_per_row ? i : 0),
                               ep->a_per_row ? 1 : 0, job->lo, job->hi, ep->out_zero, ep->out_u8 };
             const uint8_t *ai = (const uint8_t *)a + (i - i0) * lda;
@@ -278,7 +279,8 @@ static void s8_task(void *arg, int64_t begin, int64_t end, int thread) {
 }
 
 static void gemm_run(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, void *C,
-                     int64_t ldc, const gemm_s8_epilogue *ep, int transposed, const float *residual, act_params post) {
+                     int64_t ldc, const gemm_s8_epilogue *ep, int transposed, int whole_rows, const float *residual,
+                     act_params post) {
     const s8_packed_header *h = header_of(packed);
     const s8_arch *arch = h->evex ? s8_arch_avx_vnni(1) : arch_of(h->path);
     if (M <= 0 || h->N <= 0 || !arch) return;
@@ -286,7 +288,7 @@ static void gemm_run(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, con
                    ctx->isa, transposed, h->K, residual, post, ctx->scratch, 0, 0, 0 };
     /* the padding of K multiplies zero weights: whole rows of lda >= k_padded bytes let the tiles skip their edge
      * copies (amx: K not a multiple of 64) */
-    if (transposed && !arch->prep_a && lda >= h->k_padded) job.k_tile = h->k_padded;
+    if (whole_rows && !arch->prep_a && lda >= h->k_padded) job.k_tile = h->k_padded;
     s8_clamp_range(ep, &job.lo, &job.hi);
     /* blocks of about 64 rows (those whose prepared copy fits the scratch) by 128 columns */
     int64_t rows = (transposed ? 256 : 64) / arch->mr * arch->mr; /* transposed: longer runs of each channel row */
@@ -308,12 +310,17 @@ static void gemm_run(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, con
 
 void cpu_gemm_s8(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, void *C, int64_t ldc,
                  const gemm_s8_epilogue *ep) {
-    gemm_run(ctx, M, A, lda, packed, C, ldc, ep, 0, NULL, (act_params){ ACT_NONE, 0.0f, 0.0f });
+    gemm_run(ctx, M, A, lda, packed, C, ldc, ep, 0, 0, NULL, (act_params){ ACT_NONE, 0.0f, 0.0f });
+}
+
+void cpu_gemm_s8_whole_rows(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, void *C,
+                            int64_t ldc, const gemm_s8_epilogue *ep) {
+    gemm_run(ctx, M, A, lda, packed, C, ldc, ep, 0, 1, NULL, (act_params){ ACT_NONE, 0.0f, 0.0f });
 }
 
 void cpu_gemm_s8_nchw(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, float *Y,
                       int64_t ldy, const gemm_s8_epilogue *ep, const float *residual, act_params post) {
     gemm_s8_epilogue e = *ep;
     e.out_u8 = 0;
-    gemm_run(ctx, M, A, lda, packed, Y, ldy, &e, 1, residual, post);
+    gemm_run(ctx, M, A, lda, packed, Y, ldy, &e, 1, 1, residual, post);
 }

@@ -25,10 +25,11 @@ const char *s8_path_name(int path);
 #define GEMM_S8_K_MAX 65536
 
 /* What becomes of the int32 accumulator acc[i][n] = sum_k (A[i][k] - a_zero) * W[n][k]:
- *   v = (float)acc * (a_scale * m[n]) + o[n]   (one fused multiply-add, in f32)
- * with m[n] = w_scale[n], o[n] = bias[n] for f32 output, and m[n] = w_scale[n] / out_scale,
- * o[n] = bias[n] / out_scale for u8 output, which is then clamp(round_half_even(v) + out_zero, 0, 255)
- * intersected with the activation's range. Weights are symmetric (zero point 0). */
+ *   y = (float)acc * (a_scale * w_scale[n]) + bias[n]   (one fused multiply-add, in f32)
+ * is the f32 output (then the activation); u8 output is clamp(round_half_even(y * (1 / out_scale)) + out_zero,
+ * 0, 255) intersected with the activation's range: bit for bit y's activation quantized by s8_quantize_rows with
+ * (out_scale, out_zero), so a u8 chain gives what f32 output quantized by the next layer gives. Weights are
+ * symmetric (zero point 0). */
 typedef struct {
     const float *a_scale;  /* activation scale: one value, or M values when a_per_row */
     const int32_t *a_zero; /* activation zero point in [0, 255], as a_scale */
@@ -69,6 +70,11 @@ void cpu_gemm_s8(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const v
  * instead of copying edges. */
 void cpu_gemm_s8_nchw(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, float *Y,
                       int64_t ldy, const gemm_s8_epilogue *ep, const float *residual, act_params post);
+
+/* cpu_gemm_s8 where A holds M whole rows of lda bytes: with lda >= K rounded up to 64 the tiles read the padding
+ * (times zero weights) instead of copying edges. */
+void cpu_gemm_s8_whole_rows(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, void *C,
+                            int64_t ldc, const gemm_s8_epilogue *ep);
 
 /* ---- dynamic INT8 linear ------------------------------------------------------ */
 
@@ -118,6 +124,9 @@ size_t cpu_conv2d_s8_nhwc_workspace(const conv_s8_geometry *g);
 
 /* Bytes between positions of the u8 NHWC input cpu_conv2d_s8_nhwc reads best: C rounded up to 64. */
 int64_t cpu_conv2d_s8_nhwc_stride(int64_t channels);
+/* The stride a layer quantizing its own input uses: that one for a 1x1 read in place, else C (kernel rows of taps
+ * contiguous: one copy per kernel row into the columns). */
+int64_t cpu_conv2d_s8_nhwc_input_stride(const conv_s8_geometry *g);
 
 /* y = act(epilogue(conv(x - a_zero, W)) + residual) (groups 1) with x u8 NHWC [batch, H, W, C] (positions
  * x_stride >= C bytes apart; cpu_conv2d_s8_nhwc_stride's lets the GEMM read rows whole), W [out_channels,
@@ -128,6 +137,13 @@ int64_t cpu_conv2d_s8_nhwc_stride(int64_t channels);
 void cpu_conv2d_s8_nhwc(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, int64_t x_stride,
                         const void *packed_w, const gemm_s8_epilogue *ep, const float *residual, act_params act, float *y,
                         void *workspace);
+
+/* The same convolution with u8 NHWC output (ep->out_u8 1: requantized with out_scale and out_zero, act none, relu or
+ * clip): y [batch, oh, ow, out_channels], positions y_stride >= out_channels bytes apart (the bytes between are left
+ * alone), written by the GEMM's tiles directly. */
+void cpu_conv2d_s8_nhwc_u8(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, int64_t x_stride,
+                           const void *packed_w, const gemm_s8_epilogue *ep, uint8_t *y, int64_t y_stride,
+                           void *workspace);
 
 /* Workspace bytes of cpu_conv2d_grouped_s8: one group's cpu_conv2d_s8 workspace. */
 size_t cpu_conv2d_grouped_s8_workspace(const conv_s8_geometry *g, int64_t groups, int out_u8);

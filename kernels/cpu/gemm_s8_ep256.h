@@ -7,7 +7,8 @@ S8_TARGET256 static inline __attribute__((always_inline)) void s8_ep8(__m256i do
     __m256i za = _mm256_set1_epi32(ep->a_zero[i * ep->a_step]);
     __m256i acc = _mm256_sub_epi32(dot, _mm256_mullo_epi32(za, _mm256_loadu_si256((const __m256i *)(ep->col_sum + j0))));
     __m256 mult = _mm256_mul_ps(_mm256_set1_ps(ep->a_scale[i * ep->a_step]), _mm256_loadu_ps(ep->mult + j0));
-    __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), mult, _mm256_loadu_ps(ep->off + j0));
+    __m256 v = _mm256_mul_ps(_mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), mult, _mm256_loadu_ps(ep->off + j0)),
+                             _mm256_set1_ps(ep->inv_out));
     v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(ep->lo)), _mm256_set1_ps(ep->hi));
     if (ep->out_u8) {
         __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(ep->out_zero));

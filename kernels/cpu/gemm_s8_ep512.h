@@ -7,7 +7,8 @@ S8_TARGET512 static inline __attribute__((always_inline)) void s8_ep16(__m512i d
     __m512i za = _mm512_set1_epi32(ep->a_zero[i * ep->a_step]);
     __m512i acc = _mm512_sub_epi32(dot, _mm512_mullo_epi32(za, _mm512_loadu_si512(ep->col_sum + j0)));
     __m512 mult = _mm512_mul_ps(_mm512_set1_ps(ep->a_scale[i * ep->a_step]), _mm512_loadu_ps(ep->mult + j0));
-    __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), mult, _mm512_loadu_ps(ep->off + j0));
+    __m512 v = _mm512_mul_ps(_mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), mult, _mm512_loadu_ps(ep->off + j0)),
+                             _mm512_set1_ps(ep->inv_out));
     v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(ep->lo)), _mm512_set1_ps(ep->hi));
     if (ep->out_u8) {
         __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(ep->out_zero));

@@ -11,7 +11,8 @@
 /* The epilogue of one tile, its pointers moved to the tile's first row and its panel's first column. */
 typedef struct {
     const int32_t *col_sum;  /* nr sums over k of W[n][k] */
-    const float *mult, *off; /* nr values of m[n] and o[n] (gemm_s8.h) */
+    const float *mult, *off; /* nr values of w_scale[n] and bias[n] (gemm_s8.h) */
+    float inv_out;           /* 1 / out_scale for u8 output, 1 for f32 (exact) */
     const float *a_scale;    /* row i's: a_scale[i * a_step] */
     const int32_t *a_zero;
     int a_step;              /* 1: per row, 0: one for all rows */
@@ -72,7 +73,7 @@ void s8_store_nchw(int isa, int rows, int cols, const float *tile, int64_t ldt, 
 static inline void s8_ep_scalar(int32_t dot, int i, int j, const s8_tile_ep *ep, void *c, int64_t ldc) {
     /* the true value fits int32 (GEMM_S8_K_MAX); the wrapped intermediate is computed without overflow */
     int32_t acc = (int32_t)((uint32_t)dot - (uint32_t)ep->a_zero[i * ep->a_step] * (uint32_t)ep->col_sum[j]);
-    float v = fmaf((float)acc, ep->a_scale[i * ep->a_step] * ep->mult[j], ep->off[j]);
+    float v = fmaf((float)acc, ep->a_scale[i * ep->a_step] * ep->mult[j], ep->off[j]) * ep->inv_out;
     v = fminf(fmaxf(v, ep->lo), ep->hi);
     if (ep->out_u8) ((uint8_t *)c)[i * ldc + j] = (uint8_t)((int32_t)nearbyintf(v) + ep->out_zero);
     else ((float *)c)[i * ldc + j] = v;

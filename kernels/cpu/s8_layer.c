@@ -52,7 +52,9 @@ size_t s8_weights_size(const ir_graph *g, const ir_tensor *w, int isa, int depth
     if (!channel_scales(g, w, &n, &k)) return 0;
     if (depthwise) groups = 1;
     if (groups < 1 || n % groups) return 0;
-    size_t weights = depthwise ? (size_t)(n * k) : group_block(isa, k, n / groups);
+    size_t weights = depthwise ? round64((size_t)(n * k)) + round64(cpu_depthwise_s8_nhwc_pack_size(
+                                                                   s8_path_for_isa(isa), n, k))
+                               : group_block(isa, k, n / groups);
     if (weights == SIZE_MAX || weights > SIZE_MAX / 2 / (size_t)groups) return 0;
     return HEAD_BYTES + round64((size_t)n * sizeof(float)) + round64(weights * (size_t)groups);
 }
@@ -77,6 +79,11 @@ void s8_weights_pack(const ir_graph *g, const ir_tensor *w, int isa, int depthwi
     if (depthwise) {
         memcpy(wdst, w->data, (size_t)(n * k));
         h->dw = wdst;
+        if (is_static && 0) { /* the layout for u8 NHWC chains: on once the vector kernel lands */
+            void *nhwc = (uint8_t *)wdst + round64((size_t)(n * k));
+            cpu_depthwise_s8_nhwc_pack(h->path, n, k, w->data, nhwc);
+            h->dw_nhwc = nhwc;
+        }
     } else {
         h->group_bytes = group_block(isa, k, n / groups);
         for (int64_t j = 0; j < groups; j++)

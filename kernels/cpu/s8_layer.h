@@ -19,7 +19,13 @@ typedef struct {
     const float *w_scale;   /* n */
     const void *gemm;
     const int8_t *dw;
+    const void *dw_nhwc;    /* depthwise, static: the weights packed for cpu_conv2d_depthwise_s8_nhwc, else NULL */
 } s8_weights;
+
+/* What an INT8 convolution can do in a u8 NHWC chain (runtime/cpu_int8_chain.c): read its input as u8 NHWC, write
+ * its output so (requantized to ctx->out_q), and (depthwise) only both together. */
+enum { S8_CHAIN_IN = 1, S8_CHAIN_OUT = 2, S8_CHAIN_PAIRED = 4 };
+unsigned cpu_conv2d_s8_chain_caps(const ir_node *n, const void *packed);
 
 /* The INT8 path for an engine of CPU_ISA_* isa: scalar -> scalar; avx2 -> avx-vnni (VEX) or avx2;
  * avx512 -> the best this CPU runs (amx, avx512-vnni). */

@@ -75,6 +75,10 @@ int cli_engine_option(const char *command, int argc, char **argv, int *i, infer_
             return cli_usage_error(command, "--sparse takes auto, sparse or dense"), -1;
         opt->sparse = !strcmp(val, "sparse") ? INFER_SPARSE_SPARSE : !strcmp(val, "dense") ? INFER_SPARSE_DENSE
                                                                                        : INFER_SPARSE_AUTO;
+    } else if (!strcmp(s, "--int8-chain")) {
+        if (!val || (strcmp(val, "on") && strcmp(val, "off")))
+            return cli_usage_error(command, "--int8-chain takes on or off"), -1;
+        opt->int8_chain = !strcmp(val, "on");
     } else if (!strcmp(s, "--threads")) {
         if (cli_parse_int(val, 1, 1024, &opt->threads))
             return cli_usage_error(command, "--threads takes a number from 1 to 1024"), -1;

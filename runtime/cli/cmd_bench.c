@@ -25,6 +25,8 @@ static void help(FILE *f) {
             "                              AMX-BF16 CPUs) (default fp32)\n"
             "  --bf16-kernel auto|avx512|amx  CPU bf16: vdpbf16ps or AMX tiles (default auto: AMX when present)\n"
             "  --sparse auto|sparse|dense     CPU, sparse weights: per layer the faster (timed at build), or forced\n"
+            "  --int8-chain on|off            CPU, INT8 models: consecutive static INT8 convolutions pass u8 NHWC\n"
+            "                              activations (default on; off: f32 NCHW between all layers)\n"
             "  --batch N | --batch 1,8,32  batch size(s), one engine each (default: the model's, 1 if dynamic)\n"
             "  --max NAME=N             a named dim's size (default: its size at conversion; batch: --batch)\n"
             "  --shape NAME=N,N,...     sizes of a named dim, one engine each (e.g. seq=64,128,256)\n"

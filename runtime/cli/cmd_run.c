@@ -20,6 +20,8 @@ static void help(FILE *f) {
             "                              AMX-BF16 CPUs) (default fp32)\n"
             "  --bf16-kernel auto|avx512|amx  CPU bf16: vdpbf16ps or AMX tiles (default auto: AMX when present)\n"
             "  --sparse auto|sparse|dense     CPU, sparse weights: per layer the faster (timed at build), or forced\n"
+            "  --int8-chain on|off            CPU, INT8 models: consecutive static INT8 convolutions pass u8 NHWC\n"
+            "                              activations (default on; off: f32 NCHW between all layers)\n"
             "  --threads N              CPU threads (default: all cores)\n"
             "  --no-optimize            skip graph passes (BN folding, fusion)\n"
             "  --no-graph               no CUDA Graph capture\n"

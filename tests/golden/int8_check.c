@@ -14,8 +14,10 @@
 #define REL_L2_MAX 0.1     /* any f32 output of any model, static or dynamic */
 #define TOP1_MIN 0.75      /* classifiers: at least 24 of 32 rows keep their top-1 class */
 
-/* Copies of the outputs of model path on the CPU in FP32 (2 threads); 0 and why on failure. */
-static int run(const char *path, const golden_tensors *in, golden_tensors *o, char *why, size_t why_size) {
+/* Copies of the outputs of model path on the CPU (2 threads) with u8 NHWC chains between INT8 convolutions or
+ * without, on CPU instruction set isa; 0 and why on failure. */
+static int run_with(const char *path, const golden_tensors *in, golden_tensors *o, int int8_chain, infer_cpu_isa isa,
+                    char *why, size_t why_size) {
     infer_model *m = NULL;
     infer_error err;
     infer_engine_options opt;
@@ -23,6 +25,8 @@ static int run(const char *path, const golden_tensors *in, golden_tensors *o, ch
     opt.device = INFER_DEVICE_CPU;
     opt.threads = 2;
     opt.max_batch = BATCH;
+    opt.int8_chain = int8_chain;
+    opt.cpu_isa = isa;
     o->n = 0;
     if (infer_model_load(path, &m, &err) != INFER_OK) {
         snprintf(why, why_size, "%.300s", err.message);
@@ -31,6 +35,61 @@ static int run(const char *path, const golden_tensors *in, golden_tensors *o, ch
     int ok = golden_run_copy(m, &opt, in->t, in->n, o, why, why_size);
     infer_model_free(m);
     return ok;
+}
+
+static int run(const char *path, const golden_tensors *in, golden_tensors *o, char *why, size_t why_size) {
+    return run_with(path, in, o, 1, INFER_CPU_ISA_AUTO, why, why_size);
+}
+
+/* Layers of model path whose CPU engine passes u8 NHWC activations (their weights text says so); -1 on failure. */
+static int chained_layers(const char *path) {
+    infer_model *m = NULL;
+    infer_engine *e = NULL;
+    infer_error err;
+    infer_engine_options opt;
+    infer_engine_options_init(&opt);
+    opt.device = INFER_DEVICE_CPU;
+    int n = -1;
+    if (infer_model_load(path, &m, &err) == INFER_OK && infer_engine_create(m, &opt, &e, &err) == INFER_OK) {
+        n = 0;
+        for (int i = 0; i < infer_engine_layer_count(e); i++) {
+            infer_layer_info info;
+            if (infer_engine_layer(e, i, &info) == INFER_OK && info.weights && strstr(info.weights, "u8 NHWC")) n++;
+        }
+    }
+    infer_engine_destroy(e);
+    infer_model_free(m);
+    return n;
+}
+
+/* A static model with u8 NHWC chains gives bit for bit what it gives without them, on every instruction set this
+ * CPU runs (the chained epilogue requantizes exactly as the next layer's quantizer would). */
+static void check_chains(const char *name, const char *qpath, const golden_tensors *in, const golden_tensors *want) {
+    static const infer_cpu_isa isas[] = { INFER_CPU_ISA_SCALAR, INFER_CPU_ISA_AVX2, INFER_CPU_ISA_AVX512 };
+    static const char *const isa_names[] = { "scalar", "avx2", "avx512" };
+    int chained = chained_layers(qpath);
+    if (chained <= 0) return;
+    for (int k = 0; k < 3; k++) {
+        golden_tensors on, off;
+        char why[512] = "", what[64], detail[256];
+        memset(&on, 0, sizeof on);
+        memset(&off, 0, sizeof off);
+        snprintf(what, sizeof what, "u8 chains (%s)", isa_names[k]);
+        if (!run_with(qpath, in, &off, 0, isas[k], why, sizeof why) ||
+            !run_with(qpath, in, &on, 1, isas[k], why, sizeof why)) {
+            if (!strstr(why, "cannot run it")) golden_result(0, name, what, why); /* else: this CPU lacks it */
+        } else {
+            int same = on.n == off.n && on.n == want->n;
+            for (int i = 0; same && i < on.n; i++)
+                same = !memcmp(on.t[i].data, off.t[i].data,
+                               (size_t)infer_tensor_elements(&on.t[i]) * infer_dtype_size(on.t[i].dtype));
+            snprintf(detail, sizeof detail, "%d layers chained: outputs %s those without chains", chained,
+                     same ? "bit for bit" : "DIFFER from");
+            golden_result(same, name, what, detail);
+        }
+        golden_tensors_free(&on);
+        golden_tensors_free(&off);
+    }
 }
 
 /* A classifier's output: [batch, classes]. */
@@ -105,6 +164,7 @@ static void check_model(void *arg, const char *dir, const char *name, int n_in_l
                      : calib_method_name(o.method), secs, 100.0 * (double)r.bytes_out / (double)r.bytes_in);
             golden_result(r.n_layers == 0 || r.n_quantized > 0, name, mname, detail);
             compare(name, mname, &r, &got, &ref);
+            if (mode == QUANT_STATIC) check_chains(name, qpath, &in, &got);
         }
         golden_tensors_free(&got);
         quant_report_free(&r);

@@ -121,7 +121,7 @@ static void check_all(const problem *p, int ta, int tb, int ep_kind, thread_pool
         for (int threaded = 0; threaded < 2; threaded++) {
             for (int64_t i = 0; i < p->m * ldc; i++) c[i] = SENTINEL;
             if (threaded) {
-                cpu_ctx ctx = { pool, pool_size(pool), isa, NULL, 0, scratch, NULL };
+                cpu_ctx ctx = { .pool = pool, .threads = pool_size(pool), .isa = isa, .scratch = scratch };
                 cpu_sgemm(&ctx, ta, tb, p->m, p->n, p->k, a, lda, b, ldb, c, ldc, &ep);
             } else {
                 cpu_sgemm_serial(scratch, isa, ta, tb, p->m, p->n, p->k, a, lda, b, ldb, c, ldc, &ep);
@@ -170,7 +170,7 @@ Test(gemm, large_k_threaded_square) {
     float *got = malloc((size_t)(s.m * s.n) * sizeof *got), *want = malloc((size_t)(s.m * s.n) * sizeof *want);
     gemm_epilogue ep = make_epilogue(&p, EP_BIAS_COL_RELU);
     reference(&p, &ep, want);
-    cpu_ctx ctx = { pool, 2, cpu_detect_isa(), NULL, 0, scratch, NULL };
+    cpu_ctx ctx = { .pool = pool, .threads = 2, .isa = cpu_detect_isa(), .scratch = scratch };
     cpu_sgemm(&ctx, 0, 0, s.m, s.n, s.k, p.a_logical, s.k, p.b_logical, s.n, got, s.n, &ep);
     cr_assert(rel_l2(got, want, s.m * s.n) <= 2e-6, "rel L2 %g", rel_l2(got, want, s.m * s.n));
     free(got);

@@ -42,7 +42,7 @@ static void check_path(int path, int threads) {
                 hi = 235.0f;
                 if (kind == 1) {
                     lo = 0.0f;
-                    hi = fminf(hi, nearbyintf(6.0f / 0.05f));
+                    hi = fminf(hi, nearbyintf(6.0f * (1.0f / 0.05f)));
                 }
             }
             for (int64_t n = 0; n < g.batch; n++)
@@ -59,9 +59,9 @@ static void check_path(int path, int threads) {
                                                          : x[((n * k->c + o / og * cg + c) * k->h + ih) * k->w + iw];
                                         acc += (int64_t)(xv - a_zero) * w[o * K + (c * k->kh + i) * k->kw + j];
                                     }
-                            float m = ep.out_u8 ? w_scale[o] / ep.out_scale : w_scale[o];
-                            float off = ep.bias ? (ep.out_u8 ? bias[o] / ep.out_scale : bias[o]) : 0.0f;
-                            float v = fminf(fmaxf(fmaf((float)acc, a_scale * m, off), lo), hi);
+                            float inv = ep.out_u8 ? 1.0f / ep.out_scale : 1.0f;
+                            float off = ep.bias ? bias[o] : 0.0f;
+                            float v = fminf(fmaxf(fmaf((float)acc, a_scale * w_scale[o], off) * inv, lo), hi);
                             int64_t at = ((n * k->o + o) * g.out_height + oh) * g.out_width + ow;
                             if (ep.out_u8) ((uint8_t *)want)[at] = (uint8_t)(nearbyintf(v) + 20.0f);
                             else want[at] = v;

@@ -39,8 +39,8 @@ static void check_path(int path, int threads) {
                 lo = -90.0f;
                 hi = 255.0f - 90.0f;
                 if (ep.act.kind == ACT_CLIP) {
-                    lo = fmaxf(lo, nearbyintf(ep.act.min / ep.out_scale));
-                    hi = fminf(hi, nearbyintf(ep.act.max / ep.out_scale));
+                    lo = fmaxf(lo, nearbyintf(ep.act.min * (1.0f / ep.out_scale)));
+                    hi = fminf(hi, nearbyintf(ep.act.max * (1.0f / ep.out_scale)));
                 }
             } else if (ep.act.kind == ACT_RELU) {
                 lo = 0.0f;
@@ -58,9 +58,8 @@ static void check_path(int path, int threads) {
                                                      : x[((n * k->c + c) * k->h + ih) * k->w + iw];
                                     acc += (int64_t)(xv - a_zero) * w[(c * k->kh + i) * k->kw + j];
                                 }
-                            float m = ep.out_u8 ? w_scale[c] / ep.out_scale : w_scale[c];
-                            float o = ep.out_u8 ? bias[c] / ep.out_scale : bias[c];
-                            float v = fminf(fmaxf(fmaf((float)acc, a_scale * m, o), lo), hi);
+                            float inv = ep.out_u8 ? 1.0f / ep.out_scale : 1.0f;
+                            float v = fminf(fmaxf(fmaf((float)acc, a_scale * w_scale[c], bias[c]) * inv, lo), hi);
                             int64_t at = ((n * k->c + c) * g.out_height + oh) * g.out_width + ow;
                             if (ep.out_u8) ((uint8_t *)want)[at] = (uint8_t)(nearbyintf(v) + 90.0f);
                             else want[at] = kind == OUT_F32_SILU ? act_apply(&ep.act, v) : v;

@@ -81,8 +81,8 @@ static void reference(const problem *p, int isa, void *c, int64_t ldc) {
         hi = 255.0f - zo;
         if (ep->act.kind == ACT_RELU) lo = 0.0f;
         if (ep->act.kind == ACT_CLIP) {
-            lo = fmaxf(lo, fminf(nearbyintf(ep->act.min / ep->out_scale), 255.0f - zo));
-            hi = fminf(hi, fmaxf(nearbyintf(ep->act.max / ep->out_scale), -zo));
+            lo = fmaxf(lo, fminf(nearbyintf(ep->act.min * (1.0f / ep->out_scale)), 255.0f - zo));
+            hi = fminf(hi, fmaxf(nearbyintf(ep->act.max * (1.0f / ep->out_scale)), -zo));
         }
     } else if (ep->act.kind == ACT_RELU) {
         lo = 0.0f;
@@ -97,9 +97,9 @@ static void reference(const problem *p, int isa, void *c, int64_t ldc) {
             for (int64_t q = 0; q < p->k; q++)
                 dot += ((int64_t)p->a[i * p->k + q] - ep->a_zero[r]) * p->w[j * p->k + q];
             cr_assert(dot >= INT32_MIN && dot <= INT32_MAX);
-            float m = ep->out_u8 ? ep->w_scale[j] / ep->out_scale : ep->w_scale[j];
-            float o = ep->bias ? (ep->out_u8 ? ep->bias[j] / ep->out_scale : ep->bias[j]) : 0.0f;
-            float v = fminf(fmaxf(fmaf((float)(int32_t)dot, ep->a_scale[r] * m, o), lo), hi);
+            float m = ep->w_scale[j], inv = ep->out_u8 ? 1.0f / ep->out_scale : 1.0f;
+            float o = ep->bias ? ep->bias[j] : 0.0f;
+            float v = fminf(fmaxf(fmaf((float)(int32_t)dot, ep->a_scale[r] * m, o) * inv, lo), hi);
             if (ep->out_u8) ((uint8_t *)c)[i * ldc + j] = (uint8_t)(nearbyintf(v) + zo);
             else ((float *)c)[i * ldc + j] = v;
         }

@@ -17,7 +17,7 @@ static void run_everywhere(kernel_fn fn, const ir_node *node, const infer_tensor
         if (threads > 1) cr_assert_eq(pool_create(threads, &pool, &err), INFER_OK);
         uint8_t *scratch = malloc(CPU_SCRATCH_BYTES * (size_t)threads);
         for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
-            cpu_ctx ctx = { pool, threads, isa, NULL, 0, scratch, NULL };
+            cpu_ctx ctx = { .pool = pool, .threads = threads, .isa = isa, .scratch = scratch };
             float *y = out->data;
             for (int64_t i = 0; i < count; i++) y[i] = NAN;
             cr_assert_eq(fn(&ctx, node, in, out, &err), INFER_OK, "%s: %s", what, err.message);
@@ -68,7 +68,7 @@ Test(linear, prepacked_matches_unpacked_and_naive) {
                     if (threads > 1) cr_assert_eq(pool_create(threads, &pool, &err), INFER_OK);
                     uint8_t *scratch = malloc(CPU_SCRATCH_BYTES * (size_t)threads);
                     for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
-                        cpu_ctx ctx = { pool, threads, isa, NULL, 0, scratch, NULL };
+                        cpu_ctx ctx = { .pool = pool, .threads = threads, .isa = isa, .scratch = scratch };
                         size_t bytes = cpu_prepack_size(&node, in, isa);
                         cr_assert_eq(bytes != 0, n >= 5, "prepack of %lld columns: %zu bytes", (long long)n, bytes);
                         size_t gemm_bytes = cpu_sgemm_packed_b_size(isa, k, n);
@@ -231,7 +231,7 @@ Test(matmul, mismatched_shapes_are_refused) {
     infer_tensor in[2] = { tview(INFER_F32, a, 2, a_dims), tview(INFER_F32, b, 2, b_dims) };
     infer_tensor out = tview(INFER_F32, y, 2, y_dims);
     uint8_t *scratch = malloc(CPU_SCRATCH_BYTES);
-    cpu_ctx ctx = { NULL, 1, cpu_detect_isa(), NULL, 0, scratch, NULL };
+    cpu_ctx ctx = { .threads = 1, .isa = cpu_detect_isa(), .scratch = scratch };
     infer_error err;
     cr_assert_eq(cpu_matmul(&ctx, &node, in, &out, &err), INFER_ERR_SHAPE);
     cr_assert(strstr(err.message, "[2,3] x [2,3]") != NULL, "%s", err.message);
