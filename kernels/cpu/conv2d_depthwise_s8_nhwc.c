@@ -19,6 +19,9 @@ enum { LAYOUT_SCALAR, LAYOUT_AVX2, LAYOUT_AVX512 };
 #define DW_TAPS_MAX 128
 
 static int layout_of(int path, int64_t taps) {
+#if !defined(__x86_64__)
+    return LAYOUT_SCALAR;
+#endif
     if (taps > DW_TAPS_MAX) return LAYOUT_SCALAR;
     if (path == S8_PATH_AVX2 || path == S8_PATH_AVX_VNNI) return LAYOUT_AVX2;
     if (path == S8_PATH_AVX512_VNNI || path == S8_PATH_AMX) return LAYOUT_AVX512;
@@ -401,9 +404,6 @@ void cpu_conv2d_depthwise_s8_nhwc(cpu_ctx *ctx, int path, const conv_s8_geometry
     job.y = y;
     job.ys = y_stride;
     job.layout = layout_of(path, taps);
-#if !defined(__x86_64__)
-    job.layout = LAYOUT_SCALAR;
-#endif
     job.taps = (int)taps;
     int64_t gs = job.layout == LAYOUT_SCALAR ? 1 : group_of(job.layout);
     job.single = single_tap(job.layout, taps);

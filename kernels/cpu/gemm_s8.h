@@ -174,7 +174,8 @@ void cpu_depthwise_s8_nhwc_pack(int path, int64_t channels, int64_t taps, const 
  * ep->out_u8 == 1, a per-tensor activation, act ACT_NONE / ACT_RELU / ACT_CLIP, n = channel; padding reads as
  * a_zero (real 0). Bit for bit cpu_conv2d_depthwise_s8's u8 output. Channels are the vector lanes (AVX-512: 64
  * per block, taps in quads for vpdpbusd; AVX2: 32, taps in pairs for vpmaddwd; more than 128 taps: scalar).
- * Parallel over output rows (all images) on ctx->pool; allocates nothing. path as for cpu_conv2d_depthwise_s8. */
+ * Parallel over output rows (all images) on ctx->pool; allocates nothing; with ctx->scratch, the channels'
+ * epilogue constants are computed once into the calling thread's part. path as for cpu_conv2d_depthwise_s8. */
 void cpu_conv2d_depthwise_s8_nhwc(cpu_ctx *ctx, int path, const conv_s8_geometry *g, const uint8_t *x,
                                   int64_t x_stride, const void *packed, const gemm_s8_epilogue *ep, uint8_t *y,
                                   int64_t y_stride);
