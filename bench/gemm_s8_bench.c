@@ -150,7 +150,8 @@ static void dynamic_linear(cpu_ctx *ctx, int rounds) {
  * batch 1; NHWC positions C bytes apart, and C rounded up to 64 (cpu_conv2d_s8_nhwc_stride: aligned loads). */
 static void depthwise_nhwc(cpu_ctx *ctx, int rounds) {
     static const conv_layer layers[] = {
-        { "dw 3x3/2 96 @112", 96, 112, 96, 3, 2, 1, 96 },  { "dw 3x3 144 @56", 144, 56, 144, 3, 1, 1, 144 },
+        { "dw 3x3 32 @112", 32, 112, 32, 3, 1, 1, 32 },    { "dw 3x3/2 96 @112", 96, 112, 96, 3, 2, 1, 96 },
+        { "dw 3x3 144 @56", 144, 56, 144, 3, 1, 1, 144 },
         { "dw 3x3/2 144 @56", 144, 56, 144, 3, 2, 1, 144 }, { "dw 3x3 192 @28", 192, 28, 192, 3, 1, 1, 192 },
         { "dw 3x3 384 @14", 384, 14, 384, 3, 1, 1, 384 },   { "dw 3x3 576 @14", 576, 14, 576, 3, 1, 1, 576 },
         { "dw 3x3 960 @7", 960, 7, 960, 3, 1, 1, 960 },

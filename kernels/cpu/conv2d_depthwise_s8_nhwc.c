@@ -12,7 +12,8 @@
  * in which byte and word unpacks of the taps' channel vectors leave their lanes, and which the packs of the
  * requantized V_0..V_3 (32 -> 16 -> 8 bits) put back into channel order. AVX-512 runs a last single tap (taps
  * = 4n + 1: 3x3, 5x5, 7x7) as one vector of 64 channels whose dwords k are broadcast in each 128-bit lane
- * (vpshufd) for V_k, weighted by byte j of lane j only. The packed buffer is int32 sums over the taps per
+ * (vpshufd) for V_k, weighted by byte j of lane j only. With at most 32 channels, AVX-512 runs two output
+ * positions at once, the second in lanes 2-3, and channel c + 32 of the packed block repeats channel c. The packed buffer is int32 sums over the taps per
  * channel (channels rounded up to the block), then the groups of block 0, of block 1, ... The scalar layout
  * is w itself [C][taps]; so are vector paths' with more than DW_TAPS_MAX taps (run scalar). */
 enum { LAYOUT_SCALAR, LAYOUT_AVX2, LAYOUT_AVX512 };
@@ -31,6 +32,8 @@ static int layout_of(int path, int64_t taps) {
 static int64_t block_of(int layout) { return layout == LAYOUT_AVX512 ? 64 : 32; }
 static int64_t group_of(int layout) { return layout == LAYOUT_AVX512 ? 4 : 2; }
 static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+/* Two positions per vector: AVX-512 with at most 32 channels. */
+static int paired(int layout, int64_t channels) { return layout == LAYOUT_AVX512 && channels <= 32; }
 /* The last tap alone (AVX-512, taps = 4n + 1). */
 static int single_tap(int layout, int64_t taps) { return layout == LAYOUT_AVX512 && taps % 4 == 1; }
 
@@ -51,9 +54,11 @@ void cpu_depthwise_s8_nhwc_pack(int path, int64_t channels, int64_t taps, const 
     int64_t bw = block_of(layout), gs = group_of(layout), c_all = round_up(channels, bw);
     int64_t groups = round_up(taps, gs) / gs;
     int32_t *sum = dst;
+    int pair = paired(layout, channels);
     for (int64_t c = 0; c < c_all; c++) {
+        int64_t cw = pair ? c % 32 : c;
         sum[c] = 0;
-        for (int64_t t = 0; c < channels && t < taps; t++) sum[c] += w[c * taps + t];
+        for (int64_t t = 0; cw < channels && t < taps; t++) sum[c] += w[cw * taps + t];
     }
     int8_t *q = (int8_t *)(sum + c_all);
     int16_t *p = (int16_t *)(sum + c_all);
@@ -64,6 +69,7 @@ void cpu_depthwise_s8_nhwc_pack(int path, int64_t channels, int64_t taps, const 
                 for (int64_t lane = 0; lane < bw / 16; lane++)
                     for (int j = 0; j < 4; j++) {
                         int64_t c = b * bw + 16 * lane + 4 * k + j;
+                        if (pair) c %= 32;
                         for (int64_t i = 0; i < gs; i++) {
                             int64_t t = single ? (i == j ? taps - 1 : taps) : gr * gs + i;
                             int8_t v = c < channels && t < taps ? w[c * taps + t] : 0;
@@ -86,6 +92,7 @@ typedef struct {
     int layout;
     int taps, groups, padded_taps; /* groups of the unpacks (the last padded with repeats of the last tap) */
     int single;                    /* and then the last tap alone */
+    int pair;                      /* paired(): two positions per vector */
     int64_t col_lo, col_hi;        /* output columns whose taps are all inside the row */
     const void *epilogues;         /* NULL, or each block's block_epilogue (scale, off, start) computed once */
     int64_t tile_rows;             /* rows run block by block (each block's epilogue computed per tile) */
@@ -138,6 +145,7 @@ static void block_epilogue(const dw_job *job, int64_t c0, int64_t bw, float *sca
         for (int64_t lane = 0; lane < bw / 16; lane++)
             for (int j = 0; j < 4; j++) {
                 int64_t c = c0 + 16 * lane + 4 * k + j, at = k * (bw / 4) + 4 * lane + j;
+                if (job->pair) c %= 32;
                 int in = c < job->g->channels;
                 scale[at] = in ? ep_scale(job->ep, c) : 0.0f;
                 off[at] = in ? ep_off(job->ep, c) : 0.0f;
@@ -182,10 +190,22 @@ AVX512 static inline __m512i tap64(const uint8_t *p, int checked, int full, cons
     return full ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8(e->mask, p);
 }
 
-/* One output position's 64 channels: taps at tp[t] (checked) or base + off[t]; requantized into out. */
+/* Paired: at most 32 channels of two positions, the second in the upper half (or the zero point). */
+AVX512 static inline __m512i tap_pair(const uint8_t *p0, const uint8_t *p1, int checked, const ep512 *e) {
+    __m256i za = _mm512_castsi512_si256(e->za);
+    __m256i a = checked && !p0 ? za : _mm256_maskz_loadu_epi8((__mmask32)e->mask, p0);
+    __m256i b = checked && !p1 ? za : _mm256_maskz_loadu_epi8((__mmask32)e->mask, p1);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+}
+
+/* One output position's 64 channels: taps at tp[t] (checked) or base + off[t]; requantized into out. Paired:
+ * also the position of tp1 / base1 into out1. */
 AVX512 static inline void position_avx512(const dw_job *job, const uint8_t *const *tp, const uint8_t *base,
-                                          int checked, int full, const __m512i *w, const ep512 *e, uint8_t *out) {
-#define TAP(t) tap64(checked ? tp[t] : base + job->off[t], checked, full, e)
+                                          const uint8_t *const *tp1, const uint8_t *base1, int pair, int checked,
+                                          int full, const __m512i *w, const ep512 *e, uint8_t *out, uint8_t *out1) {
+#define TAP(t)                                                                                                    \
+    (pair ? tap_pair(checked ? tp[t] : base + job->off[t], checked ? tp1[t] : base1 + job->off[t], checked, e) \
+          : tap64(checked ? tp[t] : base + job->off[t], checked, full, e))
     __m512i acc0 = e->start[0], acc1 = e->start[1], acc2 = e->start[2], acc3 = e->start[3];
     for (int q = 0; q < job->groups; q++, w += 4) {
         __m512i t0 = TAP(4 * q), t1 = TAP(4 * q + 1), t2 = TAP(4 * q + 2), t3 = TAP(4 * q + 3);
@@ -211,33 +231,54 @@ AVX512 static inline void position_avx512(const dw_job *job, const uint8_t *cons
         q[k] = _mm512_add_epi32(_mm512_cvtps_epi32(v), e->zo);
     }
     __m512i bytes = _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
-    if (full) _mm512_storeu_si512(out, bytes);
-    else _mm512_mask_storeu_epi8(out, e->mask, bytes);
+    if (pair) {
+        _mm256_mask_storeu_epi8(out, (__mmask32)e->mask, _mm512_castsi512_si256(bytes));
+        _mm256_mask_storeu_epi8(out1, (__mmask32)e->mask, _mm512_extracti64x4_epi64(bytes, 1));
+    } else if (full) {
+        _mm512_storeu_si512(out, bytes);
+    } else {
+        _mm512_mask_storeu_epi8(out, e->mask, bytes);
+    }
 }
 
 /* Output rows [r0, r1), channels [c0, c0 + 64): border columns checked, the inside ones straight. */
 AVX512 static inline void rows_avx512(const dw_job *job, int64_t c0, int64_t r0, int64_t r1, int full,
                                       const __m512i *w, const ep512 *e) {
     const conv_s8_geometry *g = job->g;
-    const uint8_t *tp[DW_TAPS_MAX];
+    const uint8_t *tp[DW_TAPS_MAX], *tp1[DW_TAPS_MAX];
     for (int64_t r = r0; r < r1; r++) {
         int64_t ih0, ow = 0;
         const uint8_t *image;
         int inside = row_inside(job, r, c0, &ih0, &image);
         uint8_t *out = job->y + r * g->out_width * job->ys + c0;
         int64_t lo = inside ? job->col_lo : g->out_width, hi = inside ? job->col_hi : g->out_width;
+        if (job->pair) { /* columns ow and ow + 1 (the last alone: twice) */
+            for (; ow < g->out_width; ow += 2) {
+                int64_t ow1 = ow + 1 < g->out_width ? ow + 1 : ow;
+                if (ow >= lo && ow1 < hi) {
+                    const uint8_t *base = image + (ih0 * g->width + ow * g->stride_w - g->pad_w) * job->xs;
+                    position_avx512(job, NULL, base, NULL, base + (ow1 - ow) * g->stride_w * job->xs, 1, 0, 0, w, e,
+                                    out + ow * job->ys, out + ow1 * job->ys);
+                } else {
+                    tap_pointers(job, image, ih0, ow, tp);
+                    tap_pointers(job, image, ih0, ow1, tp1);
+                    position_avx512(job, tp, NULL, tp1, NULL, 1, 1, 0, w, e, out + ow * job->ys, out + ow1 * job->ys);
+                }
+            }
+            continue;
+        }
         for (; ow < lo; ow++) {
             tap_pointers(job, image, ih0, ow, tp);
-            position_avx512(job, tp, NULL, 1, full, w, e, out + ow * job->ys);
+            position_avx512(job, tp, NULL, NULL, NULL, 0, 1, full, w, e, out + ow * job->ys, NULL);
         }
         if (ow < hi) {
             const uint8_t *base = image + (ih0 * g->width + ow * g->stride_w - g->pad_w) * job->xs;
             for (; ow < hi; ow++, base += g->stride_w * job->xs)
-                position_avx512(job, NULL, base, 0, full, w, e, out + ow * job->ys);
+                position_avx512(job, NULL, base, NULL, NULL, 0, 0, full, w, e, out + ow * job->ys, NULL);
         }
         for (; ow < g->out_width; ow++) {
             tap_pointers(job, image, ih0, ow, tp);
-            position_avx512(job, tp, NULL, 1, full, w, e, out + ow * job->ys);
+            position_avx512(job, tp, NULL, NULL, NULL, 0, 1, full, w, e, out + ow * job->ys, NULL);
         }
     }
 }
@@ -407,6 +448,7 @@ void cpu_conv2d_depthwise_s8_nhwc(cpu_ctx *ctx, int path, const conv_s8_geometry
     job.taps = (int)taps;
     int64_t gs = job.layout == LAYOUT_SCALAR ? 1 : group_of(job.layout);
     job.single = single_tap(job.layout, taps);
+    job.pair = paired(job.layout, g->channels);
     job.groups = (int)((job.single ? taps - 1 : round_up(taps, gs)) / gs);
     job.padded_taps = (int)(job.groups * gs + job.single);
     job.inv = 1.0f / ep->out_scale;
