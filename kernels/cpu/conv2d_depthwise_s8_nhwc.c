@@ -12,8 +12,9 @@
  * in which byte and word unpacks of the taps' channel vectors leave their lanes, and which the packs of the
  * requantized V_0..V_3 (32 -> 16 -> 8 bits) put back into channel order. AVX-512 runs a last single tap (taps
  * = 4n + 1: 3x3, 5x5, 7x7) as one vector of 64 channels whose dwords k are broadcast in each 128-bit lane
- * (vpshufd) for V_k, weighted by byte j of lane j only. With at most 32 channels, AVX-512 runs two output
- * positions at once, the second in lanes 2-3, and channel c + 32 of the packed block repeats channel c. The packed buffer is int32 sums over the taps per
+ * (vpshufd) for V_k, weighted by byte j of lane j only. A block of at most 32 channels (C <= 32, or the last
+ * block) runs two output positions per AVX-512 vector, the second in lanes 2-3: its channel c0 + 32 + i repeats
+ * channel c0 + i. The packed buffer is int32 sums over the taps per
  * channel (channels rounded up to the block), then the groups of block 0, of block 1, ... The scalar layout
  * is w itself [C][taps]; so are vector paths' with more than DW_TAPS_MAX taps (run scalar). */
 enum { LAYOUT_SCALAR, LAYOUT_AVX2, LAYOUT_AVX512 };
@@ -32,8 +33,11 @@ static int layout_of(int path, int64_t taps) {
 static int64_t block_of(int layout) { return layout == LAYOUT_AVX512 ? 64 : 32; }
 static int64_t group_of(int layout) { return layout == LAYOUT_AVX512 ? 4 : 2; }
 static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
-/* Two positions per vector: AVX-512 with at most 32 channels. */
-static int paired(int layout, int64_t channels) { return layout == LAYOUT_AVX512 && channels <= 32; }
+/* Block c0's channel in vector order i (0..63), c0 + i, or c0 + i % 32 when two positions share the vectors
+ * (AVX-512, at most 32 channels left from c0). */
+static int64_t block_channel(int layout, int64_t channels, int64_t c0, int64_t i) {
+    return layout == LAYOUT_AVX512 && channels - c0 <= 32 ? c0 + i % 32 : c0 + i;
+}
 /* The last tap alone (AVX-512, taps = 4n + 1). */
 static int single_tap(int layout, int64_t taps) { return layout == LAYOUT_AVX512 && taps % 4 == 1; }
 
@@ -54,9 +58,8 @@ void cpu_depthwise_s8_nhwc_pack(int path, int64_t channels, int64_t taps, const 
     int64_t bw = block_of(layout), gs = group_of(layout), c_all = round_up(channels, bw);
     int64_t groups = round_up(taps, gs) / gs;
     int32_t *sum = dst;
-    int pair = paired(layout, channels);
     for (int64_t c = 0; c < c_all; c++) {
-        int64_t cw = pair ? c % 32 : c;
+        int64_t cw = block_channel(layout, channels, c / bw * bw, c % bw);
         sum[c] = 0;
         for (int64_t t = 0; cw < channels && t < taps; t++) sum[c] += w[cw * taps + t];
     }
@@ -68,8 +71,7 @@ void cpu_depthwise_s8_nhwc_pack(int path, int64_t channels, int64_t taps, const 
             for (int k = 0; k < 4; k++)
                 for (int64_t lane = 0; lane < bw / 16; lane++)
                     for (int j = 0; j < 4; j++) {
-                        int64_t c = b * bw + 16 * lane + 4 * k + j;
-                        if (pair) c %= 32;
+                        int64_t c = block_channel(layout, channels, b * bw, 16 * lane + 4 * k + j);
                         for (int64_t i = 0; i < gs; i++) {
                             int64_t t = single ? (i == j ? taps - 1 : taps) : gr * gs + i;
                             int8_t v = c < channels && t < taps ? w[c * taps + t] : 0;
@@ -92,7 +94,6 @@ typedef struct {
     int layout;
     int taps, groups, padded_taps; /* groups of the unpacks (the last padded with repeats of the last tap) */
     int single;                    /* and then the last tap alone */
-    int pair;                      /* paired(): two positions per vector */
     int64_t col_lo, col_hi;        /* output columns whose taps are all inside the row */
     const void *epilogues;         /* NULL, or each block's block_epilogue (scale, off, start) computed once */
     int64_t tile_rows;             /* rows run block by block (each block's epilogue computed per tile) */
@@ -144,8 +145,8 @@ static void block_epilogue(const dw_job *job, int64_t c0, int64_t bw, float *sca
     for (int k = 0; k < 4; k++)
         for (int64_t lane = 0; lane < bw / 16; lane++)
             for (int j = 0; j < 4; j++) {
-                int64_t c = c0 + 16 * lane + 4 * k + j, at = k * (bw / 4) + 4 * lane + j;
-                if (job->pair) c %= 32;
+                int64_t c = block_channel(job->layout, job->g->channels, c0, 16 * lane + 4 * k + j);
+                int64_t at = k * (bw / 4) + 4 * lane + j;
                 int in = c < job->g->channels;
                 scale[at] = in ? ep_scale(job->ep, c) : 0.0f;
                 off[at] = in ? ep_off(job->ep, c) : 0.0f;
@@ -242,7 +243,7 @@ AVX512 static inline void position_avx512(const dw_job *job, const uint8_t *cons
 }
 
 /* Output rows [r0, r1), channels [c0, c0 + 64): border columns checked, the inside ones straight. */
-AVX512 static inline void rows_avx512(const dw_job *job, int64_t c0, int64_t r0, int64_t r1, int full,
+AVX512 static inline void rows_avx512(const dw_job *job, int64_t c0, int64_t r0, int64_t r1, int full, int pair,
                                       const __m512i *w, const ep512 *e) {
     const conv_s8_geometry *g = job->g;
     const uint8_t *tp[DW_TAPS_MAX], *tp1[DW_TAPS_MAX];
@@ -252,7 +253,7 @@ AVX512 static inline void rows_avx512(const dw_job *job, int64_t c0, int64_t r0,
         int inside = row_inside(job, r, c0, &ih0, &image);
         uint8_t *out = job->y + r * g->out_width * job->ys + c0;
         int64_t lo = inside ? job->col_lo : g->out_width, hi = inside ? job->col_hi : g->out_width;
-        if (job->pair) { /* columns ow and ow + 1 (the last alone: twice) */
+        if (pair) { /* columns ow and ow + 1 (the last alone: twice) */
             for (; ow < g->out_width; ow += 2) {
                 int64_t ow1 = ow + 1 < g->out_width ? ow + 1 : ow;
                 if (ow >= lo && ow1 < hi) {
@@ -309,8 +310,9 @@ AVX512 static void block_avx512(const dw_job *job, int64_t c0, int64_t r0, int64
     e.zo = _mm512_set1_epi32(job->ep->out_zero);
     e.za = _mm512_set1_epi8((char)job->ep->a_zero[0]);
     e.mask = rem >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << rem) - 1;
-    if (rem >= 64) rows_avx512(job, c0, r0, r1, 1, w, &e);
-    else rows_avx512(job, c0, r0, r1, 0, w, &e);
+    if (rem >= 64) rows_avx512(job, c0, r0, r1, 1, 0, w, &e);
+    else if (rem <= 32) rows_avx512(job, c0, r0, r1, 0, 1, w, &e); /* two positions per vector */
+    else rows_avx512(job, c0, r0, r1, 0, 0, w, &e);
 }
 
 typedef struct {
@@ -448,7 +450,6 @@ void cpu_conv2d_depthwise_s8_nhwc(cpu_ctx *ctx, int path, const conv_s8_geometry
     job.taps = (int)taps;
     int64_t gs = job.layout == LAYOUT_SCALAR ? 1 : group_of(job.layout);
     job.single = single_tap(job.layout, taps);
-    job.pair = paired(job.layout, g->channels);
     job.groups = (int)((job.single ? taps - 1 : round_up(taps, gs)) / gs);
     job.padded_taps = (int)(job.groups * gs + job.single);
     job.inv = 1.0f / ep->out_scale;
