@@ -64,7 +64,11 @@ static void check_path(int path, int threads) {
                 memset(got, 0xA5, (size_t)(out_pos * ys + 64));
                 cpu_ctx run = ctx; /* without scratch, the blocks' epilogues are computed per tile of rows */
                 if (packed_x) run.scratch = NULL;
-                cpu_conv2d_depthwise_s8_nhwc(&run, path, &g, x, xs, packed, &ep, got, ys);
+                /* packed: a copy of exactly in_pos * C bytes, so that a sanitizer sees any read past them */
+                uint8_t *xin = packed_x ? malloc((size_t)(in_pos * C)) : x;
+                if (packed_x) memcpy(xin, x, (size_t)(in_pos * C));
+                cpu_conv2d_depthwise_s8_nhwc(&run, path, &g, xin, xs, packed, &ep, got, ys);
+                if (packed_x) free(xin);
                 for (int64_t pos = 0; pos < out_pos; pos++) {
                     int64_t n = pos / (g.out_height * g.out_width), i = pos % (g.out_height * g.out_width);
                     for (int64_t c = 0; c < C; c++) {
