@@ -164,6 +164,14 @@ const char *infer_precision_name(infer_precision precision);
 int infer_cuda_available(void); /* 1 when the CUDA backend plugin loads and a usable GPU is present */
 
 /* The largest size an engine runs a named dim at (its memory is planned for all maxima at once). */
+/* u8 NHWC activations between static INT8 convolutions on the CPU (an INT8 model's engine). */
+typedef enum {
+    INFER_INT8_CHAIN_OFF = 0, /* every layer reads and writes f32 NCHW */
+    INFER_INT8_CHAIN_EXACT,   /* conv -> conv edges with one reader: bit for bit the OFF engine's outputs */
+    INFER_INT8_CHAIN_FULL     /* also residual blocks' outputs, the residual added from u8 (as QLinearAdd): within
+                                 rounding of OFF (the default) */
+} infer_int8_chain;
+
 typedef struct {
     const char *name;
     int64_t max;
@@ -192,8 +200,8 @@ typedef struct {
                                   INFER_ERR_UNSUPPORTED */
     infer_sparse sparse;       /* sparse weights: AUTO (default; CPU: timed per layer; CUDA: CSR
                                   linear weights at density <= 0.2 on cuSPARSE), SPARSE or DENSE */
-    int int8_chain;            /* CPU: consecutive static INT8 convolutions pass u8 NHWC activations to each other
-                                  (docs/INT8.md); default 1; 0: each reads and writes f32 NCHW */
+    infer_int8_chain int8_chain; /* CPU: which activations static INT8 convolutions pass to each other as u8 NHWC
+                                  (docs/INT8.md); default FULL */
 } infer_engine_options;
 
 typedef struct infer_engine infer_engine;

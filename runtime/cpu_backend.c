@@ -24,6 +24,7 @@ typedef struct {
     char (*weights)[176];   /* per node: how its sparse weight runs (kernel describe and timing), else "" */
     uint8_t *u8_nhwc;       /* per tensor: passed as u8 NHWC between INT8 convolutions (cpu_int8_chain.h) */
     act_quant *out_q;       /* per node: its u8 output's quantization, scale 0 when none */
+    act_quant *res_q;       /* per node: its u8 residual's quantization, scale 0 when none */
 } cpu_state;
 
 static void *alloc_aligned(size_t bytes) {
@@ -165,14 +166,17 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
     return INFER_OK;
 }
 
-/* ", u8 NHWC in/out" after the weights text of each chained convolution. */
+/* ", u8 NHWC in/out" (and ", u8 residual") after the weights text of each chained convolution. */
 static void describe_chains(const infer_engine *e, cpu_state *st) {
     for (int i = 0; i < e->graph.n_nodes; i++) {
         const ir_node *n = &e->graph.nodes[i];
-        int in = st->u8_nhwc[n->in[0]], out = n->n_out > 0 && st->u8_nhwc[n->out[0]];
-        if (!in && !out) continue;
+        if (n->op != OP_CONV2D) continue;
+        int in = st->u8_nhwc[n->in[0]], out = st->u8_nhwc[n->out[0]];
+        int res = n->n_in > 3 && n->in[3] != IR_NONE && st->u8_nhwc[n->in[3]];
+        if (!in && !out && !res) continue;
         size_t used = strlen(st->weights[i]);
-        snprintf(st->weights[i] + used, sizeof st->weights[i] - used, ", u8 NHWC %s", in && out ? "in/out" : in ? "in" : "out");
+        snprintf(st->weights[i] + used, sizeof st->weights[i] - used, "%s%s%s", in || out ? ", u8 NHWC " : "",
+                 in && out ? "in/out" : in ? "in" : out ? "out" : "", res ? ", u8 residual" : "");
     }
 }
 
@@ -190,6 +194,7 @@ static void cpu_destroy(infer_engine *e) {
     free(st->weights);
     free(st->u8_nhwc);
     free(st->out_q);
+    free(st->res_q);
     free(st);
     e->state = NULL;
 }
@@ -230,8 +235,10 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
     if (e->opt.int8_chain) {
         st->u8_nhwc = calloc((size_t)g->n_tensors + 1, 1);
         st->out_q = calloc((size_t)g->n_nodes + 1, sizeof *st->out_q);
-        if (!st->u8_nhwc || !st->out_q) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
-        cpu_int8_chain_plan(e, st->kernels, st->node_packed, st->u8_nhwc, st->out_q);
+        st->res_q = calloc((size_t)g->n_nodes + 1, sizeof *st->res_q);
+        if (!st->u8_nhwc || !st->out_q || !st->res_q)
+            return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
+        cpu_int8_chain_plan(e, st->kernels, st->node_packed, st->u8_nhwc, st->out_q, st->res_q);
         describe_chains(e, st);
     }
     residency_release_unused(e);
@@ -250,6 +257,7 @@ static infer_status cpu_run(infer_engine *e, const infer_tensor *inputs, infer_t
         double t0 = e->opt.profile ? engine_now_ms() : 0;
         st->ctx.prepacked = st->node_packed[i];
         st->ctx.out_q = st->out_q ? st->out_q[i] : (act_quant){ 0.0f, 0 };
+        st->ctx.res_q = st->res_q ? st->res_q[i] : (act_quant){ 0.0f, 0 };
         infer_status s = st->kernels[i]->run(&st->ctx, n, in, out, err);
         if (s != INFER_OK) {
             infer_fail_context(err, "node %d '%s' (%s)", i, n->name, op_name(n->op));

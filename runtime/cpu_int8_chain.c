@@ -1,52 +1,75 @@
-/* cpu_int8_chain.c — plans the u8 NHWC activations between consecutive static INT8 convolutions (cpu_int8_chain.h). */
+/* cpu_int8_chain.c — plans the u8 NHWC activations between static INT8 convolutions (cpu_int8_chain.h). */
 #include <string.h>
 #include "cpu_int8_chain.h"
 #include "../kernels/cpu/gemm_s8.h"
 #include "../kernels/cpu/s8_layer.h"
 
-/* The only node reading activation t, as its input 0 and nowhere else; IR_NONE when there is none or several. */
-static int only_consumer(const ir_graph *g, int t) {
-    if (ir_consumer_count(g, t) != 1) return IR_NONE;
-    for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i].n_in; k++)
-            if (g->nodes[i].in[k] == t) return k == 0 ? i : IR_NONE;
-    return IR_NONE;
+typedef struct {
+    const infer_engine *e;
+    const cpu_kernel *const *kernels;
+    const void *const *packed;
+    int level; /* INFER_INT8_CHAIN_EXACT or FULL */
+} planner;
+
+static unsigned caps_of(const planner *p, int node) {
+    const ir_node *n = &p->e->graph.nodes[node];
+    if (n->op != OP_CONV2D || p->kernels[node]->run != cpu_conv2d_s8_layer || !p->packed[node]) return 0;
+    return cpu_conv2d_s8_chain_caps(n, p->packed[node]);
 }
 
-static unsigned caps_of(const infer_engine *e, const cpu_kernel *const *kernels, const void *const *packed, int node) {
-    const ir_node *n = &e->graph.nodes[node];
-    if (n->op != OP_CONV2D || kernels[node]->run != cpu_conv2d_s8_layer || !packed[node]) return 0;
-    return cpu_conv2d_s8_chain_caps(n, packed[node]);
+static int has_residual(const ir_node *n) { return n->op == OP_CONV2D && n->n_in > 3 && n->in[3] != IR_NONE; }
+
+/* Every reader of t takes it as u8 NHWC: as input 0 of an INT8 convolution (all with the same input quantization,
+ * stored in *q) or, at level FULL, as the residual of one; EXACT: exactly one reader, as input 0. */
+static int readers_take_u8(const planner *p, int t, act_quant *q) {
+    const ir_graph *g = &p->e->graph;
+    int readers = 0, inputs = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_in; k++) {
+            if (n->in[k] != t) continue;
+            unsigned caps = caps_of(p, i);
+            readers++;
+            if (k == 0 && caps & S8_CHAIN_IN) {
+                if (inputs++ && (n->p.conv2d.in_q.scale != q->scale || n->p.conv2d.in_q.zero != q->zero)) return 0;
+                *q = n->p.conv2d.in_q;
+            } else if (!(k == 3 && p->level == INFER_INT8_CHAIN_FULL && caps & S8_CHAIN_RESIDUAL)) {
+                return 0;
+            }
+        }
+    }
+    return inputs > 0 && (p->level == INFER_INT8_CHAIN_FULL || readers == 1);
 }
 
-/* Can t be chained, its two ends taken alone? Returns the consumer, else IR_NONE. */
-static int chain_candidate(const infer_engine *e, const cpu_kernel *const *kernels, const void *const *packed,
-                           int t) {
-    const ir_graph *g = &e->graph;
+/* t's producer and readers, taken alone, allow it; *q: its quantization. */
+static int candidate(const planner *p, int t, act_quant *q) {
+    const ir_graph *g = &p->e->graph;
     const ir_tensor *x = &g->tensors[t];
     if (x->is_constant || x->is_input || x->is_output || x->producer == IR_NONE || x->dtype != INFER_F32 ||
         x->ndim != 4 || x->dims[1] < 16 || cpu_conv2d_s8_nhwc_stride(x->dims[1]) > 4 * x->dims[1])
-        return IR_NONE;
-    int consumer = only_consumer(g, t);
-    if (consumer == IR_NONE || g->nodes[x->producer].out[0] != t) return IR_NONE;
-    if (!(caps_of(e, kernels, packed, x->producer) & S8_CHAIN_OUT) ||
-        !(caps_of(e, kernels, packed, consumer) & S8_CHAIN_IN))
-        return IR_NONE;
-    return consumer;
+        return 0;
+    const ir_node *producer = &g->nodes[x->producer];
+    if (producer->out[0] != t || !(caps_of(p, x->producer) & S8_CHAIN_OUT)) return 0;
+    return readers_take_u8(p, t, q);
 }
 
 int cpu_int8_chain_plan(const infer_engine *e, const cpu_kernel *const *kernels, const void *const *packed,
-                        uint8_t *u8_nhwc, act_quant *out_q) {
+                        uint8_t *u8_nhwc, act_quant *out_q, act_quant *res_q) {
     const ir_graph *g = &e->graph;
-    for (int t = 0; t < g->n_tensors; t++) u8_nhwc[t] = chain_candidate(e, kernels, packed, t) != IR_NONE;
-    /* a paired node (depthwise) with one side chained and the other not gives up both, until none does */
+    planner p = { e, kernels, packed, e->opt.int8_chain };
+    if (p.level != INFER_INT8_CHAIN_EXACT && p.level != INFER_INT8_CHAIN_FULL) return 0;
+    for (int t = 0; t < g->n_tensors; t++) {
+        act_quant q = { 0.0f, 0 };
+        u8_nhwc[t] = (uint8_t)candidate(&p, t, &q);
+        if (u8_nhwc[t]) out_q[g->tensors[t].producer] = q;
+    }
+    /* A depthwise convolution chains its input and output together or neither; dropping one can drop the next:
+     * until nothing changes. */
     for (int changed = 1; changed;) {
         changed = 0;
         for (int i = 0; i < g->n_nodes; i++) {
             const ir_node *n = &g->nodes[i];
-            if (!(caps_of(e, kernels, packed, i) & S8_CHAIN_PAIRED)) continue;
-            int in = u8_nhwc[n->in[0]], out = u8_nhwc[n->out[0]];
-            if (in == out) continue;
+            if (!(caps_of(&p, i) & S8_CHAIN_PAIRED) || u8_nhwc[n->in[0]] == u8_nhwc[n->out[0]]) continue;
             u8_nhwc[n->in[0]] = u8_nhwc[n->out[0]] = 0;
             changed = 1;
         }
@@ -54,8 +77,9 @@ int cpu_int8_chain_plan(const infer_engine *e, const cpu_kernel *const *kernels,
     int chained = 0;
     for (int t = 0; t < g->n_tensors; t++) {
         if (!u8_nhwc[t]) continue;
-        out_q[g->tensors[t].producer] = g->nodes[only_consumer(g, t)].p.conv2d.in_q;
         chained++;
+        for (int i = 0; i < g->n_nodes; i++)
+            if (has_residual(&g->nodes[i]) && g->nodes[i].in[3] == t) res_q[i] = out_q[g->tensors[t].producer];
     }
     return chained;
 }

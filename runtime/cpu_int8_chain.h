@@ -6,13 +6,15 @@
 #include "engine.h"
 #include "../kernels/cpu/cpu_kernels.h"
 
-/* Sets u8_nhwc[t] = 1 for each chained activation t (n_tensors entries, zeroed by the caller) and out_q[p] to its
- * producer p's output quantization (the consumer's in_q; n_nodes entries). kernels and packed: per node, the
- * kernel chosen and its packed block. An activation is chained when its producer and its only consumer (input 0)
- * are INT8 convolutions whose kernels can write and read it so (cpu_conv2d_s8_chain_caps), it is no graph input
- * or output, and its channels C take no more bytes as u8 NHWC than as f32 (C >= 16); a depthwise convolution
- * chains both its input and its output or neither. Returns the number of chained activations. */
+/* Sets u8_nhwc[t] = 1 for each chained activation t (n_tensors entries, zeroed by the caller), out_q[p] to its
+ * producer p's output quantization (its readers' common in_q) and res_q[r] of each node r reading it as its
+ * residual (n_nodes entries each), by e->opt.int8_chain. kernels and packed: per node, the kernel chosen and its
+ * packed block. An activation is chained when it is no graph input or output, its C channels take no more bytes as
+ * u8 NHWC than as f32 (C >= 16), its producer can write it so (cpu_conv2d_s8_chain_caps) and every reader takes it:
+ * as input 0 of an INT8 convolution (all with the same input quantization) or, FULL only, as the residual of one
+ * (dequantized there: no longer bit for bit the f32 sum); EXACT: exactly one reader. A depthwise
+ * convolution chains its input and output together or neither. Returns the number of chained activations. */
 int cpu_int8_chain_plan(const infer_engine *e, const cpu_kernel *const *kernels, const void *const *packed,
-                        uint8_t *u8_nhwc, act_quant *out_q);
+                        uint8_t *u8_nhwc, act_quant *out_q, act_quant *res_q);
 
 #endif

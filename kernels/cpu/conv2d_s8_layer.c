@@ -67,10 +67,10 @@ unsigned cpu_conv2d_s8_chain_caps(const ir_node *n, const void *packed) {
     if (!w || !w->is_static || !(n->p.conv2d.in_q.scale > 0.0f) || !(w->nhwc || (w->depthwise && w->dw_nhwc)))
         return 0;
     act_kind a = n->p.conv2d.act.kind;
-    int residual = n->n_in > 3 && n->in[3] != IR_NONE;
     unsigned caps = S8_CHAIN_IN;
-    if (!residual && (a == ACT_NONE || a == ACT_RELU || a == ACT_CLIP)) caps |= S8_CHAIN_OUT;
-    if (w->depthwise) caps = caps & S8_CHAIN_OUT ? caps | S8_CHAIN_PAIRED : 0;
+    if (a == ACT_NONE || a == ACT_RELU || a == ACT_CLIP) caps |= S8_CHAIN_OUT;
+    if (w->nhwc) caps |= S8_CHAIN_RESIDUAL;
+    if (w->depthwise) caps = caps & S8_CHAIN_OUT && !(n->n_in > 3 && n->in[3] != IR_NONE) ? caps | S8_CHAIN_PAIRED : 0;
     return caps;
 }
 
@@ -84,6 +84,12 @@ static void run_nhwc_image(cpu_ctx *ctx, const ir_node *n, const s8_weights *w, 
     int64_t hw = c->height * c->width, ohw = c->out_height * c->out_width;
     int64_t stride = cpu_conv2d_s8_nhwc_stride(c->channels), out_stride = cpu_conv2d_s8_nhwc_stride(c->out_channels);
     const float *bias = n->n_in > 2 ? in[2].data : NULL, *residual = n->n_in > 3 ? in[3].data : NULL;
+    /* a u8 residual (chained), or an f32 one under a u8 output, is added in the GEMM's epilogue */
+    gemm_s8_residual res = { NULL, out_stride, ctx->res_q.scale, ctx->res_q.zero, NULL, ohw };
+    if (residual && in[3].dtype == INFER_U8) {
+        res.q = (const uint8_t *)in[3].data + b * ohw * out_stride;
+        residual = NULL;
+    }
     const uint8_t *x = (const uint8_t *)in[0].data + b * hw * stride;
     if (in[0].dtype != INFER_U8) {
         stride = cpu_conv2d_s8_nhwc_input_stride(&g);
@@ -95,8 +101,10 @@ static void run_nhwc_image(cpu_ctx *ctx, const ir_node *n, const s8_weights *w, 
         gemm_s8_epilogue ep = { &scale, &zero, 0, w->w_scale, bias, 1, ctx->out_q.scale, ctx->out_q.zero,
                                 n->p.conv2d.act };
         uint8_t *y = (uint8_t *)out[0].data + b * ohw * out_stride;
+        if (residual) res.f32 = residual + b * c->out_channels * ohw;
         if (w->depthwise) cpu_conv2d_depthwise_s8_nhwc(ctx, w->path, &g, x, stride, w->dw_nhwc, &ep, y, out_stride);
-        else cpu_conv2d_s8_nhwc_u8(ctx, &g, x, stride, w->gemm, &ep, y, out_stride, rest);
+        else cpu_conv2d_s8_nhwc_u8(ctx, &g, x, stride, w->gemm, &ep, y, out_stride, res.q || res.f32 ? &res : NULL,
+                                   rest);
         return;
     }
     /* static, groups 1, f32 NCHW out: residual and act fused into the output pass */
@@ -104,7 +112,7 @@ static void run_nhwc_image(cpu_ctx *ctx, const ir_node *n, const s8_weights *w, 
     act_params after = residual ? n->p.conv2d.act : (act_params){ ACT_NONE, 0, 0 };
     gemm_s8_epilogue ep = { &scale, &zero, 0, w->w_scale, bias, 0, 0.0f, 0, act };
     cpu_conv2d_s8_nhwc(ctx, &g, x, stride, w->gemm, &ep, residual ? residual + b * c->out_channels * ohw : NULL, after,
-                       (float *)out[0].data + b * c->out_channels * ohw, rest);
+                       (float *)out[0].data + b * c->out_channels * ohw, res.q ? &res : NULL, rest);
 }
 
 CPU_KERNEL(conv2d_s8_layer) {
@@ -112,8 +120,10 @@ CPU_KERNEL(conv2d_s8_layer) {
     if (!w) return s8_weights_missing(n, err);
     int chained = in[0].dtype == INFER_U8 || out[0].dtype == INFER_U8;
     unsigned caps = cpu_conv2d_s8_chain_caps(n, w);
+    int res_u8 = n->n_in > 3 && in[3].data && in[3].dtype == INFER_U8;
     if (in[0].ndim != 4 || in[1].ndim != 4 || out[0].ndim != 4 || (in[0].dtype != INFER_F32 && !(caps & S8_CHAIN_IN)) ||
         (out[0].dtype != INFER_F32 && !(caps & S8_CHAIN_OUT && ctx->out_q.scale > 0.0f)) ||
+        (res_u8 && !(caps & S8_CHAIN_RESIDUAL && ctx->res_q.scale > 0.0f)) ||
         (w->depthwise && chained && (in[0].dtype != INFER_U8 || out[0].dtype != INFER_U8)))
         return infer_fail(err, INFER_ERR_SHAPE, "conv2d '%s': the int8 kernel takes 4-D f32 (or chained u8 NHWC) input "
                           "and output", n->name);
@@ -126,7 +136,8 @@ CPU_KERNEL(conv2d_s8_layer) {
     const float *bias = n->n_in > 2 ? in[2].data : NULL, *residual = n->n_in > 3 ? in[3].data : NULL;
     int64_t ohw = c.out_height * c.out_width, in_image = c.channels * c.height * c.width;
     if ((bias && (in[2].dtype != INFER_F32 || infer_tensor_elements(&in[2]) != c.out_channels)) ||
-        (residual && (in[3].dtype != INFER_F32 || infer_tensor_elements(&in[3]) != infer_tensor_elements(&out[0]))))
+        (residual && ((in[3].dtype != INFER_F32 && in[3].dtype != INFER_U8) ||
+                      infer_tensor_elements(&in[3]) != infer_tensor_elements(&out[0]))))
         return infer_fail(err, INFER_ERR_SHAPE, "conv2d '%s': bias or residual does not match the output", n->name);
     if (ctx->workspace_bytes < cpu_conv2d_s8_layer_workspace(n, in, out, ctx->threads))
         return infer_fail(err, INFER_ERR_INTERNAL, "conv2d '%s': workspace too small", n->name);

@@ -20,6 +20,7 @@ typedef struct {
     uint8_t *scratch;         /* per-thread GEMM packing buffers: threads x CPU_SCRATCH_BYTES */
     const void *prepacked;    /* NULL, or this node's cpu_prepack() output, packed for isa (set per node) */
     act_quant out_q;          /* a u8 output's quantization (set per node; scale 0 when none) */
+    act_quant res_q;          /* a u8 residual input's quantization (set per node; scale 0 when none) */
 } cpu_ctx;
 
 /* A tensor the backend chains between two static INT8 convolutions (runtime/cpu_int8_chain.c) reaches their

@@ -213,6 +213,7 @@ typedef struct {
     int64_t k_tile;            /* K the tiles run: K, or k_padded when A's rows are readable that far (zero weights) */
     const float *residual;
     act_params post;
+    const gemm_s8_residual *res_u8;
     uint8_t *scratch;
     int64_t block_m, panels_per_block, col_blocks;
 } s8_job;
@@ -229,7 +230,7 @@ static void run_block(const s8_job *job, uint8_t *scratch, int64_t i0, int64_t i
         a = buf;
     }
     float mult[S8_NR_MAX], off[S8_NR_MAX];
-    _Alignas(64) float tile_buf[S8_MR_MAX * S8_NR_MAX];
+    _Alignas(64) float tile_buf[S8_MR_MAX * S8_NR_MAX], res_tile[S8_MR_MAX * S8_NR_MAX];
     for (int64_t p = p0; p < p1; p++) {
         int64_t j0 = p * h->nr, cols = h->N - j0 < h->nr ? h->N - j0 : h->nr;
         for (int64_t j = 0; j < h->nr; j++) {
@@ -239,9 +240,17 @@ static void run_block(const s8_job *job, uint8_t *scratch, int64_t i0, int64_t i
         }
         for (int64_t i = i0; i < i1; i += arch->mr) {
             int rows = (int)(i1 - i < arch->mr ? i1 - i : arch->mr);
-            s8_tile_ep te = { sums_of(job->packed) + j0, mult, off, ep->out_u8 ? 1.0f / ep->out_scale : 1.0f,
-                              ep->a_scale + (ep->a_per_row ? i : 0), ep->a_zero + (ep->a_per_row ? i : 0),
-                              ep->a_per_row ? 1 : 0, job->lo, job->hi, ep->out_zero, ep->out_u8 };
+            const gemm_s8_residual *res = job->res_u8;
+            if (res && res->f32) s8_load_nchw(job->isa, rows, (int)cols, res->f32 + j0 * res->ld_f32 + i, res->ld_f32,
+                                              res_tile, S8_NR_MAX);
+            s8_tile_ep te = { .col_sum = sums_of(job->packed) + j0, .mult = mult, .off = off,
+                              .inv_out = ep->out_u8 ? 1.0f / ep->out_scale : 1.0f,
+                              .res = res && res->q ? res->q + i * res->ld + j0 : NULL, .ld_res = res ? res->ld : 0,
+                              .res_scale = res ? res->scale : 0.0f, .res_zero = res ? res->zero : 0,
+                              .res_f32 = res && res->f32 ? res_tile : NULL, .ld_res_f32 = S8_NR_MAX,
+                              .a_scale = ep->a_scale + (ep->a_per_row ? i : 0),
+                              .a_zero = ep->a_zero + (ep->a_per_row ? i : 0), .a_step = ep->a_per_row ? 1 : 0,
+                              .lo = job->lo, .hi = job->hi, .out_zero = ep->out_zero, .out_u8 = ep->out_u8 };
             const uint8_t *ai = (const uint8_t *)a + (i - i0) * lda;
             uint8_t *c = job->C + (i * job->ldc + j0) * job->elem;
             int64_t ldc = job->ldc;
@@ -280,12 +289,12 @@ static void s8_task(void *arg, int64_t begin, int64_t end, int thread) {
 
 static void gemm_run(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, void *C,
                      int64_t ldc, const gemm_s8_epilogue *ep, int transposed, int whole_rows, const float *residual,
-                     act_params post) {
+                     act_params post, const gemm_s8_residual *res_u8) {
     const s8_packed_header *h = header_of(packed);
     const s8_arch *arch = h->evex ? s8_arch_avx_vnni(1) : arch_of(h->path);
     if (M <= 0 || h->N <= 0 || !arch) return;
     s8_job job = { arch, h, packed, M, A, lda, C, ldc, ep->out_u8 ? 1 : (int64_t)sizeof(float), ep, 0, 0,
-                   ctx->isa, transposed, h->K, residual, post, ctx->scratch, 0, 0, 0 };
+                   ctx->isa, transposed, h->K, residual, post, res_u8, ctx->scratch, 0, 0, 0 };
     /* the padding of K multiplies zero weights: whole rows of lda >= k_padded bytes let the tiles skip their edge
      * copies (amx: K not a multiple of 64) */
     if (whole_rows && !arch->prep_a && lda >= h->k_padded) job.k_tile = h->k_padded;
@@ -310,17 +319,18 @@ static void gemm_run(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, con
 
 void cpu_gemm_s8(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, void *C, int64_t ldc,
                  const gemm_s8_epilogue *ep) {
-    gemm_run(ctx, M, A, lda, packed, C, ldc, ep, 0, 0, NULL, (act_params){ ACT_NONE, 0.0f, 0.0f });
+    gemm_run(ctx, M, A, lda, packed, C, ldc, ep, 0, 0, NULL, (act_params){ ACT_NONE, 0.0f, 0.0f }, NULL);
 }
 
 void cpu_gemm_s8_whole_rows(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, void *C,
-                            int64_t ldc, const gemm_s8_epilogue *ep) {
-    gemm_run(ctx, M, A, lda, packed, C, ldc, ep, 0, 1, NULL, (act_params){ ACT_NONE, 0.0f, 0.0f });
+                            int64_t ldc, const gemm_s8_epilogue *ep, const gemm_s8_residual *res) {
+    gemm_run(ctx, M, A, lda, packed, C, ldc, ep, 0, 1, NULL, (act_params){ ACT_NONE, 0.0f, 0.0f }, res);
 }
 
 void cpu_gemm_s8_nchw(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, float *Y,
-                      int64_t ldy, const gemm_s8_epilogue *ep, const float *residual, act_params post) {
+                      int64_t ldy, const gemm_s8_epilogue *ep, const float *residual, act_params post,
+                      const gemm_s8_residual *res_u8) {
     gemm_s8_epilogue e = *ep;
     e.out_u8 = 0;
-    gemm_run(ctx, M, A, lda, packed, Y, ldy, &e, 1, 1, residual, post);
+    gemm_run(ctx, M, A, lda, packed, Y, ldy, &e, 1, 1, residual, post, res_u8);
 }

@@ -42,6 +42,18 @@ typedef struct {
     act_params act;        /* u8 output: ACT_NONE, ACT_RELU or ACT_CLIP; f32 output: any */
 } gemm_s8_epilogue;
 
+/* A residual added in the epilogue after the bias and before the activation (u8 output then quantizes the sum):
+ * u8 rows q (NULL: none) as scale * (q[i * ld + n] - zero), in one fused multiply-add, and f32 f32 (NULL: none)
+ * stored transposed (an NCHW plane: value (i, n) at f32[n * ld_f32 + i]), added. */
+typedef struct {
+    const uint8_t *q;
+    int64_t ld;
+    float scale;
+    int32_t zero;
+    const float *f32;
+    int64_t ld_f32;
+} gemm_s8_residual;
+
 /* NULL when ep can be applied, else what is wrong with it. */
 const char *gemm_s8_epilogue_problem(const gemm_s8_epilogue *ep);
 
@@ -68,13 +80,16 @@ void cpu_gemm_s8(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const v
  * when residual is not NULL, then post (ep->act applies before the residual: ACT_NONE when post is not). */
 /* A holds M whole rows of lda bytes: with lda >= K rounded up to 64 the tiles read the padding (times zero weights)
  * instead of copying edges. */
+/* res_u8 (NULL: none): a u8 residual [M, N] added in the tile epilogue (then ep->act applies after it: post and
+ * residual must be none). */
 void cpu_gemm_s8_nchw(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, float *Y,
-                      int64_t ldy, const gemm_s8_epilogue *ep, const float *residual, act_params post);
+                      int64_t ldy, const gemm_s8_epilogue *ep, const float *residual, act_params post,
+                      const gemm_s8_residual *res_u8);
 
-/* cpu_gemm_s8 where A holds M whole rows of lda bytes: with lda >= K rounded up to 64 the tiles read the padding
- * (times zero weights) instead of copying edges. */
+/* cpu_gemm_s8 where A holds M whole rows of lda bytes (with lda >= K rounded up to 64 the tiles read the padding,
+ * times zero weights, instead of copying edges), plus residual res [M, N] (NULL: none). */
 void cpu_gemm_s8_whole_rows(cpu_ctx *ctx, int64_t M, const uint8_t *A, int64_t lda, const void *packed, void *C,
-                            int64_t ldc, const gemm_s8_epilogue *ep);
+                            int64_t ldc, const gemm_s8_epilogue *ep, const gemm_s8_residual *res);
 
 /* ---- dynamic INT8 linear ------------------------------------------------------ */
 
@@ -134,16 +149,17 @@ int64_t cpu_conv2d_s8_nhwc_input_stride(const conv_s8_geometry *g);
  * padding reads as a_zero; ep as for cpu_conv2d_s8 with f32 output (its act applies before the residual: none when
  * act is not). Per image: the columns in (i, j, c) order (a 1x1 stride-1 convolution reads x in place), the GEMM,
  * then one pass to NCHW (16x16 transposes on AVX-512) adding the residual and applying act. */
+/* res_u8 (NULL: none): a u8 NHWC residual instead (res_u8->q: image 0; images oh*ow*ld apart; act none). */
 void cpu_conv2d_s8_nhwc(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, int64_t x_stride,
                         const void *packed_w, const gemm_s8_epilogue *ep, const float *residual, act_params act, float *y,
-                        void *workspace);
+                        const gemm_s8_residual *res_u8, void *workspace);
 
 /* The same convolution with u8 NHWC output (ep->out_u8 1: requantized with out_scale and out_zero, act none, relu or
  * clip): y [batch, oh, ow, out_channels], positions y_stride >= out_channels bytes apart (the bytes between are left
  * alone), written by the GEMM's tiles directly. */
 void cpu_conv2d_s8_nhwc_u8(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, int64_t x_stride,
                            const void *packed_w, const gemm_s8_epilogue *ep, uint8_t *y, int64_t y_stride,
-                           void *workspace);
+                           const gemm_s8_residual *res_u8, void *workspace);
 
 /* Workspace bytes of cpu_conv2d_grouped_s8: one group's cpu_conv2d_s8 workspace. */
 size_t cpu_conv2d_grouped_s8_workspace(const conv_s8_geometry *g, int64_t groups, int out_u8);

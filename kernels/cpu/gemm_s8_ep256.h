@@ -7,8 +7,20 @@ S8_TARGET256 static inline __attribute__((always_inline)) void s8_ep8(__m256i do
     __m256i za = _mm256_set1_epi32(ep->a_zero[i * ep->a_step]);
     __m256i acc = _mm256_sub_epi32(dot, _mm256_mullo_epi32(za, _mm256_loadu_si256((const __m256i *)(ep->col_sum + j0))));
     __m256 mult = _mm256_mul_ps(_mm256_set1_ps(ep->a_scale[i * ep->a_step]), _mm256_loadu_ps(ep->mult + j0));
-    __m256 v = _mm256_mul_ps(_mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), mult, _mm256_loadu_ps(ep->off + j0)),
-                             _mm256_set1_ps(ep->inv_out));
+    __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), mult, _mm256_loadu_ps(ep->off + j0));
+    if (ep->res) {
+        uint8_t r8[8] = { 0 };
+        memcpy(r8, ep->res + i * ep->ld_res + j0, (size_t)n);
+        __m256i q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)r8));
+        v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q, _mm256_set1_epi32(ep->res_zero))),
+                            _mm256_set1_ps(ep->res_scale), v);
+    }
+    if (ep->res_f32) {
+        float r[8] = { 0 };
+        memcpy(r, ep->res_f32 + i * ep->ld_res_f32 + j0, (size_t)n * sizeof(float));
+        v = _mm256_add_ps(v, _mm256_loadu_ps(r));
+    }
+    v = _mm256_mul_ps(v, _mm256_set1_ps(ep->inv_out));
     v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(ep->lo)), _mm256_set1_ps(ep->hi));
     if (ep->out_u8) {
         __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(ep->out_zero));

@@ -7,8 +7,14 @@ S8_TARGET512 static inline __attribute__((always_inline)) void s8_ep16(__m512i d
     __m512i za = _mm512_set1_epi32(ep->a_zero[i * ep->a_step]);
     __m512i acc = _mm512_sub_epi32(dot, _mm512_mullo_epi32(za, _mm512_loadu_si512(ep->col_sum + j0)));
     __m512 mult = _mm512_mul_ps(_mm512_set1_ps(ep->a_scale[i * ep->a_step]), _mm512_loadu_ps(ep->mult + j0));
-    __m512 v = _mm512_mul_ps(_mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), mult, _mm512_loadu_ps(ep->off + j0)),
-                             _mm512_set1_ps(ep->inv_out));
+    __m512 v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), mult, _mm512_loadu_ps(ep->off + j0));
+    if (ep->res) {
+        __m512i q = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, ep->res + i * ep->ld_res + j0));
+        v = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_set1_epi32(ep->res_zero))),
+                            _mm512_set1_ps(ep->res_scale), v);
+    }
+    if (ep->res_f32) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, ep->res_f32 + i * ep->ld_res_f32 + j0));
+    v = _mm512_mul_ps(v, _mm512_set1_ps(ep->inv_out));
     v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(ep->lo)), _mm512_set1_ps(ep->hi));
     if (ep->out_u8) {
         __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(ep->out_zero));

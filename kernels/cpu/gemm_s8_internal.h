@@ -13,6 +13,12 @@ typedef struct {
     const int32_t *col_sum;  /* nr sums over k of W[n][k] */
     const float *mult, *off; /* nr values of w_scale[n] and bias[n] (gemm_s8.h) */
     float inv_out;           /* 1 / out_scale for u8 output, 1 for f32 (exact) */
+    const uint8_t *res;      /* NULL, or the u8 residual of the tile's first row and column, rows ld_res apart */
+    int64_t ld_res;
+    float res_scale;         /* the residual's value: res_scale * (q - res_zero) */
+    int32_t res_zero;
+    const float *res_f32;    /* NULL, or an f32 residual of the tile (rows ld_res_f32 apart), added after res */
+    int64_t ld_res_f32;
     const float *a_scale;    /* row i's: a_scale[i * a_step] */
     const int32_t *a_zero;
     int a_step;              /* 1: per row, 0: one for all rows */
@@ -68,12 +74,17 @@ int s8_post_activation(const gemm_s8_epilogue *ep);
  * y[j * ldy + i], plus residual[j * ldy + i] when residual is not NULL, then post (s8_store_nchw.c). */
 void s8_store_nchw(int isa, int rows, int cols, const float *tile, int64_t ldt, float *y, int64_t ldy,
                    const float *residual, const act_params *post);
+/* The other way: tile[i * ldt + j] = x[j * ldx + i] for rows x cols (an NCHW residual's tile, for the epilogue). */
+void s8_load_nchw(int isa, int rows, int cols, const float *x, int64_t ldx, float *tile, int64_t ldt);
 
 /* The scalar definition of the epilogue for one element, which every path reproduces bit for bit. */
 static inline void s8_ep_scalar(int32_t dot, int i, int j, const s8_tile_ep *ep, void *c, int64_t ldc) {
     /* the true value fits int32 (GEMM_S8_K_MAX); the wrapped intermediate is computed without overflow */
     int32_t acc = (int32_t)((uint32_t)dot - (uint32_t)ep->a_zero[i * ep->a_step] * (uint32_t)ep->col_sum[j]);
-    float v = fmaf((float)acc, ep->a_scale[i * ep->a_step] * ep->mult[j], ep->off[j]) * ep->inv_out;
+    float v = fmaf((float)acc, ep->a_scale[i * ep->a_step] * ep->mult[j], ep->off[j]);
+    if (ep->res) v = fmaf((float)((int32_t)ep->res[i * ep->ld_res + j] - ep->res_zero), ep->res_scale, v);
+    if (ep->res_f32) v += ep->res_f32[i * ep->ld_res_f32 + j];
+    v *= ep->inv_out;
     v = fminf(fmaxf(v, ep->lo), ep->hi);
     if (ep->out_u8) ((uint8_t *)c)[i * ldc + j] = (uint8_t)((int32_t)nearbyintf(v) + ep->out_zero);
     else ((float *)c)[i * ldc + j] = v;

@@ -23,8 +23,9 @@ typedef struct {
 } s8_weights;
 
 /* What an INT8 convolution can do in a u8 NHWC chain (runtime/cpu_int8_chain.c): read its input as u8 NHWC, write
- * its output so (requantized to ctx->out_q), and (depthwise) only both together. */
-enum { S8_CHAIN_IN = 1, S8_CHAIN_OUT = 2, S8_CHAIN_PAIRED = 4 };
+ * its output so (requantized to ctx->out_q, a residual added first), read its residual so
+ * (dequantized with ctx->res_q), and (depthwise) only input and output together. */
+enum { S8_CHAIN_IN = 1, S8_CHAIN_OUT = 2, S8_CHAIN_PAIRED = 4, S8_CHAIN_RESIDUAL = 8 };
 unsigned cpu_conv2d_s8_chain_caps(const ir_node *n, const void *packed);
 
 /* The INT8 path for an engine of CPU_ISA_* isa: scalar -> scalar; avx2 -> avx-vnni (VEX) or avx2;

@@ -1,6 +1,6 @@
 /* s8_store_nchw.c — the INT8 GEMM's transposed f32 output: one finished tile (positions x channels, in L1) stored
- * as channel rows of an NCHW plane, the residual added and the activation applied on the way; 16x16 in-register
- * transposes on AVX-512, scalar otherwise. */
+ * as channel rows of an NCHW plane, the residual added and the activation applied on the way; and the other way, an
+ * NCHW residual's tile loaded for the epilogue; 16x16 in-register transposes on AVX-512, scalar otherwise. */
 #include <string.h>
 #include "gemm_internal.h"
 #include "gemm_s8_internal.h"
@@ -60,7 +60,32 @@ TARGET512 static void store_avx512(int rows, int cols, const float *t, int64_t l
         }
     }
 }
+
+TARGET512 static void load_avx512(int rows, int cols, const float *x, int64_t ldx, float *t, int64_t ldt) {
+    __mmask16 rm = (__mmask16)(rows >= 16 ? 0xFFFF : (1u << rows) - 1);
+    for (int j0 = 0; j0 < cols; j0 += 16) {
+        int nc = cols - j0 < 16 ? cols - j0 : 16;
+        __mmask16 cm = (__mmask16)(nc == 16 ? 0xFFFF : (1u << nc) - 1);
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int k = 0; k < 16; k++) r[k] = k < nc ? _mm512_maskz_loadu_ps(rm, x + (j0 + k) * ldx) : _mm512_setzero_ps();
+        transpose16_f32(r);
+        for (int i = 0; i < rows; i++) _mm512_mask_storeu_ps(t + i * ldt + j0, cm, r[i]);
+    }
+}
 #endif
+
+void s8_load_nchw(int isa, int rows, int cols, const float *x, int64_t ldx, float *tile, int64_t ldt) {
+#if defined(__x86_64__)
+    if (isa >= CPU_ISA_AVX512) {
+        for (int r0 = 0; r0 < rows; r0 += 16)
+            load_avx512(rows - r0 < 16 ? rows - r0 : 16, cols, x + r0, ldx, tile + r0 * ldt, ldt);
+        return;
+    }
+#endif
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) tile[i * ldt + j] = x[j * ldx + i];
+}
 
 void s8_store_nchw(int isa, int rows, int cols, const float *tile, int64_t ldt, float *y, int64_t ldy,
                    const float *residual, const act_params *post) {

@@ -76,9 +76,10 @@ int cli_engine_option(const char *command, int argc, char **argv, int *i, infer_
         opt->sparse = !strcmp(val, "sparse") ? INFER_SPARSE_SPARSE : !strcmp(val, "dense") ? INFER_SPARSE_DENSE
                                                                                        : INFER_SPARSE_AUTO;
     } else if (!strcmp(s, "--int8-chain")) {
-        if (!val || (strcmp(val, "on") && strcmp(val, "off")))
-            return cli_usage_error(command, "--int8-chain takes on or off"), -1;
-        opt->int8_chain = !strcmp(val, "on");
+        if (!val || (strcmp(val, "full") && strcmp(val, "exact") && strcmp(val, "off")))
+            return cli_usage_error(command, "--int8-chain takes full, exact or off"), -1;
+        opt->int8_chain = !strcmp(val, "full") ? INFER_INT8_CHAIN_FULL : !strcmp(val, "exact") ? INFER_INT8_CHAIN_EXACT
+                                                                                             : INFER_INT8_CHAIN_OFF;
     } else if (!strcmp(s, "--threads")) {
         if (cli_parse_int(val, 1, 1024, &opt->threads))
             return cli_usage_error(command, "--threads takes a number from 1 to 1024"), -1;

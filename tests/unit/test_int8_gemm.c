@@ -1,6 +1,6 @@
 /* test_int8_gemm.c — cpu_gemm_s8 on every path against a naive reference of the documented arithmetic:
  * odd M, N, K (K not a multiple of 4 or 64), u8 and f32 outputs, per-tensor and per-row activation
- * quantization, relu/clip/gelu, serial and threaded, the extremes of u8 x s8 at the longest K. Integer
+ * quantization, relu/clip/gelu, u8 and transposed f32 residuals, serial and threaded, the extremes of u8 x s8 at the longest K. Integer
  * accumulation makes every path agree exactly. */
 #include "int8_util.h"
 #include "../../kernels/cpu/gemm_internal.h"
@@ -14,7 +14,10 @@ static const size3 sizes[] = {
     { 200, 70, 300 }, { 16, 32, 128 }, { 3, 1000, 200 }, { 129, 7, 257 },
 };
 
-enum { EP_U8_PLAIN, EP_U8_BIAS_RELU, EP_U8_RELU6, EP_F32_BIAS, EP_F32_ROWS_CLIP, EP_F32_GELU, EP_COUNT };
+enum { EP_U8_PLAIN, EP_U8_BIAS_RELU, EP_U8_RELU6, EP_F32_BIAS, EP_F32_ROWS_CLIP, EP_F32_GELU,
+       EP_U8_RESIDUALS_RELU, /* u8 out, a u8 residual and an f32 transposed one (cpu_gemm_s8_whole_rows) */
+       EP_F32_RESIDUAL_RELU, /* f32 out, a u8 residual */
+       EP_COUNT };
 
 typedef struct {
     int64_t m, n, k;
@@ -23,6 +26,8 @@ typedef struct {
     float *w_scale, *bias, *a_scales;
     int32_t *a_zeros;
     gemm_s8_epilogue ep;
+    gemm_s8_residual res; /* res.q [m, n + 3], res.f32 [n, m + 2] (transposed), or none */
+    int has_res;
 } problem;
 
 static problem make_problem(const size3 *s, int kind, uint64_t seed) {
@@ -58,6 +63,21 @@ static problem make_problem(const size3 *s, int kind, uint64_t seed) {
     case EP_F32_BIAS: ep->bias = p.bias; break;
     case EP_F32_ROWS_CLIP: ep->a_per_row = 1; ep->act = (act_params){ ACT_CLIP, -0.5f, 0.75f }; break;
     case EP_F32_GELU: ep->a_per_row = 1; ep->bias = p.bias; ep->act.kind = ACT_GELU; break;
+    case EP_U8_RESIDUALS_RELU:
+    case EP_F32_RESIDUAL_RELU:
+        ep->out_u8 = kind == EP_U8_RESIDUALS_RELU;
+        ep->bias = p.bias;
+        ep->act.kind = ACT_RELU;
+        p.has_res = 1;
+        p.res.ld = s->n + 3;
+        p.res.q = rng_u8(&r, s->m * p.res.ld);
+        p.res.scale = 0.01f;
+        p.res.zero = 77;
+        if (kind == EP_U8_RESIDUALS_RELU) {
+            p.res.ld_f32 = s->m + 2;
+            p.res.f32 = rng_array(&r, s->n * p.res.ld_f32, -1.0f, 1.0f);
+        }
+        break;
     default: break;
     }
     return p;
@@ -70,6 +90,8 @@ static void free_problem(problem *p) {
     free(p->bias);
     free(p->a_scales);
     free(p->a_zeros);
+    free((void *)p->res.q);
+    free((void *)p->res.f32);
 }
 
 /* The documented arithmetic, from the unpacked weights: exact dot product in int64, then the epilogue. */
@@ -99,7 +121,10 @@ static void reference(const problem *p, int isa, void *c, int64_t ldc) {
             cr_assert(dot >= INT32_MIN && dot <= INT32_MAX);
             float m = ep->w_scale[j], inv = ep->out_u8 ? 1.0f / ep->out_scale : 1.0f;
             float o = ep->bias ? ep->bias[j] : 0.0f;
-            float v = fminf(fmaxf(fmaf((float)(int32_t)dot, ep->a_scale[r] * m, o) * inv, lo), hi);
+            float v = fmaf((float)(int32_t)dot, ep->a_scale[r] * m, o);
+            if (p->res.q) v = fmaf((float)((int32_t)p->res.q[i * p->res.ld + j] - p->res.zero), p->res.scale, v);
+            if (p->res.f32) v += p->res.f32[j * p->res.ld_f32 + i];
+            v = fminf(fmaxf(v * inv, lo), hi);
             if (ep->out_u8) ((uint8_t *)c)[i * ldc + j] = (uint8_t)(nearbyintf(v) + zo);
             else ((float *)c)[i * ldc + j] = v;
         }
@@ -128,7 +153,8 @@ static void check_path(int path, int threads) {
             uint8_t *got = malloc((size_t)(p.m * ldc * elem)), *want = malloc((size_t)(p.m * ldc * elem));
             memset(got, 0xA5, (size_t)(p.m * ldc * elem));
             memset(want, 0xA5, (size_t)(p.m * ldc * elem));
-            cpu_gemm_s8(&ctx, p.m, p.a, p.k, packed, got, ldc, &p.ep);
+            if (p.has_res) cpu_gemm_s8_whole_rows(&ctx, p.m, p.a, p.k, packed, got, ldc, &p.ep, &p.res);
+            else cpu_gemm_s8(&ctx, p.m, p.a, p.k, packed, got, ldc, &p.ep);
             reference(&p, ctx.isa, want, ldc);
             for (int64_t i = 0; i < p.m; i++)
                 for (int64_t j = 0; j < ldc; j++) {

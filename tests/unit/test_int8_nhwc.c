@@ -115,7 +115,7 @@ static void check_conv(int path, int isa, int threads) {
                             want[at] = v;
                         }
             memset(got, 0xA5, (size_t)outs * sizeof(float) + 64);
-            cpu_conv2d_s8_nhwc(&ctx, &g, x, xs, packed, &ep, res, after, got, ws);
+            cpu_conv2d_s8_nhwc(&ctx, &g, x, xs, packed, &ep, res, after, got, NULL, ws);
             for (int64_t e = 0; e < outs; e++) {
                 float tol = post == 2 ? 1e-5f * (1.0f + fabsf(want[e])) : 0.0f; /* hardswish: the vector form's ulps */
                 cr_assert(fabsf(got[e] - want[e]) <= tol, "%s isa %d case %zu post %d: y[%ld] = %.9g, want %.9g",
