@@ -318,13 +318,15 @@ AVX512 static void block_avx512(const dw_job *job, int64_t c0, int64_t r0, int64
 typedef struct {
     __m256 scale[4], off[4], inv, lo, hi;
     __m256i start[4], zo, za;
-    int64_t rem; /* the block's channels (all 32 when >= 32) */
+    __m256i dwords; /* rem a multiple of 4: the dwords of the block's channels (vpmaskmovd) */
+    int64_t rem;    /* the block's channels (all 32 when >= 32) */
 } ep256;
 
 /* 32 channels' bytes at p (rem < 32: only rem of them read, the rest 0), or the zero point (checked, p NULL). */
 AVX2 static inline __m256i tap32(const uint8_t *p, int checked, int full, const ep256 *e) {
     if (checked && !p) return e->za;
     if (full) return _mm256_loadu_si256((const __m256i *)p);
+    if (e->rem % 4 == 0) return _mm256_maskload_epi32((const int *)p, e->dwords);
     uint8_t buf[32] = { 0 };
     memcpy(buf, p, (size_t)e->rem);
     return _mm256_loadu_si256((const __m256i *)buf);
@@ -353,6 +355,8 @@ AVX2 static inline void position_avx2(const dw_job *job, const uint8_t *const *t
     __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(q[0], q[1]), _mm256_packus_epi32(q[2], q[3]));
     if (full) {
         _mm256_storeu_si256((__m256i *)out, bytes);
+    } else if (e->rem % 4 == 0) {
+        _mm256_maskstore_epi32((int *)out, e->dwords, bytes);
     } else {
         uint8_t buf[32];
         _mm256_storeu_si256((__m256i *)buf, bytes);
@@ -413,6 +417,8 @@ AVX2 static void block_avx2(const dw_job *job, int64_t c0, int64_t r0, int64_t r
     e.zo = _mm256_set1_epi32(job->ep->out_zero);
     e.za = _mm256_set1_epi8((char)job->ep->a_zero[0]);
     e.rem = rem;
+    e.dwords = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)((rem < 32 ? rem : 32) / 4)),
+                                  _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     if (rem >= 32) rows_avx2(job, c0, r0, r1, 1, w, &e);
     else rows_avx2(job, c0, r0, r1, 0, w, &e);
 }
