@@ -79,7 +79,7 @@ void s8_weights_pack(const ir_graph *g, const ir_tensor *w, int isa, int depthwi
     if (depthwise) {
         memcpy(wdst, w->data, (size_t)(n * k));
         h->dw = wdst;
-        if (is_static && 0) { /* the layout for u8 NHWC chains: on once the vector kernel lands */
+        if (is_static) { /* the layout for u8 NHWC chains */
             void *nhwc = (uint8_t *)wdst + round64((size_t)(n * k));
             cpu_depthwise_s8_nhwc_pack(h->path, n, k, w->data, nhwc);
             h->dw_nhwc = nhwc;
