@@ -70,10 +70,8 @@ S8_TARGET512 static void tile_amx(int rows, int cols, int64_t K, const void *a_r
         _tile_stored(3, acc + 16 * NR + 16, NR * 4);
     }
     __mmask16 m0 = s8_cols16(cols, 0), m1 = s8_cols16(cols, 16);
-    for (int i = 0; i < rows; i++) {
-        s8_ep16(_mm512_load_si512(acc + i * NR), i, 0, m0, ep, c, ldc);
-        if (m1) s8_ep16(_mm512_load_si512(acc + i * NR + 16), i, 16, m1, ep, c, ldc);
-    }
+    s8_ep16_rows(acc, NR, rows, 0, m0, ep, c, ldc);
+    if (m1) s8_ep16_rows(acc + 16, NR, rows, 16, m1, ep, c, ldc);
 }
 
 const s8_arch *s8_arch_amx(void) {
