@@ -163,7 +163,6 @@ const char *infer_cpu_isa_name(infer_cpu_isa isa); /* "auto", "scalar", "avx2", 
 const char *infer_precision_name(infer_precision precision);
 int infer_cuda_available(void); /* 1 when the CUDA backend plugin loads and a usable GPU is present */
 
-/* The largest size an engine runs a named dim at (its memory is planned for all maxima at once). */
 /* u8 NHWC activations between static INT8 convolutions on the CPU (an INT8 model's engine). */
 typedef enum {
     INFER_INT8_CHAIN_OFF = 0, /* every layer reads and writes f32 NCHW */
@@ -172,6 +171,7 @@ typedef enum {
                                  rounding of OFF (the default) */
 } infer_int8_chain;
 
+/* The largest size an engine runs a named dim at (its memory is planned for all maxima at once). */
 typedef struct {
     const char *name;
     int64_t max;

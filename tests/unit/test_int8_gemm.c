@@ -168,6 +168,17 @@ static void check_path(int path, int threads) {
                                   "%s %ldx%ldx%ld ep %d: C[%ld][%ld] = %.9g, want %.9g", s8_path_name(path), p.m,
                                   p.n, p.k, kind, i, j, ((float *)got)[at], ((float *)want)[at]);
                 }
+            if (kind == EP_F32_RESIDUAL_RELU) { /* the same through the transposed (NCHW) store */
+                float *y = malloc((size_t)(p.m * p.n) * sizeof(float));
+                cpu_gemm_s8_nchw(&ctx, p.m, p.a, p.k, packed, y, p.m, &p.ep, NULL, (act_params){ ACT_NONE, 0, 0 },
+                                 &p.res);
+                for (int64_t i = 0; i < p.m; i++)
+                    for (int64_t j = 0; j < p.n; j++)
+                        cr_assert(y[j * p.m + i] == ((float *)want)[i * ldc + j], "%s %ldx%ldx%ld nchw: Y[%ld][%ld] = "
+                                  "%.9g, want %.9g", s8_path_name(path), p.m, p.n, p.k, j, i, y[j * p.m + i],
+                                  ((float *)want)[i * ldc + j]);
+                free(y);
+            }
             free(got);
             free(want);
             free(packed);
