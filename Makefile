@@ -195,6 +195,7 @@ test: all unit optest golden plugin-check opcodes-check
 	$(PYTHON) tests/converter/test_sparse.py
 	$(PYTHON) tests/int8/digits.py $(BUILD)/int8
 	$(PYTHON) tests/int8/tied.py $(BUILD)/int8-tied
+	$(PYTHON) tests/int8/named_dims.py $(BUILD)/int8-dims
 	$(PYTHON) tests/converter/test_dyndims.py
 	$(PYTHON) tests/converter/test_seq_models.py
 	$(PYTHON) tests/converter/test_script.py

@@ -14,6 +14,26 @@ static void shape_text(infer_dtype dt, int ndim, const int64_t *dims, char *buf,
     if (at < size) snprintf(buf + at, size - at, "]");
 }
 
+/* Does calibration size n fit dim d (>= 1) of model input m: equal to a static dim, or in the range of the named dim
+ * it is (its largest size recorded in r->dim_max)? 0, and why in err, when not. */
+static int dim_fits(quant_run *r, const ifg_tensor *m, int d, int64_t n) {
+    int64_t declared = m->dims[d];
+    if (declared >= 0) return n == declared;
+    int64_t e = -2 - declared;
+    if (declared == -1 || e >= r->f->n_exprs) return 0;
+    const ifg_expr *x = &r->f->exprs[e];
+    if (x->coef != 1 || x->offset != 0 || x->n_factors != 1 || x->power[0] != 1 || x->flags) return 0;
+    const ifg_dyn_dim *dim = &r->f->dyn_dims[x->sym[0]];
+    if (n < dim->min || n > dim->max) return 0;
+    for (int k = 0; k < r->n_dim_max; k++)
+        if (!strcmp(r->dim_max[k].name, dim->name)) {
+            if (n > r->dim_max[k].max) r->dim_max[k].max = n;
+            return 1;
+        }
+    r->dim_max[r->n_dim_max++] = (infer_dim_max){ dim->name, n };
+    return 1;
+}
+
 infer_status quant_run_open(quant_run *r, const ifg_file *f, const infer_tensor *const *calib, int n_batches,
                             const quant_options *o, infer_error *err) {
     memset(r, 0, sizeof *r);
@@ -28,14 +48,15 @@ infer_status quant_run_open(quant_run *r, const ifg_file *f, const infer_tensor 
             const ifg_tensor *m = &f->tensors[f->inputs[i]];
             const infer_tensor *t = &calib[b][i];
             int ok = t->data && t->dtype == m->dtype && t->ndim == m->ndim && t->ndim >= 1 && (rows < 0 || t->dims[0] == rows);
-            for (int d = 1; ok && d < m->ndim; d++) ok = t->dims[d] == m->dims[d];
+            for (int d = 1; ok && d < m->ndim; d++) ok = dim_fits(r, m, d, t->dims[d]);
             if (!ok || t->dims[0] < 1 || (m->dims[0] > 0 && t->dims[0] % m->dims[0])) {
                 char got[160], want[160];
                 shape_text(t->dtype, t->ndim, t->dims, got, sizeof got);
                 shape_text(m->dtype, m->ndim, m->dims, want, sizeof want);
                 return infer_fail(err, INFER_ERR_ARGUMENT, "calibration batch %d, input %d ('%s'): %s given, the model "
                                   "takes %s (the leading dimension: %s)", b + 1, i, m->name, got, want,
-                                  m->dims[0] > 0 ? "a multiple of the model's batch" : "any, the same for every input");
+                                  m->dims[0] > 0 ? "a multiple of the model's batch" : "any, the same for every input; "
+                                  "a negative dim is a named dim: any size in its range");
             }
             rows = t->dims[0];
         }
@@ -97,6 +118,8 @@ static infer_status build(quant_run *r, const quant_layer *l, int n, const uint3
     eo.device = INFER_DEVICE_CPU;
     eo.threads = r->o->threads;
     eo.max_batch = r->max_batch;
+    eo.dim_max = r->dim_max;
+    eo.n_dim_max = r->n_dim_max;
     if (s == INFER_OK) s = infer_engine_create(b->model, &eo, &b->engine, err);
     if (s != INFER_OK) built_free(b);
     return s;

@@ -204,6 +204,11 @@ infer_status quant_write(const ifg_file *f, const quant_layer *layers, int n_lay
     *out = NULL;
     ifg_writer *w = NULL;
     INFER_TRY(ifg_writer_create(&w, err));
+    if (f->has_dims_section) { /* the named dims and their expressions, same indices: tensor dims refer to them */
+        for (uint32_t d = 0; d < f->n_dyn_dims; d++)
+            ifg_writer_dyn_dim(w, f->dyn_dims[d].name, f->dyn_dims[d].min, f->dyn_dims[d].max, f->dyn_dims[d].example);
+        for (uint32_t e = 0; e < f->n_exprs; e++) ifg_writer_expr(w, &f->exprs[e]);
+    }
     rewrite r = { f, w, calloc(f->n_tensors + 1, sizeof(uint32_t)), malloc((size_t)(n_layers + 1) * sizeof(uint32_t)),
                   malloc((size_t)(n_layers + 1) * sizeof(uint32_t)), layers };
     uint8_t *used = calloc(f->n_tensors + 1, 1);
