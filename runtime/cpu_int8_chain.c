@@ -74,12 +74,11 @@ int cpu_int8_chain_plan(const infer_engine *e, const cpu_kernel *const *kernels,
             changed = 1;
         }
     }
-    int chained = 0;
-    for (int t = 0; t < g->n_tensors; t++) {
-        if (!u8_nhwc[t]) continue;
-        chained++;
-        for (int i = 0; i < g->n_nodes; i++)
-            if (has_residual(&g->nodes[i]) && g->nodes[i].in[3] == t) res_q[i] = out_q[g->tensors[t].producer];
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (has_residual(n) && u8_nhwc[n->in[3]]) res_q[i] = out_q[g->tensors[n->in[3]].producer];
     }
+    int chained = 0;
+    for (int t = 0; t < g->n_tensors; t++) chained += u8_nhwc[t];
     return chained;
 }

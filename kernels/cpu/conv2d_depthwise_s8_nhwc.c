@@ -116,6 +116,11 @@ void dw_s8_nhwc_epilogue(const dw_job *job, int64_t c0, int64_t bw, float *scale
             }
 }
 
+const float *dw_s8_nhwc_block_terms(const dw_job *job, int64_t c0, int64_t bw, float *buf) {
+    if (job->epilogues) return (const float *)job->epilogues + c0 * 3;
+    dw_s8_nhwc_epilogue(job, c0, bw, buf, buf + bw, (int32_t *)(buf + 2 * bw));
+    return buf;
+}
 
 static void rows_task(void *arg, int64_t begin, int64_t end, int thread) {
     const dw_job *job = arg;

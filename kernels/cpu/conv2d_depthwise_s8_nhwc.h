@@ -64,6 +64,9 @@ static inline void tap_pointers(const dw_job *job, const uint8_t *image, int64_t
 /* The per-lane epilogue of channels [c0, c0 + bw) in vector order (see the layout): scale, offset, and the
  * accumulator's start -a_zero * (sum of the channel's taps), so that padding taps read as a_zero add 0. */
 void dw_s8_nhwc_epilogue(const dw_job *job, int64_t c0, int64_t bw, float *scale, float *off, int32_t *start);
+/* Block c0's terms as 3 * bw floats (scale, offset, start as int32): job->epilogues' part when they were computed
+ * once, else computed into buf (3 * bw floats). */
+const float *dw_s8_nhwc_block_terms(const dw_job *job, int64_t c0, int64_t bw, float *buf);
 
 /* Output rows [r0, r1) (of batch x out_height), channels [c0, c0 + 64) on AVX-512 / [c0, c0 + 32) on AVX2
  * (conv2d_depthwise_s8_nhwc_x86.c). */

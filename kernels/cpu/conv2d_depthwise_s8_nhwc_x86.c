@@ -117,17 +117,9 @@ AVX512 static inline void rows_avx512(const dw_job *job, int64_t c0, int64_t r0,
 AVX512 void dw_s8_nhwc_block_avx512(const dw_job *job, int64_t c0, int64_t r0, int64_t r1) {
     int64_t c_all = round_up(job->g->channels, 64), rem = job->g->channels - c0;
     const __m512i *w = (const __m512i *)((const int32_t *)job->packed + c_all) + c0 / 64 * (job->groups + job->single) * 4;
-    float scale_buf[64], off_buf[64];
-    int32_t start_buf[64];
-    const float *scale = scale_buf, *off = off_buf;
-    const int32_t *start = start_buf;
-    if (job->epilogues) {
-        scale = (const float *)job->epilogues + c0 * 3;
-        off = scale + 64;
-        start = (const int32_t *)(off + 64);
-    } else {
-        dw_s8_nhwc_epilogue(job, c0, 64, scale_buf, off_buf, start_buf);
-    }
+    float buf[3 * 64];
+    const float *scale = dw_s8_nhwc_block_terms(job, c0, 64, buf), *off = scale + 64;
+    const int32_t *start = (const int32_t *)(off + 64);
     ep512 e;
     for (int k = 0; k < 4; k++) {
         e.scale[k] = _mm512_loadu_ps(scale + 16 * k);
@@ -224,17 +216,9 @@ AVX2 static inline void rows_avx2(const dw_job *job, int64_t c0, int64_t r0, int
 AVX2 void dw_s8_nhwc_block_avx2(const dw_job *job, int64_t c0, int64_t r0, int64_t r1) {
     int64_t c_all = round_up(job->g->channels, 32), rem = job->g->channels - c0;
     const __m256i *w = (const __m256i *)((const int32_t *)job->packed + c_all) + c0 / 32 * job->groups * 4;
-    float scale_buf[32], off_buf[32];
-    int32_t start_buf[32];
-    const float *scale = scale_buf, *off = off_buf;
-    const int32_t *start = start_buf;
-    if (job->epilogues) {
-        scale = (const float *)job->epilogues + c0 * 3;
-        off = scale + 32;
-        start = (const int32_t *)(off + 32);
-    } else {
-        dw_s8_nhwc_epilogue(job, c0, 32, scale_buf, off_buf, start_buf);
-    }
+    float buf[3 * 32];
+    const float *scale = dw_s8_nhwc_block_terms(job, c0, 32, buf), *off = scale + 32;
+    const int32_t *start = (const int32_t *)(off + 32);
     ep256 e;
     for (int k = 0; k < 4; k++) {
         e.scale[k] = _mm256_loadu_ps(scale + 8 * k);

@@ -41,12 +41,15 @@ TARGET512 static inline __attribute__((always_inline)) void transpose16_f32(__m5
     }
 }
 
+/* The first n (<= 16) of 16 lanes. */
+static inline __mmask16 lanes16(int n) { return (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1); }
+
 TARGET512 static void store_avx512(int rows, int cols, const float *t, int64_t ldt, float *y, int64_t ldy,
                                    const float *res, int relu) {
-    __mmask16 rm = (__mmask16)(rows >= 16 ? 0xFFFF : (1u << rows) - 1);
+    __mmask16 rm = lanes16(rows);
     for (int j0 = 0; j0 < cols; j0 += 16) {
         int nc = cols - j0 < 16 ? cols - j0 : 16;
-        __mmask16 cm = (__mmask16)(nc == 16 ? 0xFFFF : (1u << nc) - 1);
+        __mmask16 cm = lanes16(nc);
         __m512 r[16];
 #pragma GCC unroll 16
         for (int k = 0; k < 16; k++) r[k] = k < rows ? _mm512_maskz_loadu_ps(cm, t + k * ldt + j0) : _mm512_setzero_ps();
@@ -62,10 +65,10 @@ TARGET512 static void store_avx512(int rows, int cols, const float *t, int64_t l
 }
 
 TARGET512 static void load_avx512(int rows, int cols, const float *x, int64_t ldx, float *t, int64_t ldt) {
-    __mmask16 rm = (__mmask16)(rows >= 16 ? 0xFFFF : (1u << rows) - 1);
+    __mmask16 rm = lanes16(rows);
     for (int j0 = 0; j0 < cols; j0 += 16) {
         int nc = cols - j0 < 16 ? cols - j0 : 16;
-        __mmask16 cm = (__mmask16)(nc == 16 ? 0xFFFF : (1u << nc) - 1);
+        __mmask16 cm = lanes16(nc);
         __m512 r[16];
 #pragma GCC unroll 16
         for (int k = 0; k < 16; k++) r[k] = k < nc ? _mm512_maskz_loadu_ps(rm, x + (j0 + k) * ldx) : _mm512_setzero_ps();
