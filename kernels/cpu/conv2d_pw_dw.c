@@ -55,40 +55,74 @@ typedef struct {
     const act_params *pw_act, *dw_act;
     float *mid, *y;                  /* the intermediate and the output, first image */
     int64_t strip_rows;
+    int64_t parts, part_rows;        /* each image's output rows in parts of part_rows, one task each */
     cpu_ctx *ctx;
 } pw_dw_job;
 
-/* One image, strip after strip: the 1x1 GEMM over the intermediate rows not computed yet that the strip reads
- * (columns of the image), then the strip's depthwise rows. ctx is the whole pool, or one thread alone. */
-static void run_image(const pw_dw_job *job, cpu_ctx *ctx, int serial, int64_t image) {
-    const conv_geometry *p = job->p, *d = job->d;
-    int64_t hw = p->height * p->width, k = p->channels, m = p->out_channels;
-    const float *x = job->x + image * k * hw;
-    float *mid = job->mid + image * m * hw, *y = job->y + image * d->channels * d->out_height * d->out_width;
+/* The intermediate rows [*lo, *hi) both part t - 1 and part t read (t >= 1; empty when none): computed before the
+ * parts, so that each row is written once. */
+static void shared_rows(const pw_dw_job *job, int64_t t, int64_t *lo, int64_t *hi) {
+    int64_t first = t * job->part_rows, r0, r1, q0, q1;
+    input_rows(job->d, first, first + 1, &r0, &r1);  /* the part's first output row */
+    input_rows(job->d, first - 1, first, &q0, &q1);  /* the previous part's last */
+    *lo = r0;
+    *hi = q1 > r0 ? q1 : r0;
+}
+
+/* C rows [r0, r1) of the image: the 1x1 GEMM of those columns, serially on this thread's scratch. */
+static void gemm_rows(const pw_dw_job *job, cpu_ctx *alone, int64_t image, int64_t r0, int64_t r1) {
+    const conv_geometry *p = job->p;
+    if (r1 <= r0) return;
+    int64_t hw = p->height * p->width, k = p->channels, m = p->out_channels, c0 = r0 * p->width;
     gemm_epilogue ep = { job->pw_b, 1, NULL, 0, *job->pw_act };
-    int64_t done = 0; /* intermediate rows [0, done) computed */
-    for (int64_t oh0 = 0; oh0 < d->out_height; oh0 += job->strip_rows) {
-        int64_t oh1 = oh0 + job->strip_rows < d->out_height ? oh0 + job->strip_rows : d->out_height, r0, r1;
+    cpu_sgemm_serial(alone->scratch, alone->isa, 0, 0, m, (r1 - r0) * p->width, k, job->pw_w, k,
+                     job->x + image * k * hw + c0, hw, job->mid + image * m * hw + c0, hw, &ep);
+}
+
+/* Part t of one image, strip after strip: the 1x1 GEMM of the intermediate rows the strip reads that are not
+ * computed yet (up to the next part's shared rows; the last strip up to them, or to the image's end, read or not),
+ * then the strip's depthwise rows. */
+static void run_part(const pw_dw_job *job, cpu_ctx *alone, int64_t image, int64_t t) {
+    const conv_geometry *p = job->p, *d = job->d;
+    int64_t oh_begin = t * job->part_rows, oh_end = oh_begin + job->part_rows, lo, done = 0, limit = p->height;
+    if (oh_end >= d->out_height) oh_end = d->out_height;
+    else shared_rows(job, t + 1, &limit, &lo);
+    if (t > 0) shared_rows(job, t, &lo, &done);
+    float *mid = job->mid + image * p->out_channels * p->height * p->width;
+    float *y = job->y + image * d->channels * d->out_height * d->out_width;
+    for (int64_t oh0 = oh_begin; oh0 < oh_end; oh0 += job->strip_rows) {
+        int64_t oh1 = oh0 + job->strip_rows < oh_end ? oh0 + job->strip_rows : oh_end, r0, r1;
         input_rows(d, oh0, oh1, &r0, &r1);
-        if (oh1 == d->out_height) r1 = p->height; /* rows no output reads are computed all the same */
+        if (oh1 == oh_end || r1 > limit) r1 = limit;
         if (r1 > done) {
-            int64_t c0 = done * p->width, cn = (r1 - done) * p->width;
-            if (serial)
-                cpu_sgemm_serial(ctx->scratch, ctx->isa, 0, 0, m, cn, k, job->pw_w, k, x + c0, hw, mid + c0, hw, &ep);
-            else
-                cpu_sgemm(ctx, 0, 0, m, cn, k, job->pw_w, k, x + c0, hw, mid + c0, hw, &ep);
+            gemm_rows(job, alone, image, done, r1);
             done = r1;
         }
-        conv2d_depthwise_rows(ctx, d, mid, job->dw_w, job->dw_b, NULL, job->dw_act, y, oh0, oh1);
+        conv2d_depthwise_rows(alone, d, mid, job->dw_w, job->dw_b, NULL, job->dw_act, y, oh0, oh1);
     }
 }
 
-/* Whole images per thread, each on its own scratch and serial kernels. */
-static void images_task(void *arg, int64_t begin, int64_t end, int thread) {
-    const pw_dw_job *job = arg;
-    cpu_ctx alone = { .pool = NULL, .threads = 1, .isa = job->ctx->isa,
+static cpu_ctx thread_alone(const pw_dw_job *job, int thread) {
+    return (cpu_ctx){ .pool = NULL, .threads = 1, .isa = job->ctx->isa,
                       .scratch = job->ctx->scratch + (size_t)thread * CPU_SCRATCH_BYTES };
-    for (int64_t i = begin; i < end; i++) run_image(job, &alone, 1, i);
+}
+
+/* Tasks (image, boundary between part t - 1 and t): the shared rows. */
+static void shared_task(void *arg, int64_t begin, int64_t end, int thread) {
+    const pw_dw_job *job = arg;
+    cpu_ctx alone = thread_alone(job, thread);
+    for (int64_t i = begin; i < end; i++) {
+        int64_t lo, hi;
+        shared_rows(job, i % (job->parts - 1) + 1, &lo, &hi);
+        gemm_rows(job, &alone, i / (job->parts - 1), lo, hi);
+    }
+}
+
+/* Tasks (image, part). */
+static void part_task(void *arg, int64_t begin, int64_t end, int thread) {
+    const pw_dw_job *job = arg;
+    cpu_ctx alone = thread_alone(job, thread);
+    for (int64_t i = begin; i < end; i++) run_part(job, &alone, i / job->parts, i % job->parts);
 }
 
 infer_status cpu_pw_dw_run(cpu_ctx *ctx, const ir_node *pw, const infer_tensor *pw_in, infer_tensor *pw_out,
@@ -97,18 +131,23 @@ infer_status cpu_pw_dw_run(cpu_ctx *ctx, const ir_node *pw, const infer_tensor *
     if (!cpu_pw_dw_fits(pw, pw_in, pw_out, dw, dw_in, dw_out) || dw_in[0].data != pw_out[0].data || strip_rows < 1)
         return infer_fail(err, INFER_ERR_ARGUMENT, "conv2d + depthwise in strips: the pair does not fit (a 1x1 "
                           "convolution whose output only a depthwise convolution reads, f32, no residuals)");
+    if (!ctx->scratch)
+        return infer_fail(err, INFER_ERR_ARGUMENT, "conv2d + depthwise in strips: no per-thread scratch");
     conv_geometry p, d;
     conv_geometry_of(pw, pw_in, pw_out, &p);
     conv_geometry_of(dw, dw_in, dw_out, &d);
     int64_t batch = p.batch;
     p.batch = d.batch = 1;
+    /* one task per image, or each image's rows in parts, one per thread, with the rows two parts share first */
+    int64_t threads = ctx->scratch && ctx->threads > 1 ? ctx->threads : 1;
+    int64_t parts = batch >= threads ? 1 : (threads + batch - 1) / batch;
+    if (parts > d.out_height) parts = d.out_height;
+    int64_t part_rows = (d.out_height + parts - 1) / parts;
+    parts = (d.out_height + part_rows - 1) / part_rows;
     pw_dw_job job = { &p, &d, pw_in[0].data, pw_in[1].data, pw->n_in > 2 ? pw_in[2].data : NULL, dw_in[1].data,
                       dw->n_in > 2 ? dw_in[2].data : NULL, &pw->p.conv2d.act, &dw->p.conv2d.act, pw_out[0].data,
-                      dw_out[0].data, strip_rows, ctx };
-    if (ctx->threads > 1 && batch >= ctx->threads && ctx->scratch) {
-        pool_parallel_for(ctx->pool, batch, 1, images_task, &job);
-        return INFER_OK;
-    }
-    for (int64_t i = 0; i < batch; i++) run_image(&job, ctx, 0, i);
+                      dw_out[0].data, strip_rows, parts, part_rows, ctx };
+    if (parts > 1) pool_parallel_for(ctx->pool, batch * (parts - 1), 1, shared_task, &job);
+    pool_parallel_for(ctx->pool, batch * parts, 1, part_task, &job);
     return INFER_OK;
 }
