@@ -258,7 +258,7 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
     if (e->opt.fuse_dw) {
         st->dw_strips = calloc((size_t)g->n_nodes + 1, sizeof *st->dw_strips);
         if (!st->dw_strips) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
-        cpu_dw_strips_plan(e, st->kernels, st->node_packed, st->u8_nhwc, st->ctx.threads, st->dw_strips);
+        cpu_dw_strips_plan(e, st->kernels, st->node_packed, st->u8_nhwc, st->dw_strips);
         describe_dw_strips(e, st);
     }
     residency_release_unused(e);

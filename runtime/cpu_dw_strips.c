@@ -22,21 +22,18 @@ static int only_reader(const ir_graph *g, int t, int reader) {
     return 1;
 }
 
-/* Where strips paid when measured (bench/RESULTS.md "1x1 + depthwise in strips", 2 threads): an intermediate of at
- * least 1 MiB per image (56x56x144: 14% faster; 28x28 and smaller: 10-60% slower, each thread's GEMM then reads
- * all the weights for few columns), or 512 KiB with an image per thread (batch 8: 28x28x192 and 112x112x96 ~15%
- * faster). */
+/* Where strips paid when measured (bench/RESULTS.md "1x1 + depthwise in strips", bench/pw_dw_bench.c, 2 threads):
+ * an intermediate of at least 1 MiB per image (112x112x96: 6% faster at batch 1, 11% at batch 8; 56x56x144 even
+ * within the noise). Smaller ones, 28x28 and below, ran 2-5% slower: each thread's GEMM reads all the weights for
+ * few columns, and the intermediate was in L2 or L3 anyway. */
 #define STRIPS_MIN_BYTES ((int64_t)1 << 20)
-#define STRIPS_MIN_BYTES_PER_THREAD_IMAGES ((int64_t)512 << 10)
 
-static int pays(const infer_tensor *mid, int threads) {
-    int64_t image_bytes = mid->dims[1] * mid->dims[2] * mid->dims[3] * (int64_t)sizeof(float);
-    return image_bytes >= STRIPS_MIN_BYTES ||
-           (mid->dims[0] >= threads && image_bytes >= STRIPS_MIN_BYTES_PER_THREAD_IMAGES);
+static int pays(const infer_tensor *mid) {
+    return mid->dims[1] * mid->dims[2] * mid->dims[3] * (int64_t)sizeof(float) >= STRIPS_MIN_BYTES;
 }
 
 int cpu_dw_strips_plan(const infer_engine *e, const cpu_kernel *const *kernels, const void *const *packed,
-                       const uint8_t *u8_nhwc, int threads, int *strip_rows) {
+                       const uint8_t *u8_nhwc, int *strip_rows) {
     const ir_graph *g = &e->graph;
     int pairs = 0;
     for (int i = 0; i + 1 < g->n_nodes; i++) {
@@ -61,7 +58,7 @@ int cpu_dw_strips_plan(const infer_engine *e, const cpu_kernel *const *kernels, 
         infer_tensor pin[IR_MAX_INPUTS], pout[IR_MAX_OUTPUTS], din[IR_MAX_INPUTS], dout[IR_MAX_OUTPUTS];
         engine_node_views(e, pw, NULL, NULL, pin, pout);
         engine_node_views(e, dw, NULL, NULL, din, dout);
-        if (!cpu_pw_dw_fits(pw, pin, pout, dw, din, dout) || !pays(&pout[0], threads)) continue;
+        if (!cpu_pw_dw_fits(pw, pin, pout, dw, din, dout) || !pays(&pout[0])) continue;
         strip_rows[i] = cpu_pw_dw_strip_rows(dw, din, dout, 0);
         pairs++;
         i++; /* the depthwise convolution is no 1x1 of the next pair */

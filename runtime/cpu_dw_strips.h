@@ -10,10 +10,9 @@
  * a 1x1 convolution, runs with node i + 1, the depthwise convolution reading its output: both on the dense f32
  * conv2d kernel with nothing prepacked, the intermediate no graph output, read by that node alone (as its input),
  * f32 NCHW (not u8_nhwc, which may be NULL), and the 1x1's input, the intermediate and the depthwise output apart
- * in the arena; and the shape one where strips paid when measured at `threads` threads and the planned batch
- * (cpu_dw_strips.c). Returns the pairs planned. */
+ * in the arena; and the shape one where strips paid when measured (cpu_dw_strips.c). Returns the pairs planned. */
 int cpu_dw_strips_plan(const infer_engine *e, const cpu_kernel *const *kernels, const void *const *packed,
-                       const uint8_t *u8_nhwc, int threads, int *strip_rows);
+                       const uint8_t *u8_nhwc, int *strip_rows);
 
 /* Runs node i and i + 1 together (strip_rows from the plan) with their views from view(e, state, t); when the
  * shapes of this run no longer fit (named dims), one after the other. */

@@ -216,12 +216,12 @@ static void check_block(const strip_case *cc, int residual, int mid_output) {
     infer_model_free(m);
 }
 
-/* Intermediates of at least 1 MiB per image (512 KiB with an image per thread): where the backend runs strips. */
+/* Intermediates of at least 1 MiB per image: where the backend runs strips. */
 static const strip_case block_cases[] = {
     { 1, 17, 51, 73, 71, 1, ACT_CLIP },
     { 1, 17, 51, 73, 71, 2, ACT_CLIP },
-    { 3, 17, 51, 53, 49, 2, ACT_SILU },
-    { 3, 17, 51, 53, 49, 1, ACT_RELU },
+    { 3, 17, 51, 73, 71, 2, ACT_SILU },
+    { 3, 17, 51, 71, 73, 1, ACT_RELU },
 };
 
 Test(dw_strips, engine_block_matches_unfused) {
