@@ -23,10 +23,11 @@ static int only_reader(const ir_graph *g, int t, int reader) {
 }
 
 /* Where strips paid when measured (bench/RESULTS.md "1x1 + depthwise in strips", bench/pw_dw_bench.c, 2 threads):
- * an intermediate of at least 1 MiB per image (112x112x96: 6% faster at batch 1, 11% at batch 8; 56x56x144 even
- * within the noise). Smaller ones, 28x28 and below, ran 2-5% slower: each thread's GEMM reads all the weights for
- * few columns, and the intermediate was in L2 or L3 anyway. */
-#define STRIPS_MIN_BYTES ((int64_t)1 << 20)
+ * an intermediate of at least 4 MiB per image, 112x112x96 (alone 6% faster at batch 1, 11% at batch 8; in
+ * mobilenet_v2 even). 56x56x144 (1.8 MiB) was even alone and 7-13% slower in efficientnet_b0; 28x28 and below 2-5%
+ * slower (each thread's GEMM reads all the weights for few columns). This machine's 105 MiB L3 holds every
+ * intermediate, so running apart reads it from L3, not from memory. */
+#define STRIPS_MIN_BYTES ((int64_t)4 << 20)
 
 static int pays(const infer_tensor *mid) {
     return mid->dims[1] * mid->dims[2] * mid->dims[3] * (int64_t)sizeof(float) >= STRIPS_MIN_BYTES;

@@ -216,12 +216,12 @@ static void check_block(const strip_case *cc, int residual, int mid_output) {
     infer_model_free(m);
 }
 
-/* Intermediates of at least 1 MiB per image: where the backend runs strips. */
+/* Intermediates of at least 4 MiB per image: where the backend runs strips. */
 static const strip_case block_cases[] = {
-    { 1, 17, 51, 73, 71, 1, ACT_CLIP },
-    { 1, 17, 51, 73, 71, 2, ACT_CLIP },
-    { 3, 17, 51, 73, 71, 2, ACT_SILU },
-    { 3, 17, 51, 71, 73, 1, ACT_RELU },
+    { 1, 17, 51, 147, 141, 1, ACT_CLIP },
+    { 1, 17, 51, 147, 141, 2, ACT_CLIP },
+    { 3, 17, 51, 141, 147, 2, ACT_SILU },
+    { 3, 17, 51, 143, 145, 1, ACT_RELU },
 };
 
 Test(dw_strips, engine_block_matches_unfused) {
