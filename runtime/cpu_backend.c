@@ -12,6 +12,7 @@
 #include "../base/checked.h"
 #include "../kernels/cpu/cpu_kernels.h"
 #include "../kernels/cpu/gemm_bf16.h"
+#include "../kernels/cpu/conv2d_winograd.h"
 
 typedef struct {
     thread_pool *pool;
@@ -133,6 +134,8 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
         engine_node_views(e, n, cpu_view, st, in, out);
         size_t bytes = k->pack_size ? k->pack_size(g, n, in, st->ctx.isa, st->ctx.threads)
                                     : k->prepack_size(n, in, st->ctx.isa);
+        /* conv2d prepacks Winograd weights: for the layers opt.winograd picks (kernels/cpu/conv2d_winograd.h) */
+        if (k->prepack == cpu_conv2d_winograd_prepack) bytes = conv_winograd_prepack_size(n, in, st->ctx.isa, e->opt.winograd);
         if (!bytes || bytes > SIZE_MAX / 2 - total) continue;
         offset[i] = total;
         total += (bytes + 63) & ~(size_t)63;

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "conv2d.h"
+#include "conv2d_winograd.h"
 #include "gemm_internal.h"
 #include "sparse.h"
 #include "s8_layer.h"
@@ -72,15 +73,15 @@ static size_t merged_bytes(const conv_geometry *g) {
 /* The columns are packed straight from the image (no im2col buffer); only a merged batch needs
  * room for its GEMM's result. */
 size_t cpu_conv2d_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
-    (void)threads;
     if (n->n_in < 2 || in[0].ndim != 4 || in[1].ndim != 4 || out[0].ndim != 4 || n->p.conv2d.groups < 1 ||
         in[1].dims[0] != out[0].dims[1] || in[1].dims[1] * n->p.conv2d.groups != in[0].dims[1])
         return 0; /* the kernel refuses these */
     conv_geometry g;
     conv_geometry_of(n, in, out, &g);
-    if (!merges_images(&g)) return 0;
+    size_t winograd = conv_winograd_workspace(&g, threads); /* when the layer runs Winograd (its weights prepacked) */
+    if (!merges_images(&g)) return winograd;
     size_t bytes = merged_bytes(&g);
-    return bytes == SIZE_MAX ? 0 : bytes;
+    return bytes == SIZE_MAX ? winograd : bytes > winograd ? bytes : winograd;
 }
 
 typedef struct {
@@ -208,6 +209,9 @@ CPU_KERNEL(conv2d) {
         conv2d_depthwise(ctx, &g, in[0].data, in[1].data, bias, residual, &n->p.conv2d.act, out[0].data);
         return INFER_OK;
     }
+    /* weights prepacked for Winograd (conv2d_winograd.c) */
+    if (ctx->prepacked && conv2d_winograd(ctx, &g, in[0].data, bias, residual, &n->p.conv2d.act, out[0].data))
+        return INFER_OK;
     conv_job job = { &g, in[0].data, in[1].data, bias, residual, &n->p.conv2d.act, out[0].data, ctx };
     if (merges_images(&g) && ctx->workspace && ctx->workspace_bytes >= merged_bytes(&g)) {
         conv_merged(&job, ctx->workspace);
@@ -224,8 +228,16 @@ CPU_KERNEL(conv2d) {
     return INFER_OK;
 }
 
+static int prepacks_weight(const ir_node *n, int k) { return k == 1; }
+
 const cpu_kernel cpu_kernels_conv2d[] = {
-    { .storages = CPU_DENSE, .run = cpu_conv2d, .workspace = cpu_conv2d_workspace },
+    { .storages = CPU_DENSE,
+      .run = cpu_conv2d,
+      .workspace = cpu_conv2d_workspace,
+      .prepack_input = prepacks_weight,
+      .prepack_size = cpu_conv2d_winograd_prepack_size,
+      .prepack = cpu_conv2d_winograd_prepack,
+      .describe = cpu_conv2d_winograd_describe },
     CPU_CONV2D_SPARSE_KERNELS,
     CPU_CONV2D_S8_KERNEL,
     { 0 },
