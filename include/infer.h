@@ -173,7 +173,8 @@ typedef enum {
 
 /* Which FP32 3x3 stride-1 convolutions a CPU engine runs by Winograd F(4x4, 3x3) (weights transformed at build). */
 typedef enum {
-    INFER_WINOGRAD_AUTO = 0, /* where it measured faster than im2col: 16+ channels in and out, 8x8+ outputs */
+    INFER_WINOGRAD_AUTO = 0, /* where it measured faster than im2col: 16+ channels in and out, 32+ tiles of 4x4
+                                outputs over the batch (planned at build; a run at a smaller batch may take im2col) */
     INFER_WINOGRAD_OFF,      /* none: im2col GEMM everywhere */
     INFER_WINOGRAD_ON        /* every one it can run (3x3, stride 1, dilation 1, groups 1), for tests */
 } infer_winograd;

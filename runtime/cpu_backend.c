@@ -154,6 +154,7 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
             const cpu_kernel *k = st->kernels[i];
             if (k->pack) k->pack(g, n, in, st->ctx.isa, st->ctx.threads, st->packed + offset[i]);
             else k->prepack(n, in, st->ctx.isa, st->packed + offset[i]);
+            if (k->prepack == cpu_conv2d_winograd_prepack) conv_winograd_set_mode(st->packed + offset[i], e->opt.winograd);
             st->node_packed[i] = st->packed + offset[i];
             if (k->describe) { /* the description, then what was timed (choose_forms left it there) */
                 char timed[sizeof st->weights[i]];

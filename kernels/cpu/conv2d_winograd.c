@@ -44,7 +44,9 @@
 /* The prepacked block: this header, then U as 36 matrices [out_channels, in_channels] (the GEMMs' A). */
 typedef struct {
     uint32_t magic;
-    int32_t in_channels, out_channels, pad_[13];
+    int32_t in_channels, out_channels;
+    int32_t forced;          /* winograd ON: at any batch; else (AUTO) im2col at runs of too few tiles */
+    int32_t pad_[12];
 } wino_header;
 
 /* ---- which layers --------------------------------------------------------------------------------- */
@@ -57,16 +59,22 @@ static int geometry_allows(const conv_geometry *g) {
 }
 
 /* AUTO: where bench/conv_bench measured Winograd faster than im2col on one and two threads (AVX-512): from 16
- * channels in and out, and images of at least 8x8 outputs (smaller ones waste most of their 4x4 tiles, and with
- * few tiles per image each GEMM streams its 36 weight matrices for a handful of columns). */
+ * channels in and out and 32 tiles over the batch. With fewer tiles each of the 36 GEMMs streams its weight matrix
+ * (4x the direct convolution's weights in all) for a handful of columns: 512->512 at 7x7 batch 1 (4 tiles) ran at
+ * 0.3x im2col, 256->256 at 14x14 batch 1 (16 tiles) 0.6-1x; at 7x7 batch 8 (32 tiles) 1.2-1.6x. The batch is the
+ * planned one at build and the run's at run time (an AUTO layer run at a smaller batch may take im2col). */
 #define WINO_AUTO_MIN_CHANNELS 16
-#define WINO_AUTO_MIN_SIDE 8
+#define WINO_AUTO_MIN_TILES 32
+
+static int64_t tile_count(const conv_geometry *g) {
+    return g->batch * ((g->out_height + 3) / 4) * ((g->out_width + 3) / 4);
+}
 
 int conv_winograd_takes(const conv_geometry *g, infer_winograd mode) {
     if (mode == INFER_WINOGRAD_OFF || !geometry_allows(g)) return 0;
     if (mode == INFER_WINOGRAD_ON) return 1;
     return g->channels >= WINO_AUTO_MIN_CHANNELS && g->out_channels >= WINO_AUTO_MIN_CHANNELS &&
-           g->out_height >= WINO_AUTO_MIN_SIDE && g->out_width >= WINO_AUTO_MIN_SIDE;
+           tile_count(g) >= WINO_AUTO_MIN_TILES;
 }
 
 /* The geometry of node n from its input and weight views (the output's size follows for stride 1). */
@@ -140,6 +148,10 @@ void cpu_conv2d_winograd_prepack(const ir_node *n, const infer_tensor *in, int i
 void cpu_conv2d_winograd_describe(const void *packed, char *buf, size_t size) {
     (void)packed;
     snprintf(buf, size, "Winograd F(4x4,3x3)");
+}
+
+void conv_winograd_set_mode(void *packed, infer_winograd mode) {
+    ((wino_header *)packed)->forced = mode == INFER_WINOGRAD_ON;
 }
 
 int conv_winograd_packed(const void *prepacked, const conv_geometry *g) {
@@ -244,6 +256,7 @@ static int64_t block_tiles(int64_t tiles, int64_t tb_max, int threads) {
 int conv2d_winograd(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *b, const float *residual,
                     const act_params *act, float *y) {
     if (!conv_winograd_packed(ctx->prepacked, g)) return 0;
+    if (!((const wino_header *)ctx->prepacked)->forced && !conv_winograd_takes(g, INFER_WINOGRAD_AUTO)) return 0;
     int threads = ctx->threads > 0 ? ctx->threads : 1;
     if (!ctx->workspace || ctx->workspace_bytes < conv_winograd_workspace(g, threads)) return 0;
     if (g->batch * g->channels * g->height * g->width > INT32_MAX ||

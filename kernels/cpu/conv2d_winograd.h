@@ -21,6 +21,10 @@ size_t cpu_conv2d_winograd_prepack_size(const ir_node *n, const infer_tensor *in
 void cpu_conv2d_winograd_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
 void cpu_conv2d_winograd_describe(const void *packed, char *buf, size_t size);
 
+/* Records the engine's mode in the transformed weights (after the fill): AUTO ones run im2col at a run's batch
+ * whose tiles are too few, ON ones never. */
+void conv_winograd_set_mode(void *packed, infer_winograd mode);
+
 /* Whether prepacked holds transformed weights for g's channels. */
 int conv_winograd_packed(const void *prepacked, const conv_geometry *g);
 
@@ -28,7 +32,8 @@ int conv_winograd_packed(const void *prepacked, const conv_geometry *g);
 size_t conv_winograd_workspace(const conv_geometry *g, int threads);
 
 /* y = act(conv(x, w) + b + residual) from the transformed weights; 0 (nothing done) when the workspace is too
- * small or the tensors too large for the kernel's 32-bit offsets: the caller runs the im2col path. */
+ * small, the tensors too large for the kernel's 32-bit offsets, or (AUTO) the run's tiles too few: the caller
+ * runs the im2col path (the original weights stay readable). */
 int conv2d_winograd(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *b, const float *residual,
                     const act_params *act, float *y);
 

@@ -121,9 +121,12 @@ const op_case op_cases[] = {
     { "wino conv2d 16->16 11x13 dynamic batch relu", OP_CONV2D,
       { XF(-1, 1, 3, 16, 11, 13), WF(-0.3, 0.3, 16, 16, 3, 3), WF(-0.5, 0.5, 16), XF(-1, 1, 3, 16, 11, 13) },
       { Y(F32, 3, 16, 11, 13) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) }, .dynamic = 1, .winograd = 1 },
-    { "wino conv2d 32->48 20x20 auto", OP_CONV2D,
-      { XF(-1, 1, 1, 32, 20, 20), WF(-0.2, 0.2, 48, 32, 3, 3), WF(-0.5, 0.5, 48) }, { Y(F32, 1, 48, 20, 20) },
+    { "wino conv2d 32->48 23x24 auto", OP_CONV2D,
+      { XF(-1, 1, 1, 32, 23, 24), WF(-0.2, 0.2, 48, 32, 3, 3), WF(-0.5, 0.5, 48) }, { Y(F32, 1, 48, 23, 24) },
       { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) }, .winograd = 2 },
+    { "wino conv2d 24->24 7x7 auto dynamic batch 8 (im2col at 1)", OP_CONV2D,
+      { XF(-1, 1, 8, 24, 7, 7), WF(-0.2, 0.2, 24, 24, 3, 3), WF(-0.5, 0.5, 24), XF(-1, 1, 8, 24, 7, 7) },
+      { Y(F32, 8, 24, 7, 7) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) }, .dynamic = 1, .winograd = 2 },
 
     /* ---- linear ---- */
     { "linear fused act", OP_LINEAR, { XF(-1, 1, 3, 5, 17), WF(-0.5, 0.5, 11, 17), WF(-0.5, 0.5, 11) }, { Y(F32, 3, 5, 11) },
