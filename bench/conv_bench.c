@@ -6,6 +6,7 @@
  * reads the weights from memory on every run, as in a whole model, instead of from the cache.
  * 3x3 stride-1 layers are also timed by Winograd F(4x4,3x3) (a "winograd" line, weights transformed once, GFLOP/s
  * counted as the direct convolution's: "effective"; x: its speed over im2col's at that thread count; not cold). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,12 @@ int main(int argc, char **argv) {
         int64_t b_dims[1] = { ly->o }, y_dims[4] = { ly->n, ly->o, oh, oh };
         float *x = calloc((size_t)(ly->n * ly->c * ly->h * ly->h), 4), *w = calloc((size_t)(w_dims[0] * w_dims[1] * ly->k * ly->k), 4);
         float *b = calloc((size_t)ly->o, 4), *y = calloc((size_t)(ly->n * ly->o * oh * oh), 4);
+        int64_t y_elems = ly->n * ly->o * oh * oh;
+        float *y_im2col = malloc((size_t)y_elems * 4);
+        uint32_t seed = 12345; /* seeded data in [-1, 1): Winograd's error against im2col is measured on it */
+        for (int64_t i = 0; i < ly->n * ly->c * ly->h * ly->h; i++) x[i] = (float)((seed = seed * 1664525u + 1013904223u) >> 8) / (1 << 23) - 1.0f;
+        for (int64_t i = 0; i < w_dims[0] * w_dims[1] * ly->k * ly->k; i++) w[i] = ((float)((seed = seed * 1664525u + 1013904223u) >> 8) / (1 << 23) - 1.0f) * 0.1f;
+        for (int64_t i = 0; i < ly->o; i++) b[i] = (float)((seed = seed * 1664525u + 1013904223u) >> 8) / (1 << 23) - 1.0f;
         /* cold: the weights rotate through copies of at least 256 MiB in all, so each run reads them from memory
          * as a model's layer does (its weights were evicted by the other layers') instead of from L2 */
         int64_t w_floats = w_dims[0] * w_dims[1] * ly->k * ly->k, copies = 1;
@@ -136,6 +143,8 @@ int main(int argc, char **argv) {
             printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s %5.1f%% of peak\n", ly->name, threads, best * 1e3, gflops,
                    p > 0 ? 100 * gflops / p : 0.0);
             in[1].data = w;
+            cpu_conv2d(&ctx, &node, in, &out, NULL);
+            memcpy(y_im2col, y, (size_t)y_elems * 4);
             size_t wino_bytes = cold ? 0 : conv_winograd_prepack_size(&node, in, ctx.isa, INFER_WINOGRAD_ON);
             void *packed = wino_bytes ? aligned_alloc(64, (wino_bytes + 63) / 64 * 64) : NULL;
             if (packed) {
@@ -149,9 +158,14 @@ int main(int argc, char **argv) {
                     double t = now() - t0;
                     if (t < wbest) wbest = t;
                 }
-                double wg = flops / wbest * 1e-9;
-                printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s %5.1f%% of peak  winograd %.2fx%s\n", "  winograd",
-                       threads, wbest * 1e3, wg, p > 0 ? 100 * wg / p : 0.0, best / wbest,
+                double wg = flops / wbest * 1e-9, diff = 0, norm = 0;
+                for (int64_t i = 0; i < y_elems; i++) {
+                    diff += ((double)y[i] - y_im2col[i]) * ((double)y[i] - y_im2col[i]);
+                    norm += (double)y_im2col[i] * y_im2col[i];
+                }
+                printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s %5.1f%% of peak  winograd %.2fx, rel L2 %.1e%s\n",
+                       "  winograd", threads, wbest * 1e3, wg, p > 0 ? 100 * wg / p : 0.0, best / wbest,
+                       norm > 0 ? sqrt(diff / norm) : 0.0,
                        conv_winograd_takes(&(conv_geometry){ .batch = ly->n, .channels = ly->c, .height = ly->h,
                                                              .width = ly->h, .out_channels = ly->o, .out_height = oh,
                                                              .out_width = oh, .kernel_h = 3, .kernel_w = 3,
@@ -170,6 +184,7 @@ int main(int argc, char **argv) {
         free(w);
         free(b);
         free(y);
+        free(y_im2col);
     }
     free(scratch);
     return 0;
