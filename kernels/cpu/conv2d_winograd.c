@@ -288,6 +288,9 @@ int conv2d_winograd(cpu_ctx *ctx, const conv_geometry *g, const float *x, const 
         conv_winograd_output_avx512()) {
         job.input = conv_winograd_input_avx512();
         job.output = conv_winograd_output_avx512();
+    } else if (ctx->isa >= CPU_ISA_AVX2 && conv_winograd_input_avx2()) {
+        job.input = conv_winograd_input_avx2();
+        job.output = conv_winograd_output_avx2();
     }
     pool_parallel_for(ctx->pool, blocks * job.splits, 1, block_task, &job);
     if (!fused) {
@@ -297,7 +300,9 @@ int conv2d_winograd(cpu_ctx *ctx, const conv_geometry *g, const float *x, const 
     return 1;
 }
 
-/* ---- portable transforms: WINO_LANES tiles at a time, each lane one tile ---------------------------------- */
+/* ---- portable transforms: WINO_LANES tiles at a time, each lane one tile --------------------------------------
+ * The bodies are compiled twice: as portable C (the scalar ISA) and with AVX2 + FMA (the loops over the lanes
+ * vectorize), through the wrappers below. */
 
 typedef struct {
     int64_t offset;          /* the image's first element */
@@ -315,21 +320,36 @@ static void lane_tiles(const wino_plan *p, int64_t t0, int64_t count, int64_t im
     }
 }
 
-void conv_winograd_input_scalar(const wino_plan *p, int64_t t0, int64_t tn, float *v, int64_t v_stride) {
+static inline __attribute__((always_inline)) void input_body(const wino_plan *p, int64_t t0, int64_t tn, float *v,
+                                                             int64_t v_stride) {
     const conv_geometry *g = p->g;
     int64_t hw = g->height * g->width, nr = p->nr;
     for (int64_t j0 = 0; j0 < tn; j0 += WINO_LANES) {
         lane_tile lt[WINO_LANES];
         lane_tiles(p, t0 + j0, tn - j0, g->channels * hw, lt);
+        int inside[WINO_LANES]; /* the whole 6x6 patch inside the image: no bounds checks */
+        for (int l = 0; l < WINO_LANES; l++) {
+            int64_t iy = lt[l].y0 - g->pad_h, ix = lt[l].x0 - g->pad_w;
+            inside[l] = lt[l].valid && iy >= 0 && iy + 6 <= g->height && ix >= 0 && ix + 6 <= g->width;
+        }
         for (int64_t c = 0; c < g->channels; c++) {
             float d[WINO_XI][WINO_LANES], t[WINO_XI][WINO_LANES], u[WINO_XI][WINO_LANES];
-            for (int l = 0; l < WINO_LANES; l++)
+            for (int l = 0; l < WINO_LANES; l++) {
+                int64_t iy0 = lt[l].y0 - g->pad_h, ix0 = lt[l].x0 - g->pad_w;
+                const float *src = p->x + lt[l].offset + c * hw;
+                if (inside[l]) {
+                    const float *s0 = src + iy0 * g->width + ix0;
+                    for (int r = 0; r < 6; r++)
+                        for (int q = 0; q < 6; q++) d[r * 6 + q][l] = s0[r * g->width + q];
+                    continue;
+                }
                 for (int r = 0; r < 6; r++)
                     for (int q = 0; q < 6; q++) {
-                        int64_t iy = lt[l].y0 - g->pad_h + r, ix = lt[l].x0 - g->pad_w + q;
+                        int64_t iy = iy0 + r, ix = ix0 + q;
                         int in = lt[l].valid && iy >= 0 && iy < g->height && ix >= 0 && ix < g->width;
-                        d[r * 6 + q][l] = in ? p->x[lt[l].offset + c * hw + iy * g->width + ix] : 0.0f;
+                        d[r * 6 + q][l] = in ? src[iy * g->width + ix] : 0.0f;
                     }
+            }
             for (int r = 0; r < 6; r++)
                 for (int l = 0; l < WINO_LANES; l++) WINO_BT(&d[r * 6][l], WINO_LANES, &t[r * 6][l], WINO_LANES);
             for (int q = 0; q < 6; q++)
@@ -343,11 +363,13 @@ void conv_winograd_input_scalar(const wino_plan *p, int64_t t0, int64_t tn, floa
     }
 }
 
-void conv_winograd_output_scalar(const wino_plan *p, const float *m, int64_t m_stride, int64_t ldm, int64_t o0,
-                                 int64_t on, int64_t t0, int64_t tn, const float *bias, const float *residual,
-                                 const act_params *act, float *y) {
+static inline __attribute__((always_inline)) void output_body(const wino_plan *p, const float *m, int64_t m_stride,
+                                                              int64_t ldm, int64_t o0, int64_t on, int64_t t0,
+                                                              int64_t tn, const float *bias, const float *residual,
+                                                              const act_params *act, float *y) {
     const conv_geometry *g = p->g;
     int64_t ohw = g->out_height * g->out_width;
+    int relu = act->kind == ACT_RELU, clip = act->kind == ACT_CLIP;
     for (int64_t j0 = 0; j0 < tn; j0 += WINO_LANES) {
         lane_tile lt[WINO_LANES];
         lane_tiles(p, t0 + j0, tn - j0, g->out_channels * ohw, lt);
@@ -370,12 +392,43 @@ void conv_winograd_output_scalar(const wino_plan *p, const float *m, int64_t m_s
                         int64_t at = lt[l].offset + o * ohw + oy * g->out_width + ox;
                         float val = out[i * 4 + k][l] + bo;
                         if (residual) val += residual[at];
-                        if (act->kind != ACT_NONE) val = act_apply(act, val);
+                        if (relu) val = val > 0.0f ? val : 0.0f; /* as act_apply: NaN to 0 */
+                        if (clip) val = val < act->min ? act->min : (val > act->max ? act->max : val);
                         y[at] = val;
                     }
         }
     }
 }
+
+void conv_winograd_input_scalar(const wino_plan *p, int64_t t0, int64_t tn, float *v, int64_t v_stride) {
+    input_body(p, t0, tn, v, v_stride);
+}
+
+void conv_winograd_output_scalar(const wino_plan *p, const float *m, int64_t m_stride, int64_t ldm, int64_t o0,
+                                 int64_t on, int64_t t0, int64_t tn, const float *bias, const float *residual,
+                                 const act_params *act, float *y) {
+    output_body(p, m, m_stride, ldm, o0, on, t0, tn, bias, residual, act, y);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static void input_avx2(const wino_plan *p, int64_t t0, int64_t tn, float *v,
+                                                           int64_t v_stride) {
+    input_body(p, t0, tn, v, v_stride);
+}
+
+__attribute__((target("avx2,fma"))) static void output_avx2(const wino_plan *p, const float *m, int64_t m_stride,
+                                                            int64_t ldm, int64_t o0, int64_t on, int64_t t0,
+                                                            int64_t tn, const float *bias, const float *residual,
+                                                            const act_params *act, float *y) {
+    output_body(p, m, m_stride, ldm, o0, on, t0, tn, bias, residual, act, y);
+}
+
+wino_input_fn conv_winograd_input_avx2(void) { return input_avx2; }
+wino_output_fn conv_winograd_output_avx2(void) { return output_avx2; }
+#else
+wino_input_fn conv_winograd_input_avx2(void) { return NULL; }
+wino_output_fn conv_winograd_output_avx2(void) { return NULL; }
+#endif
 
 #if !defined(__x86_64__)
 wino_input_fn conv_winograd_input_avx512(void) { return NULL; }

@@ -63,7 +63,10 @@ void conv_winograd_input_scalar(const wino_plan *p, int64_t t0, int64_t tn, floa
 void conv_winograd_output_scalar(const wino_plan *p, const float *m, int64_t m_stride, int64_t ldm, int64_t o0,
                                  int64_t on, int64_t t0, int64_t tn, const float *bias, const float *residual,
                                  const act_params *act, float *y);
-/* The AVX-512 versions (conv2d_winograd_x86.c); NULL where not built. */
+/* The same compiled for AVX2 + FMA (conv2d_winograd.c), and the AVX-512 versions (conv2d_winograd_x86.c); NULL
+ * where not built. */
+wino_input_fn conv_winograd_input_avx2(void);
+wino_output_fn conv_winograd_output_avx2(void);
 wino_input_fn conv_winograd_input_avx512(void);
 wino_output_fn conv_winograd_output_avx512(void);
 
