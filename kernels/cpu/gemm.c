@@ -374,6 +374,33 @@ static void plan_grid(const gemm_problem *p, const gemm_arch *arch, int threads,
     }
 }
 
+/* Each block of the grid is cut into up to GEMM_SUBBLOCKS pieces, claimed by whichever thread is free
+ * (threadpool.c): a thread slowed by a shared core hands the pieces it has not reached to the others instead
+ * of making them wait for its whole share. The cut runs along the dimension of the larger operand, so the
+ * operand read again by every piece is the smaller one, and stops at GEMM_SUBBLOCK_MIN_ROWS rows or
+ * GEMM_SUBBLOCK_MIN_COLS columns and GEMM_SUBBLOCK_MIN_MACS of work per piece, where re-reading it would
+ * start to cost (the B panel of a conv's columns is repacked by each row piece). */
+#define GEMM_SUBBLOCKS 4
+#define GEMM_SUBBLOCK_MIN_ROWS 128
+#define GEMM_SUBBLOCK_MIN_COLS 256
+#define GEMM_SUBBLOCK_MIN_MACS ((int64_t)1 << 22)
+
+static void split_blocks(const gemm_problem *p, const gemm_arch *arch, gemm_job *job) {
+    int64_t bm = job->block_m, bn = job->block_n;
+    if (p->K * bm >= p->K * bn) {
+        int64_t piece = round_up((bm + GEMM_SUBBLOCKS - 1) / GEMM_SUBBLOCKS, arch->mr);
+        if (piece < GEMM_SUBBLOCK_MIN_ROWS) piece = round_up(GEMM_SUBBLOCK_MIN_ROWS, arch->mr);
+        if (piece < bm && piece * bn * p->K >= GEMM_SUBBLOCK_MIN_MACS) job->block_m = piece;
+    } else {
+        int64_t piece = round_up((bn + GEMM_SUBBLOCKS - 1) / GEMM_SUBBLOCKS, arch->nr);
+        if (piece < GEMM_SUBBLOCK_MIN_COLS) piece = round_up(GEMM_SUBBLOCK_MIN_COLS, arch->nr);
+        if (piece < bn && piece * bm * p->K >= GEMM_SUBBLOCK_MIN_MACS) {
+            job->block_n = piece;
+            job->grid_n = (p->N + piece - 1) / piece;
+        }
+    }
+}
+
 /* Runs p on the pool in a grid of blocks, or serially when threads or work are few. */
 static void gemm_parallel(cpu_ctx *ctx, const gemm_problem *p) {
     int threads = ctx->pool ? pool_size(ctx->pool) : 1;
@@ -384,6 +411,7 @@ static void gemm_parallel(cpu_ctx *ctx, const gemm_problem *p) {
     }
     gemm_job job = { p, ctx->scratch, 1, p->M, p->N };
     plan_grid(p, arch_for(ctx->isa), threads, &job);
+    if (!(p->M <= GEMM_SMALL_M && !p->trans_a && !p->b_source && !p->b_packed)) split_blocks(p, arch_for(ctx->isa), &job);
     int64_t blocks = ((p->M + job.block_m - 1) / job.block_m) * job.grid_n;
     pool_parallel_for(ctx->pool, blocks, 1, gemm_task, &job);
 }
