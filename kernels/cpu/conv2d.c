@@ -87,6 +87,7 @@ size_t cpu_conv2d_workspace(const ir_node *n, const infer_tensor *in, const infe
 typedef struct {
     const conv_geometry *g;
     const float *x, *w, *b, *residual;
+    const float *w_rows; /* NULL, or w packed into the GEMM's row slivers (groups 1; conv2d_prepack.c) */
     const act_params *act;
     float *y;
     cpu_ctx *ctx;
@@ -103,12 +104,15 @@ static void conv_image(const conv_job *job, const float *x, const float *residua
                              *job->act };
         const float *a = job->w + gi * og * kg, *xg = x + gi * cg * g->height * g->width;
         float *c = y + gi * og * ohw;
-        if (is_pointwise(g)) {
+        conv_columns cols = { g, xg, 0 };
+        gemm_b_source source = { conv_pack_columns, &cols };
+        if (job->w_rows)
+            gemm_packed_a(job->ctx, scratch, job->ctx->isa, og, ohw, kg, job->w_rows, xg, ohw,
+                          is_pointwise(g) ? NULL : &source, c, ohw, &ep);
+        else if (is_pointwise(g)) {
             if (scratch) cpu_sgemm_serial(scratch, job->ctx->isa, 0, 0, og, ohw, kg, a, kg, xg, ohw, c, ohw, &ep);
             else cpu_sgemm(job->ctx, 0, 0, og, ohw, kg, a, kg, xg, ohw, c, ohw, &ep);
         } else {
-            conv_columns cols = { g, xg, 0 };
-            gemm_b_source source = { conv_pack_columns, &cols };
             gemm_sourced_b(job->ctx, scratch, job->ctx->isa, og, ohw, kg, a, kg, &source, c, ohw, &ep);
         }
     }
@@ -191,8 +195,12 @@ static void conv_merged(const conv_job *job, float *c) {
         if (job->residual) ep.act = (act_params){ ACT_NONE, 0, 0 };
         conv_columns cols = { g, job->x + gi * cg * g->height * g->width, g->channels * g->height * g->width };
         gemm_b_source source = { is_pointwise(g) ? conv_pack_pointwise : conv_pack_columns, &cols };
-        gemm_sourced_b(job->ctx, NULL, job->ctx->isa, og, n, kg, job->w + gi * og * kg, kg, &source, c + gi * og * n,
-                       n, &ep);
+        if (job->w_rows)
+            gemm_packed_a(job->ctx, NULL, job->ctx->isa, og, n, kg, job->w_rows, NULL, 0, &source, c + gi * og * n, n,
+                          &ep);
+        else
+            gemm_sourced_b(job->ctx, NULL, job->ctx->isa, og, n, kg, job->w + gi * og * kg, kg, &source,
+                           c + gi * og * n, n, &ep);
     }
     scatter_job sj = { job, c };
     int64_t grain = 4096 / (g->out_channels * ohw + 1) + 1;
@@ -212,7 +220,8 @@ CPU_KERNEL(conv2d) {
     /* weights prepacked for Winograd (conv2d_winograd.c) */
     if (ctx->prepacked && conv2d_winograd(ctx, &g, in[0].data, bias, residual, &n->p.conv2d.act, out[0].data))
         return INFER_OK;
-    conv_job job = { &g, in[0].data, in[1].data, bias, residual, &n->p.conv2d.act, out[0].data, ctx };
+    conv_job job = { &g, in[0].data, in[1].data, bias, residual, conv2d_packed_rows(ctx->prepacked, &g, ctx->isa),
+                     &n->p.conv2d.act, out[0].data, ctx };
     if (merges_images(&g) && ctx->workspace && ctx->workspace_bytes >= merged_bytes(&g)) {
         conv_merged(&job, ctx->workspace);
         return INFER_OK;
@@ -235,9 +244,9 @@ const cpu_kernel cpu_kernels_conv2d[] = {
       .run = cpu_conv2d,
       .workspace = cpu_conv2d_workspace,
       .prepack_input = prepacks_weight,
-      .prepack_size = cpu_conv2d_winograd_prepack_size,
-      .prepack = cpu_conv2d_winograd_prepack,
-      .describe = cpu_conv2d_winograd_describe },
+      .prepack_size = cpu_conv2d_prepack_size,
+      .prepack = cpu_conv2d_prepack,
+      .describe = cpu_conv2d_prepack_describe },
     CPU_CONV2D_SPARSE_KERNELS,
     CPU_CONV2D_S8_KERNEL,
     { 0 },
