@@ -13,6 +13,7 @@
 #include "../base/checked.h"
 #include "../kernels/cpu/cpu_kernels.h"
 #include "../kernels/cpu/gemm_bf16.h"
+#include "../kernels/cpu/conv2d.h"
 
 typedef struct {
     thread_pool *pool;
@@ -135,6 +136,9 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
         engine_node_views(e, n, cpu_view, st, in, out);
         size_t bytes = k->pack_size ? k->pack_size(g, n, in, st->ctx.isa, st->ctx.threads)
                                     : k->prepack_size(n, in, st->ctx.isa);
+        /* conv2d prepacks Winograd weights for the layers opt.winograd picks, GEMM row slivers for others
+         * (kernels/cpu/conv2d.h) */
+        if (k->prepack == cpu_conv2d_prepack) bytes = conv2d_prepack_size_for(n, in, st->ctx.isa, e->opt.winograd);
         if (!bytes || bytes > SIZE_MAX / 2 - total) continue;
         offset[i] = total;
         total += (bytes + 63) & ~(size_t)63;
@@ -152,6 +156,7 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
             engine_node_views(e, n, cpu_view, st, in, out);
             const cpu_kernel *k = st->kernels[i];
             if (k->pack) k->pack(g, n, in, st->ctx.isa, st->ctx.threads, st->packed + offset[i]);
+            else if (k->prepack == cpu_conv2d_prepack) conv2d_prepack_for(n, in, st->ctx.isa, e->opt.winograd, st->packed + offset[i]);
             else k->prepack(n, in, st->ctx.isa, st->packed + offset[i]);
             st->node_packed[i] = st->packed + offset[i];
             if (k->describe) { /* the description, then what was timed (choose_forms left it there) */
@@ -186,8 +191,9 @@ static void describe_chains(const infer_engine *e, cpu_state *st) {
 static void describe_dw_strips(const infer_engine *e, cpu_state *st) {
     for (int i = 0; i < e->graph.n_nodes; i++) {
         if (!st->dw_strips[i]) continue;
-        snprintf(st->weights[i], sizeof st->weights[i], "1x1 + depthwise '%.80s' in strips of %d rows",
-                 e->graph.nodes[i + 1].name, st->dw_strips[i]);
+        size_t used = strlen(st->weights[i]); /* after what prepacking wrote */
+        snprintf(st->weights[i] + used, sizeof st->weights[i] - used, "%s1x1 + depthwise '%.60s' in strips of %d rows",
+                 used ? ", " : "", e->graph.nodes[i + 1].name, st->dw_strips[i]);
         snprintf(st->weights[i + 1], sizeof st->weights[i + 1], "run in strips with '%.80s', time there",
                  e->graph.nodes[i].name);
     }

@@ -40,7 +40,7 @@ int cpu_dw_strips_plan(const infer_engine *e, const cpu_kernel *const *kernels, 
     for (int i = 0; i + 1 < g->n_nodes; i++) {
         const ir_node *pw = &g->nodes[i], *dw = &g->nodes[i + 1];
         if (pw->op != OP_CONV2D || dw->op != OP_CONV2D || kernels[i]->run != cpu_conv2d ||
-            kernels[i + 1]->run != cpu_conv2d || packed[i] || packed[i + 1] || pw->n_out != 1)
+            kernels[i + 1]->run != cpu_conv2d || packed[i + 1] || pw->n_out != 1)
             continue;
         int x = pw->in[0], mid = pw->out[0], y = dw->out[0];
         const ir_tensor *t = &g->tensors[mid];
@@ -77,5 +77,9 @@ infer_status cpu_dw_strips_run(const infer_engine *e, cpu_ctx *ctx, int i, int s
     if (cpu_pw_dw_fits(pw, pin, pout, dw, din, dout))
         return cpu_pw_dw_run(ctx, pw, pin, pout, dw, din, dout, strip_rows, err);
     INFER_TRY(cpu_conv2d(ctx, pw, pin, pout, err));
-    return cpu_conv2d(ctx, dw, din, dout, err);
+    const void *pw_packed = ctx->prepacked;
+    ctx->prepacked = NULL; /* the depthwise convolution's weights are not prepacked */
+    infer_status s = cpu_conv2d(ctx, dw, din, dout, err);
+    ctx->prepacked = pw_packed;
+    return s;
 }

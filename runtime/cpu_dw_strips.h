@@ -8,7 +8,7 @@
 
 /* Sets strip_rows[i] (n_nodes entries, zeroed by the caller) to the depthwise output rows per strip when node i,
  * a 1x1 convolution, runs with node i + 1, the depthwise convolution reading its output: both on the dense f32
- * conv2d kernel with nothing prepacked, the intermediate no graph output, read by that node alone (as its input),
+ * conv2d kernel (the 1x1's weights prepacked as GEMM rows or not, the depthwise one's not prepacked), the intermediate no graph output, read by that node alone (as its input),
  * f32 NCHW (not u8_nhwc, which may be NULL), and the 1x1's input, the intermediate and the depthwise output apart
  * in the arena; and the shape one where strips paid when measured (cpu_dw_strips.c). Returns the pairs planned. */
 int cpu_dw_strips_plan(const infer_engine *e, const cpu_kernel *const *kernels, const void *const *packed,

@@ -52,6 +52,7 @@ static void input_rows(const conv_geometry *d, int64_t oh0, int64_t oh1, int64_t
 typedef struct {
     const conv_geometry *p, *d;      /* one image's geometries */
     const float *x, *pw_w, *pw_b, *dw_w, *dw_b;
+    const float *pw_rows;            /* NULL, or pw_w prepacked as the GEMM's row slivers (conv2d_prepack.c) */
     const act_params *pw_act, *dw_act;
     float *mid, *y;                  /* the intermediate and the output, first image */
     int64_t strip_rows;
@@ -75,8 +76,14 @@ static void gemm_rows(const pw_dw_job *job, cpu_ctx *alone, int64_t image, int64
     if (r1 <= r0) return;
     int64_t hw = p->height * p->width, k = p->channels, m = p->out_channels, c0 = r0 * p->width;
     gemm_epilogue ep = { job->pw_b, 1, NULL, 0, *job->pw_act };
-    cpu_sgemm_serial(alone->scratch, alone->isa, 0, 0, m, (r1 - r0) * p->width, k, job->pw_w, k,
-                     job->x + image * k * hw + c0, hw, job->mid + image * m * hw + c0, hw, &ep);
+    const float *x = job->x + image * k * hw + c0;
+    float *mid = job->mid + image * m * hw + c0;
+    if (job->pw_rows)
+        gemm_packed_a(alone, alone->scratch, alone->isa, m, (r1 - r0) * p->width, k, job->pw_rows, x, hw, NULL, mid,
+                      hw, &ep);
+    else
+        cpu_sgemm_serial(alone->scratch, alone->isa, 0, 0, m, (r1 - r0) * p->width, k, job->pw_w, k, x, hw, mid, hw,
+                         &ep);
 }
 
 /* Part t of one image, strip after strip: the 1x1 GEMM of the intermediate rows the strip reads that are not
@@ -145,7 +152,8 @@ infer_status cpu_pw_dw_run(cpu_ctx *ctx, const ir_node *pw, const infer_tensor *
     int64_t part_rows = (d.out_height + parts - 1) / parts;
     parts = (d.out_height + part_rows - 1) / part_rows;
     pw_dw_job job = { &p, &d, pw_in[0].data, pw_in[1].data, pw->n_in > 2 ? pw_in[2].data : NULL, dw_in[1].data,
-                      dw->n_in > 2 ? dw_in[2].data : NULL, &pw->p.conv2d.act, &dw->p.conv2d.act, pw_out[0].data,
+                      dw->n_in > 2 ? dw_in[2].data : NULL, conv2d_packed_rows(ctx->prepacked, &p, ctx->isa),
+                      &pw->p.conv2d.act, &dw->p.conv2d.act, pw_out[0].data,
                       dw_out[0].data, strip_rows, parts, part_rows, ctx };
     if (parts > 1) pool_parallel_for(ctx->pool, batch * (parts - 1), 1, shared_task, &job);
     pool_parallel_for(ctx->pool, batch * parts, 1, part_task, &job);

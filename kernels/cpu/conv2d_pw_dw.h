@@ -20,8 +20,8 @@ int cpu_pw_dw_strip_rows(const ir_node *dw, const infer_tensor *dw_in, const inf
 
 /* pw_out = pw(pw_in), dw_out = dw(pw_out), strip_rows output rows of dw at a time, each after the 1x1 GEMM of the
  * intermediate rows it reads (into pw_out, NCHW, so its values are those of the two nodes run one after the
- * other). A batch of at least one image per thread: whole images per thread, serially; else each GEMM and
- * depthwise strip across the pool. */
+ * other). ctx->prepacked: pw's weights as conv2d prepacked them, or NULL. Each thread runs its part of an image's
+ * output rows (or whole images when there is one per thread) serially on its scratch. */
 infer_status cpu_pw_dw_run(cpu_ctx *ctx, const ir_node *pw, const infer_tensor *pw_in, infer_tensor *pw_out,
                            const ir_node *dw, const infer_tensor *dw_in, infer_tensor *dw_out, int strip_rows,
                            infer_error *err);
