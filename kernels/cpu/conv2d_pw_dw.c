@@ -25,7 +25,11 @@ int cpu_pw_dw_fits(const ir_node *pw, const infer_tensor *pw_in, const infer_ten
                     dw_in[1].dims[0] == d.channels && dw_in[1].dims[1] == 1 && d.batch == p.batch &&
                     d.height == p.out_height && d.width == p.out_width && d.out_height > 0 && d.out_width > 0 &&
                     d.stride_h >= 1 && d.dilation_h >= 1 && d.pad_h >= 0;
-    return pointwise && depthwise;
+    int biases = (pw->n_in < 3 || !pw_in[2].data || (pw_in[2].dtype == INFER_F32 &&
+                                                    infer_tensor_elements(&pw_in[2]) == p.out_channels)) &&
+                 (dw->n_in < 3 || !dw_in[2].data || (dw_in[2].dtype == INFER_F32 &&
+                                                    infer_tensor_elements(&dw_in[2]) == d.channels));
+    return pointwise && depthwise && biases;
 }
 
 int cpu_pw_dw_strip_rows(const ir_node *dw, const infer_tensor *dw_in, const infer_tensor *dw_out,
@@ -44,7 +48,8 @@ int cpu_pw_dw_strip_rows(const ir_node *dw, const infer_tensor *dw_in, const inf
 
 /* Intermediate rows output rows [oh0, oh1) of the depthwise convolution read: [*r0, *r1), clipped to the image. */
 static void input_rows(const conv_geometry *d, int64_t oh0, int64_t oh1, int64_t *r0, int64_t *r1) {
-    int64_t lo = oh0 * d->stride_h - d->pad_h, hi = (oh1 - 1) * d->stride_h - d->pad_h + (d->kernel_h - 1) * d->dilation_h + 1;
+    int64_t lo = oh0 * d->stride_h - d->pad_h;
+    int64_t hi = (oh1 - 1) * d->stride_h - d->pad_h + (d->kernel_h - 1) * d->dilation_h + 1;
     *r0 = lo < 0 ? 0 : lo > d->height ? d->height : lo;
     *r1 = hi < 0 ? 0 : hi > d->height ? d->height : hi;
 }

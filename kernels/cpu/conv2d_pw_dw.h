@@ -9,7 +9,7 @@
 
 /* The pair runs in strips: pw a 1x1, stride 1, unpadded, ungrouped f32 convolution, dw a depthwise f32
  * convolution (one output channel per channel) reading pw's output as its input 0, neither with a residual; the
- * views at the engine's shapes (data not read). */
+ * views at the engine's shapes (the data only tells whether a bias is there; f32, one per channel). */
 int cpu_pw_dw_fits(const ir_node *pw, const infer_tensor *pw_in, const infer_tensor *pw_out, const ir_node *dw,
                    const infer_tensor *dw_in, const infer_tensor *dw_out);
 
