@@ -166,17 +166,18 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
     return INFER_OK;
 }
 
-/* ", u8 NHWC in/out" (and ", u8 residual") after the weights text of each chained convolution. */
+/* ", u8 NHWC in/out" (and ", u8 residual") after the weights text of each chained convolution or max pool. */
 static void describe_chains(const infer_engine *e, cpu_state *st) {
     for (int i = 0; i < e->graph.n_nodes; i++) {
         const ir_node *n = &e->graph.nodes[i];
-        if (n->op != OP_CONV2D) continue;
+        if (n->op != OP_CONV2D && n->op != OP_MAXPOOL2D) continue;
         int in = st->u8_nhwc[n->in[0]], out = st->u8_nhwc[n->out[0]];
         int res = n->n_in > 3 && n->in[3] != IR_NONE && st->u8_nhwc[n->in[3]];
         if (!in && !out && !res) continue;
         size_t used = strlen(st->weights[i]);
         snprintf(st->weights[i] + used, sizeof st->weights[i] - used, "%s%s%s", in || out ? ", u8 NHWC " : "",
                  in && out ? "in/out" : in ? "in" : out ? "out" : "", res ? ", u8 residual" : "");
+        if (!used) memmove(st->weights[i], st->weights[i] + 2, strlen(st->weights[i] + 2) + 1); /* a pool: no ", " */
     }
 }
 
