@@ -20,16 +20,16 @@ static unsigned caps_of(const planner *p, int node) {
 static int has_residual(const ir_node *n) { return n->op == OP_CONV2D && n->n_in > 3 && n->in[3] != IR_NONE; }
 
 /* Every reader of t takes it as u8 NHWC: as input 0 of an INT8 convolution (all with the same input quantization,
- * stored in *q) or, at level FULL, as the residual of one; EXACT: exactly one reader, as input 0. */
+ * stored in *q) or, at level FULL, as the residual of one; EXACT: only as input 0 (each reader quantizes exactly as
+ * the producer's epilogue does). */
 static int readers_take_u8(const planner *p, int t, act_quant *q) {
     const ir_graph *g = &p->e->graph;
-    int readers = 0, inputs = 0;
+    int inputs = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         for (int k = 0; k < n->n_in; k++) {
             if (n->in[k] != t) continue;
             unsigned caps = caps_of(p, i);
-            readers++;
             if (k == 0 && caps & S8_CHAIN_IN) {
                 if (inputs++ && (n->p.conv2d.in_q.scale != q->scale || n->p.conv2d.in_q.zero != q->zero)) return 0;
                 *q = n->p.conv2d.in_q;
@@ -38,7 +38,7 @@ static int readers_take_u8(const planner *p, int t, act_quant *q) {
             }
         }
     }
-    return inputs > 0 && (p->level == INFER_INT8_CHAIN_FULL || readers == 1);
+    return inputs > 0;
 }
 
 /* A max pool the chain may pass through: u8 NHWC in and out with the same quantization (max commutes with a monotone

@@ -12,8 +12,10 @@
  * packed block. An activation is chained when it is no graph input or output, its C channels take no more bytes as
  * u8 NHWC than as f32 (C >= 16), its producer can write it so (cpu_conv2d_s8_chain_caps) and every reader takes it:
  * as input 0 of an INT8 convolution (all with the same input quantization) or, FULL only, as the residual of one
- * (dequantized there: no longer bit for bit the f32 sum); EXACT: exactly one reader. A depthwise
- * convolution chains its input and output together or neither. Returns the number of chained activations. */
+ * (dequantized there: no longer bit for bit the f32 sum); EXACT: readers as input 0 only. A depthwise
+ * convolution chains its input and output together or neither; so does a max pool whose input's producer can write
+ * u8 NHWC and whose only reader it is (the stem's pool: max commutes with the quantizer, exact). Returns the number
+ * of chained activations. */
 int cpu_int8_chain_plan(const infer_engine *e, const cpu_kernel *const *kernels, const void *const *packed,
                         uint8_t *u8_nhwc, act_quant *out_q, act_quant *res_q);
 
