@@ -87,6 +87,26 @@ static int candidate(const planner *p, int t, act_quant *q) {
     return readers_take_u8(p, t, q);
 }
 
+/* t may pass as f32 NHWC rows instead of f32 NCHW (exact: the same values, another layout): its producer is a static
+ * groups-1 INT8 convolution without a residual of its own, and its only reader the residual input of one whose output
+ * is u8 NHWC (ResNet's first-block conv3, read by the downsample's epilogue without a transposed load). */
+static int f32_rows_candidate(const planner *p, const uint8_t *u8_nhwc, int t) {
+    const ir_graph *g = &p->e->graph;
+    const ir_tensor *x = &g->tensors[t];
+    if (x->is_constant || x->is_input || x->is_output || x->producer == IR_NONE || x->dtype != INFER_F32 ||
+        x->ndim != 4 || g->nodes[x->producer].out[0] != t || has_residual(&g->nodes[x->producer]) ||
+        !(caps_of(p, x->producer) & S8_CHAIN_RESIDUAL))
+        return 0;
+    int reader = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++) {
+            if (g->nodes[i].in[k] != t) continue;
+            if (reader >= 0 || k != 3) return 0;
+            reader = i;
+        }
+    return reader >= 0 && caps_of(p, reader) & S8_CHAIN_RESIDUAL && u8_nhwc[g->nodes[reader].out[0]] == CHAIN_U8_NHWC;
+}
+
 int cpu_int8_chain_plan(const infer_engine *e, const cpu_kernel *const *kernels, const void *const *packed,
                         uint8_t *u8_nhwc, act_quant *out_q, act_quant *res_q) {
     const ir_graph *g = &e->graph;
@@ -111,9 +131,11 @@ int cpu_int8_chain_plan(const infer_engine *e, const cpu_kernel *const *kernels,
     }
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
-        if (has_residual(n) && u8_nhwc[n->in[3]]) res_q[i] = out_q[g->tensors[n->in[3]].producer];
+        if (has_residual(n) && u8_nhwc[n->in[3]] == CHAIN_U8_NHWC) res_q[i] = out_q[g->tensors[n->in[3]].producer];
     }
+    for (int t = 0; t < g->n_tensors; t++)
+        if (!u8_nhwc[t] && f32_rows_candidate(&p, u8_nhwc, t)) u8_nhwc[t] = CHAIN_F32_NHWC;
     int chained = 0;
-    for (int t = 0; t < g->n_tensors; t++) chained += u8_nhwc[t];
+    for (int t = 0; t < g->n_tensors; t++) chained += u8_nhwc[t] != CHAIN_NONE;
     return chained;
 }

@@ -85,7 +85,7 @@ static void run_nhwc_image(cpu_ctx *ctx, const ir_node *n, const s8_weights *w, 
     int64_t stride = cpu_conv2d_s8_nhwc_stride(c->channels), out_stride = cpu_conv2d_s8_nhwc_stride(c->out_channels);
     const float *bias = n->n_in > 2 ? in[2].data : NULL, *residual = n->n_in > 3 ? in[3].data : NULL;
     /* a u8 residual (chained), or an f32 one under a u8 output, is added in the GEMM's epilogue */
-    gemm_s8_residual res = { NULL, out_stride, ctx->res_q.scale, ctx->res_q.zero, NULL, ohw };
+    gemm_s8_residual res = { NULL, out_stride, ctx->res_q.scale, ctx->res_q.zero, NULL, ohw, 0 };
     if (residual && in[3].dtype == INFER_U8) {
         res.q = (const uint8_t *)in[3].data + b * ohw * out_stride;
         residual = NULL;
@@ -101,10 +101,20 @@ static void run_nhwc_image(cpu_ctx *ctx, const ir_node *n, const s8_weights *w, 
         gemm_s8_epilogue ep = { &scale, &zero, 0, w->w_scale, bias, 1, ctx->out_q.scale, ctx->out_q.zero,
                                 n->p.conv2d.act };
         uint8_t *y = (uint8_t *)out[0].data + b * ohw * out_stride;
-        if (residual) res.f32 = residual + b * c->out_channels * ohw;
+        if (residual) { /* NCHW planes, or NHWC rows (runtime/cpu_int8_chain.c) */
+            res.f32 = residual + b * c->out_channels * ohw;
+            res.f32_rows = ctx->res_f32_nhwc;
+            if (res.f32_rows) res.ld_f32 = c->out_channels;
+        }
         if (w->depthwise) cpu_conv2d_depthwise_s8_nhwc(ctx, w->path, &g, x, stride, w->dw_nhwc, &ep, y, out_stride);
         else cpu_conv2d_s8_nhwc_u8(ctx, &g, x, stride, w->gemm, &ep, y, out_stride, res.q || res.f32 ? &res : NULL,
                                    rest);
+        return;
+    }
+    if (ctx->out_f32_nhwc) { /* f32 NHWC rows for a reader's residual: the tiles stored as they are */
+        gemm_s8_epilogue ep = { &scale, &zero, 0, w->w_scale, bias, 0, 0.0f, 0, n->p.conv2d.act };
+        cpu_conv2d_s8_nhwc_f32_rows(ctx, &g, x, stride, w->gemm, &ep, (float *)out[0].data + b * c->out_channels * ohw,
+                                    rest);
         return;
     }
     /* static, groups 1, f32 NCHW out: residual and act fused into the output pass */
@@ -124,9 +134,12 @@ CPU_KERNEL(conv2d_s8_layer) {
     if (in[0].ndim != 4 || in[1].ndim != 4 || out[0].ndim != 4 || (in[0].dtype != INFER_F32 && !(caps & S8_CHAIN_IN)) ||
         (out[0].dtype != INFER_F32 && !(caps & S8_CHAIN_OUT && ctx->out_q.scale > 0.0f)) ||
         (res_u8 && !(caps & S8_CHAIN_RESIDUAL && ctx->res_q.scale > 0.0f)) ||
-        (w->depthwise && chained && (in[0].dtype != INFER_U8 || out[0].dtype != INFER_U8)))
+        (w->depthwise && chained && (in[0].dtype != INFER_U8 || out[0].dtype != INFER_U8)) ||
+        (ctx->out_f32_nhwc && (out[0].dtype != INFER_F32 || !w->nhwc || (n->n_in > 3 && in[3].data))) ||
+        (ctx->res_f32_nhwc && (out[0].dtype != INFER_U8 || !w->nhwc || n->n_in <= 3 || in[3].dtype != INFER_F32)))
         return infer_fail(err, INFER_ERR_SHAPE, "conv2d '%s': the int8 kernel takes 4-D f32 (or chained u8 NHWC) input "
-                          "and output", n->name);
+                          "and output (an f32 NHWC output or residual only on static groups-1 NHWC layers, without "
+                          "a residual, under a u8 output)", n->name);
     conv_geometry c;
     conv_geometry_of(n, in, out, &c);
     if (c.out_channels != w->n || (w->depthwise ? c.channels != w->n

@@ -88,7 +88,7 @@ static uint8_t *columns_of(void *workspace) { return (uint8_t *)(((uintptr_t)wor
 
 /* Image b's part of a residual (copied; NULL members stay NULL). */
 static gemm_s8_residual image_residual(const gemm_s8_residual *res, int64_t b, int64_t m, int64_t n) {
-    gemm_s8_residual r = { NULL, 0, 0.0f, 0, NULL, 0 };
+    gemm_s8_residual r = { NULL, 0, 0.0f, 0, NULL, 0, 0 };
     if (!res) return r;
     r = *res;
     if (r.q) r.q += b * m * r.ld;
@@ -118,5 +118,15 @@ void cpu_conv2d_s8_nhwc_u8(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_
         const uint8_t *a = gemm_input(ctx, g, x, x_stride, b, (uint8_t)ep->a_zero[0], columns_of(workspace), &lda);
         gemm_s8_residual r = image_residual(res_u8, b, m, g->out_channels);
         cpu_gemm_s8_whole_rows(ctx, m, a, lda, packed_w, y + b * m * y_stride, y_stride, ep, res_u8 ? &r : NULL);
+    }
+}
+
+void cpu_conv2d_s8_nhwc_f32_rows(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, int64_t x_stride,
+                                 const void *packed_w, const gemm_s8_epilogue *ep, float *y, void *workspace) {
+    int64_t m = positions(g), n = g->out_channels, lda;
+    if (m == 0 || n == 0) return;
+    for (int64_t b = 0; b < g->batch; b++) {
+        const uint8_t *a = gemm_input(ctx, g, x, x_stride, b, (uint8_t)ep->a_zero[0], columns_of(workspace), &lda);
+        cpu_gemm_s8_whole_rows(ctx, m, a, lda, packed_w, y + b * m * n, n, ep, NULL);
     }
 }
