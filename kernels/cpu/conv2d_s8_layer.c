@@ -74,10 +74,13 @@ unsigned cpu_conv2d_s8_chain_caps(const ir_node *n, const void *packed) {
     return caps;
 }
 
-/* One image of a chained layer: u8 NHWC input (x, or f32 NCHW quantized into xq) and u8 NHWC or f32 NCHW output. */
+/* Images [b, b + images) of a chained layer (images > 1: see all_images): u8 NHWC input (x, or f32 NCHW quantized
+ * into xq) and u8 NHWC, f32 NHWC rows or f32 NCHW output. */
 static void run_nhwc_image(cpu_ctx *ctx, const ir_node *n, const s8_weights *w, const conv_geometry *c,
-                           const infer_tensor *in, infer_tensor *out, int64_t b, uint8_t *xq, void *rest) {
+                           const infer_tensor *in, infer_tensor *out, int64_t b, int64_t images, uint8_t *xq,
+                           void *rest) {
     conv_s8_geometry g = image_geometry(c);
+    g.batch = images;
     const act_quant *q = &n->p.conv2d.in_q;
     float scale = q->scale;
     int32_t zero = q->zero;
@@ -125,6 +128,16 @@ static void run_nhwc_image(cpu_ctx *ctx, const ir_node *n, const s8_weights *w, 
                        (float *)out[0].data + b * c->out_channels * ohw, res.q ? &res : NULL, rest);
 }
 
+/* A chained 1x1 stride-1 layer whose input, output and residual hold the images one after another as rows: one GEMM
+ * over all images' positions (fuller tiles at 7x7 and 14x14; the same bytes). */
+static int all_images(const cpu_ctx *ctx, const ir_node *n, const s8_weights *w, const conv_geometry *c,
+                      const infer_tensor *in, const infer_tensor *out) {
+    int f32_nchw_residual = n->n_in > 3 && in[3].data && in[3].dtype == INFER_F32 && !ctx->res_f32_nhwc;
+    return in[0].dtype == INFER_U8 && !w->depthwise && (out[0].dtype == INFER_U8 || ctx->out_f32_nhwc) &&
+           !f32_nchw_residual && c->kernel_h == 1 && c->kernel_w == 1 && c->stride_h == 1 && c->stride_w == 1 &&
+           c->pad_h == 0 && c->pad_w == 0;
+}
+
 CPU_KERNEL(conv2d_s8_layer) {
     const s8_weights *w = ctx->prepacked;
     if (!w) return s8_weights_missing(n, err);
@@ -161,7 +174,8 @@ CPU_KERNEL(conv2d_s8_layer) {
     act_params act = residual ? (act_params){ ACT_NONE, 0, 0 } : n->p.conv2d.act;
     if (w->nhwc || chained) { /* static, groups 1 (or a chained depthwise): NHWC bytes in */
         rest = xq + round64((size_t)(c.height * c.width * cpu_conv2d_s8_nhwc_stride(c.channels)));
-        for (int64_t b = 0; b < c.batch; b++) run_nhwc_image(ctx, n, w, &c, in, out, b, xq, rest);
+        int64_t step = all_images(ctx, n, w, &c, in, out) ? c.batch : 1;
+        for (int64_t b = 0; b < c.batch; b += step) run_nhwc_image(ctx, n, w, &c, in, out, b, step, xq, rest);
         return INFER_OK;
     }
     for (int64_t b = 0; b < c.batch; b++) {

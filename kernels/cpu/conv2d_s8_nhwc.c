@@ -114,6 +114,10 @@ void cpu_conv2d_s8_nhwc_u8(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_
                            const gemm_s8_residual *res_u8, void *workspace) {
     int64_t m = positions(g), lda;
     if (m == 0 || g->out_channels == 0) return;
+    if (reads_in_place(g) && !(res_u8 && res_u8->f32 && !res_u8->f32_rows)) { /* the images' rows one after another */
+        cpu_gemm_s8_whole_rows(ctx, g->batch * m, x, x_stride, packed_w, y, y_stride, ep, res_u8);
+        return;
+    }
     for (int64_t b = 0; b < g->batch; b++) {
         const uint8_t *a = gemm_input(ctx, g, x, x_stride, b, (uint8_t)ep->a_zero[0], columns_of(workspace), &lda);
         gemm_s8_residual r = image_residual(res_u8, b, m, g->out_channels);
@@ -125,6 +129,10 @@ void cpu_conv2d_s8_nhwc_f32_rows(cpu_ctx *ctx, const conv_s8_geometry *g, const 
                                  const void *packed_w, const gemm_s8_epilogue *ep, float *y, void *workspace) {
     int64_t m = positions(g), n = g->out_channels, lda;
     if (m == 0 || n == 0) return;
+    if (reads_in_place(g)) { /* the images' rows one after another */
+        cpu_gemm_s8_whole_rows(ctx, g->batch * m, x, x_stride, packed_w, y, n, ep, NULL);
+        return;
+    }
     for (int64_t b = 0; b < g->batch; b++) {
         const uint8_t *a = gemm_input(ctx, g, x, x_stride, b, (uint8_t)ep->a_zero[0], columns_of(workspace), &lda);
         cpu_gemm_s8_whole_rows(ctx, m, a, lda, packed_w, y + b * m * n, n, ep, NULL);
