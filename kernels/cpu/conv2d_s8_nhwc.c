@@ -40,6 +40,8 @@ static void columns_task(void *arg, int64_t begin, int64_t end, int thread) {
     const nhwc_conv_job *job = arg;
     const conv_s8_geometry *g = job->g;
     int64_t C = g->channels, kw = g->kernel_w, xs = job->x_stride;
+    const uint8_t *x_end = job->x + g->height * g->width * xs;
+    int short_rows = g->dilation_w == 1 && xs == C && kw * C <= 32 && (g->kernel_h - 1) * kw * C + 32 <= job->ld_cols;
     (void)thread;
     for (int64_t oh = begin; oh < end; oh++)
         for (int64_t ow = 0; ow < g->out_width; ow++) {
@@ -58,13 +60,19 @@ static void columns_task(void *arg, int64_t begin, int64_t end, int thread) {
                     continue;
                 }
                 const uint8_t *src = job->x + (ih * g->width + iw0) * xs;
-                memset(dst, job->pad, (size_t)(j_lo * C));
+                if (short_rows && j_lo == 0 && j_hi == kw && src + 32 <= x_end) {
+                    /* a whole kernel row of at most 32 bytes (the stem's 7 x 3): one fixed-size copy; its tail lands
+                     * on the next kernel row's bytes (written after it) or the row's padding past K */
+                    memcpy(dst, src, 32);
+                    continue;
+                }
+                if (j_lo) memset(dst, job->pad, (size_t)(j_lo * C));
                 if (g->dilation_w == 1 && xs == C) {
                     memcpy(dst + j_lo * C, src + j_lo * C, (size_t)((j_hi - j_lo) * C));
                 } else {
                     for (int64_t j = j_lo; j < j_hi; j++) memcpy(dst + j * C, src + j * g->dilation_w * xs, (size_t)C);
                 }
-                memset(dst + j_hi * C, job->pad, (size_t)((kw - j_hi) * C));
+                if (j_hi < kw) memset(dst + j_hi * C, job->pad, (size_t)((kw - j_hi) * C));
             }
         }
 }
