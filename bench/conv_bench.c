@@ -3,12 +3,16 @@
 /* build: cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o conv_bench bench/conv_bench.c libinfer.a -lm
  * usage: ./conv_bench [max threads [name filter [cold]]]   (best of many runs; keep the machine otherwise idle)
  * The filter keeps the layers whose name contains it, e.g. "b8" for the batch-8 layers ("" for all); "cold"
- * reads the weights from memory on every run, as in a whole model, instead of from the cache. */
+ * reads the weights from memory on every run, as in a whole model, instead of from the cache.
+ * 3x3 stride-1 layers are also timed by Winograd F(4x4,3x3) (a "winograd" line, weights transformed once, GFLOP/s
+ * counted as the direct convolution's: "effective"; x: its speed over im2col's at that thread count; not cold). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "../kernels/cpu/cpu_kernels.h"
+#include "../kernels/cpu/conv2d_winograd.h"
 #include "fp32_peak.h"
 
 static double now(void) {
@@ -31,6 +35,10 @@ int main(int argc, char **argv) {
         { "1x1 512->2048 @7", 1, 512, 7, 2048, 1, 1, 0, 1 },
         { "3x3 512->512 @2", 1, 512, 2, 512, 3, 1, 1, 1 },
         { "3x3 64->64 @56 batch 4", 4, 64, 56, 64, 3, 1, 1, 1 },
+        /* ResNet's 3x3 stride-1 layers at batch 1 and 8 (Winograd against im2col) */
+        { "3x3 64->64 @56 b8", 8, 64, 56, 64, 3, 1, 1, 1 },
+        { "3x3 128->128 @28 b1", 1, 128, 28, 128, 3, 1, 1, 1 },
+        { "3x3 128->128 @28 b8", 8, 128, 28, 128, 3, 1, 1, 1 },
         { "dw 3x3 32 @112", 1, 32, 112, 32, 3, 1, 1, 32 },
         { "dw 3x3/2 96 @112", 1, 96, 112, 96, 3, 2, 1, 96 },
         /* the late layers of the golden models (64x64 images) at batch 1 and 8: few columns per image */
@@ -91,6 +99,12 @@ int main(int argc, char **argv) {
         int64_t b_dims[1] = { ly->o }, y_dims[4] = { ly->n, ly->o, oh, oh };
         float *x = calloc((size_t)(ly->n * ly->c * ly->h * ly->h), 4), *w = calloc((size_t)(w_dims[0] * w_dims[1] * ly->k * ly->k), 4);
         float *b = calloc((size_t)ly->o, 4), *y = calloc((size_t)(ly->n * ly->o * oh * oh), 4);
+        int64_t y_elems = ly->n * ly->o * oh * oh;
+        float *y_im2col = malloc((size_t)y_elems * 4);
+        uint32_t seed = 12345; /* seeded data in [-1, 1): Winograd's error against im2col is measured on it */
+        for (int64_t i = 0; i < ly->n * ly->c * ly->h * ly->h; i++) x[i] = (float)((seed = seed * 1664525u + 1013904223u) >> 8) / (1 << 23) - 1.0f;
+        for (int64_t i = 0; i < w_dims[0] * w_dims[1] * ly->k * ly->k; i++) w[i] = ((float)((seed = seed * 1664525u + 1013904223u) >> 8) / (1 << 23) - 1.0f) * 0.1f;
+        for (int64_t i = 0; i < ly->o; i++) b[i] = (float)((seed = seed * 1664525u + 1013904223u) >> 8) / (1 << 23) - 1.0f;
         /* cold: the weights rotate through copies of at least 256 MiB in all, so each run reads them from memory
          * as a model's layer does (its weights were evicted by the other layers') instead of from L2 */
         int64_t w_floats = w_dims[0] * w_dims[1] * ly->k * ly->k, copies = 1;
@@ -128,6 +142,40 @@ int main(int argc, char **argv) {
             double gflops = flops / best * 1e-9, p = threads < 8 ? peak[threads] : 0.0;
             printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s %5.1f%% of peak\n", ly->name, threads, best * 1e3, gflops,
                    p > 0 ? 100 * gflops / p : 0.0);
+            in[1].data = w;
+            cpu_conv2d(&ctx, &node, in, &out, NULL);
+            memcpy(y_im2col, y, (size_t)y_elems * 4);
+            size_t wino_bytes = cold ? 0 : conv_winograd_prepack_size(&node, in, ctx.isa, INFER_WINOGRAD_ON);
+            void *packed = wino_bytes ? aligned_alloc(64, (wino_bytes + 63) / 64 * 64) : NULL;
+            if (packed) {
+                cpu_conv2d_winograd_prepack(&node, in, ctx.isa, packed);
+                conv_winograd_set_mode(packed, INFER_WINOGRAD_ON);
+                ctx.prepacked = packed;
+                double wbest = 1e9;
+                for (int r = 0; r < reps; r++) {
+                    double t0 = now();
+                    cpu_conv2d(&ctx, &node, in, &out, NULL);
+                    double t = now() - t0;
+                    if (t < wbest) wbest = t;
+                }
+                double wg = flops / wbest * 1e-9, diff = 0, norm = 0;
+                for (int64_t i = 0; i < y_elems; i++) {
+                    diff += ((double)y[i] - y_im2col[i]) * ((double)y[i] - y_im2col[i]);
+                    norm += (double)y_im2col[i] * y_im2col[i];
+                }
+                printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s %5.1f%% of peak  winograd %.2fx, rel L2 %.1e%s\n",
+                       "  winograd", threads, wbest * 1e3, wg, p > 0 ? 100 * wg / p : 0.0, best / wbest,
+                       norm > 0 ? sqrt(diff / norm) : 0.0,
+                       conv_winograd_takes(&(conv_geometry){ .batch = ly->n, .channels = ly->c, .height = ly->h,
+                                                             .width = ly->h, .out_channels = ly->o, .out_height = oh,
+                                                             .out_width = oh, .kernel_h = 3, .kernel_w = 3,
+                                                             .stride_h = 1, .stride_w = 1, .pad_h = ly->pad,
+                                                             .pad_w = ly->pad, .dilation_h = 1, .dilation_w = 1,
+                                                             .groups = 1 },
+                                           INFER_WINOGRAD_AUTO) ? " (auto)" : "");
+                ctx.prepacked = NULL;
+                free(packed);
+            }
             free(ws);
             pool_destroy(pool);
         }
@@ -136,6 +184,7 @@ int main(int argc, char **argv) {
         free(w);
         free(b);
         free(y);
+        free(y_im2col);
     }
     free(scratch);
     return 0;

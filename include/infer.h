@@ -171,6 +171,14 @@ typedef enum {
                                  rounding of OFF (the default) */
 } infer_int8_chain;
 
+/* Which FP32 3x3 stride-1 convolutions a CPU engine runs by Winograd F(4x4, 3x3) (weights transformed at build). */
+typedef enum {
+    INFER_WINOGRAD_AUTO = 0, /* where it measured faster than im2col: 16+ channels in and out, 32+ tiles of 4x4
+                                outputs over the batch (planned at build; a run at a smaller batch may take im2col) */
+    INFER_WINOGRAD_OFF,      /* none: im2col GEMM everywhere */
+    INFER_WINOGRAD_ON        /* every one it can run (3x3, stride 1, dilation 1, groups 1), for tests */
+} infer_winograd;
+
 /* The largest size an engine runs a named dim at (its memory is planned for all maxima at once). */
 typedef struct {
     const char *name;
@@ -202,6 +210,7 @@ typedef struct {
                                   linear weights at density <= 0.2 on cuSPARSE), SPARSE or DENSE */
     infer_int8_chain int8_chain; /* CPU: which activations static INT8 convolutions pass to each other as u8 NHWC
                                   (docs/INT8.md); default FULL */
+    infer_winograd winograd;   /* CPU, FP32 3x3 convolutions: AUTO (default), OFF or ON */
 } infer_engine_options;
 
 typedef struct infer_engine infer_engine;

@@ -12,6 +12,7 @@
 #include "../base/checked.h"
 #include "../kernels/cpu/cpu_kernels.h"
 #include "../kernels/cpu/gemm_bf16.h"
+#include "../kernels/cpu/conv2d.h"
 
 typedef struct {
     thread_pool *pool;
@@ -133,6 +134,9 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
         engine_node_views(e, n, cpu_view, st, in, out);
         size_t bytes = k->pack_size ? k->pack_size(g, n, in, st->ctx.isa, st->ctx.threads)
                                     : k->prepack_size(n, in, st->ctx.isa);
+        /* conv2d prepacks Winograd weights for the layers opt.winograd picks, GEMM row slivers for others
+         * (kernels/cpu/conv2d.h) */
+        if (k->prepack == cpu_conv2d_prepack) bytes = conv2d_prepack_size_for(n, in, st->ctx.isa, e->opt.winograd);
         if (!bytes || bytes > SIZE_MAX / 2 - total) continue;
         offset[i] = total;
         total += (bytes + 63) & ~(size_t)63;
@@ -150,6 +154,7 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
             engine_node_views(e, n, cpu_view, st, in, out);
             const cpu_kernel *k = st->kernels[i];
             if (k->pack) k->pack(g, n, in, st->ctx.isa, st->ctx.threads, st->packed + offset[i]);
+            else if (k->prepack == cpu_conv2d_prepack) conv2d_prepack_for(n, in, st->ctx.isa, e->opt.winograd, st->packed + offset[i]);
             else k->prepack(n, in, st->ctx.isa, st->packed + offset[i]);
             st->node_packed[i] = st->packed + offset[i];
             if (k->describe) { /* the description, then what was timed (choose_forms left it there) */

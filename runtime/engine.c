@@ -240,6 +240,9 @@ infer_status infer_engine_create(const infer_model *model, const infer_engine_op
     if (s == INFER_OK && (unsigned)e->opt.sparse > INFER_SPARSE_DENSE)
         s = infer_fail(err, INFER_ERR_ARGUMENT, "sparse %d is not a sparse-weight choice (auto, sparse or dense)",
                        (int)e->opt.sparse);
+    if (s == INFER_OK && (unsigned)e->opt.winograd > INFER_WINOGRAD_ON)
+        s = infer_fail(err, INFER_ERR_ARGUMENT, "winograd %d is not a Winograd choice (auto, off or on)",
+                       (int)e->opt.winograd);
     if (s == INFER_OK && (unsigned)e->opt.int8_chain > INFER_INT8_CHAIN_FULL)
         s = infer_fail(err, INFER_ERR_ARGUMENT, "int8_chain %d is not a chain level (off, exact or full)",
                        (int)e->opt.int8_chain);

@@ -15,6 +15,11 @@
 #define POOL_BUSY_ROUNDS 2000
 #define POOL_SPIN_ROUNDS 2100
 
+/* A range is cut into up to this many chunks per thread (each at least grain items), claimed dynamically:
+ * when a core is shared with another process, or the hypervisor takes it away for a while, the other
+ * threads take over the chunks the slow one has not reached, instead of waiting for its one big share. */
+#define POOL_CHUNKS_PER_THREAD 4
+
 typedef struct {
     _Alignas(64) atomic_uint_least64_t ticket; /* number of the last job posted to this worker */
     atomic_int sleeping;                       /* set under mu while blocked on cv */
@@ -215,8 +220,8 @@ int pool_size(const thread_pool *pool) { return pool ? pool->threads : 1; }
 void pool_parallel_for(thread_pool *pool, int64_t n, int64_t grain, pool_fn fn, void *arg) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
-    int64_t max_chunks = n / grain;
-    int chunks = pool && !pool_in_task ? (int)(max_chunks < pool->threads ? max_chunks : pool->threads) : 1;
+    int64_t max_chunks = n / grain, want = pool ? (int64_t)pool->threads * POOL_CHUNKS_PER_THREAD : 1;
+    int chunks = pool && pool->threads > 1 && !pool_in_task ? (int)(max_chunks < want ? max_chunks : want) : 1;
     if (chunks <= 1) {
         fn(arg, 0, n, 0);
         return;
@@ -227,7 +232,8 @@ void pool_parallel_for(thread_pool *pool, int64_t n, int64_t grain, pool_fn fn, 
     atomic_store(&pool->done, 0);
     pool->job = pool->job == UINT32_MAX ? 1 : pool->job + 1;
     atomic_store(&pool->claim, CLAIM(pool->job, chunks, 0));
-    for (int i = 1; i < chunks; i++) post_job(&pool->workers[i - 1], pool->job);
+    int helpers = chunks < pool->threads ? chunks - 1 : pool->threads - 1;
+    for (int i = 0; i < helpers; i++) post_job(&pool->workers[i], pool->job);
     run_claims(pool, pool->job, 0);
     wait_for_chunks(pool, chunks);
 }

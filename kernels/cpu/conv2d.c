@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "conv2d.h"
+#include "conv2d_winograd.h"
 #include "gemm_internal.h"
 #include "sparse.h"
 #include "s8_layer.h"
@@ -72,20 +73,21 @@ static size_t merged_bytes(const conv_geometry *g) {
 /* The columns are packed straight from the image (no im2col buffer); only a merged batch needs
  * room for its GEMM's result. */
 size_t cpu_conv2d_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
-    (void)threads;
     if (n->n_in < 2 || in[0].ndim != 4 || in[1].ndim != 4 || out[0].ndim != 4 || n->p.conv2d.groups < 1 ||
         in[1].dims[0] != out[0].dims[1] || in[1].dims[1] * n->p.conv2d.groups != in[0].dims[1])
         return 0; /* the kernel refuses these */
     conv_geometry g;
     conv_geometry_of(n, in, out, &g);
-    if (!merges_images(&g)) return 0;
+    size_t winograd = conv_winograd_workspace(&g, threads); /* when the layer runs Winograd (its weights prepacked) */
+    if (!merges_images(&g)) return winograd;
     size_t bytes = merged_bytes(&g);
-    return bytes == SIZE_MAX ? 0 : bytes;
+    return bytes == SIZE_MAX ? winograd : bytes > winograd ? bytes : winograd;
 }
 
 typedef struct {
     const conv_geometry *g;
     const float *x, *w, *b, *residual;
+    const float *w_rows; /* NULL, or w packed into the GEMM's row slivers (groups 1; conv2d_prepack.c) */
     const act_params *act;
     float *y;
     cpu_ctx *ctx;
@@ -102,12 +104,15 @@ static void conv_image(const conv_job *job, const float *x, const float *residua
                              *job->act };
         const float *a = job->w + gi * og * kg, *xg = x + gi * cg * g->height * g->width;
         float *c = y + gi * og * ohw;
-        if (is_pointwise(g)) {
+        conv_columns cols = { g, xg, 0 };
+        gemm_b_source source = { conv_pack_columns, &cols };
+        if (job->w_rows)
+            gemm_packed_a(job->ctx, scratch, job->ctx->isa, og, ohw, kg, job->w_rows, xg, ohw,
+                          is_pointwise(g) ? NULL : &source, c, ohw, &ep);
+        else if (is_pointwise(g)) {
             if (scratch) cpu_sgemm_serial(scratch, job->ctx->isa, 0, 0, og, ohw, kg, a, kg, xg, ohw, c, ohw, &ep);
             else cpu_sgemm(job->ctx, 0, 0, og, ohw, kg, a, kg, xg, ohw, c, ohw, &ep);
         } else {
-            conv_columns cols = { g, xg, 0 };
-            gemm_b_source source = { conv_pack_columns, &cols };
             gemm_sourced_b(job->ctx, scratch, job->ctx->isa, og, ohw, kg, a, kg, &source, c, ohw, &ep);
         }
     }
@@ -190,8 +195,12 @@ static void conv_merged(const conv_job *job, float *c) {
         if (job->residual) ep.act = (act_params){ ACT_NONE, 0, 0 };
         conv_columns cols = { g, job->x + gi * cg * g->height * g->width, g->channels * g->height * g->width };
         gemm_b_source source = { is_pointwise(g) ? conv_pack_pointwise : conv_pack_columns, &cols };
-        gemm_sourced_b(job->ctx, NULL, job->ctx->isa, og, n, kg, job->w + gi * og * kg, kg, &source, c + gi * og * n,
-                       n, &ep);
+        if (job->w_rows)
+            gemm_packed_a(job->ctx, NULL, job->ctx->isa, og, n, kg, job->w_rows, NULL, 0, &source, c + gi * og * n, n,
+                          &ep);
+        else
+            gemm_sourced_b(job->ctx, NULL, job->ctx->isa, og, n, kg, job->w + gi * og * kg, kg, &source,
+                           c + gi * og * n, n, &ep);
     }
     scatter_job sj = { job, c };
     int64_t grain = 4096 / (g->out_channels * ohw + 1) + 1;
@@ -208,7 +217,11 @@ CPU_KERNEL(conv2d) {
         conv2d_depthwise(ctx, &g, in[0].data, in[1].data, bias, residual, &n->p.conv2d.act, out[0].data);
         return INFER_OK;
     }
-    conv_job job = { &g, in[0].data, in[1].data, bias, residual, &n->p.conv2d.act, out[0].data, ctx };
+    /* weights prepacked for Winograd (conv2d_winograd.c) */
+    if (ctx->prepacked && conv2d_winograd(ctx, &g, in[0].data, bias, residual, &n->p.conv2d.act, out[0].data))
+        return INFER_OK;
+    conv_job job = { &g, in[0].data, in[1].data, bias, residual, conv2d_packed_rows(ctx->prepacked, &g, ctx->isa),
+                     &n->p.conv2d.act, out[0].data, ctx };
     if (merges_images(&g) && ctx->workspace && ctx->workspace_bytes >= merged_bytes(&g)) {
         conv_merged(&job, ctx->workspace);
         return INFER_OK;
@@ -224,8 +237,16 @@ CPU_KERNEL(conv2d) {
     return INFER_OK;
 }
 
+static int prepacks_weight(const ir_node *n, int k) { return k == 1; }
+
 const cpu_kernel cpu_kernels_conv2d[] = {
-    { .storages = CPU_DENSE, .run = cpu_conv2d, .workspace = cpu_conv2d_workspace },
+    { .storages = CPU_DENSE,
+      .run = cpu_conv2d,
+      .workspace = cpu_conv2d_workspace,
+      .prepack_input = prepacks_weight,
+      .prepack_size = cpu_conv2d_prepack_size,
+      .prepack = cpu_conv2d_prepack,
+      .describe = cpu_conv2d_prepack_describe },
     CPU_CONV2D_SPARSE_KERNELS,
     CPU_CONV2D_S8_KERNEL,
     { 0 },

@@ -46,4 +46,15 @@ int conv_depthwise_blocked_fits(const conv_geometry *g, int isa);
 void conv2d_depthwise_blocked(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
                               const float *residual, const act_params *act, float *y);
 
+/* The dense kernel's prepacked weights (conv2d_prepack.c): Winograd's for the 3x3 layers mode picks, else the
+ * GEMM's row slivers for groups-1 layers with enough output positions, else none (size 0). The kernel table's
+ * hooks use mode AUTO; the backend calls the _for versions with the engine's mode. */
+size_t conv2d_prepack_size_for(const ir_node *n, const infer_tensor *in, int isa, infer_winograd mode);
+void conv2d_prepack_for(const ir_node *n, const infer_tensor *in, int isa, infer_winograd mode, void *dst);
+size_t cpu_conv2d_prepack_size(const ir_node *n, const infer_tensor *in, int isa);
+void cpu_conv2d_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
+void cpu_conv2d_prepack_describe(const void *packed, char *buf, size_t size);
+/* The row slivers in prepacked for g and isa; NULL when prepacked holds none (or Winograd's). */
+const float *conv2d_packed_rows(const void *prepacked, const conv_geometry *g, int isa);
+
 #endif

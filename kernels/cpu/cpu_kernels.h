@@ -134,6 +134,11 @@ size_t cpu_sgemm_packed_b_size(int isa, int64_t K, int64_t N);
 void cpu_sgemm_pack_b(int isa, int trans_b, int64_t K, int64_t N, const float *B, int64_t ldb, float *dst);
 int cpu_sgemm_nr(int isa); /* NR: the column panels' width */
 
+/* Prepacked left-hand side: A [M, K] row-major packed whole into the micro-kernel's row slivers for isa,
+ * cpu_sgemm_packed_a_size(isa, M, K) bytes (SIZE_MAX on overflow); run by gemm_packed_a (gemm_internal.h). */
+size_t cpu_sgemm_packed_a_size(int isa, int64_t M, int64_t K);
+void cpu_sgemm_pack_a(int isa, int64_t M, int64_t K, const float *A, int64_t lda, float *dst);
+
 /* C = A · op(B) + epilogue with B from cpu_sgemm_pack_b packed for ctx->isa; A row-major. Parallel like
  * cpu_sgemm. */
 void cpu_sgemm_packed(cpu_ctx *ctx, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *Bp,

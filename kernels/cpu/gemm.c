@@ -22,6 +22,7 @@ typedef struct {
     const gemm_epilogue *ep;
     const gemm_b_source *b_source; /* when set, B is packed by it (and B, ldb, trans_b are unused) */
     const float *b_packed;         /* when set, op(B) packed whole by cpu_sgemm_pack_b (B, ldb, trans_b unused) */
+    const float *a_packed;         /* when set, A packed whole by cpu_sgemm_pack_a (A, lda, trans_a unused) */
 } gemm_problem;
 
 /* ---- portable micro-kernel ---------------------------------------------- */
@@ -211,7 +212,7 @@ static float *align64(uint8_t *p) { return (float *)(((uintptr_t)p + 63) & ~(uin
  * kernel for it (all its rows with kernel_m, else whole slivers). */
 static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_problem *p, int64_t i0,
                          int64_t i1, int64_t j0, int64_t j1) {
-    int direct_a = arch->kernel_rows && !p->trans_a;
+    int direct_a = arch->kernel_rows && !p->trans_a && !p->a_packed;
     float *ap = align64(scratch);
     float *bp = align64((uint8_t *)(ap + (size_t)arch->mc * arch->kc));
     int64_t b_step = p->b_packed ? p->K : 0; /* floats between B slivers' columns: kc when packed here */
@@ -229,7 +230,7 @@ static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_pro
                 int64_t mc = i1 - ic < arch->mc ? i1 - ic : arch->mc;
                 /* rows read in place: whole slivers; the rest is packed (at ap) */
                 int64_t in_place = !direct_a ? 0 : arch->kernel_m ? mc : mc / arch->mr * arch->mr;
-                if (in_place < mc)
+                if (in_place < mc && !p->a_packed)
                     gemm_pack_a(p->isa, arch->mr, mc - in_place, kc, a_at(p, ic + in_place, pc), p->lda, p->trans_a,
                                 ap);
                 a_prefetch pf = { NULL, 0, 0, 0, 0, 0, 0, 0, 0 };
@@ -246,7 +247,9 @@ static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_pro
                     int64_t m = mc - ir < arch->mr ? mc - ir : arch->mr;
                     int direct = ir < in_place;
                     if (direct) a_prefetch_step(&pf); /* a share of the next block's rows of A */
-                    const float *a = direct ? a_at(p, ic + ir, pc) : ap + (ir - in_place) * kc;
+                    const float *a = direct ? a_at(p, ic + ir, pc)
+                                     : p->a_packed ? p->a_packed + (ic + ir) * p->K + pc * arch->mr
+                                                   : ap + (ir - in_place) * kc;
                     run_tile(arch, p, kc, a, direct ? p->lda : 0, b_block + jr * (b_step ? b_step : kc), ic + ir,
                              jc + jr, m, n, pc > 0, last);
                 }
@@ -303,7 +306,7 @@ static void gemm_range(uint8_t *scratch, const gemm_problem *p, int64_t i0, int6
         return;
     }
     const gemm_arch *arch = arch_for(p->isa);
-    if (p->b_packed) {
+    if (p->b_packed || p->a_packed) { /* a packed A's blocks start on whole slivers (gemm_parallel) */
         gemm_blocked(arch, scratch, p, i0, i1, j0, j1);
         return;
     }
@@ -328,7 +331,7 @@ static void gemm_range(uint8_t *scratch, const gemm_problem *p, int64_t i0, int6
 void cpu_sgemm_serial(uint8_t *scratch, int isa, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                       const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
                       const gemm_epilogue *ep) {
-    gemm_problem p = { isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep, NULL, NULL };
+    gemm_problem p = { isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep, NULL, NULL, NULL };
     gemm_range(scratch, &p, 0, M, 0, N);
 }
 
@@ -357,7 +360,7 @@ static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; 
 /* Splits C into a grid_m x grid_n grid (grid_m * grid_n <= threads) minimizing each thread's tile
  * area plus the panels it packs; blocks are whole micro-tiles wide. */
 static void plan_grid(const gemm_problem *p, const gemm_arch *arch, int threads, gemm_job *job) {
-    int small_m = p->M <= GEMM_SMALL_M && !p->trans_a && !p->b_source && !p->b_packed;
+    int small_m = p->M <= GEMM_SMALL_M && !p->trans_a && !p->b_source && !p->b_packed && !p->a_packed;
     int64_t best_cost = INT64_MAX;
     for (int gm = 1; gm <= threads; gm++) {
         int gn = threads / gm;
@@ -374,6 +377,33 @@ static void plan_grid(const gemm_problem *p, const gemm_arch *arch, int threads,
     }
 }
 
+/* Each block of the grid is cut into up to GEMM_SUBBLOCKS pieces, claimed by whichever thread is free
+ * (threadpool.c): a thread slowed by a shared core hands the pieces it has not reached to the others instead
+ * of making them wait for its whole share. The cut runs along the dimension of the larger operand, so the
+ * operand read again by every piece is the smaller one, and stops at GEMM_SUBBLOCK_MIN_ROWS rows or
+ * GEMM_SUBBLOCK_MIN_COLS columns and GEMM_SUBBLOCK_MIN_MACS of work per piece, where re-reading it would
+ * start to cost (the B panel of a conv's columns is repacked by each row piece). */
+#define GEMM_SUBBLOCKS 4
+#define GEMM_SUBBLOCK_MIN_ROWS 128
+#define GEMM_SUBBLOCK_MIN_COLS 256
+#define GEMM_SUBBLOCK_MIN_MACS ((int64_t)1 << 22)
+
+static void split_blocks(const gemm_problem *p, const gemm_arch *arch, gemm_job *job) {
+    int64_t bm = job->block_m, bn = job->block_n;
+    if (p->K * bm >= p->K * bn) {
+        int64_t piece = round_up((bm + GEMM_SUBBLOCKS - 1) / GEMM_SUBBLOCKS, arch->mr);
+        if (piece < GEMM_SUBBLOCK_MIN_ROWS) piece = round_up(GEMM_SUBBLOCK_MIN_ROWS, arch->mr);
+        if (piece < bm && piece * bn * p->K >= GEMM_SUBBLOCK_MIN_MACS) job->block_m = piece;
+    } else {
+        int64_t piece = round_up((bn + GEMM_SUBBLOCKS - 1) / GEMM_SUBBLOCKS, arch->nr);
+        if (piece < GEMM_SUBBLOCK_MIN_COLS) piece = round_up(GEMM_SUBBLOCK_MIN_COLS, arch->nr);
+        if (piece < bn && piece * bm * p->K >= GEMM_SUBBLOCK_MIN_MACS) {
+            job->block_n = piece;
+            job->grid_n = (p->N + piece - 1) / piece;
+        }
+    }
+}
+
 /* Runs p on the pool in a grid of blocks, or serially when threads or work are few. */
 static void gemm_parallel(cpu_ctx *ctx, const gemm_problem *p) {
     int threads = ctx->pool ? pool_size(ctx->pool) : 1;
@@ -384,19 +414,21 @@ static void gemm_parallel(cpu_ctx *ctx, const gemm_problem *p) {
     }
     gemm_job job = { p, ctx->scratch, 1, p->M, p->N };
     plan_grid(p, arch_for(ctx->isa), threads, &job);
+    if (!(p->M <= GEMM_SMALL_M && !p->trans_a && !p->b_source && !p->b_packed && !p->a_packed))
+        split_blocks(p, arch_for(ctx->isa), &job);
     int64_t blocks = ((p->M + job.block_m - 1) / job.block_m) * job.grid_n;
     pool_parallel_for(ctx->pool, blocks, 1, gemm_task, &job);
 }
 
 void cpu_sgemm(cpu_ctx *ctx, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, const float *A,
                int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc, const gemm_epilogue *ep) {
-    gemm_problem p = { ctx->isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep, NULL, NULL };
+    gemm_problem p = { ctx->isa, trans_a, trans_b, M, N, K, A, B, lda, ldb, C, ldc, ep, NULL, NULL, NULL };
     gemm_parallel(ctx, &p);
 }
 
 void gemm_sourced_b(cpu_ctx *ctx, uint8_t *scratch, int isa, int64_t M, int64_t N, int64_t K, const float *A,
                     int64_t lda, const gemm_b_source *b, float *C, int64_t ldc, const gemm_epilogue *ep) {
-    gemm_problem p = { isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, b, NULL };
+    gemm_problem p = { isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, b, NULL, NULL };
     if (scratch) gemm_range(scratch, &p, 0, M, 0, N);
     else gemm_parallel(ctx, &p);
 }
@@ -417,15 +449,38 @@ void cpu_sgemm_pack_b(int isa, int trans_b, int64_t K, int64_t N, const float *B
 
 void cpu_sgemm_packed(cpu_ctx *ctx, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *Bp,
                       float *C, int64_t ldc, const gemm_epilogue *ep) {
-    gemm_problem p = { ctx->isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, NULL, Bp };
+    gemm_problem p = { ctx->isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, NULL, Bp, NULL };
     gemm_parallel(ctx, &p);
 }
 
 void cpu_sgemm_packed_cols(uint8_t *scratch, int isa, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                            const float *Bp, float *C, int64_t ldc, const gemm_epilogue *ep, int64_t j0, int64_t j1) {
-    gemm_problem p = { isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, NULL, Bp };
+    gemm_problem p = { isa, 0, 0, M, N, K, A, NULL, lda, 0, C, ldc, ep, NULL, Bp, NULL };
     if (j1 > N) j1 = N;
     gemm_range(scratch, &p, 0, M, j0, j1);
 }
 
 int cpu_sgemm_nr(int isa) { return arch_for(isa)->nr; }
+
+/* ---- prepacked A ----------------------------------------------------------- */
+
+/* A packed whole into MR-row slivers, each K long (k-major): the micro-kernel reads one contiguous stream per
+ * tile instead of MR rows lda apart (a convolution's weights, packed once at engine build). */
+size_t cpu_sgemm_packed_a_size(int isa, int64_t M, int64_t K) {
+    if (M <= 0 || K <= 0) return 0;
+    int64_t mr = arch_for(isa)->mr, rows = (M + mr - 1) / mr * mr;
+    if (rows > (int64_t)(SIZE_MAX / sizeof(float)) / K) return SIZE_MAX;
+    return (size_t)(rows * K) * sizeof(float);
+}
+
+void cpu_sgemm_pack_a(int isa, int64_t M, int64_t K, const float *A, int64_t lda, float *dst) {
+    if (M <= 0 || K <= 0) return;
+    gemm_pack_a(isa, arch_for(isa)->mr, M, K, A, lda, 0, dst);
+}
+
+void gemm_packed_a(cpu_ctx *ctx, uint8_t *scratch, int isa, int64_t M, int64_t N, int64_t K, const float *Ap,
+                   const float *B, int64_t ldb, const gemm_b_source *b, float *C, int64_t ldc, const gemm_epilogue *ep) {
+    gemm_problem p = { isa, 0, 0, M, N, K, NULL, B, 0, ldb, C, ldc, ep, b, NULL, Ap };
+    if (scratch) gemm_range(scratch, &p, 0, M, 0, N);
+    else gemm_parallel(ctx, &p);
+}

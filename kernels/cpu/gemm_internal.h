@@ -78,6 +78,11 @@ typedef struct {
 void gemm_sourced_b(cpu_ctx *ctx, uint8_t *scratch, int isa, int64_t M, int64_t N, int64_t K, const float *A,
                     int64_t lda, const gemm_b_source *b, float *C, int64_t ldc, const gemm_epilogue *ep);
 
+/* As gemm_sourced_b with A packed by cpu_sgemm_pack_a for isa; B is either b (a packer) or, with b NULL,
+ * B [K, N] row-major, ldb apart. */
+void gemm_packed_a(cpu_ctx *ctx, uint8_t *scratch, int isa, int64_t M, int64_t N, int64_t K, const float *Ap,
+                   const float *B, int64_t ldb, const gemm_b_source *b, float *C, int64_t ldc, const gemm_epilogue *ep);
+
 /* cpu_apply_epilogue with the ISA's vectors (its activations within a few ulp of act_apply). */
 void cpu_epilogue_isa(int isa, float *C, int64_t rows, int64_t cols, int64_t ldc, const gemm_epilogue *ep,
                       int64_t row0, int64_t col0);

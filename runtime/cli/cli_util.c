@@ -75,6 +75,11 @@ int cli_engine_option(const char *command, int argc, char **argv, int *i, infer_
             return cli_usage_error(command, "--sparse takes auto, sparse or dense"), -1;
         opt->sparse = !strcmp(val, "sparse") ? INFER_SPARSE_SPARSE : !strcmp(val, "dense") ? INFER_SPARSE_DENSE
                                                                                        : INFER_SPARSE_AUTO;
+    } else if (!strcmp(s, "--winograd")) {
+        if (!val || (strcmp(val, "auto") && strcmp(val, "off") && strcmp(val, "on")))
+            return cli_usage_error(command, "--winograd takes auto, off or on"), -1;
+        opt->winograd = !strcmp(val, "off") ? INFER_WINOGRAD_OFF : !strcmp(val, "on") ? INFER_WINOGRAD_ON
+                                                                                     : INFER_WINOGRAD_AUTO;
     } else if (!strcmp(s, "--int8-chain")) {
         if (!val || (strcmp(val, "full") && strcmp(val, "exact") && strcmp(val, "off")))
             return cli_usage_error(command, "--int8-chain takes full, exact or off"), -1;

@@ -20,6 +20,8 @@ static void help(FILE *f) {
             "                              AMX-BF16 CPUs) (default fp32)\n"
             "  --bf16-kernel auto|avx512|amx  CPU bf16: vdpbf16ps or AMX tiles (default auto: AMX when present)\n"
             "  --sparse auto|sparse|dense     CPU, sparse weights: per layer the faster (timed at build), or forced\n"
+            "  --winograd auto|off|on         CPU, FP32 3x3 stride-1 convs by Winograd F(4x4,3x3): auto (default:\n"
+            "                              16+ channels, 32+ 4x4 tiles over the batch), off (im2col), on (all)\n"
             "  --int8-chain full|exact|off    CPU, INT8 models: u8 NHWC activations between static INT8 convolutions:\n"
             "                              full (default; residual blocks too), exact (bit for bit off), off\n"
             "  --threads N              CPU threads (default: all cores)\n"

@@ -76,6 +76,9 @@ typedef struct {
                                     reference (the quantization error of weights and activations) */
     int densified;               /* rows with GEN_SPARSE_* weights: 0, the CPU backends run the sparse kernels
                                     (infer_engine_options.sparse forced); 1, the dense ones on densified copies */
+    int winograd;                /* 1: the CPU FP32 backends run the row with infer_engine_options.winograd ON, 2:
+                                    AUTO; either checks that a layer ran Winograd (the reference never does). Any
+                                    engine that runs Winograd is held to WINOGRAD_TOL (op_test.c) at least */
 } op_case;
 
 extern const op_case op_cases[];

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include "testutil.h"
 #include "../../kernels/cpu/cpu_kernels.h"
+#include "../../kernels/cpu/conv2d_winograd.h"
 
 typedef struct {
     int64_t n, c, h, w, o, kh, kw;
@@ -183,7 +184,9 @@ Test(conv2d, needs_no_workspace_and_refuses_bad_inputs) {
     int64_t x_dims[4] = { 1, 2, 5, 5 }, w_dims[4] = { 3, 2, 3, 3 }, y_dims[4] = { 1, 3, 5, 5 };
     infer_tensor in[2] = { tview(INFER_F32, x, 4, x_dims), tview(INFER_F32, w, 4, w_dims) };
     infer_tensor out = tview(INFER_F32, y, 4, y_dims);
-    cr_assert_eq(cpu_conv2d_workspace(&node, in, &out, 2), 0);
+    conv_geometry g; /* the im2col path needs none; a 3x3 stride-1 conv asks for Winograd's tile blocks */
+    conv_geometry_of(&node, in, &out, &g);
+    cr_assert_eq(cpu_conv2d_workspace(&node, in, &out, 2), conv_winograd_workspace(&g, 2));
     uint8_t *scratch = malloc(CPU_SCRATCH_BYTES);
     cpu_ctx ctx = { .threads = 1, .isa = cpu_detect_isa(), .scratch = scratch };
     infer_error err;

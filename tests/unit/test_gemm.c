@@ -135,6 +135,25 @@ static void check_all(const problem *p, int ta, int tb, int ep_kind, thread_pool
             cr_assert(err <= 1e-6, "M=%ld N=%ld K=%ld ta=%d tb=%d epilogue %d isa %d threaded %d: rel L2 %g",
                       (long)p->m, (long)p->n, (long)p->k, ta, tb, ep_kind, isa, threaded, err);
         }
+        if (ta || tb || p->k == 0) continue;
+        /* A prepacked into the ISA's row slivers (a convolution's weights), serial and threaded */
+        size_t bytes = cpu_sgemm_packed_a_size(isa, p->m, p->k);
+        float *ap = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        cpu_sgemm_pack_a(isa, p->m, p->k, a, lda, ap);
+        for (int threaded = 0; threaded < 2; threaded++) {
+            for (int64_t i = 0; i < p->m * ldc; i++) c[i] = SENTINEL;
+            cpu_ctx ctx = { .pool = pool, .threads = pool_size(pool), .isa = isa, .scratch = scratch };
+            gemm_packed_a(&ctx, threaded ? NULL : scratch, isa, p->m, p->n, p->k, ap, b, ldb, NULL, c, ldc, &ep);
+            for (int64_t i = 0; i < p->m; i++) {
+                memcpy(got + i * p->n, c + i * ldc, (size_t)p->n * sizeof *got);
+                for (int64_t j = p->n; j < ldc; j++)
+                    cr_assert_eq(c[i * ldc + j], SENTINEL, "packed A: padding of C written at (%ld,%ld)", (long)i, (long)j);
+            }
+            double err = rel_l2(got, want, p->m * p->n);
+            cr_assert(err <= 1e-6, "packed A: M=%ld N=%ld K=%ld epilogue %d isa %d threaded %d: rel L2 %g", (long)p->m,
+                      (long)p->n, (long)p->k, ep_kind, isa, threaded, err);
+        }
+        free(ap);
     }
     free(a);
     free(b);

@@ -6,6 +6,7 @@
 #include "../../runtime/threadpool.h"
 
 #define MAX_CHUNKS 64
+#define PER_THREAD 4 /* chunks per thread the pool cuts a large range into (threadpool.c) */
 
 typedef struct {
     atomic_int *hits;          /* per index: times visited */
@@ -37,7 +38,7 @@ static int check_split(thread_pool *pool, int64_t n, int64_t grain) {
                                                  (long)n, (long)grain, (long)i, atomic_load(&r.hits[i]));
     if (n <= 0) cr_assert_eq(calls, 0);
     else {
-        cr_assert(calls >= 1 && calls <= threads, "%d chunks for %d threads", calls, threads);
+        cr_assert(calls >= 1 && calls <= threads * PER_THREAD, "%d chunks for %d threads", calls, threads);
         /* chunks tile [0, n) contiguously: each begins where another ends, each at least grain long */
         for (int c = 0; c < calls; c++) {
             cr_assert(r.thread[c] >= 0 && r.thread[c] < threads, "thread id %d of %d", r.thread[c], threads);
@@ -73,10 +74,11 @@ Test(threadpool, splits_into_contiguous_chunks_of_at_least_grain) {
         cr_assert_eq(pool_size(pool), sizes[s]);
         cr_assert_eq(check_split(pool, 0, 1), 0);
         cr_assert_eq(check_split(pool, 1, 1), 1);
-        cr_assert_eq(check_split(pool, 1000, 1), sizes[s]);
-        cr_assert_eq(check_split(pool, 13, 5), 2 < sizes[s] ? 2 : sizes[s]);
+        cr_assert_eq(check_split(pool, 1000, 1), sizes[s] * PER_THREAD);
+        cr_assert_eq(check_split(pool, 13, 5), 2);
         cr_assert_eq(check_split(pool, 10, 10), 1);
-        cr_assert_eq(check_split(pool, 127, 0), sizes[s]);
+        cr_assert_eq(check_split(pool, 127, 0), sizes[s] * PER_THREAD);
+        cr_assert_eq(check_split(pool, 5, 1), 5 < sizes[s] * PER_THREAD ? 5 : sizes[s] * PER_THREAD);
         check_split(pool, 31, 3);
         pool_destroy(pool);
     }
@@ -178,5 +180,37 @@ Test(threadpool, oversubscribed_pool_completes_every_chunk) {
         caller_chunks += atomic_load(&a.on_caller);
     }
     cr_assert(caller_chunks >= 500, "the caller ran %ld chunks in 500 jobs", caller_chunks);
+    pool_destroy(pool);
+}
+
+typedef struct {
+    atomic_int chunks[2]; /* chunks run by the caller and by the worker */
+} stall_arg;
+
+/* The worker's first chunk stalls (as a thread does whose core the OS gave to another process). */
+static void stall_fn(void *p, int64_t begin, int64_t end, int thread) {
+    stall_arg *a = p;
+    (void)begin;
+    (void)end;
+    if (thread != 0 && atomic_fetch_add(&a->chunks[1], 1) == 0) {
+        struct timespec t = { 0, 50 * 1000 * 1000 };
+        nanosleep(&t, NULL);
+    } else if (thread == 0) {
+        atomic_fetch_add(&a->chunks[0], 1);
+    }
+}
+
+/* A range is cut into more chunks than threads, claimed dynamically: while one thread is stalled, the other
+ * takes every chunk it has not reached, instead of waiting with half of the work left. */
+Test(threadpool, stalled_worker_leaves_its_unclaimed_chunks_to_the_caller) {
+    thread_pool *pool;
+    infer_error err;
+    cr_assert_eq(pool_create(2, &pool, &err), INFER_OK);
+    stall_arg a;
+    memset(&a, 0, sizeof a);
+    pool_parallel_for(pool, 2 * PER_THREAD, 1, stall_fn, &a);
+    int caller = atomic_load(&a.chunks[0]), worker = atomic_load(&a.chunks[1]);
+    cr_assert_eq(caller + worker, 2 * PER_THREAD);
+    cr_assert(worker <= 1, "the stalled worker ran %d chunks, the caller %d", worker, caller);
     pool_destroy(pool);
 }

@@ -1,0 +1,81 @@
+/* conv2d_prepack.c — the dense conv2d kernel's weights prepacked at engine build: Winograd's transformed weights
+ * for the 3x3 layers it takes (conv2d_winograd.c), else the weights as the GEMM's row slivers (cpu_sgemm_pack_a). */
+#include <stdio.h>
+#include <string.h>
+#include "conv2d.h"
+#include "conv2d_winograd.h"
+#include "gemm_internal.h"
+
+#define ROWS_MAGIC 0x524f5753u /* "ROWS" */
+
+/* In front of the slivers, 64 bytes so that they start on a cache line. */
+typedef struct {
+    uint32_t magic;
+    int32_t isa;
+    int64_t out_channels, columns; /* the GEMM's M and K: out channels, in channels x kernel taps */
+    uint8_t pad[40];
+} rows_header;
+
+/* Groups-1 convolutions with more output positions per image than the small-N GEMM path takes: packed rows
+ * give the micro-kernel one contiguous stream of weights per tile (bench/RESULTS.md: 1.1-1.25x on the 7x7 and
+ * 14x14 layers whose weights come from memory); fewer positions keep the weights as they are. */
+static int rows_geometry(const ir_node *n, const infer_tensor *in, int64_t *m, int64_t *k) {
+    const conv2d_params *p = &n->p.conv2d;
+    if (n->n_in < 2 || in[0].ndim != 4 || in[1].ndim != 4 || !in[1].data || in[1].dtype != INFER_F32 ||
+        p->groups != 1 || in[1].dims[1] != in[0].dims[1] || p->stride[0] < 1 || p->stride[1] < 1)
+        return 0;
+    int64_t oh = (in[0].dims[2] + 2 * p->padding[0] - p->dilation[0] * (in[1].dims[2] - 1) - 1) / p->stride[0] + 1;
+    int64_t ow = (in[0].dims[3] + 2 * p->padding[1] - p->dilation[1] * (in[1].dims[3] - 1) - 1) / p->stride[1] + 1;
+    if (oh < 1 || ow < 1 || oh * ow <= GEMM_SMALL_M) return 0;
+    *m = in[1].dims[0];
+    *k = in[1].dims[1] * in[1].dims[2] * in[1].dims[3];
+    return *m > 0 && *k > 0;
+}
+
+size_t conv2d_prepack_size_for(const ir_node *n, const infer_tensor *in, int isa, infer_winograd mode) {
+    size_t winograd = conv_winograd_prepack_size(n, in, isa, mode);
+    if (winograd) return winograd;
+    int64_t m, k;
+    if (!rows_geometry(n, in, &m, &k)) return 0;
+    size_t bytes = cpu_sgemm_packed_a_size(isa, m, k);
+    return bytes == SIZE_MAX || bytes > SIZE_MAX / 2 ? 0 : sizeof(rows_header) + bytes;
+}
+
+void conv2d_prepack_for(const ir_node *n, const infer_tensor *in, int isa, infer_winograd mode, void *dst) {
+    if (conv_winograd_prepack_size(n, in, isa, mode)) {
+        cpu_conv2d_winograd_prepack(n, in, isa, dst);
+        conv_winograd_set_mode(dst, mode);
+        return;
+    }
+    int64_t m, k;
+    if (!rows_geometry(n, in, &m, &k)) return; /* the size was 0 */
+    rows_header *h = dst;
+    memset(h, 0, sizeof *h);
+    h->magic = ROWS_MAGIC;
+    h->isa = isa;
+    h->out_channels = m;
+    h->columns = k;
+    cpu_sgemm_pack_a(isa, m, k, in[1].data, k, (float *)(h + 1));
+}
+
+size_t cpu_conv2d_prepack_size(const ir_node *n, const infer_tensor *in, int isa) {
+    return conv2d_prepack_size_for(n, in, isa, INFER_WINOGRAD_AUTO);
+}
+
+void cpu_conv2d_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst) {
+    conv2d_prepack_for(n, in, isa, INFER_WINOGRAD_AUTO, dst);
+}
+
+void cpu_conv2d_prepack_describe(const void *packed, char *buf, size_t size) {
+    const rows_header *h = packed;
+    if (h && h->magic == ROWS_MAGIC) snprintf(buf, size, "GEMM rows packed");
+    else cpu_conv2d_winograd_describe(packed, buf, size);
+}
+
+const float *conv2d_packed_rows(const void *prepacked, const conv_geometry *g, int isa) {
+    const rows_header *h = prepacked;
+    if (!h || h->magic != ROWS_MAGIC || h->isa != isa || g->groups != 1 || h->out_channels != g->out_channels ||
+        h->columns != g->channels * g->kernel_h * g->kernel_w)
+        return NULL;
+    return (const float *)(h + 1);
+}
