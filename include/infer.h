@@ -211,6 +211,8 @@ typedef struct {
     infer_int8_chain int8_chain; /* CPU: which activations static INT8 convolutions pass to each other as u8 NHWC
                                   (docs/INT8.md); default FULL */
     infer_winograd winograd;   /* CPU, FP32 3x3 convolutions: AUTO (default), OFF or ON */
+    int fuse_dw;               /* CPU, f32: a 1x1 convolution and the depthwise one reading its output run together
+                                  in strips of rows (docs/ARCHITECTURE.md); default 1 */
 } infer_engine_options;
 
 typedef struct infer_engine infer_engine;
@@ -274,7 +276,8 @@ typedef struct {
     double total_ms;    /* accumulated over profiled runs */
     int64_t runs;
     const char *weights; /* a sparse weight: its storage, density and how it runs ("CSR sparse, density 10.0%,
-                          * sparse kernel" or "..., densified"); NULL for dense weights */
+                          * sparse kernel" or "..., densified"); CPU layers run in strips with the next (fuse_dw)
+                          * say so; NULL for other dense weights */
 } infer_layer_info;
 int infer_engine_layer_count(const infer_engine *engine);
 infer_status infer_engine_layer(const infer_engine *engine, int index, infer_layer_info *info);

@@ -6,6 +6,7 @@
 #include "engine.h"
 #include "cpu_choose.h"
 #include "cpu_int8_chain.h"
+#include "cpu_dw_strips.h"
 #include "../base/error.h"
 #include "residency.h"
 #include "threadpool.h"
@@ -26,6 +27,7 @@ typedef struct {
     uint8_t *u8_nhwc;       /* per tensor: CHAIN_U8_NHWC / CHAIN_F32_NHWC between INT8 convolutions (cpu_int8_chain.h) */
     act_quant *out_q;       /* per node: its u8 output's quantization, scale 0 when none */
     act_quant *res_q;       /* per node: its u8 residual's quantization, scale 0 when none */
+    int *dw_strips;         /* per node: > 0 when it runs with the next node in strips of that many rows, or NULL */
 } cpu_state;
 
 static void *alloc_aligned(size_t bytes) {
@@ -188,6 +190,18 @@ static void describe_chains(const infer_engine *e, cpu_state *st) {
     }
 }
 
+/* The pairs run in strips: "1x1 + depthwise 'name' in strips of N rows" and "in strips with 'name'". */
+static void describe_dw_strips(const infer_engine *e, cpu_state *st) {
+    for (int i = 0; i < e->graph.n_nodes; i++) {
+        if (!st->dw_strips[i]) continue;
+        size_t used = strlen(st->weights[i]); /* after what prepacking wrote */
+        snprintf(st->weights[i] + used, sizeof st->weights[i] - used, "%s1x1 + depthwise '%.60s' in strips of %d rows",
+                 used ? ", " : "", e->graph.nodes[i + 1].name, st->dw_strips[i]);
+        snprintf(st->weights[i + 1], sizeof st->weights[i + 1], "run in strips with '%.80s', time there",
+                 e->graph.nodes[i].name);
+    }
+}
+
 static void cpu_destroy(infer_engine *e) {
     cpu_state *st = e->state;
     if (!st) return;
@@ -203,6 +217,7 @@ static void cpu_destroy(infer_engine *e) {
     free(st->u8_nhwc);
     free(st->out_q);
     free(st->res_q);
+    free(st->dw_strips);
     free(st);
     e->state = NULL;
 }
@@ -249,6 +264,12 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
         cpu_int8_chain_plan(e, st->kernels, st->node_packed, st->u8_nhwc, st->out_q, st->res_q);
         describe_chains(e, st);
     }
+    if (e->opt.fuse_dw) {
+        st->dw_strips = calloc((size_t)g->n_nodes + 1, sizeof *st->dw_strips);
+        if (!st->dw_strips) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
+        cpu_dw_strips_plan(e, st->kernels, st->node_packed, st->u8_nhwc, st->dw_strips);
+        describe_dw_strips(e, st);
+    }
     residency_release_unused(e);
     return INFER_OK;
 }
@@ -269,7 +290,9 @@ static infer_status cpu_run(infer_engine *e, const infer_tensor *inputs, infer_t
         st->ctx.out_f32_nhwc = st->u8_nhwc && st->u8_nhwc[n->out[0]] == CHAIN_F32_NHWC;
         st->ctx.res_f32_nhwc = st->u8_nhwc && n->op == OP_CONV2D && n->n_in > 3 && n->in[3] != IR_NONE &&
                                st->u8_nhwc[n->in[3]] == CHAIN_F32_NHWC;
-        infer_status s = st->kernels[i]->run(&st->ctx, n, in, out, err);
+        int strips = st->dw_strips ? st->dw_strips[i] : 0; /* with node i + 1 (its time counted here) */
+        infer_status s = strips ? cpu_dw_strips_run(e, &st->ctx, i, strips, cpu_view, st, err)
+                                : st->kernels[i]->run(&st->ctx, n, in, out, err);
         if (s != INFER_OK) {
             infer_fail_context(err, "node %d '%s' (%s)", i, n->name, op_name(n->op));
             return s;
@@ -277,7 +300,9 @@ static infer_status cpu_run(infer_engine *e, const infer_tensor *inputs, infer_t
         if (e->opt.profile) {
             e->layer_ms[i] += engine_now_ms() - t0;
             e->layer_runs[i]++;
+            if (strips) e->layer_runs[i + 1]++;
         }
+        i += strips ? 1 : 0;
     }
     for (int i = 0; i < g->n_outputs; i++) {
         outputs[i] = engine_tensor_shape(e, g->outputs[i]);

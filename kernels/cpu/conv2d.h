@@ -39,12 +39,16 @@ void conv_pack_pointwise(const void *src, int isa, int nr, int64_t k0, int64_t k
 /* y = act(depthwise_conv(x, w) + b + residual); b and residual may be NULL. */
 void conv2d_depthwise(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
                       const float *residual, const act_params *act, float *y);
+/* The same for output rows [oh0, oh1) of every plane only (the others untouched): the input rows those read. */
+void conv2d_depthwise_rows(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
+                           const float *residual, const act_params *act, float *y, int64_t oh0, int64_t oh1);
 
 /* The AVX-512 channel-blocked depthwise path (conv2d_depthwise_blocked.c): whether it takes g (one output
- * channel per input channel, at most 25 taps, a block's buffers within the per-thread scratch), and the run. */
+ * channel per input channel, at most 25 taps, a block's buffers within the per-thread scratch), and the run of
+ * output rows [oh0, oh1). */
 int conv_depthwise_blocked_fits(const conv_geometry *g, int isa);
 void conv2d_depthwise_blocked(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
-                              const float *residual, const act_params *act, float *y);
+                              const float *residual, const act_params *act, float *y, int64_t oh0, int64_t oh1);
 
 /* The dense kernel's prepacked weights (conv2d_prepack.c): Winograd's for the 3x3 layers mode picks, else the
  * GEMM's row slivers for groups-1 layers with enough output positions, else none (size 0). The kernel table's

@@ -250,13 +250,14 @@ static void interior_columns(const conv_geometry *g, int64_t *lo, int64_t *hi) {
     *hi = end;
 }
 
-/* One output plane, each row finished (residual, activation) while it is in L1. */
-static void plane(const dw_plane *p, int isa, const float *residual, const act_params *act, float *y) {
+/* Rows [oh0, oh1) of one output plane, each finished (residual, activation) while it is in L1. */
+static void plane(const dw_plane *p, int isa, const float *residual, const act_params *act, float *y, int64_t oh0,
+                  int64_t oh1) {
     const conv_geometry *g = p->g;
     int64_t lo, hi;
     interior_columns(g, &lo, &hi);
     int vector = g->stride_w <= 2 && isa >= CPU_ISA_AVX2;
-    for (int64_t oh = 0; oh < g->out_height; oh++) {
+    for (int64_t oh = oh0; oh < oh1; oh++) {
         float *row = y + oh * g->out_width;
 #if defined(__x86_64__)
         int64_t done = lo;
@@ -281,6 +282,7 @@ typedef struct {
     const act_params *act;
     float *y;
     int isa;
+    int64_t oh0, oh1; /* the output rows computed */
 } dw_job;
 
 static void dw_task(void *arg, int64_t begin, int64_t end, int thread) {
@@ -290,7 +292,7 @@ static void dw_task(void *arg, int64_t begin, int64_t end, int thread) {
     int64_t mult = g->out_channels / g->channels, taps = g->kernel_h * g->kernel_w;
     int64_t in_plane = g->height * g->width, out_plane = g->out_height * g->out_width;
 #if defined(__x86_64__)
-    if (job->isa == CPU_ISA_AVX512 && plane_fits_masked(g)) {
+    if (job->isa == CPU_ISA_AVX512 && plane_fits_masked(g) && job->oh0 == 0 && job->oh1 == g->out_height) {
         /* narrow planes, each finished with the ones beside it: about 16 KiB of output at a time */
         masked_plan mp;
         plan_masked(g, &mp);
@@ -324,19 +326,26 @@ static void dw_task(void *arg, int64_t begin, int64_t end, int thread) {
         int64_t image = i / g->out_channels, o = i % g->out_channels;
         dw_plane p = { g, job->x + (image * g->channels + o / mult) * in_plane, job->w + o * taps,
                        job->b ? job->b[o] : 0.0f, GEMM_CLAMP_NONE, 0.0f, 0.0f };
-        plane(&p, job->isa, job->residual ? job->residual + i * out_plane : NULL, job->act, job->y + i * out_plane);
+        plane(&p, job->isa, job->residual ? job->residual + i * out_plane : NULL, job->act, job->y + i * out_plane,
+              job->oh0, job->oh1);
     }
+}
+
+void conv2d_depthwise_rows(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
+                           const float *residual, const act_params *act, float *y, int64_t oh0, int64_t oh1) {
+    if (oh0 >= oh1) return;
+    if (ctx->scratch && conv_depthwise_blocked_fits(g, ctx->isa)) {
+        conv2d_depthwise_blocked(ctx, g, x, w, b, residual, act, y, oh0, oh1);
+        return;
+    }
+    dw_job job = { g, x, w, b, residual, act, y, ctx->isa, oh0, oh1 };
+    int64_t planes = g->batch * g->out_channels;
+    int64_t work = (oh1 - oh0) * g->out_width * g->kernel_h * g->kernel_w;
+    int64_t grain = work >= 4096 ? 1 : 4096 / (work + 1) + 1;
+    pool_parallel_for(ctx->pool, planes, grain, dw_task, &job);
 }
 
 void conv2d_depthwise(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
                       const float *residual, const act_params *act, float *y) {
-    if (ctx->scratch && conv_depthwise_blocked_fits(g, ctx->isa)) {
-        conv2d_depthwise_blocked(ctx, g, x, w, b, residual, act, y);
-        return;
-    }
-    dw_job job = { g, x, w, b, residual, act, y, ctx->isa };
-    int64_t planes = g->batch * g->out_channels;
-    int64_t work = g->out_height * g->out_width * g->kernel_h * g->kernel_w;
-    int64_t grain = work >= 4096 ? 1 : 4096 / (work + 1) + 1;
-    pool_parallel_for(ctx->pool, planes, grain, dw_task, &job);
+    conv2d_depthwise_rows(ctx, g, x, w, b, residual, act, y, 0, g->out_height);
 }

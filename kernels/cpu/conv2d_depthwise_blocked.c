@@ -188,7 +188,8 @@ typedef struct {
     float *y;
     uint8_t *scratch;
     int isa;
-    int64_t row_parts, part_rows; /* each block's output rows split in row_parts tasks of part_rows */
+    int64_t row_parts, part_rows; /* each block's output rows [oh_begin, oh_end) split in row_parts tasks of part_rows */
+    int64_t oh_begin, oh_end;
 } blocked_job;
 
 AVX512 static void blocked_task(void *arg, int64_t begin, int64_t end, int thread) {
@@ -209,8 +210,8 @@ AVX512 static void blocked_task(void *arg, int64_t begin, int64_t end, int threa
     for (int64_t t = begin; t < end; t++) {
         int64_t part = t % job->row_parts, image = t / job->row_parts / blocks;
         int64_t c0 = t / job->row_parts % blocks * BLOCK, cn = g->channels - c0 < BLOCK ? g->channels - c0 : BLOCK;
-        int64_t oh0 = part * job->part_rows;
-        int64_t rows = g->out_height - oh0 < job->part_rows ? g->out_height - oh0 : job->part_rows;
+        int64_t oh0 = job->oh_begin + part * job->part_rows;
+        int64_t rows = job->oh_end - oh0 < job->part_rows ? job->oh_end - oh0 : job->part_rows;
         if (rows <= 0) continue;
         float wk[MAX_TAPS * BLOCK] __attribute__((aligned(64)));
         float bias[BLOCK] __attribute__((aligned(64)));
@@ -235,22 +236,22 @@ AVX512 static void blocked_task(void *arg, int64_t begin, int64_t end, int threa
 }
 
 void conv2d_depthwise_blocked(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
-                              const float *residual, const act_params *act, float *y) {
+                              const float *residual, const act_params *act, float *y, int64_t oh0, int64_t oh1) {
     /* at least four tasks per thread (a batch-1 layer of 144 channels is only 9 blocks): blocks split by rows */
     int64_t blocks = g->batch * ((g->channels + BLOCK - 1) / BLOCK), threads = ctx->threads > 1 ? ctx->threads : 1;
     int64_t parts = threads > 1 && blocks < 4 * threads ? (4 * threads + blocks - 1) / blocks : 1;
-    if (parts > g->out_height) parts = g->out_height;
-    int64_t part_rows = (g->out_height + parts - 1) / parts;
-    parts = (g->out_height + part_rows - 1) / part_rows;
-    blocked_job job = { g, x, w, b, residual, act, y, ctx->scratch, ctx->isa, parts, part_rows };
+    if (parts > oh1 - oh0) parts = oh1 - oh0;
+    int64_t part_rows = (oh1 - oh0 + parts - 1) / parts;
+    parts = (oh1 - oh0 + part_rows - 1) / part_rows;
+    blocked_job job = { g, x, w, b, residual, act, y, ctx->scratch, ctx->isa, parts, part_rows, oh0, oh1 };
     pool_parallel_for(ctx->pool, blocks * parts, 1, blocked_task, &job);
 }
 
 #else
 
 void conv2d_depthwise_blocked(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
-                              const float *residual, const act_params *act, float *y) {
-    (void)ctx, (void)g, (void)x, (void)w, (void)b, (void)residual, (void)act, (void)y;
+                              const float *residual, const act_params *act, float *y, int64_t oh0, int64_t oh1) {
+    (void)ctx, (void)g, (void)x, (void)w, (void)b, (void)residual, (void)act, (void)y, (void)oh0, (void)oh1;
 }
 
 #endif

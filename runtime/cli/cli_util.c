@@ -85,6 +85,10 @@ int cli_engine_option(const char *command, int argc, char **argv, int *i, infer_
             return cli_usage_error(command, "--int8-chain takes full, exact or off"), -1;
         opt->int8_chain = !strcmp(val, "full") ? INFER_INT8_CHAIN_FULL : !strcmp(val, "exact") ? INFER_INT8_CHAIN_EXACT
                                                                                              : INFER_INT8_CHAIN_OFF;
+    } else if (!strcmp(s, "--fuse-dw")) {
+        if (!val || (strcmp(val, "on") && strcmp(val, "off")))
+            return cli_usage_error(command, "--fuse-dw takes on or off"), -1;
+        opt->fuse_dw = !strcmp(val, "on");
     } else if (!strcmp(s, "--threads")) {
         if (cli_parse_int(val, 1, 1024, &opt->threads))
             return cli_usage_error(command, "--threads takes a number from 1 to 1024"), -1;
