@@ -24,7 +24,7 @@ typedef struct {
     uint8_t *packed;        /* one block: every node's prepacked weights (cpu_prepack), or NULL */
     const void **node_packed; /* per node: its part of packed, or NULL */
     char (*weights)[176];   /* per node: how its sparse weight runs (kernel describe and timing), else "" */
-    uint8_t *u8_nhwc;       /* per tensor: passed as u8 NHWC between INT8 convolutions (cpu_int8_chain.h) */
+    uint8_t *u8_nhwc;       /* per tensor: CHAIN_U8_NHWC / CHAIN_F32_NHWC between INT8 convolutions (cpu_int8_chain.h) */
     act_quant *out_q;       /* per node: its u8 output's quantization, scale 0 when none */
     act_quant *res_q;       /* per node: its u8 residual's quantization, scale 0 when none */
     int *dw_strips;         /* per node: > 0 when it runs with the next node in strips of that many rows, or NULL */
@@ -75,7 +75,7 @@ static infer_tensor cpu_view(const infer_engine *e, const void *state, int t) {
     const cpu_state *st = state;
     infer_tensor v = engine_tensor_shape(e, t);
     v.data = st->data[t];
-    if (st->u8_nhwc && st->u8_nhwc[t]) v.dtype = INFER_U8;
+    if (st->u8_nhwc && st->u8_nhwc[t] == CHAIN_U8_NHWC) v.dtype = INFER_U8;
     return v;
 }
 
@@ -173,17 +173,20 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
     return INFER_OK;
 }
 
-/* ", u8 NHWC in/out" (and ", u8 residual") after the weights text of each chained convolution. */
+/* ", u8 NHWC in/out" (and ", u8 residual") after the weights text of each chained convolution or max pool. */
 static void describe_chains(const infer_engine *e, cpu_state *st) {
     for (int i = 0; i < e->graph.n_nodes; i++) {
         const ir_node *n = &e->graph.nodes[i];
-        if (n->op != OP_CONV2D) continue;
-        int in = st->u8_nhwc[n->in[0]], out = st->u8_nhwc[n->out[0]];
-        int res = n->n_in > 3 && n->in[3] != IR_NONE && st->u8_nhwc[n->in[3]];
-        if (!in && !out && !res) continue;
+        if (n->op != OP_CONV2D && n->op != OP_MAXPOOL2D) continue;
+        int in = st->u8_nhwc[n->in[0]] == CHAIN_U8_NHWC, out = st->u8_nhwc[n->out[0]] == CHAIN_U8_NHWC;
+        int res = n->n_in > 3 && n->in[3] != IR_NONE ? st->u8_nhwc[n->in[3]] : CHAIN_NONE;
+        int rows = st->u8_nhwc[n->out[0]] == CHAIN_F32_NHWC;
+        if (!in && !out && !res && !rows) continue;
         size_t used = strlen(st->weights[i]);
-        snprintf(st->weights[i] + used, sizeof st->weights[i] - used, "%s%s%s", in || out ? ", u8 NHWC " : "",
-                 in && out ? "in/out" : in ? "in" : out ? "out" : "", res ? ", u8 residual" : "");
+        snprintf(st->weights[i] + used, sizeof st->weights[i] - used, "%s%s%s%s", in || out ? ", u8 NHWC " : "",
+                 in && out ? "in/out" : in ? "in" : out ? "out" : "", rows ? ", f32 NHWC out" : "",
+                 res == CHAIN_U8_NHWC ? ", u8 residual" : res == CHAIN_F32_NHWC ? ", f32 NHWC residual" : "");
+        if (!used) memmove(st->weights[i], st->weights[i] + 2, strlen(st->weights[i] + 2) + 1); /* a pool: no ", " */
     }
 }
 
@@ -284,6 +287,9 @@ static infer_status cpu_run(infer_engine *e, const infer_tensor *inputs, infer_t
         st->ctx.prepacked = st->node_packed[i];
         st->ctx.out_q = st->out_q ? st->out_q[i] : (act_quant){ 0.0f, 0 };
         st->ctx.res_q = st->res_q ? st->res_q[i] : (act_quant){ 0.0f, 0 };
+        st->ctx.out_f32_nhwc = st->u8_nhwc && st->u8_nhwc[n->out[0]] == CHAIN_F32_NHWC;
+        st->ctx.res_f32_nhwc = st->u8_nhwc && n->op == OP_CONV2D && n->n_in > 3 && n->in[3] != IR_NONE &&
+                               st->u8_nhwc[n->in[3]] == CHAIN_F32_NHWC;
         int strips = st->dw_strips ? st->dw_strips[i] : 0; /* with node i + 1 (its time counted here) */
         infer_status s = strips ? cpu_dw_strips_run(e, &st->ctx, i, strips, cpu_view, st, err)
                                 : st->kernels[i]->run(&st->ctx, n, in, out, err);

@@ -74,10 +74,13 @@ unsigned cpu_conv2d_s8_chain_caps(const ir_node *n, const void *packed) {
     return caps;
 }
 
-/* One image of a chained layer: u8 NHWC input (x, or f32 NCHW quantized into xq) and u8 NHWC or f32 NCHW output. */
+/* Images [b, b + images) of a chained layer (images > 1: see all_images): u8 NHWC input (x, or f32 NCHW quantized
+ * into xq) and u8 NHWC, f32 NHWC rows or f32 NCHW output. */
 static void run_nhwc_image(cpu_ctx *ctx, const ir_node *n, const s8_weights *w, const conv_geometry *c,
-                           const infer_tensor *in, infer_tensor *out, int64_t b, uint8_t *xq, void *rest) {
+                           const infer_tensor *in, infer_tensor *out, int64_t b, int64_t images, uint8_t *xq,
+                           void *rest) {
     conv_s8_geometry g = image_geometry(c);
+    g.batch = images;
     const act_quant *q = &n->p.conv2d.in_q;
     float scale = q->scale;
     int32_t zero = q->zero;
@@ -85,7 +88,7 @@ static void run_nhwc_image(cpu_ctx *ctx, const ir_node *n, const s8_weights *w, 
     int64_t stride = cpu_conv2d_s8_nhwc_stride(c->channels), out_stride = cpu_conv2d_s8_nhwc_stride(c->out_channels);
     const float *bias = n->n_in > 2 ? in[2].data : NULL, *residual = n->n_in > 3 ? in[3].data : NULL;
     /* a u8 residual (chained), or an f32 one under a u8 output, is added in the GEMM's epilogue */
-    gemm_s8_residual res = { NULL, out_stride, ctx->res_q.scale, ctx->res_q.zero, NULL, ohw };
+    gemm_s8_residual res = { NULL, out_stride, ctx->res_q.scale, ctx->res_q.zero, NULL, ohw, 0 };
     if (residual && in[3].dtype == INFER_U8) {
         res.q = (const uint8_t *)in[3].data + b * ohw * out_stride;
         residual = NULL;
@@ -101,10 +104,20 @@ static void run_nhwc_image(cpu_ctx *ctx, const ir_node *n, const s8_weights *w, 
         gemm_s8_epilogue ep = { &scale, &zero, 0, w->w_scale, bias, 1, ctx->out_q.scale, ctx->out_q.zero,
                                 n->p.conv2d.act };
         uint8_t *y = (uint8_t *)out[0].data + b * ohw * out_stride;
-        if (residual) res.f32 = residual + b * c->out_channels * ohw;
+        if (residual) { /* NCHW planes, or NHWC rows (runtime/cpu_int8_chain.c) */
+            res.f32 = residual + b * c->out_channels * ohw;
+            res.f32_rows = ctx->res_f32_nhwc;
+            if (res.f32_rows) res.ld_f32 = c->out_channels;
+        }
         if (w->depthwise) cpu_conv2d_depthwise_s8_nhwc(ctx, w->path, &g, x, stride, w->dw_nhwc, &ep, y, out_stride);
         else cpu_conv2d_s8_nhwc_u8(ctx, &g, x, stride, w->gemm, &ep, y, out_stride, res.q || res.f32 ? &res : NULL,
                                    rest);
+        return;
+    }
+    if (ctx->out_f32_nhwc) { /* f32 NHWC rows for a reader's residual: the tiles stored as they are */
+        gemm_s8_epilogue ep = { &scale, &zero, 0, w->w_scale, bias, 0, 0.0f, 0, n->p.conv2d.act };
+        cpu_conv2d_s8_nhwc_f32_rows(ctx, &g, x, stride, w->gemm, &ep, (float *)out[0].data + b * c->out_channels * ohw,
+                                    rest);
         return;
     }
     /* static, groups 1, f32 NCHW out: residual and act fused into the output pass */
@@ -113,6 +126,16 @@ static void run_nhwc_image(cpu_ctx *ctx, const ir_node *n, const s8_weights *w, 
     gemm_s8_epilogue ep = { &scale, &zero, 0, w->w_scale, bias, 0, 0.0f, 0, act };
     cpu_conv2d_s8_nhwc(ctx, &g, x, stride, w->gemm, &ep, residual ? residual + b * c->out_channels * ohw : NULL, after,
                        (float *)out[0].data + b * c->out_channels * ohw, res.q ? &res : NULL, rest);
+}
+
+/* A chained 1x1 stride-1 layer whose input, output and residual hold the images one after another as rows: one GEMM
+ * over all images' positions (fuller tiles at 7x7 and 14x14; the same bytes). */
+static int all_images(const cpu_ctx *ctx, const ir_node *n, const s8_weights *w, const conv_geometry *c,
+                      const infer_tensor *in, const infer_tensor *out) {
+    int f32_nchw_residual = n->n_in > 3 && in[3].data && in[3].dtype == INFER_F32 && !ctx->res_f32_nhwc;
+    return in[0].dtype == INFER_U8 && !w->depthwise && (out[0].dtype == INFER_U8 || ctx->out_f32_nhwc) &&
+           !f32_nchw_residual && c->kernel_h == 1 && c->kernel_w == 1 && c->stride_h == 1 && c->stride_w == 1 &&
+           c->pad_h == 0 && c->pad_w == 0;
 }
 
 CPU_KERNEL(conv2d_s8_layer) {
@@ -124,9 +147,12 @@ CPU_KERNEL(conv2d_s8_layer) {
     if (in[0].ndim != 4 || in[1].ndim != 4 || out[0].ndim != 4 || (in[0].dtype != INFER_F32 && !(caps & S8_CHAIN_IN)) ||
         (out[0].dtype != INFER_F32 && !(caps & S8_CHAIN_OUT && ctx->out_q.scale > 0.0f)) ||
         (res_u8 && !(caps & S8_CHAIN_RESIDUAL && ctx->res_q.scale > 0.0f)) ||
-        (w->depthwise && chained && (in[0].dtype != INFER_U8 || out[0].dtype != INFER_U8)))
+        (w->depthwise && chained && (in[0].dtype != INFER_U8 || out[0].dtype != INFER_U8)) ||
+        (ctx->out_f32_nhwc && (out[0].dtype != INFER_F32 || !w->nhwc || (n->n_in > 3 && in[3].data))) ||
+        (ctx->res_f32_nhwc && (out[0].dtype != INFER_U8 || !w->nhwc || n->n_in <= 3 || in[3].dtype != INFER_F32)))
         return infer_fail(err, INFER_ERR_SHAPE, "conv2d '%s': the int8 kernel takes 4-D f32 (or chained u8 NHWC) input "
-                          "and output", n->name);
+                          "and output (an f32 NHWC output or residual only on static groups-1 NHWC layers, without "
+                          "a residual, under a u8 output)", n->name);
     conv_geometry c;
     conv_geometry_of(n, in, out, &c);
     if (c.out_channels != w->n || (w->depthwise ? c.channels != w->n
@@ -148,7 +174,8 @@ CPU_KERNEL(conv2d_s8_layer) {
     act_params act = residual ? (act_params){ ACT_NONE, 0, 0 } : n->p.conv2d.act;
     if (w->nhwc || chained) { /* static, groups 1 (or a chained depthwise): NHWC bytes in */
         rest = xq + round64((size_t)(c.height * c.width * cpu_conv2d_s8_nhwc_stride(c.channels)));
-        for (int64_t b = 0; b < c.batch; b++) run_nhwc_image(ctx, n, w, &c, in, out, b, xq, rest);
+        int64_t step = all_images(ctx, n, w, &c, in, out) ? c.batch : 1;
+        for (int64_t b = 0; b < c.batch; b += step) run_nhwc_image(ctx, n, w, &c, in, out, b, step, xq, rest);
         return INFER_OK;
     }
     for (int64_t b = 0; b < c.batch; b++) {

@@ -40,6 +40,8 @@ static void columns_task(void *arg, int64_t begin, int64_t end, int thread) {
     const nhwc_conv_job *job = arg;
     const conv_s8_geometry *g = job->g;
     int64_t C = g->channels, kw = g->kernel_w, xs = job->x_stride;
+    const uint8_t *x_end = job->x + g->height * g->width * xs;
+    int short_rows = g->dilation_w == 1 && xs == C && kw * C <= 32 && (g->kernel_h - 1) * kw * C + 32 <= job->ld_cols;
     (void)thread;
     for (int64_t oh = begin; oh < end; oh++)
         for (int64_t ow = 0; ow < g->out_width; ow++) {
@@ -58,13 +60,19 @@ static void columns_task(void *arg, int64_t begin, int64_t end, int thread) {
                     continue;
                 }
                 const uint8_t *src = job->x + (ih * g->width + iw0) * xs;
-                memset(dst, job->pad, (size_t)(j_lo * C));
+                if (short_rows && j_lo == 0 && j_hi == kw && src + 32 <= x_end) {
+                    /* a whole kernel row of at most 32 bytes (the stem's 7 x 3): one fixed-size copy; its tail lands
+                     * on the next kernel row's bytes (written after it) or the row's padding past K */
+                    memcpy(dst, src, 32);
+                    continue;
+                }
+                if (j_lo) memset(dst, job->pad, (size_t)(j_lo * C));
                 if (g->dilation_w == 1 && xs == C) {
                     memcpy(dst + j_lo * C, src + j_lo * C, (size_t)((j_hi - j_lo) * C));
                 } else {
                     for (int64_t j = j_lo; j < j_hi; j++) memcpy(dst + j * C, src + j * g->dilation_w * xs, (size_t)C);
                 }
-                memset(dst + j_hi * C, job->pad, (size_t)((kw - j_hi) * C));
+                if (j_hi < kw) memset(dst + j_hi * C, job->pad, (size_t)((kw - j_hi) * C));
             }
         }
 }
@@ -88,7 +96,7 @@ static uint8_t *columns_of(void *workspace) { return (uint8_t *)(((uintptr_t)wor
 
 /* Image b's part of a residual (copied; NULL members stay NULL). */
 static gemm_s8_residual image_residual(const gemm_s8_residual *res, int64_t b, int64_t m, int64_t n) {
-    gemm_s8_residual r = { NULL, 0, 0.0f, 0, NULL, 0 };
+    gemm_s8_residual r = { NULL, 0, 0.0f, 0, NULL, 0, 0 };
     if (!res) return r;
     r = *res;
     if (r.q) r.q += b * m * r.ld;
@@ -114,9 +122,27 @@ void cpu_conv2d_s8_nhwc_u8(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_
                            const gemm_s8_residual *res_u8, void *workspace) {
     int64_t m = positions(g), lda;
     if (m == 0 || g->out_channels == 0) return;
+    if (reads_in_place(g) && !(res_u8 && res_u8->f32 && !res_u8->f32_rows)) { /* the images' rows one after another */
+        cpu_gemm_s8_whole_rows(ctx, g->batch * m, x, x_stride, packed_w, y, y_stride, ep, res_u8);
+        return;
+    }
     for (int64_t b = 0; b < g->batch; b++) {
         const uint8_t *a = gemm_input(ctx, g, x, x_stride, b, (uint8_t)ep->a_zero[0], columns_of(workspace), &lda);
         gemm_s8_residual r = image_residual(res_u8, b, m, g->out_channels);
         cpu_gemm_s8_whole_rows(ctx, m, a, lda, packed_w, y + b * m * y_stride, y_stride, ep, res_u8 ? &r : NULL);
+    }
+}
+
+void cpu_conv2d_s8_nhwc_f32_rows(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, int64_t x_stride,
+                                 const void *packed_w, const gemm_s8_epilogue *ep, float *y, void *workspace) {
+    int64_t m = positions(g), n = g->out_channels, lda;
+    if (m == 0 || n == 0) return;
+    if (reads_in_place(g)) { /* the images' rows one after another */
+        cpu_gemm_s8_whole_rows(ctx, g->batch * m, x, x_stride, packed_w, y, n, ep, NULL);
+        return;
+    }
+    for (int64_t b = 0; b < g->batch; b++) {
+        const uint8_t *a = gemm_input(ctx, g, x, x_stride, b, (uint8_t)ep->a_zero[0], columns_of(workspace), &lda);
+        cpu_gemm_s8_whole_rows(ctx, m, a, lda, packed_w, y + b * m * n, n, ep, NULL);
     }
 }

@@ -21,6 +21,8 @@ typedef struct {
     const void *prepacked;    /* NULL, or this node's cpu_prepack() output, packed for isa (set per node) */
     act_quant out_q;          /* a u8 output's quantization (set per node; scale 0 when none) */
     act_quant res_q;          /* a u8 residual input's quantization (set per node; scale 0 when none) */
+    int out_f32_nhwc;         /* 1: the f32 output is stored as NHWC rows [positions, C] (INT8 chains; set per node) */
+    int res_f32_nhwc;         /* 1: the f32 residual input (conv2d's input 3) is so */
 } cpu_ctx;
 
 /* A tensor the backend chains between two static INT8 convolutions (runtime/cpu_int8_chain.c) reaches their

@@ -241,13 +241,15 @@ static void run_block(const s8_job *job, uint8_t *scratch, int64_t i0, int64_t i
         for (int64_t i = i0; i < i1; i += arch->mr) {
             int rows = (int)(i1 - i < arch->mr ? i1 - i : arch->mr);
             const gemm_s8_residual *res = job->res_u8;
-            if (res && res->f32) s8_load_nchw(job->isa, rows, (int)cols, res->f32 + j0 * res->ld_f32 + i, res->ld_f32,
+            if (res && res->f32 && !res->f32_rows) s8_load_nchw(job->isa, rows, (int)cols, res->f32 + j0 * res->ld_f32 + i, res->ld_f32,
                                               res_tile, S8_NR_MAX);
             s8_tile_ep te = { .col_sum = sums_of(job->packed) + j0, .mult = mult, .off = off,
                               .inv_out = ep->out_u8 ? 1.0f / ep->out_scale : 1.0f,
                               .res = res && res->q ? res->q + i * res->ld + j0 : NULL, .ld_res = res ? res->ld : 0,
                               .res_scale = res ? res->scale : 0.0f, .res_zero = res ? res->zero : 0,
-                              .res_f32 = res && res->f32 ? res_tile : NULL, .ld_res_f32 = S8_NR_MAX,
+                              .res_f32 = !res || !res->f32 ? NULL
+                                         : res->f32_rows ? res->f32 + i * res->ld_f32 + j0 : res_tile,
+                              .ld_res_f32 = res && res->f32_rows ? res->ld_f32 : S8_NR_MAX,
                               .a_scale = ep->a_scale + (ep->a_per_row ? i : 0),
                               .a_zero = ep->a_zero + (ep->a_per_row ? i : 0), .a_step = ep->a_per_row ? 1 : 0,
                               .lo = job->lo, .hi = job->hi, .out_zero = ep->out_zero, .out_u8 = ep->out_u8 };

@@ -44,7 +44,8 @@ typedef struct {
 
 /* A residual added in the epilogue after the bias and before the activation (u8 output then quantizes the sum):
  * u8 rows q (NULL: none) as scale * (q[i * ld + n] - zero), in one fused multiply-add, and f32 f32 (NULL: none)
- * stored transposed (an NCHW plane: value (i, n) at f32[n * ld_f32 + i]), added. */
+ * stored transposed (an NCHW plane: value (i, n) at f32[n * ld_f32 + i]), or with f32_rows 1 as rows (NHWC: value
+ * (i, n) at f32[i * ld_f32 + n]), added. */
 typedef struct {
     const uint8_t *q;
     int64_t ld;
@@ -52,6 +53,7 @@ typedef struct {
     int32_t zero;
     const float *f32;
     int64_t ld_f32;
+    int f32_rows;
 } gemm_s8_residual;
 
 /* NULL when ep can be applied, else what is wrong with it. */
@@ -160,6 +162,11 @@ void cpu_conv2d_s8_nhwc(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *
 void cpu_conv2d_s8_nhwc_u8(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, int64_t x_stride,
                            const void *packed_w, const gemm_s8_epilogue *ep, uint8_t *y, int64_t y_stride,
                            const gemm_s8_residual *res_u8, void *workspace);
+
+/* The same convolution with f32 NHWC output: y [batch, oh, ow, out_channels] (rows out_channels apart), ep->out_u8 0
+ * (any act), no residual: the GEMM's tiles stored as they are, no transpose. */
+void cpu_conv2d_s8_nhwc_f32_rows(cpu_ctx *ctx, const conv_s8_geometry *g, const uint8_t *x, int64_t x_stride,
+                                 const void *packed_w, const gemm_s8_epilogue *ep, float *y, void *workspace);
 
 /* Workspace bytes of cpu_conv2d_grouped_s8: one group's cpu_conv2d_s8 workspace. */
 size_t cpu_conv2d_grouped_s8_workspace(const conv_s8_geometry *g, int64_t groups, int out_u8);

@@ -1,6 +1,8 @@
 /* maxpool2d.c — 2-D max pooling (NCHW) with padding, dilation and ceil_mode as in PyTorch; NaN wins. */
 #include <math.h>
 #include "maxpool2d_avx512.h"
+#include "maxpool2d_u8_nhwc.h"
+#include "gemm_s8.h"
 #include "../../base/error.h"
 
 /* One output row: every tap folds a stretch of an input row into it (stride 1 or 2 vectorizes). Compiled
@@ -40,6 +42,13 @@ POOL2D_ROW_VARIANTS(pool_row)
 
 CPU_KERNEL(maxpool2d) {
     const pool2d_params *p = &n->p.pool2d;
+    if (in[0].dtype == INFER_U8 && out[0].dtype == INFER_U8 && in[0].ndim == 4 && out[0].ndim == 4 &&
+        in[0].dims[1] == out[0].dims[1]) { /* within an INT8 chain (runtime/cpu_int8_chain.c): u8 NHWC */
+        int64_t c = in[0].dims[1], stride = cpu_conv2d_s8_nhwc_stride(c);
+        cpu_maxpool2d_u8_nhwc(ctx, p, in[0].dims[0], c, in[0].dims[2], in[0].dims[3], in[0].data, stride,
+                              out[0].dims[2], out[0].dims[3], out[0].data, stride);
+        return INFER_OK;
+    }
     if (in[0].dtype != INFER_F32)
         return infer_fail(err, INFER_ERR_DTYPE, "maxpool2d: input is %s, expected f32", infer_dtype_name(in[0].dtype));
     if (in[0].ndim != 4 || out[0].ndim != 4)

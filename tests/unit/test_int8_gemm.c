@@ -17,6 +17,7 @@ static const size3 sizes[] = {
 enum { EP_U8_PLAIN, EP_U8_BIAS_RELU, EP_U8_RELU6, EP_F32_BIAS, EP_F32_ROWS_CLIP, EP_F32_GELU,
        EP_U8_RESIDUALS_RELU, /* u8 out, a u8 residual and an f32 transposed one (cpu_gemm_s8_whole_rows) */
        EP_F32_RESIDUAL_RELU, /* f32 out, a u8 residual */
+       EP_U8_RESIDUAL_ROWS_RELU, /* u8 out, a u8 residual and an f32 one in rows (NHWC: f32_rows) */
        EP_COUNT };
 
 typedef struct {
@@ -26,7 +27,7 @@ typedef struct {
     float *w_scale, *bias, *a_scales;
     int32_t *a_zeros;
     gemm_s8_epilogue ep;
-    gemm_s8_residual res; /* res.q [m, n + 3], res.f32 [n, m + 2] (transposed), or none */
+    gemm_s8_residual res; /* res.q [m, n + 3], res.f32 [n, m + 2] (transposed) or [m, n + 5] (rows), or none */
     int has_res;
 } problem;
 
@@ -65,7 +66,8 @@ static problem make_problem(const size3 *s, int kind, uint64_t seed) {
     case EP_F32_GELU: ep->a_per_row = 1; ep->bias = p.bias; ep->act.kind = ACT_GELU; break;
     case EP_U8_RESIDUALS_RELU:
     case EP_F32_RESIDUAL_RELU:
-        ep->out_u8 = kind == EP_U8_RESIDUALS_RELU;
+    case EP_U8_RESIDUAL_ROWS_RELU:
+        ep->out_u8 = kind != EP_F32_RESIDUAL_RELU;
         ep->bias = p.bias;
         ep->act.kind = ACT_RELU;
         p.has_res = 1;
@@ -76,6 +78,11 @@ static problem make_problem(const size3 *s, int kind, uint64_t seed) {
         if (kind == EP_U8_RESIDUALS_RELU) {
             p.res.ld_f32 = s->m + 2;
             p.res.f32 = rng_array(&r, s->n * p.res.ld_f32, -1.0f, 1.0f);
+        }
+        if (kind == EP_U8_RESIDUAL_ROWS_RELU) {
+            p.res.f32_rows = 1;
+            p.res.ld_f32 = s->n + 5;
+            p.res.f32 = rng_array(&r, s->m * p.res.ld_f32, -1.0f, 1.0f);
         }
         break;
     default: break;
@@ -123,7 +130,7 @@ static void reference(const problem *p, int isa, void *c, int64_t ldc) {
             float o = ep->bias ? ep->bias[j] : 0.0f;
             float v = fmaf((float)(int32_t)dot, ep->a_scale[r] * m, o);
             if (p->res.q) v = fmaf((float)((int32_t)p->res.q[i * p->res.ld + j] - p->res.zero), p->res.scale, v);
-            if (p->res.f32) v += p->res.f32[j * p->res.ld_f32 + i];
+            if (p->res.f32) v += p->res.f32[p->res.f32_rows ? i * p->res.ld_f32 + j : j * p->res.ld_f32 + i];
             v = fminf(fmaxf(v * inv, lo), hi);
             if (ep->out_u8) ((uint8_t *)c)[i * ldc + j] = (uint8_t)(nearbyintf(v) + zo);
             else ((float *)c)[i * ldc + j] = v;

@@ -1,7 +1,8 @@
 /* test_int8_nhwc.c — the NHWC INT8 convolution path: s8_quantize_nhwc on every ISA and thread count against the
  * documented formula (odd channel and position counts, ties, NaN, infinities; exact), gemm_s8_pack_taps_last, and
  * cpu_conv2d_s8_nhwc on every INT8 path against a naive reference (1x1 read in place, 1x1 stride 2, 7x7/2, dilation,
- * odd sizes; residual and activations in the output pass; serial and threaded; exact). */
+ * odd sizes; residual and activations in the output pass; serial and threaded; exact), and the same convolutions
+ * into f32 NHWC rows (cpu_conv2d_s8_nhwc_f32_rows; exact). */
 #include <math.h>
 #include "int8_util.h"
 #include "../../kernels/cpu/gemm_internal.h"
@@ -120,6 +121,17 @@ static void check_conv(int path, int isa, int threads) {
                 float tol = post == 2 ? 1e-5f * (1.0f + fabsf(want[e])) : 0.0f; /* hardswish: the vector form's ulps */
                 cr_assert(fabsf(got[e] - want[e]) <= tol, "%s isa %d case %zu post %d: y[%ld] = %.9g, want %.9g",
                           s8_path_name(path), isa, t, post, e, got[e], want[e]);
+            }
+            for (int64_t e = outs * 4; e < outs * 4 + 64; e++) cr_assert_eq(((uint8_t *)got)[e], 0xA5);
+            if (res || after.kind != ACT_NONE) continue;
+            /* f32 NHWC rows (a chain's residual for a later layer): the same values, position-major */
+            memset(got, 0xA5, (size_t)outs * sizeof(float) + 64);
+            cpu_conv2d_s8_nhwc_f32_rows(&ctx, &g, x, xs, packed, &ep, got, ws);
+            for (int64_t e = 0; e < outs; e++) {
+                int64_t n = e / (k->o * m), o = e / m % k->o, pos = e % m;
+                float y = got[(n * m + pos) * k->o + o];
+                cr_assert(y == want[e], "%s isa %d case %zu post %d f32 rows: image %ld channel %ld position %ld = "
+                          "%.9g, want %.9g", s8_path_name(path), isa, t, post, (long)n, (long)o, (long)pos, y, want[e]);
             }
             for (int64_t e = outs * 4; e < outs * 4 + 64; e++) cr_assert_eq(((uint8_t *)got)[e], 0xA5);
         }
