@@ -109,7 +109,7 @@ static infer_status add_layer(rewrite *r, const quant_layer *l, int idx, int sha
         s = infer_fail(err, INFER_ERR_ARGUMENT, "weight '%s' has a NaN or infinite value", wt->name);
         goto done;
     }
-    char qname[300], name[320];
+    char qname[300], name[340]; /* qname plus ".bias_corrected." and an index */
     int same_view = 0, first = earlier_user(r->layers, idx, &same_view);
     /* names are unique in a file: a second view of a tied weight, or a second corrected bias, gets the layer's index */
     if (first >= 0 && !same_view) snprintf(qname, sizeof qname, "%s.int8.%d", wt->name, idx);

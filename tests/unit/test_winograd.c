@@ -109,7 +109,7 @@ Test(winograd, every_transform_point_counts) {
         float *packed = aligned_alloc(64, (bytes + 63) / 64 * 64);
         cpu_conv2d_winograd_prepack(&node, in, isa, packed);
         conv_winograd_set_mode(packed, INFER_WINOGRAD_ON);
-        cpu_ctx ctx = { NULL, 1, isa, ws, ws_bytes, scratch, NULL, { 0, 0 }, { 0, 0 } };
+        cpu_ctx ctx = { .pool = NULL, .threads = 1, .isa = isa, .workspace = ws, .workspace_bytes = ws_bytes, .scratch = scratch };
         infer_error err;
         cr_assert_eq(cpu_conv2d(&ctx, &node, in, &out, &err), INFER_OK);
         memcpy(ref, y, sizeof ref);
