@@ -155,6 +155,10 @@ infer_status cpu_pw_dw_run(cpu_ctx *ctx, const ir_node *pw, const infer_tensor *
     int64_t parts = batch >= threads ? 1 : (threads + batch - 1) / batch;
     if (parts > d.out_height) parts = d.out_height;
     int64_t part_rows = (d.out_height + parts - 1) / parts;
+    /* Neighbouring parts' shared rows must not overlap (each row computed by one task, shared_rows): a part's
+     * windows advance by part_rows * stride input rows, at least the rows two consecutive windows share. */
+    int64_t extent = d.dilation_h * (d.kernel_h - 1) + 1, min_rows = (extent - 1) / d.stride_h;
+    if (part_rows < min_rows) part_rows = min_rows;
     parts = (d.out_height + part_rows - 1) / part_rows;
     pw_dw_job job = { &p, &d, pw_in[0].data, pw_in[1].data, pw->n_in > 2 ? pw_in[2].data : NULL, dw_in[1].data,
                       dw->n_in > 2 ? dw_in[2].data : NULL, conv2d_packed_rows(ctx->prepacked, &p, ctx->isa),

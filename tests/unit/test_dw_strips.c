@@ -89,6 +89,13 @@ Test(dw_strips, kernel_matches_the_two_convolutions) {
     for (int i = 0; i < (int)(sizeof cases / sizeof *cases); i++) check_kernel_case(&cases[i], i);
 }
 
+/* Three threads on a 3-row image: parts of one output row would have their shared rows overlap (two tasks writing
+ * the same rows at once, the GEMM's k passes adding onto each other's sums: K 300 > kc); repeated, as a race is. */
+Test(dw_strips, parts_never_share_rows_with_two_tasks) {
+    static const strip_case race = { 1, 300, 64, 3, 40, 1, ACT_SILU };
+    for (int rep = 0; rep < 8; rep++) check_kernel_case(&race, 100 + rep);
+}
+
 Test(dw_strips, refuses_what_does_not_fit) {
     strip_case cc = { 1, 8, 16, 6, 6, 1, ACT_NONE };
     ir_node pw, dw;
