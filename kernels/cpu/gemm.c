@@ -377,30 +377,24 @@ static void plan_grid(const gemm_problem *p, const gemm_arch *arch, int threads,
     }
 }
 
-/* Each block of the grid is cut into up to GEMM_SUBBLOCKS pieces, claimed by whichever thread is free
- * (threadpool.c): a thread slowed by a shared core hands the pieces it has not reached to the others instead
- * of making them wait for its whole share. The cut runs along the dimension of the larger operand, so the
- * operand read again by every piece is the smaller one, and stops at GEMM_SUBBLOCK_MIN_ROWS rows or
- * GEMM_SUBBLOCK_MIN_COLS columns and GEMM_SUBBLOCK_MIN_MACS of work per piece, where re-reading it would
- * start to cost (the B panel of a conv's columns is repacked by each row piece). */
+/* Each block of the grid is cut into up to GEMM_SUBBLOCKS pieces of columns, claimed by whichever thread is free
+ * (threadpool.c): a thread slowed by a shared core hands the pieces it has not reached to the others instead of
+ * making them wait for its whole share. Only across columns, and only where B's block is the larger operand: each
+ * piece reads the block's rows of A again (in place or prepacked: no packing), while pieces of rows would each
+ * pack B again (a convolution's im2col columns). Pieces keep GEMM_SUBBLOCK_MIN_COLS columns and
+ * GEMM_SUBBLOCK_MIN_MACS of work. */
 #define GEMM_SUBBLOCKS 4
-#define GEMM_SUBBLOCK_MIN_ROWS 128
 #define GEMM_SUBBLOCK_MIN_COLS 256
 #define GEMM_SUBBLOCK_MIN_MACS ((int64_t)1 << 22)
 
 static void split_blocks(const gemm_problem *p, const gemm_arch *arch, gemm_job *job) {
     int64_t bm = job->block_m, bn = job->block_n;
-    if (p->K * bm >= p->K * bn) {
-        int64_t piece = round_up((bm + GEMM_SUBBLOCKS - 1) / GEMM_SUBBLOCKS, arch->mr);
-        if (piece < GEMM_SUBBLOCK_MIN_ROWS) piece = round_up(GEMM_SUBBLOCK_MIN_ROWS, arch->mr);
-        if (piece < bm && piece * bn * p->K >= GEMM_SUBBLOCK_MIN_MACS) job->block_m = piece;
-    } else {
-        int64_t piece = round_up((bn + GEMM_SUBBLOCKS - 1) / GEMM_SUBBLOCKS, arch->nr);
-        if (piece < GEMM_SUBBLOCK_MIN_COLS) piece = round_up(GEMM_SUBBLOCK_MIN_COLS, arch->nr);
-        if (piece < bn && piece * bm * p->K >= GEMM_SUBBLOCK_MIN_MACS) {
-            job->block_n = piece;
-            job->grid_n = (p->N + piece - 1) / piece;
-        }
+    if (bn <= bm) return;
+    int64_t piece = round_up((bn + GEMM_SUBBLOCKS - 1) / GEMM_SUBBLOCKS, arch->nr);
+    if (piece < GEMM_SUBBLOCK_MIN_COLS) piece = round_up(GEMM_SUBBLOCK_MIN_COLS, arch->nr);
+    if (piece < bn && piece * bm * p->K >= GEMM_SUBBLOCK_MIN_MACS) {
+        job->block_n = piece;
+        job->grid_n = (p->N + piece - 1) / piece;
     }
 }
 
