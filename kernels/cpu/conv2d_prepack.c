@@ -24,8 +24,10 @@ static int rows_geometry(const ir_node *n, const infer_tensor *in, int64_t *m, i
     if (n->n_in < 2 || in[0].ndim != 4 || in[1].ndim != 4 || !in[1].data || in[1].dtype != INFER_F32 ||
         p->groups != 1 || in[1].dims[1] != in[0].dims[1] || p->stride[0] < 1 || p->stride[1] < 1)
         return 0;
-    int64_t oh = (in[0].dims[2] + 2 * p->padding[0] - p->dilation[0] * (in[1].dims[2] - 1) - 1) / p->stride[0] + 1;
-    int64_t ow = (in[0].dims[3] + 2 * p->padding[1] - p->dilation[1] * (in[1].dims[3] - 1) - 1) / p->stride[1] + 1;
+    int64_t oh = (in[0].dims[2] + 2 * (int64_t)p->padding[0] - (int64_t)p->dilation[0] * (in[1].dims[2] - 1) - 1) /
+                     p->stride[0] + 1;
+    int64_t ow = (in[0].dims[3] + 2 * (int64_t)p->padding[1] - (int64_t)p->dilation[1] * (in[1].dims[3] - 1) - 1) /
+                     p->stride[1] + 1;
     if (oh < 1 || ow < 1 || oh * ow <= GEMM_SMALL_M) return 0;
     *m = in[1].dims[0];
     *k = in[1].dims[1] * in[1].dims[2] * in[1].dims[3];
