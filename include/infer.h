@@ -213,6 +213,8 @@ typedef struct {
     infer_winograd winograd;   /* CPU, FP32 3x3 convolutions: AUTO (default), OFF or ON */
     int fuse_dw;               /* CPU, f32: a 1x1 convolution and the depthwise one reading its output run together
                                   in strips of rows (docs/ARCHITECTURE.md); default 1 */
+    int bf16_chain;            /* CPU, precision BF16: groups-1 convolutions pass activations to each other as BF16
+                                  NHWC rows (docs/ARCHITECTURE.md); default 1 */
 } infer_engine_options;
 
 typedef struct infer_engine infer_engine;

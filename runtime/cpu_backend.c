@@ -6,6 +6,7 @@
 #include "engine.h"
 #include "cpu_choose.h"
 #include "cpu_int8_chain.h"
+#include "cpu_bf16_chain.h"
 #include "cpu_dw_strips.h"
 #include "../base/error.h"
 #include "residency.h"
@@ -28,6 +29,7 @@ typedef struct {
     act_quant *out_q;       /* per node: its u8 output's quantization, scale 0 when none */
     act_quant *res_q;       /* per node: its u8 residual's quantization, scale 0 when none */
     int *dw_strips;         /* per node: > 0 when it runs with the next node in strips of that many rows, or NULL */
+    uint8_t *bf16_nhwc;     /* per tensor: 1 when passed as BF16 NHWC between BF16 convolutions (cpu_bf16_chain.h) */
 } cpu_state;
 
 static void *alloc_aligned(size_t bytes) {
@@ -76,6 +78,7 @@ static infer_tensor cpu_view(const infer_engine *e, const void *state, int t) {
     infer_tensor v = engine_tensor_shape(e, t);
     v.data = st->data[t];
     if (st->u8_nhwc && st->u8_nhwc[t] == CHAIN_U8_NHWC) v.dtype = INFER_U8;
+    if (st->bf16_nhwc && st->bf16_nhwc[t]) v.dtype = INFER_BF16;
     return v;
 }
 
@@ -190,6 +193,20 @@ static void describe_chains(const infer_engine *e, cpu_state *st) {
     }
 }
 
+/* ", BF16 NHWC in/out" (and ", BF16 residual") after the weights text of each convolution a BF16 chain touches. */
+static void describe_bf16_chains(const infer_engine *e, cpu_state *st) {
+    for (int i = 0; i < e->graph.n_nodes; i++) {
+        const ir_node *n = &e->graph.nodes[i];
+        if (n->op != OP_CONV2D) continue;
+        int in = st->bf16_nhwc[n->in[0]], out = st->bf16_nhwc[n->out[0]];
+        int res = n->n_in > 3 && n->in[3] != IR_NONE && st->bf16_nhwc[n->in[3]];
+        if (!in && !out && !res) continue;
+        size_t used = strlen(st->weights[i]);
+        snprintf(st->weights[i] + used, sizeof st->weights[i] - used, "%sBF16 NHWC %s%s", used ? ", " : "",
+                 in && out ? "in/out" : in ? "in" : out ? "out" : "", res ? ", BF16 residual" : "");
+    }
+}
+
 /* The pairs run in strips: "1x1 + depthwise 'name' in strips of N rows" and "in strips with 'name'". */
 static void describe_dw_strips(const infer_engine *e, cpu_state *st) {
     for (int i = 0; i < e->graph.n_nodes; i++) {
@@ -218,6 +235,7 @@ static void cpu_destroy(infer_engine *e) {
     free(st->out_q);
     free(st->res_q);
     free(st->dw_strips);
+    free(st->bf16_nhwc);
     free(st);
     e->state = NULL;
 }
@@ -234,6 +252,11 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
     if (!st->data || !st->kernels || !st->node_packed || !st->weights) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
     infer_status s = find_kernels(e, st, err);
     if (s != INFER_OK) return s;
+    if (e->cpu_bf16 && e->opt.bf16_chain) { /* before prepacking: chained convolutions pack their weights their way */
+        st->bf16_nhwc = calloc((size_t)g->n_tensors + 1, 1);
+        if (!st->bf16_nhwc) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
+        cpu_bf16_chain_plan(e, st->kernels, st->bf16_nhwc);
+    }
     s = pool_create(e->opt.threads, &st->pool, err);
     if (s != INFER_OK) return s;
     st->ctx.pool = st->pool;
@@ -270,6 +293,7 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
         cpu_dw_strips_plan(e, st->kernels, st->node_packed, st->u8_nhwc, st->dw_strips);
         describe_dw_strips(e, st);
     }
+    if (st->bf16_nhwc) describe_bf16_chains(e, st);
     residency_release_unused(e);
     return INFER_OK;
 }

@@ -32,6 +32,7 @@ void infer_engine_options_init(infer_engine_options *o) {
     o->cuda_graphs = 1;
     o->int8_chain = INFER_INT8_CHAIN_FULL;
     o->fuse_dw = 1;
+    o->bf16_chain = 1;
 }
 
 infer_tensor engine_tensor_shape(const infer_engine *e, int t) {

@@ -42,17 +42,7 @@ void bf16_pack_panels(int64_t K, int64_t N, const float *b, int64_t k_step, int6
 }
 
 #if defined(__x86_64__)
-#define TARGET512 __attribute__((target("avx512f,avx512bw,avx512vl")))
-
-/* Each lane rounded to BF16 (nearest even; NaN a quiet NaN of its sign, as bf16_from_float), in its top 16 bits. */
-TARGET512 static inline __m512i round_bf16_hi(__m512 x) {
-    __m512i u = _mm512_castps_si512(x);
-    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
-    __m512i qnan = _mm512_or_si512(_mm512_and_si512(u, _mm512_set1_epi32((int)0x80000000u)), _mm512_set1_epi32(0x7fc00000));
-    r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), qnan);
-    return _mm512_and_si512(r, _mm512_set1_epi32((int)0xffff0000u));
-}
+#include "bf16_round.h"
 
 TARGET512 void bf16_panel_from_sliver(int64_t K, const float *sliver, uint16_t *panel) {
     int64_t kp = bf16_round_up(K, BF16_KB);

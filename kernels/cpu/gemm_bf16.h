@@ -91,6 +91,12 @@ int cpu_matmul_bf16_takes(const ir_graph *g, const ir_node *n);
 int cpu_conv2d_bf16_takes(const ir_graph *g, const ir_node *n);
 /* Each op's BF16 kernel per mode, indexed by CPU_BF16_* (entry 0 unused). */
 extern const cpu_kernel cpu_linear_bf16_kernels[4], cpu_matmul_bf16_kernels[4], cpu_conv2d_bf16_kernels[4];
+/* The groups-1 conv2d over BF16 NHWC rows (conv2d_bf16_nhwc.c), for the backend's BF16 chains
+ * (runtime/cpu_bf16_chain.h): a tensor passed so has dtype INFER_BF16, [N, H, W, C] with positions
+ * cpu_bf16_nhwc_stride(C) values apart and zeros in the padding channels. */
+int cpu_conv2d_bf16_nhwc_takes(const ir_graph *g, const ir_node *n);
+int64_t cpu_bf16_nhwc_stride(int64_t channels);
+extern const cpu_kernel cpu_conv2d_bf16_nhwc_kernels[4];
 /* The kernels of one op and mode: run_mode(ctx, mode, ...) behind one run function per mode. */
 #define BF16_RUN_FN(name, mode) \
     static infer_status name##_##mode(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out, \

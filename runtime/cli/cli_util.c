@@ -89,6 +89,10 @@ int cli_engine_option(const char *command, int argc, char **argv, int *i, infer_
         if (!val || (strcmp(val, "on") && strcmp(val, "off")))
             return cli_usage_error(command, "--fuse-dw takes on or off"), -1;
         opt->fuse_dw = !strcmp(val, "on");
+    } else if (!strcmp(s, "--bf16-chain")) {
+        if (!val || (strcmp(val, "on") && strcmp(val, "off")))
+            return cli_usage_error(command, "--bf16-chain takes on or off"), -1;
+        opt->bf16_chain = !strcmp(val, "on");
     } else if (!strcmp(s, "--threads")) {
         if (cli_parse_int(val, 1, 1024, &opt->threads))
             return cli_usage_error(command, "--threads takes a number from 1 to 1024"), -1;

@@ -30,6 +30,7 @@ static void help(FILE *f) {
             "  --int8-chain full|exact|off    CPU, INT8 models: u8 NHWC activations between static INT8 convolutions:\n"
             "                              full (default; residual blocks too), exact (bit for bit off), off\n"
             "  --fuse-dw on|off               CPU, f32: 1x1 + depthwise convolution pairs in strips of rows (default on)\n"
+            "  --bf16-chain on|off            CPU bf16: BF16 NHWC activations between convolutions (default on)\n"
             "  --batch N | --batch 1,8,32  batch size(s), one engine each (default: the model's, 1 if dynamic)\n"
             "  --max NAME=N             a named dim's size (default: its size at conversion; batch: --batch)\n"
             "  --shape NAME=N,N,...     sizes of a named dim, one engine each (e.g. seq=64,128,256)\n"

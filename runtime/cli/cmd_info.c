@@ -8,7 +8,7 @@ static void help(FILE *f) {
     fprintf(f,
             "usage: infer info MODEL.ifg [--device auto|cpu|cuda] [--batch N] [--max NAME=N]... [--layers]\n"
             "                  [--threads N] [--sparse auto|sparse|dense] [--int8-chain full|exact|off]\n"
-            "                  [--winograd auto|off|on] [--fuse-dw on|off]\n\n"
+            "                  [--winograd auto|off|on] [--fuse-dw on|off] [--precision fp32|bf16] [--bf16-chain on|off]\n\n"
             "Describes MODEL: inputs and outputs with shapes and dtypes, op histogram, parameter count,\n"
             "bytes per dtype, metadata, and the engine built for DEVICE (default cpu) at batch N (default 1):\n"
             "nodes after optimization, planned activation memory against the naive sum, and on CUDA the\n"
@@ -18,7 +18,8 @@ static void help(FILE *f) {
             "  --threads N, --sparse auto|sparse|dense  as for run: sparse layers show the choice made for them\n"
             "  --int8-chain full|exact|off            as for run: INT8 layers show their u8 NHWC chains\n"
             "  --winograd auto|off|on                 as for run: layers that run Winograd say so\n"
-            "  --fuse-dw on|off                       as for run: 1x1 + depthwise pairs run in strips say so\n");
+            "  --fuse-dw on|off                       as for run: 1x1 + depthwise pairs run in strips say so\n"
+            "  --precision fp32|bf16, --bf16-chain on|off  as for run: BF16 layers show their BF16 NHWC chains\n");
 }
 
 static void print_io(const char *title, const infer_model *m, int n,
@@ -118,7 +119,7 @@ int cli_parse_info(int argc, char **argv, info_args *a) {
             if (used < 0) return EXIT_USAGE;
             i++;
         } else if (!strcmp(s, "--sparse") || !strcmp(s, "--threads") || !strcmp(s, "--int8-chain") ||
-                   !strcmp(s, "--winograd") || !strcmp(s, "--fuse-dw")) {
+                   !strcmp(s, "--winograd") || !strcmp(s, "--fuse-dw") || !strcmp(s, "--bf16-chain") || !strcmp(s, "--precision")) {
             if (cli_engine_option("info", argc, argv, &i, &a->opt) < 0) return EXIT_USAGE;
         } else if (!strcmp(s, "--layers")) {
             a->list_layers = 1;

@@ -25,6 +25,7 @@ static void help(FILE *f) {
             "  --int8-chain full|exact|off    CPU, INT8 models: u8 NHWC activations between static INT8 convolutions:\n"
             "                              full (default; residual blocks too), exact (bit for bit off), off\n"
             "  --fuse-dw on|off               CPU, f32: 1x1 + depthwise convolution pairs in strips of rows (default on)\n"
+            "  --bf16-chain on|off            CPU bf16: BF16 NHWC activations between convolutions (default on)\n"
             "  --threads N              CPU threads (default: all cores)\n"
             "  --no-optimize            skip graph passes (BN folding, fusion)\n"
             "  --no-graph               no CUDA Graph capture\n"

@@ -68,6 +68,22 @@ static void check_model(void *arg, const char *dir, const char *name, int n_in_l
         snprintf(detail, sizeof detail, "rel L2 %.3g (max %.0e)", e, KERNELS_MAX);
         golden_result(e <= KERNELS_MAX, name, "amx vs avx512 output 0", detail);
     }
+    /* the last kernel again with the BF16 NHWC chains off: both against fp32, and against each other */
+    golden_tensors off;
+    memset(&off, 0, sizeof off);
+    int last = run->n_kernels - 1;
+    if (ref.n && got[last].n && ref.t[0].dtype == INFER_F32) {
+        bf16_options(&opt, INFER_PRECISION_BF16, run->kernels[last]);
+        opt.bf16_chain = 0;
+        if (!golden_run_copy(m, &opt, in.t, in.n, &off, why, sizeof why)) {
+            golden_result(0, name, "chains off", why);
+        } else {
+            double e_off = golden_rel_l2(&off.t[0], &ref.t[0]), e = golden_rel_l2(&got[last].t[0], &off.t[0]);
+            snprintf(detail, sizeof detail, "rel L2 %.3g (max %.0e); off vs fp32 %.3g", e, KERNELS_MAX, e_off);
+            golden_result(e <= KERNELS_MAX && e_off <= REL_L2_MAX, name, "chains on vs off output 0", detail);
+        }
+    }
+    golden_tensors_free(&off);
     golden_tensors_free(&ref);
     golden_tensors_free(&got[0]);
     golden_tensors_free(&got[1]);

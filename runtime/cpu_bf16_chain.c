@@ -1,0 +1,41 @@
+/* cpu_bf16_chain.c — plans the BF16 NHWC activations between BF16 convolutions (cpu_bf16_chain.h). */
+#include "cpu_bf16_chain.h"
+#include "../kernels/cpu/gemm_bf16.h"
+
+/* Node i runs (or could run) the NHWC kernel: a BF16 conv2d kernel chosen and a shape the NHWC one takes. */
+static int nhwc_capable(const infer_engine *e, const cpu_kernel *const *kernels, int i) {
+    const ir_node *n = &e->graph.nodes[i];
+    return n->op == OP_CONV2D && kernels[i] == &cpu_conv2d_bf16_kernels[e->cpu_bf16] &&
+           cpu_conv2d_bf16_nhwc_takes(&e->graph, n);
+}
+
+static int chainable(const infer_engine *e, const cpu_kernel *const *kernels, int t) {
+    const ir_graph *g = &e->graph;
+    const ir_tensor *x = &g->tensors[t];
+    if (x->is_constant || x->is_input || x->is_output || x->producer == IR_NONE || x->dtype != INFER_F32 ||
+        x->ndim != 4 || x->dims[1] < 16 || g->nodes[x->producer].out[0] != t || !nhwc_capable(e, kernels, x->producer))
+        return 0;
+    int readers = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++) {
+            if (g->nodes[i].in[k] != t) continue;
+            if ((k != 0 && k != 3) || !nhwc_capable(e, kernels, i)) return 0;
+            readers++;
+        }
+    return readers > 0;
+}
+
+int cpu_bf16_chain_plan(const infer_engine *e, const cpu_kernel **kernels, uint8_t *bf16_nhwc) {
+    const ir_graph *g = &e->graph;
+    if (!e->opt.bf16_chain || e->cpu_bf16 <= CPU_BF16_NONE || e->cpu_bf16 > CPU_BF16_AMX_AUTO) return 0;
+    int chained = 0;
+    for (int t = 0; t < g->n_tensors; t++) chained += bf16_nhwc[t] = (uint8_t)chainable(e, (const cpu_kernel *const *)kernels, t);
+    for (int i = 0; i < g->n_nodes && chained; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (n->op != OP_CONV2D || !nhwc_capable(e, (const cpu_kernel *const *)kernels, i)) continue;
+        int touches = bf16_nhwc[n->out[0]];
+        for (int k = 0; k < n->n_in; k++) touches |= n->in[k] != IR_NONE && bf16_nhwc[n->in[k]];
+        if (touches) kernels[i] = &cpu_conv2d_bf16_nhwc_kernels[e->cpu_bf16];
+    }
+    return chained;
+}
