@@ -193,11 +193,12 @@ static void describe_chains(const infer_engine *e, cpu_state *st) {
     }
 }
 
-/* ", BF16 NHWC in/out" (and ", BF16 residual") after the weights text of each convolution a BF16 chain touches. */
+/* ", BF16 NHWC in/out" (and ", BF16 residual") after the weights text of each convolution or max pool a BF16 chain
+ * touches. */
 static void describe_bf16_chains(const infer_engine *e, cpu_state *st) {
     for (int i = 0; i < e->graph.n_nodes; i++) {
         const ir_node *n = &e->graph.nodes[i];
-        if (n->op != OP_CONV2D) continue;
+        if (n->op != OP_CONV2D && n->op != OP_MAXPOOL2D) continue;
         int in = st->bf16_nhwc[n->in[0]], out = st->bf16_nhwc[n->out[0]];
         int res = n->n_in > 3 && n->in[3] != IR_NONE && st->bf16_nhwc[n->in[3]];
         if (!in && !out && !res) continue;

@@ -9,17 +9,23 @@ static int nhwc_capable(const infer_engine *e, const cpu_kernel *const *kernels,
            cpu_conv2d_bf16_nhwc_takes(&e->graph, n);
 }
 
+/* A max pool the chain may pass through (BF16 NHWC in and out; exact: max commutes with rounding to BF16). */
+static int is_maxpool(const infer_engine *e, const cpu_kernel *const *kernels, int i) {
+    return e->graph.nodes[i].op == OP_MAXPOOL2D && kernels[i]->run == cpu_maxpool2d;
+}
+
 static int chainable(const infer_engine *e, const cpu_kernel *const *kernels, int t) {
     const ir_graph *g = &e->graph;
     const ir_tensor *x = &g->tensors[t];
     if (x->is_constant || x->is_input || x->is_output || x->producer == IR_NONE || x->dtype != INFER_F32 ||
-        x->ndim != 4 || x->dims[1] < 16 || g->nodes[x->producer].out[0] != t || !nhwc_capable(e, kernels, x->producer))
+        x->ndim != 4 || x->dims[1] < 16 || g->nodes[x->producer].out[0] != t ||
+        !(nhwc_capable(e, kernels, x->producer) || is_maxpool(e, kernels, x->producer)))
         return 0;
     int readers = 0;
     for (int i = 0; i < g->n_nodes; i++)
         for (int k = 0; k < g->nodes[i].n_in; k++) {
             if (g->nodes[i].in[k] != t) continue;
-            if ((k != 0 && k != 3) || !nhwc_capable(e, kernels, i)) return 0;
+            if (!((k == 0 || k == 3) && nhwc_capable(e, kernels, i)) && !(k == 0 && is_maxpool(e, kernels, i))) return 0;
             readers++;
         }
     return readers > 0;
@@ -30,6 +36,19 @@ int cpu_bf16_chain_plan(const infer_engine *e, const cpu_kernel **kernels, uint8
     if (!e->opt.bf16_chain || e->cpu_bf16 <= CPU_BF16_NONE || e->cpu_bf16 > CPU_BF16_AMX_AUTO) return 0;
     int chained = 0;
     for (int t = 0; t < g->n_tensors; t++) chained += bf16_nhwc[t] = (uint8_t)chainable(e, (const cpu_kernel *const *)kernels, t);
+    /* a max pool chains its input and output together or neither; dropping one can drop the next: until nothing
+     * changes */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int i = 0; i < g->n_nodes; i++) {
+            const ir_node *n = &g->nodes[i];
+            if (!is_maxpool(e, (const cpu_kernel *const *)kernels, i) || bf16_nhwc[n->in[0]] == bf16_nhwc[n->out[0]])
+                continue;
+            chained -= bf16_nhwc[n->in[0]] + bf16_nhwc[n->out[0]];
+            bf16_nhwc[n->in[0]] = bf16_nhwc[n->out[0]] = 0;
+            changed = 1;
+        }
+    }
     for (int i = 0; i < g->n_nodes && chained; i++) {
         const ir_node *n = &g->nodes[i];
         if (n->op != OP_CONV2D || !nhwc_capable(e, (const cpu_kernel *const *)kernels, i)) continue;

@@ -82,7 +82,7 @@ typedef struct {
     void *y;           /* BF16 NHWC (ys apart) or f32 NCHW */
     int y_bf16;
     int64_t ys;
-    int64_t M, N, ohw, groups, group_panels;
+    int64_t M, N, ohw, rows_per_task, groups, group_panels;
 } nhwc_job;
 
 /* f32 NCHW rows (image, input row) [begin, end) into BF16 NHWC, padding channels zero. */
@@ -207,41 +207,51 @@ static void finish_tile(const nhwc_job *job, float *tmp, int64_t m0, int rows, i
     else store_nchw(job, tmp, m0, rows, col0, ncols);
 }
 
+#define ROWS_PER_TASK 128 /* positions per task at most: each panel loaded once for them */
+
 static int uses_amx(int mode) { return mode == CPU_BF16_AMX || mode == CPU_BF16_AMX_AUTO; }
 
-/* Tasks (block of 32 positions, group of panels); a thread's consecutive tasks of one block share its A. */
+/* Tasks (block of rows_per_task positions, group of panels): each panel of the group is loaded once for the whole
+ * block, 32 rows at a time; a thread's consecutive tasks of one block share its gathered A. */
 static void conv_task(void *arg, int64_t begin, int64_t end, int thread) {
     const nhwc_job *job = arg;
     uint16_t *block = (uint16_t *)(((uintptr_t)(job->ctx->scratch + (size_t)thread * CPU_SCRATCH_BYTES) + 63) & ~(uintptr_t)63);
     _Alignas(64) float tmp[BF16_MB * BF16_NR];
     int in_place = is_pointwise(job->g), mode = job->mode;
-    int64_t have = -1;
+    int64_t have = -1, kp = job->kp, panels = (job->N + BF16_NR - 1) / BF16_NR;
     const uint16_t *a = NULL;
     if (uses_amx(mode)) bf16_amx_configure();
     for (int64_t t = begin; t < end; t++) {
-        int64_t chunk = t / job->groups, group = t % job->groups, m0 = chunk * BF16_MB;
-        int rows = (int)(job->M - m0 < BF16_MB ? job->M - m0 : BF16_MB);
-        if (chunk != have) {
+        int64_t blk = t / job->groups, group = t % job->groups, m0 = blk * job->rows_per_task;
+        int64_t m1 = m0 + job->rows_per_task < job->M ? m0 + job->rows_per_task : job->M;
+        if (blk != have) {
             if (!in_place) {
-                gather(job, m0, rows, block);
+                for (int64_t c = m0; c < m1; c += BF16_MB)
+                    gather(job, c, (int)(m1 - c < BF16_MB ? m1 - c : BF16_MB), block + (c - m0) * kp);
                 a = block;
-            } else if (m0 + bf16_round_up(rows, BF16_ROWS_PAD) <= job->M) {
+            } else {
                 a = job->x + m0 * job->xs;
-            } else { /* the last rows: the tile reads whole 16-row tiles */
-                int padded = (int)bf16_round_up(rows, BF16_ROWS_PAD);
-                memcpy(block, job->x + m0 * job->xs, (size_t)(rows * job->kp) * 2);
-                memset(block + rows * job->kp, 0, (size_t)((padded - rows) * job->kp) * 2);
-                a = block;
             }
-            have = chunk;
+            have = blk;
         }
-        int amx = mode == CPU_BF16_AMX || (mode == CPU_BF16_AMX_AUTO && rows >= BF16_AMX_MIN_ROWS);
-        int64_t p0 = group * job->group_panels, p1 = p0 + job->group_panels, panels = (job->N + BF16_NR - 1) / BF16_NR;
-        for (int64_t p = p0; p < p1 && p < panels; p++) {
-            const uint16_t *panel = job->w + p * job->kp * BF16_NR;
-            if (amx) bf16_tile_amx(rows, job->kp, a, job->kp, panel, tmp);
-            else bf16_tile_avx512(rows, job->kp, a, job->kp, panel, tmp);
-            finish_tile(job, tmp, m0, rows, p * BF16_NR);
+        int64_t p0 = group * job->group_panels, p1 = p0 + job->group_panels < panels ? p0 + job->group_panels : panels;
+        for (int64_t p = p0; p < p1; p++) {
+            const uint16_t *panel = job->w + p * kp * BF16_NR;
+            for (int64_t c = m0; c < m1; c += BF16_MB) {
+                int rows = (int)(m1 - c < BF16_MB ? m1 - c : BF16_MB);
+                const uint16_t *ac = a + (c - m0) * kp;
+                if (in_place && c + bf16_round_up(rows, BF16_ROWS_PAD) > job->M) {
+                    /* the last rows: the tile reads whole 16-row tiles; copied into the scratch with zero rows */
+                    int padded = (int)bf16_round_up(rows, BF16_ROWS_PAD);
+                    memcpy(block, ac, (size_t)(rows * kp) * 2);
+                    memset(block + rows * kp, 0, (size_t)((padded - rows) * kp) * 2);
+                    ac = block;
+                }
+                int amx = mode == CPU_BF16_AMX || (mode == CPU_BF16_AMX_AUTO && rows >= BF16_AMX_MIN_ROWS);
+                if (amx) bf16_tile_amx(rows, kp, ac, kp, panel, tmp);
+                else bf16_tile_avx512(rows, kp, ac, kp, panel, tmp);
+                finish_tile(job, tmp, c, rows, p * BF16_NR);
+            }
         }
     }
     if (uses_amx(mode)) bf16_amx_release();
@@ -282,7 +292,7 @@ static infer_status run(cpu_ctx *ctx, int mode, const ir_node *n, const infer_te
     nhwc_job job = { ctx, &g, mode, in[0].data, cpu_bf16_nhwc_stride(g.channels), NULL, ctx->prepacked, 0, 0,
                      n->n_in > 2 ? in[2].data : NULL, n->n_in > 3 ? in[3].data : NULL,
                      n->n_in > 3 && in[3].data && in[3].dtype == INFER_BF16, cpu_bf16_nhwc_stride(N), n->p.conv2d.act,
-                     out[0].data, out[0].dtype == INFER_BF16, cpu_bf16_nhwc_stride(N), M, N, ohw, 1, 1 };
+                     out[0].data, out[0].dtype == INFER_BF16, cpu_bf16_nhwc_stride(N), M, N, ohw, BF16_MB, 1, 1 };
     job.K = g.channels * g.kernel_h * g.kernel_w;
     job.kp = bf16_round_up(job.K, BF16_KB);
     thread_pool *pool = ctx->threads > 1 ? ctx->pool : NULL;
@@ -292,8 +302,12 @@ static infer_status run(cpu_ctx *ctx, int mode, const ir_node *n, const infer_te
         job.x = (const uint16_t *)(((uintptr_t)ctx->workspace + 63) & ~(uintptr_t)63);
         pool_parallel_for(pool, g.batch * g.height, 1 + 4096 / (g.width * g.channels + 1), convert_task, &job);
     }
-    /* blocks of 32 positions x groups of panels: enough tasks for the threads, whole rows of panels when there are */
-    int64_t chunks = (M + BF16_MB - 1) / BF16_MB, panels = (N + BF16_NR - 1) / BF16_NR;
+    /* blocks of up to ROWS_PER_TASK positions (as many as the scratch holds gathered) x groups of panels: enough
+     * tasks for the threads, each panel loaded once per block */
+    int64_t fit = ((int64_t)CPU_SCRATCH_BYTES - 256) / (job.kp * 2) / BF16_MB * BF16_MB;
+    int64_t rows = bf16_round_up(M, BF16_MB) < ROWS_PER_TASK ? bf16_round_up(M, BF16_MB) : ROWS_PER_TASK;
+    job.rows_per_task = pointwise ? rows : rows < fit ? rows : fit;
+    int64_t chunks = (M + job.rows_per_task - 1) / job.rows_per_task, panels = (N + BF16_NR - 1) / BF16_NR;
     job.group_panels = panels;
     while (chunks * ((panels + job.group_panels - 1) / job.group_panels) < 4 * (int64_t)ctx->threads &&
            job.group_panels > 1)

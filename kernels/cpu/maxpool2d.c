@@ -2,6 +2,8 @@
 #include <math.h>
 #include "maxpool2d_avx512.h"
 #include "maxpool2d_u8_nhwc.h"
+#include "maxpool2d_bf16_nhwc.h"
+#include "gemm_bf16.h"
 #include "gemm_s8.h"
 #include "../../base/error.h"
 
@@ -47,6 +49,12 @@ CPU_KERNEL(maxpool2d) {
         int64_t c = in[0].dims[1], stride = cpu_conv2d_s8_nhwc_stride(c);
         cpu_maxpool2d_u8_nhwc(ctx, p, in[0].dims[0], c, in[0].dims[2], in[0].dims[3], in[0].data, stride,
                               out[0].dims[2], out[0].dims[3], out[0].data, stride);
+        return INFER_OK;
+    }
+    if (in[0].dtype == INFER_BF16 && out[0].dtype == INFER_BF16 && in[0].ndim == 4 && out[0].ndim == 4 &&
+        in[0].dims[1] == out[0].dims[1]) { /* within a BF16 chain (runtime/cpu_bf16_chain.c): BF16 NHWC */
+        cpu_maxpool2d_bf16_nhwc(ctx, p, in[0].dims[0], in[0].dims[2], in[0].dims[3], in[0].data,
+                                cpu_bf16_nhwc_stride(in[0].dims[1]), out[0].dims[2], out[0].dims[3], out[0].data);
         return INFER_OK;
     }
     if (in[0].dtype != INFER_F32)

@@ -7,6 +7,8 @@
 #include "engine_util.h"
 #include "../../kernels/cpu/cpu_features.h"
 #include "../../kernels/cpu/gemm_bf16.h"
+#include "../../kernels/cpu/maxpool2d_bf16_nhwc.h"
+#include "../../base/half.h"
 
 typedef struct {
     int64_t n, c, mid, h, w; /* batch, input channels, the block's wide channels, image */
@@ -45,8 +47,9 @@ static uint32_t conv(ifg_writer *w, test_rng *r, const char *name, uint32_t x, i
     return y;
 }
 
-/* x [n,c,h,w] -> a: 1x1 c->c relu -> b: 3x3 c->mid silu -> d: 1x1 mid->c, + a, relu -> e: 3x3 stride 2 c->mid clip
- * (the output). Chained: a's output (read by b and as d's residual), b's and d's. */
+/* x [n,c,h,w] -> a: 1x1 c->c relu -> 3x3 max pool (stride 1) -> b: 3x3 c->mid silu -> d: 1x1 mid->c, + the pool,
+ * relu -> e: 3x3 stride 2 c->mid clip (the output). Chained: a's output, the pool's (read by b and as d's residual),
+ * b's and d's. */
 static infer_model *block_model(const block_case *cc) {
     test_rng r = rng_seed(91);
     ifg_writer *w = tw_new();
@@ -58,12 +61,17 @@ static infer_model *block_model(const block_case *cc) {
     uint32_t a = conv(w, &r, "a", x, cc->c, cc->c, 1, 1, full_c, keep);
     uint32_t a_act = tw_act(w, "a.act", INFER_F32, 4, full_c);
     activation(w, ACT_RELU, "a.relu", a, a_act);
-    uint32_t b = conv(w, &r, "b", a_act, cc->c, cc->mid, 3, 1, full_mid, keep + 2);
+    uint32_t pooled = tw_act(w, "pool", INFER_F32, 4, full_c);
+    tw_node(w, OP_MAXPOOL2D, "pool", TW_IDS(a_act), TW_IDS(pooled));
+    ifg_writer_attr_ints(w, "kernel", (const int64_t[]){ 3, 3 }, 2);
+    ifg_writer_attr_ints(w, "stride", (const int64_t[]){ 1, 1 }, 2);
+    ifg_writer_attr_ints(w, "padding", (const int64_t[]){ 1, 1 }, 2);
+    uint32_t b = conv(w, &r, "b", pooled, cc->c, cc->mid, 3, 1, full_mid, keep + 2);
     uint32_t b_act = tw_act(w, "b.act", INFER_F32, 4, full_mid);
     activation(w, ACT_SILU, "b.silu", b, b_act);
     uint32_t d = conv(w, &r, "d", b_act, cc->mid, cc->c, 1, 1, full_c, keep + 4);
     uint32_t sum = tw_act(w, "sum", INFER_F32, 4, full_c), sum_act = tw_act(w, "sum.act", INFER_F32, 4, full_c);
-    tw_node(w, OP_BINARY, "residual", TW_IDS(d, a_act), TW_IDS(sum));
+    tw_node(w, OP_BINARY, "residual", TW_IDS(d, pooled), TW_IDS(sum));
     ifg_writer_attr_int(w, "kind", BIN_ADD);
     activation(w, ACT_RELU, "sum.relu", sum, sum_act);
     uint32_t e = conv(w, &r, "e", sum_act, cc->c, cc->mid, 3, 2, half_mid, keep + 6);
@@ -122,7 +130,7 @@ static void check_case(const block_case *cc, infer_cpu_bf16 kernel) {
     float *ref = run_block(m, &in, INFER_PRECISION_FP32, INFER_CPU_BF16_AUTO, 1, 2, &n_ref, &chained);
     for (int threads = 1; threads <= 3; threads++) {
         float *on = run_block(m, &in, INFER_PRECISION_BF16, kernel, 1, threads, &n_on, &chained);
-        cr_expect_eq(chained, 4, "case %lldx%lld: %d layers chained, not 4", (long long)cc->h, (long long)cc->w, chained);
+        cr_expect_eq(chained, 5, "case %lldx%lld: %d layers chained, not 5", (long long)cc->h, (long long)cc->w, chained);
         float *off = run_block(m, &in, INFER_PRECISION_BF16, kernel, 0, threads, &n_off, &chained);
         cr_expect_eq(chained, 0, "chains off: %d layers chained", chained);
         cr_assert(n_on == n_ref && n_off == n_ref);
@@ -148,4 +156,50 @@ Test(bf16_nhwc, chained_block_matches_unchained_and_fp32_avx512) {
 Test(bf16_nhwc, chained_block_matches_unchained_and_fp32_amx) {
     if (!have(CPU_FEAT_AMX_BF16)) cr_skip_test("this CPU lacks AMX-BF16");
     for (int i = 0; i < (int)(sizeof cases / sizeof *cases); i++) check_case(&cases[i], INFER_CPU_BF16_AMX);
+}
+
+/* The BF16 NHWC max pool against the f32 max of the same BF16 values (bit for bit), NaN winning, the padding
+ * channels kept zero: 3x3 stride 2 padding 1 and 2x2 stride 2 with ceil mode's last window half outside. */
+Test(bf16_nhwc, maxpool_matches_f32_max) {
+    const struct { int64_t n, c, h, w; int k, s, pad; int64_t oh, ow; } pc[] = {
+        { 3, 17, 7, 9, 3, 2, 1, 4, 5 },
+        { 1, 80, 5, 5, 2, 2, 0, 3, 3 },
+        { 2, 33, 9, 7, 3, 1, 1, 9, 7 },
+    };
+    test_rng r = rng_seed(17);
+    for (int ci = 0; ci < 3; ci++) {
+        int64_t n = pc[ci].n, c = pc[ci].c, h = pc[ci].h, w = pc[ci].w, oh = pc[ci].oh, ow = pc[ci].ow;
+        int64_t S = cpu_bf16_nhwc_stride(c);
+        uint16_t *x = calloc((size_t)(n * h * w * S), 2), *y = calloc((size_t)(n * oh * ow * S), 2);
+        float *v = rng_array(&r, n * h * w * c, -3, 3);
+        for (int64_t i = 0; i < n * h * w; i++)
+            for (int64_t ch = 0; ch < c; ch++) x[i * S + ch] = bf16_from_float(v[i * c + ch]);
+        x[5 * S + 3] = bf16_from_float(NAN);
+        pool2d_params p = { { pc[ci].k, pc[ci].k }, { pc[ci].s, pc[ci].s }, { pc[ci].pad, pc[ci].pad }, { 1, 1 }, 0, 0 };
+        cpu_ctx ctx = { .isa = cpu_detect_isa(), .threads = 1 };
+        cpu_maxpool2d_bf16_nhwc(&ctx, &p, n, h, w, x, S, oh, ow, y);
+        int bad = 0;
+        for (int64_t b = 0; b < n; b++)
+            for (int64_t i = 0; i < oh; i++)
+                for (int64_t j = 0; j < ow; j++)
+                    for (int64_t ch = 0; ch < S; ch++) {
+                        float want = -INFINITY;
+                        int any = 0;
+                        for (int ki = 0; ki < p.kernel[0]; ki++)
+                            for (int kj = 0; kj < p.kernel[1]; kj++) {
+                                int64_t ih = i * p.stride[0] - p.padding[0] + ki, iw = j * p.stride[1] - p.padding[1] + kj;
+                                if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+                                float t = bf16_to_float(x[((b * h + ih) * w + iw) * S + ch]);
+                                want = !any || t > want || t != t ? t : want;
+                                any = 1;
+                            }
+                        uint16_t got = y[((b * oh + i) * ow + j) * S + ch];
+                        int ok = want != want ? (got & 0x7fff) > 0x7f80 : got == bf16_from_float(any ? want : 0.0f);
+                        if (!ok && bad++ < 5)
+                            cr_expect(0, "case %d (%lld, %lld, %lld, %lld): got %04x, want %g", ci, (long long)b,
+                                      (long long)i, (long long)j, (long long)ch, got, want);
+                    }
+        cr_expect_eq(bad, 0, "case %d: %d wrong values", ci, bad);
+        free(x), free(y), free(v);
+    }
 }
