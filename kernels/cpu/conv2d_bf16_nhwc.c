@@ -104,21 +104,34 @@ static void convert_task(void *arg, int64_t begin, int64_t end, int thread) {
 }
 
 /* Rows [m0, m0 + rows) of A into a (kp wide, zero rows after them up to a multiple of 16): each position's taps as
- * runs of C channels in (i, j) order, zeros in the padding and past K. */
+ * runs of C channels in (i, j) order, zeros in the padding and past K; a kernel row's taps inside the image are one
+ * run when they are adjacent in x (dilation 1, positions C apart). */
 static void gather(const nhwc_job *job, int64_t m0, int rows, uint16_t *a) {
     const conv_geometry *g = job->g;
-    int64_t C = g->channels, kw = g->kernel_w, kp = job->kp;
+    int64_t C = g->channels, kw = g->kernel_w, kp = job->kp, xs = job->xs, dw = g->dilation_w;
+    int runs = dw == 1 && xs == C;
     for (int r = 0; r < rows; r++) {
         int64_t m = m0 + r, b = m / job->ohw, p = m % job->ohw, oh = p / g->out_width, ow = p % g->out_width;
+        int64_t iw0 = ow * g->stride_w - g->pad_w;
+        /* taps j in [j_lo, j_hi) fall inside the row: iw0 + j * dw in [0, width) */
+        int64_t j_lo = iw0 >= 0 ? 0 : (-iw0 + dw - 1) / dw;
+        int64_t j_hi = g->width - iw0 <= 0 ? 0 : (g->width - iw0 - 1) / dw + 1;
+        if (j_hi > kw) j_hi = kw;
+        if (j_lo > j_hi) j_lo = j_hi;
         uint16_t *dst = a + r * kp;
         for (int64_t i = 0; i < g->kernel_h; i++) {
             int64_t ih = oh * g->stride_h - g->pad_h + i * g->dilation_h;
-            for (int64_t j = 0; j < kw; j++) {
-                int64_t iw = ow * g->stride_w - g->pad_w + j * g->dilation_w;
-                uint16_t *d = dst + (i * kw + j) * C;
-                if (ih < 0 || ih >= g->height || iw < 0 || iw >= g->width) memset(d, 0, (size_t)C * 2);
-                else memcpy(d, job->x + ((b * g->height + ih) * g->width + iw) * job->xs, (size_t)C * 2);
+            uint16_t *d = dst + i * kw * C;
+            if (ih < 0 || ih >= g->height || j_lo == j_hi) {
+                memset(d, 0, (size_t)(kw * C) * 2);
+                continue;
             }
+            const uint16_t *src = job->x + ((b * g->height + ih) * g->width + iw0) * xs;
+            if (j_lo) memset(d, 0, (size_t)(j_lo * C) * 2);
+            if (runs) memcpy(d + j_lo * C, src + j_lo * C, (size_t)((j_hi - j_lo) * C) * 2);
+            else
+                for (int64_t j = j_lo; j < j_hi; j++) memcpy(d + j * C, src + j * dw * xs, (size_t)C * 2);
+            if (j_hi < kw) memset(d + j_hi * C, 0, (size_t)((kw - j_hi) * C) * 2);
         }
         if (kp > job->K) memset(dst + job->K, 0, (size_t)(kp - job->K) * 2);
     }

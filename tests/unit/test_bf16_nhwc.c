@@ -12,13 +12,15 @@
 
 typedef struct {
     int64_t n, c, mid, h, w; /* batch, input channels, the block's wide channels, image */
+    int64_t ka;              /* the first convolution's kernel (1 or 3; it reads the f32 NCHW input) */
 } block_case;
 
 static const block_case cases[] = {
-    { 3, 17, 80, 7, 9 },
-    { 1, 33, 48, 9, 7 },
-    { 2, 16, 33, 5, 11 },
-    { 1, 17, 64, 14, 14 }, /* 196 positions: whole 32-row blocks and a tail */
+    { 3, 17, 80, 7, 9, 1 },
+    { 1, 33, 48, 9, 7, 3 },
+    { 2, 16, 33, 5, 11, 1 },
+    { 1, 17, 64, 14, 14, 3 }, /* 196 positions: whole 32-row blocks and a tail */
+    { 2, 32, 40, 6, 8, 3 },   /* 32 channels: a kernel row's taps one run */
 };
 
 static void activation(ifg_writer *w, act_kind kind, const char *name, uint32_t x, uint32_t y) {
@@ -47,7 +49,7 @@ static uint32_t conv(ifg_writer *w, test_rng *r, const char *name, uint32_t x, i
     return y;
 }
 
-/* x [n,c,h,w] -> a: 1x1 c->c relu -> 3x3 max pool (stride 1) -> b: 3x3 c->mid silu -> d: 1x1 mid->c, + the pool,
+/* x [n,c,h,w] -> a: 1x1 or 3x3 c->c relu -> 3x3 max pool (stride 1) -> b: 3x3 c->mid silu -> d: 1x1 mid->c, + the pool,
  * relu -> e: 3x3 stride 2 c->mid clip (the output). Chained: a's output, the pool's (read by b and as d's residual),
  * b's and d's. */
 static infer_model *block_model(const block_case *cc) {
@@ -58,7 +60,7 @@ static infer_model *block_model(const block_case *cc) {
     const int64_t full_c[4] = { cc->n, cc->c, cc->h, cc->w }, full_mid[4] = { cc->n, cc->mid, cc->h, cc->w };
     const int64_t half_mid[4] = { cc->n, cc->mid, oh, ow };
     uint32_t x = tw_act(w, "x", INFER_F32, 4, full_c);
-    uint32_t a = conv(w, &r, "a", x, cc->c, cc->c, 1, 1, full_c, keep);
+    uint32_t a = conv(w, &r, "a", x, cc->c, cc->c, cc->ka, 1, full_c, keep);
     uint32_t a_act = tw_act(w, "a.act", INFER_F32, 4, full_c);
     activation(w, ACT_RELU, "a.relu", a, a_act);
     uint32_t pooled = tw_act(w, "pool", INFER_F32, 4, full_c);
