@@ -109,7 +109,8 @@ static void convert_task(void *arg, int64_t begin, int64_t end, int thread) {
 static void gather(const nhwc_job *job, int64_t m0, int rows, uint16_t *a) {
     const conv_geometry *g = job->g;
     int64_t C = g->channels, kw = g->kernel_w, kp = job->kp, xs = job->xs, dw = g->dilation_w;
-    int runs = dw == 1 && xs == C;
+    int runs = dw == 1 && xs == C, short_rows = runs && kw * C <= 32 && (g->kernel_h - 1) * kw * C + 32 <= kp;
+    const uint16_t *x_end = job->x + g->batch * g->height * g->width * xs;
     for (int r = 0; r < rows; r++) {
         int64_t m = m0 + r, b = m / job->ohw, p = m % job->ohw, oh = p / g->out_width, ow = p % g->out_width;
         int64_t iw0 = ow * g->stride_w - g->pad_w;
@@ -127,6 +128,12 @@ static void gather(const nhwc_job *job, int64_t m0, int rows, uint16_t *a) {
                 continue;
             }
             const uint16_t *src = job->x + ((b * g->height + ih) * g->width + iw0) * xs;
+            if (short_rows && j_lo == 0 && j_hi == kw && src + 32 <= x_end) {
+                /* a whole kernel row of at most 32 values (the stem's 7 x 3): one fixed-size copy; its tail lands on
+                 * the next kernel row's values (written after it) or past K (zeroed below) */
+                memcpy(d, src, 64);
+                continue;
+            }
             if (j_lo) memset(d, 0, (size_t)(j_lo * C) * 2);
             if (runs) memcpy(d + j_lo * C, src + j_lo * C, (size_t)((j_hi - j_lo) * C) * 2);
             else

@@ -12,15 +12,16 @@
 
 typedef struct {
     int64_t n, c, mid, h, w; /* batch, input channels, the block's wide channels, image */
-    int64_t ka;              /* the first convolution's kernel (1 or 3; it reads the f32 NCHW input) */
+    int64_t ka, ca;          /* the first convolution's kernel (1 or 3) and input channels (f32 NCHW, the input's) */
 } block_case;
 
 static const block_case cases[] = {
-    { 3, 17, 80, 7, 9, 1 },
-    { 1, 33, 48, 9, 7, 3 },
-    { 2, 16, 33, 5, 11, 1 },
-    { 1, 17, 64, 14, 14, 3 }, /* 196 positions: whole 32-row blocks and a tail */
-    { 2, 32, 40, 6, 8, 3 },   /* 32 channels: a kernel row's taps one run */
+    { 3, 17, 80, 7, 9, 1, 17 },
+    { 1, 33, 48, 9, 7, 3, 33 },
+    { 2, 16, 33, 5, 11, 1, 16 },
+    { 1, 17, 64, 14, 14, 3, 17 }, /* 196 positions: whole 32-row blocks and a tail */
+    { 2, 32, 40, 6, 8, 3, 32 },   /* 32 channels: a kernel row's taps one run */
+    { 3, 17, 33, 9, 11, 3, 10 },  /* 10 input channels: a kernel row of 30 values one fixed-size copy (as the stem) */
 };
 
 static void activation(ifg_writer *w, act_kind kind, const char *name, uint32_t x, uint32_t y) {
@@ -49,7 +50,7 @@ static uint32_t conv(ifg_writer *w, test_rng *r, const char *name, uint32_t x, i
     return y;
 }
 
-/* x [n,c,h,w] -> a: 1x1 or 3x3 c->c relu -> 3x3 max pool (stride 1) -> b: 3x3 c->mid silu -> d: 1x1 mid->c, + the pool,
+/* x [n,ca,h,w] -> a: 1x1 or 3x3 ca->c relu -> 3x3 max pool (stride 1) -> b: 3x3 c->mid silu -> d: 1x1 mid->c, + the pool,
  * relu -> e: 3x3 stride 2 c->mid clip (the output). Chained: a's output, the pool's (read by b and as d's residual),
  * b's and d's. */
 static infer_model *block_model(const block_case *cc) {
@@ -57,10 +58,11 @@ static infer_model *block_model(const block_case *cc) {
     ifg_writer *w = tw_new();
     float *keep[8];
     int64_t oh = (cc->h - 1) / 2 + 1, ow = (cc->w - 1) / 2 + 1;
+    const int64_t in_dims[4] = { cc->n, cc->ca, cc->h, cc->w };
     const int64_t full_c[4] = { cc->n, cc->c, cc->h, cc->w }, full_mid[4] = { cc->n, cc->mid, cc->h, cc->w };
     const int64_t half_mid[4] = { cc->n, cc->mid, oh, ow };
-    uint32_t x = tw_act(w, "x", INFER_F32, 4, full_c);
-    uint32_t a = conv(w, &r, "a", x, cc->c, cc->c, cc->ka, 1, full_c, keep);
+    uint32_t x = tw_act(w, "x", INFER_F32, 4, in_dims);
+    uint32_t a = conv(w, &r, "a", x, cc->ca, cc->c, cc->ka, 1, full_c, keep);
     uint32_t a_act = tw_act(w, "a.act", INFER_F32, 4, full_c);
     activation(w, ACT_RELU, "a.relu", a, a_act);
     uint32_t pooled = tw_act(w, "pool", INFER_F32, 4, full_c);
@@ -125,7 +127,7 @@ static float *run_block(const infer_model *m, const infer_tensor *in, infer_prec
 static void check_case(const block_case *cc, infer_cpu_bf16 kernel) {
     infer_model *m = block_model(cc);
     test_rng r = rng_seed(5);
-    float *x = rng_array(&r, cc->n * cc->c * cc->h * cc->w, -1, 1);
+    float *x = rng_array(&r, cc->n * cc->ca * cc->h * cc->w, -1, 1);
     infer_tensor in = model_input(m, 0, cc->n, x);
     int64_t n_ref, n_on, n_off;
     int chained;
