@@ -79,6 +79,7 @@ size_t cpu_conv2d_workspace(const ir_node *n, const infer_tensor *in, const infe
     conv_geometry g;
     conv_geometry_of(n, in, out, &g);
     size_t winograd = conv_winograd_workspace(&g, threads); /* when the layer runs Winograd (its weights prepacked) */
+    if (conv_small_takes(&g) && conv_small_workspace(&g) > winograd) winograd = conv_small_workspace(&g);
     if (!merges_images(&g)) return winograd;
     size_t bytes = merged_bytes(&g);
     return bytes == SIZE_MAX ? winograd : bytes > winograd ? bytes : winograd;
@@ -219,6 +220,9 @@ CPU_KERNEL(conv2d) {
     }
     /* weights prepacked for Winograd (conv2d_winograd.c) */
     if (ctx->prepacked && conv2d_winograd(ctx, &g, in[0].data, bias, residual, &n->p.conv2d.act, out[0].data))
+        return INFER_OK;
+    /* weights prepacked for the small-image transposed GEMM (conv2d_small.c) */
+    if (ctx->prepacked && conv2d_small(ctx, &g, in[0].data, bias, residual, &n->p.conv2d.act, out[0].data))
         return INFER_OK;
     conv_job job = { &g, in[0].data, in[1].data, bias, residual, conv2d_packed_rows(ctx->prepacked, &g, ctx->isa),
                      &n->p.conv2d.act, out[0].data, ctx };

@@ -58,7 +58,27 @@ void conv2d_prepack_for(const ir_node *n, const infer_tensor *in, int isa, infer
 size_t cpu_conv2d_prepack_size(const ir_node *n, const infer_tensor *in, int isa);
 void cpu_conv2d_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
 void cpu_conv2d_prepack_describe(const void *packed, char *buf, size_t size);
+/* The GEMM row slivers alone (what the _for versions pack when neither Winograd nor conv2d_small takes the layer). */
+size_t conv2d_rows_prepack_size(const ir_node *n, const infer_tensor *in, int isa);
+void conv2d_rows_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
 /* The row slivers in prepacked for g and isa; NULL when prepacked holds none (or Winograd's). */
 const float *conv2d_packed_rows(const void *prepacked, const conv_geometry *g, int isa);
+
+/* Small images (conv2d_small.c): groups-1 layers with few output positions as the transposed GEMM, weights
+ * prepacked as its column slivers. takes: the shape rule the engine's prepacking applies (all images' output positions
+ * within [MIN, MAX], at least MIN_CHANNELS outputs: measured faster than packed rows at 7x7, bench/RESULTS.md, and
+ * slower at 14x14); prepack_size with force set packs any groups-1 layer (tests, benches); conv2d_small returns 0
+ * (doing nothing) unless ctx->prepacked holds this layer's weights for ctx->isa and the workspace has
+ * conv_small_workspace(g) bytes. */
+#define CONV_SMALL_MIN_POSITIONS 32
+#define CONV_SMALL_MAX_POSITIONS 64
+#define CONV_SMALL_MIN_CHANNELS 64
+int conv_small_takes(const conv_geometry *g);
+size_t conv_small_prepack_size(const ir_node *n, const infer_tensor *in, int isa, int force);
+void conv_small_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
+int conv_small_describe(const void *packed, char *buf, size_t size);
+size_t conv_small_workspace(const conv_geometry *g);
+int conv2d_small(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *bias, const float *residual,
+                 const act_params *act, float *y);
 
 #endif
