@@ -30,33 +30,11 @@ int conv_small_takes(const conv_geometry *g) {
            g->out_channels >= CONV_SMALL_MIN_CHANNELS;
 }
 
-/* The geometry from the node and its inputs (the output's size computed); 0 when they do not describe a groups-1
- * convolution with an output. */
+/* The geometry of a groups-1 convolution with f32 weights; 0 for any other. */
 static int geometry_of_node(const ir_node *n, const infer_tensor *in, conv_geometry *g) {
-    const conv2d_params *p = &n->p.conv2d;
-    if (n->n_in < 2 || in[0].ndim != 4 || in[1].ndim != 4 || !in[1].data || in[1].dtype != INFER_F32 ||
-        p->groups != 1 || in[1].dims[1] != in[0].dims[1] || p->stride[0] < 1 || p->stride[1] < 1 ||
-        p->dilation[0] < 1 || p->dilation[1] < 1 || p->padding[0] < 0 || p->padding[1] < 0)
-        return 0;
-    memset(g, 0, sizeof *g);
-    g->batch = in[0].dims[0];
-    g->channels = in[0].dims[1];
-    g->height = in[0].dims[2];
-    g->width = in[0].dims[3];
-    g->out_channels = in[1].dims[0];
-    g->kernel_h = in[1].dims[2];
-    g->kernel_w = in[1].dims[3];
-    g->stride_h = p->stride[0];
-    g->stride_w = p->stride[1];
-    g->pad_h = p->padding[0];
-    g->pad_w = p->padding[1];
-    g->dilation_h = p->dilation[0];
-    g->dilation_w = p->dilation[1];
-    g->groups = 1;
-    g->out_height = (g->height + 2 * g->pad_h - g->dilation_h * (g->kernel_h - 1) - 1) / g->stride_h + 1;
-    g->out_width = (g->width + 2 * g->pad_w - g->dilation_w * (g->kernel_w - 1) - 1) / g->stride_w + 1;
-    return g->batch > 0 && g->out_height > 0 && g->out_width > 0 && g->out_channels > 0 && g->channels > 0 &&
-           g->kernel_h > 0 && g->kernel_w > 0;
+    return n->n_in >= 2 && in[1].data && in[1].dtype == INFER_F32 && conv_geometry_of_inputs(n, in, g) &&
+           g->groups == 1 && g->out_channels > 0 && g->channels > 0 && g->kernel_h > 0 && g->kernel_w > 0 &&
+           g->batch > 0;
 }
 
 size_t conv_small_prepack_size(const ir_node *n, const infer_tensor *in, int isa, int force) {

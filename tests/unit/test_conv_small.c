@@ -1,7 +1,7 @@
 /* test_conv_small.c — the small-image transposed GEMM convolution (conv2d_small.c) against a direct convolution at
  * odd sizes, serial and threaded, on every ISA this CPU has; its shape rule; a residual sharing the output. */
 #include <criterion/criterion.h>
-#include "testutil.h"
+#include "engine_util.h"
 #include "../../kernels/cpu/cpu_kernels.h"
 #include "../../kernels/cpu/conv2d.h"
 
@@ -184,4 +184,45 @@ Test(conv_small, rule_picks_seven_by_seven) {
         if (shapes[i].takes)
             cr_expect_eq(conv2d_prepack_size_for(&node, in, cpu_detect_isa(), INFER_WINOGRAD_AUTO), small, "shape %zu", i);
     }
+}
+
+/* Through the engine: a 7x7 layer's weights are prepacked for the transposed GEMM (its layer info says so) and its
+ * output matches the direct convolution, 1 and 2 threads. */
+Test(conv_small, engine_runs_it) {
+    enum { CI = 33, CO = 64, H = 7 };
+    const small_case sc = { 1, CI, H, H, CO, 3, 1, 1, 1, 0, ACT_RELU };
+    small_setup s;
+    setup(&sc, 77, &s);
+    ifg_writer *wr = tw_new();
+    uint32_t x = tw_act(wr, "x", INFER_F32, DIMS(1, CI, H, H));
+    uint32_t wt = tw_const(wr, "w", INFER_F32, DIMS(CO, CI, 3, 3), s.w), bt = tw_const(wr, "b", INFER_F32, DIMS(CO), s.b);
+    uint32_t y = tw_act(wr, "y", INFER_F32, DIMS(1, CO, H, H));
+    tw_node(wr, OP_CONV2D, "conv", TW_IDS(x, wt, bt), TW_IDS(y));
+    int64_t pad[2] = { 1, 1 };
+    ifg_writer_attr_ints(wr, "padding", pad, 2);
+    ifg_writer_attr_int(wr, "act", ACT_RELU);
+    tw_graph(wr, TW_IDS(x), TW_IDS(y));
+    infer_model *m = model_from_writer(wr);
+    for (int threads = 1; threads <= 2; threads++) {
+        infer_engine_options o;
+        infer_engine_options_init(&o);
+        o.device = INFER_DEVICE_CPU;
+        o.threads = threads;
+        infer_engine *e = NULL;
+        infer_error err;
+        cr_assert_eq(infer_engine_create(m, &o, &e, &err), INFER_OK, "%s", err.message);
+        infer_tensor in = model_input(m, 0, 1, s.x), out;
+        cr_assert_eq(infer_engine_run(e, &in, 1, &out, 1, &err), INFER_OK, "%s", err.message);
+        double d = rel_l2(out.data, s.want, s.y_count);
+        cr_expect(d <= 1e-6, "threads %d: rel L2 %g", threads, d);
+        int taken = 0;
+        for (int i = 0; i < infer_engine_layer_count(e); i++) {
+            infer_layer_info li;
+            if (infer_engine_layer(e, i, &li) == INFER_OK && li.weights && strstr(li.weights, "transposed")) taken = 1;
+        }
+        cr_expect(taken, "threads %d: the layer's weights are not the transposed GEMM's", threads);
+        infer_engine_destroy(e);
+    }
+    infer_model_free(m);
+    teardown(&s);
 }
