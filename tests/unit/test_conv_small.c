@@ -148,13 +148,15 @@ Test(conv_small, residual_in_place) {
     teardown(&s);
 }
 
-/* The engine's rule: 32-64 output positions in all and at least 64 output channels, groups 1; the prepacking picks
+/* The engine's rule: 32-64 output positions in all, at least 64 output channels, groups 1, not a stride-1 unpadded
+ * 1x1; the prepacking picks
  * the transposed GEMM's weights exactly then (else packed rows or Winograd). */
 Test(conv_small, rule_picks_seven_by_seven) {
     static const struct { int64_t n, c, h, o, k; int s, p, groups, takes; } shapes[] = {
         { 1, 512, 7, 512, 3, 1, 1, 1, 1 },   /* resnet layer4 3x3 */
         { 1, 256, 14, 512, 3, 2, 1, 1, 1 },  /* its stride-2 entry: 7x7 out */
-        { 1, 2048, 7, 512, 1, 1, 0, 1, 1 },  /* resnet50 layer4 1x1 */
+        { 1, 2048, 7, 512, 1, 1, 0, 1, 0 },  /* resnet50 layer4 1x1: packed rows */
+        { 1, 1024, 14, 2048, 1, 2, 0, 1, 1 }, /* its strided 1x1 downsample */
         { 1, 256, 14, 256, 3, 1, 1, 1, 0 },  /* 14x14: 196 positions, packed rows */
         { 8, 512, 7, 512, 3, 1, 1, 1, 0 },   /* batch 8: 392 positions */
         { 1, 64, 7, 32, 3, 1, 1, 1, 0 },     /* 32 outputs */
