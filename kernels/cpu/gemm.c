@@ -207,6 +207,9 @@ static void a_prefetch_step(a_prefetch *f) {
 
 /* With both operands packed (conv2d_small.c's transposed GEMM), a B sliver (the weights) comes from memory when the first tile of its
  * column reads it: share `part` of `parts` of the next sliver's floats is fetched into L2 with each tile of this one. */
+#ifndef GEMM_B_PREFETCH
+#define GEMM_B_PREFETCH 1
+#endif
 static void b_prefetch_share(const float *next, int64_t floats, int64_t part, int64_t parts) {
     int64_t lines = (floats + 15) / 16, from = lines * part / parts, to = lines * (part + 1) / parts;
     for (int64_t l = from; l < to; l++) __builtin_prefetch(next + l * 16, 0, 2);
@@ -257,7 +260,7 @@ static void gemm_blocked(const gemm_arch *arch, uint8_t *scratch, const gemm_pro
                     const float *a = direct ? a_at(p, ic + ir, pc)
                                      : p->a_packed ? p->a_packed + (ic + ir) * p->K + pc * arch->mr
                                                    : ap + (ir - in_place) * kc;
-                    if (p->b_packed && p->a_packed && !rows_outer && jr + arch->nr < nc)
+                    if (GEMM_B_PREFETCH && p->b_packed && p->a_packed && !rows_outer && jr + arch->nr < nc)
                         b_prefetch_share(b_block + (jr + arch->nr) * b_step, kc * arch->nr, ir / arch->mr, slivers_i);
                     run_tile(arch, p, kc, a, direct ? p->lda : 0, b_block + jr * (b_step ? b_step : kc), ic + ir,
                              jc + jr, m, n, pc > 0, last);
