@@ -64,6 +64,7 @@ size_t conv2d_workspace_for(const ir_node *n, const infer_tensor *in, const infe
                             infer_winograd mode);
 void cpu_conv2d_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
 void cpu_conv2d_prepack_describe(const void *packed, char *buf, size_t size);
+int cpu_conv2d_packed_only(const void *prepacked, int isa);
 /* The row slivers in prepacked for g and isa; NULL when prepacked holds none (or Winograd's). */
 const float *conv2d_packed_rows(const void *prepacked, const conv_geometry *g, int isa);
 
