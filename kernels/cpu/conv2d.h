@@ -54,6 +54,8 @@ void conv2d_depthwise_blocked(cpu_ctx *ctx, const conv_geometry *g, const float 
  * stride 1 or 2 both ways, no dilation, its stride-2 row buffers within the per-thread scratch), and the run of
  * output rows [oh0, oh1). */
 int conv_depthwise_direct_fits(const conv_geometry *g, int isa);
+/* Whether the direct path is measured faster than the blocked one for g (when both fit). */
+int conv_depthwise_direct_wins(const conv_geometry *g);
 void conv2d_depthwise_direct(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
                              const float *residual, const act_params *act, float *y, int64_t oh0, int64_t oh1);
 

@@ -13,6 +13,17 @@ int conv_depthwise_direct_fits(const conv_geometry *g, int isa) {
            g->out_channels % g->channels == 0 && g->out_height > 0 && g->out_width > 0;
 }
 
+/* Where the direct path beat the channel-blocked one (bench/dw_bench.c, 2 threads, batch 1 and 8; bench/RESULTS.md
+ * "Depthwise direct"): stride 1 from 14x14 up (1.2-3.4x), 3x3 stride 2 (1.0-1.65x). The blocked path stays for
+ * outputs of at most 8 columns (its 16 channels per vector fill every lane; direct 0.8-1.2x), 5x5 stride 2 (five
+ * permutes per loaded row; direct 0.85-1.0x) and stride-2 inputs past 32 MiB (mobilenet_v2's 96 @112 at batch 8,
+ * read from memory: direct 0.75-0.85x). */
+int conv_depthwise_direct_wins(const conv_geometry *g) {
+    if (g->out_width <= 8) return 0;
+    if (g->stride_w == 2 && g->kernel_w == 5) return 0;
+    return g->stride_w == 1 || g->batch * g->channels * g->height * g->width * (int64_t)sizeof(float) < ((int64_t)32 << 20);
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include "sigmoid_avx512.h"
