@@ -21,6 +21,21 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+/* The best of reps runs of the conv kernel on ctx (its prepacked weights as set), the weights from w_copies
+ * rotating when there are several copies (cold). */
+static double time_best(cpu_ctx *ctx, const ir_node *node, infer_tensor *in, infer_tensor *out, int reps,
+                        const float *w_copies, int64_t copies, int64_t w_floats) {
+    double best = 1e9;
+    for (int r = 0; r < reps; r++) {
+        in[1].data = (float *)w_copies + r % copies * w_floats;
+        double t0 = now();
+        cpu_conv2d(ctx, node, in, out, NULL);
+        double t = now() - t0;
+        if (t < best) best = t;
+    }
+    return best;
+}
+
 typedef struct { const char *name; int64_t n, c, h, o, k; int stride, pad, groups; } layer;
 
 int main(int argc, char **argv) {
@@ -127,18 +142,11 @@ int main(int argc, char **argv) {
         for (int threads = 1; threads <= threads_max; threads *= 2) {
             thread_pool *pool = NULL;
             if (threads > 1) pool_create(threads, &pool, NULL);
-            size_t ws_bytes = cpu_conv2d_workspace(&node, in, &out, threads);
+            size_t ws_bytes = conv2d_workspace_for(&node, in, &out, threads, INFER_WINOGRAD_ON); /* room for both forms */
             void *ws = malloc(ws_bytes + 1);
-            cpu_ctx ctx = { pool, threads, cpu_detect_isa(), ws, ws_bytes, scratch };
-            double best = 1e9;
+            cpu_ctx ctx = { .pool = pool, .threads = threads, .isa = cpu_detect_isa(), .workspace = ws, .workspace_bytes = ws_bytes, .scratch = scratch };
             int reps = (int)(4e9 / flops) + 20;
-            for (int r = 0; r < reps; r++) {
-                in[1].data = w_copies + r % copies * w_floats;
-                double t0 = now();
-                cpu_conv2d(&ctx, &node, in, &out, NULL);
-                double t = now() - t0;
-                if (t < best) best = t;
-            }
+            double best = time_best(&ctx, &node, in, &out, reps, w_copies, copies, w_floats);
             double gflops = flops / best * 1e-9, p = threads < 8 ? peak[threads] : 0.0;
             printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s %5.1f%% of peak\n", ly->name, threads, best * 1e3, gflops,
                    p > 0 ? 100 * gflops / p : 0.0);
@@ -151,13 +159,7 @@ int main(int argc, char **argv) {
             if (rows) {
                 conv2d_prepack_for(&node, in, ctx.isa, INFER_WINOGRAD_OFF, rows);
                 ctx.prepacked = rows;
-                double rbest = 1e9;
-                for (int r = 0; r < reps; r++) {
-                    double t0 = now();
-                    cpu_conv2d(&ctx, &node, in, &out, NULL);
-                    double t = now() - t0;
-                    if (t < rbest) rbest = t;
-                }
+                double rbest = time_best(&ctx, &node, in, &out, reps, w, 1, 0);
                 double rg = flops / rbest * 1e-9;
                 printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s %5.1f%% of peak  packed rows %.2fx\n", "  packed rows",
                        threads, rbest * 1e3, rg, p > 0 ? 100 * rg / p : 0.0, best / rbest);
@@ -170,13 +172,7 @@ int main(int argc, char **argv) {
                 cpu_conv2d_winograd_prepack(&node, in, ctx.isa, packed);
                 conv_winograd_set_mode(packed, INFER_WINOGRAD_ON);
                 ctx.prepacked = packed;
-                double wbest = 1e9;
-                for (int r = 0; r < reps; r++) {
-                    double t0 = now();
-                    cpu_conv2d(&ctx, &node, in, &out, NULL);
-                    double t = now() - t0;
-                    if (t < wbest) wbest = t;
-                }
+                double wbest = time_best(&ctx, &node, in, &out, reps, w, 1, 0);
                 double wg = flops / wbest * 1e-9, diff = 0, norm = 0;
                 for (int64_t i = 0; i < y_elems; i++) {
                     diff += ((double)y[i] - y_im2col[i]) * ((double)y[i] - y_im2col[i]);
@@ -185,13 +181,7 @@ int main(int argc, char **argv) {
                 printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s %5.1f%% of peak  winograd %.2fx, rel L2 %.1e%s\n",
                        "  winograd", threads, wbest * 1e3, wg, p > 0 ? 100 * wg / p : 0.0, best / wbest,
                        norm > 0 ? sqrt(diff / norm) : 0.0,
-                       conv_winograd_takes(&(conv_geometry){ .batch = ly->n, .channels = ly->c, .height = ly->h,
-                                                             .width = ly->h, .out_channels = ly->o, .out_height = oh,
-                                                             .out_width = oh, .kernel_h = 3, .kernel_w = 3,
-                                                             .stride_h = 1, .stride_w = 1, .pad_h = ly->pad,
-                                                             .pad_w = ly->pad, .dilation_h = 1, .dilation_w = 1,
-                                                             .groups = 1 },
-                                           INFER_WINOGRAD_AUTO) ? " (auto)" : "");
+                       conv_winograd_prepack_size(&node, in, ctx.isa, INFER_WINOGRAD_AUTO) ? " (auto)" : "");
                 ctx.prepacked = NULL;
                 free(packed);
             }

@@ -65,6 +65,9 @@ static size_t max_workspace(const infer_engine *e, const cpu_state *st, int thre
         infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
         engine_node_views(e, n, NULL, NULL, in, out);
         size_t bytes = st->kernels[i]->workspace ? st->kernels[i]->workspace(n, in, out, threads) : 0;
+        /* conv2d: Winograd's tiles only for the layers opt.winograd gives it (as prepack_weights does) */
+        if (st->kernels[i]->workspace == cpu_conv2d_workspace)
+            bytes = conv2d_workspace_for(n, in, out, threads, e->opt.winograd);
         if (bytes > most) most = bytes;
     }
     return most;

@@ -29,6 +29,22 @@ void conv_geometry_of(const ir_node *n, const infer_tensor *in, const infer_tens
     g->groups = p->groups;
 }
 
+int conv_geometry_of_inputs(const ir_node *n, const infer_tensor *in, conv_geometry *g) {
+    const conv2d_params *p = &n->p.conv2d;
+    if (n->n_in < 2 || in[0].ndim != 4 || in[1].ndim != 4 || p->groups < 1 || p->stride[0] < 1 || p->stride[1] < 1 ||
+        p->dilation[0] < 1 || p->dilation[1] < 1 || p->padding[0] < 0 || p->padding[1] < 0 ||
+        in[1].dims[1] * p->groups != in[0].dims[1] || in[1].dims[0] % p->groups)
+        return 0;
+    int64_t oh = (in[0].dims[2] + 2 * (int64_t)p->padding[0] - (int64_t)p->dilation[0] * (in[1].dims[2] - 1) - 1) /
+                     p->stride[0] + 1;
+    int64_t ow = (in[0].dims[3] + 2 * (int64_t)p->padding[1] - (int64_t)p->dilation[1] * (in[1].dims[3] - 1) - 1) /
+                     p->stride[1] + 1;
+    if (oh < 1 || ow < 1) return 0;
+    infer_tensor out = { INFER_F32, 4, { in[0].dims[0], in[1].dims[0], oh, ow }, NULL };
+    conv_geometry_of(n, in, &out, g);
+    return 1;
+}
+
 int conv_is_depthwise(const conv_geometry *g) { return g->groups > 1 && g->groups == g->channels; }
 
 /* 1x1, stride 1, no padding: the input image already is the GEMM's right-hand matrix. */
@@ -70,18 +86,23 @@ static size_t merged_bytes(const conv_geometry *g) {
     return bytes > SIZE_MAX ? SIZE_MAX : (size_t)bytes;
 }
 
-/* The columns are packed straight from the image (no im2col buffer); only a merged batch needs
- * room for its GEMM's result. */
-size_t cpu_conv2d_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
+/* The columns are packed straight from the image (no im2col buffer); only a merged batch needs room for its
+ * GEMM's result, and a layer that runs Winograd (as the engine's mode picks it) room for its tiles. */
+size_t conv2d_workspace_for(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads,
+                            infer_winograd mode) {
     if (n->n_in < 2 || in[0].ndim != 4 || in[1].ndim != 4 || out[0].ndim != 4 || n->p.conv2d.groups < 1 ||
         in[1].dims[0] != out[0].dims[1] || in[1].dims[1] * n->p.conv2d.groups != in[0].dims[1])
         return 0; /* the kernel refuses these */
     conv_geometry g;
     conv_geometry_of(n, in, out, &g);
-    size_t winograd = conv_winograd_workspace(&g, threads); /* when the layer runs Winograd (its weights prepacked) */
+    size_t winograd = conv_winograd_takes(&g, mode) ? conv_winograd_workspace(&g, threads) : 0;
     if (!merges_images(&g)) return winograd;
     size_t bytes = merged_bytes(&g);
     return bytes == SIZE_MAX ? winograd : bytes > winograd ? bytes : winograd;
+}
+
+size_t cpu_conv2d_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
+    return conv2d_workspace_for(n, in, out, threads, INFER_WINOGRAD_AUTO);
 }
 
 typedef struct {

@@ -13,6 +13,9 @@ typedef struct {
 } conv_geometry;
 
 void conv_geometry_of(const ir_node *n, const infer_tensor *in, const infer_tensor *out, conv_geometry *g);
+/* The geometry from the input and weight views alone, the output size from the attributes (64-bit); 0 when the
+ * attributes or the shapes make no convolution. */
+int conv_geometry_of_inputs(const ir_node *n, const infer_tensor *in, conv_geometry *g);
 
 /* groups == channels (> 1): each output channel reads one input channel. */
 int conv_is_depthwise(const conv_geometry *g);
@@ -65,6 +68,9 @@ void conv2d_depthwise_direct(cpu_ctx *ctx, const conv_geometry *g, const float *
 size_t conv2d_prepack_size_for(const ir_node *n, const infer_tensor *in, int isa, infer_winograd mode);
 void conv2d_prepack_for(const ir_node *n, const infer_tensor *in, int isa, infer_winograd mode, void *dst);
 size_t cpu_conv2d_prepack_size(const ir_node *n, const infer_tensor *in, int isa);
+/* The dense kernel's workspace when mode picks its Winograd layers (the kernel table's hook: AUTO). */
+size_t conv2d_workspace_for(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads,
+                            infer_winograd mode);
 void cpu_conv2d_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
 void cpu_conv2d_prepack_describe(const void *packed, char *buf, size_t size);
 /* The row slivers in prepacked for g and isa; NULL when prepacked holds none (or Winograd's). */

@@ -20,17 +20,12 @@ typedef struct {
  * give the micro-kernel one contiguous stream of weights per tile (bench/RESULTS.md: 1.1-1.25x on the 7x7 and
  * 14x14 layers whose weights come from memory); fewer positions keep the weights as they are. */
 static int rows_geometry(const ir_node *n, const infer_tensor *in, int64_t *m, int64_t *k) {
-    const conv2d_params *p = &n->p.conv2d;
-    if (n->n_in < 2 || in[0].ndim != 4 || in[1].ndim != 4 || !in[1].data || in[1].dtype != INFER_F32 ||
-        p->groups != 1 || in[1].dims[1] != in[0].dims[1] || p->stride[0] < 1 || p->stride[1] < 1)
+    conv_geometry g;
+    if (n->n_in < 2 || !in[1].data || in[1].dtype != INFER_F32 || !conv_geometry_of_inputs(n, in, &g) ||
+        g.groups != 1 || g.out_height * g.out_width <= GEMM_SMALL_M)
         return 0;
-    int64_t oh = (in[0].dims[2] + 2 * (int64_t)p->padding[0] - (int64_t)p->dilation[0] * (in[1].dims[2] - 1) - 1) /
-                     p->stride[0] + 1;
-    int64_t ow = (in[0].dims[3] + 2 * (int64_t)p->padding[1] - (int64_t)p->dilation[1] * (in[1].dims[3] - 1) - 1) /
-                     p->stride[1] + 1;
-    if (oh < 1 || ow < 1 || oh * ow <= GEMM_SMALL_M) return 0;
-    *m = in[1].dims[0];
-    *k = in[1].dims[1] * in[1].dims[2] * in[1].dims[3];
+    *m = g.out_channels;
+    *k = g.channels * g.kernel_h * g.kernel_w;
     return *m > 0 && *k > 0;
 }
 

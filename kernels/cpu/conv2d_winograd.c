@@ -77,28 +77,9 @@ int conv_winograd_takes(const conv_geometry *g, infer_winograd mode) {
            tile_count(g) >= WINO_AUTO_MIN_TILES;
 }
 
-/* The geometry of node n from its input and weight views (the output's size follows for stride 1). */
+/* The geometry of node n from its input and weight views, for its FP32 constant weights. */
 static int node_geometry(const ir_node *n, const infer_tensor *in, conv_geometry *g) {
-    if (n->n_in < 2 || in[0].ndim != 4 || in[1].ndim != 4 || !in[1].data || in[1].dtype != INFER_F32) return 0;
-    const conv2d_params *p = &n->p.conv2d;
-    memset(g, 0, sizeof *g);
-    g->batch = in[0].dims[0];
-    g->channels = in[0].dims[1];
-    g->height = in[0].dims[2];
-    g->width = in[0].dims[3];
-    g->out_channels = in[1].dims[0];
-    g->kernel_h = in[1].dims[2];
-    g->kernel_w = in[1].dims[3];
-    g->stride_h = p->stride[0];
-    g->stride_w = p->stride[1];
-    g->pad_h = p->padding[0];
-    g->pad_w = p->padding[1];
-    g->dilation_h = p->dilation[0];
-    g->dilation_w = p->dilation[1];
-    g->groups = p->groups;
-    g->out_height = g->height + 2 * g->pad_h - 2;
-    g->out_width = g->width + 2 * g->pad_w - 2;
-    return in[1].dims[1] == g->channels;
+    return n->n_in >= 2 && in[1].data && in[1].dtype == INFER_F32 && conv_geometry_of_inputs(n, in, g);
 }
 
 size_t conv_winograd_prepack_size(const ir_node *n, const infer_tensor *in, int isa, infer_winograd mode) {

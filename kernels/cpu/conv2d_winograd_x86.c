@@ -4,6 +4,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "transpose16_avx512.h"
 
 #define TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
 
@@ -66,33 +67,6 @@ TARGET static void input_avx512(const wino_plan *p, int64_t t0, int64_t tn, floa
     }
 }
 
-/* 16 vectors of 16 into their transpose: r[i] lane j becomes r[j] lane i. */
-TARGET static inline void transpose16(__m512 r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
-        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 4], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 4], 0xDD);
-        r[i + 4] = _mm512_shuffle_f32x4(t[i + 8], t[i + 12], 0x88);
-        r[i + 12] = _mm512_shuffle_f32x4(t[i + 8], t[i + 12], 0xDD);
-    }
-}
-
 TARGET static void output_avx512(const wino_plan *p, const float *m, int64_t m_stride, int64_t ldm, int64_t o0,
                                  int64_t on, int64_t t0, int64_t tn, const float *bias, const float *residual,
                                  const act_params *act, float *y) {
@@ -120,7 +94,7 @@ TARGET static void output_avx512(const wino_plan *p, const float *m, int64_t m_s
             for (int i = 0; i < 4; i++) at6(s + i * 6, 1, out + i * 4, 1);
             __m512 b = _mm512_set1_ps(bias ? bias[o] : 0.0f);
             for (int k = 0; k < 16; k++) out[k] = _mm512_add_ps(out[k], b);
-            transpose16(out); /* out[l]: tile l's 4x4 outputs, row-major */
+            transpose16_avx512(out); /* out[l]: tile l's 4x4 outputs, row-major */
             float tile[16][16] __attribute__((aligned(64)));
             for (int l = 0; l < lanes; l++) _mm512_store_ps(tile[l], out[l]);
             for (int l = 0; l < lanes; l++) {

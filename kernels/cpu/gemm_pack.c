@@ -3,33 +3,13 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "transpose16_avx512.h"
 
 /* Transposes 16 rows x 16 columns (row stride ld) into 16 rows of the sliver (row stride nr). */
 __attribute__((target("avx512f"))) static void transpose16x16(const float *src, int64_t ld, float *dst, int nr) {
-    __m512 r[16], t[16];
+    __m512 r[16];
     for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * ld);
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
-        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 4], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 4], 0xDD);
-        r[i + 4] = _mm512_shuffle_f32x4(t[i + 8], t[i + 12], 0x88);
-        r[i + 12] = _mm512_shuffle_f32x4(t[i + 8], t[i + 12], 0xDD);
-    }
+    transpose16_avx512(r);
     for (int i = 0; i < 16; i++) _mm512_storeu_ps(dst + i * nr, r[i]);
 }
 

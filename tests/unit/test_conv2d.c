@@ -184,9 +184,21 @@ Test(conv2d, needs_no_workspace_and_refuses_bad_inputs) {
     int64_t x_dims[4] = { 1, 2, 5, 5 }, w_dims[4] = { 3, 2, 3, 3 }, y_dims[4] = { 1, 3, 5, 5 };
     infer_tensor in[2] = { tview(INFER_F32, x, 4, x_dims), tview(INFER_F32, w, 4, w_dims) };
     infer_tensor out = tview(INFER_F32, y, 4, y_dims);
-    conv_geometry g; /* the im2col path needs none; a 3x3 stride-1 conv asks for Winograd's tile blocks */
+    conv_geometry g; /* the im2col path needs none; a 3x3 stride-1 conv run by Winograd asks for its tile blocks */
     conv_geometry_of(&node, in, &out, &g);
-    cr_assert_eq(cpu_conv2d_workspace(&node, in, &out, 2), conv_winograd_workspace(&g, 2));
+    cr_assert_eq(cpu_conv2d_workspace(&node, in, &out, 2), 0, "AUTO leaves 2 channels to im2col");
+    cr_assert_eq(conv2d_workspace_for(&node, in, &out, 2, INFER_WINOGRAD_OFF), 0);
+    cr_assert_gt(conv_winograd_workspace(&g, 2), 0);
+    cr_assert_eq(conv2d_workspace_for(&node, in, &out, 2, INFER_WINOGRAD_ON), conv_winograd_workspace(&g, 2));
+    {
+        int64_t wide_x[4] = { 1, 16, 28, 28 }, wide_w[4] = { 16, 16, 3, 3 }, wide_y[4] = { 1, 16, 28, 28 };
+        infer_tensor wx[2] = { tview(INFER_F32, x, 4, wide_x), tview(INFER_F32, w, 4, wide_w) };
+        infer_tensor wy = tview(INFER_F32, y, 4, wide_y);
+        conv_geometry wg;
+        conv_geometry_of(&node, wx, &wy, &wg);
+        cr_assert_eq(cpu_conv2d_workspace(&node, wx, &wy, 2), conv_winograd_workspace(&wg, 2),
+                     "AUTO takes 16 channels over 49 tiles");
+    }
     uint8_t *scratch = malloc(CPU_SCRATCH_BYTES);
     cpu_ctx ctx = { .threads = 1, .isa = cpu_detect_isa(), .scratch = scratch };
     infer_error err;

@@ -101,7 +101,7 @@ Test(winograd, every_transform_point_counts) {
     infer_tensor in[3] = { { INFER_F32, 4, { N, CI, HI, WI }, x }, { INFER_F32, 4, { CO, CI, 3, 3 }, w },
                            { INFER_F32, 1, { CO }, b } };
     infer_tensor out = { INFER_F32, 4, { N, CO, HI, WI }, y };
-    size_t ws_bytes = cpu_conv2d_workspace(&node, in, &out, 1);
+    size_t ws_bytes = conv2d_workspace_for(&node, in, &out, 1, INFER_WINOGRAD_ON);
     void *ws = malloc(ws_bytes), *scratch = aligned_alloc(64, CPU_SCRATCH_BYTES);
     for (int isa = CPU_ISA_SCALAR; isa <= cpu_detect_isa(); isa++) {
         size_t bytes = conv_winograd_prepack_size(&node, in, isa, INFER_WINOGRAD_ON);
