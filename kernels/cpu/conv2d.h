@@ -53,6 +53,15 @@ int conv_depthwise_blocked_fits(const conv_geometry *g, int isa);
 void conv2d_depthwise_blocked(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
                               const float *residual, const act_params *act, float *y, int64_t oh0, int64_t oh1);
 
+/* The AVX-512 direct depthwise path on NCHW rows (conv2d_depthwise_direct.c): whether it takes g (3x3 or 5x5,
+ * stride 1 or 2 both ways, no dilation, its stride-2 row buffers within the per-thread scratch), and the run of
+ * output rows [oh0, oh1). */
+int conv_depthwise_direct_fits(const conv_geometry *g, int isa);
+/* Whether the direct path is measured faster than the blocked one for g (when both fit). */
+int conv_depthwise_direct_wins(const conv_geometry *g);
+void conv2d_depthwise_direct(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
+                             const float *residual, const act_params *act, float *y, int64_t oh0, int64_t oh1);
+
 /* The dense kernel's prepacked weights (conv2d_prepack.c): Winograd's for the 3x3 layers mode picks, else the
  * GEMM's row slivers for groups-1 layers with enough output positions, else none (size 0). The kernel table's
  * hooks use mode AUTO; the backend calls the _for versions with the engine's mode. */
@@ -67,6 +76,7 @@ void cpu_conv2d_prepack_describe(const void *packed, char *buf, size_t size);
 /* The GEMM row slivers alone (what the _for versions pack when neither Winograd nor conv2d_small takes the layer). */
 size_t conv2d_rows_prepack_size(const ir_node *n, const infer_tensor *in, int isa);
 void conv2d_rows_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
+int cpu_conv2d_packed_only(const void *prepacked, int isa);
 /* The row slivers in prepacked for g and isa; NULL when prepacked holds none (or Winograd's). */
 const float *conv2d_packed_rows(const void *prepacked, const conv_geometry *g, int isa);
 

@@ -84,6 +84,13 @@ void cpu_conv2d_prepack_describe(const void *packed, char *buf, size_t size) {
     else cpu_conv2d_winograd_describe(packed, buf, size);
 }
 
+/* Packed rows serve every run (any batch, merged or per image, and the 1x1 + depthwise strips); Winograd's
+ * AUTO layers fall back to im2col on the original weights at runs of few tiles. */
+int cpu_conv2d_packed_only(const void *prepacked, int isa) {
+    const rows_header *h = prepacked;
+    return h && h->magic == ROWS_MAGIC && h->isa == isa;
+}
+
 const float *conv2d_packed_rows(const void *prepacked, const conv_geometry *g, int isa) {
     const rows_header *h = prepacked;
     if (!h || h->magic != ROWS_MAGIC || h->isa != isa || g->groups != 1 || h->out_channels != g->out_channels ||
