@@ -82,13 +82,15 @@ const float *conv2d_packed_rows(const void *prepacked, const conv_geometry *g, i
 
 /* Small images (conv2d_small.c): groups-1 layers with few output positions as the transposed GEMM, weights
  * prepacked as its column slivers. takes: the shape rule the engine's prepacking applies (all images' output positions
- * within [MIN, MAX], at least MIN_CHANNELS outputs, not a stride-1 unpadded 1x1: measured faster than packed rows for
- * ResNet's 3x3 and strided layers with 7x7 outputs, bench/RESULTS.md, and slower at 14x14 and for 1x1s); prepack_size with force set packs any groups-1 layer (tests, benches); conv2d_small returns 0
+ * within [MIN, MAX], at least MIN_CHANNELS outputs and MIN_DEPTH inputs x taps, not a stride-1 unpadded 1x1:
+ * measured faster than packed rows for ResNet's 3x3 and strided layers with 7x7 outputs and depth 1024-4608,
+ * bench/RESULTS.md, slower at 14x14, for 1x1s and at depth 256, where packing and the transpose weigh more); prepack_size with force set packs any groups-1 layer (tests, benches); conv2d_small returns 0
  * (doing nothing) unless ctx->prepacked holds this layer's weights for ctx->isa and the workspace has
  * conv_small_workspace(g) bytes. */
 #define CONV_SMALL_MIN_POSITIONS 32
 #define CONV_SMALL_MAX_POSITIONS 64
 #define CONV_SMALL_MIN_CHANNELS 64
+#define CONV_SMALL_MIN_DEPTH 1024
 int conv_small_takes(const conv_geometry *g);
 size_t conv_small_prepack_size(const ir_node *n, const infer_tensor *in, int isa, int force);
 void conv_small_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);

@@ -28,7 +28,8 @@ int conv_small_takes(const conv_geometry *g) {
     int pointwise = g->kernel_h == 1 && g->kernel_w == 1 && g->stride_h == 1 && g->stride_w == 1 && g->pad_h == 0 &&
                     g->pad_w == 0; /* packed rows read its image in place: no packing to share, measured 0.83-1.03x */
     return g->groups == 1 && !pointwise && ohw > GEMM_SMALL_M && positions >= CONV_SMALL_MIN_POSITIONS &&
-           positions <= CONV_SMALL_MAX_POSITIONS && g->out_channels >= CONV_SMALL_MIN_CHANNELS;
+           positions <= CONV_SMALL_MAX_POSITIONS && g->out_channels >= CONV_SMALL_MIN_CHANNELS &&
+           g->channels * g->kernel_h * g->kernel_w >= CONV_SMALL_MIN_DEPTH;
 }
 
 /* The geometry of a groups-1 convolution with f32 weights; 0 for any other. */

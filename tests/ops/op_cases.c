@@ -1079,21 +1079,21 @@ const op_case op_cases[] = {
       { Y(F32, 32, 8, 128), Y(F32, 1, 8, 128), Y(F32, 1, 8, 128) }, { A_INT("hidden", 128), A_INT("layers", 1) },
       .int8_tol = RNN_INT8_TOL },
     /* ---- smallsp: the small-image transposed GEMM (kernels/cpu/conv2d_small.c), which the engine's prepacking
-     * picks for groups-1 layers of 32-64 output positions in all and at least 64 outputs: 49 positions (6 row slivers
-     * and 1 row), 45, a batch of 3 4x4 images, a strided 1x1; 65 outputs (a masked column sliver); the epilogue fused
-     * in the GEMM or after the transpose (residual) ---- */
-    { "small conv2d 33->65 7x7 p1 bias residual relu", OP_CONV2D,
-      { XF(-1, 1, 1, 33, 7, 7), WF(-0.3, 0.3, 65, 33, 3, 3), WF(-0.5, 0.5, 65), XF(-1, 1, 1, 65, 7, 7) },
+     * picks for groups-1 layers of 32-64 output positions in all, at least 64 outputs and depth (inputs x taps) 1024+:
+     * 49 positions (6 row slivers and 1 row), 45, a batch of 3 4x4 images, a strided 1x1; 65 outputs (a masked
+     * column sliver); the epilogue fused in the GEMM or after the transpose (residual) ---- */
+    { "small conv2d 129->65 7x7 p1 bias residual relu", OP_CONV2D,
+      { XF(-1, 1, 1, 129, 7, 7), WF(-0.1, 0.1, 65, 129, 3, 3), WF(-0.5, 0.5, 65), XF(-1, 1, 1, 65, 7, 7) },
       { Y(F32, 1, 65, 7, 7) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) } },
-    { "small conv2d 17->64 9x5 p1 bias clip", OP_CONV2D,
-      { XF(-1, 1, 1, 17, 9, 5), WF(-0.3, 0.3, 64, 17, 3, 3), WF(-0.5, 0.5, 64) }, { Y(F32, 1, 64, 9, 5) },
+    { "small conv2d 115->64 9x5 p1 bias clip", OP_CONV2D,
+      { XF(-1, 1, 1, 115, 9, 5), WF(-0.1, 0.1, 64, 115, 3, 3), WF(-0.5, 0.5, 64) }, { Y(F32, 1, 64, 9, 5) },
       { A_INTS("padding", 1, 1), A_INT("act", ACT_CLIP), ACT_RANGE } },
-    { "small conv2d 33->64 8x8 s2 p1 batch 3 gelu", OP_CONV2D,
-      { XF(-1, 1, 3, 33, 8, 8), WF(-0.3, 0.3, 64, 33, 3, 3), WF(-0.5, 0.5, 64) }, { Y(F32, 3, 64, 4, 4) },
+    { "small conv2d 129->64 8x8 s2 p1 batch 3 gelu", OP_CONV2D,
+      { XF(-1, 1, 3, 129, 8, 8), WF(-0.1, 0.1, 64, 129, 3, 3), WF(-0.5, 0.5, 64) }, { Y(F32, 3, 64, 4, 4) },
       { A_INTS("stride", 2, 2), A_INTS("padding", 1, 1), A_INT("act", ACT_GELU) } },
-    { "small conv2d 1x1 s2 17->96 14x14 residual silu", OP_CONV2D,
-      { XF(-1, 1, 1, 17, 14, 14), WF(-0.5, 0.5, 96, 17, 1, 1), ABSENT, XF(-1, 1, 1, 96, 7, 7) }, { Y(F32, 1, 96, 7, 7) },
-      { A_INTS("stride", 2, 2), A_INT("act", ACT_SILU) } },
+    { "small conv2d 1x1 s2 1025->96 14x14 residual silu", OP_CONV2D,
+      { XF(-1, 1, 1, 1025, 14, 14), WF(-0.05, 0.05, 96, 1025, 1, 1), ABSENT, XF(-1, 1, 1, 96, 7, 7) },
+      { Y(F32, 1, 96, 7, 7) }, { A_INTS("stride", 2, 2), A_INT("act", ACT_SILU) } },
 };
 
 

@@ -148,8 +148,8 @@ Test(conv_small, residual_in_place) {
     teardown(&s);
 }
 
-/* The engine's rule: 32-64 output positions in all, at least 64 output channels, groups 1, not a stride-1 unpadded
- * 1x1; the prepacking picks
+/* The engine's rule: 32-64 output positions in all, at least 64 output channels, depth (inputs x taps) 1024+, groups 1,
+ * not a stride-1 unpadded 1x1; the prepacking picks
  * the transposed GEMM's weights exactly then (else packed rows or Winograd). */
 Test(conv_small, rule_picks_seven_by_seven) {
     static const struct { int64_t n, c, h, o, k; int s, p, groups, takes; } shapes[] = {
@@ -157,11 +157,14 @@ Test(conv_small, rule_picks_seven_by_seven) {
         { 1, 256, 14, 512, 3, 2, 1, 1, 1 },  /* its stride-2 entry: 7x7 out */
         { 1, 2048, 7, 512, 1, 1, 0, 1, 0 },  /* resnet50 layer4 1x1: packed rows */
         { 1, 1024, 14, 2048, 1, 2, 0, 1, 1 }, /* its strided 1x1 downsample */
+        { 1, 256, 14, 512, 1, 2, 0, 1, 0 },  /* resnet18's: depth 256 */
         { 1, 256, 14, 256, 3, 1, 1, 1, 0 },  /* 14x14: 196 positions, packed rows */
         { 8, 512, 7, 512, 3, 1, 1, 1, 0 },   /* batch 8: 392 positions */
-        { 1, 64, 7, 32, 3, 1, 1, 1, 0 },     /* 32 outputs */
-        { 1, 64, 7, 64, 3, 1, 1, 2, 0 },     /* grouped */
-        { 1, 64, 4, 64, 3, 1, 1, 1, 0 },     /* 16 positions */
+        { 1, 128, 7, 32, 3, 1, 1, 1, 0 },    /* 32 outputs */
+        { 1, 128, 7, 64, 3, 1, 1, 2, 0 },    /* grouped */
+        { 1, 128, 4, 64, 3, 1, 1, 1, 0 },    /* 16 positions */
+        { 1, 113, 7, 64, 3, 1, 1, 1, 0 },    /* depth 1017 */
+        { 1, 114, 7, 64, 3, 1, 1, 1, 1 },    /* depth 1026 */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         int64_t oh = (shapes[i].h + 2 * shapes[i].p - shapes[i].k) / shapes[i].s + 1;
@@ -191,7 +194,7 @@ Test(conv_small, rule_picks_seven_by_seven) {
 /* Through the engine: a 7x7 layer's weights are prepacked for the transposed GEMM (its layer info says so) and its
  * output matches the direct convolution, 1 and 2 threads. */
 Test(conv_small, engine_runs_it) {
-    enum { CI = 33, CO = 64, H = 7 };
+    enum { CI = 129, CO = 64, H = 7 };
     const small_case sc = { 1, CI, H, H, CO, 3, 1, 1, 1, 0, ACT_RELU };
     small_setup s;
     setup(&sc, 77, &s);
