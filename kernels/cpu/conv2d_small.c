@@ -1,4 +1,4 @@
-/* conv2d_small.c — convolutions with few output positions (7x7, 14x14 images) as the transposed GEMM
+/* conv2d_small.c — convolutions with few output positions (7x7 images at batch 1) as the transposed GEMM
  * Cᵀ[positions, out channels] = columnsᵀ · Wᵀ, then transposed into NCHW with the epilogue. */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,7 +11,8 @@
  * each streams all the weights. Transposed, the output channels (multiples of 32 in the models) fill the vectors,
  * a partial row sliver costs only its rows, and two threads split the output channels: half the weights each.
  * The weights are prepacked at build as the GEMM's column slivers (Wᵀ); the columns are packed straight from the
- * image as its row slivers (conv_pack_columns with nr = the micro-kernel's mr), once, by all threads. */
+ * image as its row slivers (conv_pack_columns with nr = the micro-kernel's mr), once, by all threads. At 14x14 the
+ * padding is small and packing plus the transpose cost more than it saves (bench/RESULTS.md): conv_small_takes. */
 
 #define SMALL_MAGIC 0x534d4c4cu /* "SMLL" */
 
