@@ -13,6 +13,7 @@
 #include <time.h>
 #include "../kernels/cpu/cpu_kernels.h"
 #include "../kernels/cpu/conv2d_winograd.h"
+#include "../kernels/cpu/conv2d.h"
 #include "fp32_peak.h"
 
 static double now(void) {
@@ -166,6 +167,37 @@ int main(int argc, char **argv) {
                 ctx.prepacked = NULL;
                 free(rows);
             }
+            /* the small-image transposed GEMM (conv2d_small.c), forced for any groups-1 layer */
+            size_t small_bytes = cold ? 0 : conv_small_prepack_size(&node, in, ctx.isa, 1);
+            size_t small_ws = small_bytes ? conv_small_workspace(&(conv_geometry){ .batch = ly->n, .out_channels = ly->o,
+                                                                                 .out_height = oh, .out_width = oh,
+                                                                                 .groups = 1 }) : 0;
+            void *small = small_bytes ? aligned_alloc(64, (small_bytes + 63) / 64 * 64) : NULL;
+            void *small_work = small_ws ? malloc(small_ws) : NULL;
+            if (small && small_work) {
+                conv_small_prepack(&node, in, ctx.isa, small);
+                cpu_ctx sctx = ctx;
+                sctx.prepacked = small;
+                sctx.workspace = small_work;
+                sctx.workspace_bytes = small_ws;
+                double sbest = 1e9;
+                for (int r = 0; r < reps; r++) {
+                    double t0 = now();
+                    cpu_conv2d(&sctx, &node, in, &out, NULL);
+                    double t = now() - t0;
+                    if (t < sbest) sbest = t;
+                }
+                double sg = flops / sbest * 1e-9, diff = 0, norm = 0;
+                for (int64_t i = 0; i < y_elems; i++) {
+                    diff += ((double)y[i] - y_im2col[i]) * ((double)y[i] - y_im2col[i]);
+                    norm += (double)y_im2col[i] * y_im2col[i];
+                }
+                printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s %5.1f%% of peak  transposed %.2fx, rel L2 %.1e\n",
+                       "  transposed", threads, sbest * 1e3, sg, p > 0 ? 100 * sg / p : 0.0, best / sbest,
+                       norm > 0 ? sqrt(diff / norm) : 0.0);
+            }
+            free(small);
+            free(small_work);
             size_t wino_bytes = cold ? 0 : conv_winograd_prepack_size(&node, in, ctx.isa, INFER_WINOGRAD_ON);
             void *packed = wino_bytes ? aligned_alloc(64, (wino_bytes + 63) / 64 * 64) : NULL;
             if (packed) {

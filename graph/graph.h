@@ -108,6 +108,7 @@ void ir_free(ir_graph *g);
 /* Helpers for passes. */
 int ir_add_tensor(ir_graph *g, const ir_tensor *t);        /* returns index, or IR_NONE when out of memory */
 void *ir_alloc(ir_graph *g, uint64_t bytes);               /* owned by g; NULL when out of memory */
+int ir_free_owned(ir_graph *g, const void *p);              /* frees p when g owns it (1), else 0 */
 int ir_consumer_count(const ir_graph *g, int tensor);      /* nodes reading tensor, plus 1 if it is a graph output */
 /* Bytes of the logical tensor stored dense (elements x dtype size; constants have static dims); what a
  * dequantized or densified copy takes. For a dense constant it equals nbytes. */

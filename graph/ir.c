@@ -238,6 +238,16 @@ void *ir_alloc(ir_graph *g, uint64_t bytes) {
     return p;
 }
 
+int ir_free_owned(ir_graph *g, const void *p) {
+    for (int i = 0; p && i < g->n_owned; i++) {
+        if (g->owned[i] != p) continue;
+        free(g->owned[i]);
+        g->owned[i] = NULL; /* its slot stays; ir_graph_free frees NULL */
+        return 1;
+    }
+    return 0;
+}
+
 int ir_consumer_count(const ir_graph *g, int tensor) {
     if (tensor < 0 || tensor >= g->n_tensors) return 0;
     int count = g->tensors[tensor].is_output ? 1 : 0;

@@ -97,34 +97,62 @@ static int can_prepack(const ir_graph *g, const ir_node *n, const cpu_kernel *ke
     return any;
 }
 
-/* Drops the file pages of constants that only packed copies are read from now (see residency.h). */
-static void release_packed_originals(const infer_engine *e, const cpu_state *st) {
+/* Per tensor: its reads through packed copies not made yet, those of the made ones that may fall back to the
+ * original, and its other reads (a graph output counts as one). A constant whose last packed copy is made and
+ * that nothing else reads leaves memory at once, so that the originals and the packed copies are not all
+ * resident together: its file pages are dropped (see residency.h; a kernel that falls back to the original
+ * faults them in again), and one the graph owns (made by BN folding) is freed when every reader's kernel says
+ * its packed block serves all its runs (cpu_kernel.packed_only). */
+typedef struct {
+    int *to_pack, *fallback, *other;
+} pack_reads;
+
+static void pack_reads_free(pack_reads *r) {
+    free(r->to_pack);
+    free(r->fallback);
+    free(r->other);
+    r->to_pack = r->fallback = r->other = NULL;
+}
+
+/* offset[i] != SIZE_MAX: node i gets a packed copy. 0 when out of memory (then nothing is released). */
+static int pack_reads_count(const infer_engine *e, const cpu_state *st, const size_t *offset, pack_reads *r) {
     const ir_graph *g = &e->graph;
-    const ifg_file *file = &e->model->file;
-    if (!file->mapped) return;
-    /* per tensor: reads through a packed copy, and other reads (a graph output counts as one) */
-    int *packed_reads = calloc((size_t)g->n_tensors + 1, sizeof *packed_reads);
-    int *other_reads = calloc((size_t)g->n_tensors + 1, sizeof *other_reads);
-    if (packed_reads && other_reads) {
-        for (int i = 0; i < g->n_nodes; i++) {
-            const ir_node *n = &g->nodes[i];
-            for (int k = 0; k < n->n_in; k++) {
-                if (n->in[k] == IR_NONE) continue;
-                if (st->node_packed[i] && st->kernels[i]->prepack_input(n, k)) packed_reads[n->in[k]]++;
-                else other_reads[n->in[k]]++;
-            }
-        }
-        for (int t = 0; t < g->n_tensors; t++) {
-            const ir_tensor *tt = &g->tensors[t];
-            const uint8_t *p = tt->data;
-            if (!tt->is_constant || !p || tt->is_output || !packed_reads[t] || other_reads[t] || p < file->map ||
-                tt->nbytes > file->size || p - file->map > (ptrdiff_t)(file->size - tt->nbytes))
-                continue;
-            ifg_release_range(file, p, tt->nbytes);
+    r->to_pack = calloc((size_t)g->n_tensors + 1, sizeof *r->to_pack);
+    r->fallback = calloc((size_t)g->n_tensors + 1, sizeof *r->fallback);
+    r->other = calloc((size_t)g->n_tensors + 1, sizeof *r->other);
+    if (!r->to_pack || !r->fallback || !r->other) return pack_reads_free(r), 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_in; k++) {
+            if (n->in[k] == IR_NONE) continue;
+            if (offset[i] != SIZE_MAX && st->kernels[i]->prepack_input(n, k)) r->to_pack[n->in[k]]++;
+            else r->other[n->in[k]]++;
         }
     }
-    free(packed_reads);
-    free(other_reads);
+    return 1;
+}
+
+/* Node i's packed copy was just made. */
+static void release_packed_inputs(infer_engine *e, cpu_state *st, int i, pack_reads *r) {
+    ir_graph *g = &e->graph;
+    const ifg_file *file = &e->model->file;
+    const ir_node *n = &g->nodes[i];
+    const cpu_kernel *k = st->kernels[i];
+    if (!r->to_pack) return;
+    for (int j = 0; j < n->n_in; j++) {
+        int t = n->in[j];
+        if (t == IR_NONE || !k->prepack_input(n, j)) continue;
+        if (!k->packed_only || !k->packed_only(st->node_packed[i], st->ctx.isa)) r->fallback[t]++;
+        if (--r->to_pack[t] > 0) continue;
+        ir_tensor *tt = &g->tensors[t];
+        const uint8_t *p = tt->data;
+        if (!tt->is_constant || !p || tt->is_output || r->other[t]) continue;
+        if (file->mapped && p >= file->map && tt->nbytes <= file->size &&
+            p - file->map <= (ptrdiff_t)(file->size - tt->nbytes))
+            ifg_release_range(file, p, tt->nbytes);
+        else if (!r->fallback[t] && ir_free_owned(g, p))
+            tt->data = st->data[t] = NULL;
+    }
 }
 
 /* Packs the constant weights of the nodes whose kernels take them prepacked (cpu_prepack), all into one
@@ -155,6 +183,8 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
             free(offset);
             return infer_fail(err, INFER_ERR_MEMORY, "out of host memory: %zu bytes of prepacked weights asked", total);
         }
+        pack_reads reads;
+        pack_reads_count(e, st, offset, &reads);
         for (int i = 0; i < g->n_nodes; i++) {
             if (offset[i] == SIZE_MAX) continue;
             const ir_node *n = &g->nodes[i];
@@ -165,6 +195,7 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
             else if (k->prepack == cpu_conv2d_prepack) conv2d_prepack_for(n, in, st->ctx.isa, e->opt.winograd, st->packed + offset[i]);
             else k->prepack(n, in, st->ctx.isa, st->packed + offset[i]);
             st->node_packed[i] = st->packed + offset[i];
+            release_packed_inputs(e, st, i, &reads);
             if (k->describe) { /* the description, then what was timed (choose_forms left it there) */
                 char timed[sizeof st->weights[i]];
                 snprintf(timed, sizeof timed, "%s", st->weights[i]);
@@ -173,7 +204,7 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
                 snprintf(st->weights[i] + used, sizeof st->weights[i] - used, "%s", timed);
             }
         }
-        release_packed_originals(e, st);
+        pack_reads_free(&reads);
     }
     free(offset);
     return INFER_OK;
@@ -280,6 +311,7 @@ static infer_status cpu_create(infer_engine *e, infer_error *err) {
         if (g->tensors[t].is_constant) st->data[t] = (void *)g->tensors[t].data;
         else if (e->plan.offset[t] != MEMPLAN_NOT_IN_ARENA) st->data[t] = st->arena + e->plan.offset[t];
     }
+    residency_release_unused(e); /* the file's weights BN folding replaced, before their packed copies are made */
     s = prepack_weights(e, st, err);
     if (s != INFER_OK) return s;
     if (e->opt.int8_chain) {

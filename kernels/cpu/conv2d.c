@@ -96,6 +96,8 @@ size_t conv2d_workspace_for(const ir_node *n, const infer_tensor *in, const infe
     conv_geometry g;
     conv_geometry_of(n, in, out, &g);
     size_t winograd = conv_winograd_takes(&g, mode) ? conv_winograd_workspace(&g, threads) : 0;
+    /* the small-image transposed GEMM's packed columns and result (conv2d_small.c) */
+    if (!winograd && conv_small_takes(&g) && conv_small_workspace(&g) > winograd) winograd = conv_small_workspace(&g);
     if (!merges_images(&g)) return winograd;
     size_t bytes = merged_bytes(&g);
     return bytes == SIZE_MAX ? winograd : bytes > winograd ? bytes : winograd;
@@ -241,6 +243,9 @@ CPU_KERNEL(conv2d) {
     /* weights prepacked for Winograd (conv2d_winograd.c) */
     if (ctx->prepacked && conv2d_winograd(ctx, &g, in[0].data, bias, residual, &n->p.conv2d.act, out[0].data))
         return INFER_OK;
+    /* weights prepacked for the small-image transposed GEMM (conv2d_small.c) */
+    if (ctx->prepacked && conv2d_small(ctx, &g, in[0].data, bias, residual, &n->p.conv2d.act, out[0].data))
+        return INFER_OK;
     conv_job job = { &g, in[0].data, in[1].data, bias, residual, conv2d_packed_rows(ctx->prepacked, &g, ctx->isa),
                      &n->p.conv2d.act, out[0].data, ctx };
     if (merges_images(&g) && ctx->workspace && ctx->workspace_bytes >= merged_bytes(&g)) {
@@ -267,7 +272,8 @@ const cpu_kernel cpu_kernels_conv2d[] = {
       .prepack_input = prepacks_weight,
       .prepack_size = cpu_conv2d_prepack_size,
       .prepack = cpu_conv2d_prepack,
-      .describe = cpu_conv2d_prepack_describe },
+      .describe = cpu_conv2d_prepack_describe,
+      .packed_only = cpu_conv2d_packed_only },
     CPU_CONV2D_SPARSE_KERNELS,
     CPU_CONV2D_S8_KERNEL,
     { 0 },

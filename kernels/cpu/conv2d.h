@@ -53,6 +53,15 @@ int conv_depthwise_blocked_fits(const conv_geometry *g, int isa);
 void conv2d_depthwise_blocked(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
                               const float *residual, const act_params *act, float *y, int64_t oh0, int64_t oh1);
 
+/* The AVX-512 direct depthwise path on NCHW rows (conv2d_depthwise_direct.c): whether it takes g (3x3 or 5x5,
+ * stride 1 or 2 both ways, no dilation, its stride-2 row buffers within the per-thread scratch), and the run of
+ * output rows [oh0, oh1). */
+int conv_depthwise_direct_fits(const conv_geometry *g, int isa);
+/* Whether the direct path is measured faster than the blocked one for g (when both fit). */
+int conv_depthwise_direct_wins(const conv_geometry *g);
+void conv2d_depthwise_direct(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
+                             const float *residual, const act_params *act, float *y, int64_t oh0, int64_t oh1);
+
 /* The dense kernel's prepacked weights (conv2d_prepack.c): Winograd's for the 3x3 layers mode picks, else the
  * GEMM's row slivers for groups-1 layers with enough output positions, else none (size 0). The kernel table's
  * hooks use mode AUTO; the backend calls the _for versions with the engine's mode. */
@@ -64,7 +73,30 @@ size_t conv2d_workspace_for(const ir_node *n, const infer_tensor *in, const infe
                             infer_winograd mode);
 void cpu_conv2d_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
 void cpu_conv2d_prepack_describe(const void *packed, char *buf, size_t size);
+/* The GEMM row slivers alone (what the _for versions pack when neither Winograd nor conv2d_small takes the layer). */
+size_t conv2d_rows_prepack_size(const ir_node *n, const infer_tensor *in, int isa);
+void conv2d_rows_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
+int cpu_conv2d_packed_only(const void *prepacked, int isa);
 /* The row slivers in prepacked for g and isa; NULL when prepacked holds none (or Winograd's). */
 const float *conv2d_packed_rows(const void *prepacked, const conv_geometry *g, int isa);
+
+/* Small images (conv2d_small.c): groups-1 layers with few output positions as the transposed GEMM, weights
+ * prepacked as its column slivers. takes: the shape rule the engine's prepacking applies (all images' output positions
+ * within [MIN, MAX], at least MIN_CHANNELS outputs and MIN_DEPTH inputs x taps, not a stride-1 unpadded 1x1:
+ * measured faster than packed rows for ResNet's 3x3 and strided layers with 7x7 outputs and depth 1024-4608,
+ * bench/RESULTS.md, slower at 14x14, for 1x1s and at depth 256, where packing and the transpose weigh more); prepack_size with force set packs any groups-1 layer (tests, benches); conv2d_small returns 0
+ * (doing nothing) unless ctx->prepacked holds this layer's weights for ctx->isa and the workspace has
+ * conv_small_workspace(g) bytes. */
+#define CONV_SMALL_MIN_POSITIONS 32
+#define CONV_SMALL_MAX_POSITIONS 64
+#define CONV_SMALL_MIN_CHANNELS 64
+#define CONV_SMALL_MIN_DEPTH 1024
+int conv_small_takes(const conv_geometry *g);
+size_t conv_small_prepack_size(const ir_node *n, const infer_tensor *in, int isa, int force);
+void conv_small_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
+int conv_small_describe(const void *packed, char *buf, size_t size);
+size_t conv_small_workspace(const conv_geometry *g);
+int conv2d_small(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *bias, const float *residual,
+                 const act_params *act, float *y);
 
 #endif

@@ -32,6 +32,12 @@ static int rows_geometry(const ir_node *n, const infer_tensor *in, int64_t *m, i
 size_t conv2d_prepack_size_for(const ir_node *n, const infer_tensor *in, int isa, infer_winograd mode) {
     size_t winograd = conv_winograd_prepack_size(n, in, isa, mode);
     if (winograd) return winograd;
+    size_t small = conv_small_prepack_size(n, in, isa, 0); /* few output positions: conv2d_small.c */
+    if (small) return small;
+    return conv2d_rows_prepack_size(n, in, isa);
+}
+
+size_t conv2d_rows_prepack_size(const ir_node *n, const infer_tensor *in, int isa) {
     int64_t m, k;
     if (!rows_geometry(n, in, &m, &k)) return 0;
     size_t bytes = cpu_sgemm_packed_a_size(isa, m, k);
@@ -44,6 +50,14 @@ void conv2d_prepack_for(const ir_node *n, const infer_tensor *in, int isa, infer
         conv_winograd_set_mode(dst, mode);
         return;
     }
+    if (conv_small_prepack_size(n, in, isa, 0)) {
+        conv_small_prepack(n, in, isa, dst);
+        return;
+    }
+    conv2d_rows_prepack(n, in, isa, dst);
+}
+
+void conv2d_rows_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst) {
     int64_t m, k;
     if (!rows_geometry(n, in, &m, &k)) return; /* the size was 0 */
     rows_header *h = dst;
@@ -66,7 +80,15 @@ void cpu_conv2d_prepack(const ir_node *n, const infer_tensor *in, int isa, void 
 void cpu_conv2d_prepack_describe(const void *packed, char *buf, size_t size) {
     const rows_header *h = packed;
     if (h && h->magic == ROWS_MAGIC) snprintf(buf, size, "GEMM rows packed");
+    else if (conv_small_describe(packed, buf, size)) return;
     else cpu_conv2d_winograd_describe(packed, buf, size);
+}
+
+/* Packed rows serve every run (any batch, merged or per image, and the 1x1 + depthwise strips); Winograd's
+ * AUTO layers fall back to im2col on the original weights at runs of few tiles. */
+int cpu_conv2d_packed_only(const void *prepacked, int isa) {
+    const rows_header *h = prepacked;
+    return h && h->magic == ROWS_MAGIC && h->isa == isa;
 }
 
 const float *conv2d_packed_rows(const void *prepacked, const conv_geometry *g, int isa) {

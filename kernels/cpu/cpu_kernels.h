@@ -64,6 +64,10 @@ typedef struct {
     void (*pack)(const ir_graph *g, const ir_node *n, const infer_tensor *in, int isa, int threads, void *dst);
     /* Optional: how the packed block runs the node's weight, for infer_layer_info.weights. */
     void (*describe)(const void *packed, char *buf, size_t size);
+    /* Optional: 1 when, with this packed block and isa, no run reads the prepacked inputs' original data
+     * (prepack_input's contract lets a kernel fall back to them, e.g. at another batch); the backend may then
+     * free originals the graph owns (weights made by BN folding) or drop them (data NULL in the views). */
+    int (*packed_only)(const void *packed, int isa);
     /* CPU_FORM_*: one of the forms of a sparse weight's kernel, listed together (sparse first); the backend
      * picks one per node by infer_engine_options.sparse, timing them at build (runtime/cpu_choose.c). */
     int sparse_form;

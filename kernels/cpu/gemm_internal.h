@@ -83,6 +83,12 @@ void gemm_sourced_b(cpu_ctx *ctx, uint8_t *scratch, int isa, int64_t M, int64_t 
 void gemm_packed_a(cpu_ctx *ctx, uint8_t *scratch, int isa, int64_t M, int64_t N, int64_t K, const float *Ap,
                    const float *B, int64_t ldb, const gemm_b_source *b, float *C, int64_t ldc, const gemm_epilogue *ep);
 
+/* C[M,N] = act(A · B + epilogue) with A packed whole as gemm_pack_a's mr-row slivers (each K long, k-major; mr from
+ * cpu_sgemm_mr) and B whole by cpu_sgemm_pack_b, both for isa; threaded like cpu_sgemm. */
+void gemm_packed_ab(cpu_ctx *ctx, int isa, int64_t M, int64_t N, int64_t K, const float *Ap, const float *Bp, float *C,
+                    int64_t ldc, const gemm_epilogue *ep);
+int cpu_sgemm_mr(int isa); /* MR: the row slivers' height */
+
 /* cpu_apply_epilogue with the ISA's vectors (its activations within a few ulp of act_apply). */
 void cpu_epilogue_isa(int isa, float *C, int64_t rows, int64_t cols, int64_t ldc, const gemm_epilogue *ep,
                       int64_t row0, int64_t col0);

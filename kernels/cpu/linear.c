@@ -56,12 +56,19 @@ CPU_KERNEL(linear) {
 
 static int prepacks_weight(const ir_node *n, int k) { return k == 1; }
 
+/* Every run with a packed weight reads the packed panels only. */
+static int packed_only(const void *packed, int isa) {
+    (void)isa;
+    return packed != NULL;
+}
+
 const cpu_kernel cpu_kernels_linear[] = {
     { .storages = CPU_DENSE,
       .run = cpu_linear,
       .prepack_input = prepacks_weight,
       .prepack_size = cpu_linear_prepack_size,
-      .prepack = cpu_linear_prepack },
+      .prepack = cpu_linear_prepack,
+      .packed_only = packed_only },
     CPU_LINEAR_SPARSE_KERNELS,
     CPU_LINEAR_S8_KERNEL,
     { 0 },

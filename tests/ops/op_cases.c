@@ -74,6 +74,32 @@ const op_case op_cases[] = {
       { Y(F32, 3, 8, 1, 1) }, { A_INTS("padding", 2, 2), A_INT("groups", 4), A_INT("act", ACT_RELU) } },
     { "conv2d depthwise 3x3 dilation 2 relu 6ch 9x17", OP_CONV2D, { XF(-1, 1, 1, 6, 9, 17), WF(-0.5, 0.5, 6, 1, 3, 3), WF(-0.5, 0.5, 6) },
       { Y(F32, 1, 6, 9, 17) }, { A_INTS("padding", 2, 2), A_INTS("dilation", 2, 2), A_INT("groups", 6), A_INT("act", ACT_RELU) } },
+    /* dwconv: the AVX-512 direct depthwise path (conv2d_depthwise_direct.c): 3x3 / 5x5, stride 1 / 2, pad 0-2, odd
+     * channels, widths past one 32-column pass, fused activations and the epilogue after (residual, hardswish), and
+     * planes split in row parts (few planes: 3 channels, batch 1) */
+    { "conv2d dw direct 3x3 s1 p1 17ch 9x113 act", OP_CONV2D, { XF(-1, 1, 1, 17, 9, 113), WF(-0.5, 0.5, 17, 1, 3, 3), WF(-0.5, 0.5, 17) },
+      { Y(F32, 1, 17, 9, 113) }, { A_INTS("padding", 1, 1), A_INT("groups", 17), ACT_RANGE }, .sweep = "act", .sweep_to = ACT_COUNT - 1 },
+    { "conv2d dw direct 3x3 s2 p1 33ch 9x31 b3 relu6", OP_CONV2D, { XF(-1, 1, 3, 33, 9, 31), WF(-0.5, 0.5, 33, 1, 3, 3), WF(-0.5, 0.5, 33) },
+      { Y(F32, 3, 33, 5, 16) },
+      { A_INTS("stride", 2, 2), A_INTS("padding", 1, 1), A_INT("groups", 33), A_INT("act", ACT_CLIP), A_FLOAT("act_min", 0), A_FLOAT("act_max", 6) } },
+    { "conv2d dw direct 5x5 s1 p2 17ch 5x13 b3 silu", OP_CONV2D, { XF(-1, 1, 3, 17, 5, 13), WF(-0.5, 0.5, 17, 1, 5, 5), WF(-0.5, 0.5, 17) },
+      { Y(F32, 3, 17, 5, 13) }, { A_INTS("padding", 2, 2), A_INT("groups", 17), A_INT("act", ACT_SILU) } },
+    { "conv2d dw direct 5x5 s2 p2 33ch 9x113 act", OP_CONV2D, { XF(-1, 1, 1, 33, 9, 113), WF(-0.5, 0.5, 33, 1, 5, 5), WF(-0.5, 0.5, 33) },
+      { Y(F32, 1, 33, 5, 57) },
+      { A_INTS("stride", 2, 2), A_INTS("padding", 2, 2), A_INT("groups", 33), ACT_RANGE }, .sweep = "act", .sweep_to = ACT_COUNT - 1 },
+    { "conv2d dw direct 3x3 s1 p0 17ch 5x7 no bias relu", OP_CONV2D, { XF(-1, 1, 1, 17, 5, 7), WF(-0.5, 0.5, 17, 1, 3, 3) },
+      { Y(F32, 1, 17, 3, 5) }, { A_INT("groups", 17), A_INT("act", ACT_RELU) } },
+    { "conv2d dw direct 3x3 s2 p0 17ch 9x13 residual", OP_CONV2D,
+      { XF(-1, 1, 1, 17, 9, 13), WF(-0.5, 0.5, 17, 1, 3, 3), WF(-0.5, 0.5, 17), XF(-1, 1, 1, 17, 4, 6) }, { Y(F32, 1, 17, 4, 6) },
+      { A_INTS("stride", 2, 2), A_INT("groups", 17) } },
+    { "conv2d dw direct 5x5 s1 p1 33ch 9x31 hardswish", OP_CONV2D, { XF(-1, 1, 1, 33, 9, 31), WF(-0.5, 0.5, 33, 1, 5, 5), WF(-0.5, 0.5, 33) },
+      { Y(F32, 1, 33, 7, 29) }, { A_INTS("padding", 1, 1), A_INT("groups", 33), A_INT("act", ACT_HARDSWISH) } },
+    { "conv2d dw direct 3x3 s2 p2 17ch 5x9 b3 relu", OP_CONV2D, { XF(-1, 1, 3, 17, 5, 9), WF(-0.5, 0.5, 17, 1, 3, 3), WF(-0.5, 0.5, 17) },
+      { Y(F32, 3, 17, 4, 6) }, { A_INTS("stride", 2, 2), A_INTS("padding", 2, 2), A_INT("groups", 17), A_INT("act", ACT_RELU) } },
+    { "conv2d dw direct 3x3 s1 p1 3ch 37x31 row parts", OP_CONV2D, { XF(-1, 1, 1, 3, 37, 31), WF(-0.5, 0.5, 3, 1, 3, 3), WF(-0.5, 0.5, 3) },
+      { Y(F32, 1, 3, 37, 31) }, { A_INTS("padding", 1, 1), A_INT("groups", 3), A_INT("act", ACT_SILU) } },
+    { "conv2d dw direct 5x5 s2 p2 3ch 37x31 row parts", OP_CONV2D, { XF(-1, 1, 1, 3, 37, 31), WF(-0.5, 0.5, 3, 1, 5, 5), WF(-0.5, 0.5, 3) },
+      { Y(F32, 1, 3, 19, 16) }, { A_INTS("stride", 2, 2), A_INTS("padding", 2, 2), A_INT("groups", 3), A_INT("act", ACT_RELU) } },
     /* cpufp32: GEMM edge tiles (13 = 8 + 5 rows, 49 = 32 + 17 columns) through the masked edge kernel with
      * bias, residual and relu fused, and a clip (fused) and silu (after) on 9 x 15 */
     { "conv2d 1x1 24->13 7x7 bias residual relu", OP_CONV2D,
@@ -1052,6 +1078,22 @@ const op_case op_cases[] = {
         WF(-0.5, 0.5, 512) },
       { Y(F32, 32, 8, 128), Y(F32, 1, 8, 128), Y(F32, 1, 8, 128) }, { A_INT("hidden", 128), A_INT("layers", 1) },
       .int8_tol = RNN_INT8_TOL },
+    /* ---- smallsp: the small-image transposed GEMM (kernels/cpu/conv2d_small.c), which the engine's prepacking
+     * picks for groups-1 layers of 32-64 output positions in all, at least 64 outputs and depth (inputs x taps) 1024+:
+     * 49 positions (6 row slivers and 1 row), 45, a batch of 3 4x4 images, a strided 1x1; 65 outputs (a masked
+     * column sliver); the epilogue fused in the GEMM or after the transpose (residual) ---- */
+    { "small conv2d 129->65 7x7 p1 bias residual relu", OP_CONV2D,
+      { XF(-1, 1, 1, 129, 7, 7), WF(-0.1, 0.1, 65, 129, 3, 3), WF(-0.5, 0.5, 65), XF(-1, 1, 1, 65, 7, 7) },
+      { Y(F32, 1, 65, 7, 7) }, { A_INTS("padding", 1, 1), A_INT("act", ACT_RELU) } },
+    { "small conv2d 115->64 9x5 p1 bias clip", OP_CONV2D,
+      { XF(-1, 1, 1, 115, 9, 5), WF(-0.1, 0.1, 64, 115, 3, 3), WF(-0.5, 0.5, 64) }, { Y(F32, 1, 64, 9, 5) },
+      { A_INTS("padding", 1, 1), A_INT("act", ACT_CLIP), ACT_RANGE } },
+    { "small conv2d 129->64 8x8 s2 p1 batch 3 gelu", OP_CONV2D,
+      { XF(-1, 1, 3, 129, 8, 8), WF(-0.1, 0.1, 64, 129, 3, 3), WF(-0.5, 0.5, 64) }, { Y(F32, 3, 64, 4, 4) },
+      { A_INTS("stride", 2, 2), A_INTS("padding", 1, 1), A_INT("act", ACT_GELU) } },
+    { "small conv2d 1x1 s2 1025->96 14x14 residual silu", OP_CONV2D,
+      { XF(-1, 1, 1, 1025, 14, 14), WF(-0.05, 0.05, 96, 1025, 1, 1), ABSENT, XF(-1, 1, 1, 96, 7, 7) },
+      { Y(F32, 1, 96, 7, 7) }, { A_INTS("stride", 2, 2), A_INT("act", ACT_SILU) } },
 };
 
 
