@@ -125,7 +125,8 @@ static void conv_image(const conv_job *job, const float *x, const float *residua
     for (int64_t gi = 0; gi < g->groups; gi++) {
         gemm_epilogue ep = { job->b ? job->b + gi * og : NULL, 1, residual ? residual + gi * og * ohw : NULL, ohw,
                              *job->act };
-        const float *a = job->w + gi * og * kg, *xg = x + gi * cg * g->height * g->width;
+        const float *a = job->w ? job->w + gi * og * kg : NULL; /* NULL: freed, read through w_rows */
+        const float *xg = x + gi * cg * g->height * g->width;
         float *c = y + gi * og * ohw;
         conv_columns cols = { g, xg, 0 };
         gemm_b_source source = { conv_pack_columns, &cols };
