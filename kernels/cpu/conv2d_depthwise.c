@@ -34,13 +34,8 @@ static void row_checked(const dw_plane *p, int64_t oh, float *y, int64_t ow0, in
 
 #if defined(__x86_64__)
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
+#include "lanes_avx512.h"
 
-/* Lanes [a, b) of 16 (none when b <= a). */
-static inline __mmask16 lanes(int64_t a, int64_t b) {
-    a = a < 0 ? 0 : a;
-    b = b > 16 ? 16 : b;
-    return b > a ? (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1)) : 0;
-}
 
 /* nv x 16 + tail (< 16) columns from ow whose taps are all inside the row, with one accumulator per
  * vector to hide the FMA latency of the tap chain. nv, stride and kernel_w are constants where it is

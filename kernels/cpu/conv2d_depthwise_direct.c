@@ -28,13 +28,8 @@ int conv_depthwise_direct_wins(const conv_geometry *g) {
 #include <immintrin.h>
 #include "sigmoid_avx512.h"
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
+#include "lanes_avx512.h"
 
-/* Lanes [a, b) of 16 (none when b <= a). */
-static inline __mmask16 lanes(int64_t a, int64_t b) {
-    a = a < 0 ? 0 : a;
-    b = b > 16 ? 16 : b;
-    return b > a ? (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1)) : 0;
-}
 
 /* One plane's pass: its input x (h x w), taps wk, output rows from oh. */
 typedef struct {

@@ -52,13 +52,8 @@ static void pack_portable(const conv_columns *cols, const float *x, int nr, int6
 #if defined(__x86_64__)
 #define AVX512_MAX_KW 16
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
+#include "lanes_avx512.h"
 
-/* Lanes [a, b) of 16 (none when b <= a). */
-static inline __mmask16 lanes(int64_t a, int64_t b) {
-    a = a < 0 ? 0 : a;
-    b = b > 16 ? 16 : b;
-    return b > a ? (__mmask16)(((1u << b) - 1) & ~((1u << a) - 1)) : 0;
-}
 
 /* Masked loads of one run for one kernel column: the inputs of the lanes inside the row. */
 typedef struct {
