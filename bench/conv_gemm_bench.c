@@ -53,6 +53,10 @@ int main(int argc, char **argv) {
         { "r18 3x3 128->128 @28", 1, 128, 28, 128, 3, 1, 1 },
         { "r18 3x3/2 64->128 @56", 1, 64, 56, 128, 3, 2, 1 },
         { "r18 1x1/2 64->128 @56", 1, 64, 56, 128, 1, 2, 0 },
+        /* batch 8: one GEMM over the batch's columns (conv2d.c merges_images) */
+        { "b8 1x1 1024->256 @14", 8, 1024, 14, 256, 1, 1, 0 },
+        { "b8 1x1 2048->512 @7", 8, 2048, 7, 512, 1, 1, 0 },
+        { "b8 3x3 512->512 @7", 8, 512, 7, 512, 3, 1, 1 },
     };
     int threads_max = argc > 1 ? atoi(argv[1]) : 2;
     const char *filter = argc > 2 && argv[2][0] ? argv[2] : NULL;
