@@ -99,8 +99,8 @@ int main(int argc, char **argv) {
             if (threads > 1) pool_create(threads, &pool, NULL);
             size_t ws = cpu_conv2d_workspace(&node, in, &out, threads);
             void *work = malloc(ws + 64);
-            cpu_ctx ctx = { pool, threads, isa, work, ws, scratch };
-            ctx.prepacked = rows;
+            cpu_ctx ctx = { .pool = pool, .threads = threads, .isa = isa, .workspace = work, .workspace_bytes = ws,
+                            .scratch = scratch, .prepacked = rows };
             double best = 1e9, peak_now = 0.0;
             int reps = reps_arg > 0 ? reps_arg : (int)(3e9 / flops) + 100;
             for (int rep = 0; rep < reps; rep++) {

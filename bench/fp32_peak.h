@@ -85,7 +85,7 @@ static double fp32_peak_gflops(int isa, int threads) {
 /* The calling thread's FMA peak now (GFLOP/s over its CPU time) from a short run of the FMA chains (~0.3 ms):
  * timed next to a kernel, it gives that kernel's share of the peak at the clock the core ran at just then (this host's
  * clock moves by 20% and more between seconds). */
-static double fp32_peak_now_gflops(int isa) {
+static inline double fp32_peak_now_gflops(int isa) {
     if (isa < CPU_ISA_AVX2) return 0.0;
     long iterations = PEAK_ITERATIONS / 64;
     volatile float sink = 0.0f;
