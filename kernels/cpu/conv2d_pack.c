@@ -155,7 +155,8 @@ void conv_pack_columns(const void *src, int isa, int nr, int64_t k0, int64_t kc,
     int64_t ohw = g->out_height * g->out_width;
     /* The rows of k of CONV_PACK_CHANNELS channels at a time across all the slivers: sliver by sliver over all of kc,
      * each sliver read a stretch of every channel plane and each of those reads missed the cache; a chunk reads a few
-     * planes front to back, which the hardware prefetcher streams */
+     * planes front to back, which the hardware prefetcher streams (bench/pack_order_bench: 1.34x on a 1x1 stride-2
+     * layer at 56x56, 1.07x on the 3x3 ones there, the same at 14x14 and on the 3-channel stem) */
     int64_t chunk = CONV_PACK_CHANNELS * g->kernel_h * g->kernel_w;
     for (int64_t kb = 0; kb < kc; kb += chunk) {
         int64_t kn = kc - kb < chunk ? kc - kb : chunk;
