@@ -100,6 +100,24 @@ const op_case op_cases[] = {
       { Y(F32, 1, 3, 37, 31) }, { A_INTS("padding", 1, 1), A_INT("groups", 3), A_INT("act", ACT_SILU) } },
     { "conv2d dw direct 5x5 s2 p2 3ch 37x31 row parts", OP_CONV2D, { XF(-1, 1, 1, 3, 37, 31), WF(-0.5, 0.5, 3, 1, 5, 5), WF(-0.5, 0.5, 3) },
       { Y(F32, 1, 3, 19, 16) }, { A_INTS("stride", 2, 2), A_INTS("padding", 2, 2), A_INT("groups", 3), A_INT("act", ACT_RELU) } },
+    /* mbconv: the AVX-512 flat depthwise path on small planes (conv2d_depthwise_flat.c: 3x3 / 5x5 stride 1 'same',
+     * at most 8 columns, 17-256 values): two planes at a time with an odd plane left (17 channels x 3 images), planes
+     * of 2, 3, 4 vectors (20, 45, 49 values) and of 13 and 16 (blocks of 8 + 5, 8 + 8), every activation fused, the
+     * epilogue after (residual, hardswish), a channel multiplier of 2 */
+    { "conv2d dw flat 3x3 17ch 7x7 b3 act", OP_CONV2D, { XF(-1, 1, 3, 17, 7, 7), WF(-0.5, 0.5, 17, 1, 3, 3), WF(-0.5, 0.5, 17) },
+      { Y(F32, 3, 17, 7, 7) }, { A_INTS("padding", 1, 1), A_INT("groups", 17), ACT_RANGE }, .sweep = "act", .sweep_to = ACT_COUNT - 1 },
+    { "conv2d dw flat 5x5 33ch 7x7 act", OP_CONV2D, { XF(-1, 1, 1, 33, 7, 7), WF(-0.5, 0.5, 33, 1, 5, 5), WF(-0.5, 0.5, 33) },
+      { Y(F32, 1, 33, 7, 7) }, { A_INTS("padding", 2, 2), A_INT("groups", 33), ACT_RANGE }, .sweep = "act", .sweep_to = ACT_COUNT - 1 },
+    { "conv2d dw flat 3x3 5ch 4x5 no bias relu6", OP_CONV2D, { XF(-1, 1, 1, 5, 4, 5), WF(-0.5, 0.5, 5, 1, 3, 3) },
+      { Y(F32, 1, 5, 4, 5) }, { A_INTS("padding", 1, 1), A_INT("groups", 5), A_INT("act", ACT_CLIP), A_FLOAT("act_min", 0), A_FLOAT("act_max", 6) } },
+    { "conv2d dw flat 5x5 7ch 9x5 b2 residual silu", OP_CONV2D,
+      { XF(-1, 1, 2, 7, 9, 5), WF(-0.5, 0.5, 7, 1, 5, 5), WF(-0.5, 0.5, 7), XF(-1, 1, 2, 7, 9, 5) }, { Y(F32, 2, 7, 9, 5) },
+      { A_INTS("padding", 2, 2), A_INT("groups", 7), A_INT("act", ACT_SILU) } },
+    { "conv2d dw flat 3x3 9ch 29x7 hardswish", OP_CONV2D, { XF(-1, 1, 1, 9, 29, 7), WF(-0.5, 0.5, 9, 1, 3, 3), WF(-0.5, 0.5, 9) },
+      { Y(F32, 1, 9, 29, 7) }, { A_INTS("padding", 1, 1), A_INT("groups", 9), A_INT("act", ACT_HARDSWISH) } },
+    { "conv2d dw flat 5x5 x2 3ch 31x8 b3 residual", OP_CONV2D,
+      { XF(-1, 1, 3, 3, 31, 8), WF(-0.5, 0.5, 6, 1, 5, 5), WF(-0.5, 0.5, 6), XF(-1, 1, 3, 6, 31, 8) }, { Y(F32, 3, 6, 31, 8) },
+      { A_INTS("padding", 2, 2), A_INT("groups", 3) } },
     /* cpufp32: GEMM edge tiles (13 = 8 + 5 rows, 49 = 32 + 17 columns) through the masked edge kernel with
      * bias, residual and relu fused, and a clip (fused) and silu (after) on 9 x 15 */
     { "conv2d 1x1 24->13 7x7 bias residual relu", OP_CONV2D,
