@@ -118,6 +118,19 @@ const op_case op_cases[] = {
     { "conv2d dw flat 5x5 x2 3ch 31x8 b3 residual", OP_CONV2D,
       { XF(-1, 1, 3, 3, 31, 8), WF(-0.5, 0.5, 6, 1, 5, 5), WF(-0.5, 0.5, 6), XF(-1, 1, 3, 6, 31, 8) }, { Y(F32, 3, 6, 31, 8) },
       { A_INTS("padding", 2, 2), A_INT("groups", 3) } },
+    /* mbconv: its stride-2 rows (outputs of <= 8 columns, two output rows per vector): odd and even input sizes,
+     * an odd last output row, 8 rows (4 vectors), 16 rows one plane at a time (two blocks of 4) */
+    { "conv2d dw flat s2 3x3 17ch 14x14 b3 act", OP_CONV2D, { XF(-1, 1, 3, 17, 14, 14), WF(-0.5, 0.5, 17, 1, 3, 3), WF(-0.5, 0.5, 17) },
+      { Y(F32, 3, 17, 7, 7) }, { A_INTS("stride", 2, 2), A_INTS("padding", 1, 1), A_INT("groups", 17), ACT_RANGE }, .sweep = "act", .sweep_to = ACT_COUNT - 1 },
+    { "conv2d dw flat s2 5x5 9ch 13x13 act", OP_CONV2D, { XF(-1, 1, 1, 9, 13, 13), WF(-0.5, 0.5, 9, 1, 5, 5), WF(-0.5, 0.5, 9) },
+      { Y(F32, 1, 9, 7, 7) }, { A_INTS("stride", 2, 2), A_INTS("padding", 2, 2), A_INT("groups", 9), ACT_RANGE }, .sweep = "act", .sweep_to = ACT_COUNT - 1 },
+    { "conv2d dw flat s2 3x3 5ch 16x16 no bias relu6", OP_CONV2D, { XF(-1, 1, 1, 5, 16, 16), WF(-0.5, 0.5, 5, 1, 3, 3) },
+      { Y(F32, 1, 5, 8, 8) }, { A_INTS("stride", 2, 2), A_INTS("padding", 1, 1), A_INT("groups", 5), A_INT("act", ACT_CLIP), A_FLOAT("act_min", 0), A_FLOAT("act_max", 6) } },
+    { "conv2d dw flat s2 5x5 7ch 9x5 b2 residual silu", OP_CONV2D,
+      { XF(-1, 1, 2, 7, 9, 5), WF(-0.5, 0.5, 7, 1, 5, 5), WF(-0.5, 0.5, 7), XF(-1, 1, 2, 7, 5, 3) }, { Y(F32, 2, 7, 5, 3) },
+      { A_INTS("stride", 2, 2), A_INTS("padding", 2, 2), A_INT("groups", 7), A_INT("act", ACT_SILU) } },
+    { "conv2d dw flat s2 3x3 x2 3ch 31x6 hardswish", OP_CONV2D, { XF(-1, 1, 1, 3, 31, 6), WF(-0.5, 0.5, 6, 1, 3, 3), WF(-0.5, 0.5, 6) },
+      { Y(F32, 1, 6, 16, 3) }, { A_INTS("stride", 2, 2), A_INTS("padding", 1, 1), A_INT("groups", 3), A_INT("act", ACT_HARDSWISH) } },
     /* cpufp32: GEMM edge tiles (13 = 8 + 5 rows, 49 = 32 + 17 columns) through the masked edge kernel with
      * bias, residual and relu fused, and a clip (fused) and silu (after) on 9 x 15 */
     { "conv2d 1x1 24->13 7x7 bias residual relu", OP_CONV2D,
