@@ -1,6 +1,6 @@
 /* conv_bench.c — GFLOP/s of cpu_conv2d on ResNet, MobileNet and EfficientNet layers, 1 and all threads, and the
  * share of the measured FMA peak (fp32_peak.h). */
-/* build: cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o conv_bench bench/conv_bench.c libinfer.a -lm
+/* build: make benches (build/bench-bin/conv_bench)
  * usage: ./conv_bench [max threads [name filter [cold]]]   (best of many runs; keep the machine otherwise idle)
  * The filter keeps the layers whose name contains it, e.g. "b8" for the batch-8 layers ("" for all); "cold"
  * reads the weights from memory on every run, as in a whole model, instead of from the cache.

@@ -2,7 +2,7 @@
  * path (conv2d_depthwise_direct.c), the channel-blocked one (conv2d_depthwise_blocked.c), the plain plane path and
  * the flat one for small planes (conv2d_depthwise_flat.c);
  * best time of many interleaved runs, ms. */
-/* build: cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o dw_bench bench/dw_bench.c libinfer.a -lm
+/* build: make benches (build/bench-bin/dw_bench)
  * usage: ./dw_bench [THREADS [BATCH [name filter]]]   (default 2 threads, batch 1) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +37,7 @@ int main(int argc, char **argv) {
     thread_pool *pool = NULL;
     if (threads > 1) pool_create(threads, &pool, NULL);
     uint8_t *scratch = aligned_alloc(64, (size_t)threads * CPU_SCRATCH_BYTES);
-    cpu_ctx ctx = { pool, threads, cpu_detect_isa(), NULL, 0, scratch };
+    cpu_ctx ctx = { .pool = pool, .threads = threads, .isa = cpu_detect_isa(), .scratch = scratch };
     cpu_ctx plain = ctx;
     plain.scratch = NULL; /* conv2d_depthwise without scratch: the plane path */
     printf("%d threads, batch %lld; ms, best of interleaved runs: direct / blocked / plane / flat\n", threads, (long long)batch);
