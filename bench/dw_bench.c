@@ -1,6 +1,7 @@
 /* dw_bench.c — the FP32 depthwise paths side by side on MobileNetV2 and EfficientNet-B0 layers: the AVX-512 direct
- * path (conv2d_depthwise_direct.c), the channel-blocked one (conv2d_depthwise_blocked.c), the plain plane path and
- * the flat one for small planes (conv2d_depthwise_flat.c);
+ * path (conv2d_depthwise_direct.c), the channel-blocked one (conv2d_depthwise_blocked.c), conv2d_depthwise without
+ * scratch (the flat or direct path where one fits, else the plane path) and the flat one for small planes
+ * (conv2d_depthwise_flat.c);
  * best time of many interleaved runs, ms. */
 /* build: make benches (build/bench-bin/dw_bench)
  * usage: ./dw_bench [THREADS [BATCH [name filter]]]   (default 2 threads, batch 1) */
@@ -39,8 +40,8 @@ int main(int argc, char **argv) {
     uint8_t *scratch = aligned_alloc(64, (size_t)threads * CPU_SCRATCH_BYTES);
     cpu_ctx ctx = { .pool = pool, .threads = threads, .isa = cpu_detect_isa(), .scratch = scratch };
     cpu_ctx plain = ctx;
-    plain.scratch = NULL; /* conv2d_depthwise without scratch: the plane path */
-    printf("%d threads, batch %lld; ms, best of interleaved runs: direct / blocked / plane / flat\n", threads, (long long)batch);
+    plain.scratch = NULL; /* conv2d_depthwise without scratch: flat or direct where they fit, else the plane path */
+    printf("%d threads, batch %lld; ms, best of interleaved runs: direct / blocked / no scratch / flat\n", threads, (long long)batch);
     for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
         const layer *ly = &layers[l];
         if (filter && !strstr(ly->name, filter)) continue;
