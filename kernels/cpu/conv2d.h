@@ -70,7 +70,7 @@ int conv_depthwise_flat_wins(const conv_geometry *g);
 void conv2d_depthwise_flat(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
                            const float *residual, const act_params *act, float *y);
 
-/* The AVX-512 GEMV path (conv2d_gemv.c): 1x1 convolutions on 1x1 planes, groups 1, 1-4 images; conv2d_gemv runs
+/* The AVX-512 GEMV path (conv2d_gemv.c): 1x1 convolutions on 1x1 planes, groups 1, 1-8 images; conv2d_gemv runs
  * the layer and returns 1 when it fits (and w is there), else 0 and does nothing. */
 int conv2d_gemv_fits(const conv_geometry *g, int isa);
 int conv2d_gemv(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,

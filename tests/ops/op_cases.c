@@ -131,9 +131,9 @@ const op_case op_cases[] = {
       { A_INTS("stride", 2, 2), A_INTS("padding", 2, 2), A_INT("groups", 7), A_INT("act", ACT_SILU) } },
     { "conv2d dw flat s2 3x3 x2 3ch 31x6 hardswish", OP_CONV2D, { XF(-1, 1, 1, 3, 31, 6), WF(-0.5, 0.5, 6, 1, 3, 3), WF(-0.5, 0.5, 6) },
       { Y(F32, 1, 6, 16, 3) }, { A_INTS("stride", 2, 2), A_INTS("padding", 1, 1), A_INT("groups", 3), A_INT("act", ACT_HARDSWISH) } },
-    /* mbconv: 1x1 convolutions on 1x1 planes as a GEMV (conv2d_gemv.c, 1-4 images): channels past one vector with
-     * a masked tail, outputs in blocks of 8 and single rows, bias / residual / activations in the epilogue; 5 images
-     * take the GEMM */
+    /* mbconv: 1x1 convolutions on 1x1 planes as a GEMV (conv2d_gemv.c, 1-8 images, 4 per pass): channels past one
+     * vector with a masked tail, outputs in blocks of 8 and single rows, bias / residual / activations in the
+     * epilogue, 5 images as passes of 4 and 1; 9 images take the GEMM */
     { "conv2d gemv 1x1 37->29 on 1x1 act", OP_CONV2D, { XF(-1, 1, 1, 37, 1, 1), WF(-0.5, 0.5, 29, 37, 1, 1), WF(-0.5, 0.5, 29) },
       { Y(F32, 1, 29, 1, 1) }, { ACT_RANGE }, .sweep = "act", .sweep_to = ACT_COUNT - 1 },
     { "conv2d gemv 1x1 5->131 b3 residual silu", OP_CONV2D,
@@ -143,8 +143,11 @@ const op_case op_cases[] = {
       { Y(F32, 4, 17, 1, 1) }, { A_INT("act", ACT_SIGMOID) } },
     { "conv2d gemv 1x1 33->40 b2 stride 2", OP_CONV2D, { XF(-1, 1, 2, 33, 1, 1), WF(-0.5, 0.5, 40, 33, 1, 1), WF(-0.5, 0.5, 40) },
       { Y(F32, 2, 40, 1, 1) }, { A_INTS("stride", 2, 2), A_INT("act", ACT_RELU) } },
-    { "conv2d 1x1 on 1x1 b5 (not gemv)", OP_CONV2D, { XF(-1, 1, 5, 21, 1, 1), WF(-0.5, 0.5, 19, 21, 1, 1), WF(-0.5, 0.5, 19) },
-      { Y(F32, 5, 19, 1, 1) }, { A_INT("act", ACT_SILU) } },
+    { "conv2d gemv 1x1 21->19 b5 residual silu", OP_CONV2D,
+      { XF(-1, 1, 5, 21, 1, 1), WF(-0.5, 0.5, 19, 21, 1, 1), WF(-0.5, 0.5, 19), XF(-1, 1, 5, 19, 1, 1) }, { Y(F32, 5, 19, 1, 1) },
+      { A_INT("act", ACT_SILU) } },
+    { "conv2d 1x1 on 1x1 b9 (not gemv)", OP_CONV2D, { XF(-1, 1, 9, 21, 1, 1), WF(-0.5, 0.5, 19, 21, 1, 1), WF(-0.5, 0.5, 19) },
+      { Y(F32, 9, 19, 1, 1) }, { A_INT("act", ACT_SILU) } },
     /* cpufp32: GEMM edge tiles (13 = 8 + 5 rows, 49 = 32 + 17 columns) through the masked edge kernel with
      * bias, residual and relu fused, and a clip (fused) and silu (after) on 9 x 15 */
     { "conv2d 1x1 24->13 7x7 bias residual relu", OP_CONV2D,
