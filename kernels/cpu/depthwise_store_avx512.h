@@ -1,5 +1,5 @@
-/* depthwise_store_avx512.h — the flat depthwise paths' fused activation: which activations go into the store, and
- * the masked store of 16 outputs through relu, clip, SiLU or sigmoid. */
+/* depthwise_store_avx512.h — the flat and direct depthwise paths' fused activation: which activations go into the
+ * store, and the masked store of 16 outputs through relu, clip, SiLU or sigmoid. */
 #ifndef INFER_DEPTHWISE_STORE_AVX512_H
 #define INFER_DEPTHWISE_STORE_AVX512_H
 
