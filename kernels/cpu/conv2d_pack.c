@@ -139,6 +139,10 @@ AVX512 static void pack_avx512(const conv_columns *cols, const float *x, int nr,
 }
 #endif
 
+#ifndef CONV_PACK_CHANNELS
+#define CONV_PACK_CHANNELS 16
+#endif
+
 void conv_pack_columns(const void *src, int isa, int nr, int64_t k0, int64_t kc, int64_t j0, int64_t nc,
                        float *dst) {
     const conv_columns *cols = src;
@@ -149,17 +153,26 @@ void conv_pack_columns(const void *src, int isa, int nr, int64_t k0, int64_t kc,
     (void)isa;
 #endif
     int64_t ohw = g->out_height * g->out_width;
-    for (int64_t j = 0; j < nc; j += nr) {
-        int count = (int)(nc - j < nr ? nc - j : nr);
-        int64_t image = (j0 + j) / ohw, at = (j0 + j) % ohw, oh = at / g->out_width, ow = at % g->out_width;
-        const float *x = cols->x + image * cols->image_stride;
+    /* The rows of k of CONV_PACK_CHANNELS channels at a time across all the slivers: sliver by sliver over all of kc,
+     * each sliver read a stretch of every channel plane and each of those reads missed the cache; a chunk reads a few
+     * planes front to back, which the hardware prefetcher streams (bench/pack_order_bench: 1.34x on a 1x1 stride-2
+     * layer at 56x56, 1.07x on the 3x3 ones there, the same at 14x14 and on the 3-channel stem) */
+    int64_t chunk = CONV_PACK_CHANNELS * g->kernel_h * g->kernel_w;
+    for (int64_t kb = 0; kb < kc; kb += chunk) {
+        int64_t kn = kc - kb < chunk ? kc - kb : chunk;
+        for (int64_t j = 0; j < nc; j += nr) {
+            int count = (int)(nc - j < nr ? nc - j : nr);
+            int64_t image = (j0 + j) / ohw, at = (j0 + j) % ohw, oh = at / g->out_width, ow = at % g->out_width;
+            const float *x = cols->x + image * cols->image_stride;
+            float *d = dst + j * kc + kb * nr;
 #if defined(__x86_64__)
-        if (vector) {
-            pack_avx512(cols, x, nr, k0, kc, oh, ow, count, dst + j * kc);
-            continue;
-        }
+            if (vector) {
+                pack_avx512(cols, x, nr, k0 + kb, kn, oh, ow, count, d);
+                continue;
+            }
 #endif
-        pack_portable(cols, x, nr, k0, kc, oh, ow, count, dst + j * kc);
+            pack_portable(cols, x, nr, k0 + kb, kn, oh, ow, count, d);
+        }
     }
 }
 
