@@ -56,40 +56,88 @@ typedef struct {
 } dw_job;
 
 #if defined(__x86_64__)
-/* Output rows [begin, end) of all images (row r: image r / out_height). */
+/* Positions [ow0, ow1) of one output row, channels [c0, c0 + 16), kernel rows [i0, i1) inside the image, every
+ * kernel column inside the row (the interior: no checks), KW taps per row at dilation 1 (weights in registers). */
+#define DW_INTERIOR(KW)                                                                                              \
+    TARGET512 static void dw_interior_##KW(const dw_job *job, const uint16_t *image, uint16_t *out, int64_t top,      \
+                                           int64_t i0, int64_t i1, int64_t ow0, int64_t ow1, int64_t c0, __m512 lo,   \
+                                           __m512 hi, __mmask16 live) {                                               \
+        const conv_geometry *g = job->g;                                                                             \
+        int64_t S = job->S, kh = g->kernel_h;                                                                        \
+        int relu = job->act.kind == ACT_RELU, clip = job->act.kind == ACT_CLIP;                                      \
+        __m512 wv[3][KW], bias = _mm512_loadu_ps(job->w + kh * KW * S + c0);                                         \
+        for (int64_t i = i0; i < i1; i++)                                                                            \
+            for (int j = 0; j < KW; j++) wv[i - i0][j] = _mm512_loadu_ps(job->w + (i * KW + j) * S + c0);            \
+        for (int64_t ow = ow0; ow < ow1; ow++) {                                                                     \
+            const uint16_t *base = image + (ow * g->stride_w - g->pad_w) * S + c0;                                   \
+            __m512 acc = bias;                                                                                       \
+            for (int64_t i = i0; i < i1; i++) {                                                                      \
+                const uint16_t *row = base + (top + i * g->dilation_h) * g->width * S;                               \
+                for (int j = 0; j < KW; j++)                                                                         \
+                    acc = _mm512_fmadd_ps(widen_bf16_16(_mm256_loadu_si256((const __m256i *)(row + j * S))),         \
+                                          wv[i - i0][j], acc);                                                       \
+            }                                                                                                        \
+            if (relu) acc = _mm512_max_ps(acc, _mm512_setzero_ps());                                                 \
+            else if (clip) acc = _mm512_min_ps(hi, _mm512_max_ps(lo, acc));                                          \
+            _mm256_storeu_si256((__m256i *)(out + ow * S + c0), round_bf16_16(_mm512_maskz_mov_ps(live, acc)));      \
+        }                                                                                                            \
+    }
+DW_INTERIOR(3)
+
+/* One output position, channels [c0, c0 + 16), every tap checked against the image. */
+TARGET512 static void dw_edge(const dw_job *job, const uint16_t *image, uint16_t *out, int64_t top, int64_t ow,
+                              int64_t c0, __m512 lo, __m512 hi, __mmask16 live) {
+    const conv_geometry *g = job->g;
+    int64_t S = job->S, kh = g->kernel_h, kw = g->kernel_w, left = ow * g->stride_w - g->pad_w;
+    __m512 acc = _mm512_loadu_ps(job->w + kh * kw * S + c0);
+    for (int64_t i = 0; i < kh; i++) {
+        int64_t ih = top + i * g->dilation_h;
+        if (ih < 0 || ih >= g->height) continue;
+        const uint16_t *row = image + ih * g->width * S + c0;
+        const float *wr = job->w + i * kw * S + c0;
+        for (int64_t j = 0; j < kw; j++) {
+            int64_t iw = left + j * g->dilation_w;
+            if (iw < 0 || iw >= g->width) continue;
+            __m512 v = widen_bf16_16(_mm256_loadu_si256((const __m256i *)(row + iw * S)));
+            acc = _mm512_fmadd_ps(v, _mm512_loadu_ps(wr + j * S), acc);
+        }
+    }
+    if (job->act.kind == ACT_RELU) acc = _mm512_max_ps(acc, _mm512_setzero_ps());
+    else if (job->act.kind == ACT_CLIP) acc = _mm512_min_ps(hi, _mm512_max_ps(lo, acc));
+    _mm256_storeu_si256((__m256i *)(out + ow * S + c0), round_bf16_16(_mm512_maskz_mov_ps(live, acc)));
+}
+
+/* Output rows [begin, end) of all images (row r: image r / out_height): 3-wide kernels at dilation 1 run their
+ * interior positions on dw_interior_3, the rest (and other kernels) position by position. */
 TARGET512 static void dw_rows(void *arg, int64_t begin, int64_t end, int thread) {
     const dw_job *job = arg;
     const conv_geometry *g = job->g;
-    int64_t S = job->S, C = g->channels, kh = g->kernel_h, kw = g->kernel_w;
-    int relu = job->act.kind == ACT_RELU, clip = job->act.kind == ACT_CLIP;
+    int64_t S = job->S, C = g->channels, kh = g->kernel_h, kw = g->kernel_w, dw = g->dilation_w;
+    int clip = job->act.kind == ACT_CLIP;
     __m512 lo = _mm512_set1_ps(clip ? job->act.min : 0.0f), hi = _mm512_set1_ps(clip ? job->act.max : 0.0f);
-    const float *bias = job->w + kh * kw * S;
+    /* interior: ow with ow * stride - pad >= 0 and ow * stride - pad + (kw - 1) * dw < width */
+    int64_t ow0 = (g->pad_w + g->stride_w - 1) / g->stride_w, span = g->width - (kw - 1) * dw + g->pad_w;
+    int64_t ow1 = span <= 0 ? 0 : (span - 1) / g->stride_w + 1;
+    if (ow1 > g->out_width) ow1 = g->out_width;
+    if (ow0 > ow1) ow0 = ow1;
+    int fast = kw == 3 && dw == 1 && kh <= 3;
     (void)thread;
     for (int64_t r = begin; r < end; r++) {
-        int64_t b = r / g->out_height, oh = r % g->out_height;
+        int64_t b = r / g->out_height, oh = r % g->out_height, top = oh * g->stride_h - g->pad_h;
         const uint16_t *image = job->x + b * g->height * g->width * S;
         uint16_t *out = job->y + r * g->out_width * S;
-        for (int64_t ow = 0; ow < g->out_width; ow++) {
-            int64_t top = oh * g->stride_h - g->pad_h, left = ow * g->stride_w - g->pad_w;
-            for (int64_t c0 = 0; c0 < S; c0 += 16) {
-                __mmask16 live = C - c0 >= 16 ? (__mmask16)0xffff : C > c0 ? (__mmask16)((1u << (C - c0)) - 1) : 0;
-                __m512 acc = _mm512_loadu_ps(bias + c0);
-                for (int64_t i = 0; i < kh; i++) {
-                    int64_t ih = top + i * g->dilation_h;
-                    if (ih < 0 || ih >= g->height) continue;
-                    const uint16_t *row = image + ih * g->width * S + c0;
-                    const float *wr = job->w + i * kw * S + c0;
-                    for (int64_t j = 0; j < kw; j++) {
-                        int64_t iw = left + j * g->dilation_w;
-                        if (iw < 0 || iw >= g->width) continue;
-                        __m512 v = widen_bf16_16(_mm256_loadu_si256((const __m256i *)(row + iw * S)));
-                        acc = _mm512_fmadd_ps(v, _mm512_loadu_ps(wr + j * S), acc);
-                    }
-                }
-                if (relu) acc = _mm512_max_ps(acc, _mm512_setzero_ps());
-                else if (clip) acc = _mm512_min_ps(hi, _mm512_max_ps(lo, acc));
-                _mm256_storeu_si256((__m256i *)(out + ow * S + c0), round_bf16_16(_mm512_maskz_mov_ps(live, acc)));
+        int64_t i0 = 0, i1 = kh; /* the kernel rows inside the image */
+        while (i0 < kh && top + i0 * g->dilation_h < 0) i0++;
+        while (i1 > i0 && top + (i1 - 1) * g->dilation_h >= g->height) i1--;
+        for (int64_t c0 = 0; c0 < S; c0 += 16) {
+            __mmask16 live = C - c0 >= 16 ? (__mmask16)0xffff : C > c0 ? (__mmask16)((1u << (C - c0)) - 1) : 0;
+            if (!fast) {
+                for (int64_t ow = 0; ow < g->out_width; ow++) dw_edge(job, image, out, top, ow, c0, lo, hi, live);
+                continue;
             }
+            for (int64_t ow = 0; ow < ow0; ow++) dw_edge(job, image, out, top, ow, c0, lo, hi, live);
+            dw_interior_3(job, image, out, top, i0, i1, ow0, ow1, c0, lo, hi, live);
+            for (int64_t ow = ow1; ow < g->out_width; ow++) dw_edge(job, image, out, top, ow, c0, lo, hi, live);
         }
     }
 }

@@ -15,15 +15,6 @@ void bf16_amx_configure(void) { amx_tiles_configure(8); }
 
 void bf16_amx_release(void) { amx_tiles_release(); }
 
-/* The panel's pair rows PF_STEPS K steps ahead (past its end: the next panel, which the callers read next) fetched into
- * L1 while the tiles work: the weights of the deep layers at batch 1 stream from memory once per run. */
-#define PF_STEPS 8
-#define PF_HINT _MM_HINT_T0
-TARGET static inline void prefetch_step(const uint16_t *panel) {
-    const char *p = (const char *)(panel + PF_STEPS * BF16_KB * BF16_NR);
-    for (int i = 0; i < BF16_KB * BF16_NR * 2; i += 64) _mm_prefetch(p + i, PF_HINT);
-}
-
 TARGET void bf16_tile_amx(int rows, int64_t kp, const uint16_t *a, int64_t lda, const uint16_t *panel, float *tmp) {
     int64_t a_stride = lda * 2, pair_rows = BF16_KB / 2;
     if (rows > 16) {
@@ -32,7 +23,6 @@ TARGET void bf16_tile_amx(int rows, int64_t kp, const uint16_t *a, int64_t lda, 
         _tile_zero(2);
         _tile_zero(3);
         for (int64_t k = 0; k < kp; k += BF16_KB, panel += pair_rows * BF16_NR * 2) {
-            prefetch_step(panel);
             _tile_loadd(4, a + k, a_stride);
             _tile_loadd(5, a + 16 * lda + k, a_stride);
             _tile_loadd(6, panel, BF16_NR * 4);
@@ -51,7 +41,6 @@ TARGET void bf16_tile_amx(int rows, int64_t kp, const uint16_t *a, int64_t lda, 
     _tile_zero(0);
     _tile_zero(1);
     for (int64_t k = 0; k < kp; k += BF16_KB, panel += pair_rows * BF16_NR * 2) {
-        prefetch_step(panel);
         _tile_loadd(4, a + k, a_stride);
         _tile_loadd(6, panel, BF16_NR * 4);
         _tile_loadd(7, panel + 32, BF16_NR * 4);
