@@ -209,10 +209,11 @@ Test(bf16_nhwc, maxpool_matches_f32_max) {
 }
 
 /* Depthwise convolutions in a chain (kernels/cpu/conv2d_depthwise_bf16_nhwc.c): x [n,ca,h,w] -> a: 1x1 ca->mid relu ->
- * 3x3 depthwise clip(0, 6) -> 5x5 stride 2 depthwise (padding 2, dilation 1 or 2) relu -> p: 1x1 mid->c (the output).
+ * 3x3 depthwise (stride 1 or 2) clip(0, 6) -> 5x5 stride 2 depthwise (padding 2, dilation 1 or 2) relu -> p: 1x1 mid->c
+ * (the output).
  * Chained: a's output and both depthwise ones (4 layers touched); mid not a multiple of 32: padding channels. */
 typedef struct {
-    int64_t n, ca, mid, c, h, w, dilation;
+    int64_t n, ca, mid, c, h, w, dilation, stride1;
 } dw_case;
 
 static uint32_t depthwise(ifg_writer *w, test_rng *r, const char *name, uint32_t x, int64_t ch, int64_t k,
@@ -239,14 +240,15 @@ static infer_model *dw_model(const dw_case *cc) {
     test_rng r = rng_seed(23);
     ifg_writer *w = tw_new();
     float *keep[8];
-    int64_t oh = (cc->h - 1) / 2 + 1, ow = (cc->w - 1) / 2 + 1;
+    int64_t h1 = (cc->h - 1) / cc->stride1 + 1, w1 = (cc->w - 1) / cc->stride1 + 1, oh = (h1 - 1) / 2 + 1, ow = (w1 - 1) / 2 + 1;
     const int64_t in_dims[4] = { cc->n, cc->ca, cc->h, cc->w }, full[4] = { cc->n, cc->mid, cc->h, cc->w };
+    const int64_t mid1[4] = { cc->n, cc->mid, h1, w1 };
     const int64_t half[4] = { cc->n, cc->mid, oh, ow }, out_dims[4] = { cc->n, cc->c, oh, ow };
     uint32_t x = tw_act(w, "x", INFER_F32, 4, in_dims);
     uint32_t a = conv(w, &r, "a", x, cc->ca, cc->mid, 1, 1, full, keep);
     uint32_t a_act = tw_act(w, "a.act", INFER_F32, 4, full);
     activation(w, ACT_RELU, "a.relu", a, a_act);
-    uint32_t d1 = depthwise(w, &r, "dw1", a_act, cc->mid, 3, 1, 1, ACT_CLIP, full, keep + 2);
+    uint32_t d1 = depthwise(w, &r, "dw1", a_act, cc->mid, 3, cc->stride1, 1, ACT_CLIP, mid1, keep + 2);
     uint32_t d2 = depthwise(w, &r, "dw2", d1, cc->mid, 5, 2, cc->dilation, ACT_RELU, half, keep + 4);
     uint32_t p = conv(w, &r, "p", d2, cc->mid, cc->c, 1, 1, out_dims, keep + 6);
     tw_graph(w, TW_IDS(x), TW_IDS(p));
@@ -270,10 +272,10 @@ static void check_dw_case(const dw_case *cc, infer_cpu_bf16 kernel) {
         cr_assert(n_on == n_ref && n_off == n_ref);
         double e_on = rel_l2(on, ref, n_ref), e_off = rel_l2(off, ref, n_ref), e_pair = rel_l2(on, off, n_ref);
         cr_expect(e_on < 1.5e-2 && e_off < 1.5e-2 && e_pair < 1.5e-2,
-                  "dw: kernel %d, n %lld ca %lld mid %lld %lldx%lld dilation %lld, %d threads: chained vs fp32 %g, "
-                  "unchained vs fp32 %g, chained vs unchained %g",
+                  "dw: kernel %d, n %lld ca %lld mid %lld %lldx%lld dilation %lld stride %lld, %d threads: chained vs "
+                  "fp32 %g, unchained vs fp32 %g, chained vs unchained %g",
                   (int)kernel, (long long)cc->n, (long long)cc->ca, (long long)cc->mid, (long long)cc->h,
-                  (long long)cc->w, (long long)cc->dilation, threads, e_on, e_off, e_pair);
+                  (long long)cc->w, (long long)cc->dilation, (long long)cc->stride1, threads, e_on, e_off, e_pair);
         free(on), free(off);
     }
     free(ref), free(x);
@@ -281,10 +283,11 @@ static void check_dw_case(const dw_case *cc, infer_cpu_bf16 kernel) {
 }
 
 static const dw_case dw_cases[] = {
-    { 3, 17, 40, 19, 7, 9, 1 },
-    { 1, 10, 33, 16, 9, 7, 2 },
-    { 2, 16, 64, 24, 11, 6, 1 },
-    { 1, 24, 144, 33, 15, 13, 1 },
+    { 3, 17, 40, 19, 7, 9, 1, 1 },
+    { 1, 10, 33, 16, 9, 7, 2, 1 },
+    { 2, 16, 64, 24, 11, 6, 1, 2 },
+    { 1, 24, 144, 33, 15, 13, 1, 1 },
+    { 1, 20, 48, 17, 13, 10, 1, 2 },
 };
 
 Test(bf16_nhwc, chained_depthwise_matches_unchained_and_fp32) {
