@@ -144,12 +144,13 @@ static void gather(const nhwc_job *job, int64_t m0, int rows, uint16_t *a) {
     int64_t C = g->channels, kw = g->kernel_w, kp = job->kp, xs = job->xs, dw = g->dilation_w;
     int runs = dw == 1 && xs == C, short_rows = runs && kw * C <= 32 && (g->kernel_h - 1) * kw * C + 32 <= kp;
     const uint16_t *x_end = job->x + g->batch * g->height * g->width * xs;
+    /* the first row's position; the next ones counted on (no divisions per row) */
+    int64_t b = m0 / job->ohw, p = m0 % job->ohw, oh = p / g->out_width, ow = p % g->out_width;
     for (int r = 0; r < rows; r++) {
-        int64_t m = m0 + r, b = m / job->ohw, p = m % job->ohw, oh = p / g->out_width, ow = p % g->out_width;
         int64_t iw0 = ow * g->stride_w - g->pad_w;
         /* taps j in [j_lo, j_hi) fall inside the row: iw0 + j * dw in [0, width) */
-        int64_t j_lo = iw0 >= 0 ? 0 : (-iw0 + dw - 1) / dw;
-        int64_t j_hi = g->width - iw0 <= 0 ? 0 : (g->width - iw0 - 1) / dw + 1;
+        int64_t j_lo = iw0 >= 0 ? 0 : dw == 1 ? -iw0 : (-iw0 + dw - 1) / dw;
+        int64_t j_hi = g->width - iw0 <= 0 ? 0 : dw == 1 ? g->width - iw0 : (g->width - iw0 - 1) / dw + 1;
         if (j_hi > kw) j_hi = kw;
         if (j_lo > j_hi) j_lo = j_hi;
         uint16_t *dst = a + r * kp;
@@ -174,6 +175,10 @@ static void gather(const nhwc_job *job, int64_t m0, int rows, uint16_t *a) {
             if (j_hi < kw) memset(d + j_hi * C, 0, (size_t)((kw - j_hi) * C) * 2);
         }
         if (kp > job->K) memset(dst + job->K, 0, (size_t)(kp - job->K) * 2);
+        if (++ow == g->out_width) {
+            ow = 0;
+            if (++oh == g->out_height) oh = 0, b++;
+        }
     }
     int padded = (int)bf16_round_up(rows, BF16_ROWS_PAD);
     if (padded > rows) memset(a + rows * kp, 0, (size_t)((padded - rows) * kp) * 2);
