@@ -97,7 +97,7 @@ endif
 INFER_BIN ?= infer
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 
-.PHONY: all lib test unit optest golden serve-test models-test models-report plugin-check sanitize fuzz fuzz-build fuzz-ci demo clean deps help drop-plugin opcodes opcodes-check
+.PHONY: all lib test benches unit optest golden serve-test models-test models-report plugin-check sanitize fuzz fuzz-build fuzz-ci demo clean deps help drop-plugin opcodes opcodes-check
 all: $(LIB) infer $(EXAMPLES)
 lib: $(LIB)
 
@@ -177,6 +177,14 @@ $(OPTEST_BIN): $(OPTEST_SRC) $(wildcard tests/ops/*.h) $(LIB) | $(CUDA_PLUGIN)
 # Skipped tests (GPU tests without a GPU) and failures are listed; passes are only counted.
 UNIT_RUN = set -o pipefail; $(1) --jobs 2 --verbose 2>&1 | grep -vE '^\[(RUN |PASS)\]|^\[====\] Running'
 
+# The C benchmarks (bench/*.c; bench/README.md): built by `make benches` and by `make test`, so that they do not rot.
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench-bin/%,$(wildcard bench/*.c))
+$(BUILD)/bench-bin/%: bench/%.c $(wildcard bench/*.h) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+benches: $(BENCH_BIN)
+
 unit: $(UNIT_BIN)
 	$(call UNIT_RUN,$(UNIT_BIN))
 
@@ -189,7 +197,7 @@ golden: all $(GOLDEN_BIN) $(BF16_CHECK_BIN) $(INT8_CHECK_BIN)
 plugin-check: all $(PLUGIN_CHECK)
 	$(PLUGIN_CHECK) $(if $(CUDA_PLUGIN),--cuda-build)
 
-test: all unit optest golden plugin-check opcodes-check
+test: all unit optest golden plugin-check opcodes-check benches
 	$(MAKE) serve-test
 	$(PYTHON) tests/converter/test_convert.py
 	$(PYTHON) tests/converter/test_sparse.py
@@ -284,6 +292,7 @@ help:
 	@echo "make [CUDA=0|1] [CUDA_ARCH=...]   build libinfer.a, ./infer, examples and (CUDA=1) libinfer_cuda.so"
 	@echo "make test                         unit tests, the op test table, golden models against PyTorch, converter tests"
 	@echo "make optest                       the op test table on every backend here (build/op_test --help)"
+	@echo "make benches                      the C benchmarks of bench/ into build/bench-bin (bench/README.md)"
 	@echo "make sanitize                     C tests and the server's short tests under ASan + UBSan"
 	@echo "make fuzz | fuzz-ci [FUZZ_SECONDS=20]  build the libFuzzer targets | run each briefly (docs/FUZZING.md)"
 	@echo "make models-test | models-report   real architectures vs PyTorch: the light subset | all, table into docs/OPS.md"

@@ -1,6 +1,6 @@
 /* conv_bench.c — GFLOP/s of cpu_conv2d on ResNet, MobileNet and EfficientNet layers, 1 and all threads, and the
  * share of the measured FMA peak (fp32_peak.h). */
-/* build: cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o conv_bench bench/conv_bench.c libinfer.a -lm
+/* build: make benches (build/bench-bin/conv_bench)
  * usage: ./conv_bench [max threads [name filter [cold]]]   (best of many runs; keep the machine otherwise idle)
  * The filter keeps the layers whose name contains it, e.g. "b8" for the batch-8 layers ("" for all); "cold"
  * reads the weights from memory on every run, as in a whole model, instead of from the cache.
@@ -35,6 +35,41 @@ static double time_best(cpu_ctx *ctx, const ir_node *node, infer_tensor *in, inf
         if (t < best) best = t;
     }
     return best;
+}
+
+/* A layer's im2col run, against which its prepacked forms are timed and checked. */
+typedef struct {
+    cpu_ctx *ctx;
+    const ir_node *node;
+    infer_tensor *in, *out;
+    int reps;
+    const float *w;
+    double flops, peak, best; /* best: im2col's time */
+    const float *y, *y_im2col;
+    int64_t y_elems;
+} variant_run;
+
+/* The layer run from one prepacked form (with its own workspace when work is set): time, GFLOP/s, speed over
+ * im2col and rel L2 against it. */
+static void time_variant(const variant_run *r, const char *name, const void *packed, void *work, size_t work_bytes,
+                         const char *note) {
+    cpu_ctx ctx = *r->ctx;
+    ctx.prepacked = packed;
+    if (work) {
+        ctx.workspace = work;
+        ctx.workspace_bytes = work_bytes;
+    }
+    double t = time_best(&ctx, r->node, r->in, r->out, r->reps, r->w, 1, 0), g = r->flops / t * 1e-9;
+    double diff = 0, norm = 0;
+    for (int64_t i = 0; i < r->y_elems; i++) {
+        diff += ((double)r->y[i] - r->y_im2col[i]) * ((double)r->y[i] - r->y_im2col[i]);
+        norm += (double)r->y_im2col[i] * r->y_im2col[i];
+    }
+    char label[32];
+    snprintf(label, sizeof label, "  %s", name);
+    printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s %5.1f%% of peak  %s %.2fx, rel L2 %.1e%s\n", label, ctx.threads,
+           t * 1e3, g, r->peak > 0 ? 100 * g / r->peak : 0.0, name, r->best / t, norm > 0 ? sqrt(diff / norm) : 0.0,
+           note);
 }
 
 typedef struct { const char *name; int64_t n, c, h, o, k; int stride, pad, groups; } layer;
@@ -154,47 +189,24 @@ int main(int argc, char **argv) {
             in[1].data = w;
             cpu_conv2d(&ctx, &node, in, &out, NULL);
             memcpy(y_im2col, y, (size_t)y_elems * 4);
+            variant_run run = { &ctx, &node, in, &out, reps, w, flops, p, best, y, y_im2col, y_elems };
             /* the weights prepacked as the GEMM's row slivers, as the engine does for layers Winograd does not take */
             size_t rows_bytes = cold ? 0 : conv2d_prepack_size_for(&node, in, ctx.isa, INFER_WINOGRAD_OFF);
             void *rows = rows_bytes ? aligned_alloc(64, (rows_bytes + 63) / 64 * 64) : NULL;
             if (rows) {
                 conv2d_prepack_for(&node, in, ctx.isa, INFER_WINOGRAD_OFF, rows);
-                ctx.prepacked = rows;
-                double rbest = time_best(&ctx, &node, in, &out, reps, w, 1, 0);
-                double rg = flops / rbest * 1e-9;
-                printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s %5.1f%% of peak  packed rows %.2fx\n", "  packed rows",
-                       threads, rbest * 1e3, rg, p > 0 ? 100 * rg / p : 0.0, best / rbest);
-                ctx.prepacked = NULL;
+                time_variant(&run, "packed rows", rows, NULL, 0, "");
                 free(rows);
             }
             /* the small-image transposed GEMM (conv2d_small.c), forced for any groups-1 layer */
             size_t small_bytes = cold ? 0 : conv_small_prepack_size(&node, in, ctx.isa, 1);
-            size_t small_ws = small_bytes ? conv_small_workspace(&(conv_geometry){ .batch = ly->n, .out_channels = ly->o,
-                                                                                 .out_height = oh, .out_width = oh,
-                                                                                 .groups = 1 }) : 0;
+            conv_geometry geometry;
+            size_t small_ws = small_bytes && conv_geometry_of_inputs(&node, in, &geometry) ? conv_small_workspace(&geometry) : 0;
             void *small = small_bytes ? aligned_alloc(64, (small_bytes + 63) / 64 * 64) : NULL;
             void *small_work = small_ws ? malloc(small_ws) : NULL;
             if (small && small_work) {
                 conv_small_prepack(&node, in, ctx.isa, small);
-                cpu_ctx sctx = ctx;
-                sctx.prepacked = small;
-                sctx.workspace = small_work;
-                sctx.workspace_bytes = small_ws;
-                double sbest = 1e9;
-                for (int r = 0; r < reps; r++) {
-                    double t0 = now();
-                    cpu_conv2d(&sctx, &node, in, &out, NULL);
-                    double t = now() - t0;
-                    if (t < sbest) sbest = t;
-                }
-                double sg = flops / sbest * 1e-9, diff = 0, norm = 0;
-                for (int64_t i = 0; i < y_elems; i++) {
-                    diff += ((double)y[i] - y_im2col[i]) * ((double)y[i] - y_im2col[i]);
-                    norm += (double)y_im2col[i] * y_im2col[i];
-                }
-                printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s %5.1f%% of peak  transposed %.2fx, rel L2 %.1e\n",
-                       "  transposed", threads, sbest * 1e3, sg, p > 0 ? 100 * sg / p : 0.0, best / sbest,
-                       norm > 0 ? sqrt(diff / norm) : 0.0);
+                time_variant(&run, "transposed", small, small_work, small_ws, "");
             }
             free(small);
             free(small_work);
@@ -203,18 +215,8 @@ int main(int argc, char **argv) {
             if (packed) {
                 cpu_conv2d_winograd_prepack(&node, in, ctx.isa, packed);
                 conv_winograd_set_mode(packed, INFER_WINOGRAD_ON);
-                ctx.prepacked = packed;
-                double wbest = time_best(&ctx, &node, in, &out, reps, w, 1, 0);
-                double wg = flops / wbest * 1e-9, diff = 0, norm = 0;
-                for (int64_t i = 0; i < y_elems; i++) {
-                    diff += ((double)y[i] - y_im2col[i]) * ((double)y[i] - y_im2col[i]);
-                    norm += (double)y_im2col[i] * y_im2col[i];
-                }
-                printf("%-24s %d thr: %8.3f ms %7.1f GFLOP/s %5.1f%% of peak  winograd %.2fx, rel L2 %.1e%s\n",
-                       "  winograd", threads, wbest * 1e3, wg, p > 0 ? 100 * wg / p : 0.0, best / wbest,
-                       norm > 0 ? sqrt(diff / norm) : 0.0,
-                       conv_winograd_prepack_size(&node, in, ctx.isa, INFER_WINOGRAD_AUTO) ? " (auto)" : "");
-                ctx.prepacked = NULL;
+                int auto_takes = conv_winograd_prepack_size(&node, in, ctx.isa, INFER_WINOGRAD_AUTO) != 0;
+                time_variant(&run, "winograd", packed, NULL, 0, auto_takes ? " (auto)" : "");
                 free(packed);
             }
             free(ws);

@@ -1,7 +1,7 @@
 /* conv_small_bench.c — the small-image convolution paths A/B, interleaved: im2col GEMM with the weights as they
  * are, with the weights as packed GEMM rows, and the transposed GEMM (conv2d_small.c), on ResNet's 14x14 and 7x7
  * layers, 1 and 2 threads. */
-/* build: cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o conv_small_bench bench/conv_small_bench.c libinfer.a -lm
+/* build: make benches (build/bench-bin/conv_small_bench)
  * usage: ./conv_small_bench [max threads [name filter [rounds [variants]]]]   (variants: a mask, 1 im2col 2 rows 4
  * transposed, default 7; one variant under `perf stat -e cycles:u` gives cycles unaffected by time sharing)
  * Every round runs each variant once, in turn, so that the host's load hits all of them alike; reported: the best
@@ -95,7 +95,7 @@ int main(int argc, char **argv) {
             size_t ws = cpu_conv2d_workspace(&node, in, &out, threads), sws = conv_small_workspace(&g);
             ws = ws > sws ? ws : sws;
             void *work = malloc(ws + 64);
-            cpu_ctx ctx = { pool, threads, isa, work, ws, scratch };
+            cpu_ctx ctx = { .pool = pool, .threads = threads, .isa = isa, .workspace = work, .workspace_bytes = ws, .scratch = scratch };
             const void *variants[3] = { NULL, rows, small };
             const char *names[3] = { "im2col", "packed rows", "transposed" };
             double best[3] = { 1e9, 1e9, 1e9 }, err[3] = { 0, 0, 0 };

@@ -1,7 +1,7 @@
 /* dw_bench.c — the FP32 depthwise paths side by side on MobileNetV2 and EfficientNet-B0 layers: the AVX-512 direct
  * path (conv2d_depthwise_direct.c), the channel-blocked one (conv2d_depthwise_blocked.c) and the plain plane path;
  * best time of many interleaved runs, ms. */
-/* build: cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o dw_bench bench/dw_bench.c libinfer.a -lm
+/* build: make benches (build/bench-bin/dw_bench)
  * usage: ./dw_bench [THREADS [BATCH [name filter]]]   (default 2 threads, batch 1) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
     thread_pool *pool = NULL;
     if (threads > 1) pool_create(threads, &pool, NULL);
     uint8_t *scratch = aligned_alloc(64, (size_t)threads * CPU_SCRATCH_BYTES);
-    cpu_ctx ctx = { pool, threads, cpu_detect_isa(), NULL, 0, scratch };
+    cpu_ctx ctx = { .pool = pool, .threads = threads, .isa = cpu_detect_isa(), .scratch = scratch };
     cpu_ctx plain = ctx;
     plain.scratch = NULL; /* conv2d_depthwise without scratch: the plane path */
     printf("%d threads, batch %lld; ms, best of interleaved runs: direct / blocked / plane\n", threads, (long long)batch);

@@ -1,6 +1,6 @@
 /* gemm_bench.c — GFLOP/s of cpu_sgemm on square and ResNet-50-like shapes, per ISA, 1 and all threads, and
  * the share of the measured FMA peak (fp32_peak.h). */
-/* build: cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o gemm_bench bench/gemm_bench.c libinfer.a -lm
+/* build: make benches (build/bench-bin/gemm_bench)
  * usage: ./gemm_bench [max threads]   (best of many runs; keep the machine otherwise idle) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
             for (int threads = 1; threads <= threads_max; threads *= 2) {
                 thread_pool *pool = NULL;
                 if (threads > 1) pool_create(threads, &pool, NULL);
-                cpu_ctx ctx = { pool, threads, isa, NULL, 0, scratch };
+                cpu_ctx ctx = { .pool = pool, .threads = threads, .isa = isa, .scratch = scratch };
                 double flops = 2.0 * sh->m * sh->n * sh->k, best = 1e9;
                 int reps = (int)(4e9 / flops) + 20;
                 for (int r = 0; r < reps; r++) {

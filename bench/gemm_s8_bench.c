@@ -3,7 +3,7 @@
  * AVX-512) on ResNet-50 and encoder shapes, and the dynamic INT8 linear against the FP32 linear; rounds
  * interleave the contenders so that a shared machine's load hits all alike, and the ratios are the result
  * (absolute numbers vary with the load).
- * build: make lib && cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o gemm_s8_bench bench/gemm_s8_bench.c libinfer.a -lm
+ * build: make benches (build/bench-bin/gemm_s8_bench)
  * usage: ./gemm_s8_bench [threads] [rounds] [dw]   (dw: only the depthwise NHWC against NCHW comparison) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,8 +206,8 @@ int main(int argc, char **argv) {
     if (threads <= 1) bench_clock = CLOCK_THREAD_CPUTIME_ID;
     thread_pool *pool = NULL;
     if (threads > 1 && pool_create(threads, &pool, NULL) != INFER_OK) return 1;
-    cpu_ctx ctx = { pool, threads, cpu_detect_isa(), NULL, 0, aligned_alloc(64, (size_t)threads * CPU_SCRATCH_BYTES),
-                    NULL };
+    cpu_ctx ctx = { .pool = pool, .threads = threads, .isa = cpu_detect_isa(),
+                    .scratch = aligned_alloc(64, (size_t)threads * CPU_SCRATCH_BYTES) };
     if (argc > 3 && !strcmp(argv[3], "dw")) {
         depthwise_nhwc(&ctx, rounds);
         free(ctx.scratch);

@@ -1,6 +1,6 @@
 /* pw_dw_bench.c — a 1x1 convolution and the depthwise convolution after it: run apart (cpu_conv2d twice) against
  * run together (cpu_pw_dw_run) in strips of several heights; best time of many interleaved runs, ms. */
-/* build: cc -std=c11 -O3 -D_GNU_SOURCE -Iinclude -pthread -o pw_dw_bench bench/pw_dw_bench.c libinfer.a -lm
+/* build: make benches (build/bench-bin/pw_dw_bench)
  * usage: ./pw_dw_bench BATCH C_IN C_EXPANDED SIZE STRIDE [RUNS [THREADS]]   (e.g. 1 24 144 56 1: mobilenet_v2's
  * second block). 16 MiB are written between runs, as the other layers of a model would, so that the input is not
  * in the cache either way. */

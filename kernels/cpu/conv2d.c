@@ -249,6 +249,9 @@ CPU_KERNEL(conv2d) {
         return INFER_OK;
     conv_job job = { &g, in[0].data, in[1].data, bias, residual, conv2d_packed_rows(ctx->prepacked, &g, ctx->isa),
                      &n->p.conv2d.act, out[0].data, ctx };
+    if (!job.w && !job.w_rows) /* released at build (cpu_kernel.packed_only) and no packed form serves this run */
+        return infer_fail(err, INFER_ERR_INTERNAL, "conv2d: the weights were released at build and their packed "
+                          "form does not serve this run (workspace %zu bytes)", ctx->workspace_bytes);
     if (merges_images(&g) && ctx->workspace && ctx->workspace_bytes >= merged_bytes(&g)) {
         conv_merged(&job, ctx->workspace);
         return INFER_OK;

@@ -94,6 +94,9 @@ const float *conv2d_packed_rows(const void *prepacked, const conv_geometry *g, i
 int conv_small_takes(const conv_geometry *g);
 size_t conv_small_prepack_size(const ir_node *n, const infer_tensor *in, int isa, int force);
 void conv_small_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);
+/* prepacked holds a small-image layer's weights for isa: conv2d_small then serves every run of that layer (a smaller
+ * batch has fewer positions and needs less workspace than the build's). */
+int conv_small_packed(const void *prepacked, int isa);
 int conv_small_describe(const void *packed, char *buf, size_t size);
 size_t conv_small_workspace(const conv_geometry *g);
 int conv2d_small(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *bias, const float *residual,

@@ -84,11 +84,12 @@ void cpu_conv2d_prepack_describe(const void *packed, char *buf, size_t size) {
     else cpu_conv2d_winograd_describe(packed, buf, size);
 }
 
-/* Packed rows serve every run (any batch, merged or per image, and the 1x1 + depthwise strips); Winograd's
- * AUTO layers fall back to im2col on the original weights at runs of few tiles. */
+/* Packed rows serve every run (any batch, merged or per image, and the 1x1 + depthwise strips), and so do the
+ * small-image layer's (a run at a smaller batch has fewer positions); Winograd's AUTO layers fall back to im2col
+ * on the original weights at runs of few tiles. */
 int cpu_conv2d_packed_only(const void *prepacked, int isa) {
     const rows_header *h = prepacked;
-    return h && h->magic == ROWS_MAGIC && h->isa == isa;
+    return (h && h->magic == ROWS_MAGIC && h->isa == isa) || conv_small_packed(prepacked, isa);
 }
 
 const float *conv2d_packed_rows(const void *prepacked, const conv_geometry *g, int isa) {

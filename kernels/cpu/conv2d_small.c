@@ -60,6 +60,11 @@ void conv_small_prepack(const ir_node *n, const infer_tensor *in, int isa, void 
     cpu_sgemm_pack_b(isa, 1, h->columns, h->out_channels, in[1].data, h->columns, (float *)(h + 1));
 }
 
+int conv_small_packed(const void *prepacked, int isa) {
+    const small_header *h = prepacked;
+    return h && h->magic == SMALL_MAGIC && h->isa == isa;
+}
+
 int conv_small_describe(const void *packed, char *buf, size_t size) {
     const small_header *h = packed;
     if (!h || h->magic != SMALL_MAGIC) return 0;

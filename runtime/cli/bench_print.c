@@ -61,6 +61,9 @@ void bench_print_result(const bench_result *r, int profile) {
            cli_human_bytes(r->file_bytes, b1, sizeof b1), cli_human_bytes(r->arena_bytes, b2, sizeof b2),
            cli_human_bytes(r->budget_bytes, b3, sizeof b3), r->peak_host_bytes <= r->budget_bytes ? "holds" : "EXCEEDED",
            r->budget_bytes ? 100.0 * (double)r->peak_host_bytes / (double)r->budget_bytes : 0.0);
+    if (r->peak_host_bytes > r->budget_bytes && r->winograd_layers)
+        printf("note: %d layers run Winograd F(4x4,3x3), whose prepacked weights are 4x a 3x3 layer's; --winograd "
+               "off trades their speed for memory\n", r->winograd_layers);
     if (l->cov > 0.05)
         printf("warning: unstable: latency CoV %.1f%% is over 5%%; close other programs, set --threads below the core "
                "count, or run longer (--duration)\n", 100 * l->cov);

@@ -39,6 +39,7 @@ typedef struct {
     int cuda_graphs, pinned;
     double h2d_ms, compute_ms, d2h_ms, enqueue_ms; /* means over the timed runs (infer_engine_stats) */
     char warnings[512];    /* infer_engine_warnings after the runs */
+    int winograd_layers;   /* CPU layers on Winograd F(4x4,3x3): 4x a 3x3 layer's weights, prepacked */
     int64_t id_range;      /* random token ids were drawn from [0, id_range); 0: none */
     bench_layer *layers;   /* --profile: sorted by time, descending */
     int n_layers;

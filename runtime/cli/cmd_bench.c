@@ -320,6 +320,11 @@ static int bench_one(const bench_args *a, int batch, const infer_tensor *files, 
     r->cuda_graphs = st.cuda_graphs;
     r->pinned = st.pinned;
     snprintf(r->warnings, sizeof r->warnings, "%s", infer_engine_warnings(e));
+    r->winograd_layers = 0;
+    for (int i = 0; i < infer_engine_layer_count(e); i++) {
+        infer_layer_info li;
+        r->winograd_layers += infer_engine_layer(e, i, &li) == INFER_OK && li.weights && strstr(li.weights, "Winograd");
+    }
     if (a->profile) collect_layers(e, r);
 done:
     infer_engine_destroy(e);
