@@ -1,5 +1,7 @@
 /* dw_bench.c — the FP32 depthwise paths side by side on MobileNetV2 and EfficientNet-B0 layers: the AVX-512 direct
- * path (conv2d_depthwise_direct.c), the channel-blocked one (conv2d_depthwise_blocked.c) and the plain plane path;
+ * path (conv2d_depthwise_direct.c), the channel-blocked one (conv2d_depthwise_blocked.c), conv2d_depthwise without
+ * scratch (the flat or direct path where one fits, else the plane path) and the flat one for small planes
+ * (conv2d_depthwise_flat.c);
  * best time of many interleaved runs, ms. */
 /* build: make benches (build/bench-bin/dw_bench)
  * usage: ./dw_bench [THREADS [BATCH [name filter]]]   (default 2 threads, batch 1) */
@@ -38,8 +40,8 @@ int main(int argc, char **argv) {
     uint8_t *scratch = aligned_alloc(64, (size_t)threads * CPU_SCRATCH_BYTES);
     cpu_ctx ctx = { .pool = pool, .threads = threads, .isa = cpu_detect_isa(), .scratch = scratch };
     cpu_ctx plain = ctx;
-    plain.scratch = NULL; /* conv2d_depthwise without scratch: the plane path */
-    printf("%d threads, batch %lld; ms, best of interleaved runs: direct / blocked / plane\n", threads, (long long)batch);
+    plain.scratch = NULL; /* conv2d_depthwise without scratch: flat or direct where they fit, else the plane path */
+    printf("%d threads, batch %lld; ms, best of interleaved runs: direct / blocked / no scratch / flat\n", threads, (long long)batch);
     for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++) {
         const layer *ly = &layers[l];
         if (filter && !strstr(ly->name, filter)) continue;
@@ -53,20 +55,23 @@ int main(int argc, char **argv) {
         for (int64_t i = 0; i < ly->c * ly->k * ly->k; i++) w[i] = (float)((i * 31) % 17) / 17.0f - 0.5f;
         for (int64_t i = 0; i < ly->c; i++) b[i] = (float)(i % 5) * 0.1f;
         act_params act = { ly->act, 0.0f, 6.0f };
-        double best[3] = { 1e9, 1e9, 1e9 };
+        double best[4] = { 1e9, 1e9, 1e9, 1e9 };
         int direct = conv_depthwise_direct_fits(&g, ctx.isa), blocked = conv_depthwise_blocked_fits(&g, ctx.isa);
+        int flat = conv_depthwise_flat_fits(&g, ctx.isa);
         int reps = (int)(2e8 / (double)(ny * ly->k * ly->k)) + 10;
         for (int r = 0; r < reps; r++)
-            for (int path = 0; path < 3; path++) {
-                if ((path == 0 && !direct) || (path == 1 && !blocked)) continue;
+            for (int path = 0; path < 4; path++) {
+                if ((path == 0 && !direct) || (path == 1 && !blocked) || (path == 3 && !flat)) continue;
                 double t0 = now_ms();
                 if (path == 0) conv2d_depthwise_direct(&ctx, &g, x, w, b, NULL, &act, y, 0, out);
                 else if (path == 1) conv2d_depthwise_blocked(&ctx, &g, x, w, b, NULL, &act, y, 0, out);
-                else conv2d_depthwise(&plain, &g, x, w, b, NULL, &act, y);
+                else if (path == 2) conv2d_depthwise(&plain, &g, x, w, b, NULL, &act, y);
+                else conv2d_depthwise_flat(&ctx, &g, x, w, b, NULL, &act, y);
                 double t = now_ms() - t0;
                 if (t < best[path]) best[path] = t;
             }
-        printf("%-22s %8.4f %8.4f %8.4f   blocked/direct %.2f\n", ly->name, best[0], best[1], best[2], best[1] / best[0]);
+        printf("%-22s %8.4f %8.4f %8.4f %8.4f   blocked/direct %.2f  min(direct,blocked)/flat %.2f\n", ly->name, best[0],
+               best[1], best[2], best[3], best[1] / best[0], (best[0] < best[1] ? best[0] : best[1]) / best[3]);
         free(x), free(w), free(b), free(y);
     }
     if (pool) pool_destroy(pool);

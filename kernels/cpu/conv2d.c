@@ -241,6 +241,8 @@ CPU_KERNEL(conv2d) {
         conv2d_depthwise(ctx, &g, in[0].data, in[1].data, bias, residual, &n->p.conv2d.act, out[0].data);
         return INFER_OK;
     }
+    /* 1x1 on 1x1 planes at 1-8 images, e.g. squeeze-excitation (conv2d_gemv.c) */
+    if (conv2d_gemv(ctx, &g, in[0].data, in[1].data, bias, residual, &n->p.conv2d.act, out[0].data)) return INFER_OK;
     /* weights prepacked for Winograd (conv2d_winograd.c) */
     if (ctx->prepacked && conv2d_winograd(ctx, &g, in[0].data, bias, residual, &n->p.conv2d.act, out[0].data))
         return INFER_OK;

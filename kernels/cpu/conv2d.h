@@ -62,6 +62,20 @@ int conv_depthwise_direct_wins(const conv_geometry *g);
 void conv2d_depthwise_direct(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
                              const float *residual, const act_params *act, float *y, int64_t oh0, int64_t oh1);
 
+/* The AVX-512 flat depthwise path on small planes (conv2d_depthwise_flat.c): whether it takes g (3x3 or 5x5,
+ * stride 1, 'same' padding, planes of 17-256 values), and the whole output. */
+int conv_depthwise_flat_fits(const conv_geometry *g, int isa);
+/* Whether the flat path is measured faster than the direct and blocked ones for g (when it fits). */
+int conv_depthwise_flat_wins(const conv_geometry *g);
+void conv2d_depthwise_flat(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
+                           const float *residual, const act_params *act, float *y);
+
+/* The AVX-512 GEMV path (conv2d_gemv.c): 1x1 convolutions on 1x1 planes, groups 1, 1-8 images; conv2d_gemv runs
+ * the layer and returns 1 when it fits (and w is there), else 0 and does nothing. */
+int conv2d_gemv_fits(const conv_geometry *g, int isa);
+int conv2d_gemv(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
+                const float *residual, const act_params *act, float *y);
+
 /* The dense kernel's prepacked weights (conv2d_prepack.c): Winograd's for the 3x3 layers mode picks, else the
  * GEMM's row slivers for groups-1 layers with enough output positions, else none (size 0). The kernel table's
  * hooks use mode AUTO; the backend calls the _for versions with the engine's mode. */

@@ -329,6 +329,10 @@ static void dw_task(void *arg, int64_t begin, int64_t end, int thread) {
 void conv2d_depthwise_rows(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
                            const float *residual, const act_params *act, float *y, int64_t oh0, int64_t oh1) {
     if (oh0 >= oh1) return;
+    if (oh0 == 0 && oh1 == g->out_height && conv_depthwise_flat_fits(g, ctx->isa) && conv_depthwise_flat_wins(g)) {
+        conv2d_depthwise_flat(ctx, g, x, w, b, residual, act, y);
+        return;
+    }
     int blocked = ctx->scratch && conv_depthwise_blocked_fits(g, ctx->isa);
     if (conv_depthwise_direct_fits(g, ctx->isa) && (!blocked || conv_depthwise_direct_wins(g))) {
         conv2d_depthwise_direct(ctx, g, x, w, b, residual, act, y, oh0, oh1);

@@ -26,10 +26,9 @@ int conv_depthwise_direct_wins(const conv_geometry *g) {
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-#include "sigmoid_avx512.h"
+#include "depthwise_store_avx512.h"
 #define AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
 #include "lanes_avx512.h"
-
 
 /* One plane's pass: its input x (h x w), taps wk, output rows from oh. */
 typedef struct {
@@ -40,69 +39,12 @@ typedef struct {
     int clamp;
 } dw_pass;
 
-AVX512 static inline __attribute__((always_inline)) void store(const dw_pass *p, __m512 v, float *dst, __mmask16 m) {
-    if (p->clamp == GEMM_CLAMP_RELU) v = _mm512_max_ps(v, _mm512_setzero_ps());
-    else if (p->clamp == GEMM_CLAMP_CLIP) v = _mm512_min_ps(p->hi, _mm512_max_ps(p->lo, v));
-    else if (p->clamp == GEMM_CLAMP_SILU) v = silu_avx512(v);
-    else if (p->clamp == GEMM_CLAMP_SIGMOID) v = sigmoid_avx512(v);
-    _mm512_mask_storeu_ps(dst, m, v);
-}
-
-/* Stride 1: output rows [oh, oh + R), columns [ow, ow + 16 NV) (the last columns masked). Input row i of the pass
- * (oh - pad_h + i) is loaded once per tap column and added into every output row that reads it, so each output's
- * taps still come in the order kh, kw: the same sums whatever R and NV are. */
-AVX512 static inline __attribute__((always_inline)) void pass_s1(const dw_pass *p, int64_t oh, int64_t ow, int R,
-                                                                 int NV, int K) {
-    const conv_geometry *g = p->g;
-    int64_t width = g->width, out_w = g->out_width;
-    __mmask16 m[2][5], store_m[2];
-#pragma GCC unroll 2
-    for (int v = 0; v < NV; v++) {
-        int64_t c0 = ow + 16 * v;
-        store_m[v] = lanes(0, out_w - c0);
-#pragma GCC unroll 5
-        for (int kw = 0; kw < K; kw++) {
-            int64_t s = c0 - g->pad_w + kw; /* input column of lane 0 */
-            m[v][kw] = store_m[v] ? lanes(-s, width - s) : 0;
-        }
-    }
-    __m512 acc[MAX_ROWS][2];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) acc[r][v] = p->bias;
-#pragma GCC unroll 16
-    for (int i = 0; i < R + K - 1; i++) {
-        int64_t ih = oh - g->pad_h + i;
-        if (ih < 0 || ih >= g->height) continue;
-        const float *xr = p->x + ih * width + ow - g->pad_w;
-#pragma GCC unroll 5
-        for (int kw = 0; kw < K; kw++) {
-            __m512 xv[2];
-#pragma GCC unroll 2
-            for (int v = 0; v < NV; v++) xv[v] = _mm512_maskz_loadu_ps(m[v][kw], xr + 16 * v + kw);
-#pragma GCC unroll 8
-            for (int r = 0; r < R; r++) {
-                int kh = i - r;
-                if (kh < 0 || kh >= K) continue;
-                __m512 wt = _mm512_set1_ps(p->wk[kh * K + kw]);
-#pragma GCC unroll 2
-                for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(wt, xv[v], acc[r][v]);
-            }
-        }
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++)
-            if (v == 0 || store_m[v]) store(p, acc[r][v], p->y + (oh + r) * out_w + ow + 16 * v, store_m[v]);
-}
-
-/* Stride 2: output rows [oh, oh + R), columns [ow, ow + 16 NV). Input row i of the pass (2 oh - pad_h + i) is
- * loaded once per tap column (32 floats, masked to the row, their even lanes gathered by one permute) and added
- * into every output row that reads it; taps in the order kh, kw for each output, as pass_s1. */
-AVX512 static inline __attribute__((always_inline)) void pass_s2(const dw_pass *p, int64_t oh, int64_t ow, int R,
-                                                                 int NV, int K) {
+/* Output rows [oh, oh + R), columns [ow, ow + 16 NV) (the last columns masked), stride S. Input row i of the pass
+ * (S oh - pad_h + i) is loaded once per tap column (stride 2: 32 floats, masked to the row, their even lanes gathered
+ * by one permute) and added into every output row that reads it, so each output's taps still come in the order
+ * kh, kw: the same sums whatever R and NV are. */
+AVX512 static inline __attribute__((always_inline)) void pass(const dw_pass *p, int64_t oh, int64_t ow, int R, int NV,
+                                                              int K, int S) {
     const conv_geometry *g = p->g;
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     int64_t width = g->width, out_w = g->out_width;
@@ -113,9 +55,9 @@ AVX512 static inline __attribute__((always_inline)) void pass_s2(const dw_pass *
         store_m[v] = lanes(0, out_w - c0);
 #pragma GCC unroll 5
         for (int kw = 0; kw < K; kw++) {
-            int64_t s = 2 * c0 - g->pad_w + kw; /* input column of lane 0 */
+            int64_t s = S * c0 - g->pad_w + kw; /* input column of lane 0 */
             m_lo[v][kw] = store_m[v] ? lanes(-s, width - s) : 0;
-            m_hi[v][kw] = store_m[v] ? lanes(-(s + 16), width - (s + 16)) : 0;
+            m_hi[v][kw] = S == 2 && store_m[v] ? lanes(-(s + 16), width - (s + 16)) : 0;
         }
     }
     __m512 acc[MAX_ROWS][2];
@@ -124,22 +66,23 @@ AVX512 static inline __attribute__((always_inline)) void pass_s2(const dw_pass *
 #pragma GCC unroll 2
         for (int v = 0; v < NV; v++) acc[r][v] = p->bias;
 #pragma GCC unroll 24
-    for (int i = 0; i < 2 * (R - 1) + K; i++) {
-        int64_t ih = 2 * oh - g->pad_h + i;
+    for (int i = 0; i < S * (R - 1) + K; i++) {
+        int64_t ih = S * oh - g->pad_h + i;
         if (ih < 0 || ih >= g->height) continue;
-        const float *xr = p->x + ih * width + 2 * ow - g->pad_w;
+        const float *xr = p->x + ih * width + S * ow - g->pad_w;
 #pragma GCC unroll 5
         for (int kw = 0; kw < K; kw++) {
             __m512 xv[2];
 #pragma GCC unroll 2
             for (int v = 0; v < NV; v++) {
-                const float *src = xr + 32 * v + kw;
-                xv[v] = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(m_lo[v][kw], src), even,
-                                               _mm512_maskz_loadu_ps(m_hi[v][kw], src + 16));
+                const float *src = xr + 16 * S * v + kw;
+                xv[v] = S == 1 ? _mm512_maskz_loadu_ps(m_lo[v][kw], src)
+                               : _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(m_lo[v][kw], src), even,
+                                                        _mm512_maskz_loadu_ps(m_hi[v][kw], src + 16));
             }
 #pragma GCC unroll 8
             for (int r = 0; r < R; r++) {
-                int kh = i - 2 * r;
+                int kh = i - S * r;
                 if (kh < 0 || kh >= K) continue;
                 __m512 wt = _mm512_set1_ps(p->wk[kh * K + kw]);
 #pragma GCC unroll 2
@@ -151,7 +94,9 @@ AVX512 static inline __attribute__((always_inline)) void pass_s2(const dw_pass *
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 2
         for (int v = 0; v < NV; v++)
-            if (v == 0 || store_m[v]) store(p, acc[r][v], p->y + (oh + r) * out_w + ow + 16 * v, store_m[v]);
+            if (v == 0 || store_m[v])
+                depthwise_store_avx512(p->clamp, p->lo, p->hi, acc[r][v], p->y + (oh + r) * out_w + ow + 16 * v,
+                                       store_m[v]);
 }
 
 /* Output rows [oh0, oh1) of one plane: R rows of 16 NV columns at a time, then the rows left one at a time;
@@ -160,11 +105,9 @@ AVX512 static inline __attribute__((always_inline)) void plane_rows(const dw_pas
                                                                     int S, int R, int NV) {
     int64_t out_w = p->g->out_width, oh = oh0;
     for (; oh + R <= oh1; oh += R)
-        for (int64_t ow = 0; ow < out_w; ow += 16 * NV)
-            S == 1 ? pass_s1(p, oh, ow, R, NV, K) : pass_s2(p, oh, ow, R, NV, K);
+        for (int64_t ow = 0; ow < out_w; ow += 16 * NV) pass(p, oh, ow, R, NV, K, S);
     for (; oh < oh1; oh++)
-        for (int64_t ow = 0; ow < out_w; ow += 16 * NV)
-            S == 1 ? pass_s1(p, oh, ow, 1, NV, K) : pass_s2(p, oh, ow, 1, NV, K);
+        for (int64_t ow = 0; ow < out_w; ow += 16 * NV) pass(p, oh, ow, 1, NV, K, S);
 }
 
 /* Wide rows: 4 rows of 32 columns per pass; narrow rows (up to 16 columns): 7 rows of 16 (the planes of 7, 14,
@@ -219,13 +162,7 @@ AVX512 static void direct_task(void *arg, int64_t begin, int64_t end, int thread
 void conv2d_depthwise_direct(cpu_ctx *ctx, const conv_geometry *g, const float *x, const float *w, const float *b,
                              const float *residual, const act_params *act, float *y, int64_t oh0, int64_t oh1) {
     if (oh0 >= oh1) return;
-    /* relu, clip, silu and sigmoid without a residual go into the store (NaN as act_apply: relu 0, clip NaN) */
-    int clamp = residual ? GEMM_CLAMP_NONE
-                : act->kind == ACT_RELU ? GEMM_CLAMP_RELU
-                : act->kind == ACT_CLIP ? GEMM_CLAMP_CLIP
-                : act->kind == ACT_SILU ? GEMM_CLAMP_SILU
-                : act->kind == ACT_SIGMOID ? GEMM_CLAMP_SIGMOID : GEMM_CLAMP_NONE;
-    int fused = !residual && (act->kind == ACT_NONE || clamp != GEMM_CLAMP_NONE);
+    int fused, clamp = depthwise_store_clamp(act, residual != NULL, &fused);
     /* at least four tasks per thread: planes split by rows (multiples of a pass's rows) when there are too few */
     int64_t planes = g->batch * g->out_channels, threads = ctx->threads > 1 ? ctx->threads : 1, rows = oh1 - oh0;
     int64_t parts = threads > 1 && planes < 4 * threads ? (4 * threads + planes - 1) / planes : 1;
