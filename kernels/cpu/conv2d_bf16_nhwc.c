@@ -83,7 +83,36 @@ typedef struct {
     int y_bf16;
     int64_t ys;
     int64_t M, N, ohw, rows_per_task, groups, group_panels;
+    int native;        /* the CPU has AVX512-BF16: BF16 outputs rounded by vcvtne2ps2bf16 in the one-pass epilogue */
 } nhwc_job;
+
+#if defined(__x86_64__)
+/* One input row of W positions (f32 NCHW: channel c at src[c * plane]) into BF16 NHWC (positions xs apart, zeros in
+ * the padding channels [C, xs)): per position, 16 channels gathered at a time (the row's lines stay in L1). */
+TARGET512 static void convert_row(const float *src, int64_t C, int64_t W, int64_t plane, int64_t xs, uint16_t *dst) {
+    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32((int)plane));
+    for (int64_t c0 = 0; c0 < xs; c0 += 16) {
+        int64_t have = C - c0 < 0 ? 0 : C - c0 < 16 ? C - c0 : 16, room = xs - c0 < 16 ? xs - c0 : 16;
+        __mmask16 load = (__mmask16)((1u << have) - 1), store = (__mmask16)((1u << room) - 1);
+        const float *s = src + (have ? c0 * plane : 0);
+        for (int64_t w = 0; w < W; w++) {
+            __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), load, idx, s + w, 4);
+            _mm256_mask_storeu_epi16(dst + w * xs + c0, store, round_bf16_16(v));
+        }
+    }
+}
+#else
+static void convert_row(const float *src, int64_t C, int64_t W, int64_t plane, int64_t xs, uint16_t *dst) {
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t w = 0; w < W; w++) dst[w * xs + c] = bf16_from_float(src[c * plane + w]);
+    if (xs > C)
+        for (int64_t w = 0; w < W; w++) memset(dst + w * xs + C, 0, (size_t)(xs - C) * 2);
+}
+#endif
+
+/* Channels x a plane's positions past what one gather's 32-bit indices reach: the plain loop. */
+static int gathers_reach(int64_t C, int64_t plane) { return C * plane < ((int64_t)1 << 31) - 16; }
 
 /* f32 NCHW rows (image, input row) [begin, end) into BF16 NHWC, padding channels zero. */
 static void convert_task(void *arg, int64_t begin, int64_t end, int thread) {
@@ -96,6 +125,10 @@ static void convert_task(void *arg, int64_t begin, int64_t end, int thread) {
         int64_t b = r / H, h = r % H;
         uint16_t *dst = x + r * W * xs;
         const float *src = job->xf + (b * C * H + h) * W;
+        if (gathers_reach(C, H * W)) {
+            convert_row(src, C, W, H * W, xs, dst);
+            continue;
+        }
         for (int64_t c = 0; c < C; c++)
             for (int64_t w = 0; w < W; w++) dst[w * xs + c] = bf16_from_float(src[c * H * W + w]);
         if (xs > C)
@@ -111,12 +144,13 @@ static void gather(const nhwc_job *job, int64_t m0, int rows, uint16_t *a) {
     int64_t C = g->channels, kw = g->kernel_w, kp = job->kp, xs = job->xs, dw = g->dilation_w;
     int runs = dw == 1 && xs == C, short_rows = runs && kw * C <= 32 && (g->kernel_h - 1) * kw * C + 32 <= kp;
     const uint16_t *x_end = job->x + g->batch * g->height * g->width * xs;
+    /* the first row's position; the next ones counted on (no divisions per row) */
+    int64_t b = m0 / job->ohw, p = m0 % job->ohw, oh = p / g->out_width, ow = p % g->out_width;
     for (int r = 0; r < rows; r++) {
-        int64_t m = m0 + r, b = m / job->ohw, p = m % job->ohw, oh = p / g->out_width, ow = p % g->out_width;
         int64_t iw0 = ow * g->stride_w - g->pad_w;
         /* taps j in [j_lo, j_hi) fall inside the row: iw0 + j * dw in [0, width) */
-        int64_t j_lo = iw0 >= 0 ? 0 : (-iw0 + dw - 1) / dw;
-        int64_t j_hi = g->width - iw0 <= 0 ? 0 : (g->width - iw0 - 1) / dw + 1;
+        int64_t j_lo = iw0 >= 0 ? 0 : dw == 1 ? -iw0 : (-iw0 + dw - 1) / dw;
+        int64_t j_hi = g->width - iw0 <= 0 ? 0 : dw == 1 ? g->width - iw0 : (g->width - iw0 - 1) / dw + 1;
         if (j_hi > kw) j_hi = kw;
         if (j_lo > j_hi) j_lo = j_hi;
         uint16_t *dst = a + r * kp;
@@ -141,6 +175,10 @@ static void gather(const nhwc_job *job, int64_t m0, int rows, uint16_t *a) {
             if (j_hi < kw) memset(d + j_hi * C, 0, (size_t)((kw - j_hi) * C) * 2);
         }
         if (kp > job->K) memset(dst + job->K, 0, (size_t)(kp - job->K) * 2);
+        if (++ow == g->out_width) {
+            ow = 0;
+            if (++oh == g->out_height) oh = 0, b++;
+        }
     }
     int padded = (int)bf16_round_up(rows, BF16_ROWS_PAD);
     if (padded > rows) memset(a + rows * kp, 0, (size_t)((padded - rows) * kp) * 2);
@@ -155,6 +193,27 @@ static void add_nchw_residual(const nhwc_job *job, float *tmp, int64_t m0, int r
     }
 }
 
+#if defined(__x86_64__)
+/* tmp's rows (positions m0..) into f32 NCHW: per run of positions within one image, each column's 16 rows gathered
+ * (stride BF16_NR) and stored as one contiguous piece of its channel plane. */
+TARGET512 static void store_nchw(const nhwc_job *job, const float *tmp, int64_t m0, int rows, int64_t col0, int ncols) {
+    float *y = job->y;
+    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32(BF16_NR));
+    for (int i0 = 0; i0 < rows;) {
+        int64_t m = m0 + i0, p = m % job->ohw, base = m / job->ohw * job->N * job->ohw + p;
+        int run = (int)(job->ohw - p < rows - i0 ? job->ohw - p : rows - i0);
+        for (int i = 0; i < run; i += 16) {
+            int n = run - i < 16 ? run - i : 16;
+            __mmask16 k = (__mmask16)((1u << n) - 1);
+            for (int j = 0; j < ncols; j++)
+                _mm512_mask_storeu_ps(y + base + (col0 + j) * job->ohw + i, k,
+                                      _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, idx, tmp + (i0 + i) * BF16_NR + j, 4));
+        }
+        i0 += run;
+    }
+}
+#else
 static void store_nchw(const nhwc_job *job, const float *tmp, int64_t m0, int rows, int64_t col0, int ncols) {
     float *y = job->y;
     for (int i = 0; i < rows; i++) {
@@ -162,6 +221,7 @@ static void store_nchw(const nhwc_job *job, const float *tmp, int64_t m0, int ro
         for (int j = 0; j < ncols; j++) y[base + (col0 + j) * job->ohw] = tmp[i * BF16_NR + j];
     }
 }
+#endif
 
 #if defined(__x86_64__)
 /* bias, BF16 residual, relu / clip on tmp in place. */
@@ -194,7 +254,44 @@ TARGET512 static void store_bf16(const nhwc_job *job, const float *tmp, int64_t 
                                 round_bf16_16(_mm512_maskz_loadu_ps(m, tmp + i * BF16_NR + h)));
     }
 }
+#define TARGET512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+/* The whole epilogue of a tile in one pass for BF16 NHWC outputs: bias, BF16 residual, relu / clip, two 16-lane halves
+ * rounded to nearest even by one vcvtne2ps2bf16 and stored as the position's 32 channels (zeros past N). */
+TARGET512_BF16 static void finish_bf16_native(const nhwc_job *job, const float *tmp, int64_t m0, int rows,
+                                              int64_t col0, int ncols) {
+    int relu = job->act.kind == ACT_RELU, clip = job->act.kind == ACT_CLIP;
+    const uint16_t *res = job->res && job->res_bf16 ? (const uint16_t *)job->res : NULL;
+    __mmask16 k0 = ncols >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << ncols) - 1);
+    __mmask16 k1 = ncols >= 32 ? (__mmask16)0xffff : ncols > 16 ? (__mmask16)((1u << (ncols - 16)) - 1) : 0;
+    __m512 b0 = job->bias ? _mm512_maskz_loadu_ps(k0, job->bias + col0) : _mm512_setzero_ps();
+    __m512 b1 = job->bias ? _mm512_maskz_loadu_ps(k1, job->bias + col0 + 16) : _mm512_setzero_ps();
+    __m512 lo = _mm512_set1_ps(clip ? job->act.min : 0.0f), hi = _mm512_set1_ps(clip ? job->act.max : 0.0f);
+    uint16_t *y = job->y;
+    for (int i = 0; i < rows; i++) {
+        __m512 x0 = _mm512_add_ps(_mm512_loadu_ps(tmp + i * BF16_NR), b0);
+        __m512 x1 = _mm512_add_ps(_mm512_loadu_ps(tmp + i * BF16_NR + 16), b1);
+        if (res) {
+            const uint16_t *r = res + (m0 + i) * job->rs + col0;
+            x0 = _mm512_add_ps(x0, widen_bf16_16(_mm256_maskz_loadu_epi16(k0, r)));
+            x1 = _mm512_add_ps(x1, widen_bf16_16(_mm256_maskz_loadu_epi16(k1, r + 16)));
+        }
+        if (relu) {
+            x0 = _mm512_max_ps(x0, _mm512_setzero_ps());
+            x1 = _mm512_max_ps(x1, _mm512_setzero_ps());
+        } else if (clip) {
+            x0 = _mm512_min_ps(hi, _mm512_max_ps(lo, x0));
+            x1 = _mm512_min_ps(hi, _mm512_max_ps(lo, x1));
+        }
+        __m512bh v = _mm512_cvtne2ps_pbh(_mm512_maskz_mov_ps(k1, x1), _mm512_maskz_mov_ps(k0, x0));
+        _mm512_storeu_si512((void *)(y + (m0 + i) * job->ys + col0), (__m512i)v);
+    }
+}
 #else
+static void finish_bf16_native(const nhwc_job *job, const float *tmp, int64_t m0, int rows, int64_t col0, int ncols) {
+    (void)job, (void)tmp, (void)m0, (void)rows, (void)col0, (void)ncols;
+}
+
 static void epilogue_rows(const nhwc_job *job, float *tmp, int64_t m0, int rows, int64_t col0, int ncols) {
     const uint16_t *res = job->res && job->res_bf16 ? (const uint16_t *)job->res : NULL;
     for (int i = 0; i < rows; i++)
@@ -218,6 +315,10 @@ static void store_bf16(const nhwc_job *job, const float *tmp, int64_t m0, int ro
 static void finish_tile(const nhwc_job *job, float *tmp, int64_t m0, int rows, int64_t col0) {
     int ncols = (int)(job->N - col0 < BF16_NR ? job->N - col0 : BF16_NR);
     if (job->res && !job->res_bf16) add_nchw_residual(job, tmp, m0, rows, col0, ncols);
+    if (job->native && job->y_bf16 && (job->act.kind == ACT_NONE || job->act.kind == ACT_RELU || job->act.kind == ACT_CLIP)) {
+        finish_bf16_native(job, tmp, m0, rows, col0, ncols);
+        return;
+    }
     epilogue_rows(job, tmp, m0, rows, col0, ncols);
     if (job->act.kind != ACT_NONE && job->act.kind != ACT_RELU && job->act.kind != ACT_CLIP) {
         gemm_epilogue act_only = { NULL, 0, NULL, 0, job->act };
@@ -312,7 +413,8 @@ static infer_status run(cpu_ctx *ctx, int mode, const ir_node *n, const infer_te
     nhwc_job job = { ctx, &g, mode, in[0].data, cpu_bf16_nhwc_stride(g.channels), NULL, ctx->prepacked, 0, 0,
                      n->n_in > 2 ? in[2].data : NULL, n->n_in > 3 ? in[3].data : NULL,
                      n->n_in > 3 && in[3].data && in[3].dtype == INFER_BF16, cpu_bf16_nhwc_stride(N), n->p.conv2d.act,
-                     out[0].data, out[0].dtype == INFER_BF16, cpu_bf16_nhwc_stride(N), M, N, ohw, BF16_MB, 1, 1 };
+                     out[0].data, out[0].dtype == INFER_BF16, cpu_bf16_nhwc_stride(N), M, N, ohw, BF16_MB, 1, 1, 0 };
+    job.native = mode != CPU_BF16_AMX; /* cpu_bf16_choose: the other modes only where the CPU has AVX512-BF16 */
     job.K = g.channels * g.kernel_h * g.kernel_w;
     job.kp = bf16_round_up(job.K, BF16_KB);
     thread_pool *pool = ctx->threads > 1 ? ctx->pool : NULL;

@@ -97,6 +97,10 @@ extern const cpu_kernel cpu_linear_bf16_kernels[4], cpu_matmul_bf16_kernels[4], 
 int cpu_conv2d_bf16_nhwc_takes(const ir_graph *g, const ir_node *n);
 int64_t cpu_bf16_nhwc_stride(int64_t channels);
 extern const cpu_kernel cpu_conv2d_bf16_nhwc_kernels[4];
+/* The depthwise conv2d over BF16 NHWC rows in and out (conv2d_depthwise_bf16_nhwc.c; any BF16 mode: f32 products):
+ * groups == channels, one weight per channel and tap, no residual, activation none, relu or clip. */
+int cpu_conv2d_depthwise_bf16_nhwc_takes(const ir_graph *g, const ir_node *n);
+extern const cpu_kernel cpu_conv2d_depthwise_bf16_nhwc_kernel;
 /* The kernels of one op and mode: run_mode(ctx, mode, ...) behind one run function per mode. */
 #define BF16_RUN_FN(name, mode) \
     static infer_status name##_##mode(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, infer_tensor *out, \

@@ -207,3 +207,96 @@ Test(bf16_nhwc, maxpool_matches_f32_max) {
         free(x), free(y), free(v);
     }
 }
+
+/* Depthwise convolutions in a chain (kernels/cpu/conv2d_depthwise_bf16_nhwc.c): x [n,ca,h,w] -> a: 1x1 ca->mid relu ->
+ * 3x3 depthwise (stride 1 or 2) clip(0, 6) -> 5x5 stride 2 depthwise (padding 2, dilation 1 or 2) relu -> p: 1x1 mid->c
+ * (the output).
+ * Chained: a's output and both depthwise ones (4 layers touched); mid not a multiple of 32: padding channels. */
+typedef struct {
+    int64_t n, ca, mid, c, h, w, dilation, stride1;
+} dw_case;
+
+static uint32_t depthwise(ifg_writer *w, test_rng *r, const char *name, uint32_t x, int64_t ch, int64_t k,
+                          int64_t stride, int64_t dilation, act_kind act, const int64_t *out_dims, float **keep) {
+    char wn[64], bn[64], an[64];
+    snprintf(wn, sizeof wn, "%s.w", name);
+    snprintf(bn, sizeof bn, "%s.b", name);
+    snprintf(an, sizeof an, "%s.act", name);
+    keep[0] = rng_array(r, ch * k * k, -1.0f / (float)k, 1.0f / (float)k);
+    keep[1] = rng_array(r, ch, -0.5f, 0.5f);
+    uint32_t wt = tw_const(w, wn, INFER_F32, DIMS(ch, 1, k, k), keep[0]);
+    uint32_t bt = tw_const(w, bn, INFER_F32, DIMS(ch), keep[1]);
+    uint32_t y = tw_act(w, name, INFER_F32, 4, out_dims), y_act = tw_act(w, an, INFER_F32, 4, out_dims);
+    tw_node(w, OP_CONV2D, name, TW_IDS(x, wt, bt), TW_IDS(y));
+    ifg_writer_attr_ints(w, "stride", (const int64_t[]){ stride, stride }, 2);
+    ifg_writer_attr_ints(w, "padding", (const int64_t[]){ dilation * (k / 2), dilation * (k / 2) }, 2);
+    ifg_writer_attr_ints(w, "dilation", (const int64_t[]){ dilation, dilation }, 2);
+    ifg_writer_attr_int(w, "groups", ch);
+    activation(w, act, an, y, y_act);
+    return y_act;
+}
+
+static infer_model *dw_model(const dw_case *cc) {
+    test_rng r = rng_seed(23);
+    ifg_writer *w = tw_new();
+    float *keep[8];
+    int64_t h1 = (cc->h - 1) / cc->stride1 + 1, w1 = (cc->w - 1) / cc->stride1 + 1, oh = (h1 - 1) / 2 + 1, ow = (w1 - 1) / 2 + 1;
+    const int64_t in_dims[4] = { cc->n, cc->ca, cc->h, cc->w }, full[4] = { cc->n, cc->mid, cc->h, cc->w };
+    const int64_t mid1[4] = { cc->n, cc->mid, h1, w1 };
+    const int64_t half[4] = { cc->n, cc->mid, oh, ow }, out_dims[4] = { cc->n, cc->c, oh, ow };
+    uint32_t x = tw_act(w, "x", INFER_F32, 4, in_dims);
+    uint32_t a = conv(w, &r, "a", x, cc->ca, cc->mid, 1, 1, full, keep);
+    uint32_t a_act = tw_act(w, "a.act", INFER_F32, 4, full);
+    activation(w, ACT_RELU, "a.relu", a, a_act);
+    uint32_t d1 = depthwise(w, &r, "dw1", a_act, cc->mid, 3, cc->stride1, 1, ACT_CLIP, mid1, keep + 2);
+    uint32_t d2 = depthwise(w, &r, "dw2", d1, cc->mid, 5, 2, cc->dilation, ACT_RELU, half, keep + 4);
+    uint32_t p = conv(w, &r, "p", d2, cc->mid, cc->c, 1, 1, out_dims, keep + 6);
+    tw_graph(w, TW_IDS(x), TW_IDS(p));
+    for (int i = 0; i < 8; i++) free(keep[i]);
+    return model_from_writer(w);
+}
+
+/* Tolerance as check_case: the depthwise layers sum f32 products of the rounded inputs, their outputs rounded once. */
+static void check_dw_case(const dw_case *cc, infer_cpu_bf16 kernel) {
+    infer_model *m = dw_model(cc);
+    test_rng r = rng_seed(6);
+    float *x = rng_array(&r, cc->n * cc->ca * cc->h * cc->w, -1, 1);
+    infer_tensor in = model_input(m, 0, cc->n, x);
+    int64_t n_ref, n_on, n_off;
+    int chained;
+    float *ref = run_block(m, &in, INFER_PRECISION_FP32, INFER_CPU_BF16_AUTO, 1, 2, &n_ref, &chained);
+    for (int threads = 1; threads <= 3; threads++) {
+        float *on = run_block(m, &in, INFER_PRECISION_BF16, kernel, 1, threads, &n_on, &chained);
+        cr_expect_eq(chained, 4, "dw case %lldx%lld: %d layers chained, not 4", (long long)cc->h, (long long)cc->w, chained);
+        float *off = run_block(m, &in, INFER_PRECISION_BF16, kernel, 0, threads, &n_off, &chained);
+        cr_assert(n_on == n_ref && n_off == n_ref);
+        double e_on = rel_l2(on, ref, n_ref), e_off = rel_l2(off, ref, n_ref), e_pair = rel_l2(on, off, n_ref);
+        cr_expect(e_on < 1.5e-2 && e_off < 1.5e-2 && e_pair < 1.5e-2,
+                  "dw: kernel %d, n %lld ca %lld mid %lld %lldx%lld dilation %lld stride %lld, %d threads: chained vs "
+                  "fp32 %g, unchained vs fp32 %g, chained vs unchained %g",
+                  (int)kernel, (long long)cc->n, (long long)cc->ca, (long long)cc->mid, (long long)cc->h,
+                  (long long)cc->w, (long long)cc->dilation, (long long)cc->stride1, threads, e_on, e_off, e_pair);
+        free(on), free(off);
+    }
+    free(ref), free(x);
+    infer_model_free(m);
+}
+
+static const dw_case dw_cases[] = {
+    { 3, 17, 40, 19, 7, 9, 1, 1 },
+    { 1, 10, 33, 16, 9, 7, 2, 1 },
+    { 2, 16, 64, 24, 11, 6, 1, 2 },
+    { 1, 24, 144, 33, 15, 13, 1, 1 },
+    { 1, 20, 48, 17, 13, 10, 1, 2 },
+};
+
+Test(bf16_nhwc, chained_depthwise_matches_unchained_and_fp32) {
+    infer_cpu_bf16 kernels[2] = { INFER_CPU_BF16_AVX512, INFER_CPU_BF16_AMX };
+    int feature[2] = { CPU_FEAT_AVX512_BF16, CPU_FEAT_AMX_BF16 }, ran = 0;
+    for (int k = 0; k < 2; k++) {
+        if (!have(feature[k])) continue;
+        for (int i = 0; i < (int)(sizeof dw_cases / sizeof *dw_cases); i++) check_dw_case(&dw_cases[i], kernels[k]);
+        ran++;
+    }
+    if (!ran) cr_skip_test("this CPU lacks AVX512-BF16 and AMX-BF16");
+}
