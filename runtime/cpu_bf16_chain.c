@@ -17,8 +17,8 @@ static int is_maxpool(const infer_engine *e, const cpu_kernel *const *kernels, i
 /* A depthwise convolution the chain may pass through (conv2d_depthwise_bf16_nhwc.c): it keeps its FP32 kernel unless
  * its input and output both chain. */
 static int is_depthwise(const infer_engine *e, const cpu_kernel *const *kernels, int i) {
-    (void)kernels;
-    return cpu_conv2d_depthwise_bf16_nhwc_takes(&e->graph, &e->graph.nodes[i]);
+    return (kernels[i]->run == cpu_conv2d || kernels[i] == &cpu_conv2d_depthwise_bf16_nhwc_kernel) &&
+           cpu_conv2d_depthwise_bf16_nhwc_takes(&e->graph, &e->graph.nodes[i]);
 }
 
 /* A node whose input 0 and output chain together or neither. */

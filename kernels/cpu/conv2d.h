@@ -63,7 +63,8 @@ void conv2d_depthwise_direct(cpu_ctx *ctx, const conv_geometry *g, const float *
                              const float *residual, const act_params *act, float *y, int64_t oh0, int64_t oh1);
 
 /* The AVX-512 flat depthwise path on small planes (conv2d_depthwise_flat.c): whether it takes g (3x3 or 5x5,
- * stride 1, 'same' padding, planes of 17-256 values), and the whole output. */
+ * 'same' padding, dilation 1; stride 1 on planes of 17-256 values, stride 2 on inputs of <= 16 columns into
+ * <= 8 output columns and <= 32 output rows), and the whole output. */
 int conv_depthwise_flat_fits(const conv_geometry *g, int isa);
 /* Whether the flat path is measured faster than the direct and blocked ones for g (when it fits). */
 int conv_depthwise_flat_wins(const conv_geometry *g);

@@ -184,10 +184,17 @@ static infer_status run(cpu_ctx *ctx, const ir_node *n, const infer_tensor *in, 
     return INFER_OK;
 }
 
+/* run() reads the weights and bias only from its packed block (it refuses a run without one). */
+static int packed_only(const void *packed, int isa) {
+    (void)isa;
+    return packed != NULL;
+}
+
 const cpu_kernel cpu_conv2d_depthwise_bf16_nhwc_kernel = {
     .storages = CPU_DENSE,
     .run = run,
     .prepack_input = prepacks_weight,
     .prepack_size = prepack_size,
     .prepack = prepack,
+    .packed_only = packed_only,
 };

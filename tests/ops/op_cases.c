@@ -146,6 +146,11 @@ const op_case op_cases[] = {
     { "conv2d gemv 1x1 21->19 b5 residual silu", OP_CONV2D,
       { XF(-1, 1, 5, 21, 1, 1), WF(-0.5, 0.5, 19, 21, 1, 1), WF(-0.5, 0.5, 19), XF(-1, 1, 5, 19, 1, 1) }, { Y(F32, 5, 19, 1, 1) },
       { A_INT("act", ACT_SILU) } },
+    /* review: enough work per block of 8 outputs (8 x 515 x 8 >= 32 K) that the blocks are tasks of their own, so
+     * tasks start past output 0 (the epilogue's column and residual offsets) */
+    { "conv2d gemv 1x1 515->75 b8 split residual silu", OP_CONV2D,
+      { XF(-1, 1, 8, 515, 1, 1), WF(-0.2, 0.2, 75, 515, 1, 1), WF(-0.5, 0.5, 75), XF(-1, 1, 8, 75, 1, 1) },
+      { Y(F32, 8, 75, 1, 1) }, { A_INT("act", ACT_SILU) } },
     { "conv2d 1x1 on 1x1 b9 (not gemv)", OP_CONV2D, { XF(-1, 1, 9, 21, 1, 1), WF(-0.5, 0.5, 19, 21, 1, 1), WF(-0.5, 0.5, 19) },
       { Y(F32, 9, 19, 1, 1) }, { A_INT("act", ACT_SILU) } },
     /* cpufp32: GEMM edge tiles (13 = 8 + 5 rows, 49 = 32 + 17 columns) through the masked edge kernel with

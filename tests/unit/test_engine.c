@@ -222,18 +222,18 @@ Test(engine, folded_weights_freed_once_packed) {
     infer_model_free(m);
 }
 
-/* x [-1,128,7,7]: conv 3x3 128->64 + BN + relu. At batch 1 (49 output positions, depth 1152) the conv runs as the
- * small-image transposed GEMM (conv2d_small.c). */
-static infer_model *small_image_model(uint64_t seed) {
+/* x [-1,128,S,S]: conv 3x3 128->64 + BN + relu. With 32-64 output positions over the batch (7x7 at batch 1, 4x4 at
+ * batch 4; depth 1152) the conv runs as the small-image transposed GEMM (conv2d_small.c). */
+static infer_model *small_image_model(uint64_t seed, int64_t S) {
     test_rng r = rng_seed(seed);
     static float wt[64 * 128 * 9], bn[4 * 64];
     rng_fill(&r, wt, 64 * 128 * 9, -0.05f, 0.05f);
     bn_params(&r, bn, 64);
     ifg_writer *w = tw_new();
-    uint32_t x = tw_act(w, "x", INFER_F32, DIMS(-1, 128, 7, 7));
+    uint32_t x = tw_act(w, "x", INFER_F32, DIMS(-1, 128, S, S));
     uint32_t W = tw_const(w, "conv.weight", INFER_F32, DIMS(64, 128, 3, 3), wt);
-    uint32_t c = tw_act(w, "c", INFER_F32, DIMS(-1, 64, 7, 7)), b = tw_act(w, "b", INFER_F32, DIMS(-1, 64, 7, 7));
-    uint32_t y = tw_act(w, "y", INFER_F32, DIMS(-1, 64, 7, 7));
+    uint32_t c = tw_act(w, "c", INFER_F32, DIMS(-1, 64, S, S)), b = tw_act(w, "b", INFER_F32, DIMS(-1, 64, S, S));
+    uint32_t y = tw_act(w, "y", INFER_F32, DIMS(-1, 64, S, S));
     tw_conv(w, "conv", x, W, IFG_NONE, 1, c);
     tw_bn(w, "bn", bn, 64, c, b);
     tw_act_node(w, "relu", ACT_RELU, b, y);
@@ -241,11 +241,15 @@ static infer_model *small_image_model(uint64_t seed) {
     return model_from_writer(w);
 }
 
-/* The small-image path serves every run from its packed weights: the folded original is freed there too. */
+/* The small-image path serves every run from its packed weights, at the planned batch and below: the folded
+ * original is freed there too. 7x7 images planned at batch 1, and 4x4 ones planned at batch 4, run at 1-4. */
 Test(engine, folded_weights_freed_on_the_small_image_path) {
-    infer_model *m = small_image_model(11);
+    static const struct { int64_t size, max_batch; } cases[] = { { 7, 1 }, { 4, 4 } };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
     for (int threads = 1; threads <= 2; threads++) {
-        infer_engine *opt = engine_ok(m, 1, 1, threads), *plain = engine_ok(m, 1, 0, threads);
+        infer_model *m = small_image_model(11, cases[k].size);
+        infer_engine *opt = engine_ok(m, (int)cases[k].max_batch, 1, threads);
+        infer_engine *plain = engine_ok(m, (int)cases[k].max_batch, 0, threads);
         int freed = 0;
         for (int t = 0; t < opt->graph.n_tensors; t++)
             freed += opt->graph.tensors[t].is_constant && !opt->graph.tensors[t].data;
@@ -254,18 +258,20 @@ Test(engine, folded_weights_freed_on_the_small_image_path) {
         cr_assert(info.weights && strstr(info.weights, "small image"), "conv runs as: %s",
                   info.weights ? info.weights : "(no description)");
         cr_assert_geq(freed, 1, "the folded conv weight is read through the small path's packed copy only");
-        float *x = input_for(m, 1, 300 + (uint64_t)threads), *a[1], *b[1];
-        int64_t counts[1];
-        run_copy(opt, m, 1, x, 1, a, counts);
-        run_copy(plain, m, 1, x, 1, b, counts);
-        expect_close(a, b, counts, 1, TOL, "small path on freed originals vs unoptimized", 1);
-        free_all(a, 1);
-        free_all(b, 1);
-        free(x);
+        for (int64_t batch = cases[k].max_batch; batch >= 1; batch--) {
+            float *x = input_for(m, batch, 300 + (uint64_t)(threads * 10 + batch)), *a[1], *b[1];
+            int64_t counts[1];
+            run_copy(opt, m, batch, x, 1, a, counts);
+            run_copy(plain, m, batch, x, 1, b, counts);
+            expect_close(a, b, counts, 1, TOL, "small path on freed originals vs unoptimized", batch);
+            free_all(a, 1);
+            free_all(b, 1);
+            free(x);
+        }
         infer_engine_destroy(opt);
         infer_engine_destroy(plain);
+        infer_model_free(m);
     }
-    infer_model_free(m);
 }
 
 /* One engine at batches 1, max, 2, 1 gives what a fresh engine gives at each. */
