@@ -47,6 +47,13 @@ def ratio(row, names=PEERS):
     return row['median']['infer'] / ms if ms and 'infer' in row['median'] else None
 
 
+def fastest_ratio(row):
+    """infer's fastest run over the best peer's fastest run (every engine's single fastest run of all rounds)."""
+    f = row.get('fastest', {})
+    peer = [f[k] for k in PEERS if k in f]
+    return f['infer'] / min(peer) if 'infer' in f and peer else None
+
+
 def verdicts(rows):
     """{(model, batch): (goal text, holds or None)}: infer / best peer against GOAL."""
     out = {}
@@ -67,17 +74,18 @@ def _ms(row, key):
 
 def table(rows):
     v = verdicts(rows)
-    lines = ['| model | batch | infer ms | best peer ms | infer / best | verdict | infer / PyTorch | TorchScript ms | '
-             'TS frozen ms | eager ms | ONNX Runtime ms | OpenVINO ms |',
-             '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|']
+    lines = ['| model | batch | infer ms | best peer ms | infer / best | verdict | fastest runs: infer / best | '
+             'infer / PyTorch | TorchScript ms | TS frozen ms | eager ms | ONNX Runtime ms | OpenVINO ms |',
+             '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|']
     for row in rows:
         peer, peer_ms = best_peer(row)
-        r, r_torch = ratio(row), ratio(row, TORCH_PEERS)
+        r, r_torch, r_fast = ratio(row), ratio(row, TORCH_PEERS), fastest_ratio(row)
         goal, holds = v[(row['model'], row['batch'])]
         infer_cell = _ms(row, 'infer') if 'infer' in row['median'] else f'failed: {row["infer_error"]}'
         lines.append(f'| {row["model"]} | {row["batch"]} | {infer_cell} | '
                      f'{f"{peer_ms:.4f} ({peer})" if peer else "—"} | {f"{r:.3f}" if r else "—"} | '
                      f'{"—" if holds is None else ("holds" if holds else "MISSES")} | '
+                     f'{f"{r_fast:.3f}" if r_fast else "—"} | '
                      f'{f"{r_torch:.3f}" if r_torch else "—"} | {_ms(row, "torchscript")} | '
                      f'{_ms(row, "torchscript-frozen")} | {_ms(row, "eager")} | '
                      f'{_ms(row, "onnxruntime") if "onnxruntime" in row["median"] else (row.get("ort_note") or "—")} | '
@@ -117,7 +125,9 @@ def markdown(args, rows, profiles, torch_version, ort_version, ov_version):
             f'- method: {args.threads} threads for every engine at nice {args.nice}, {args.rounds} interleaved rounds '
             f'(infer, then each peer) of {args.duration:g} s each after a 200 ms warm-up; '
             'cells are the median of the per-round medians of per-run latency; ratio < 1: infer is faster; '
-            'best peer: the fastest of the PyTorch variants, ONNX Runtime and OpenVINO', '']
+            'best peer: the fastest of the PyTorch variants, ONNX Runtime and OpenVINO; the verdict is on the medians; '
+            '"fastest runs" divides infer\'s single fastest run of all rounds by the best peer\'s (the host\'s other '
+            'load only adds time, so on a shared machine this ratio moves less between runs)', '']
     body = [table(rows)]
     if profiles:
         body.append('\nTop layers where a goal is missed (infer bench --profile; times include profiling overhead):')
