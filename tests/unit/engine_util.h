@@ -128,4 +128,15 @@ static inline infer_tensor model_input(const infer_model *m, int i, int64_t batc
     return t;
 }
 
+/* Layers whose weights text (infer_layer_info.weights: the path a layer takes) contains what. */
+static inline int layers_described(const infer_engine *e, const char *what) {
+    int n = 0;
+    for (int i = 0; i < infer_engine_layer_count(e); i++) {
+        infer_layer_info li;
+        cr_assert_eq(infer_engine_layer(e, i, &li), INFER_OK);
+        n += li.weights && strstr(li.weights, what) != NULL;
+    }
+    return n;
+}
+
 #endif

@@ -86,17 +86,6 @@ static infer_model *block_model(const block_case *cc) {
     return model_from_writer(w);
 }
 
-/* Layers whose weights text says a BF16 chain touches them. */
-static int chained_layers(const infer_engine *e) {
-    int n = 0;
-    for (int i = 0; i < infer_engine_layer_count(e); i++) {
-        infer_layer_info li;
-        cr_assert_eq(infer_engine_layer(e, i, &li), INFER_OK);
-        n += li.weights && strstr(li.weights, "BF16 NHWC") != NULL;
-    }
-    return n;
-}
-
 /* The model's output (malloc'd copy) at this precision, BF16 kernel, chain setting and thread count. */
 static float *run_block(const infer_model *m, const infer_tensor *in, infer_precision precision,
                         infer_cpu_bf16 kernel, int chain, int threads, int64_t *n_out, int *chained) {
@@ -110,7 +99,7 @@ static float *run_block(const infer_model *m, const infer_tensor *in, infer_prec
     infer_engine *e = NULL;
     infer_error err;
     cr_assert_eq(infer_engine_create(m, &o, &e, &err), INFER_OK, "%s", err.message);
-    *chained = chained_layers(e);
+    *chained = layers_described(e, "BF16 NHWC");
     infer_tensor out;
     for (int run = 0; run < 2; run++) /* twice: nothing left over from the first run matters */
         cr_assert_eq(infer_engine_run(e, in, 1, &out, 1, &err), INFER_OK, "%s", err.message);
@@ -121,33 +110,40 @@ static float *run_block(const infer_model *m, const infer_tensor *in, infer_prec
     return copy;
 }
 
-/* Tolerances: four BF16 layers each round their inputs and weights (~2e-3 relative, tests/golden/bf16_check.c);
+/* Model m (freed here) on seeded input of batch n (elements in total): BF16 with chains (want_chained layers on them)
+ * and without (none), at 1-3 threads, each within tolerance of FP32 and of each other; label names the case.
+ * Tolerances: four BF16 layers each round their inputs and weights (~2e-3 relative, tests/golden/bf16_check.c);
  * chained, each activation is rounded once more when stored: measured below 5e-3 against FP32 here, so 1.5e-2; a
  * wrong tap, channel or residual is off by 1e-1 or more. */
-static void check_case(const block_case *cc, infer_cpu_bf16 kernel) {
-    infer_model *m = block_model(cc);
-    test_rng r = rng_seed(5);
-    float *x = rng_array(&r, cc->n * cc->ca * cc->h * cc->w, -1, 1);
-    infer_tensor in = model_input(m, 0, cc->n, x);
+static void check_chained(infer_model *m, int64_t n, int64_t elements, uint32_t seed, infer_cpu_bf16 kernel,
+                          int want_chained, const char *label) {
+    test_rng r = rng_seed(seed);
+    float *x = rng_array(&r, elements, -1, 1);
+    infer_tensor in = model_input(m, 0, n, x);
     int64_t n_ref, n_on, n_off;
     int chained;
     float *ref = run_block(m, &in, INFER_PRECISION_FP32, INFER_CPU_BF16_AUTO, 1, 2, &n_ref, &chained);
     for (int threads = 1; threads <= 3; threads++) {
         float *on = run_block(m, &in, INFER_PRECISION_BF16, kernel, 1, threads, &n_on, &chained);
-        cr_expect_eq(chained, 5, "case %lldx%lld: %d layers chained, not 5", (long long)cc->h, (long long)cc->w, chained);
+        cr_expect_eq(chained, want_chained, "%s: %d layers chained, not %d", label, chained, want_chained);
         float *off = run_block(m, &in, INFER_PRECISION_BF16, kernel, 0, threads, &n_off, &chained);
-        cr_expect_eq(chained, 0, "chains off: %d layers chained", chained);
+        cr_expect_eq(chained, 0, "%s, chains off: %d layers chained", label, chained);
         cr_assert(n_on == n_ref && n_off == n_ref);
         double e_on = rel_l2(on, ref, n_ref), e_off = rel_l2(off, ref, n_ref), e_pair = rel_l2(on, off, n_ref);
         cr_expect(e_on < 1.5e-2 && e_off < 1.5e-2 && e_pair < 1.5e-2,
-                  "kernel %d, n %lld c %lld mid %lld %lldx%lld, %d threads: chained vs fp32 %g, unchained vs fp32 %g, "
-                  "chained vs unchained %g",
-                  (int)kernel, (long long)cc->n, (long long)cc->c, (long long)cc->mid, (long long)cc->h,
-                  (long long)cc->w, threads, e_on, e_off, e_pair);
+                  "%s, kernel %d, %d threads: chained vs fp32 %g, unchained vs fp32 %g, chained vs unchained %g", label,
+                  (int)kernel, threads, e_on, e_off, e_pair);
         free(on), free(off);
     }
     free(ref), free(x);
     infer_model_free(m);
+}
+
+static void check_case(const block_case *cc, infer_cpu_bf16 kernel) {
+    char label[128];
+    snprintf(label, sizeof label, "n %lld c %lld mid %lld %lldx%lld", (long long)cc->n, (long long)cc->c,
+             (long long)cc->mid, (long long)cc->h, (long long)cc->w);
+    check_chained(block_model(cc), cc->n, cc->n * cc->ca * cc->h * cc->w, 5, kernel, 5, label);
 }
 
 static int have(int feature) { return cpu_detect_isa() >= CPU_ISA_AVX512 && (cpu_detect_features() & feature); }
@@ -256,30 +252,13 @@ static infer_model *dw_model(const dw_case *cc) {
     return model_from_writer(w);
 }
 
-/* Tolerance as check_case: the depthwise layers sum f32 products of the rounded inputs, their outputs rounded once. */
+/* Tolerance as check_chained's: the depthwise layers sum f32 products of the rounded inputs, their outputs rounded once. */
 static void check_dw_case(const dw_case *cc, infer_cpu_bf16 kernel) {
-    infer_model *m = dw_model(cc);
-    test_rng r = rng_seed(6);
-    float *x = rng_array(&r, cc->n * cc->ca * cc->h * cc->w, -1, 1);
-    infer_tensor in = model_input(m, 0, cc->n, x);
-    int64_t n_ref, n_on, n_off;
-    int chained;
-    float *ref = run_block(m, &in, INFER_PRECISION_FP32, INFER_CPU_BF16_AUTO, 1, 2, &n_ref, &chained);
-    for (int threads = 1; threads <= 3; threads++) {
-        float *on = run_block(m, &in, INFER_PRECISION_BF16, kernel, 1, threads, &n_on, &chained);
-        cr_expect_eq(chained, 4, "dw case %lldx%lld: %d layers chained, not 4", (long long)cc->h, (long long)cc->w, chained);
-        float *off = run_block(m, &in, INFER_PRECISION_BF16, kernel, 0, threads, &n_off, &chained);
-        cr_assert(n_on == n_ref && n_off == n_ref);
-        double e_on = rel_l2(on, ref, n_ref), e_off = rel_l2(off, ref, n_ref), e_pair = rel_l2(on, off, n_ref);
-        cr_expect(e_on < 1.5e-2 && e_off < 1.5e-2 && e_pair < 1.5e-2,
-                  "dw: kernel %d, n %lld ca %lld mid %lld %lldx%lld dilation %lld stride %lld, %d threads: chained vs "
-                  "fp32 %g, unchained vs fp32 %g, chained vs unchained %g",
-                  (int)kernel, (long long)cc->n, (long long)cc->ca, (long long)cc->mid, (long long)cc->h,
-                  (long long)cc->w, (long long)cc->dilation, (long long)cc->stride1, threads, e_on, e_off, e_pair);
-        free(on), free(off);
-    }
-    free(ref), free(x);
-    infer_model_free(m);
+    char label[160];
+    snprintf(label, sizeof label, "dw: n %lld ca %lld mid %lld %lldx%lld dilation %lld stride %lld", (long long)cc->n,
+             (long long)cc->ca, (long long)cc->mid, (long long)cc->h, (long long)cc->w, (long long)cc->dilation,
+             (long long)cc->stride1);
+    check_chained(dw_model(cc), cc->n, cc->n * cc->ca * cc->h * cc->w, 6, kernel, 4, label);
 }
 
 static const dw_case dw_cases[] = {

@@ -220,12 +220,7 @@ Test(conv_small, engine_runs_it) {
         cr_assert_eq(infer_engine_run(e, &in, 1, &out, 1, &err), INFER_OK, "%s", err.message);
         double d = rel_l2(out.data, s.want, s.y_count);
         cr_expect(d <= 1e-6, "threads %d: rel L2 %g", threads, d);
-        int taken = 0;
-        for (int i = 0; i < infer_engine_layer_count(e); i++) {
-            infer_layer_info li;
-            if (infer_engine_layer(e, i, &li) == INFER_OK && li.weights && strstr(li.weights, "transposed")) taken = 1;
-        }
-        cr_expect(taken, "threads %d: the layer's weights are not the transposed GEMM's", threads);
+        cr_expect(layers_described(e, "transposed") > 0, "threads %d: the layer's weights are not the transposed GEMM's", threads);
         infer_engine_destroy(e);
     }
     infer_model_free(m);

@@ -174,17 +174,6 @@ static infer_model *block_model(const strip_case *cc, int residual, int mid_outp
     return model_from_writer(w);
 }
 
-/* Layers whose weights text says they run in strips. */
-static int strip_layers(const infer_engine *e) {
-    int n = 0;
-    for (int i = 0; i < infer_engine_layer_count(e); i++) {
-        infer_layer_info li;
-        cr_assert_eq(infer_engine_layer(e, i, &li), INFER_OK);
-        n += li.weights && strstr(li.weights, "in strips of") != NULL;
-    }
-    return n;
-}
-
 static void check_block(const strip_case *cc, int residual, int mid_output) {
     infer_model *m = block_model(cc, residual, mid_output);
     test_rng r = rng_seed(5);
@@ -203,7 +192,7 @@ static void check_block(const strip_case *cc, int residual, int mid_output) {
             infer_engine *e = NULL;
             infer_error err;
             cr_assert_eq(infer_engine_create(m, &o, &e, &err), INFER_OK, "%s", err.message);
-            int in_strips = strip_layers(e);
+            int in_strips = layers_described(e, "in strips of");
             cr_assert_eq(in_strips, fuse && !mid_output, "fuse %d, mid output %d: %d layers in strips", fuse,
                          mid_output, in_strips);
             infer_tensor out[2];

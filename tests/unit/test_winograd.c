@@ -46,11 +46,7 @@ static int run_mode(const infer_model *m, int64_t batch, infer_winograd mode, fl
     infer_tensor in = model_input(m, 0, batch, x), out;
     cr_assert_eq(infer_engine_run(e, &in, 1, &out, 1, &err), INFER_OK, "%s", err.message);
     memcpy(y, out.data, (size_t)n_out * sizeof *y);
-    int wino = 0;
-    for (int i = 0; i < infer_engine_layer_count(e); i++) {
-        infer_layer_info li;
-        if (infer_engine_layer(e, i, &li) == INFER_OK && li.weights && strstr(li.weights, "Winograd")) wino = 1;
-    }
+    int wino = layers_described(e, "Winograd") > 0;
     free(x);
     infer_engine_destroy(e);
     return wino;
