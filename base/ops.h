@@ -104,7 +104,14 @@ typedef enum {
  * and "in_zero" of a linear or conv2d whose weight is stored int8; scale 0: none (dynamic at run time). */
 typedef struct { float scale; int zero; } act_quant;
 
-typedef struct { int stride[2], padding[2], dilation[2], groups; act_params act; act_quant in_q; } conv2d_params;
+/* winograd: the infer_winograd choice of the engine that runs the node (set by the CPU backend at build from
+ * infer_engine_options.winograd; not in the file: 0, auto, when decoded). */
+typedef struct {
+    int stride[2], padding[2], dilation[2], groups;
+    act_params act;
+    act_quant in_q;
+    int winograd;
+} conv2d_params;
 typedef struct { act_params act; act_quant in_q; } linear_params;
 typedef struct { float eps; } batchnorm_params;
 typedef struct { int axes; float eps; } layernorm_params;

@@ -167,7 +167,7 @@ int main(int argc, char **argv) {
         node.op = OP_CONV2D;
         node.n_in = 3;
         node.p.conv2d = (conv2d_params){ { ly->stride, ly->stride }, { ly->pad, ly->pad }, { 1, 1 }, (int)ly->groups,
-                                         { ACT_RELU, 0, 0 }, { 0, 0 } };
+                                         { ACT_RELU, 0, 0 }, { 0, 0 }, INFER_WINOGRAD_AUTO };
         infer_tensor in[3] = { { INFER_F32, 4, { 0 }, x }, { INFER_F32, 4, { 0 }, w }, { INFER_F32, 1, { 0 }, b } };
         memcpy(in[0].dims, x_dims, sizeof x_dims);
         memcpy(in[1].dims, w_dims, sizeof w_dims);

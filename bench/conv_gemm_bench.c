@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
         node.op = OP_CONV2D;
         node.n_in = 3; /* bias, relu */
         node.p.conv2d = (conv2d_params){ { ly->stride, ly->stride }, { ly->pad, ly->pad }, { 1, 1 }, 1, { ACT_RELU, 0, 0 },
-                                         { 0, 0 } };
+                                         { 0, 0 }, INFER_WINOGRAD_AUTO };
         infer_tensor in[3] = { { INFER_F32, 4, { ly->n, ly->c, ly->h, ly->h }, x },
                                { INFER_F32, 4, { ly->o, ly->c, ly->k, ly->k }, w },
                                { INFER_F32, 1, { ly->o }, b } };

@@ -51,8 +51,8 @@ int main(int argc, char **argv) {
     pw.out[0] = 3;
     dw.out[0] = 6;
     act_params relu6 = { ACT_CLIP, 0.0f, 6.0f };
-    pw.p.conv2d = (conv2d_params){ { 1, 1 }, { 0, 0 }, { 1, 1 }, 1, relu6, { 0, 0 } };
-    dw.p.conv2d = (conv2d_params){ { s, s }, { 1, 1 }, { 1, 1 }, e, relu6, { 0, 0 } };
+    pw.p.conv2d = (conv2d_params){ { 1, 1 }, { 0, 0 }, { 1, 1 }, 1, relu6, { 0, 0 }, INFER_WINOGRAD_AUTO };
+    dw.p.conv2d = (conv2d_params){ { s, s }, { 1, 1 }, { 1, 1 }, e, relu6, { 0, 0 }, INFER_WINOGRAD_AUTO };
     float *mid = filled(n * e * h * h);
     infer_tensor pin[3] = { view(filled(n * c * h * h), 4, (int64_t[]){ n, c, h, h }),
                             view(filled(e * c), 4, (int64_t[]){ e, c, 1, 1 }), view(filled(e), 1, (int64_t[]){ e }) };

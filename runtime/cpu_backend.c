@@ -67,9 +67,6 @@ static size_t max_workspace(const infer_engine *e, const cpu_state *st, int thre
         infer_tensor in[IR_MAX_INPUTS], out[IR_MAX_OUTPUTS];
         engine_node_views(e, n, NULL, NULL, in, out);
         size_t bytes = st->kernels[i]->workspace ? st->kernels[i]->workspace(n, in, out, threads) : 0;
-        /* conv2d: Winograd's tiles only for the layers opt.winograd gives it (as prepack_weights does) */
-        if (st->kernels[i]->workspace == cpu_conv2d_workspace)
-            bytes = conv2d_workspace_for(n, in, out, threads, e->opt.winograd);
         if (bytes > most) most = bytes;
     }
     return most;
@@ -170,9 +167,6 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
         engine_node_views(e, n, cpu_view, st, in, out);
         size_t bytes = k->pack_size ? k->pack_size(g, n, in, st->ctx.isa, st->ctx.threads)
                                     : k->prepack_size(n, in, st->ctx.isa);
-        /* conv2d prepacks Winograd weights for the layers opt.winograd picks, GEMM row slivers for others
-         * (kernels/cpu/conv2d.h) */
-        if (k->prepack == cpu_conv2d_prepack) bytes = conv2d_prepack_size_for(n, in, st->ctx.isa, e->opt.winograd);
         if (!bytes || bytes > SIZE_MAX / 2 - total) continue;
         offset[i] = total;
         total += (bytes + 63) & ~(size_t)63;
@@ -192,7 +186,6 @@ static infer_status prepack_weights(infer_engine *e, cpu_state *st, infer_error 
             engine_node_views(e, n, cpu_view, st, in, out);
             const cpu_kernel *k = st->kernels[i];
             if (k->pack) k->pack(g, n, in, st->ctx.isa, st->ctx.threads, st->packed + offset[i]);
-            else if (k->prepack == cpu_conv2d_prepack) conv2d_prepack_for(n, in, st->ctx.isa, e->opt.winograd, st->packed + offset[i]);
             else k->prepack(n, in, st->ctx.isa, st->packed + offset[i]);
             st->node_packed[i] = st->packed + offset[i];
             release_packed_inputs(e, st, i, &reads);
@@ -275,8 +268,16 @@ static void cpu_destroy(infer_engine *e) {
     e->state = NULL;
 }
 
+/* conv2d's Winograd choice (infer_engine_options.winograd) goes with each node to its kernel's workspace and prepack
+ * hooks (kernels/cpu/conv2d.h). */
+static void give_conv2d_nodes_the_winograd_choice(infer_engine *e) {
+    for (int i = 0; i < e->graph.n_nodes; i++)
+        if (e->graph.nodes[i].op == OP_CONV2D) e->graph.nodes[i].p.conv2d.winograd = (int)e->opt.winograd;
+}
+
 static infer_status cpu_create(infer_engine *e, infer_error *err) {
     const ir_graph *g = &e->graph;
+    give_conv2d_nodes_the_winograd_choice(e);
     cpu_state *st = calloc(1, sizeof *st);
     if (!st) return infer_fail(err, INFER_ERR_MEMORY, "out of memory creating the CPU backend");
     e->state = st;

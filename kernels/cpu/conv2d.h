@@ -79,11 +79,11 @@ int conv2d_gemv(cpu_ctx *ctx, const conv_geometry *g, const float *x, const floa
 
 /* The dense kernel's prepacked weights (conv2d_prepack.c): Winograd's for the 3x3 layers mode picks, else the
  * GEMM's row slivers for groups-1 layers with enough output positions, else none (size 0). The kernel table's
- * hooks use mode AUTO; the backend calls the _for versions with the engine's mode. */
+ * hooks take the mode from the node (conv2d_params.winograd, the engine's choice); the _for versions are given it. */
 size_t conv2d_prepack_size_for(const ir_node *n, const infer_tensor *in, int isa, infer_winograd mode);
 void conv2d_prepack_for(const ir_node *n, const infer_tensor *in, int isa, infer_winograd mode, void *dst);
 size_t cpu_conv2d_prepack_size(const ir_node *n, const infer_tensor *in, int isa);
-/* The dense kernel's workspace when mode picks its Winograd layers (the kernel table's hook: AUTO). */
+/* The dense kernel's workspace when mode picks its Winograd layers (the kernel table's hook: the node's mode). */
 size_t conv2d_workspace_for(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads,
                             infer_winograd mode);
 void cpu_conv2d_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst);

@@ -126,7 +126,7 @@ static void check_case(const conv_case *cc, int index) {
     node.n_in = cc->residual ? 4 : cc->bias ? 3 : 2;
     node.n_out = 1;
     node.p.conv2d = (conv2d_params){ { cc->sh, cc->sw }, { cc->ph, cc->pw }, { cc->dh, cc->dw }, cc->groups,
-                                     { cc->act, -0.25f, 0.5f }, { 0, 0 } };
+                                     { cc->act, -0.25f, 0.5f }, { 0, 0 }, INFER_WINOGRAD_AUTO };
     infer_tensor in[4] = { tview(INFER_F32, x, 4, x_dims), tview(INFER_F32, w, 4, w_dims),
                            tview(INFER_F32, b, 1, b_dims), tview(INFER_F32, res, 4, y_dims) };
     infer_tensor out = tview(INFER_F32, y, 4, y_dims);
@@ -178,7 +178,7 @@ Test(conv2d, needs_no_workspace_and_refuses_bad_inputs) {
     memset(&node, 0, sizeof node);
     node.op = OP_CONV2D;
     node.n_in = 2;
-    node.p.conv2d = (conv2d_params){ { 1, 1 }, { 1, 1 }, { 1, 1 }, 1, { ACT_NONE, 0, 0 }, { 0, 0 } };
+    node.p.conv2d = (conv2d_params){ { 1, 1 }, { 1, 1 }, { 1, 1 }, 1, { ACT_NONE, 0, 0 }, { 0, 0 }, INFER_WINOGRAD_AUTO };
     test_rng r = rng_seed(5);
     float *x = rng_array(&r, 2 * 5 * 5, -1, 1), *w = rng_array(&r, 3 * 2 * 9, -1, 1), y[3 * 25];
     int64_t x_dims[4] = { 1, 2, 5, 5 }, w_dims[4] = { 3, 2, 3, 3 }, y_dims[4] = { 1, 3, 5, 5 };

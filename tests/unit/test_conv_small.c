@@ -72,7 +72,7 @@ static void setup(const small_case *sc, int index, small_setup *s) {
     s->node.n_in = sc->residual ? 4 : sc->bias ? 3 : 2;
     s->node.n_out = 1;
     s->node.p.conv2d = (conv2d_params){ { sc->s, sc->s }, { sc->p, sc->p }, { 1, 1 }, 1, { sc->act, -0.25f, 0.5f },
-                                        { 0, 0 } };
+                                        { 0, 0 }, INFER_WINOGRAD_AUTO };
     s->in[0] = tview(INFER_F32, s->x, 4, x_dims);
     s->in[1] = tview(INFER_F32, s->w, 4, w_dims);
     s->in[2] = tview(INFER_F32, s->b, 1, b_dims);
@@ -180,7 +180,7 @@ Test(conv_small, rule_picks_seven_by_seven) {
         node.op = OP_CONV2D;
         node.n_in = 2;
         node.p.conv2d = (conv2d_params){ { shapes[i].s, shapes[i].s }, { shapes[i].p, shapes[i].p }, { 1, 1 },
-                                         shapes[i].groups, { ACT_NONE, 0, 0 }, { 0, 0 } };
+                                         shapes[i].groups, { ACT_NONE, 0, 0 }, { 0, 0 }, INFER_WINOGRAD_AUTO };
         infer_tensor in[2] = { tview(INFER_F32, &dummy, 4, (int64_t[]){ g.batch, g.channels, g.height, g.width }),
                                tview(INFER_F32, &dummy, 4,
                                      (int64_t[]){ g.out_channels, g.channels / g.groups, g.kernel_h, g.kernel_w }) };

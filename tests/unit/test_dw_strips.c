@@ -33,8 +33,8 @@ static void nodes_of(const strip_case *cc, ir_node *pw, ir_node *dw) {
     pw->out[0] = 3;
     dw->out[0] = 6;
     act_params act = { cc->act, 0.0f, 6.0f };
-    pw->p.conv2d = (conv2d_params){ { 1, 1 }, { 0, 0 }, { 1, 1 }, 1, act, { 0, 0 } };
-    dw->p.conv2d = (conv2d_params){ { cc->stride, cc->stride }, { 1, 1 }, { 1, 1 }, cc->e, act, { 0, 0 } };
+    pw->p.conv2d = (conv2d_params){ { 1, 1 }, { 0, 0 }, { 1, 1 }, 1, act, { 0, 0 }, INFER_WINOGRAD_AUTO };
+    dw->p.conv2d = (conv2d_params){ { cc->stride, cc->stride }, { 1, 1 }, { 1, 1 }, cc->e, act, { 0, 0 }, INFER_WINOGRAD_AUTO };
 }
 
 static void check_kernel_case(const strip_case *cc, int index) {

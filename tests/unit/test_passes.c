@@ -172,7 +172,7 @@ static void check_conv_fold(int with_bias, int groups) {
     int bi = with_bias ? gb_const(&g, "conv.bias", DIMS(O), b) : IR_NONE;
     int ci = gb_act(&g, "conv", DIMS(-1, O, H, H));
     ir_node *conv = gb_node(&g, OP_CONV2D, "conv", with_bias ? 3 : 2, (const int[]){ xi, wi, bi }, 1, &ci);
-    conv->p.conv2d = (conv2d_params){ { 1, 1 }, { 1, 1 }, { 1, 1 }, groups, { ACT_NONE, 0, 0 }, { 0, 0 } };
+    conv->p.conv2d = (conv2d_params){ { 1, 1 }, { 1, 1 }, { 1, 1 }, groups, { ACT_NONE, 0, 0 }, { 0, 0 }, INFER_WINOGRAD_AUTO };
     add_bn(&g, ci, O, &s);
 
     float *expect = malloc(sizeof(float) * N * O * H * H), *got = malloc(sizeof(float) * N * O * H * H);

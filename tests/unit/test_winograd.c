@@ -93,7 +93,7 @@ Test(winograd, every_transform_point_counts) {
     memset(&node, 0, sizeof node);
     node.op = OP_CONV2D;
     node.n_in = 3;
-    node.p.conv2d = (conv2d_params){ { 1, 1 }, { 1, 1 }, { 1, 1 }, 1, { ACT_NONE, 0, 0 }, { 0, 0 } };
+    node.p.conv2d = (conv2d_params){ { 1, 1 }, { 1, 1 }, { 1, 1 }, 1, { ACT_NONE, 0, 0 }, { 0, 0 }, INFER_WINOGRAD_AUTO };
     infer_tensor in[3] = { { INFER_F32, 4, { N, CI, HI, WI }, x }, { INFER_F32, 4, { CO, CI, 3, 3 }, w },
                            { INFER_F32, 1, { CO }, b } };
     infer_tensor out = { INFER_F32, 4, { N, CO, HI, WI }, y };
