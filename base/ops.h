@@ -110,7 +110,7 @@ typedef struct {
     int stride[2], padding[2], dilation[2], groups;
     act_params act;
     act_quant in_q;
-    int winograd;
+    infer_winograd winograd;
 } conv2d_params;
 typedef struct { act_params act; act_quant in_q; } linear_params;
 typedef struct { float eps; } batchnorm_params;

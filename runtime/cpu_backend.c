@@ -272,7 +272,7 @@ static void cpu_destroy(infer_engine *e) {
  * hooks (kernels/cpu/conv2d.h). */
 static void give_conv2d_nodes_the_winograd_choice(infer_engine *e) {
     for (int i = 0; i < e->graph.n_nodes; i++)
-        if (e->graph.nodes[i].op == OP_CONV2D) e->graph.nodes[i].p.conv2d.winograd = (int)e->opt.winograd;
+        if (e->graph.nodes[i].op == OP_CONV2D) e->graph.nodes[i].p.conv2d.winograd = e->opt.winograd;
 }
 
 static infer_status cpu_create(infer_engine *e, infer_error *err) {

@@ -104,7 +104,7 @@ size_t conv2d_workspace_for(const ir_node *n, const infer_tensor *in, const infe
 }
 
 size_t cpu_conv2d_workspace(const ir_node *n, const infer_tensor *in, const infer_tensor *out, int threads) {
-    return conv2d_workspace_for(n, in, out, threads, (infer_winograd)n->p.conv2d.winograd);
+    return conv2d_workspace_for(n, in, out, threads, n->p.conv2d.winograd);
 }
 
 typedef struct {

@@ -70,11 +70,11 @@ void conv2d_rows_prepack(const ir_node *n, const infer_tensor *in, int isa, void
 }
 
 size_t cpu_conv2d_prepack_size(const ir_node *n, const infer_tensor *in, int isa) {
-    return conv2d_prepack_size_for(n, in, isa, (infer_winograd)n->p.conv2d.winograd);
+    return conv2d_prepack_size_for(n, in, isa, n->p.conv2d.winograd);
 }
 
 void cpu_conv2d_prepack(const ir_node *n, const infer_tensor *in, int isa, void *dst) {
-    conv2d_prepack_for(n, in, isa, (infer_winograd)n->p.conv2d.winograd, dst);
+    conv2d_prepack_for(n, in, isa, n->p.conv2d.winograd, dst);
 }
 
 void cpu_conv2d_prepack_describe(const void *packed, char *buf, size_t size) {
